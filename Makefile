@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# nvdimm-rs: a Rust NVDIMM guest driver stack for Linux 7.3, built as an
+# overlay of the pinned kernel source, and its test VMM.
+#
+#   make run      build, boot an x86 guest with a vNVDIMM, create a namespace,
+#                 write and read it back, show 'ndctl list'
+#   make check    everything: host tests and every boot scenario
+#
+# Downloads and builds live in $(NVDIMM_RS_CACHE) (default ~/.cache/nvdimm-rs).
+
+H := tools/testing/harness
+ARCHES := x86_64
+export NVDIMM_RS_CACHE ?= $(HOME)/.cache/nvdimm-rs
+CARGO_TARGET := $(NVDIMM_RS_CACHE)/cargo-target
+CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
+RUNNER := $(CARGO_TARGET)/release/nvdimm-harness
+
+.PHONY: all setup kernel initramfs tools run check check-host check-guest \
+	scenarios clean-cache help
+
+all: kernel initramfs
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+setup:
+	$(H)/setup.sh
+
+kernel: setup
+	@for a in $(ARCHES); do $(H)/kernel.sh $$a || exit 1; done
+
+tools: setup
+	$(CARGO) build --release --locked --manifest-path tools/Cargo.toml
+
+initramfs: kernel tools
+	@for a in $(ARCHES); do $(H)/initramfs.sh $$a || exit 1; done
+
+# The main job: one guest, one vNVDIMM, C nfit, a namespace written and read.
+run: initramfs
+	$(RUNNER) run demo
+
+check-host: tools
+	cd tools && $(CARGO) fmt --all --check
+	cd tools && $(CARGO) clippy --release --locked --all-targets -- -D warnings
+	cd tools && $(CARGO) test --release --locked
+
+check-guest: initramfs
+	$(RUNNER) check
+
+check: check-host check-guest
+
+scenarios: tools
+	@$(RUNNER) list
+
+clean-cache:
+	rm -rf $(NVDIMM_RS_CACHE)/build $(NVDIMM_RS_CACHE)/tree $(CARGO_TARGET)

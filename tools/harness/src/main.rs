@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `nvdimm-harness`: runs the project's guest scenarios on QEMU.
+//!
+//! A scenario is a shell script in `tools/testing/scenarios/` that the
+//! guest's `/init` runs; its header says which NVDIMMs the guest gets, how
+//! often it boots (backing files persist between boots) and with which
+//! drivers it runs. See `Documentation/nvdimm-rs/testing.rst`.
+
+mod guest;
+mod report;
+mod scenario;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use guest::{GuestConfig, Nvdimm, Outcome};
+use report::BootReport;
+use scenario::Scenario;
+
+#[derive(Parser)]
+#[command(about = "Boot the project's kernel on QEMU and run guest scenarios")]
+struct Cli {
+    /// Repository root (holds tools/testing/scenarios).
+    #[arg(long, default_value = ".")]
+    repo: PathBuf,
+    /// Build cache (kernel builds, initramfs, results).
+    #[arg(long, env = "NVDIMM_RS_CACHE")]
+    cache: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List the scenarios.
+    List,
+    /// Run one scenario, showing the guest console.
+    Run {
+        scenario: String,
+        /// Which driver serves the device: c or rust.
+        #[arg(long, default_value = "c")]
+        driver: String,
+        #[arg(long, default_value = "x86_64")]
+        arch: String,
+        /// Do not copy the console to stdout.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Run every scenario that belongs to `make check`, with every driver it
+    /// names, and summarise.
+    Check {
+        #[arg(long, default_value = "x86_64", value_delimiter = ',')]
+        arch: Vec<String>,
+        /// Guests run at once (each uses one host core under TCG).
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Only scenarios whose name contains this.
+        #[arg(long)]
+        only: Option<String>,
+    },
+}
+
+struct Ctx {
+    repo: PathBuf,
+    cache: PathBuf,
+}
+
+impl Ctx {
+    fn scenarios(&self) -> Result<Vec<Scenario>, String> {
+        let dir = self.repo.join("tools/testing/scenarios");
+        if !dir.is_dir() {
+            return Err(format!(
+                "{} not found: run from the repository root or pass --repo",
+                dir.display()
+            ));
+        }
+        scenario::load_all(&dir)
+    }
+
+    fn build_dir(&self, arch: &str) -> PathBuf {
+        let kbuild = match arch {
+            "ppc64le" => "powerpc",
+            a => a,
+        };
+        self.cache.join("build").join(kbuild)
+    }
+
+    fn kernel(&self, arch: &str) -> PathBuf {
+        let b = self.build_dir(arch);
+        match arch {
+            "x86_64" => b.join("arch/x86/boot/bzImage"),
+            _ => b.join("vmlinux"),
+        }
+    }
+}
+
+/// The result of one scenario with one driver.
+struct ScenarioRun {
+    label: String,
+    problems: Vec<String>,
+    checks: usize,
+    boot_secs: Vec<f64>,
+    accel: &'static str,
+    dir: PathBuf,
+}
+
+fn run_scenario(
+    ctx: &Ctx,
+    sc: &Scenario,
+    arch: &str,
+    driver: &str,
+    echo: bool,
+) -> Result<ScenarioRun, String> {
+    let label = format!("{arch}/{}/{driver}", sc.name);
+    let dir = ctx
+        .cache
+        .join("results")
+        .join(arch)
+        .join(format!("{}-{driver}", sc.name));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let nvdimms: Vec<Nvdimm> = sc
+        .nvdimms
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| Nvdimm {
+            spec: spec.clone(),
+            file: dir.join(format!("nvdimm{i}.img")),
+        })
+        .collect();
+
+    let mut run = ScenarioRun {
+        label,
+        problems: Vec::new(),
+        checks: 0,
+        boot_secs: Vec::new(),
+        accel: "",
+        dir: dir.clone(),
+    };
+    for boot in 1..=sc.boots {
+        let console = dir.join(format!("console-boot{boot}.log"));
+        let results = dir.join(format!("results-boot{boot}.txt"));
+        let cfg = GuestConfig {
+            arch: arch.to_string(),
+            kernel: ctx.kernel(arch),
+            initrd: ctx.build_dir(arch).join("initramfs.cpio.gz"),
+            cmdline: format!("scenario={} driver={driver} boot={boot}", sc.name),
+            nvdimms: nvdimms.clone(),
+            memory_mib: 1024,
+            timeout: Duration::from_secs(sc.timeout_secs),
+            console_log: console.clone(),
+            results: results.clone(),
+            echo,
+        };
+        let g = guest::run(&cfg)?;
+        run.accel = g.accel.name();
+        run.boot_secs.push(g.elapsed.as_secs_f64());
+        let rep = BootReport::parse(&guest::read_lossy(&results));
+        run.checks += rep.passed.len() + rep.failed.len();
+        for (tag, json) in &rep.json {
+            let file = dir.join(format!("boot{boot}-{tag}.json"));
+            let text = match serde_json::from_str(json) {
+                Ok(v) => serde_json::to_string_pretty(&report::normalise(v)).unwrap_or_default(),
+                Err(e) => {
+                    run.problems
+                        .push(format!("boot {boot}: JSON '{tag}' does not parse: {e}"));
+                    json.clone()
+                }
+            };
+            std::fs::write(&file, text + "\n").map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        let why = match &g.outcome {
+            Outcome::PowerOff => None,
+            Outcome::Panic => Some("the guest kernel panicked".to_string()),
+            Outcome::Timeout => Some(format!(
+                "the guest did not finish within {} s",
+                sc.timeout_secs
+            )),
+            Outcome::QemuError(e) => Some(e.clone()),
+        };
+        let stop = why.is_some();
+        run.problems.extend(why);
+        run.problems.extend(rep.problems());
+        if stop || !run.problems.is_empty() {
+            // Only this boot's problems are in the list: earlier boots were clean.
+            for p in &mut run.problems {
+                *p = format!("boot {boot}: {p} (console: {})", console.display());
+            }
+            break;
+        }
+    }
+    Ok(run)
+}
+
+fn print_run(r: &ScenarioRun) {
+    let status = if r.problems.is_empty() {
+        "PASS"
+    } else {
+        "FAIL"
+    };
+    let boots: Vec<String> = r.boot_secs.iter().map(|s| format!("{s:.1}s")).collect();
+    println!(
+        "{status} {:<32} {:>3} checks  boots: {}  ({})",
+        r.label,
+        r.checks,
+        boots.join(" + "),
+        r.accel
+    );
+    for p in &r.problems {
+        println!("     {p}");
+    }
+}
+
+fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Result<bool, String> {
+    let all = ctx.scenarios()?;
+    let mut work = Vec::new();
+    for arch in arches {
+        for sc in all.iter().filter(|s| s.in_check && s.arches.contains(arch)) {
+            if only.is_some_and(|o| !sc.name.contains(o)) {
+                continue;
+            }
+            for d in &sc.drivers {
+                work.push((sc.clone(), arch.clone(), d.clone()));
+            }
+        }
+    }
+    if work.is_empty() {
+        return Err("no scenario selected".into());
+    }
+    println!(
+        "running {} scenario runs, {} at a time (accelerator: {})",
+        work.len(),
+        jobs.max(1),
+        guest::Accel::detect(&arches[0]).name()
+    );
+    let queue = Arc::new(Mutex::new(work.into_iter()));
+    let results = Arc::new(Mutex::new(Vec::new()));
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            let queue = queue.clone();
+            let results = results.clone();
+            s.spawn(move || loop {
+                let Some((sc, arch, driver)) = queue.lock().unwrap().next() else {
+                    break;
+                };
+                let r =
+                    run_scenario(ctx, &sc, &arch, &driver, false).unwrap_or_else(|e| ScenarioRun {
+                        label: format!("{arch}/{}/{driver}", sc.name),
+                        problems: vec![e],
+                        checks: 0,
+                        boot_secs: vec![],
+                        accel: "",
+                        dir: PathBuf::new(),
+                    });
+                print_run(&r);
+                results.lock().unwrap().push(r);
+            });
+        }
+    });
+    let results = results.lock().unwrap();
+    let failed: Vec<&ScenarioRun> = results.iter().filter(|r| !r.problems.is_empty()).collect();
+    println!(
+        "\n{} scenario runs: {} passed, {} failed",
+        results.len(),
+        results.len() - failed.len(),
+        failed.len()
+    );
+    for f in &failed {
+        println!("FAILED {} (logs in {})", f.label, f.dir.display());
+    }
+    Ok(failed.is_empty())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cache = cli.cache.unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+        Path::new(&home).join(".cache/nvdimm-rs")
+    });
+    let ctx = Ctx {
+        repo: cli.repo,
+        cache,
+    };
+    let res = match cli.cmd {
+        Cmd::List => ctx.scenarios().map(|all| {
+            for s in all {
+                println!(
+                    "{:<24} {:<8} drivers: {:<8} boots: {}  {}",
+                    s.name,
+                    s.arches.join(","),
+                    s.drivers.join(","),
+                    s.boots,
+                    s.title
+                );
+            }
+            true
+        }),
+        Cmd::Run {
+            scenario,
+            driver,
+            arch,
+            quiet,
+        } => ctx.scenarios().and_then(|all| {
+            let sc = all
+                .iter()
+                .find(|s| s.name == scenario)
+                .ok_or_else(|| format!("no scenario '{scenario}' (see 'nvdimm-harness list')"))?;
+            let r = run_scenario(&ctx, sc, &arch, &driver, !quiet)?;
+            println!();
+            print_run(&r);
+            println!("logs and JSON: {}", r.dir.display());
+            Ok(r.problems.is_empty())
+        }),
+        Cmd::Check { arch, jobs, only } => check(&ctx, &arch, jobs, only.as_deref()),
+    };
+    match res {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("nvdimm-harness: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Scenario files: shell scripts run by the guest's `/init`, whose header
+//! comments tell the harness how to boot the guest for them.
+//!
+//! ```text
+//! # title: namespaces in every mode
+//! # arch: x86_64
+//! # drivers: c
+//! # nvdimm: size=512M label-size=128K
+//! # boots: 2
+//! # timeout: 300
+//! # check: yes
+//! ```
+
+use std::path::Path;
+
+/// One NVDIMM of a scenario, served by QEMU's native device model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NvdimmSpec {
+    /// Persistent-memory size visible to the guest, in bytes.
+    pub size: u64,
+    /// Label area size in bytes; `0` means a label-less DIMM.
+    pub label_size: u64,
+    /// Whether the DIMM is marked unarmed (read-only).
+    pub unarmed: bool,
+}
+
+/// A scenario as described by its header.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub title: String,
+    pub arches: Vec<String>,
+    pub drivers: Vec<String>,
+    pub nvdimms: Vec<NvdimmSpec>,
+    pub boots: u32,
+    pub timeout_secs: u64,
+    /// Part of `make check`.
+    pub in_check: bool,
+}
+
+/// Parses `512M`, `128K`, `1G` or a plain byte count.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("bad size '{s}'"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size '{s}' overflows"))
+}
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "yes" | "on" | "true" => Ok(true),
+        "no" | "off" | "false" => Ok(false),
+        _ => Err(format!("expected yes/no, got '{s}'")),
+    }
+}
+
+impl NvdimmSpec {
+    /// Parses `size=512M label-size=128K unarmed=on` (order free).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut spec = NvdimmSpec {
+            size: 0,
+            label_size: 0,
+            unarmed: false,
+        };
+        for kv in s.split([' ', ',']).filter(|t| !t.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("expected key=value, got '{kv}'"))?;
+            match k {
+                "size" => spec.size = parse_size(v)?,
+                "label-size" => spec.label_size = parse_size(v)?,
+                "unarmed" => spec.unarmed = parse_bool(v)?,
+                _ => return Err(format!("unknown nvdimm key '{k}'")),
+            }
+        }
+        if spec.size == 0 || !spec.size.is_multiple_of(2 << 20) {
+            return Err("nvdimm size must be a non-zero multiple of 2 MiB".into());
+        }
+        if spec.label_size != 0 && spec.label_size < 128 << 10 {
+            return Err("label-size must be at least 128K (or absent)".into());
+        }
+        Ok(spec)
+    }
+}
+
+impl Scenario {
+    pub fn parse(name: &str, path: &Path, text: &str) -> Result<Self, String> {
+        let mut sc = Scenario {
+            name: name.to_string(),
+            title: String::new(),
+            arches: vec!["x86_64".into()],
+            drivers: vec!["c".into()],
+            nvdimms: Vec::new(),
+            boots: 1,
+            timeout_secs: 180,
+            in_check: true,
+        };
+        for line in text.lines() {
+            let Some(rest) = line.strip_prefix("# ") else {
+                continue;
+            };
+            let Some((key, val)) = rest.split_once(':') else {
+                continue;
+            };
+            let val = val.trim();
+            let err = |e: String| format!("{}: '{key}': {e}", path.display());
+            let list = |v: &str| v.split_whitespace().map(str::to_string).collect();
+            match key {
+                "title" => sc.title = val.to_string(),
+                "arch" => sc.arches = list(val),
+                "drivers" => sc.drivers = list(val),
+                "nvdimm" => sc.nvdimms.push(NvdimmSpec::parse(val).map_err(err)?),
+                "boots" => {
+                    sc.boots = val
+                        .parse()
+                        .ok()
+                        .filter(|b| (1..=8).contains(b))
+                        .ok_or_else(|| err("expected 1..8".into()))?
+                }
+                "timeout" => {
+                    sc.timeout_secs = val
+                        .parse()
+                        .ok()
+                        .filter(|t| *t > 0)
+                        .ok_or_else(|| err("expected seconds".into()))?
+                }
+                "check" => sc.in_check = parse_bool(val).map_err(err)?,
+                _ => {}
+            }
+        }
+        if sc.title.is_empty() {
+            return Err(format!("{}: no '# title:' header", path.display()));
+        }
+        Ok(sc)
+    }
+}
+
+/// All scenarios of a directory, sorted by name.
+pub fn load_all(dir: &Path) -> Result<Vec<Scenario>, String> {
+    let mut out = Vec::new();
+    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in rd {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "sh") {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| format!("{}: bad file name", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            out.push(Scenario::parse(name, &path, &text)?);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header() {
+        let text = "#!/bin/sh\n# title: modes\n# nvdimm: size=512M label-size=128K\n\
+                    # nvdimm: size=256M\n# boots: 2\n# timeout: 60\n# drivers: c rust\n";
+        let sc = Scenario::parse("modes", Path::new("modes.sh"), text).unwrap();
+        assert_eq!(sc.title, "modes");
+        assert_eq!(sc.boots, 2);
+        assert_eq!(sc.timeout_secs, 60);
+        assert_eq!(sc.drivers, ["c", "rust"]);
+        assert_eq!(
+            sc.nvdimms,
+            [
+                NvdimmSpec {
+                    size: 512 << 20,
+                    label_size: 128 << 10,
+                    unarmed: false
+                },
+                NvdimmSpec {
+                    size: 256 << 20,
+                    label_size: 0,
+                    unarmed: false
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_headers() {
+        let p = Path::new("x.sh");
+        assert!(Scenario::parse("x", p, "# boots: 2\n").is_err(), "no title");
+        assert!(Scenario::parse("x", p, "# title: t\n# boots: 0\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=3M\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M label-size=4K\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M colour=red\n").is_err());
+    }
+}

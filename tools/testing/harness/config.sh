@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared settings of the build and boot harness. Sourced by every harness script.
+
+# Pinned kernel source: Debian's linux-source-7.3 from trixie-backports. A
+# different version served by the mirror is an error, never a silent rebuild.
+KERNEL_PKG=linux-source-7.3
+KERNEL_DEB_VERSION='7.3.4-1~bpo13+1'
+KERNEL_TARBALL=linux-source-7.3.tar.xz
+KERNEL_SUITE=trixie-backports
+
+# bindgen-cli version range accepted by the kernel's Rust build (7.3 needs >= 0.71.1).
+BINDGEN_VERSION='^0.72'
+
+# Everything downloaded or built lives here, outside the clone.
+CACHE=${NVDIMM_RS_CACHE:-$HOME/.cache/nvdimm-rs}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+HARNESS=$REPO/tools/testing/harness
+
+KSRC_PRISTINE=$CACHE/src/linux-$KERNEL_DEB_VERSION
+KTREE=$CACHE/tree                   # pristine + patches + overlay
+kbuild_dir() { echo "$CACHE/build/$1"; }   # per-architecture O= directory
+
+BINDGEN=$CACHE/bindgen/bin/bindgen
+LLVM_SUFFIX=-19
+export LIBCLANG_PATH=/usr/lib/llvm-19/lib
+
+# Kernel make with the Rust toolchain of toolchain.md.
+kmake() {
+	local arch=$1; shift
+	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$arch" LLVM="$LLVM_SUFFIX" \
+		RUSTC=/usr/bin/rustc RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library \
+		BINDGEN="$BINDGEN" -j"$(nproc)" "$@"
+}
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0
+# title: NFIT bus, DIMMs and regions enumerate; labels initialise
+# drivers: c
+# nvdimm: size=512M label-size=128K
+# nvdimm: size=256M
+# timeout: 180
+
+load_nfit 2
+check bus-listed sh -c 'ndctl list -B | grep -q "\"provider\":\"ACPI.NFIT\""'
+check two-dimms sh -c '[ "$(ndctl list -D | grep -c "\"dev\":\"nmem")" = 2 ]'
+check label-area-size sh -c 'ndctl read-labels -j nmem0 >/dev/null'
+check no-labels-on-labelless sh -c '! ndctl read-labels nmem1 -o /dev/null 2>/dev/null'
+require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
+check labels-valid sh -c 'ndctl check-labels nmem0'
+check two-regions sh -c '[ "$(ndctl list -R | grep -c "\"dev\":\"region")" = 2 ]'
+json bdrn ndctl list -BDRN

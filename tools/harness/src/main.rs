@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 
 use guest::{GuestConfig, Nvdimm, Outcome};
 use report::BootReport;
-use scenario::Scenario;
+use scenario::{Expect, Scenario};
 
 #[derive(Parser)]
 #[command(about = "Boot the project's kernel on QEMU and run guest scenarios")]
@@ -150,9 +150,12 @@ fn run_scenario(
             arch: arch.to_string(),
             kernel: ctx.kernel(arch),
             initrd: ctx.build_dir(arch).join("initramfs.cpio.gz"),
-            cmdline: format!("scenario={} driver={driver} boot={boot}", sc.name),
+            cmdline: format!(
+                "scenario={} driver={driver} boot={boot} {}",
+                sc.name, sc.cmdline
+            ),
             nvdimms: nvdimms.clone(),
-            memory_mib: 1024,
+            memory_mib: sc.memory_mib,
             timeout: Duration::from_secs(sc.timeout_secs),
             console_log: console.clone(),
             results: results.clone(),
@@ -175,7 +178,23 @@ fn run_scenario(
             };
             std::fs::write(&file, text + "\n").map_err(|e| format!("{}: {e}", file.display()))?;
         }
-        let why = match &g.outcome {
+        let ended = match (&g.outcome, sc.expect) {
+            (Outcome::Panic, Expect::Panic) | (Outcome::Timeout, Expect::Timeout) => {
+                run.checks += 1;
+                break;
+            }
+            (Outcome::PowerOff, Expect::FailedCheck)
+                if rep.done.is_some() && !rep.failed.is_empty() =>
+            {
+                run.checks += 1;
+                break;
+            }
+            (_, Expect::Pass) => None,
+            (o, e) => Some(format!(
+                "expected the guest to end with {e:?}, it ended with {o:?}"
+            )),
+        };
+        let why = ended.or(match &g.outcome {
             Outcome::PowerOff => None,
             Outcome::Panic => Some("the guest kernel panicked".to_string()),
             Outcome::Timeout => Some(format!(
@@ -183,10 +202,12 @@ fn run_scenario(
                 sc.timeout_secs
             )),
             Outcome::QemuError(e) => Some(e.clone()),
-        };
+        });
         let stop = why.is_some();
         run.problems.extend(why);
-        run.problems.extend(rep.problems());
+        if sc.expect == Expect::Pass {
+            run.problems.extend(rep.problems());
+        }
         if stop || !run.problems.is_empty() {
             // Only this boot's problems are in the list: earlier boots were clean.
             for p in &mut run.problems {

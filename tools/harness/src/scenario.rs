@@ -25,6 +25,17 @@ pub struct NvdimmSpec {
     pub unarmed: bool,
 }
 
+/// How a scenario is expected to end. Anything but `Pass` is for the
+/// harness's own tests: they prove that a panic, a hung guest or a failed
+/// check is caught and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Pass,
+    FailedCheck,
+    Panic,
+    Timeout,
+}
+
 /// A scenario as described by its header.
 #[derive(Debug, Clone)]
 pub struct Scenario {
@@ -37,6 +48,11 @@ pub struct Scenario {
     pub timeout_secs: u64,
     /// Part of `make check`.
     pub in_check: bool,
+    pub expect: Expect,
+    /// Guest RAM in MiB.
+    pub memory_mib: u64,
+    /// Extra kernel command line.
+    pub cmdline: String,
 }
 
 /// Parses `512M`, `128K`, `1G` or a plain byte count.
@@ -101,6 +117,9 @@ impl Scenario {
             boots: 1,
             timeout_secs: 180,
             in_check: true,
+            expect: Expect::Pass,
+            memory_mib: 1024,
+            cmdline: String::new(),
         };
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("# ") else {
@@ -132,6 +151,25 @@ impl Scenario {
                         .ok_or_else(|| err("expected seconds".into()))?
                 }
                 "check" => sc.in_check = parse_bool(val).map_err(err)?,
+                "expect" => {
+                    sc.expect = match val {
+                        "pass" => Expect::Pass,
+                        "failed-check" => Expect::FailedCheck,
+                        "panic" => Expect::Panic,
+                        "timeout" => Expect::Timeout,
+                        _ => {
+                            return Err(err("expected pass, failed-check, panic or timeout".into()))
+                        }
+                    }
+                }
+                "memory" => {
+                    sc.memory_mib = parse_size(val)
+                        .ok()
+                        .filter(|m| *m >= 256 << 20)
+                        .map(|m| m >> 20)
+                        .ok_or_else(|| err("expected a size of at least 256M".into()))?
+                }
+                "cmdline" => sc.cmdline = val.to_string(),
                 _ => {}
             }
         }
@@ -169,12 +207,16 @@ mod tests {
     #[test]
     fn header() {
         let text = "#!/bin/sh\n# title: modes\n# nvdimm: size=512M label-size=128K\n\
-                    # nvdimm: size=256M\n# boots: 2\n# timeout: 60\n# drivers: c rust\n";
+                    # nvdimm: size=256M\n# boots: 2\n# timeout: 60\n# drivers: c rust\n\
+                    # expect: panic\n# memory: 2G\n# cmdline: memmap=512M$1G\n";
         let sc = Scenario::parse("modes", Path::new("modes.sh"), text).unwrap();
         assert_eq!(sc.title, "modes");
         assert_eq!(sc.boots, 2);
         assert_eq!(sc.timeout_secs, 60);
         assert_eq!(sc.drivers, ["c", "rust"]);
+        assert_eq!(sc.expect, Expect::Panic);
+        assert_eq!(sc.memory_mib, 2048);
+        assert_eq!(sc.cmdline, "memmap=512M$1G");
         assert_eq!(
             sc.nvdimms,
             [
@@ -200,5 +242,7 @@ mod tests {
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=3M\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M label-size=4K\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M colour=red\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# expect: maybe\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# memory: 1M\n").is_err());
     }
 }

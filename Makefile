@@ -17,7 +17,7 @@ CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
 RUNNER := $(CARGO_TARGET)/release/nvdimm-harness
 
 .PHONY: all setup kernel initramfs tools run check check-host check-guest \
-	scenarios clean-cache help
+	scenarios rustfmt clean-cache help
 
 all: kernel initramfs
 
@@ -52,6 +52,13 @@ check: check-host check-guest
 
 scenarios: tools
 	@$(RUNNER) list
+
+# Format the overlay's kernel Rust with the kernel's rustfmt settings (the
+# kernel build checks it with 'make rustfmtcheck').
+rustfmt:
+	/usr/bin/rustfmt --edition 2021 --config-path $(NVDIMM_RS_CACHE)/tree/.rustfmt.toml \
+		$$(git ls-files -co --exclude-standard -- 'rust/*.rs' 'samples/*.rs' 'drivers/*.rs')
+	cd tools && cargo fmt --all
 
 clean-cache:
 	rm -rf $(NVDIMM_RS_CACHE)/build $(NVDIMM_RS_CACHE)/tree $(CARGO_TARGET)

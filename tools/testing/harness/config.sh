@@ -25,12 +25,15 @@ BINDGEN=$CACHE/bindgen/bin/bindgen
 LLVM_SUFFIX=-19
 export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 
-# Kernel make with the Rust toolchain of toolchain.md.
+# Kernel make with the Rust toolchain of toolchain.md. Rust is always built
+# through clippy with warnings as errors, so a lint is a build failure (and
+# switching CLIPPY on and off never forces a rebuild).
 kmake() {
 	local arch=$1; shift
 	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$arch" LLVM="$LLVM_SUFFIX" \
 		RUSTC=/usr/bin/rustc RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library \
-		BINDGEN="$BINDGEN" -j"$(nproc)" "$@"
+		RUSTFMT=/usr/bin/rustfmt CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver \
+		KRUSTFLAGS=-Dwarnings BINDGEN="$BINDGEN" -j"$(nproc)" "$@"
 }
 
 say() { printf '==> %s\n' "$*" >&2; }

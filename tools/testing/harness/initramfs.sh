@@ -11,7 +11,7 @@ set -euo pipefail
 ARCH=${1:?usage: initramfs.sh <arch>}
 OUT=$(kbuild_dir "$ARCH")
 ROOT=$OUT/initramfs-root
-GUEST_BINS=("$CACHE/cargo-target/release/pattern")
+GUEST_BINS=("$CACHE/cargo-target/release/pattern" "$CACHE/cargo-target/release/nd-ioctl")
 
 [ "$ARCH" = x86_64 ] || die "initramfs for $ARCH is not supported yet"
 [ -d "$OUT/modules/lib/modules" ] || die "no modules in $OUT/modules: run 'make kernel'"

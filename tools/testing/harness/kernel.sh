@@ -133,6 +133,7 @@ install_hooks
 configure
 say "building $ARCH in $OUT"
 kmake "$ARCH" "$(image_target)" modules "$@"
+kmake "$ARCH" rustfmtcheck || die "Rust code is not rustfmt-clean (diff above): run 'make rustfmt'"
 rm -rf "$OUT/modules.new"
 kmake "$ARCH" INSTALL_MOD_PATH="$OUT/modules.new" modules_install >/dev/null
 rm -rf "$OUT/modules"

@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
 APT_PKGS=(
-	rustc-web rust-web-src
+	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	clang-19 libclang-19-dev lld-19 llvm-19
 	make gcc flex bison bc libelf-dev libssl-dev dwarves cpio kmod rsync xz-utils
 	busybox-static ndctl

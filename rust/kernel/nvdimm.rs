@@ -1,0 +1,779 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! libnvdimm bus providers.
+//!
+//! A provider registers an nvdimm bus, creates DIMMs on it (each optionally
+//! with a label area) and persistent-memory or volatile regions over them;
+//! the core then offers namespaces to userspace (`ndctl`) and to the pmem,
+//! BTT and DAX drivers.
+//!
+//! [`Bus`] is the registration: it owns the bus descriptor, the provider's
+//! data and the data of every DIMM and region, and unregisters the bus when
+//! dropped. Unregistering the bus removes its regions, then its DIMMs, and
+//! waits for commands in flight, so the teardown order is the core's and no
+//! callback can see freed provider data. The callbacks are the [`Provider`]
+//! trait; commands arrive typed and with every length already checked.
+//!
+//! C headers: [`include/linux/libnvdimm.h`](srctree/include/linux/libnvdimm.h),
+//! [`include/uapi/linux/ndctl.h`](srctree/include/uapi/linux/ndctl.h).
+//!
+//! Reference: <https://docs.kernel.org/driver-api/nvdimm/nvdimm.html>
+
+pub mod cmd;
+pub mod cookie;
+
+use crate::{
+    bindings,
+    device,
+    error::to_result,
+    prelude::*,
+    sync::Mutex,
+    types::Opaque,
+    ThisModule, //
+};
+use core::{
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+
+pub use cmd::{CallPackage, DimmCommand, LabelArea};
+pub use cookie::{fletcher64, InterleaveSet};
+
+/// A family of DIMM commands passed through with `ND_CMD_CALL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Family {
+    /// Intel DSM interface (also what QEMU's vNVDIMM implements).
+    Intel = bindings::NVDIMM_FAMILY_INTEL,
+    /// HPE DSM interface, first revision.
+    Hpe1 = bindings::NVDIMM_FAMILY_HPE1,
+    /// HPE DSM interface, second revision.
+    Hpe2 = bindings::NVDIMM_FAMILY_HPE2,
+    /// Microsoft DSM interface.
+    Msft = bindings::NVDIMM_FAMILY_MSFT,
+    /// Hyper-V DSM interface.
+    Hyperv = bindings::NVDIMM_FAMILY_HYPERV,
+    /// PAPR SCM (pseries) PDSM interface.
+    Papr = bindings::NVDIMM_FAMILY_PAPR,
+}
+
+impl Family {
+    /// The bitmask of a set of families, as `dimm_family_mask` holds it.
+    pub const fn mask(families: &[Family]) -> u64 {
+        let mut mask = 0u64;
+        let mut i = 0;
+        while i < families.len() {
+            mask |= 1 << families[i] as u32;
+            i += 1;
+        }
+        mask
+    }
+}
+
+/// Options of a bus registration.
+pub struct BusOptions {
+    /// Name shown as the bus `provider` (for example `ACPI.NFIT`).
+    pub provider_name: &'static CStr,
+    /// Families whose `ND_CMD_CALL` commands DIMMs of this bus accept.
+    pub dimm_families: &'static [Family],
+}
+
+/// The callbacks of a bus provider.
+///
+/// The core may call them concurrently, for different DIMMs or for the same
+/// one (an ioctl and a DIMM probe are not serialised), and they may sleep.
+/// They must not re-enter the core for the same bus (for example by adding
+/// a DIMM from a command). The core has checked nothing that arrives here;
+/// this layer has checked every length and offset before a provider sees a
+/// slice.
+#[vtable]
+pub trait Provider: Send + Sync + Sized {
+    /// What the provider keeps for each DIMM.
+    type Dimm: Send + Sync;
+    /// What the provider keeps for each region.
+    type Region: Send + Sync;
+
+    /// Reads `out.len()` bytes at `offset` of the DIMM's label area. The
+    /// range lies within the [`LabelArea`] the DIMM was created with, and is
+    /// at most its `max_xfer` bytes long when the core reads labels.
+    fn read_labels(&self, _dimm: &Self::Dimm, _offset: u32, _out: &mut [u8]) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Writes `data` at `offset` of the DIMM's label area (range checked as
+    /// for [`Provider::read_labels`]).
+    fn write_labels(&self, _dimm: &Self::Dimm, _offset: u32, _data: &[u8]) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Handles an `ND_CMD_CALL` package of one of the bus's families. The
+    /// function number in it is not validated.
+    fn call(&self, _dimm: &Self::Dimm, _pkg: &mut CallPackage<'_>) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Makes writes to a region durable, for regions created with
+    /// [`RegionOptions::async_flush`]. Called in process context; may sleep.
+    fn flush(&self, _region: &Self::Region) -> Result {
+        Err(ENOTTY)
+    }
+}
+
+/// Options of a DIMM.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DimmOptions {
+    /// The DIMM's label area, if it has one. Requires
+    /// [`Provider::read_labels`]; without [`Provider::write_labels`] the area
+    /// is read-only.
+    pub label_area: Option<LabelArea>,
+    /// The DIMM cannot guarantee persistence: its regions become read-only.
+    pub unarmed: bool,
+    /// The DIMM accepts `ND_CMD_CALL` (requires [`Provider::call`]).
+    pub call: bool,
+}
+
+impl DimmOptions {
+    /// The `NDD_*` flags of the DIMM.
+    fn flags(&self) -> u64 {
+        // Registered synchronously, so a failed device_add cannot free the
+        // DIMM behind the bus's back.
+        let mut flags = 1 << bindings::NDD_REGISTER_SYNC;
+        if self.label_area.is_some() {
+            flags |= 1 << bindings::NDD_LABELING;
+        }
+        if self.unarmed {
+            flags |= 1 << bindings::NDD_UNARMED;
+        }
+        flags
+    }
+
+    /// The `ND_CMD_*` mask of the DIMM, given which callbacks exist.
+    fn cmd_mask(&self, can_write: bool) -> u64 {
+        let mut mask = 0;
+        if self.label_area.is_some() {
+            mask |= 1 << bindings::ND_CMD_GET_CONFIG_SIZE | 1 << bindings::ND_CMD_GET_CONFIG_DATA;
+            if can_write {
+                mask |= 1 << bindings::ND_CMD_SET_CONFIG_DATA;
+            }
+        }
+        if self.call {
+            mask |= 1 << bindings::ND_CMD_CALL;
+        }
+        mask
+    }
+}
+
+/// Which media a region is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionKind {
+    /// Persistent memory.
+    Pmem,
+    /// Volatile memory exposed through the nvdimm stack.
+    Volatile,
+}
+
+/// Where writes become persistent (the region's `persistence_domain`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Persistence {
+    /// CPU caches are flushed on power loss (`ND_REGION_PERSIST_CACHE`).
+    CpuCache,
+    /// The memory controller's buffers are (`ND_REGION_PERSIST_MEMCTRL`).
+    MemoryController,
+}
+
+/// Identifies a DIMM of a [`Bus`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DimmId(usize);
+
+/// Identifies a region of a [`Bus`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionId(usize);
+
+/// One DIMM's part of a region.
+#[derive(Clone, Copy, Debug)]
+pub struct Mapping {
+    /// The DIMM.
+    pub dimm: DimmId,
+    /// Offset of this part within the DIMM's capacity (page aligned).
+    pub start: u64,
+    /// Size of this part (page aligned).
+    pub size: u64,
+    /// Position of the DIMM in the interleave set.
+    pub position: i32,
+}
+
+/// Options of a region.
+pub struct RegionOptions<'a> {
+    /// Persistent or volatile.
+    pub kind: RegionKind,
+    /// Physical address of the region (page aligned).
+    pub start: u64,
+    /// Size of the region in bytes (page aligned).
+    pub size: u64,
+    /// The DIMMs behind the region (1 to `ND_MAX_MAPPINGS`).
+    pub mappings: &'a [Mapping],
+    /// NUMA node of the memory (`NUMA_NO_NODE` is -1).
+    pub numa_node: i32,
+    /// Node the memory would have as system RAM.
+    pub target_node: i32,
+    /// Interleave-set cookies, checked against namespace labels.
+    pub interleave_set: Option<InterleaveSet>,
+    /// Where writes become persistent, if known.
+    pub persistence: Option<Persistence>,
+    /// Writes are made durable by [`Provider::flush`] (`ND_REGION_ASYNC`).
+    pub async_flush: bool,
+    /// Namespaces may be mapped with struct pages (`ND_REGION_PAGEMAP`).
+    pub pagemap: bool,
+}
+
+impl RegionOptions<'_> {
+    /// The `ND_REGION_*` flags of the region.
+    fn flags(&self) -> u64 {
+        let mut flags = 0u64;
+        match self.persistence {
+            Some(Persistence::CpuCache) => flags |= 1 << bindings::ND_REGION_PERSIST_CACHE,
+            Some(Persistence::MemoryController) => {
+                flags |= 1 << bindings::ND_REGION_PERSIST_MEMCTRL
+            }
+            None => {}
+        }
+        if self.async_flush {
+            flags |= 1 << bindings::ND_REGION_ASYNC;
+        }
+        if self.pagemap {
+            flags |= 1 << bindings::ND_REGION_PAGEMAP;
+        }
+        flags
+    }
+
+    /// Checks what the core would reject without saying why.
+    fn validate(&self) -> Result {
+        let page = bindings::PAGE_SIZE as u64;
+        let aligned = |v: u64| v % page == 0;
+        if self.mappings.is_empty()
+            || self.mappings.len() > bindings::ND_MAX_MAPPINGS as usize
+            || self.size == 0
+            || !aligned(self.start)
+            || !aligned(self.size)
+            || self.start.checked_add(self.size).is_none()
+        {
+            return Err(EINVAL);
+        }
+        for m in self.mappings {
+            if m.size == 0 || !aligned(m.start) || !aligned(m.size) {
+                return Err(EINVAL);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event a provider reports on a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionEvent {
+    /// The bus's bad ranges changed: namespaces re-read their badblocks.
+    RevalidatePoison,
+    /// The region's configuration changed.
+    RevalidateRegion,
+}
+
+/// Lets callers pass plain values (or initialisers with any error that
+/// converts) where the registration needs an `Error` initialiser.
+fn with_error<T, E>(init: impl PinInit<T, E>) -> impl PinInit<T, Error>
+where
+    Error: From<E>,
+{
+    let convert = move |slot: *mut T| {
+        // SAFETY: `pin_init_from_closure` below hands the closure a valid
+        // slot that stays pinned, as `raw_try_init` requires.
+        unsafe { pin_init::raw_try_init(slot, init) }.map_err(Error::from)
+    };
+    // SAFETY: The closure initialises `slot` exactly when `init` does and
+    // only converts the error.
+    unsafe { pin_init::pin_init_from_closure(convert) }
+}
+
+#[pin_data]
+struct DimmEntry<P: Provider> {
+    #[pin]
+    data: P::Dimm,
+    label: Option<LabelArea>,
+    cmd_mask: u64,
+    families: u64,
+}
+
+struct DimmSlot<P: Provider> {
+    entry: Pin<KBox<DimmEntry<P>>>,
+    nvdimm: *mut bindings::nvdimm,
+}
+
+#[pin_data]
+struct RegionEntry<P: Provider> {
+    #[pin]
+    data: P::Region,
+    #[pin]
+    nd_set: Opaque<bindings::nd_interleave_set>,
+    bus: *const Bus<P>,
+}
+
+struct RegionSlot<P: Provider> {
+    entry: Pin<KBox<RegionEntry<P>>>,
+    region: *mut bindings::nd_region,
+}
+
+/// A registered nvdimm bus with its provider.
+///
+/// # Invariants
+///
+/// - `desc` holds a descriptor whose `ndctl` callback is
+///   `Bus::<P>::ndctl_callback`; it is registered with
+///   `nvdimm_bus_register()` once the `Bus` is pinned, and `bus` then holds
+///   the result until `nvdimm_bus_unregister()` in `drop`.
+/// - Every `nvdimm` in `dimms` and `nd_region` in `regions` belongs to that
+///   bus, has its entry (which never moves) as provider data, and lives until
+///   the bus is unregistered.
+#[pin_data(PinnedDrop)]
+pub struct Bus<P: Provider> {
+    #[pin]
+    provider: P,
+    #[pin]
+    desc: Opaque<bindings::nvdimm_bus_descriptor>,
+    bus: AtomicPtr<bindings::nvdimm_bus>,
+    families: u64,
+    #[pin]
+    dimms: Mutex<KVec<DimmSlot<P>>>,
+    #[pin]
+    regions: Mutex<KVec<RegionSlot<P>>>,
+}
+
+// SAFETY: The raw pointers in a `Bus` are handles of core objects, which may
+// be used from any thread; the provider data they lead to is `Send`.
+unsafe impl<P: Provider> Send for Bus<P> {}
+// SAFETY: Shared access goes through `&P` (which is `Sync`), the mutexes, or
+// core functions that do their own locking.
+unsafe impl<P: Provider> Sync for Bus<P> {}
+
+impl<P: Provider> Bus<P> {
+    /// Registers a bus. `parent` is the device the bus hangs off (`None` for
+    /// a bus at `/sys/devices/ndbusN`, as pseries has it).
+    pub fn register<E>(
+        module: &'static ThisModule,
+        parent: Option<&device::Device>,
+        options: &BusOptions,
+        provider: impl PinInit<P, E>,
+    ) -> Result<Pin<KBox<Self>>>
+    where
+        Error: From<E>,
+    {
+        let families = Family::mask(options.dimm_families);
+        let name = options.provider_name;
+        let this = KBox::try_pin_init(
+            try_pin_init!(Self {
+                provider <- with_error(provider),
+                desc <- Opaque::ffi_init(move |slot: *mut bindings::nvdimm_bus_descriptor| {
+                    let mut desc: bindings::nvdimm_bus_descriptor = pin_init::zeroed();
+                    // The core never writes through the name.
+                    desc.provider_name = name.as_char_ptr().cast_mut();
+                    desc.module = module.as_ptr();
+                    desc.ndctl = Some(Self::ndctl_callback);
+                    desc.dimm_family_mask = families as c_ulong;
+                    // SAFETY: `slot` is valid for writes while being initialised.
+                    unsafe { slot.write(desc) };
+                }),
+                bus: AtomicPtr::new(ptr::null_mut()),
+                families,
+                dimms <- crate::new_mutex!(KVec::new()),
+                regions <- crate::new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
+        // SAFETY: `desc` is initialised and pinned, and outlives the bus: `drop`
+        // unregisters the bus before the descriptor is freed. `parent`, if
+        // not null, is a live device; the core takes its own reference.
+        let bus = unsafe { bindings::nvdimm_bus_register(parent, this.desc.get()) };
+        if bus.is_null() {
+            return Err(ENOMEM);
+        }
+        this.bus.store(bus, Ordering::Release);
+        Ok(this)
+    }
+
+    fn raw(&self) -> *mut bindings::nvdimm_bus {
+        self.bus.load(Ordering::Acquire)
+    }
+
+    /// The provider's data.
+    pub fn provider(&self) -> &P {
+        &self.provider
+    }
+
+    /// Creates a DIMM on the bus; `data` becomes its provider data.
+    pub fn add_dimm<E>(
+        &self,
+        data: impl PinInit<P::Dimm, E>,
+        options: &DimmOptions,
+    ) -> Result<DimmId>
+    where
+        Error: From<E>,
+    {
+        if let Some(area) = &options.label_area {
+            if !P::HAS_READ_LABELS || area.size == 0 || area.max_xfer == 0 {
+                return Err(EINVAL);
+            }
+        }
+        if options.call && !P::HAS_CALL {
+            return Err(EINVAL);
+        }
+        let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS);
+        let entry = KBox::try_pin_init(
+            try_pin_init!(DimmEntry::<P> {
+                data <- with_error(data),
+                label: options.label_area,
+                cmd_mask,
+                families: self.families,
+            }),
+            GFP_KERNEL,
+        )?;
+        let mut dimms = self.dimms.lock();
+        dimms.reserve(1, GFP_KERNEL)?;
+        let provider_data = ptr::from_ref::<DimmEntry<P>>(&entry)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: The bus is registered (type invariant). `provider_data` is
+        // pinned and stays in `dimms` until the bus is unregistered, which
+        // ends every use of it. No groups, flush hints, id or ops are passed.
+        let nvdimm = unsafe {
+            bindings::__nvdimm_create(
+                self.raw(),
+                provider_data,
+                ptr::null_mut(),
+                options.flags() as c_ulong,
+                cmd_mask as c_ulong,
+                0,
+                ptr::null_mut(),
+                ptr::null(),
+                ptr::null(),
+                ptr::null(),
+            )
+        };
+        if nvdimm.is_null() {
+            return Err(ENOMEM);
+        }
+        let id = dimms.len();
+        dimms
+            .push_within_capacity(DimmSlot { entry, nvdimm })
+            .map_err(|_| ENOMEM)?;
+        let count = c_int::try_from(id + 1).map_err(|_| EINVAL)?;
+        // SAFETY: The bus is registered; this waits for pending registrations
+        // and checks that every DIMM of ours made it.
+        to_result(unsafe { bindings::nvdimm_bus_check_dimm_count(self.raw(), count) })?;
+        Ok(DimmId(id))
+    }
+
+    /// The provider data of a DIMM.
+    pub fn dimm(&self, id: DimmId) -> Option<Pin<&P::Dimm>> {
+        let dimms = self.dimms.lock();
+        let entry: *const DimmEntry<P> = &*dimms.get(id.0)?.entry;
+        // SAFETY: Entries are boxed, pinned and never removed before `self`
+        // is dropped, so the data outlives the returned borrow of `self`.
+        Some(unsafe { Pin::new_unchecked(&(*entry).data) })
+    }
+
+    /// Creates a region on the bus; `data` becomes its provider data.
+    pub fn add_region<E>(
+        &self,
+        data: impl PinInit<P::Region, E>,
+        options: &RegionOptions<'_>,
+    ) -> Result<RegionId>
+    where
+        Error: From<E>,
+    {
+        options.validate()?;
+        if options.async_flush && !P::HAS_FLUSH {
+            return Err(EINVAL);
+        }
+        let mut mappings = KVec::with_capacity(options.mappings.len(), GFP_KERNEL)?;
+        {
+            let dimms = self.dimms.lock();
+            for m in options.mappings {
+                let slot = dimms.get(m.dimm.0).ok_or(EINVAL)?;
+                let mut desc: bindings::nd_mapping_desc = pin_init::zeroed();
+                desc.nvdimm = slot.nvdimm;
+                desc.start = m.start;
+                desc.size = m.size;
+                desc.position = m.position;
+                mappings.push(desc, GFP_KERNEL)?;
+            }
+        }
+        let set = options.interleave_set.unwrap_or_default();
+        let mut nd_set: bindings::nd_interleave_set = pin_init::zeroed();
+        nd_set.cookie1 = set.cookie1;
+        nd_set.cookie2 = set.cookie2;
+        nd_set.altcookie = set.altcookie;
+        // SAFETY: `guid_t` is 16 bytes without padding or invalid values.
+        nd_set.type_guid =
+            unsafe { core::mem::transmute::<[u8; 16], bindings::guid_t>(set.type_guid) };
+        let entry = KBox::try_pin_init(
+            try_pin_init!(RegionEntry::<P> {
+                data <- with_error(data),
+                nd_set: Opaque::new(nd_set),
+                bus: ptr::from_ref(self),
+            }),
+            GFP_KERNEL,
+        )?;
+
+        let mut res: bindings::resource = pin_init::zeroed();
+        res.start = options.start;
+        res.end = options.start + options.size - 1;
+        res.flags = bindings::IORESOURCE_MEM as c_ulong;
+        let mut desc: bindings::nd_region_desc = pin_init::zeroed();
+        desc.res = &mut res;
+        desc.mapping = mappings.as_mut_ptr();
+        desc.num_mappings = mappings.len() as u16;
+        desc.nd_set = if options.interleave_set.is_some() {
+            entry.nd_set.get()
+        } else {
+            ptr::null_mut()
+        };
+        desc.provider_data = ptr::from_ref::<RegionEntry<P>>(&entry).cast_mut().cast();
+        desc.numa_node = options.numa_node;
+        desc.target_node = options.target_node;
+        desc.flags = options.flags() as c_ulong;
+        if options.async_flush {
+            desc.flush = Some(Self::flush_callback);
+        }
+
+        let mut regions = self.regions.lock();
+        regions.reserve(1, GFP_KERNEL)?;
+        // SAFETY: The bus is registered. The core copies `res` and the
+        // mappings (whose DIMMs belong to this bus) and keeps `nd_set` and
+        // the provider data, both pinned in `entry`, which stays in `regions`
+        // until the bus is unregistered.
+        let region = unsafe {
+            match options.kind {
+                RegionKind::Pmem => bindings::nvdimm_pmem_region_create(self.raw(), &mut desc),
+                RegionKind::Volatile => {
+                    bindings::nvdimm_volatile_region_create(self.raw(), &mut desc)
+                }
+            }
+        };
+        if region.is_null() {
+            return Err(ENOMEM);
+        }
+        let id = regions.len();
+        regions
+            .push_within_capacity(RegionSlot { entry, region })
+            .map_err(|_| ENOMEM)?;
+        Ok(RegionId(id))
+    }
+
+    /// The provider data of a region.
+    pub fn region(&self, id: RegionId) -> Option<Pin<&P::Region>> {
+        let regions = self.regions.lock();
+        let entry: *const RegionEntry<P> = &*regions.get(id.0)?.entry;
+        // SAFETY: As in `dimm`: entries never move or go away before `self`.
+        Some(unsafe { Pin::new_unchecked(&(*entry).data) })
+    }
+
+    /// Records a range of poisoned media (physical address and length) with
+    /// the bus; follow with [`RegionEvent::RevalidatePoison`] on the region.
+    pub fn add_badrange(&self, start: u64, len: u64) -> Result {
+        // SAFETY: The bus is registered.
+        to_result(unsafe { bindings::nvdimm_bus_add_badrange(self.raw(), start, len) })
+    }
+
+    /// Notifies a region's namespaces of an event. Takes the region's device
+    /// lock: not to be called from the region's own callbacks.
+    pub fn notify_region(&self, id: RegionId, event: RegionEvent) -> Result {
+        let region = self.regions.lock().get(id.0).ok_or(EINVAL)?.region;
+        let event = match event {
+            RegionEvent::RevalidatePoison => bindings::nvdimm_event_NVDIMM_REVALIDATE_POISON,
+            RegionEvent::RevalidateRegion => bindings::nvdimm_event_NVDIMM_REVALIDATE_REGION,
+        };
+        // SAFETY: `region` belongs to this registered bus and lives until it
+        // is unregistered, which cannot happen while `self` is borrowed.
+        unsafe { bindings::nvdimm_region_notify(region, event) };
+        Ok(())
+    }
+
+    fn dimm_command(&self, entry: &DimmEntry<P>, cmd: u32, buf: &mut [u8]) -> Result {
+        if cmd >= u64::BITS || entry.cmd_mask & (1 << cmd) == 0 {
+            return Err(ENOTTY);
+        }
+        match DimmCommand::parse(cmd, buf, entry.label.as_ref(), entry.families)? {
+            DimmCommand::GetConfigSize { out, area } => {
+                DimmCommand::reply_config_size(out, &area);
+                Ok(())
+            }
+            DimmCommand::GetConfigData {
+                offset,
+                out,
+                status,
+            } => {
+                self.provider.read_labels(&entry.data, offset, out)?;
+                cmd::write_u32(status, 0);
+                Ok(())
+            }
+            DimmCommand::SetConfigData {
+                offset,
+                data,
+                status,
+            } => {
+                self.provider.write_labels(&entry.data, offset, data)?;
+                cmd::write_u32(status, 0);
+                Ok(())
+            }
+            DimmCommand::Call(mut pkg) => self.provider.call(&entry.data, &mut pkg),
+        }
+    }
+
+    /// The descriptor's `ndctl` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only: `nd_desc` is the `desc` of a `Bus<P>`,
+    /// `nvdimm` is null or a DIMM of that bus, `buf` is null or valid for
+    /// reads and writes of `buf_len` bytes for the duration of the call, and
+    /// `cmd_rc` is null or valid for writes.
+    unsafe extern "C" fn ndctl_callback(
+        nd_desc: *mut bindings::nvdimm_bus_descriptor,
+        nvdimm: *mut bindings::nvdimm,
+        cmd: c_uint,
+        buf: *mut c_void,
+        buf_len: c_uint,
+        cmd_rc: *mut c_int,
+    ) -> c_int {
+        // SAFETY: Only `register` installs this callback, in the `desc` of a
+        // pinned `Bus<P>` that outlives the registration.
+        let bus = unsafe { &*crate::container_of!(Opaque::cast_from(nd_desc), Self, desc) };
+        let result = if nvdimm.is_null() {
+            // Bus commands (ARS, clear error) are not offered yet.
+            Err(ENOTTY)
+        } else {
+            // SAFETY: DIMMs of this bus are created by `add_dimm` with a
+            // pinned `DimmEntry<P>` as provider data, alive while the bus is.
+            let entry = unsafe { &*bindings::nvdimm_provider_data(nvdimm).cast::<DimmEntry<P>>() };
+            let buf: &mut [u8] = if buf.is_null() {
+                &mut []
+            } else {
+                // SAFETY: Per the function's safety requirements.
+                unsafe { core::slice::from_raw_parts_mut(buf.cast(), buf_len as usize) }
+            };
+            bus.dimm_command(entry, cmd, buf)
+        };
+        let rc = match result {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        };
+        if !cmd_rc.is_null() {
+            // SAFETY: Per the function's safety requirements.
+            unsafe { *cmd_rc = rc };
+        }
+        rc
+    }
+
+    /// The region's `flush` callback.
+    ///
+    /// # Safety
+    ///
+    /// Called by the core only, for a region created by `add_region` with
+    /// `async_flush`.
+    unsafe extern "C" fn flush_callback(
+        nd_region: *mut bindings::nd_region,
+        _bio: *mut bindings::bio,
+    ) -> c_int {
+        // SAFETY: The region was created by `add_region`, with a pinned
+        // `RegionEntry<P>` as provider data, alive while the bus is.
+        let entry =
+            unsafe { &*bindings::nd_region_provider_data(nd_region).cast::<RegionEntry<P>>() };
+        // SAFETY: `entry.bus` is the bus that owns the entry, so it is alive.
+        let bus = unsafe { &*entry.bus };
+        match bus.provider.flush(&entry.data) {
+            // Done synchronously: the core completes the bio.
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+}
+
+#[pinned_drop]
+impl<P: Provider> PinnedDrop for Bus<P> {
+    fn drop(self: Pin<&mut Self>) {
+        let bus = self.bus.load(Ordering::Acquire);
+        if !bus.is_null() {
+            // SAFETY: `bus` was registered by `register` and is unregistered
+            // only here. This removes the regions and DIMMs and waits for
+            // commands in flight; the provider data is dropped afterwards.
+            unsafe { bindings::nvdimm_bus_unregister(bus) };
+        }
+    }
+}
+
+#[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_nvdimm_flags)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimm_flags() {
+        let labelled = DimmOptions {
+            label_area: Some(LabelArea {
+                size: 128 << 10,
+                max_xfer: 4096,
+            }),
+            unarmed: true,
+            call: true,
+        };
+        // NDD_UNARMED 1, NDD_LABELING 6, NDD_REGISTER_SYNC 8.
+        assert_eq!(labelled.flags(), 1 << 1 | 1 << 6 | 1 << 8);
+        // GET_CONFIG_SIZE 4, GET_CONFIG_DATA 5, SET_CONFIG_DATA 6, CALL 10.
+        assert_eq!(labelled.cmd_mask(true), 1 << 4 | 1 << 5 | 1 << 6 | 1 << 10);
+        assert_eq!(labelled.cmd_mask(false), 1 << 4 | 1 << 5 | 1 << 10);
+        let plain = DimmOptions::default();
+        assert_eq!(plain.flags(), 1 << 8);
+        assert_eq!(plain.cmd_mask(true), 0);
+    }
+
+    #[test]
+    fn region_flags() {
+        let map = [Mapping {
+            dimm: DimmId(0),
+            start: 0,
+            size: 1 << 20,
+            position: 0,
+        }];
+        let mut r = RegionOptions {
+            kind: RegionKind::Pmem,
+            start: 1 << 30,
+            size: 1 << 20,
+            mappings: &map,
+            numa_node: -1,
+            target_node: -1,
+            interleave_set: None,
+            persistence: Some(Persistence::CpuCache),
+            async_flush: false,
+            pagemap: false,
+        };
+        // ND_REGION_PAGEMAP 0, PERSIST_CACHE 1, PERSIST_MEMCTRL 2, ASYNC 3.
+        assert_eq!(r.flags(), 1 << 1);
+        r.persistence = Some(Persistence::MemoryController);
+        r.async_flush = true;
+        r.pagemap = true;
+        assert_eq!(r.flags(), 1 << 0 | 1 << 2 | 1 << 3);
+        assert!(r.validate().is_ok());
+        r.start += 1;
+        // Unaligned start.
+        assert!(r.validate().is_err());
+        r.start -= 1;
+        r.mappings = &[];
+        // No mappings.
+        assert!(r.validate().is_err());
+    }
+
+    #[test]
+    fn family_mask() {
+        assert_eq!(Family::mask(&[Family::Intel, Family::Papr]), 1 | 1 << 5);
+        assert_eq!(Family::mask(&[]), 0);
+    }
+}

@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Typed views of the command buffers that libnvdimm hands to a provider.
+//!
+//! The core passes every DIMM command as a byte buffer whose layout is
+//! defined by `include/uapi/linux/ndctl.h`. The lengths inside those buffers
+//! come from userspace (through `/dev/nmemN`) or from the core's label code.
+//! The core does not check them against the buffer or against the label
+//! area, and it reads the user buffer twice, so every length and offset is
+//! checked here, with overflow-safe arithmetic, before a provider sees a
+//! slice. Fields are native-endian, like the C structs.
+
+use crate::{bindings, prelude::*};
+
+/// Size of `struct nd_cmd_get_config_size`.
+pub const CONFIG_SIZE_LEN: usize = 12;
+/// Size of `struct nd_cmd_get_config_data_hdr`.
+pub const GET_CONFIG_HDR_LEN: usize = 12;
+/// Size of `struct nd_cmd_set_config_hdr`.
+pub const SET_CONFIG_HDR_LEN: usize = 8;
+/// Size of the trailing status word of a set-config-data command.
+pub const STATUS_LEN: usize = 4;
+/// Size of `struct nd_cmd_pkg` without its payload.
+pub const CALL_HDR_LEN: usize = 64;
+
+/// Geometry of a DIMM's label (config) area, as reported by
+/// `ND_CMD_GET_CONFIG_SIZE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LabelArea {
+    /// Size of the label area in bytes.
+    pub size: u32,
+    /// Largest transfer the provider accepts per get/set command.
+    pub max_xfer: u32,
+}
+
+/// A DIMM command with its buffer split into checked parts.
+pub enum DimmCommand<'a> {
+    /// `ND_CMD_GET_CONFIG_SIZE`: the reply is written by [`DimmCommand::reply_config_size`].
+    GetConfigSize {
+        /// `struct nd_cmd_get_config_size`.
+        out: &'a mut [u8],
+        /// The DIMM's label area.
+        area: LabelArea,
+    },
+    /// `ND_CMD_GET_CONFIG_DATA`: read `out.len()` bytes at `offset`.
+    GetConfigData {
+        /// Offset into the label area; `offset + out.len()` is within it.
+        offset: u32,
+        /// Where the data goes.
+        out: &'a mut [u8],
+        /// The status word of the command.
+        status: &'a mut [u8],
+    },
+    /// `ND_CMD_SET_CONFIG_DATA`: write `data` at `offset`.
+    SetConfigData {
+        /// Offset into the label area; `offset + data.len()` is within it.
+        offset: u32,
+        /// The bytes to write.
+        data: &'a [u8],
+        /// The trailing status word of the command.
+        status: &'a mut [u8],
+    },
+    /// `ND_CMD_CALL`: a family-specific pass-through command.
+    Call(CallPackage<'a>),
+}
+
+/// A checked `struct nd_cmd_pkg`: the family is one the bus accepts and the
+/// payload holds exactly `nd_size_in + nd_size_out` bytes.
+pub struct CallPackage<'a> {
+    header: &'a mut [u8],
+    payload: &'a mut [u8],
+    size_in: usize,
+}
+
+fn read_u32(buf: &[u8], at: usize) -> Result<u32> {
+    let bytes = buf.get(at..at + 4).ok_or(EINVAL)?;
+    let mut word = [0u8; 4];
+    word.copy_from_slice(bytes);
+    Ok(u32::from_ne_bytes(word))
+}
+
+fn read_u64(buf: &[u8], at: usize) -> Result<u64> {
+    let bytes = buf.get(at..at + 8).ok_or(EINVAL)?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes);
+    Ok(u64::from_ne_bytes(word))
+}
+
+/// Writes a native-endian `u32` into a status or size field.
+pub fn write_u32(field: &mut [u8], value: u32) {
+    if let Some(dst) = field.get_mut(..4) {
+        dst.copy_from_slice(&value.to_ne_bytes());
+    }
+}
+
+/// Checks that `offset..offset + len` lies within the label area.
+fn check_range(area: &LabelArea, offset: u32, len: u32) -> Result {
+    match offset.checked_add(len) {
+        Some(end) if end <= area.size => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
+impl<'a> DimmCommand<'a> {
+    /// Parses the buffer of DIMM command `cmd`.
+    ///
+    /// `label` is the DIMM's label area (`None` for a label-less DIMM) and
+    /// `families` the bitmask of `NVDIMM_FAMILY_*` values the bus accepts for
+    /// `ND_CMD_CALL`. Errors: `EINVAL` for a buffer that is too short for the
+    /// lengths it declares, a range outside the label area or a family the
+    /// bus does not accept; `ENOTTY` for a command this layer does not know or
+    /// that the DIMM does not have.
+    pub fn parse(
+        cmd: u32,
+        buf: &'a mut [u8],
+        label: Option<&LabelArea>,
+        families: u64,
+    ) -> Result<Self> {
+        match cmd {
+            bindings::ND_CMD_GET_CONFIG_SIZE => {
+                let area = *label.ok_or(ENOTTY)?;
+                let out = buf.get_mut(..CONFIG_SIZE_LEN).ok_or(EINVAL)?;
+                Ok(Self::GetConfigSize { out, area })
+            }
+            bindings::ND_CMD_GET_CONFIG_DATA => {
+                let area = label.ok_or(ENOTTY)?;
+                let offset = read_u32(buf, 0)?;
+                let len = read_u32(buf, 4)?;
+                check_range(area, offset, len)?;
+                let end = GET_CONFIG_HDR_LEN.checked_add(len as usize).ok_or(EINVAL)?;
+                let (hdr, rest) = buf
+                    .get_mut(..end)
+                    .ok_or(EINVAL)?
+                    .split_at_mut(GET_CONFIG_HDR_LEN);
+                Ok(Self::GetConfigData {
+                    offset,
+                    out: rest,
+                    status: &mut hdr[8..12],
+                })
+            }
+            bindings::ND_CMD_SET_CONFIG_DATA => {
+                let area = label.ok_or(ENOTTY)?;
+                let offset = read_u32(buf, 0)?;
+                let len = read_u32(buf, 4)?;
+                check_range(area, offset, len)?;
+                let end = (len as usize)
+                    .checked_add(SET_CONFIG_HDR_LEN + STATUS_LEN)
+                    .ok_or(EINVAL)?;
+                let body = buf.get_mut(SET_CONFIG_HDR_LEN..end).ok_or(EINVAL)?;
+                let (data, status) = body.split_at_mut(len as usize);
+                Ok(Self::SetConfigData {
+                    offset,
+                    data,
+                    status,
+                })
+            }
+            bindings::ND_CMD_CALL => {
+                let family = read_u64(buf, 0)?;
+                if family >= 64 || families & (1 << family) == 0 {
+                    return Err(EINVAL);
+                }
+                let size_in = read_u32(buf, 16)? as usize;
+                let size_out = read_u32(buf, 20)? as usize;
+                let end = size_in
+                    .checked_add(size_out)
+                    .and_then(|n| n.checked_add(CALL_HDR_LEN))
+                    .ok_or(EINVAL)?;
+                let (header, payload) =
+                    buf.get_mut(..end).ok_or(EINVAL)?.split_at_mut(CALL_HDR_LEN);
+                Ok(Self::Call(CallPackage {
+                    header,
+                    payload,
+                    size_in,
+                }))
+            }
+            _ => Err(ENOTTY),
+        }
+    }
+
+    /// Answers `ND_CMD_GET_CONFIG_SIZE` from the label area geometry.
+    pub fn reply_config_size(out: &mut [u8], area: &LabelArea) {
+        write_u32(&mut out[0..4], 0);
+        write_u32(&mut out[4..8], area.size);
+        write_u32(&mut out[8..12], area.max_xfer);
+    }
+}
+
+impl CallPackage<'_> {
+    /// The `NVDIMM_FAMILY_*` of the command (already checked against the bus).
+    pub fn family(&self) -> u64 {
+        read_u64(self.header, 0).unwrap_or(u64::MAX)
+    }
+
+    /// The family-specific function number (`nd_command`), not validated.
+    pub fn command(&self) -> u64 {
+        read_u64(self.header, 8).unwrap_or(u64::MAX)
+    }
+
+    /// The input part of the payload (`nd_size_in` bytes).
+    pub fn input(&self) -> &[u8] {
+        &self.payload[..self.size_in]
+    }
+
+    /// The output part of the payload (`nd_size_out` bytes after the input).
+    pub fn output(&mut self) -> &mut [u8] {
+        &mut self.payload[self.size_in..]
+    }
+
+    /// The whole payload, for families whose replies overwrite their input
+    /// (PAPR's PDSMs do).
+    pub fn payload(&mut self) -> &mut [u8] {
+        self.payload
+    }
+
+    /// Records how many bytes the firmware returned (`nd_fw_size`).
+    pub fn set_fw_size(&mut self, len: u32) {
+        write_u32(&mut self.header[60..64], len);
+    }
+}
+
+#[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_nvdimm_cmd)]
+mod tests {
+    use super::*;
+
+    const AREA: LabelArea = LabelArea {
+        size: 128 << 10,
+        max_xfer: 4096,
+    };
+
+    fn get_cmd(offset: u32, len: u32, buf_len: usize) -> KVec<u8> {
+        let mut v = KVec::from_elem(0u8, buf_len, GFP_KERNEL).unwrap();
+        v[0..4].copy_from_slice(&offset.to_ne_bytes());
+        v[4..8].copy_from_slice(&len.to_ne_bytes());
+        v
+    }
+
+    fn errno(r: Result<DimmCommand<'_>>) -> i32 {
+        match r {
+            Ok(_) => 0,
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    #[test]
+    fn get_config_data_bounds() {
+        // Exact fit: header + 16 bytes.
+        let mut b = get_cmd(0, 16, 12 + 16);
+        match DimmCommand::parse(bindings::ND_CMD_GET_CONFIG_DATA, &mut b, Some(&AREA), 0) {
+            Ok(DimmCommand::GetConfigData {
+                offset,
+                out,
+                status,
+            }) => {
+                assert_eq!(offset, 0);
+                assert_eq!(out.len(), 16);
+                assert_eq!(status.len(), 4);
+            }
+            _ => panic!("exact fit rejected"),
+        }
+        // Buffer one byte short of the declared length.
+        let mut b = get_cmd(0, 16, 12 + 15);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, Some(&AREA), 0)), -22);
+        // Past the end of the label area, and wrapping around u32.
+        let mut b = get_cmd(AREA.size - 8, 16, 12 + 16);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, Some(&AREA), 0)), -22);
+        let mut b = get_cmd(u32::MAX - 4, 16, 12 + 16);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, Some(&AREA), 0)), -22);
+        // Header shorter than 8 bytes.
+        let mut b = get_cmd(0, 0, 8);
+        b.truncate(6);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, Some(&AREA), 0)), -22);
+        // A label-less DIMM has no config commands.
+        let mut b = get_cmd(0, 16, 12 + 16);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, None, 0)), -25);
+    }
+
+    #[test]
+    fn set_config_data_bounds() {
+        let mut b = get_cmd(AREA.size - 16, 16, 8 + 16 + 4);
+        match DimmCommand::parse(bindings::ND_CMD_SET_CONFIG_DATA, &mut b, Some(&AREA), 0) {
+            Ok(DimmCommand::SetConfigData {
+                offset,
+                data,
+                status,
+            }) => {
+                assert_eq!(offset, AREA.size - 16);
+                assert_eq!(data.len(), 16);
+                assert_eq!(status.len(), 4);
+            }
+            _ => panic!("last 16 bytes rejected"),
+        }
+        // The trailing status word must fit too.
+        let mut b = get_cmd(0, 16, 8 + 16 + 3);
+        assert_eq!(errno(DimmCommand::parse(6, &mut b, Some(&AREA), 0)), -22);
+        let mut b = get_cmd(AREA.size, 1, 8 + 1 + 4);
+        assert_eq!(errno(DimmCommand::parse(6, &mut b, Some(&AREA), 0)), -22);
+    }
+
+    #[test]
+    fn get_config_size_reply() {
+        let mut b = get_cmd(0, 0, 12);
+        match DimmCommand::parse(bindings::ND_CMD_GET_CONFIG_SIZE, &mut b, Some(&AREA), 0) {
+            Ok(DimmCommand::GetConfigSize { out, area }) => {
+                assert_eq!(area, AREA);
+                DimmCommand::reply_config_size(out, &area)
+            }
+            _ => panic!("get config size rejected"),
+        }
+        assert_eq!(read_u32(&b, 0), Ok(0));
+        assert_eq!(read_u32(&b, 4), Ok(AREA.size));
+        assert_eq!(read_u32(&b, 8), Ok(AREA.max_xfer));
+        let mut short = get_cmd(0, 0, 8);
+        assert_eq!(
+            errno(DimmCommand::parse(4, &mut short, Some(&AREA), 0)),
+            -22
+        );
+    }
+
+    fn call_cmd(family: u64, size_in: u32, size_out: u32, buf_len: usize) -> KVec<u8> {
+        let mut v = KVec::from_elem(0u8, buf_len, GFP_KERNEL).unwrap();
+        v[0..8].copy_from_slice(&family.to_ne_bytes());
+        v[8..16].copy_from_slice(&7u64.to_ne_bytes());
+        v[16..20].copy_from_slice(&size_in.to_ne_bytes());
+        v[20..24].copy_from_slice(&size_out.to_ne_bytes());
+        v
+    }
+
+    #[test]
+    fn call_package() {
+        let papr = 1u64 << bindings::NVDIMM_FAMILY_PAPR;
+        let mut b = call_cmd(bindings::NVDIMM_FAMILY_PAPR.into(), 8, 16, 64 + 24);
+        match DimmCommand::parse(bindings::ND_CMD_CALL, &mut b, None, papr) {
+            Ok(DimmCommand::Call(mut pkg)) => {
+                assert_eq!(pkg.family(), bindings::NVDIMM_FAMILY_PAPR.into());
+                assert_eq!(pkg.command(), 7);
+                assert_eq!(pkg.input().len(), 8);
+                assert_eq!(pkg.output().len(), 16);
+                assert_eq!(pkg.payload().len(), 24);
+                pkg.set_fw_size(3);
+            }
+            _ => panic!("valid package rejected"),
+        }
+        assert_eq!(read_u32(&b, 60), Ok(3));
+        // A family the bus does not accept, and one past any bitmask.
+        let mut b = call_cmd(bindings::NVDIMM_FAMILY_INTEL.into(), 8, 16, 64 + 24);
+        assert_eq!(errno(DimmCommand::parse(10, &mut b, None, papr)), -22);
+        let mut b = call_cmd(200, 0, 0, 64);
+        assert_eq!(errno(DimmCommand::parse(10, &mut b, None, u64::MAX)), -22);
+        // Sizes larger than the buffer, and sizes that overflow.
+        let mut b = call_cmd(bindings::NVDIMM_FAMILY_PAPR.into(), 8, 17, 64 + 24);
+        assert_eq!(errno(DimmCommand::parse(10, &mut b, None, papr)), -22);
+        let mut b = call_cmd(bindings::NVDIMM_FAMILY_PAPR.into(), u32::MAX, u32::MAX, 64);
+        assert_eq!(errno(DimmCommand::parse(10, &mut b, None, papr)), -22);
+        // Shorter than the package header.
+        let mut b = call_cmd(bindings::NVDIMM_FAMILY_PAPR.into(), 0, 0, 64);
+        b.truncate(63);
+        assert_eq!(errno(DimmCommand::parse(10, &mut b, None, papr)), -22);
+    }
+
+    #[test]
+    fn unknown_commands() {
+        let mut b = get_cmd(0, 0, 64);
+        for cmd in [0, 1, 2, 3, 7, 8, 9, 11, 0x33] {
+            assert_eq!(
+                errno(DimmCommand::parse(cmd, &mut b, Some(&AREA), u64::MAX)),
+                -25
+            );
+        }
+    }
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Sends ndctl ioctls with bad sizes, offsets, families and command numbers
+//! to a DIMM (`/dev/nmemN`) and a bus (`/dev/ndctlN`), plus valid ones as
+//! controls, and checks that each gets the errno the C core gives (or 0).
+//!
+//! ```text
+//! nd-ioctl bad-input /dev/nmem0 /dev/ndctl0 LABEL_SIZE
+//! nd-ioctl stale /dev/nmem0 MODULE      (ioctl after the provider is gone)
+//! ```
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+
+const ND_CMD_GET_CONFIG_SIZE: u32 = 4;
+const ND_CMD_GET_CONFIG_DATA: u32 = 5;
+const ND_CMD_SET_CONFIG_DATA: u32 = 6;
+const ND_CMD_VENDOR: u32 = 9;
+const ND_CMD_CALL: u32 = 10;
+const ND_CMD_ARS_CAP: u32 = 1;
+const NVDIMM_FAMILY_INTEL: u64 = 0;
+const NVDIMM_FAMILY_PAPR: u64 = 5;
+
+/// `_IOWR('N', nr, size)`.
+fn iowr(nr: u32, size: u32) -> u32 {
+    (3 << 30) | ((size & 0x3fff) << 16) | (u32::from(b'N') << 8) | nr
+}
+
+fn ioctl(file: &File, nr: u32, size: u32, buf: &mut [u8]) -> i32 {
+    // SAFETY: `buf` is valid for its length, which covers every byte the
+    // kernel is allowed to touch for the sizes the buffer declares (each
+    // case sizes its buffer to what it declares).
+    let rc = unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            iowr(nr, size) as libc::c_ulong,
+            buf.as_mut_ptr(),
+        )
+    };
+    if rc < 0 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+fn u32_at(buf: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes(buf[at..at + 4].try_into().unwrap_or([0; 4]))
+}
+
+/// A config-data command: offset, length, then room for `room` more bytes.
+fn config_cmd(offset: u32, len: u32, room: usize) -> Vec<u8> {
+    let mut b = vec![0u8; 12 + room];
+    b[0..4].copy_from_slice(&offset.to_ne_bytes());
+    b[4..8].copy_from_slice(&len.to_ne_bytes());
+    b
+}
+
+/// An `nd_cmd_pkg` with an empty payload of `room` bytes.
+fn call_cmd(family: u64, size_in: u32, size_out: u32, room: usize) -> Vec<u8> {
+    let mut b = vec![0u8; 64 + room];
+    b[0..8].copy_from_slice(&family.to_ne_bytes());
+    b[16..20].copy_from_slice(&size_in.to_ne_bytes());
+    b[20..24].copy_from_slice(&size_out.to_ne_bytes());
+    b
+}
+
+struct Report {
+    failed: u32,
+}
+
+impl Report {
+    fn expect(&mut self, name: &str, got: i32, want: i32) {
+        let show = |e: i32| {
+            if e == 0 {
+                "0".to_string()
+            } else {
+                format!("{} ({})", std::io::Error::from_raw_os_error(e), e)
+            }
+        };
+        if got == want {
+            println!("ok   {name}: {}", show(got));
+        } else {
+            println!("FAIL {name}: got {}, want {}", show(got), show(want));
+            self.failed += 1;
+        }
+    }
+
+    fn require(&mut self, name: &str, ok: bool, what: &str) {
+        if ok {
+            println!("ok   {name}: {what}");
+        } else {
+            println!("FAIL {name}: {what}");
+            self.failed += 1;
+        }
+    }
+}
+
+fn open(path: &str, write: bool) -> Result<File, String> {
+    OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+fn bad_input(nmem: &str, ndctl: &str, label_size: u32) -> Result<Report, String> {
+    let dimm = open(nmem, true)?;
+    let dimm_ro = open(nmem, false)?;
+    let bus = open(ndctl, true)?;
+    let mut r = Report { failed: 0 };
+
+    // Controls: valid commands work and report the label area.
+    let mut b = vec![0u8; 12];
+    r.expect(
+        "get-config-size",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_SIZE, 12, &mut b),
+        0,
+    );
+    r.require(
+        "config-size-value",
+        u32_at(&b, 0) == 0 && u32_at(&b, 4) == label_size && u32_at(&b, 8) > 0,
+        &format!(
+            "status {} size {} max_xfer {}",
+            u32_at(&b, 0),
+            u32_at(&b, 4),
+            u32_at(&b, 8)
+        ),
+    );
+    let mut b = config_cmd(0, 256, 256);
+    r.expect(
+        "get-config-data-ok",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_DATA, 12, &mut b),
+        0,
+    );
+    // The core takes only the command number from the ioctl; size bits are ignored.
+    let mut b = vec![0u8; 12];
+    r.expect(
+        "size-bits-ignored",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_SIZE, 0, &mut b),
+        0,
+    );
+
+    // Ranges outside the label area.
+    let mut b = config_cmd(label_size - 8, 16, 16);
+    r.expect(
+        "get-past-end",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_DATA, 12, &mut b),
+        libc::EINVAL,
+    );
+    let mut b = config_cmd(0xffff_fff0, 32, 32);
+    r.expect(
+        "get-offset-wraps",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_DATA, 12, &mut b),
+        libc::EINVAL,
+    );
+    let mut b = config_cmd(label_size, 4, 8);
+    r.expect(
+        "set-past-end",
+        ioctl(&dimm, ND_CMD_SET_CONFIG_DATA, 8, &mut b),
+        libc::EINVAL,
+    );
+    // Larger than the core's 4 MiB envelope: refused before any copy.
+    let mut b = config_cmd(0, 5 << 20, 64);
+    r.expect(
+        "get-over-4mib",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_DATA, 12, &mut b),
+        libc::EINVAL,
+    );
+    // Writes through a read-only descriptor.
+    let mut b = config_cmd(0, 4, 8);
+    r.expect(
+        "set-read-only-fd",
+        ioctl(&dimm_ro, ND_CMD_SET_CONFIG_DATA, 8, &mut b),
+        libc::EPERM,
+    );
+
+    // Commands the DIMM does not have, or nobody knows.
+    let mut b = vec![0u8; 64];
+    r.expect(
+        "vendor-not-offered",
+        ioctl(&dimm, ND_CMD_VENDOR, 8, &mut b),
+        libc::ENOTTY,
+    );
+    r.expect("command-0", ioctl(&dimm, 0, 8, &mut b), libc::ENOTTY);
+    r.expect("command-7", ioctl(&dimm, 7, 8, &mut b), libc::ENOTTY);
+    r.expect("command-0x33", ioctl(&dimm, 0x33, 8, &mut b), libc::ENOTTY);
+
+    // Pass-through calls with families the bus does not accept.
+    let mut b = call_cmd(99, 0, 0, 0);
+    r.expect(
+        "call-family-99",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::EINVAL,
+    );
+    let mut b = call_cmd(NVDIMM_FAMILY_PAPR, 8, 8, 16);
+    r.expect(
+        "call-family-papr",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::EINVAL,
+    );
+    let mut b = call_cmd(NVDIMM_FAMILY_INTEL, 8, 8, 16);
+    r.expect(
+        "call-family-intel",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::EINVAL,
+    );
+    let mut b = call_cmd(NVDIMM_FAMILY_INTEL, u32::MAX, u32::MAX, 0);
+    r.expect(
+        "call-sizes-overflow",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::EINVAL,
+    );
+
+    // Bus commands the bus does not offer.
+    let mut b = vec![0u8; 64];
+    r.expect(
+        "bus-ars-cap",
+        ioctl(&bus, ND_CMD_ARS_CAP, 32, &mut b),
+        libc::ENOTTY,
+    );
+    let mut b = call_cmd(0, 0, 0, 0);
+    r.expect(
+        "bus-call",
+        ioctl(&bus, ND_CMD_CALL, 64, &mut b),
+        libc::EINVAL,
+    );
+    Ok(r)
+}
+
+/// Holds the DIMM open while the provider module goes away, then uses it.
+fn stale(nmem: &str, module: &str) -> Result<Report, String> {
+    let dimm = open(nmem, true)?;
+    let mut r = Report { failed: 0 };
+    let status = std::process::Command::new("/sbin/rmmod")
+        .arg(module)
+        .status()
+        .map_err(|e| format!("rmmod: {e}"))?;
+    r.require(
+        "rmmod-with-open-fd",
+        status.success(),
+        &format!("rmmod {module}: {status}"),
+    );
+    let mut b = vec![0u8; 12];
+    r.expect(
+        "ioctl-after-removal",
+        ioctl(&dimm, ND_CMD_GET_CONFIG_SIZE, 12, &mut b),
+        libc::ENXIO,
+    );
+    Ok(r)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [_, "bad-input", nmem, ndctl, size] => match size.parse::<u32>() {
+            Ok(size) if size >= 256 => bad_input(nmem, ndctl, size),
+            _ => Err(format!("bad label size '{size}'")),
+        },
+        [_, "stale", nmem, module] => stale(nmem, module),
+        _ => Err("usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE".into()),
+    };
+    match result {
+        Ok(r) if r.failed == 0 => ExitCode::SUCCESS,
+        Ok(r) => {
+            println!("{} case(s) failed", r.failed);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("nd-ioctl: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

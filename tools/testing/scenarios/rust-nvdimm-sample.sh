@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: GPL-2.0
+# title: the Rust sample provider: bus, DIMM, region, labels, an fsdax namespace, bad ioctls, load cycles
+# memory: 2G
+# cmdline: memmap=512M$0x40000000
+# timeout: 300
+#
+# The sample serves a 512 MiB range reserved with memmap= through the Rust
+# libnvdimm abstractions; stock ndctl labels it and creates a namespace.
+
+params="phys_addr=0x40000000 size=0x20000000"
+require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+check_not refuse-empty-range modprobe rust_nvdimm phys_addr=0x40000000 size=0
+check_not refuse-system-ram modprobe rust_nvdimm phys_addr=0x1000000 size=0x1000000
+check refusals-explained sh -c 'dmesg | grep -q "overlaps system RAM"'
+require insmod modprobe rust_nvdimm $params
+require regions-ready wait_for 30 have_regions 1
+check bus-listed sh -c 'ndctl list -B | grep -q "\"provider\":\"rust_nvdimm\""'
+check dimm-listed sh -c 'ndctl list -D | grep -q "\"dev\":\"nmem0\""'
+check region-size sh -c 'ndctl list -R | grep -q "\"size\":536870912"'
+json bdr ndctl list -BDR
+require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
+check labels-valid ndctl check-labels nmem0
+require create-fsdax sh -c 'ndctl create-namespace -r region0 -m fsdax -s 128M >/tmp/ns.json'
+cat /tmp/ns.json
+dev=/dev/$(json_field blockdev </tmp/ns.json)
+ns=$(json_field dev </tmp/ns.json)
+check write-pattern pattern fill "$dev" 32M 11
+check read-back pattern verify "$dev" 32M 11
+check reenable-namespace sh -c "ndctl disable-namespace $ns && ndctl enable-namespace $ns"
+check data-after-reenable pattern verify "$dev" 32M 11
+json namespaces ndctl list -N
+check destroy ndctl destroy-namespace -f "$ns"
+# The core pins a provider module while its regions are enabled, and only
+# lets label writes through while they are disabled.
+require disable-region ndctl disable-region all
+check bad-ioctls nd-ioctl bad-input /dev/nmem0 /dev/ndctl0 131072
+check stale-fd-after-rmmod nd-ioctl stale /dev/nmem0 rust_nvdimm
+check bus-gone sh -c '! ls -d /sys/bus/nd/devices/ndbus* 2>/dev/null'
+cycles_ok=1
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	modprobe rust_nvdimm $params && wait_for 30 have_regions 1 &&
+		ndctl disable-region all >/dev/null && rmmod rust_nvdimm || {
+		cycles_ok=0
+		break
+	}
+done
+check ten-load-cycles test "$cycles_ok" = 1
+check no-bus-left sh -c '! ls -d /sys/bus/nd/devices/ndbus* 2>/dev/null'

@@ -21,6 +21,7 @@
 
 pub mod cmd;
 pub mod cookie;
+pub mod sysfs;
 
 use crate::{
     bindings,
@@ -38,6 +39,7 @@ use core::{
 
 pub use cmd::{CallPackage, DimmCommand, LabelArea};
 pub use cookie::{fletcher64, InterleaveSet};
+pub use sysfs::{AttributeOutput, DimmAttributeGroup};
 
 /// A family of DIMM commands passed through with `ND_CMD_CALL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +95,9 @@ pub trait Provider: Send + Sync + Sized {
     /// What the provider keeps for each region.
     type Region: Send + Sync;
 
+    /// A read-only sysfs attribute group every DIMM of the bus gets.
+    const DIMM_ATTRIBUTES: Option<DimmAttributeGroup> = None;
+
     /// Reads `out.len()` bytes at `offset` of the DIMM's label area. The
     /// range lies within the [`LabelArea`] the DIMM was created with, and is
     /// at most its `max_xfer` bytes long when the core reads labels.
@@ -110,6 +115,23 @@ pub trait Provider: Send + Sync + Sized {
     /// function number in it is not validated.
     fn call(&self, _dimm: &Self::Dimm, _pkg: &mut CallPackage<'_>) -> Result {
         Err(ENOTTY)
+    }
+
+    /// Shows attribute `index` of [`Provider::DIMM_ATTRIBUTES`] for a DIMM.
+    /// The output holds one page; writing past it fails.
+    fn show_dimm_attribute(
+        &self,
+        _dimm: &Self::Dimm,
+        _index: usize,
+        _out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Whether attribute `index` of [`Provider::DIMM_ATTRIBUTES`] exists for
+    /// a DIMM (asked once, when the DIMM is registered).
+    fn dimm_attribute_visible(&self, _dimm: &Self::Dimm, _index: usize) -> bool {
+        true
     }
 
     /// Makes writes to a region durable, for regions created with
@@ -300,6 +322,7 @@ struct DimmEntry<P: Provider> {
     label: Option<LabelArea>,
     cmd_mask: u64,
     families: u64,
+    bus: *const Bus<P>,
 }
 
 struct DimmSlot<P: Provider> {
@@ -344,6 +367,7 @@ pub struct Bus<P: Provider> {
     dimms: Mutex<KVec<DimmSlot<P>>>,
     #[pin]
     regions: Mutex<KVec<RegionSlot<P>>>,
+    dimm_groups: Option<sysfs::GroupStorage>,
 }
 
 // SAFETY: The raw pointers in a `Bus` are handles of core objects, which may
@@ -367,6 +391,14 @@ impl<P: Provider> Bus<P> {
     {
         let families = Family::mask(options.dimm_families);
         let name = options.provider_name;
+        let dimm_groups = match P::DIMM_ATTRIBUTES {
+            Some(def) => Some(sysfs::GroupStorage::new(
+                &def,
+                Self::show_callback,
+                Self::visible_callback,
+            )?),
+            None => None,
+        };
         let this = KBox::try_pin_init(
             try_pin_init!(Self {
                 provider <- with_error(provider),
@@ -384,6 +416,7 @@ impl<P: Provider> Bus<P> {
                 families,
                 dimms <- crate::new_mutex!(KVec::new()),
                 regions <- crate::new_mutex!(KVec::new()),
+                dimm_groups,
             }),
             GFP_KERNEL,
         )?;
@@ -432,6 +465,7 @@ impl<P: Provider> Bus<P> {
                 label: options.label_area,
                 cmd_mask,
                 families: self.families,
+                bus: ptr::from_ref(self),
             }),
             GFP_KERNEL,
         )?;
@@ -440,14 +474,19 @@ impl<P: Provider> Bus<P> {
         let provider_data = ptr::from_ref::<DimmEntry<P>>(&entry)
             .cast_mut()
             .cast::<c_void>();
+        let groups = self
+            .dimm_groups
+            .as_ref()
+            .map_or(ptr::null_mut(), |g| g.groups());
         // SAFETY: The bus is registered (type invariant). `provider_data` is
         // pinned and stays in `dimms` until the bus is unregistered, which
-        // ends every use of it. No groups, flush hints, id or ops are passed.
+        // ends every use of it; `groups` lives as long as the bus too. No
+        // flush hints, id or security/firmware ops are passed.
         let nvdimm = unsafe {
             bindings::__nvdimm_create(
                 self.raw(),
                 provider_data,
-                ptr::null_mut(),
+                groups,
                 options.flags() as c_ulong,
                 cmd_mask as c_ulong,
                 0,
@@ -671,6 +710,73 @@ impl<P: Provider> Bus<P> {
             unsafe { *cmd_rc = rc };
         }
         rc
+    }
+
+    /// The provider data of a DIMM device of this bus.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the device of a DIMM created by `add_dimm` of a `Bus<P>`.
+    unsafe fn dimm_entry<'a>(dev: *mut bindings::device) -> &'a DimmEntry<P> {
+        // SAFETY: Per the safety requirements, `dev` is a live nvdimm whose
+        // provider data is a pinned `DimmEntry<P>` that outlives its device.
+        unsafe { &*bindings::nvdimm_provider_data(bindings::to_nvdimm(dev)).cast::<DimmEntry<P>>() }
+    }
+
+    /// The `show` callback of the DIMM attributes.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for an attribute of this bus's `dimm_groups` on
+    /// one of its DIMMs, with a page-sized `buf`.
+    unsafe extern "C" fn show_callback(
+        dev: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: The group is only given to DIMMs of this bus (`add_dimm`).
+        let entry = unsafe { Self::dimm_entry(dev) };
+        // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
+        // bus's `dimm_groups`, which outlives its DIMMs.
+        let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
+        // SAFETY: The entry's bus owns it and so outlives it.
+        let bus = unsafe { &*entry.bus };
+        // SAFETY: sysfs hands `show` a zeroed buffer of one page.
+        let page =
+            unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
+        let mut out = AttributeOutput::new(page);
+        match bus
+            .provider
+            .show_dimm_attribute(&entry.data, slot.index, &mut out)
+        {
+            Ok(()) => isize::try_from(out.len()).unwrap_or(0),
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// The `is_visible` callback of the DIMM attribute group.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for the kobject of one of this bus's DIMMs.
+    unsafe extern "C" fn visible_callback(
+        kobj: *mut bindings::kobject,
+        _attr: *mut bindings::attribute,
+        n: c_int,
+    ) -> u16 {
+        // SAFETY: `kobj` is embedded in the DIMM's `struct device`.
+        let dev = unsafe { crate::container_of!(kobj, bindings::device, kobj) };
+        // SAFETY: The group is only given to DIMMs of this bus (`add_dimm`).
+        let entry = unsafe { Self::dimm_entry(dev) };
+        // SAFETY: The entry's bus owns it and so outlives it.
+        let bus = unsafe { &*entry.bus };
+        let index = usize::try_from(n).unwrap_or(usize::MAX);
+        let known = bus.dimm_groups.as_ref().is_some_and(|g| index < g.len());
+        if known && bus.provider.dimm_attribute_visible(&entry.data, index) {
+            0o444
+        } else {
+            0
+        }
     }
 
     /// The region's `flush` callback.

@@ -8,12 +8,21 @@
 //! `modprobe rust_nvdimm phys_addr=0x40000000 size=0x20000000`. The DIMM's
 //! label area lives in memory, so namespaces last until the module is
 //! removed; the data in the range stays.
+//!
+//! `poison=OFFSET` reports the 4 KiB at that offset of the range as bad
+//! media, which namespaces then show as badblocks. The DIMM publishes
+//! `nmemN/rust_sample/{label_reads,label_writes,poisoned}`; `poisoned`
+//! exists only when a poisoned range was given.
 
+use core::{
+    fmt::Write,
+    sync::atomic::{AtomicU64, Ordering},
+};
 use kernel::{
     bindings,
     nvdimm::{
-        fletcher64, Bus, BusOptions, DimmOptions, InterleaveSet, LabelArea, Mapping, Provider,
-        RegionKind, RegionOptions,
+        fletcher64, AttributeOutput, Bus, BusOptions, DimmAttributeGroup, DimmOptions,
+        InterleaveSet, LabelArea, Mapping, Provider, RegionEvent, RegionKind, RegionOptions,
     },
     prelude::*,
     sync::Mutex,
@@ -34,6 +43,10 @@ module! {
             default: 0,
             description: "Size of the range in bytes (a multiple of 16 MiB)",
         },
+        poison: u64 {
+            default: 0,
+            description: "Offset of a 4 KiB range to report as bad media (0: none)",
+        },
     },
 }
 
@@ -41,12 +54,16 @@ module! {
 const LABEL_AREA_SIZE: u32 = 128 << 10;
 /// Namespaces are aligned to 16 MiB within a region.
 const REGION_ALIGN: u64 = 16 << 20;
+/// Size of the reported bad range.
+const POISON_LEN: u64 = 4096;
 
 /// The DIMM's label area, held in memory.
 #[pin_data]
 struct LabelStore {
     #[pin]
     bytes: Mutex<KVVec<u8>>,
+    reads: AtomicU64,
+    writes: AtomicU64,
 }
 
 impl LabelStore {
@@ -54,22 +71,57 @@ impl LabelStore {
         let bytes = KVVec::from_elem(0u8, LABEL_AREA_SIZE as usize, GFP_KERNEL)?;
         Ok(pin_init!(Self {
             bytes <- kernel::new_mutex!(bytes),
+            reads: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
         }))
     }
 }
 
-struct SampleBus;
+struct SampleBus {
+    /// Physical address of the bad range, if one was given.
+    poison: Option<u64>,
+}
+
+/// Indexes into the attribute group.
+const ATTR_LABEL_READS: usize = 0;
+const ATTR_LABEL_WRITES: usize = 1;
+const ATTR_POISONED: usize = 2;
 
 #[vtable]
 impl Provider for SampleBus {
     type Dimm = LabelStore;
     type Region = ();
 
+    const DIMM_ATTRIBUTES: Option<DimmAttributeGroup> = Some(DimmAttributeGroup {
+        name: c"rust_sample",
+        attributes: &[c"label_reads", c"label_writes", c"poisoned"],
+    });
+
+    fn show_dimm_attribute(
+        &self,
+        dimm: &LabelStore,
+        index: usize,
+        out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        match index {
+            ATTR_LABEL_READS => writeln!(out, "{}", dimm.reads.load(Ordering::Relaxed)),
+            ATTR_LABEL_WRITES => writeln!(out, "{}", dimm.writes.load(Ordering::Relaxed)),
+            ATTR_POISONED => writeln!(out, "{:#x} {POISON_LEN}", self.poison.unwrap_or(0)),
+            _ => return Err(EINVAL),
+        }
+        .map_err(|_| EOVERFLOW)
+    }
+
+    fn dimm_attribute_visible(&self, _dimm: &LabelStore, index: usize) -> bool {
+        index != ATTR_POISONED || self.poison.is_some()
+    }
+
     fn read_labels(&self, dimm: &LabelStore, offset: u32, out: &mut [u8]) -> Result {
         let bytes = dimm.bytes.lock();
         let start = offset as usize;
         let src = bytes.get(start..start + out.len()).ok_or(EINVAL)?;
         out.copy_from_slice(src);
+        dimm.reads.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -78,6 +130,7 @@ impl Provider for SampleBus {
         let start = offset as usize;
         let dst = bytes.get_mut(start..start + data.len()).ok_or(EINVAL)?;
         dst.copy_from_slice(data);
+        dimm.writes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -118,6 +171,14 @@ impl kernel::Module for RustNvdimm {
         let start = module_parameters::phys_addr.value();
         let size = module_parameters::size.value();
         check_range(start, size)?;
+        let poison = match module_parameters::poison.value() {
+            0 => None,
+            off if off % POISON_LEN == 0 && off < size => Some(start + off),
+            off => {
+                pr_err!("poison={off:#x}: not a 4 KiB aligned offset within the range\n");
+                return Err(EINVAL);
+            }
+        };
 
         let bus = Bus::register(
             module,
@@ -126,8 +187,12 @@ impl kernel::Module for RustNvdimm {
                 provider_name: c"rust_nvdimm",
                 dimm_families: &[],
             },
-            SampleBus,
+            SampleBus { poison },
         )?;
+        if let Some(addr) = poison {
+            // Known before the region probes, so its namespaces see it.
+            bus.add_badrange(addr, POISON_LEN)?;
+        }
         let dimm = bus.add_dimm(
             LabelStore::new()?,
             &DimmOptions {
@@ -144,7 +209,7 @@ impl kernel::Module for RustNvdimm {
         id[..8].copy_from_slice(&start.to_le_bytes());
         id[8..].copy_from_slice(&size.to_le_bytes());
         let cookie = fletcher64(&id, true);
-        bus.add_region(
+        let region = bus.add_region(
             (),
             &RegionOptions {
                 kind: RegionKind::Pmem,
@@ -169,6 +234,10 @@ impl kernel::Module for RustNvdimm {
                 pagemap: true,
             },
         )?;
+        if poison.is_some() {
+            // Namespaces that already exist re-read their badblocks.
+            bus.notify_region(region, RegionEvent::RevalidatePoison)?;
+        }
         pr_info!("serving {start:#x}+{size:#x} with a {LABEL_AREA_SIZE}-byte label area\n");
         Ok(Self { _bus: bus })
     }

@@ -4,7 +4,7 @@
 #
 # Built-in KUnit suites run before init; their KTAP results are in dmesg.
 
-for suite in rust_nvdimm_cmd rust_nvdimm_cookie rust_nvdimm_flags; do
+for suite in rust_nvdimm_cmd rust_nvdimm_cookie rust_nvdimm_flags rust_nvdimm_sysfs; do
 	check "kunit-$suite-ran" sh -c "dmesg | grep -q '# Subtest: $suite'"
 	check "kunit-$suite-passed" sh -c "dmesg | grep -Eq '^\[[ 0-9.]+\] +ok [0-9]+ $suite\$'"
 done

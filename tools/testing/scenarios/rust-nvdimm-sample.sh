@@ -20,6 +20,9 @@ check region-size sh -c 'ndctl list -R | grep -q "\"size\":536870912"'
 json bdr ndctl list -BDR
 require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
 check labels-valid ndctl check-labels nmem0
+attrs=/sys/bus/nd/devices/nmem0/rust_sample
+check sysfs-label-counters sh -c "[ \$(cat $attrs/label_reads) -gt 0 ] && [ \$(cat $attrs/label_writes) -gt 0 ]"
+check sysfs-invisible-attribute test ! -e $attrs/poisoned
 require create-fsdax sh -c 'ndctl create-namespace -r region0 -m fsdax -s 128M >/tmp/ns.json'
 cat /tmp/ns.json
 dev=/dev/$(json_field blockdev </tmp/ns.json)
@@ -46,3 +49,19 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
 done
 check ten-load-cycles test "$cycles_ok" = 1
 check no-bus-left sh -c '! ls -d /sys/bus/nd/devices/ndbus* 2>/dev/null'
+
+# Bus events: a bad range reported by the provider becomes badblocks of the
+# region and of a raw namespace over it; reads there fail, others work.
+require insmod-poisoned modprobe rust_nvdimm $params poison=0x2000000
+require regions-ready-poisoned wait_for 30 have_regions 1
+check sysfs-poisoned-shown sh -c "grep -qx '0x42000000 4096' $attrs/poisoned"
+check region-badblocks sh -c 'grep -qx "65536 8" /sys/bus/nd/devices/region0/badblocks'
+require init-labels-poisoned sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
+require create-raw sh -c 'ndctl create-namespace -r region0 -m raw -s 64M >/tmp/raw.json'
+raw=/dev/$(json_field blockdev </tmp/raw.json)
+# 4 KiB at namespace offset 32 MiB: 8 sectors from sector 65536.
+check media-errors-listed sh -c 'ndctl list -N --media-errors | tr -d " \n" | grep -q "\"badblock_count\":8,\"badblocks\":\[{\"offset\":65536,\"length\":8"'
+json media-errors ndctl list -N --media-errors
+check good-block-round-trips sh -c "pattern fill $raw 4K 5 16M && pattern verify $raw 4K 5 16M"
+check_not poisoned-block-read-fails pattern verify "$raw" 4K 5 32M
+check unload-poisoned sh -c 'ndctl destroy-namespace -f all && ndctl disable-region all && rmmod rust_nvdimm'

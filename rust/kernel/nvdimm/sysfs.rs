@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Read-only sysfs attributes of a provider's DIMMs.
+//!
+//! Providers publish per-DIMM information in a named group under the DIMM
+//! (`/sys/bus/nd/devices/nmemN/<group>/<attribute>`): the NFIT driver's
+//! `nfit/handle`, papr_scm's `papr/flags`. The group is described once per
+//! bus by [`DimmAttributeGroup`]; values come from
+//! [`Provider::show_dimm_attribute`](super::Provider::show_dimm_attribute)
+//! and visibility from
+//! [`Provider::dimm_attribute_visible`](super::Provider::dimm_attribute_visible).
+
+use crate::{bindings, prelude::*};
+use core::{fmt, ptr};
+
+/// A named group of read-only DIMM attributes.
+#[derive(Clone, Copy)]
+pub struct DimmAttributeGroup {
+    /// The group's directory under the DIMM.
+    pub name: &'static CStr,
+    /// The attributes; their index in this slice identifies them in the
+    /// provider's callbacks.
+    pub attributes: &'static [&'static CStr],
+}
+
+/// Where a `show` callback writes its text: one page, as sysfs gives it.
+pub struct AttributeOutput<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl<'a> AttributeOutput<'a> {
+    pub(super) fn new(buf: &'a mut [u8]) -> Self {
+        Self { buf, len: 0 }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl fmt::Write for AttributeOutput<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// One attribute, with its index in the group.
+#[repr(C)]
+pub(super) struct AttributeSlot {
+    pub(super) attr: bindings::device_attribute,
+    pub(super) index: usize,
+}
+
+/// The C structures of a group, built once per bus and shared by its DIMMs.
+///
+/// # Invariants
+///
+/// `ptrs` holds a pointer to every `attr` of `slots` and a final null;
+/// `group.attrs` points at `ptrs` and `groups` at `group`. None of the three
+/// buffers is resized after construction, so the pointers stay valid for
+/// the lifetime of `self`.
+pub(super) struct GroupStorage {
+    slots: KVec<AttributeSlot>,
+    ptrs: KVec<*mut bindings::attribute>,
+    group: KBox<bindings::attribute_group>,
+    groups: KVec<*const bindings::attribute_group>,
+}
+
+/// The C callbacks of a group.
+pub(super) type ShowFn = unsafe extern "C" fn(
+    *mut bindings::device,
+    *mut bindings::device_attribute,
+    *mut c_char,
+) -> isize;
+pub(super) type VisibleFn =
+    unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, c_int) -> u16;
+
+impl GroupStorage {
+    pub(super) fn new(def: &DimmAttributeGroup, show: ShowFn, visible: VisibleFn) -> Result<Self> {
+        let n = def.attributes.len();
+        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
+        for (index, name) in def.attributes.iter().enumerate() {
+            let mut attr: bindings::device_attribute = pin_init::zeroed();
+            attr.attr.name = name.as_char_ptr();
+            attr.attr.mode = 0o444;
+            attr.__bindgen_anon_1.show = Some(show);
+            slots.push(AttributeSlot { attr, index }, GFP_KERNEL)?;
+        }
+        let mut ptrs = KVec::with_capacity(n + 1, GFP_KERNEL)?;
+        for slot in slots.iter_mut() {
+            // SAFETY: `slot.attr.attr` is a valid attribute that sysfs will
+            // use; it gets a lockdep key before being registered.
+            unsafe { bindings::sysfs_attr_init(&mut slot.attr.attr) };
+            ptrs.push(ptr::from_mut(&mut slot.attr.attr), GFP_KERNEL)?;
+        }
+        ptrs.push(ptr::null_mut(), GFP_KERNEL)?;
+        let mut group: bindings::attribute_group = pin_init::zeroed();
+        group.name = def.name.as_char_ptr();
+        group.__bindgen_anon_1.is_visible = Some(visible);
+        group.__bindgen_anon_2.attrs = ptrs.as_mut_ptr();
+        let group = KBox::new(group, GFP_KERNEL)?;
+        let mut groups = KVec::with_capacity(2, GFP_KERNEL)?;
+        groups.push(ptr::from_ref(&*group), GFP_KERNEL)?;
+        groups.push(ptr::null(), GFP_KERNEL)?;
+        Ok(Self {
+            slots,
+            ptrs,
+            group,
+            groups,
+        })
+    }
+
+    /// The null-terminated group list for `__nvdimm_create()`.
+    pub(super) fn groups(&self) -> *mut *const bindings::attribute_group {
+        self.groups.as_ptr().cast_mut()
+    }
+
+    /// Number of attributes.
+    pub(super) fn len(&self) -> usize {
+        // `ptrs` and `group` only exist to be pointed at by C.
+        let _ = (&self.ptrs, &self.group);
+        self.slots.len()
+    }
+}
+
+#[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_nvdimm_sysfs)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn output_stops_at_the_page() {
+        let mut page = [0u8; 8];
+        let mut out = AttributeOutput::new(&mut page);
+        assert!(writeln!(out, "0x{:x}", 0x12u32).is_ok());
+        assert_eq!(out.len(), 5);
+        assert!(write!(out, "toolong").is_err());
+        assert_eq!(out.len(), 5);
+        assert_eq!(&page[..5], b"0x12\n");
+    }
+}

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Host build of the NFIT parser of the `nfit_rs` kernel module.
+//!
+//! [`table`] is the kernel's own `table.rs`, compiled unchanged (it is
+//! `core`-only). Around it this crate adds what the kernel build cannot
+//! have: a table builder that emits NFITs the way QEMU does
+//! ([`builder`]), reference implementations of the C driver's interleave-set
+//! cookies ([`reference`]), and a deterministic mutation fuzzer
+//! ([`fuzz`], driven by the `nfit-fuzz` binary and the cargo-fuzz target in
+//! `fuzz/`).
+
+#![forbid(unsafe_code)]
+
+// The kernel's file, compiled as is. `rustfmt::skip`: `cargo fmt` here must
+// not reformat a file that belongs to the kernel tree. The clippy allowance
+// covers a style lint that table.rs trips on the host toolchain (see the
+// crate's README); it changes nothing in the kernel build.
+#[rustfmt::skip]
+#[allow(clippy::collapsible_match)]
+#[path = "../../../drivers/acpi/nfit/nfit_rs/table.rs"]
+pub mod table;
+
+pub mod builder;
+pub mod fuzz;
+pub mod reference;
+
+#[cfg(test)]
+mod tests;

@@ -148,6 +148,11 @@ pub struct DimmOptions {
     /// [`Provider::read_labels`]; without [`Provider::write_labels`] the area
     /// is read-only.
     pub label_area: Option<LabelArea>,
+    /// The DIMM is known to hold namespace labels (`NDD_LABELING`): its
+    /// regions offer labelled namespaces from the start. Without it the core
+    /// sets the flag itself once it finds a valid label index (the C NFIT
+    /// driver relies on that).
+    pub labeling: bool,
     /// The DIMM cannot guarantee persistence: its regions become read-only.
     pub unarmed: bool,
     /// The DIMM accepts `ND_CMD_CALL` (requires [`Provider::call`]).
@@ -160,7 +165,7 @@ impl DimmOptions {
         // Registered synchronously, so a failed device_add cannot free the
         // DIMM behind the bus's back.
         let mut flags = 1 << bindings::NDD_REGISTER_SYNC;
-        if self.label_area.is_some() {
+        if self.labeling {
             flags |= 1 << bindings::NDD_LABELING;
         }
         if self.unarmed {
@@ -454,6 +459,8 @@ impl<P: Provider> Bus<P> {
             if !P::HAS_READ_LABELS || area.size == 0 || area.max_xfer == 0 {
                 return Err(EINVAL);
             }
+        } else if options.labeling {
+            return Err(EINVAL);
         }
         if options.call && !P::HAS_CALL {
             return Err(EINVAL);
@@ -828,6 +835,7 @@ mod tests {
                 size: 128 << 10,
                 max_xfer: 4096,
             }),
+            labeling: true,
             unarmed: true,
             call: true,
         };

@@ -200,6 +200,7 @@ impl kernel::Module for RustNvdimm {
                     size: LABEL_AREA_SIZE,
                     max_xfer: 4096,
                 }),
+                labeling: true,
                 ..DimmOptions::default()
             },
         )?;

@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust NFIT consumer: the ACPI NVDIMM root device (`ACPI0012`) driver.
+//!
+//! Reads the NFIT (through `_FIT` when the platform has it, as the C driver
+//! does), validates all of it before registering anything, and registers an
+//! nvdimm bus with one DIMM per NFIT device handle and one pmem region per
+//! persistent-memory SPA range, through `kernel::nvdimm`. Labels go through
+//! the Intel `_DSM` functions 4/5/6. The result is meant to be
+//! indistinguishable from the C `nfit` driver's for `ndctl`: the same
+//! `nfit/*` DIMM attributes, interleave-set cookies and persistence domain.
+
+use core::fmt::Write;
+use kernel::{
+    acpi::{
+        self,
+        node::{Guid, Node},
+    },
+    device::{self, Core},
+    nvdimm::{
+        self, AttributeOutput, Bus, BusOptions, CallPackage, DimmAttributeGroup, DimmId,
+        DimmOptions, Family, LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
+    },
+    platform,
+    prelude::*,
+};
+
+// `core`-only parsers shared with the host crate `tools/nfit`, which tests
+// and fuzzes them and uses parts this driver does not.
+#[path = "nfit_rs/dsm.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod dsm;
+#[path = "nfit_rs/table.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod table;
+
+use table::{Dcr, Memdev, Nfit};
+
+const INTEL_DSM: Guid = Guid(dsm::INTEL_GUID);
+/// Revision of the Intel DSM interface the label functions use.
+const DSM_REVISION: u64 = 1;
+/// Bit of `Dcr::valid_fields`: manufacturing location and date are valid.
+const DCR_MFG_INFO_VALID: u8 = 1;
+
+/// What the driver knows of one DIMM.
+struct Dimm {
+    node: Node,
+    handle: u32,
+    physical_id: u16,
+    /// Memory device flags of all the DIMM's mappings, or-ed.
+    flags: u16,
+    dcr: Dcr,
+    /// Functions of the Intel DSM the DIMM implements (function 0 excluded);
+    /// `None` when the DIMM speaks no known DSM family.
+    dsm_mask: Option<u64>,
+    label: Option<LabelArea>,
+    /// Whether one of the DIMM's mappings is in a persistent-memory range.
+    pmem: bool,
+}
+
+impl Dimm {
+    /// The `nfit/id` string: vendor, optional manufacturing data, serial,
+    /// printed the way the C driver does (byte-swapped fields included).
+    fn write_id(&self, out: &mut impl Write) -> core::fmt::Result {
+        let d = &self.dcr;
+        if d.valid_fields & DCR_MFG_INFO_VALID != 0 {
+            write!(
+                out,
+                "{:04x}-{:02x}-{:04x}-{:08x}",
+                d.vendor_id.swap_bytes(),
+                d.manufacturing_location,
+                d.manufacturing_date.swap_bytes(),
+                d.serial_number.swap_bytes()
+            )
+        } else {
+            write!(
+                out,
+                "{:04x}-{:08x}",
+                d.vendor_id.swap_bytes(),
+                d.serial_number.swap_bytes()
+            )
+        }
+    }
+
+    /// Calls an Intel DSM function and returns its answer's bytes.
+    fn call_dsm(&self, func: u64, input: Option<&[u8]>) -> Result<acpi::node::Object> {
+        self.node
+            .evaluate_dsm(&INTEL_DSM, DSM_REVISION, func, input)
+    }
+}
+
+/// The `nfit/*` DIMM attributes, in the C driver's order.
+const ATTRS: &[&CStr] = &[
+    c"handle",
+    c"phys_id",
+    c"vendor",
+    c"device",
+    c"rev_id",
+    c"subsystem_vendor",
+    c"subsystem_device",
+    c"subsystem_rev_id",
+    c"format",
+    c"formats",
+    c"format1",
+    c"serial",
+    c"flags",
+    c"id",
+    c"family",
+    c"dsm_mask",
+    c"dirty_shutdown",
+];
+
+struct NfitBus;
+
+#[vtable]
+impl Provider for NfitBus {
+    type Dimm = Dimm;
+    type Region = ();
+
+    const DIMM_ATTRIBUTES: Option<DimmAttributeGroup> = Some(DimmAttributeGroup {
+        name: c"nfit",
+        attributes: ATTRS,
+    });
+
+    fn read_labels(&self, dimm: &Dimm, offset: u32, out: &mut [u8]) -> Result {
+        let max = dimm.label.map_or(0, |l| l.max_xfer) as usize;
+        if max == 0 {
+            return Err(ENXIO);
+        }
+        let mut done = 0usize;
+        for chunk in out.chunks_mut(max) {
+            let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
+            let len = u32::try_from(chunk.len())?;
+            let answer =
+                dimm.call_dsm(dsm::FUNC_LABEL_READ, Some(&dsm::label_read_input(at, len)))?;
+            let bytes = answer.get().buffer().ok_or(EIO)?;
+            let data = dsm::label_data(bytes, chunk.len()).map_err(dsm_errno)?;
+            chunk.copy_from_slice(data);
+            done += chunk.len();
+        }
+        Ok(())
+    }
+
+    fn write_labels(&self, dimm: &Dimm, offset: u32, data: &[u8]) -> Result {
+        let max = dimm.label.map_or(0, |l| l.max_xfer) as usize;
+        // The input carries offset and length before the data.
+        let max = max.saturating_sub(8);
+        if max == 0 {
+            return Err(ENXIO);
+        }
+        let mut input = KVec::with_capacity(max + 8, GFP_KERNEL)?;
+        let mut done = 0usize;
+        for chunk in data.chunks(max) {
+            let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
+            input.clear();
+            input.extend_from_slice(
+                &dsm::label_read_input(at, u32::try_from(chunk.len())?),
+                GFP_KERNEL,
+            )?;
+            input.extend_from_slice(chunk, GFP_KERNEL)?;
+            let answer = dimm.call_dsm(dsm::FUNC_LABEL_WRITE, Some(&input))?;
+            let bytes = answer.get().buffer().ok_or(EIO)?;
+            dsm::payload(bytes).map_err(dsm_errno)?;
+            done += chunk.len();
+        }
+        Ok(())
+    }
+
+    fn call(&self, dimm: &Dimm, pkg: &mut CallPackage<'_>) -> Result {
+        let func = pkg.command();
+        let mask = dimm.dsm_mask.ok_or(ENOTTY)?;
+        if func == 0 || func >= 64 || mask & (1 << func) == 0 {
+            return Err(ENOTTY);
+        }
+        let answer = dimm.call_dsm(func, Some(pkg.input()))?;
+        let bytes = answer.get().buffer().ok_or(EIO)?;
+        let out = pkg.output();
+        let n = bytes.len().min(out.len());
+        out[..n].copy_from_slice(&bytes[..n]);
+        pkg.set_fw_size(u32::try_from(bytes.len())?);
+        Ok(())
+    }
+
+    fn show_dimm_attribute(
+        &self,
+        dimm: &Dimm,
+        index: usize,
+        out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        let d = &dimm.dcr;
+        let r = match ATTRS.get(index).map(|n| n.to_bytes()) {
+            Some(b"handle") => writeln!(out, "{:#x}", dimm.handle),
+            Some(b"phys_id") => writeln!(out, "{:#x}", dimm.physical_id),
+            Some(b"vendor") => writeln!(out, "0x{:04x}", d.vendor_id.swap_bytes()),
+            Some(b"device") => writeln!(out, "0x{:04x}", d.device_id.swap_bytes()),
+            Some(b"rev_id") => writeln!(out, "0x{:04x}", d.revision_id.swap_bytes()),
+            Some(b"subsystem_vendor") => {
+                writeln!(out, "0x{:04x}", d.subsystem_vendor_id.swap_bytes())
+            }
+            Some(b"subsystem_device") => {
+                writeln!(out, "0x{:04x}", d.subsystem_device_id.swap_bytes())
+            }
+            Some(b"subsystem_rev_id") => {
+                writeln!(out, "0x{:04x}", d.subsystem_revision_id.swap_bytes())
+            }
+            Some(b"format") => writeln!(out, "0x{:04x}", d.code),
+            Some(b"formats") => writeln!(out, "{}", u32::from(dimm.pmem)),
+            Some(b"serial") => writeln!(out, "0x{:08x}", d.serial_number.swap_bytes()),
+            Some(b"flags") => {
+                let f = dimm.flags;
+                let names = [
+                    (table::MEM_SAVE_FAILED, "save_fail "),
+                    (table::MEM_RESTORE_FAILED, "restore_fail "),
+                    (table::MEM_FLUSH_FAILED, "flush_fail "),
+                    (table::MEM_NOT_ARMED, "not_armed "),
+                    (table::MEM_HEALTH_OBSERVED, "smart_event "),
+                    (table::MEM_MAP_FAILED, "map_fail "),
+                    (table::MEM_HEALTH_ENABLED, "smart_notify "),
+                ];
+                names
+                    .iter()
+                    .filter(|(bit, _)| f & bit != 0)
+                    .try_for_each(|(_, name)| out.write_str(name))
+                    .and_then(|()| out.write_str("\n"))
+            }
+            Some(b"id") => dimm.write_id(out).and_then(|()| out.write_str("\n")),
+            Some(b"family") => match dimm.dsm_mask {
+                Some(_) => writeln!(out, "{}", Family::Intel as u32),
+                None => return Err(ENXIO),
+            },
+            Some(b"dsm_mask") => match dimm.dsm_mask {
+                Some(mask) => writeln!(out, "{mask:#x}"),
+                None => return Err(ENXIO),
+            },
+            _ => return Err(ENXIO),
+        };
+        r.map_err(|_| EOVERFLOW)
+    }
+
+    fn dimm_attribute_visible(&self, _dimm: &Dimm, index: usize) -> bool {
+        // One interface code per DIMM here, and no shutdown count (that needs
+        // the SMART function): the C driver hides these two the same way.
+        !matches!(
+            ATTRS.get(index).map(|n| n.to_bytes()),
+            Some(b"format1" | b"dirty_shutdown") | None
+        )
+    }
+}
+
+/// A table error printed through the kernel's formatting.
+struct TableError(table::Error);
+
+impl kernel::fmt::Display for TableError {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+fn dsm_errno(e: dsm::DsmError) -> Error {
+    match e {
+        dsm::DsmError::Status(dsm::STATUS_LOCKED) => EACCES,
+        _ => EIO,
+    }
+}
+
+struct NfitDriver {
+    _bus: Pin<KBox<Bus<NfitBus>>>,
+}
+
+kernel::acpi_device_table!(
+    ACPI_TABLE,
+    <NfitDriver as platform::Driver>::IdInfo,
+    [(acpi::DeviceId::new(c"ACPI0012"), ())]
+);
+
+/// Reads the firmware's description: `_FIT` if the root device has one (it
+/// reflects hotplug), else the static NFIT.
+fn read_nfit(dev: &device::Device, root: &Node) -> Result<(KVVec<u8>, bool)> {
+    if root.has_method(c"_FIT") {
+        match root.evaluate(c"_FIT", &[]) {
+            Ok(Some(obj)) => {
+                if let Some(bytes) = obj.get().buffer().filter(|b| !b.is_empty()) {
+                    let mut copy = KVVec::new();
+                    copy.extend_from_slice(bytes, GFP_KERNEL)?;
+                    return Ok((copy, true));
+                }
+                dev_warn!(dev, "_FIT returned no buffer, using the static NFIT\n");
+            }
+            Ok(None) | Err(_) => dev_warn!(dev, "_FIT evaluation failed, using the static NFIT\n"),
+        }
+    }
+    let table = acpi::node::table(c"NFIT").inspect_err(|_| dev_err!(dev, "no NFIT table\n"))?;
+    Ok((table, false))
+}
+
+/// Discovers a DIMM's DSM functions and label area.
+fn probe_dsm(dev: &device::Device, node: &Node, handle: u32) -> (Option<u64>, Option<LabelArea>) {
+    let Ok(answer) = node.evaluate_dsm(&INTEL_DSM, DSM_REVISION, dsm::FUNC_QUERY, None) else {
+        return (None, None);
+    };
+    let mask = answer.get().buffer().map_or(0, dsm::function_mask);
+    if mask & 1 == 0 {
+        return (None, None);
+    }
+    let dsm_mask = mask & dsm::INTEL_FUNCTIONS;
+    let labels = [
+        dsm::FUNC_LABEL_SIZE,
+        dsm::FUNC_LABEL_READ,
+        dsm::FUNC_LABEL_WRITE,
+    ];
+    if labels.iter().any(|f| dsm_mask & (1 << f) == 0) {
+        return (Some(dsm_mask), None);
+    }
+    let area = node
+        .evaluate_dsm(&INTEL_DSM, DSM_REVISION, dsm::FUNC_LABEL_SIZE, None)
+        .ok()
+        .and_then(|a| a.get().buffer().map(dsm::label_size));
+    match area {
+        Some(Ok((size, max_xfer))) if size != 0 && max_xfer != 0 => {
+            (Some(dsm_mask), Some(LabelArea { size, max_xfer }))
+        }
+        other => {
+            dev_err!(
+                dev,
+                "DIMM {handle:#x}: unusable label size answer ({other:?}), no labels\n"
+            );
+            (Some(dsm_mask), None)
+        }
+    }
+}
+
+impl NfitDriver {
+    fn new(dev: &device::Device<Core<'_>>) -> Result<Self> {
+        let root = Node::of_device(dev).ok_or_else(|| {
+            dev_err!(dev, "no ACPI companion\n");
+            ENODEV
+        })?;
+        let (bytes, from_fit) = read_nfit(dev, &root)?;
+        let parsed = if from_fit {
+            Nfit::parse_fit(&bytes)
+        } else {
+            Nfit::parse(&bytes)
+        };
+        let nfit = parsed.map_err(|e| {
+            let e = TableError(e);
+            dev_err!(
+                dev,
+                "invalid NFIT{}: {e}\n",
+                if from_fit { " (_FIT)" } else { "" }
+            );
+            EINVAL
+        })?;
+
+        let bus = Bus::register(
+            kernel::module::this_module::<LocalModule>(),
+            Some(dev),
+            &BusOptions {
+                provider_name: c"ACPI.NFIT",
+                dimm_families: &[Family::Intel],
+            },
+            NfitBus,
+        )?;
+
+        // One DIMM per device handle, in the order the table first names it.
+        let mut dimms: KVec<(u32, DimmId)> = KVec::new();
+        for (i, m) in nfit.memdevs().enumerate() {
+            if nfit
+                .memdevs()
+                .take(i)
+                .any(|o| o.device_handle == m.device_handle)
+            {
+                continue;
+            }
+            if let Some(id) = Self::add_dimm(dev, &bus, &root, &nfit, &m)? {
+                dimms.push((m.device_handle, id), GFP_KERNEL)?;
+            }
+        }
+
+        let caps = nfit.capabilities();
+        let persistence = if caps & table::CAP_CACHE_FLUSH != 0 {
+            Some(Persistence::CpuCache)
+        } else if caps & table::CAP_MEM_FLUSH != 0 {
+            Some(Persistence::MemoryController)
+        } else {
+            None
+        };
+        for spa in nfit.spas().filter(|s| s.is_pmem() && s.range_index != 0) {
+            Self::add_region(dev, &bus, &nfit, &spa, &dimms, persistence)?;
+        }
+        Ok(Self { _bus: bus })
+    }
+
+    fn add_dimm(
+        dev: &device::Device,
+        bus: &Bus<NfitBus>,
+        root: &Node,
+        nfit: &Nfit<'_>,
+        m: &Memdev,
+    ) -> Result<Option<DimmId>> {
+        let handle = m.device_handle;
+        let Some(node) = root.child(u64::from(handle)) else {
+            dev_err!(
+                dev,
+                "no ACPI.NFIT device with _ADR {handle:#x}, disabling...\n"
+            );
+            return Ok(None);
+        };
+        let same = || nfit.memdevs().filter(move |o| o.device_handle == handle);
+        let flags = same().fold(0, |f, o| f | o.flags);
+        let pmem = same().any(|o| nfit.spa(o.range_index).is_some_and(|s| s.is_pmem()));
+        // `parse` guarantees the control region exists.
+        let dcr = nfit.dcr(m.region_index).ok_or(EINVAL)?;
+        let (dsm_mask, label) = probe_dsm(dev, &node, handle);
+        let options = DimmOptions {
+            label_area: label,
+            // Like the C driver: labels are found, not declared.
+            labeling: false,
+            unarmed: flags & table::MEM_NOT_ARMED != 0,
+            call: dsm_mask.is_some(),
+        };
+        let id = bus.add_dimm(
+            Dimm {
+                node,
+                handle,
+                physical_id: m.physical_id,
+                flags,
+                dcr,
+                dsm_mask,
+                label,
+                pmem,
+            },
+            &options,
+        )?;
+        let failed = table::MEM_SAVE_FAILED
+            | table::MEM_RESTORE_FAILED
+            | table::MEM_FLUSH_FAILED
+            | table::MEM_NOT_ARMED
+            | table::MEM_MAP_FAILED;
+        if flags & failed != 0 {
+            dev_err!(dev, "DIMM {handle:#x} reports error flags {flags:#x}\n");
+        }
+        Ok(Some(id))
+    }
+
+    fn add_region(
+        dev: &device::Device,
+        bus: &Bus<NfitBus>,
+        nfit: &Nfit<'_>,
+        spa: &table::Spa,
+        dimms: &[(u32, DimmId)],
+        persistence: Option<Persistence>,
+    ) -> Result {
+        let mut entries = KVec::new();
+        let mut mappings = KVec::new();
+        for m in nfit.memdevs_of(spa.range_index) {
+            let Some(&(_, id)) = dimms.iter().find(|(h, _)| *h == m.device_handle) else {
+                dev_err!(
+                    dev,
+                    "spa{} dimm: {:#x} not found\n",
+                    spa.range_index,
+                    m.device_handle
+                );
+                return Err(ENODEV);
+            };
+            let dcr = nfit.dcr(m.region_index).ok_or(EINVAL)?;
+            entries.push((m.region_offset, dcr), GFP_KERNEL)?;
+            mappings.push(
+                Mapping {
+                    dimm: id,
+                    start: m.address,
+                    size: m.region_size,
+                    position: 0,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        if mappings.is_empty() {
+            return Ok(());
+        }
+        let set =
+            table::interleave_set(&entries, |b| nvdimm::fletcher64(b, false)).ok_or_else(|| {
+                dev_err!(
+                    dev,
+                    "spa{} exceeds max mappings {}\n",
+                    spa.range_index,
+                    table::MAX_SET
+                );
+                ENXIO
+            })?;
+        for (m, pos) in mappings.iter_mut().zip(set.positions.iter()) {
+            m.position = i32::from(*pos);
+        }
+        // These guests have no NUMA (CONFIG_NUMA=n): the C driver's proximity
+        // lookup and its address-based fallback both end at node 0.
+        let node = 0;
+        bus.add_region(
+            (),
+            &RegionOptions {
+                kind: RegionKind::Pmem,
+                start: spa.address,
+                size: spa.length,
+                mappings: &mappings,
+                numa_node: node,
+                target_node: node,
+                interleave_set: Some(nvdimm::InterleaveSet {
+                    cookie1: set.cookie1,
+                    cookie2: set.cookie2,
+                    altcookie: set.altcookie,
+                    type_guid: spa.range_guid,
+                }),
+                persistence,
+                async_flush: false,
+                pagemap: false,
+            },
+        )
+        .inspect_err(|e| {
+            dev_err!(
+                dev,
+                "spa{}: region registration failed: {e:?}\n",
+                spa.range_index
+            )
+        })?;
+        Ok(())
+    }
+}
+
+impl platform::Driver for NfitDriver {
+    type IdInfo = ();
+    type Data<'bound> = Self;
+    const ACPI_ID_TABLE: Option<acpi::IdTable<Self::IdInfo>> = Some(&ACPI_TABLE);
+
+    fn probe<'bound>(
+        pdev: &'bound platform::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self, Error> + 'bound {
+        NfitDriver::new(pdev.as_ref())
+    }
+}
+
+kernel::module_platform_driver! {
+    type: NfitDriver,
+    name: "nfit_rs",
+    authors: ["nvdimm-rs developers"],
+    description: "Rust ACPI NFIT (NVDIMM firmware interface table) consumer",
+    license: "GPL",
+}

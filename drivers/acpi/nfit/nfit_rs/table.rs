@@ -1,0 +1,808 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NVDIMM Firmware Interface Table (NFIT) parsing.
+//!
+//! `core`-only, without allocation: compiled into the `nfit_rs` kernel
+//! module and into the host crate `tools/nfit` (unit tests, fuzzing).
+//!
+//! [`Nfit::parse`] checks the whole table once: the header, every subtable's
+//! length against its type and against the end of the table, every count
+//! and index, and the cross-references between subtables (a memory device
+//! names an existing SPA range, control region and interleave description;
+//! a flush hint names an existing DIMM; ranges neither wrap nor overlap).
+//! After that, the accessors cannot fail. Every rejection says what was
+//! wrong and where, for a clear message at probe time.
+
+use core::fmt;
+
+/// Most DIMMs in one interleave set (the core's `ND_MAX_MAPPINGS`).
+pub const MAX_SET: usize = 32;
+
+/// Length of the ACPI table header plus the NFIT's reserved word.
+pub const HEADER_LEN: usize = 40;
+
+/// Subtable types.
+pub const TYPE_SPA: u16 = 0;
+/// Memory device to SPA range map.
+pub const TYPE_MEMDEV: u16 = 1;
+/// Interleave description.
+pub const TYPE_INTERLEAVE: u16 = 2;
+/// SMBIOS management information.
+pub const TYPE_SMBIOS: u16 = 3;
+/// NVDIMM control region.
+pub const TYPE_DCR: u16 = 4;
+/// Block data window region.
+pub const TYPE_BDW: u16 = 5;
+/// Flush hint addresses.
+pub const TYPE_FLUSH: u16 = 6;
+/// Platform capabilities.
+pub const TYPE_CAPABILITIES: u16 = 7;
+
+const SPA_LEN: usize = 56;
+const SPA_LEN_WITH_COOKIE: usize = 64;
+const MEMDEV_LEN: usize = 48;
+const IDT_MIN_LEN: usize = 16;
+const SMBIOS_MIN_LEN: usize = 8;
+const DCR_SHORT_LEN: usize = 32;
+const DCR_LEN: usize = 80;
+const BDW_LEN: usize = 40;
+const FLUSH_MIN_LEN: usize = 16;
+const CAP_LEN: usize = 16;
+
+/// SPA range flag: the proximity domain field is valid.
+pub const SPA_PROXIMITY_VALID: u16 = 1 << 1;
+/// SPA range flag: the location cookie field is present and valid.
+pub const SPA_LOCATION_COOKIE_VALID: u16 = 1 << 2;
+
+/// Platform capability: CPU caches are flushed to the NVDIMMs on power loss.
+pub const CAP_CACHE_FLUSH: u32 = 1 << 0;
+/// Platform capability: memory controller buffers are flushed on power loss.
+pub const CAP_MEM_FLUSH: u32 = 1 << 1;
+/// Platform capability: memory mirroring.
+pub const CAP_MEM_MIRRORING: u32 = 1 << 2;
+
+/// Memory device flag: the last save to the device failed.
+pub const MEM_SAVE_FAILED: u16 = 1 << 0;
+/// Memory device flag: the last restore failed.
+pub const MEM_RESTORE_FAILED: u16 = 1 << 1;
+/// Memory device flag: the platform flush before power loss failed.
+pub const MEM_FLUSH_FAILED: u16 = 1 << 2;
+/// Memory device flag: the device is not armed (cannot persist data).
+pub const MEM_NOT_ARMED: u16 = 1 << 3;
+/// Memory device flag: SMART/health events were observed.
+pub const MEM_HEALTH_OBSERVED: u16 = 1 << 4;
+/// Memory device flag: health events are enabled.
+pub const MEM_HEALTH_ENABLED: u16 = 1 << 5;
+/// Memory device flag: the device is mapped through an SPA range but the
+/// platform did not map it (errors in the map).
+pub const MEM_MAP_FAILED: u16 = 1 << 6;
+
+/// Address range type GUIDs, in their in-table (mixed-endian) byte order.
+pub mod guid {
+    /// Persistent memory.
+    pub const PM: [u8; 16] = [
+        0x79, 0xd3, 0xf0, 0x66, 0xf3, 0xb4, 0x74, 0x40, 0xac, 0x43, 0x0d, 0x33, 0x18, 0xb7, 0x8c,
+        0xdb,
+    ];
+    /// Volatile memory.
+    pub const VOLATILE: [u8; 16] = [
+        0x4f, 0x94, 0x05, 0x73, 0xda, 0xfd, 0xe3, 0x44, 0xb1, 0x6c, 0x3f, 0x22, 0xd2, 0x52, 0xe5,
+        0xd0,
+    ];
+    /// NVDIMM control region.
+    pub const DCR: [u8; 16] = [
+        0xe3, 0x6f, 0xd3, 0x92, 0x1c, 0x5e, 0xbb, 0x4c, 0x94, 0x22, 0x7d, 0x0f, 0x98, 0x25, 0x4d,
+        0xa0,
+    ];
+    /// NVDIMM block data window region.
+    pub const BDW: [u8; 16] = [
+        0x41, 0xc0, 0x14, 0x91, 0x3c, 0xb6, 0xe7, 0x46, 0xb4, 0xbb, 0x93, 0xc9, 0xfe, 0x36, 0x7a,
+        0xe6,
+    ];
+}
+
+/// Why a table was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// Shorter than the NFIT header.
+    TooShort { len: usize },
+    /// The signature is not "NFIT".
+    BadSignature,
+    /// The header's length disagrees with the bytes available.
+    BadLength { header: u32, available: usize },
+    /// A subtable header does not fit before the end of the table.
+    TruncatedHeader { offset: usize },
+    /// A subtable's length is below what its type needs, or (for fixed-size
+    /// types) not the exact size.
+    BadSubtableLength { offset: usize, kind: u16, len: usize, want: usize },
+    /// A subtable extends past the end of the table.
+    SubtableOverrun { offset: usize, kind: u16, len: usize },
+    /// Two subtables of one type use the same index (or DIMM handle).
+    DuplicateIndex { kind: u16, index: u32 },
+    /// A memory device names an SPA range that does not exist.
+    MissingSpa { handle: u32, index: u16 },
+    /// A memory device names a control region that does not exist.
+    MissingDcr { handle: u32, index: u16 },
+    /// An interleaved memory device names an interleave description that
+    /// does not exist.
+    MissingInterleave { handle: u32, index: u16 },
+    /// A flush hint structure names a DIMM no memory device describes.
+    UnknownFlushHandle { handle: u32 },
+    /// An SPA range is empty or wraps around the address space.
+    BadRange { index: u16 },
+    /// Two persistent-memory SPA ranges overlap.
+    OverlappingRanges { first: u16, second: u16 },
+    /// A memory device's part of its SPA range lies outside the range.
+    MappingOutOfRange { handle: u32, index: u16 },
+    /// More than one platform capabilities structure.
+    DuplicateCapabilities,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::TooShort { len } => write!(f, "table of {len} bytes is shorter than its header"),
+            Error::BadSignature => write!(f, "signature is not NFIT"),
+            Error::BadLength { header, available } => {
+                write!(f, "header length {header} but {available} bytes available")
+            }
+            Error::TruncatedHeader { offset } => {
+                write!(f, "subtable header at offset {offset} is truncated")
+            }
+            Error::BadSubtableLength { offset, kind, len, want } => write!(
+                f,
+                "type {kind} subtable at offset {offset} has length {len}, expected {want}"
+            ),
+            Error::SubtableOverrun { offset, kind, len } => write!(
+                f,
+                "type {kind} subtable at offset {offset} (length {len}) runs past the table"
+            ),
+            Error::DuplicateIndex { kind, index } => {
+                write!(f, "type {kind} index {index:#x} appears twice")
+            }
+            Error::MissingSpa { handle, index } => {
+                write!(f, "DIMM {handle:#x} names missing SPA range {index}")
+            }
+            Error::MissingDcr { handle, index } => {
+                write!(f, "DIMM {handle:#x} names missing control region {index}")
+            }
+            Error::MissingInterleave { handle, index } => {
+                write!(f, "DIMM {handle:#x} names missing interleave description {index}")
+            }
+            Error::UnknownFlushHandle { handle } => {
+                write!(f, "flush hints for unknown DIMM {handle:#x}")
+            }
+            Error::BadRange { index } => write!(f, "SPA range {index} is empty or wraps"),
+            Error::OverlappingRanges { first, second } => {
+                write!(f, "persistent memory ranges {first} and {second} overlap")
+            }
+            Error::MappingOutOfRange { handle, index } => {
+                write!(f, "DIMM {handle:#x} maps outside SPA range {index}")
+            }
+            Error::DuplicateCapabilities => write!(f, "more than one capabilities structure"),
+        }
+    }
+}
+
+fn u8_at(b: &[u8], off: usize) -> u8 {
+    b.get(off).copied().unwrap_or(0)
+}
+
+fn u16_at(b: &[u8], off: usize) -> u16 {
+    match b.get(off..off + 2) {
+        Some(s) => u16::from_le_bytes([s[0], s[1]]),
+        None => 0,
+    }
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    match b.get(off..off + 4) {
+        Some(s) => u32::from_le_bytes([s[0], s[1], s[2], s[3]]),
+        None => 0,
+    }
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    match b.get(off..off + 8) {
+        Some(s) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(s);
+            u64::from_le_bytes(w)
+        }
+        None => 0,
+    }
+}
+
+/// A System Physical Address range (type 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spa {
+    pub range_index: u16,
+    pub flags: u16,
+    pub proximity_domain: u32,
+    pub range_guid: [u8; 16],
+    pub address: u64,
+    pub length: u64,
+    pub memory_mapping: u64,
+    pub location_cookie: Option<u64>,
+}
+
+impl Spa {
+    /// Persistent memory, the only kind that becomes a pmem region.
+    pub fn is_pmem(&self) -> bool {
+        self.range_guid == guid::PM
+    }
+
+    /// Volatile memory.
+    pub fn is_volatile(&self) -> bool {
+        self.range_guid == guid::VOLATILE
+    }
+
+    /// One past the last byte of the range (cannot overflow after `parse`).
+    pub fn end(&self) -> u64 {
+        self.address.saturating_add(self.length)
+    }
+}
+
+/// A memory device to SPA range mapping (type 1): one DIMM's part of a range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memdev {
+    pub device_handle: u32,
+    pub physical_id: u16,
+    pub region_id: u16,
+    /// SPA range index, 0 when the DIMM is not mapped.
+    pub range_index: u16,
+    /// Control region index.
+    pub region_index: u16,
+    pub region_size: u64,
+    pub region_offset: u64,
+    pub address: u64,
+    pub interleave_index: u16,
+    pub interleave_ways: u16,
+    pub flags: u16,
+}
+
+/// An interleave description (type 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interleave<'a> {
+    pub interleave_index: u16,
+    pub line_count: u32,
+    pub line_size: u32,
+    lines: &'a [u8],
+}
+
+impl Interleave<'_> {
+    /// The offset of line `i` (`i < line_count`).
+    pub fn line_offset(&self, i: u32) -> Option<u32> {
+        let off = usize::try_from(i).ok()?.checked_mul(4)?;
+        self.lines.get(off..off + 4).map(|_| u32_at(self.lines, off))
+    }
+}
+
+/// An NVDIMM control region (type 4): identity of a DIMM model and instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dcr {
+    pub region_index: u16,
+    pub vendor_id: u16,
+    pub device_id: u16,
+    pub revision_id: u16,
+    pub subsystem_vendor_id: u16,
+    pub subsystem_device_id: u16,
+    pub subsystem_revision_id: u16,
+    pub valid_fields: u8,
+    pub manufacturing_location: u8,
+    pub manufacturing_date: u16,
+    pub serial_number: u32,
+    /// Format interface code.
+    pub code: u16,
+    pub windows: u16,
+}
+
+/// Flush hint addresses of one DIMM (type 6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlushHints<'a> {
+    pub device_handle: u32,
+    pub hint_count: u16,
+    hints: &'a [u8],
+}
+
+impl FlushHints<'_> {
+    /// The hint addresses.
+    pub fn addresses(&self) -> impl Iterator<Item = u64> + '_ {
+        self.hints.chunks_exact(8).map(|c| u64_at(c, 0))
+    }
+}
+
+/// Platform capabilities (type 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    pub highest_capability: u8,
+    /// Capability bits, masked to those up to `highest_capability` (as the
+    /// C driver reads them).
+    pub capabilities: u32,
+}
+
+/// One subtable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subtable<'a> {
+    Spa(Spa),
+    Memdev(Memdev),
+    Interleave(Interleave<'a>),
+    Smbios(&'a [u8]),
+    Dcr(Dcr),
+    /// A block data window (kept for completeness; block mode is gone from
+    /// Linux): region index.
+    Bdw { region_index: u16, windows: u16 },
+    Flush(FlushHints<'a>),
+    Capabilities(Capabilities),
+    /// A type this parser does not know; skipped, as the C driver does.
+    Unknown { kind: u16, len: usize },
+}
+
+/// Decodes one subtable whose bytes are exactly `b` (length checked for the
+/// type; `b.len()` equals the subtable's length field).
+fn decode(offset: usize, kind: u16, b: &[u8]) -> Result<Subtable<'_>, Error> {
+    let len = b.len();
+    let exact = |want: usize| {
+        if len == want {
+            Ok(())
+        } else {
+            Err(Error::BadSubtableLength { offset, kind, len, want })
+        }
+    };
+    let at_least = |want: usize| {
+        if len >= want {
+            Ok(())
+        } else {
+            Err(Error::BadSubtableLength { offset, kind, len, want })
+        }
+    };
+    Ok(match kind {
+        TYPE_SPA => {
+            let flags = u16_at(b, 6);
+            let with_cookie = flags & SPA_LOCATION_COOKIE_VALID != 0;
+            exact(if with_cookie { SPA_LEN_WITH_COOKIE } else { SPA_LEN })?;
+            let mut range_guid = [0u8; 16];
+            range_guid.copy_from_slice(&b[16..32]);
+            Subtable::Spa(Spa {
+                range_index: u16_at(b, 4),
+                flags,
+                proximity_domain: u32_at(b, 12),
+                range_guid,
+                address: u64_at(b, 32),
+                length: u64_at(b, 40),
+                memory_mapping: u64_at(b, 48),
+                location_cookie: with_cookie.then(|| u64_at(b, 56)),
+            })
+        }
+        TYPE_MEMDEV => {
+            exact(MEMDEV_LEN)?;
+            Subtable::Memdev(Memdev {
+                device_handle: u32_at(b, 4),
+                physical_id: u16_at(b, 8),
+                region_id: u16_at(b, 10),
+                range_index: u16_at(b, 12),
+                region_index: u16_at(b, 14),
+                region_size: u64_at(b, 16),
+                region_offset: u64_at(b, 24),
+                address: u64_at(b, 32),
+                interleave_index: u16_at(b, 40),
+                interleave_ways: u16_at(b, 42),
+                flags: u16_at(b, 44),
+            })
+        }
+        TYPE_INTERLEAVE => {
+            at_least(IDT_MIN_LEN)?;
+            let line_count = u32_at(b, 8);
+            let want = usize::try_from(line_count)
+                .ok()
+                .and_then(|n| n.checked_mul(4))
+                .and_then(|n| n.checked_add(IDT_MIN_LEN))
+                .unwrap_or(usize::MAX);
+            at_least(want)?;
+            Subtable::Interleave(Interleave {
+                interleave_index: u16_at(b, 4),
+                line_count,
+                line_size: u32_at(b, 12),
+                lines: &b[IDT_MIN_LEN..want],
+            })
+        }
+        TYPE_SMBIOS => {
+            at_least(SMBIOS_MIN_LEN)?;
+            Subtable::Smbios(&b[SMBIOS_MIN_LEN..])
+        }
+        TYPE_DCR => {
+            at_least(DCR_SHORT_LEN)?;
+            let windows = u16_at(b, 30);
+            if windows != 0 {
+                at_least(DCR_LEN)?;
+            }
+            Subtable::Dcr(Dcr {
+                region_index: u16_at(b, 4),
+                vendor_id: u16_at(b, 6),
+                device_id: u16_at(b, 8),
+                revision_id: u16_at(b, 10),
+                subsystem_vendor_id: u16_at(b, 12),
+                subsystem_device_id: u16_at(b, 14),
+                subsystem_revision_id: u16_at(b, 16),
+                valid_fields: u8_at(b, 18),
+                manufacturing_location: u8_at(b, 19),
+                manufacturing_date: u16_at(b, 20),
+                serial_number: u32_at(b, 24),
+                code: u16_at(b, 28),
+                windows,
+            })
+        }
+        TYPE_BDW => {
+            exact(BDW_LEN)?;
+            Subtable::Bdw {
+                region_index: u16_at(b, 4),
+                windows: u16_at(b, 6),
+            }
+        }
+        TYPE_FLUSH => {
+            at_least(FLUSH_MIN_LEN)?;
+            let hint_count = u16_at(b, 8);
+            let want = FLUSH_MIN_LEN + 8 * usize::from(hint_count);
+            at_least(want)?;
+            Subtable::Flush(FlushHints {
+                device_handle: u32_at(b, 4),
+                hint_count,
+                hints: &b[FLUSH_MIN_LEN..want],
+            })
+        }
+        TYPE_CAPABILITIES => {
+            at_least(CAP_LEN)?;
+            let highest = u8_at(b, 4);
+            // Bits 0..=highest are defined; the rest must be ignored.
+            let mask = if highest >= 31 {
+                u32::MAX
+            } else {
+                (1u32 << (highest + 1)) - 1
+            };
+            Subtable::Capabilities(Capabilities {
+                highest_capability: highest,
+                capabilities: u32_at(b, 8) & mask,
+            })
+        }
+        _ => Subtable::Unknown { kind, len },
+    })
+}
+
+/// Walks the subtables of a body whose framing has been checked.
+#[derive(Clone)]
+pub struct Subtables<'a> {
+    body: &'a [u8],
+    offset: usize,
+}
+
+impl<'a> Subtables<'a> {
+    /// The next subtable and its offset in the table, or a framing error.
+    fn next_checked(&mut self) -> Option<Result<(usize, Subtable<'a>), Error>> {
+        let rest = self.body.get(self.offset..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let offset = self.offset + HEADER_LEN;
+        if rest.len() < 4 {
+            self.offset = self.body.len();
+            return Some(Err(Error::TruncatedHeader { offset }));
+        }
+        let kind = u16_at(rest, 0);
+        let len = usize::from(u16_at(rest, 2));
+        let result = if len < 4 {
+            Err(Error::BadSubtableLength { offset, kind, len, want: 4 })
+        } else if len > rest.len() {
+            Err(Error::SubtableOverrun { offset, kind, len })
+        } else {
+            decode(offset, kind, &rest[..len]).map(|s| (offset, s))
+        };
+        match result {
+            Ok(_) => self.offset += len,
+            // Stop at the first framing error.
+            Err(_) => self.offset = self.body.len(),
+        }
+        Some(result)
+    }
+}
+
+impl<'a> Iterator for Subtables<'a> {
+    type Item = Subtable<'a>;
+
+    fn next(&mut self) -> Option<Subtable<'a>> {
+        // Only handed out by `Nfit`, whose body parsed without error.
+        self.next_checked()?.ok().map(|(_, s)| s)
+    }
+}
+
+/// A parsed and validated NFIT.
+#[derive(Clone, Copy, Debug)]
+pub struct Nfit<'a> {
+    body: &'a [u8],
+    revision: u8,
+}
+
+impl<'a> Nfit<'a> {
+    /// Checks a whole NFIT (header included) and everything it refers to.
+    pub fn parse(table: &'a [u8]) -> Result<Self, Error> {
+        if table.len() < HEADER_LEN {
+            return Err(Error::TooShort { len: table.len() });
+        }
+        if &table[0..4] != b"NFIT" {
+            return Err(Error::BadSignature);
+        }
+        let header = u32_at(table, 4);
+        if usize::try_from(header).ok() != Some(table.len()) {
+            return Err(Error::BadLength { header, available: table.len() });
+        }
+        let nfit = Nfit {
+            body: &table[HEADER_LEN..],
+            revision: table[8],
+        };
+        let mut walk = nfit.walk();
+        while let Some(item) = walk.next_checked() {
+            item?;
+        }
+        nfit.validate()?;
+        Ok(nfit)
+    }
+
+    /// Parses a bare list of subtables, as `_FIT` returns it (no header).
+    pub fn parse_fit(body: &'a [u8]) -> Result<Self, Error> {
+        let nfit = Nfit { body, revision: 1 };
+        let mut walk = nfit.walk();
+        while let Some(item) = walk.next_checked() {
+            item?;
+        }
+        nfit.validate()?;
+        Ok(nfit)
+    }
+
+    fn walk(&self) -> Subtables<'a> {
+        Subtables { body: self.body, offset: 0 }
+    }
+
+    /// The table's revision.
+    pub fn revision(&self) -> u8 {
+        self.revision
+    }
+
+    /// All subtables in table order.
+    pub fn subtables(&self) -> Subtables<'a> {
+        self.walk()
+    }
+
+    /// SPA ranges in table order.
+    pub fn spas(&self) -> impl Iterator<Item = Spa> + 'a {
+        self.walk().filter_map(|s| match s {
+            Subtable::Spa(spa) => Some(spa),
+            _ => None,
+        })
+    }
+
+    /// Memory device mappings in table order.
+    pub fn memdevs(&self) -> impl Iterator<Item = Memdev> + 'a {
+        self.walk().filter_map(|s| match s {
+            Subtable::Memdev(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// Control regions in table order.
+    pub fn dcrs(&self) -> impl Iterator<Item = Dcr> + 'a {
+        self.walk().filter_map(|s| match s {
+            Subtable::Dcr(d) => Some(d),
+            _ => None,
+        })
+    }
+
+    /// Interleave descriptions in table order.
+    pub fn interleaves(&self) -> impl Iterator<Item = Interleave<'a>> + 'a {
+        self.walk().filter_map(|s| match s {
+            Subtable::Interleave(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The SPA range with this index.
+    pub fn spa(&self, index: u16) -> Option<Spa> {
+        self.spas().find(|s| s.range_index == index)
+    }
+
+    /// The control region with this index.
+    pub fn dcr(&self, index: u16) -> Option<Dcr> {
+        self.dcrs().find(|d| d.region_index == index)
+    }
+
+    /// The flush hints of a DIMM, if any.
+    pub fn flush_hints(&self, handle: u32) -> Option<FlushHints<'a>> {
+        self.walk().find_map(|s| match s {
+            Subtable::Flush(f) if f.device_handle == handle => Some(f),
+            _ => None,
+        })
+    }
+
+    /// The platform capabilities bits (0 without a capabilities structure).
+    pub fn capabilities(&self) -> u32 {
+        self.walk()
+            .find_map(|s| match s {
+                Subtable::Capabilities(c) => Some(c.capabilities),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    /// The memory device entries of one SPA range, in table order.
+    pub fn memdevs_of(&self, range_index: u16) -> impl Iterator<Item = Memdev> + 'a {
+        self.memdevs().filter(move |m| m.range_index == range_index)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let spas = || self.spas();
+        for (i, a) in spas().enumerate() {
+            if a.length == 0 || a.address.checked_add(a.length).is_none() {
+                return Err(Error::BadRange { index: a.range_index });
+            }
+            for b in spas().skip(i + 1) {
+                if a.range_index == b.range_index {
+                    return Err(Error::DuplicateIndex {
+                        kind: TYPE_SPA,
+                        index: a.range_index.into(),
+                    });
+                }
+                let overlap = a.address < b.end() && b.address < a.end();
+                if a.is_pmem() && b.is_pmem() && overlap {
+                    return Err(Error::OverlappingRanges {
+                        first: a.range_index,
+                        second: b.range_index,
+                    });
+                }
+            }
+        }
+        for (i, a) in self.dcrs().enumerate() {
+            if self.dcrs().skip(i + 1).any(|b| b.region_index == a.region_index) {
+                return Err(Error::DuplicateIndex {
+                    kind: TYPE_DCR,
+                    index: a.region_index.into(),
+                });
+            }
+        }
+        for (i, a) in self.interleaves().enumerate() {
+            if self
+                .interleaves()
+                .skip(i + 1)
+                .any(|b| b.interleave_index == a.interleave_index)
+            {
+                return Err(Error::DuplicateIndex {
+                    kind: TYPE_INTERLEAVE,
+                    index: a.interleave_index.into(),
+                });
+            }
+        }
+        for (i, m) in self.memdevs().enumerate() {
+            let handle = m.device_handle;
+            // A DIMM appears once per SPA range it takes part in.
+            if self
+                .memdevs()
+                .skip(i + 1)
+                .any(|o| o.device_handle == handle && o.range_index == m.range_index)
+            {
+                return Err(Error::DuplicateIndex {
+                    kind: TYPE_MEMDEV,
+                    index: handle,
+                });
+            }
+            if self.dcr(m.region_index).is_none() {
+                return Err(Error::MissingDcr {
+                    handle,
+                    index: m.region_index,
+                });
+            }
+            if m.range_index != 0 {
+                let spa = self.spa(m.range_index).ok_or(Error::MissingSpa {
+                    handle,
+                    index: m.range_index,
+                })?;
+                // The DIMM's share, placed at its offset, stays in the range.
+                let inside = m
+                    .region_offset
+                    .checked_add(m.region_size)
+                    .is_some_and(|end| end <= spa.length);
+                if spa.is_pmem() && !inside {
+                    return Err(Error::MappingOutOfRange {
+                        handle,
+                        index: m.range_index,
+                    });
+                }
+            }
+            if m.interleave_ways > 1
+                && !self
+                    .interleaves()
+                    .any(|t| t.interleave_index == m.interleave_index)
+            {
+                return Err(Error::MissingInterleave {
+                    handle,
+                    index: m.interleave_index,
+                });
+            }
+        }
+        let mut caps = 0;
+        for s in self.walk() {
+            match s {
+                Subtable::Flush(f) => {
+                    if !self.memdevs().any(|m| m.device_handle == f.device_handle) {
+                        return Err(Error::UnknownFlushHandle {
+                            handle: f.device_handle,
+                        });
+                    }
+                }
+                Subtable::Capabilities(_) => caps += 1,
+                _ => {}
+            }
+        }
+        if caps > 1 {
+            return Err(Error::DuplicateCapabilities);
+        }
+        Ok(())
+    }
+}
+
+/// Interleave-set cookies (see `struct nd_interleave_set`) and the
+/// position of each DIMM in the set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InterleaveSet {
+    pub cookie1: u64,
+    pub cookie2: u64,
+    pub altcookie: u64,
+    /// `positions[i]` is the position of `entries[i]`.
+    pub positions: [u8; MAX_SET],
+}
+
+/// The interleave set of an SPA range, computed as the C driver computes
+/// it, so labels written under either driver match.
+///
+/// `entries` holds, per DIMM of the range in table order, its region offset
+/// and control region. `fletcher` is the core's `nd_fletcher64` over
+/// native-endian words. `None` for more than [`MAX_SET`] DIMMs.
+pub fn interleave_set(
+    entries: &[(u64, Dcr)],
+    fletcher: impl Fn(&[u8]) -> u64,
+) -> Option<InterleaveSet> {
+    let n = entries.len();
+    if n > MAX_SET {
+        return None;
+    }
+    // Both cookies sort the DIMMs numerically by region offset.
+    let mut order = [0usize; MAX_SET];
+    for (i, slot) in order.iter_mut().enumerate().take(n) {
+        *slot = i;
+    }
+    order[..n].sort_unstable_by_key(|&i| entries[i].0);
+    // v1.1 records: {region_offset u64, serial u32, pad u32}.
+    let mut v11 = [[0u8; 16]; MAX_SET];
+    // v1.2 records: v1.1 fields, vendor u16, date u16, location u8, 31 zeros.
+    let mut v12 = [[0u8; 48]; MAX_SET];
+    let mut positions = [0u8; MAX_SET];
+    for (k, &i) in order[..n].iter().enumerate() {
+        let (off, dcr) = &entries[i];
+        v11[k][0..8].copy_from_slice(&off.to_ne_bytes());
+        v11[k][8..12].copy_from_slice(&dcr.serial_number.to_ne_bytes());
+        v12[k][0..8].copy_from_slice(&off.to_ne_bytes());
+        v12[k][8..12].copy_from_slice(&dcr.serial_number.to_ne_bytes());
+        v12[k][12..14].copy_from_slice(&dcr.vendor_id.to_ne_bytes());
+        v12[k][14..16].copy_from_slice(&dcr.manufacturing_date.to_ne_bytes());
+        v12[k][16] = dcr.manufacturing_location;
+        positions[i] = k as u8;
+    }
+    let cookie1 = fletcher(v11[..n].as_flattened());
+    let cookie2 = fletcher(v12[..n].as_flattened());
+    // The compatibility cookie keeps an old sort that compared the offsets'
+    // bytes in memory order rather than their values.
+    v11[..n].sort_unstable_by(|a, b| a[0..8].cmp(&b[0..8]));
+    let altcookie = fletcher(v11[..n].as_flattened());
+    Some(InterleaveSet {
+        cookie1,
+        cookie2,
+        altcookie,
+        positions,
+    })
+}

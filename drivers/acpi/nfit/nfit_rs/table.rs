@@ -114,9 +114,18 @@ pub enum Error {
     TruncatedHeader { offset: usize },
     /// A subtable's length is below what its type needs, or (for fixed-size
     /// types) not the exact size.
-    BadSubtableLength { offset: usize, kind: u16, len: usize, want: usize },
+    BadSubtableLength {
+        offset: usize,
+        kind: u16,
+        len: usize,
+        want: usize,
+    },
     /// A subtable extends past the end of the table.
-    SubtableOverrun { offset: usize, kind: u16, len: usize },
+    SubtableOverrun {
+        offset: usize,
+        kind: u16,
+        len: usize,
+    },
     /// Two subtables of one type use the same index (or DIMM handle).
     DuplicateIndex { kind: u16, index: u32 },
     /// A memory device names an SPA range that does not exist.
@@ -149,7 +158,12 @@ impl fmt::Display for Error {
             Error::TruncatedHeader { offset } => {
                 write!(f, "subtable header at offset {offset} is truncated")
             }
-            Error::BadSubtableLength { offset, kind, len, want } => write!(
+            Error::BadSubtableLength {
+                offset,
+                kind,
+                len,
+                want,
+            } => write!(
                 f,
                 "type {kind} subtable at offset {offset} has length {len}, expected {want}"
             ),
@@ -167,7 +181,10 @@ impl fmt::Display for Error {
                 write!(f, "DIMM {handle:#x} names missing control region {index}")
             }
             Error::MissingInterleave { handle, index } => {
-                write!(f, "DIMM {handle:#x} names missing interleave description {index}")
+                write!(
+                    f,
+                    "DIMM {handle:#x} names missing interleave description {index}"
+                )
             }
             Error::UnknownFlushHandle { handle } => {
                 write!(f, "flush hints for unknown DIMM {handle:#x}")
@@ -274,7 +291,9 @@ impl Interleave<'_> {
     /// The offset of line `i` (`i < line_count`).
     pub fn line_offset(&self, i: u32) -> Option<u32> {
         let off = usize::try_from(i).ok()?.checked_mul(4)?;
-        self.lines.get(off..off + 4).map(|_| u32_at(self.lines, off))
+        self.lines
+            .get(off..off + 4)
+            .map(|_| u32_at(self.lines, off))
     }
 }
 
@@ -331,11 +350,17 @@ pub enum Subtable<'a> {
     Dcr(Dcr),
     /// A block data window (kept for completeness; block mode is gone from
     /// Linux): region index.
-    Bdw { region_index: u16, windows: u16 },
+    Bdw {
+        region_index: u16,
+        windows: u16,
+    },
     Flush(FlushHints<'a>),
     Capabilities(Capabilities),
     /// A type this parser does not know; skipped, as the C driver does.
-    Unknown { kind: u16, len: usize },
+    Unknown {
+        kind: u16,
+        len: usize,
+    },
 }
 
 /// Decodes one subtable whose bytes are exactly `b` (length checked for the
@@ -346,21 +371,35 @@ fn decode(offset: usize, kind: u16, b: &[u8]) -> Result<Subtable<'_>, Error> {
         if len == want {
             Ok(())
         } else {
-            Err(Error::BadSubtableLength { offset, kind, len, want })
+            Err(Error::BadSubtableLength {
+                offset,
+                kind,
+                len,
+                want,
+            })
         }
     };
     let at_least = |want: usize| {
         if len >= want {
             Ok(())
         } else {
-            Err(Error::BadSubtableLength { offset, kind, len, want })
+            Err(Error::BadSubtableLength {
+                offset,
+                kind,
+                len,
+                want,
+            })
         }
     };
     Ok(match kind {
         TYPE_SPA => {
             let flags = u16_at(b, 6);
             let with_cookie = flags & SPA_LOCATION_COOKIE_VALID != 0;
-            exact(if with_cookie { SPA_LEN_WITH_COOKIE } else { SPA_LEN })?;
+            exact(if with_cookie {
+                SPA_LEN_WITH_COOKIE
+            } else {
+                SPA_LEN
+            })?;
             let mut range_guid = [0u8; 16];
             range_guid.copy_from_slice(&b[16..32]);
             Subtable::Spa(Spa {
@@ -490,7 +529,12 @@ impl<'a> Subtables<'a> {
         let kind = u16_at(rest, 0);
         let len = usize::from(u16_at(rest, 2));
         let result = if len < 4 {
-            Err(Error::BadSubtableLength { offset, kind, len, want: 4 })
+            Err(Error::BadSubtableLength {
+                offset,
+                kind,
+                len,
+                want: 4,
+            })
         } else if len > rest.len() {
             Err(Error::SubtableOverrun { offset, kind, len })
         } else {
@@ -532,7 +576,10 @@ impl<'a> Nfit<'a> {
         }
         let header = u32_at(table, 4);
         if usize::try_from(header).ok() != Some(table.len()) {
-            return Err(Error::BadLength { header, available: table.len() });
+            return Err(Error::BadLength {
+                header,
+                available: table.len(),
+            });
         }
         let nfit = Nfit {
             body: &table[HEADER_LEN..],
@@ -558,7 +605,10 @@ impl<'a> Nfit<'a> {
     }
 
     fn walk(&self) -> Subtables<'a> {
-        Subtables { body: self.body, offset: 0 }
+        Subtables {
+            body: self.body,
+            offset: 0,
+        }
     }
 
     /// The table's revision.
@@ -640,7 +690,9 @@ impl<'a> Nfit<'a> {
         let spas = || self.spas();
         for (i, a) in spas().enumerate() {
             if a.length == 0 || a.address.checked_add(a.length).is_none() {
-                return Err(Error::BadRange { index: a.range_index });
+                return Err(Error::BadRange {
+                    index: a.range_index,
+                });
             }
             for b in spas().skip(i + 1) {
                 if a.range_index == b.range_index {
@@ -659,7 +711,11 @@ impl<'a> Nfit<'a> {
             }
         }
         for (i, a) in self.dcrs().enumerate() {
-            if self.dcrs().skip(i + 1).any(|b| b.region_index == a.region_index) {
+            if self
+                .dcrs()
+                .skip(i + 1)
+                .any(|b| b.region_index == a.region_index)
+            {
                 return Err(Error::DuplicateIndex {
                     kind: TYPE_DCR,
                     index: a.region_index.into(),

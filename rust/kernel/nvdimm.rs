@@ -39,7 +39,7 @@ use core::{
 
 pub use cmd::{CallPackage, DimmCommand, LabelArea};
 pub use cookie::{fletcher64, InterleaveSet};
-pub use sysfs::{AttributeOutput, DimmAttributeGroup};
+pub use sysfs::{AttributeGroup, AttributeOutput};
 
 /// A family of DIMM commands passed through with `ND_CMD_CALL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,8 +95,11 @@ pub trait Provider: Send + Sync + Sized {
     /// What the provider keeps for each region.
     type Region: Send + Sync;
 
+    /// A read-only sysfs attribute group of the bus itself.
+    const BUS_ATTRIBUTES: Option<AttributeGroup> = None;
+
     /// A read-only sysfs attribute group every DIMM of the bus gets.
-    const DIMM_ATTRIBUTES: Option<DimmAttributeGroup> = None;
+    const DIMM_ATTRIBUTES: Option<AttributeGroup> = None;
 
     /// Reads `out.len()` bytes at `offset` of the DIMM's label area. The
     /// range lies within the [`LabelArea`] the DIMM was created with, and is
@@ -114,6 +117,11 @@ pub trait Provider: Send + Sync + Sized {
     /// Handles an `ND_CMD_CALL` package of one of the bus's families. The
     /// function number in it is not validated.
     fn call(&self, _dimm: &Self::Dimm, _pkg: &mut CallPackage<'_>) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Shows attribute `index` of [`Provider::BUS_ATTRIBUTES`].
+    fn show_bus_attribute(&self, _index: usize, _out: &mut AttributeOutput<'_>) -> Result {
         Err(ENOTTY)
     }
 
@@ -373,6 +381,7 @@ pub struct Bus<P: Provider> {
     #[pin]
     regions: Mutex<KVec<RegionSlot<P>>>,
     dimm_groups: Option<sysfs::GroupStorage>,
+    bus_groups: Option<sysfs::GroupStorage>,
 }
 
 // SAFETY: The raw pointers in a `Bus` are handles of core objects, which may
@@ -400,10 +409,21 @@ impl<P: Provider> Bus<P> {
             Some(def) => Some(sysfs::GroupStorage::new(
                 &def,
                 Self::show_callback,
-                Self::visible_callback,
+                Some(Self::visible_callback),
             )?),
             None => None,
         };
+        let bus_groups = match P::BUS_ATTRIBUTES {
+            Some(def) => Some(sysfs::GroupStorage::new(
+                &def,
+                Self::show_bus_callback,
+                None,
+            )?),
+            None => None,
+        };
+        // The group memory is on the heap and moves with `bus_groups`
+        // without changing address.
+        let attr_groups = bus_groups.as_ref().map_or(ptr::null_mut(), |g| g.groups());
         let this = KBox::try_pin_init(
             try_pin_init!(Self {
                 provider <- with_error(provider),
@@ -414,6 +434,7 @@ impl<P: Provider> Bus<P> {
                     desc.module = module.as_ptr();
                     desc.ndctl = Some(Self::ndctl_callback);
                     desc.dimm_family_mask = families as c_ulong;
+                    desc.attr_groups = attr_groups;
                     // SAFETY: `slot` is valid for writes while being initialised.
                     unsafe { slot.write(desc) };
                 }),
@@ -422,6 +443,7 @@ impl<P: Provider> Bus<P> {
                 dimms <- crate::new_mutex!(KVec::new()),
                 regions <- crate::new_mutex!(KVec::new()),
                 dimm_groups,
+                bus_groups,
             }),
             GFP_KERNEL,
         )?;
@@ -756,6 +778,36 @@ impl<P: Provider> Bus<P> {
             .provider
             .show_dimm_attribute(&entry.data, slot.index, &mut out)
         {
+            Ok(()) => isize::try_from(out.len()).unwrap_or(0),
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// The `show` callback of the bus attributes.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for an attribute of this bus's `bus_groups` on
+    /// its bus device, with a page-sized `buf`.
+    unsafe extern "C" fn show_bus_callback(
+        dev: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: The group is only given to this bus's device, whose
+        // descriptor is the `desc` of a live `Bus<P>`.
+        let bus = unsafe {
+            let desc = bindings::to_nd_desc(bindings::to_nvdimm_bus(dev));
+            &*crate::container_of!(Opaque::cast_from(desc), Self, desc)
+        };
+        // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
+        // bus's `bus_groups`, which outlives the bus device.
+        let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
+        // SAFETY: sysfs hands `show` a zeroed buffer of one page.
+        let page =
+            unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
+        let mut out = AttributeOutput::new(page);
+        match bus.provider.show_bus_attribute(slot.index, &mut out) {
             Ok(()) => isize::try_from(out.len()).unwrap_or(0),
             Err(e) => e.to_errno() as isize,
         }

@@ -21,8 +21,8 @@ use core::{
 use kernel::{
     bindings,
     nvdimm::{
-        fletcher64, AttributeOutput, Bus, BusOptions, DimmAttributeGroup, DimmOptions,
-        InterleaveSet, LabelArea, Mapping, Provider, RegionEvent, RegionKind, RegionOptions,
+        fletcher64, AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, InterleaveSet,
+        LabelArea, Mapping, Provider, RegionEvent, RegionKind, RegionOptions,
     },
     prelude::*,
     sync::Mutex,
@@ -92,7 +92,7 @@ impl Provider for SampleBus {
     type Dimm = LabelStore;
     type Region = ();
 
-    const DIMM_ATTRIBUTES: Option<DimmAttributeGroup> = Some(DimmAttributeGroup {
+    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"rust_sample",
         attributes: &[c"label_reads", c"label_writes", c"poisoned"],
     });

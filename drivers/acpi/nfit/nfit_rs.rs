@@ -18,8 +18,8 @@ use kernel::{
     },
     device::{self, Core},
     nvdimm::{
-        self, AttributeOutput, Bus, BusOptions, CallPackage, DimmAttributeGroup, DimmId,
-        DimmOptions, Family, LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
+        self, AttributeGroup, AttributeOutput, Bus, BusOptions, CallPackage, DimmId, DimmOptions,
+        Family, LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
     },
     platform,
     prelude::*,
@@ -37,6 +37,16 @@ mod table;
 use table::{Dcr, Memdev, Nfit};
 
 const INTEL_DSM: Guid = Guid(dsm::INTEL_GUID);
+/// `_DSM` interface of the NVDIMM root device (ARS, error injection).
+const ROOT_DSM: Guid = Guid::new(
+    0x2f10e7a4,
+    0x9e91,
+    0x11e4,
+    [0x89, 0xd3, 0x12, 0x3b, 0x93, 0xf7, 0x5c, 0xba],
+);
+/// Root functions the C driver looks for: ARS capabilities, start, status,
+/// clear error (1-4), translate SPA (5), error-inject set/clear/get (7-9).
+const ROOT_FUNCTIONS: u64 = 0b11_1011_1110;
 /// Revision of the Intel DSM interface the label functions use.
 const DSM_REVISION: u64 = 1;
 /// Bit of `Dcr::valid_fields`: manufacturing location and date are valid.
@@ -110,17 +120,40 @@ const ATTRS: &[&CStr] = &[
     c"dirty_shutdown",
 ];
 
-struct NfitBus;
+struct NfitBus {
+    /// Revision of the NFIT (the static table's, as the C driver reports).
+    revision: u8,
+    /// Root-device DSM functions (ARS and error injection) the platform has.
+    bus_dsm_mask: u64,
+}
 
 #[vtable]
 impl Provider for NfitBus {
     type Dimm = Dimm;
     type Region = ();
 
-    const DIMM_ATTRIBUTES: Option<DimmAttributeGroup> = Some(DimmAttributeGroup {
+    const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
+        name: c"nfit",
+        // The C driver's `scrub` and `firmware_activate_noidle` exist only
+        // with ARS and firmware activation, which this driver does not offer
+        // yet; `hw_error_scrub` is read-only here (the scrub mode is off).
+        attributes: &[c"revision", c"hw_error_scrub", c"dsm_mask"],
+    });
+
+    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"nfit",
         attributes: ATTRS,
     });
+
+    fn show_bus_attribute(&self, index: usize, out: &mut AttributeOutput<'_>) -> Result {
+        match index {
+            0 => writeln!(out, "{}", self.revision),
+            1 => writeln!(out, "0"),
+            2 => writeln!(out, "{:#x}", self.bus_dsm_mask),
+            _ => return Err(ENXIO),
+        }
+        .map_err(|_| EOVERFLOW)
+    }
 
     fn read_labels(&self, dimm: &Dimm, offset: u32, out: &mut [u8]) -> Result {
         let max = dimm.label.map_or(0, |l| l.max_xfer) as usize;
@@ -274,23 +307,45 @@ kernel::acpi_device_table!(
 );
 
 /// Reads the firmware's description: `_FIT` if the root device has one (it
-/// reflects hotplug), else the static NFIT.
-fn read_nfit(dev: &device::Device, root: &Node) -> Result<(KVVec<u8>, bool)> {
+/// reflects hotplug), else the static NFIT. Also returns the static table's
+/// revision.
+fn read_nfit(dev: &device::Device, root: &Node) -> Result<(KVVec<u8>, bool, u8)> {
+    let table = acpi::node::table(c"NFIT");
+    let revision = table
+        .as_ref()
+        .ok()
+        .and_then(|t| t.get(8).copied())
+        .unwrap_or(0);
     if root.has_method(c"_FIT") {
         match root.evaluate(c"_FIT", &[]) {
             Ok(Some(obj)) => {
                 if let Some(bytes) = obj.get().buffer().filter(|b| !b.is_empty()) {
                     let mut copy = KVVec::new();
                     copy.extend_from_slice(bytes, GFP_KERNEL)?;
-                    return Ok((copy, true));
+                    return Ok((copy, true, revision));
                 }
                 dev_warn!(dev, "_FIT returned no buffer, using the static NFIT\n");
             }
             Ok(None) | Err(_) => dev_warn!(dev, "_FIT evaluation failed, using the static NFIT\n"),
         }
     }
-    let table = acpi::node::table(c"NFIT").inspect_err(|_| dev_err!(dev, "no NFIT table\n"))?;
-    Ok((table, false))
+    let table = table.inspect_err(|_| dev_err!(dev, "no NFIT table\n"))?;
+    Ok((table, false, revision))
+}
+
+/// The root device's DSM functions, as the C driver's `bus_dsm_mask`.
+fn root_functions(root: &Node) -> u64 {
+    match root.evaluate_dsm(&ROOT_DSM, 1, dsm::FUNC_QUERY, None) {
+        Ok(answer) => {
+            let mask = answer.get().buffer().map_or(0, dsm::function_mask);
+            if mask & 1 != 0 {
+                mask & ROOT_FUNCTIONS
+            } else {
+                0
+            }
+        }
+        Err(_) => 0,
+    }
 }
 
 /// Discovers a DIMM's DSM functions and label area.
@@ -335,7 +390,7 @@ impl NfitDriver {
             dev_err!(dev, "no ACPI companion\n");
             ENODEV
         })?;
-        let (bytes, from_fit) = read_nfit(dev, &root)?;
+        let (bytes, from_fit, revision) = read_nfit(dev, &root)?;
         let parsed = if from_fit {
             Nfit::parse_fit(&bytes)
         } else {
@@ -358,20 +413,29 @@ impl NfitDriver {
                 provider_name: c"ACPI.NFIT",
                 dimm_families: &[Family::Intel],
             },
-            NfitBus,
+            NfitBus {
+                revision,
+                bus_dsm_mask: root_functions(&root),
+            },
         )?;
 
-        // One DIMM per device handle, in the order the table first names it.
-        let mut dimms: KVec<(u32, DimmId)> = KVec::new();
+        // One DIMM per device handle, in handle order (the C driver sorts
+        // them so, which decides the nmemN names), each described by the
+        // first memory device entry that names it.
+        let mut firsts: KVec<Memdev> = KVec::new();
         for (i, m) in nfit.memdevs().enumerate() {
-            if nfit
+            if !nfit
                 .memdevs()
                 .take(i)
                 .any(|o| o.device_handle == m.device_handle)
             {
-                continue;
+                firsts.push(m, GFP_KERNEL)?;
             }
-            if let Some(id) = Self::add_dimm(dev, &bus, &root, &nfit, &m)? {
+        }
+        firsts.sort_unstable_by_key(|m| m.device_handle);
+        let mut dimms: KVec<(u32, DimmId)> = KVec::new();
+        for m in &firsts {
+            if let Some(id) = Self::add_dimm(dev, &bus, &root, &nfit, m)? {
                 dimms.push((m.device_handle, id), GFP_KERNEL)?;
             }
         }

@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read-only sysfs attributes of a provider's DIMMs.
+//! Read-only sysfs attributes of a provider's bus and DIMMs.
 //!
-//! Providers publish per-DIMM information in a named group under the DIMM
-//! (`/sys/bus/nd/devices/nmemN/<group>/<attribute>`): the NFIT driver's
-//! `nfit/handle`, papr_scm's `papr/flags`. The group is described once per
-//! bus by [`DimmAttributeGroup`]; values come from
-//! [`Provider::show_dimm_attribute`](super::Provider::show_dimm_attribute)
-//! and visibility from
+//! Providers publish information in a named group under the bus
+//! (`ndbusN/<group>/<attribute>`, the NFIT driver's `nfit/revision`) and
+//! under each DIMM (`nmemN/<group>/<attribute>`: `nfit/handle`,
+//! papr_scm's `papr/flags`). Each group is described once per bus by an
+//! [`AttributeGroup`]; values come from the provider's `show_*_attribute`
+//! callbacks and DIMM attribute visibility from
 //! [`Provider::dimm_attribute_visible`](super::Provider::dimm_attribute_visible).
 
 use crate::{bindings, prelude::*};
 use core::{fmt, ptr};
 
-/// A named group of read-only DIMM attributes.
+/// A named group of read-only attributes.
 #[derive(Clone, Copy)]
-pub struct DimmAttributeGroup {
+pub struct AttributeGroup {
     /// The group's directory under the DIMM.
     pub name: &'static CStr,
     /// The attributes; their index in this slice identifies them in the
@@ -81,7 +81,11 @@ pub(super) type VisibleFn =
     unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, c_int) -> u16;
 
 impl GroupStorage {
-    pub(super) fn new(def: &DimmAttributeGroup, show: ShowFn, visible: VisibleFn) -> Result<Self> {
+    pub(super) fn new(
+        def: &AttributeGroup,
+        show: ShowFn,
+        visible: Option<VisibleFn>,
+    ) -> Result<Self> {
         let n = def.attributes.len();
         let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
         for (index, name) in def.attributes.iter().enumerate() {
@@ -101,7 +105,7 @@ impl GroupStorage {
         ptrs.push(ptr::null_mut(), GFP_KERNEL)?;
         let mut group: bindings::attribute_group = pin_init::zeroed();
         group.name = def.name.as_char_ptr();
-        group.__bindgen_anon_1.is_visible = Some(visible);
+        group.__bindgen_anon_1.is_visible = visible;
         group.__bindgen_anon_2.attrs = ptrs.as_mut_ptr();
         let group = KBox::new(group, GFP_KERNEL)?;
         let mut groups = KVec::with_capacity(2, GFP_KERNEL)?;

@@ -6,7 +6,8 @@
 //! Block devices are accessed with `O_DIRECT`, so a verify reads the media
 //! and not the page cache; device-dax has no read/write and is mapped.
 //!
-//! Usage: `pattern fill|verify PATH LEN SEED [OFFSET]` (sizes take K/M/G).
+//! Usage: `pattern fill|verify PATH LEN SEED [OFFSET]` (sizes take K/M/G),
+//! or `pattern now` for the monotonic clock in microseconds (benchmarks).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -208,6 +209,18 @@ fn run(fill: bool, path: &str, len: u64, seed: u64, offset: u64) -> Result<(), S
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
+    if args.len() == 2 && args[1] == "now" {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid timespec for the call to fill.
+        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+            return ExitCode::FAILURE;
+        }
+        println!("{}", ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000);
+        return ExitCode::SUCCESS;
+    }
     let usage = || {
         eprintln!("usage: pattern fill|verify PATH LEN SEED [OFFSET]");
         ExitCode::from(2)

@@ -14,7 +14,7 @@ use core::fmt::Write;
 use kernel::{
     acpi::{
         self,
-        node::{Guid, Node},
+        node::{Guid, Node, Notifier, NotifyHandler},
     },
     device::{self, Core},
     nvdimm::{
@@ -23,6 +23,7 @@ use kernel::{
     },
     platform,
     prelude::*,
+    sync::{aref::ARef, Mutex},
 };
 
 // `core`-only parsers shared with the host crate `tools/nfit`, which tests
@@ -297,7 +298,104 @@ fn dsm_errno(e: dsm::DsmError) -> Error {
 }
 
 struct NfitDriver {
-    _bus: Pin<KBox<Bus<NfitBus>>>,
+    /// The platform state; dropping it removes the notify handler first,
+    /// then unregisters the bus.
+    _platform: Pin<KBox<Notifier<Platform>>>,
+}
+
+/// What has been registered from the firmware's description so far.
+struct Registered {
+    dimms: KVec<(u32, DimmId)>,
+    spas: KVec<u16>,
+}
+
+/// The bus and its DIMMs and regions, kept in step with `_FIT`.
+#[pin_data]
+struct Platform {
+    dev: ARef<device::Device>,
+    root: Node,
+    bus: Pin<KBox<Bus<NfitBus>>>,
+    #[pin]
+    registered: Mutex<Registered>,
+}
+
+/// `Notify` value for "the NFIT changed, evaluate `_FIT`".
+const NOTIFY_NFIT_UPDATE: u32 = 0x80;
+
+impl NotifyHandler for Platform {
+    fn notify(&self, value: u32) {
+        if value != NOTIFY_NFIT_UPDATE {
+            return;
+        }
+        // Additions only: what is registered stays, new DIMMs and ranges
+        // join the bus.
+        if let Err(e) = self.scan() {
+            dev_err!(self.dev, "NFIT update failed: {e:?}\n");
+        }
+    }
+}
+
+impl Platform {
+    /// Reads and validates the current description and registers the DIMMs
+    /// and persistent-memory ranges that are not registered yet.
+    fn scan(&self) -> Result {
+        let dev = &*self.dev;
+        let mut reg = self.registered.lock();
+        let (bytes, from_fit) = read_nfit(dev, &self.root)?;
+        let parsed = if from_fit {
+            Nfit::parse_fit(&bytes)
+        } else {
+            Nfit::parse(&bytes)
+        };
+        let nfit = parsed.map_err(|e| {
+            let e = TableError(e);
+            dev_err!(
+                dev,
+                "invalid NFIT{}: {e}\n",
+                if from_fit { " (_FIT)" } else { "" }
+            );
+            EINVAL
+        })?;
+
+        // One DIMM per device handle, in handle order (the C driver sorts
+        // them so, which decides the nmemN names), each described by the
+        // first memory device entry that names it.
+        let mut firsts: KVec<Memdev> = KVec::new();
+        for (i, m) in nfit.memdevs().enumerate() {
+            let known = reg.dimms.iter().any(|(h, _)| *h == m.device_handle);
+            if !known
+                && !nfit
+                    .memdevs()
+                    .take(i)
+                    .any(|o| o.device_handle == m.device_handle)
+            {
+                firsts.push(m, GFP_KERNEL)?;
+            }
+        }
+        firsts.sort_unstable_by_key(|m| m.device_handle);
+        for m in &firsts {
+            if let Some(id) = NfitDriver::add_dimm(dev, &self.bus, &self.root, &nfit, m)? {
+                reg.dimms.push((m.device_handle, id), GFP_KERNEL)?;
+            }
+        }
+
+        let caps = nfit.capabilities();
+        let persistence = if caps & table::CAP_CACHE_FLUSH != 0 {
+            Some(Persistence::CpuCache)
+        } else if caps & table::CAP_MEM_FLUSH != 0 {
+            Some(Persistence::MemoryController)
+        } else {
+            None
+        };
+        for spa in nfit.spas().filter(|s| s.is_pmem() && s.range_index != 0) {
+            if reg.spas.contains(&spa.range_index) {
+                continue;
+            }
+            NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
+            reg.spas.push(spa.range_index, GFP_KERNEL)?;
+        }
+        Ok(())
+    }
 }
 
 kernel::acpi_device_table!(
@@ -306,31 +404,33 @@ kernel::acpi_device_table!(
     [(acpi::DeviceId::new(c"ACPI0012"), ())]
 );
 
-/// Reads the firmware's description: `_FIT` if the root device has one (it
-/// reflects hotplug), else the static NFIT. Also returns the static table's
-/// revision.
-fn read_nfit(dev: &device::Device, root: &Node) -> Result<(KVVec<u8>, bool, u8)> {
-    let table = acpi::node::table(c"NFIT");
-    let revision = table
-        .as_ref()
+/// The static NFIT's revision (what the C driver reports, even when it
+/// reads `_FIT`); 0 without a static table.
+fn nfit_revision() -> u8 {
+    acpi::node::table(c"NFIT")
         .ok()
         .and_then(|t| t.get(8).copied())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Reads the firmware's description: `_FIT` if the root device has one (it
+/// reflects hotplug), else the static NFIT.
+fn read_nfit(dev: &device::Device, root: &Node) -> Result<(KVVec<u8>, bool)> {
     if root.has_method(c"_FIT") {
         match root.evaluate(c"_FIT", &[]) {
             Ok(Some(obj)) => {
                 if let Some(bytes) = obj.get().buffer().filter(|b| !b.is_empty()) {
                     let mut copy = KVVec::new();
                     copy.extend_from_slice(bytes, GFP_KERNEL)?;
-                    return Ok((copy, true, revision));
+                    return Ok((copy, true));
                 }
                 dev_warn!(dev, "_FIT returned no buffer, using the static NFIT\n");
             }
             Ok(None) | Err(_) => dev_warn!(dev, "_FIT evaluation failed, using the static NFIT\n"),
         }
     }
-    let table = table.inspect_err(|_| dev_err!(dev, "no NFIT table\n"))?;
-    Ok((table, false, revision))
+    let table = acpi::node::table(c"NFIT").inspect_err(|_| dev_err!(dev, "no NFIT table\n"))?;
+    Ok((table, false))
 }
 
 /// The root device's DSM functions, as the C driver's `bus_dsm_mask`.
@@ -390,22 +490,6 @@ impl NfitDriver {
             dev_err!(dev, "no ACPI companion\n");
             ENODEV
         })?;
-        let (bytes, from_fit, revision) = read_nfit(dev, &root)?;
-        let parsed = if from_fit {
-            Nfit::parse_fit(&bytes)
-        } else {
-            Nfit::parse(&bytes)
-        };
-        let nfit = parsed.map_err(|e| {
-            let e = TableError(e);
-            dev_err!(
-                dev,
-                "invalid NFIT{}: {e}\n",
-                if from_fit { " (_FIT)" } else { "" }
-            );
-            EINVAL
-        })?;
-
         let bus = Bus::register(
             kernel::module::this_module::<LocalModule>(),
             Some(dev),
@@ -414,44 +498,27 @@ impl NfitDriver {
                 dimm_families: &[Family::Intel],
             },
             NfitBus {
-                revision,
+                revision: nfit_revision(),
                 bus_dsm_mask: root_functions(&root),
             },
         )?;
-
-        // One DIMM per device handle, in handle order (the C driver sorts
-        // them so, which decides the nmemN names), each described by the
-        // first memory device entry that names it.
-        let mut firsts: KVec<Memdev> = KVec::new();
-        for (i, m) in nfit.memdevs().enumerate() {
-            if !nfit
-                .memdevs()
-                .take(i)
-                .any(|o| o.device_handle == m.device_handle)
-            {
-                firsts.push(m, GFP_KERNEL)?;
-            }
-        }
-        firsts.sort_unstable_by_key(|m| m.device_handle);
-        let mut dimms: KVec<(u32, DimmId)> = KVec::new();
-        for m in &firsts {
-            if let Some(id) = Self::add_dimm(dev, &bus, &root, &nfit, m)? {
-                dimms.push((m.device_handle, id), GFP_KERNEL)?;
-            }
-        }
-
-        let caps = nfit.capabilities();
-        let persistence = if caps & table::CAP_CACHE_FLUSH != 0 {
-            Some(Persistence::CpuCache)
-        } else if caps & table::CAP_MEM_FLUSH != 0 {
-            Some(Persistence::MemoryController)
-        } else {
-            None
-        };
-        for spa in nfit.spas().filter(|s| s.is_pmem() && s.range_index != 0) {
-            Self::add_region(dev, &bus, &nfit, &spa, &dimms, persistence)?;
-        }
-        Ok(Self { _bus: bus })
+        let plain: &device::Device = dev;
+        let platform = Notifier::install(
+            root.clone(),
+            try_pin_init!(Platform {
+                dev: ARef::from(plain),
+                root,
+                bus,
+                registered <- kernel::new_mutex!(Registered {
+                    dimms: KVec::new(),
+                    spas: KVec::new(),
+                }),
+            }),
+        )?;
+        platform.handler().scan()?;
+        Ok(Self {
+            _platform: platform,
+        })
     }
 
     fn add_dimm(

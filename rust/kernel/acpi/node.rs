@@ -11,7 +11,7 @@
 //! C headers: [`include/acpi/acpi_bus.h`](srctree/include/acpi/acpi_bus.h),
 //! [`include/linux/acpi.h`](srctree/include/linux/acpi.h).
 
-use crate::{bindings, device, prelude::*};
+use crate::{bindings, device, error::to_result, prelude::*};
 use core::ptr::{self, NonNull};
 
 /// `ACPI_ALLOCATE_BUFFER`: let ACPICA allocate the return buffer.
@@ -343,4 +343,90 @@ pub fn table(signature: &CStr) -> Result<KVVec<u8>> {
     unsafe { bindings::acpi_put_table(hdr) };
     result?;
     Ok(copy)
+}
+
+/// Receives the notifications (`Notify(device, value)`) of an ACPI device.
+pub trait NotifyHandler: Send + Sync {
+    /// Called in process context (ACPI's notify workqueue) with the value.
+    fn notify(&self, value: u32);
+}
+
+/// A [`NotifyHandler`] installed on a device for device notifications
+/// (values 0x80 and up); removed, waiting for running calls, on drop.
+///
+/// # Invariants
+///
+/// When `installed` is set, `Self::callback` is installed on `node` with
+/// `handler` as its context.
+#[pin_data(PinnedDrop)]
+pub struct Notifier<T: NotifyHandler> {
+    node: Node,
+    #[pin]
+    handler: T,
+    installed: bool,
+}
+
+impl<T: NotifyHandler> Notifier<T> {
+    /// Installs `handler` on `node`'s device notifications.
+    pub fn install(node: Node, handler: impl PinInit<T, Error>) -> Result<Pin<KBox<Self>>> {
+        let mut this = KBox::try_pin_init(
+            try_pin_init!(Self {
+                node,
+                handler <- handler,
+                installed: false,
+            }),
+            GFP_KERNEL,
+        )?;
+        let context = ptr::from_ref(&this.handler).cast_mut().cast();
+        // SAFETY: The device is live (`Node` invariant) and `context` points
+        // at the pinned handler, which `drop` outlives by removing the
+        // handler first.
+        to_result(unsafe {
+            bindings::acpi_dev_install_notify_handler(
+                this.node.adev.as_ptr(),
+                bindings::ACPI_DEVICE_NOTIFY,
+                Some(Self::callback),
+                context,
+            )
+        })?;
+        // SAFETY: Only a plain field changes; nothing structurally pinned moves.
+        unsafe { this.as_mut().get_unchecked_mut().installed = true };
+        Ok(this)
+    }
+
+    /// The handler.
+    pub fn handler(&self) -> &T {
+        &self.handler
+    }
+
+    /// # Safety
+    ///
+    /// Called by ACPI only, with the context given at installation.
+    unsafe extern "C" fn callback(
+        _handle: bindings::acpi_handle,
+        value: u32,
+        context: *mut c_void,
+    ) {
+        // SAFETY: `context` is the pinned handler, alive until the handler
+        // is removed (type invariant).
+        let handler = unsafe { &*context.cast::<T>() };
+        handler.notify(value);
+    }
+}
+
+#[pinned_drop]
+impl<T: NotifyHandler> PinnedDrop for Notifier<T> {
+    fn drop(self: Pin<&mut Self>) {
+        if self.installed {
+            // SAFETY: Installed by `install` with the same callback; removal
+            // waits for calls in progress, so none runs after this.
+            unsafe {
+                bindings::acpi_dev_remove_notify_handler(
+                    self.node.adev.as_ptr(),
+                    bindings::ACPI_DEVICE_NOTIFY,
+                    Some(Self::callback),
+                )
+            };
+        }
+    }
 }

@@ -804,3 +804,74 @@ fn probe_sequence_on_qemu_model() {
         BindHow::Reused
     );
 }
+
+// ---- randomized sequences against random faults ----
+
+#[test]
+fn bind_random_faults_leave_hypervisor_consistent() {
+    let mut rng = fuzz::Rng::new(7);
+    let codes = [
+        H_BUSY, 9900, 9901, 9902, 9903, 9904, 9905, H_HARDWARE, H_OVERLAP, H_P2, H_FUNCTION,
+    ];
+    for _ in 0..20_000 {
+        let blocks = 1 + rng.below(12);
+        let mut m = model(blocks);
+        m.bind_chunk = rng.below(5);
+        m.unbind_chunk = rng.below(3);
+        m.report_bind_counts = rng.below(4) != 0;
+        if rng.below(3) == 0 {
+            m.prebind(DRC, 0x8_0000_0000, rng.below(blocks + 1));
+        }
+        for _ in 0..rng.below(3) {
+            let op = if rng.below(2) == 0 {
+                H_SCM_BIND_MEM
+            } else {
+                H_SCM_UNBIND_ALL
+            };
+            let rc = codes[rng.below(codes.len() as u64) as usize];
+            m.inject(op, rng.below(4) as u32, 1 + rng.below(2) as u32, rc);
+        }
+        let policy = if rng.below(2) == 0 {
+            OnOverlap::QueryExisting
+        } else {
+            OnOverlap::Rebind
+        };
+        match bind(&mut m, &geo(blocks), policy) {
+            Ok(b) => {
+                let d = m.dimm(DRC).unwrap();
+                assert!(d.is_bound());
+                assert_eq!(Some(b.addr), d.base);
+            }
+            Err(BindError::Partial {
+                cleanup_ok: true, ..
+            }) => {
+                assert_eq!(m.dimm(DRC).unwrap().bound_blocks, 0);
+            }
+            Err(_) => {}
+        }
+        // Whatever happened, unbind (remove) leaves nothing bound unless
+        // the hypervisor fails it.
+        if unbind(&mut m, DRC).is_ok() {
+            assert_eq!(m.dimm(DRC).unwrap().bound_blocks, 0);
+        }
+    }
+}
+
+#[test]
+fn stats_parse_random_bytes() {
+    let mut rng = fuzz::Rng::new(9);
+    for _ in 0..100_000 {
+        let len = rng.below(80) as usize;
+        let mut b: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        if len >= 16 && rng.below(2) == 0 {
+            b[12..16].copy_from_slice(&(rng.below(6) as u32).to_be_bytes());
+        }
+        if let Ok(s) = stats::Stats::parse(&b) {
+            assert!(16 + s.len() * 16 <= b.len());
+            let mut t = String::new();
+            s.write_text(&mut t).unwrap();
+            assert_eq!(t.lines().count(), s.len());
+        }
+        let _ = health::SmartInject::decode(&b);
+    }
+}

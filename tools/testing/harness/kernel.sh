@@ -14,12 +14,14 @@
 #      only when a fragment or Kconfig file of the overlay changes;
 #   5. make vmlinux/bzImage and modules, then install modules into
 #      $CACHE/build/<arch>/modules for the initramfs.
-# Usage: kernel.sh <x86_64|powerpc> [extra make targets]
+# Usage: kernel.sh <x86_64|powerpc|ppc64le> [extra make targets]
+# (ppc64le, the harness's name for a little-endian pseries guest, builds ARCH=powerpc)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
 ARCH=${1:?usage: kernel.sh <arch>}
 shift
+[ "$ARCH" = ppc64le ] && ARCH=powerpc
 OUT=$(kbuild_dir "$ARCH")
 # Kernel-path directories of the repository that are copied into the tree.
 OVERLAY_DIRS=(Documentation arch drivers include kernel lib rust samples)

@@ -107,6 +107,13 @@ pub struct GuestConfig {
     pub results: PathBuf,
     /// Copy the console to stdout while the guest runs.
     pub echo: bool,
+    /// QEMU trace events to enable (`-trace enable=EVENT`), logged to `trace_log`.
+    pub trace_events: Vec<String>,
+    pub trace_log: PathBuf,
+    /// The QMP socket of the running guest.
+    pub qmp_socket: PathBuf,
+    /// Where backing files of NVDIMMs hot-added at the guest's request go.
+    pub hotplug_dir: PathBuf,
 }
 
 /// What a finished guest left behind.
@@ -115,10 +122,115 @@ pub struct GuestRun {
     pub outcome: Outcome,
     pub accel: Accel,
     pub elapsed: Duration,
+    /// Hotplug requests of the guest that the harness could not serve.
+    pub problems: Vec<String>,
+}
+
+/// A QEMU property value, rendered for the command line or for QMP.
+#[derive(Debug, Clone, PartialEq)]
+enum Prop {
+    Str(String),
+    Int(u64),
+    Bool(bool),
+}
+
+impl Prop {
+    fn cmdline(&self) -> String {
+        match self {
+            Prop::Str(s) => s.clone(),
+            Prop::Int(n) => n.to_string(),
+            Prop::Bool(b) => if *b { "on" } else { "off" }.into(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Prop::Str(s) => s.clone().into(),
+            Prop::Int(n) => (*n).into(),
+            Prop::Bool(b) => (*b).into(),
+        }
+    }
+}
+
+/// The two QEMU objects of one NVDIMM, as property lists (the first is the
+/// QOM type or device driver), so that the command line and QMP hotplug
+/// describe a DIMM the same way.
+#[derive(Debug, Clone, PartialEq)]
+struct NvdimmObjects {
+    backend: Vec<(&'static str, Prop)>,
+    device: Vec<(&'static str, Prop)>,
+}
+
+/// QEMU pseries serves NVDIMM memory in blocks of 256 MiB.
+const PSERIES_NVDIMM_ALIGN: u64 = 256 << 20;
+
+/// A stable `uuid=` per DIMM index (pseries needs one): labels and
+/// interleave-set cookies must find the same DIMM again after a reboot.
+fn nvdimm_uuid(index: usize) -> String {
+    format!("6e766469-6d6d-4272-8000-{index:012x}")
+}
+
+fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects, String> {
+    let mut backend = vec![
+        ("id", Prop::Str(format!("nvmem{index}"))),
+        ("share", Prop::Bool(true)),
+        ("mem-path", Prop::Str(nv.file.display().to_string())),
+        // The label area is carved from the end of the backend on both machines.
+        ("size", Prop::Int(nv.file_size())),
+    ];
+    if nv.spec.pmem {
+        backend.push(("pmem", Prop::Bool(true)));
+    }
+    let driver = match arch {
+        "x86_64" => "nvdimm",
+        "ppc64le" => {
+            if !nv.spec.size.is_multiple_of(PSERIES_NVDIMM_ALIGN) {
+                return Err(format!(
+                    "nvdimm{index}: on pseries the size without the label area must be a multiple of 256M, not {}",
+                    nv.spec.size
+                ));
+            }
+            "spapr-nvdimm"
+        }
+        a => return Err(format!("no NVDIMM device for architecture '{a}'")),
+    };
+    let mut device = vec![
+        ("driver", Prop::Str(driver.into())),
+        ("id", Prop::Str(format!("nvdimm{index}"))),
+        ("memdev", Prop::Str(format!("nvmem{index}"))),
+    ];
+    if nv.spec.label_size != 0 {
+        device.push(("label-size", Prop::Int(nv.spec.label_size)));
+    }
+    if nv.spec.unarmed {
+        device.push(("unarmed", Prop::Bool(true)));
+    }
+    if arch == "ppc64le" {
+        device.push(("uuid", Prop::Str(nvdimm_uuid(index))));
+    }
+    Ok(NvdimmObjects { backend, device })
+}
+
+fn props_cmdline(first: &str, props: &[(&'static str, Prop)]) -> String {
+    let mut s = first.to_string();
+    for (k, v) in props {
+        s += &format!(",{k}={}", v.cmdline());
+    }
+    s
+}
+
+fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
+    serde_json::Value::Object(
+        props
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.json()))
+            .collect(),
+    )
 }
 
 fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), String> {
-    // The console and the port that carries the scenario's result lines.
+    // The console and the port that carries the scenario's result lines
+    // (on pseries, `-serial` ports become spapr-vty devices: hvc0, hvc1).
     let (bin, mut args, console, results_dev) = match cfg.arch.as_str() {
         "x86_64" => (
             "qemu-system-x86_64",
@@ -130,6 +242,21 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
             ],
             "ttyS0",
             "/dev/ttyS1",
+        ),
+        "ppc64le" => (
+            "qemu-system-ppc64",
+            vec![
+                "-machine".into(),
+                "pseries".into(),
+                // The default CPU model makes Debian's ppc64el ndctl die with
+                // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
+                "-cpu".into(),
+                "POWER9".into(),
+                "-m".into(),
+                format!("{}M,slots=4,maxmem=16G", cfg.memory_mib),
+            ],
+            "hvc0",
+            "/dev/hvc1",
         ),
         a => {
             return Err(format!(
@@ -155,22 +282,26 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
     );
     args.push("-serial".into());
     args.push(format!("file:{}", cfg.results.display()));
+    args.push("-qmp".into());
+    args.push(format!(
+        "unix:{},server=on,wait=off",
+        cfg.qmp_socket.display()
+    ));
+    if !cfg.trace_events.is_empty() {
+        for ev in &cfg.trace_events {
+            args.push("-trace".into());
+            args.push(format!("enable={ev}"));
+        }
+        args.push("-D".into());
+        args.push(cfg.trace_log.display().to_string());
+    }
     for (i, nv) in cfg.nvdimms.iter().enumerate() {
+        let o = nvdimm_objects(&cfg.arch, i, nv)?;
         args.push("-object".into());
-        args.push(format!(
-            "memory-backend-file,id=nvmem{i},share=on,mem-path={},size={}",
-            nv.file.display(),
-            nv.file_size()
-        ));
-        let mut dev = format!("nvdimm,id=nvdimm{i},memdev=nvmem{i}");
-        if nv.spec.label_size != 0 {
-            dev += &format!(",label-size={}", nv.spec.label_size);
-        }
-        if nv.spec.unarmed {
-            dev += ",unarmed=on";
-        }
+        args.push(props_cmdline("memory-backend-file", &o.backend));
         args.push("-device".into());
-        args.push(dev);
+        let driver = o.device[0].1.cmdline();
+        args.push(props_cmdline(&driver, &o.device[1..]));
     }
     args.extend([
         "-kernel".into(),
@@ -184,6 +315,63 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
         ),
     ]);
     Ok((bin.to_string(), args))
+}
+
+/// Serves the guest's hotplug requests: the scenario writes
+/// `@@ HOTPLUG nvdimm <nvdimm header syntax>` to its results port; the
+/// harness creates the backing file and hot-adds the backend and the DIMM
+/// over QMP. The guest then waits for the new DIMM and region itself.
+struct Hotplug {
+    /// How far the results file has been read.
+    offset: usize,
+    /// DIMMs added so far (their indexes follow the boot-time DIMMs').
+    added: usize,
+}
+
+impl Hotplug {
+    fn poll(&mut self, cfg: &GuestConfig, problems: &mut Vec<String>) {
+        let Ok(bytes) = std::fs::read(&cfg.results) else {
+            return;
+        };
+        let Some(end) = bytes[self.offset.min(bytes.len())..]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|p| self.offset + p + 1)
+        else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&bytes[self.offset..end]).into_owned();
+        self.offset = end;
+        for line in text.lines() {
+            let Some(req) = line.trim_end_matches('\r').strip_prefix("@@ HOTPLUG ") else {
+                continue;
+            };
+            let index = cfg.nvdimms.len() + self.added;
+            self.added += 1;
+            if let Err(e) = hotplug(cfg, index, req) {
+                problems.push(format!("hotplug '{req}': {e}"));
+            }
+        }
+    }
+}
+
+fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
+    let spec = req
+        .strip_prefix("nvdimm ")
+        .ok_or("only 'nvdimm' can be hot-added")
+        .map(NvdimmSpec::parse)??;
+    let nv = Nvdimm {
+        spec,
+        file: cfg.hotplug_dir.join(format!("nvdimm{index}.img")),
+    };
+    nv.ensure_file()?;
+    let o = nvdimm_objects(&cfg.arch, index, &nv)?;
+    let mut backend = props_json(&o.backend);
+    backend["qom-type"] = "memory-backend-file".into();
+    let mut qmp = crate::qmp::Qmp::connect(&cfg.qmp_socket)?;
+    qmp.execute("object-add", backend)?;
+    qmp.execute("device_add", props_json(&o.device))?;
+    Ok(())
 }
 
 /// Boots the guest and waits for it to end.
@@ -242,7 +430,13 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         s
     });
 
+    let mut hotplug = Hotplug {
+        offset: 0,
+        added: 0,
+    };
+    let mut problems = Vec::new();
     let outcome = loop {
+        hotplug.poll(cfg, &mut problems);
         match child.try_wait() {
             Ok(Some(status)) => {
                 let _ = console.join();
@@ -269,6 +463,7 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         outcome,
         accel,
         elapsed: start.elapsed(),
+        problems,
     })
 }
 
@@ -277,4 +472,48 @@ pub fn read_lossy(path: &Path) -> String {
     std::fs::read(path)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dimm(size: u64, pmem: bool) -> Nvdimm {
+        Nvdimm {
+            spec: NvdimmSpec {
+                size,
+                label_size: 128 << 10,
+                unarmed: false,
+                pmem,
+            },
+            file: PathBuf::from("/tmp/d.img"),
+        }
+    }
+
+    #[test]
+    fn pseries_dimm() {
+        let o = nvdimm_objects("ppc64le", 3, &dimm(256 << 20, true)).unwrap();
+        assert_eq!(
+            props_cmdline("memory-backend-file", &o.backend),
+            "memory-backend-file,id=nvmem3,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on"
+        );
+        assert_eq!(
+            props_cmdline("x", &o.device),
+            "x,driver=spapr-nvdimm,id=nvdimm3,memdev=nvmem3,label-size=131072,\
+             uuid=6e766469-6d6d-4272-8000-000000000003"
+        );
+        // QMP wants integers for sizes and a JSON bool for pmem.
+        let j = props_json(&o.backend);
+        assert_eq!(j["size"], 268566528u64);
+        assert_eq!(j["pmem"], true);
+        assert!(nvdimm_objects("ppc64le", 0, &dimm(128 << 20, false)).is_err());
+    }
+
+    #[test]
+    fn x86_dimm() {
+        let o = nvdimm_objects("x86_64", 0, &dimm(128 << 20, false)).unwrap();
+        assert_eq!(o.device[0].1, Prop::Str("nvdimm".into()));
+        assert!(!o.device.iter().any(|(k, _)| *k == "uuid"));
+        assert!(!o.backend.iter().any(|(k, _)| *k == "pmem"));
+    }
 }

@@ -7,6 +7,7 @@
 //! drivers it runs. See `Documentation/nvdimm-rs/testing.rst`.
 
 mod guest;
+mod qmp;
 mod report;
 mod scenario;
 
@@ -106,6 +107,8 @@ struct ScenarioRun {
     boot_secs: Vec<f64>,
     accel: &'static str,
     dir: PathBuf,
+    /// Known failures that ended a boot (see `# known-panic:`).
+    notes: Vec<String>,
 }
 
 fn run_scenario(
@@ -142,6 +145,7 @@ fn run_scenario(
         boot_secs: Vec::new(),
         accel: "",
         dir: dir.clone(),
+        notes: Vec::new(),
     };
     for boot in 1..=sc.boots {
         let console = dir.join(format!("console-boot{boot}.log"));
@@ -160,10 +164,25 @@ fn run_scenario(
             console_log: console.clone(),
             results: results.clone(),
             echo,
+            trace_events: sc.qemu_trace.clone(),
+            trace_log: dir.join(format!("qemu-trace-boot{boot}.log")),
+            qmp_socket: dir.join("qmp.sock"),
+            hotplug_dir: dir.clone(),
         };
         let g = guest::run(&cfg)?;
         run.accel = g.accel.name();
         run.boot_secs.push(g.elapsed.as_secs_f64());
+        run.problems.extend(g.problems);
+        let trace = guest::read_lossy(&cfg.trace_log);
+        for ev in &sc.qemu_trace {
+            run.checks += 1;
+            if !trace.lines().any(|l| l.contains(ev.as_str())) {
+                run.problems.push(format!(
+                    "QEMU trace event '{ev}' never fired (trace: {})",
+                    cfg.trace_log.display()
+                ));
+            }
+        }
         let rep = BootReport::parse(&guest::read_lossy(&results));
         run.checks += rep.passed.len() + rep.failed.len();
         for (tag, json) in &rep.json {
@@ -177,6 +196,16 @@ fn run_scenario(
                 }
             };
             std::fs::write(&file, text + "\n").map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        if let (Outcome::Panic, Some(known)) = (&g.outcome, &sc.known_panic) {
+            if guest::read_lossy(&console).contains(known.as_str()) {
+                run.checks += 1;
+                run.notes.push(format!(
+                    "boot {boot}: KNOWN FAILURE: the guest panicked after '{known}' (console: {})",
+                    console.display()
+                ));
+                break;
+            }
         }
         let ended = match (&g.outcome, sc.expect) {
             (Outcome::Panic, Expect::Panic) | (Outcome::Timeout, Expect::Timeout) => {
@@ -233,6 +262,9 @@ fn print_run(r: &ScenarioRun) {
         boots.join(" + "),
         r.accel
     );
+    for n in &r.notes {
+        println!("     {n}");
+    }
     for p in &r.problems {
         println!("     {p}");
     }
@@ -278,6 +310,7 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
                         boot_secs: vec![],
                         accel: "",
                         dir: PathBuf::new(),
+                        notes: Vec::new(),
                     });
                 print_run(&r);
                 results.lock().unwrap().push(r);

@@ -7,7 +7,10 @@
 //! # arch: x86_64
 //! # drivers: c
 //! # nvdimm: size=512M label-size=128K
+//! # nvdimm: size=256M label-size=128K pmem=on
 //! # boots: 2
+//! # qemu-trace: thread_pool_submit_aio
+//! # known-panic: BUG: scheduling while atomic
 //! # timeout: 300
 //! # check: yes
 //! ```
@@ -23,6 +26,9 @@ pub struct NvdimmSpec {
     pub label_size: u64,
     /// Whether the DIMM is marked unarmed (read-only).
     pub unarmed: bool,
+    /// Whether the backend claims real persistent memory (`pmem=on`): on
+    /// pseries such a DIMM needs no `H_SCM_FLUSH` (no `ibm,hcall-flush-required`).
+    pub pmem: bool,
 }
 
 /// How a scenario is expected to end. Anything but `Pass` is for the
@@ -53,6 +59,13 @@ pub struct Scenario {
     pub memory_mib: u64,
     /// Extra kernel command line.
     pub cmdline: String,
+    /// QEMU trace events to enable; each boot must log every one of them at
+    /// least once (proof that the guest made QEMU do something).
+    pub qemu_trace: Vec<String>,
+    /// A known bug (of a C driver, never of ours) that may crash the guest:
+    /// a boot that panics after this text appeared on its console ends the
+    /// run as that known failure, reported as such, instead of failing it.
+    pub known_panic: Option<String>,
 }
 
 /// Parses `512M`, `128K`, `1G` or a plain byte count.
@@ -84,6 +97,7 @@ impl NvdimmSpec {
             size: 0,
             label_size: 0,
             unarmed: false,
+            pmem: false,
         };
         for kv in s.split([' ', ',']).filter(|t| !t.is_empty()) {
             let (k, v) = kv
@@ -93,6 +107,7 @@ impl NvdimmSpec {
                 "size" => spec.size = parse_size(v)?,
                 "label-size" => spec.label_size = parse_size(v)?,
                 "unarmed" => spec.unarmed = parse_bool(v)?,
+                "pmem" => spec.pmem = parse_bool(v)?,
                 _ => return Err(format!("unknown nvdimm key '{k}'")),
             }
         }
@@ -120,6 +135,8 @@ impl Scenario {
             expect: Expect::Pass,
             memory_mib: 1024,
             cmdline: String::new(),
+            qemu_trace: Vec::new(),
+            known_panic: None,
         };
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("# ") else {
@@ -170,6 +187,8 @@ impl Scenario {
                         .ok_or_else(|| err("expected a size of at least 256M".into()))?
                 }
                 "cmdline" => sc.cmdline = val.to_string(),
+                "qemu-trace" => sc.qemu_trace = list(val),
+                "known-panic" => sc.known_panic = Some(val.to_string()),
                 _ => {}
             }
         }
@@ -207,7 +226,7 @@ mod tests {
     #[test]
     fn header() {
         let text = "#!/bin/sh\n# title: modes\n# nvdimm: size=512M label-size=128K\n\
-                    # nvdimm: size=256M\n# boots: 2\n# timeout: 60\n# drivers: c rust\n\
+                    # nvdimm: size=256M pmem=on\n# boots: 2\n# qemu-trace: a b\n# known-panic: BUG: x\n# timeout: 60\n# drivers: c rust\n\
                     # expect: panic\n# memory: 2G\n# cmdline: memmap=512M$1G\n";
         let sc = Scenario::parse("modes", Path::new("modes.sh"), text).unwrap();
         assert_eq!(sc.title, "modes");
@@ -217,18 +236,22 @@ mod tests {
         assert_eq!(sc.expect, Expect::Panic);
         assert_eq!(sc.memory_mib, 2048);
         assert_eq!(sc.cmdline, "memmap=512M$1G");
+        assert_eq!(sc.qemu_trace, ["a", "b"]);
+        assert_eq!(sc.known_panic.as_deref(), Some("BUG: x"));
         assert_eq!(
             sc.nvdimms,
             [
                 NvdimmSpec {
                     size: 512 << 20,
                     label_size: 128 << 10,
-                    unarmed: false
+                    unarmed: false,
+                    pmem: false
                 },
                 NvdimmSpec {
                     size: 256 << 20,
                     label_size: 0,
-                    unarmed: false
+                    unarmed: false,
+                    pmem: true
                 }
             ]
         );

@@ -10,7 +10,8 @@
 # Downloads and builds live in $(NVDIMM_RS_CACHE) (default ~/.cache/nvdimm-rs).
 
 H := tools/testing/harness
-ARCHES := x86_64
+comma := ,
+ARCHES := x86_64 ppc64le
 export NVDIMM_RS_CACHE ?= $(HOME)/.cache/nvdimm-rs
 CARGO_TARGET := $(NVDIMM_RS_CACHE)/cargo-target
 CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
@@ -46,7 +47,7 @@ check-host: tools
 	cd tools && $(CARGO) test --release --locked
 
 check-guest: initramfs
-	$(RUNNER) check
+	$(RUNNER) check --arch $(subst $(eval) ,$(comma),$(ARCHES))
 
 check: check-host check-guest
 

@@ -130,3 +130,49 @@ finish() {
 	emit DONE "$_p" "$_f"
 	echo "=== $scenario: $_p passed, $_f failed"
 }
+
+# --- pseries: papr_scm ------------------------------------------------------
+
+# The papr_scm driver a scenario runs with: C (upstream) or Rust (this project).
+papr_scm_module() {
+	case "$driver" in
+	c) echo papr_scm ;;
+	rust) echo papr_scm_rs ;;
+	*) echo "unknown-driver-$driver" ;;
+	esac
+}
+
+# load_papr_scm NREGIONS [MODULE-PARAMS...]: loads the namespace drivers and
+# the selected papr_scm driver, then waits for NREGIONS regions (one per
+# DIMM: every papr_scm DIMM has its own bus and region).
+load_papr_scm() {
+	_papr_regions=$1
+	shift
+	require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+	require "load-$(papr_scm_module)" modprobe "$(papr_scm_module)" "$@"
+	require regions-ready wait_for 30 have_regions "$_papr_regions"
+}
+
+# hotplug_nvdimm SPEC: asks the harness to hot-add an NVDIMM to this running
+# guest; SPEC uses the '# nvdimm:' header syntax. The harness watches the
+# results port for the request; the caller waits for the new device itself.
+hotplug_nvdimm() {
+	echo "--- hotplug request: nvdimm $*"
+	[ -n "$results" ] && [ -c "$results" ] && echo "@@ HOTPLUG nvdimm $*" >"$results"
+}
+
+# ns_create NAME MODE SIZE [NDCTL-ARGS...]: creates a namespace on region0,
+# leaves its JSON in /tmp/ns.json and sets $ns (namespace) and $dev (block
+# or character device).
+ns_create() {
+	_ns_check=$1 _ns_mode=$2 _ns_size=$3
+	shift 3
+	check "$_ns_check" sh -c "ndctl create-namespace -r region0 -m $_ns_mode -s $_ns_size $* >/tmp/ns.json" || return 1
+	cat /tmp/ns.json
+	ns=$(json_field dev </tmp/ns.json)
+	if [ "$_ns_mode" = devdax ]; then
+		dev=/dev/$(json_field chardev </tmp/ns.json)
+	else
+		dev=/dev/$(json_field blockdev </tmp/ns.json)
+	fi
+}

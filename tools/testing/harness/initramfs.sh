@@ -4,17 +4,146 @@
 # Builds the test initramfs for one architecture: busybox, ndctl and kmod
 # with their libraries, the guest tools of the workspace, the kernel's
 # modules, /init with its helpers, and every scenario.
-# Usage: initramfs.sh <x86_64>
+#   x86_64:  the host's own binaries and libraries;
+#   ppc64le: Debian ppc64el packages fetched with 'apt-get download' through
+#            a separate apt state in the cache and unpacked with 'dpkg -x',
+#            and the guest tools cross-built for powerpc64le-unknown-linux-gnu
+#            against Debian's ppc64el Rust standard library.
+# Usage: initramfs.sh <x86_64|ppc64le>
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
-ARCH=${1:?usage: initramfs.sh <arch>}
-OUT=$(kbuild_dir "$ARCH")
+ARCH=${1:?usage: initramfs.sh <x86_64|ppc64le>}
+case "$ARCH" in
+x86_64) KARCH=x86_64 ;;
+ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
+*) die "initramfs for $ARCH is not supported" ;;
+esac
+OUT=$(kbuild_dir "$KARCH")
 ROOT=$OUT/initramfs-root
-GUEST_BINS=("$CACHE/cargo-target/release/pattern" "$CACHE/cargo-target/release/nd-ioctl")
+GUEST_TOOLS=(pattern nd-ioctl)
 
-[ "$ARCH" = x86_64 ] || die "initramfs for $ARCH is not supported yet"
 [ -d "$OUT/modules/lib/modules" ] || die "no modules in $OUT/modules: run 'make kernel'"
+
+# --- ppc64le: Debian ppc64el packages and cross-built guest tools ---------
+PPC_APT=$CACHE/apt-ppc64el
+PPC_DEBS=$PPC_APT/debs
+RUST_TARGET=powerpc64le-unknown-linux-gnu
+RUST_SYSROOT=$CACHE/ppc64el/rust-sysroot
+# The guest's userspace: what toolchain.md lists for busybox, ndctl and kmod,
+# plus e2fsprogs (mkfs.ext4 for the fsdax scenarios) and its libraries.
+PPC_PKGS=(busybox-static ndctl libndctl6 libdaxctl1 kmod libkmod2 libjson-c5 libuuid1
+	libudev1 libc6 libkeyutils1 libiniparser1 liblzma5 libzstd1 libssl3 libcap2
+	libgcc-s1 zlib1g libcxl1 libtraceevent1 libtracefs1 e2fsprogs libext2fs2 libss2 libcom-err2 libblkid1)
+# Debian's ppc64el build of the Rust standard library of /usr/bin/rustc.
+RUST_STD_PKGS=(libstd-rust-web-dev libstd-rust-web-1.96)
+
+ppc_apt() {
+	apt-get -o APT::Architecture=ppc64el -o APT::Architectures::=ppc64el \
+		-o Dir::State::status=/dev/null -o Dir::Etc::SourceList=/dev/null \
+		-o "Dir::Etc::SourceParts=$PPC_APT/parts" -o "Dir::State::Lists=$PPC_APT/lists" \
+		-o "Dir::Cache=$PPC_APT/cache" -o APT::Sandbox::User=root -q "$@"
+}
+
+have_deb() { compgen -G "$PPC_DEBS/${1}_*_ppc64el.deb" >/dev/null || compgen -G "$PPC_DEBS/${1}_*_all.deb" >/dev/null; }
+
+# The machine's own sources, in a private apt state: the system's package
+# state and architecture list stay untouched.
+ppc_apt_update() {
+	[ -n "${PPC_APT_UPDATED:-}" ] && return
+	mkdir -p "$PPC_APT/parts" "$PPC_APT/lists/partial" "$PPC_APT/cache/archives/partial" "$PPC_DEBS"
+	rm -f "$PPC_APT/parts/"*.sources
+	cp /etc/apt/sources.list.d/debian.sources "$PPC_APT/parts/"
+	say "updating the ppc64el package lists ($PPC_APT)"
+	# An index that fails to download (a mirror mid-sync) leaves apt with the
+	# rest: the version checks below catch what matters.
+	ppc_apt update >/dev/null 2>"$PPC_APT/update.err" || true
+	PPC_APT_UPDATED=1
+}
+
+fetch_ppc_debs() {
+	local p miss=()
+	for p in "${PPC_PKGS[@]}"; do have_deb "$p" || miss+=("$p"); done
+	[ ${#miss[@]} -eq 0 ] && return
+	ppc_apt_update
+	say "apt-get download (ppc64el): ${miss[*]}"
+	(cd "$PPC_DEBS" && ppc_apt download "${miss[@]}") || die "cannot download ppc64el packages: ${miss[*]}"
+}
+
+# The ppc64el libstd must be the exact build of the host's rustc-web.
+fetch_rust_std() {
+	local want p miss=() idx m sec file sha
+	want=$(dpkg-query -W -f='${Version}' rustc-web)
+	for p in "${RUST_STD_PKGS[@]}"; do
+		compgen -G "$PPC_DEBS/${p}_${want//+/?}_ppc64el.deb" >/dev/null || miss+=("$p")
+	done
+	[ ${#miss[@]} -eq 0 ] && return
+	ppc_apt_update
+	if [ "$(apt-cache -o APT::Architecture=ppc64el -o APT::Architectures::=ppc64el \
+		-o Dir::State::status=/dev/null -o Dir::Etc::SourceList=/dev/null \
+		-o "Dir::Etc::SourceParts=$PPC_APT/parts" -o "Dir::State::Lists=$PPC_APT/lists" \
+		-o "Dir::Cache=$PPC_APT/cache" policy libstd-rust-web-dev | awk '/Candidate:/{print $2}')" = "$want" ]; then
+		say "apt-get download (ppc64el): ${miss[*]}"
+		(cd "$PPC_DEBS" && ppc_apt download "${miss[@]/%/=$want}") || die "cannot download ${miss[*]}"
+		return
+	fi
+	# Measured 2026-11-26: the mirror serves a bookworm-security ppc64el
+	# Packages.xz whose size does not match its signed InRelease, so apt drops
+	# that index and offers only bookworm's older libstd. Fall back to the
+	# served index: take each package's pool path and SHA256 from it and let
+	# apt's own download helper verify the deb against that hash.
+	say "bookworm-security ppc64el index unusable through apt ($(tail -n 1 "$PPC_APT/update.err" 2>/dev/null)); using the served index"
+	m=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+	sec=$(awk '/^URIs:/{u=$2} /^Suites:.*-security/{print u; exit}' /etc/apt/sources.list.d/debian.sources)
+	[ -n "$sec" ] || sec=${m%/debian}/debian-security
+	idx=$PPC_APT/security-Packages.xz
+	/usr/lib/apt/apt-helper download-file "$sec/dists/bookworm-security/main/binary-ppc64el/Packages.xz" "$idx" >/dev/null 2>&1 ||
+		die "cannot fetch the bookworm-security ppc64el index"
+	for p in "${miss[@]}"; do
+		read -r file sha < <(xz -dc "$idx" | awk -v p="$p" -v v="$want" '
+			/^Package: /{ok=($2==p)} ok&&/^Version: /{ok=($2==v)}
+			ok&&/^Filename: /{f=$2} ok&&/^SHA256: /{print f, $2; exit}')
+		[ -n "${file:-}" ] || die "$p $want (ppc64el) is not in the bookworm-security index"
+		/usr/lib/apt/apt-helper download-file "$sec/$file" "$PPC_DEBS/$(basename "$file")" "SHA256:$sha" >/dev/null 2>&1 ||
+			die "cannot download $file"
+	done
+}
+
+# Cross-builds the guest tools with /usr/bin/rustc (the version of the
+# ppc64el libstd) and the powerpc64le-linux-gnu GCC as linker.
+build_ppc_tools() {
+	fetch_rust_std
+	local want stamp=$RUST_SYSROOT/.version d
+	want=$(dpkg-query -W -f='${Version}' rustc-web)
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+		say "Rust sysroot for $RUST_TARGET ($want)"
+		rm -rf "$RUST_SYSROOT" "$RUST_SYSROOT.x"
+		mkdir -p "$RUST_SYSROOT.x"
+		for d in "${RUST_STD_PKGS[@]}"; do dpkg-deb -x "$(ls "$PPC_DEBS/${d}_"*_ppc64el.deb | head -n 1)" "$RUST_SYSROOT.x"; done
+		mkdir -p "$RUST_SYSROOT/lib/rustlib"
+		mv "$RUST_SYSROOT.x/usr/lib/rustlib/$RUST_TARGET" "$RUST_SYSROOT/lib/rustlib/"
+		rm -rf "$RUST_SYSROOT.x"
+		echo "$want" >"$stamp"
+	fi
+	command -v powerpc64le-linux-gnu-gcc >/dev/null || die "powerpc64le-linux-gnu-gcc missing: run 'make setup'"
+	local t=${RUST_TARGET^^}
+	t=${t//-/_}
+	(cd "$REPO/tools" && env CARGO_TARGET_DIR="$CACHE/cargo-target" RUSTC=/usr/bin/rustc \
+		"CARGO_TARGET_${t}_LINKER=powerpc64le-linux-gnu-gcc" \
+		"CARGO_TARGET_${t}_RUSTFLAGS=--sysroot=$RUST_SYSROOT" \
+		cargo build -q --release --locked --target "$RUST_TARGET" $(printf -- '-p %s ' "${GUEST_TOOLS[@]}")) ||
+		die "cross-building the guest tools for $RUST_TARGET failed"
+}
+
+if [ "$ARCH" = ppc64le ]; then
+	fetch_ppc_debs
+	build_ppc_tools
+	GUEST_BINS=()
+	for t in "${GUEST_TOOLS[@]}"; do GUEST_BINS+=("$CACHE/cargo-target/$RUST_TARGET/release/$t"); done
+else
+	GUEST_BINS=()
+	for t in "${GUEST_TOOLS[@]}"; do GUEST_BINS+=("$CACHE/cargo-target/release/$t"); done
+fi
 for b in "${GUEST_BINS[@]}"; do [ -x "$b" ] || die "$b missing: run 'make tools'"; done
 
 rm -rf "$ROOT"
@@ -29,12 +158,33 @@ add_elf() {
 	done
 }
 
-install -m 0755 /bin/busybox "$ROOT/bin/busybox"
-ln -s busybox "$ROOT/bin/sh"
-add_elf /usr/bin/ndctl /usr/bin/ndctl
-add_elf /usr/bin/kmod /sbin/kmod
-for t in modprobe insmod rmmod lsmod modinfo depmod; do ln -sf kmod "$ROOT/sbin/$t"; done
-for b in "${GUEST_BINS[@]}"; do add_elf "$b" "/usr/bin/$(basename "$b")"; done
+if [ "$ARCH" = ppc64le ]; then
+	for p in "${PPC_PKGS[@]}"; do dpkg-deb -x "$(ls "$PPC_DEBS/${p}_"*.deb | head -n 1)" "$ROOT"; done
+	# Debian 12 packages still ship /bin, /sbin and /lib: /init and lib.sh
+	# expect busybox in /bin and kmod's tools in /sbin.
+	[ -x "$ROOT/bin/busybox" ] || die "busybox missing from the ppc64el root"
+	ln -sf busybox "$ROOT/bin/sh"
+	for t in modprobe insmod rmmod lsmod modinfo depmod; do ln -sf /bin/kmod "$ROOT/sbin/$t"; done
+	for b in "${GUEST_BINS[@]}"; do install -D -m 0755 "$b" "$ROOT/usr/bin/$(basename "$b")"; done
+	# Every library a guest binary needs must be in the root.
+	for b in "$ROOT/usr/bin/ndctl" "$ROOT/bin/kmod" "$ROOT/sbin/mke2fs" "${GUEST_BINS[@]}"; do
+		for l in $(powerpc64le-linux-gnu-readelf -d "$b" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+			compgen -G "$ROOT/lib/powerpc64le-linux-gnu/$l" >/dev/null ||
+				compgen -G "$ROOT/usr/lib/powerpc64le-linux-gnu/$l" >/dev/null ||
+				die "$(basename "$b") needs $l, which no ppc64el package of PPC_PKGS provides"
+		done
+	done
+	rm -rf "$ROOT/usr/share"
+else
+	install -m 0755 /bin/busybox "$ROOT/bin/busybox"
+	ln -s busybox "$ROOT/bin/sh"
+	add_elf /usr/bin/ndctl /usr/bin/ndctl
+	add_elf /usr/bin/kmod /sbin/kmod
+	for t in modprobe insmod rmmod lsmod modinfo depmod; do ln -sf kmod "$ROOT/sbin/$t"; done
+	add_elf /sbin/mke2fs /sbin/mke2fs
+	ln -sf mke2fs "$ROOT/sbin/mkfs.ext4"
+	for b in "${GUEST_BINS[@]}"; do add_elf "$b" "/usr/bin/$(basename "$b")"; done
+fi
 
 cp -a "$OUT/modules/lib/modules" "$ROOT/lib/"
 install -m 0755 "$REPO/tools/testing/guest/init" "$ROOT/init"

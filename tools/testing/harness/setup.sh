@@ -13,6 +13,8 @@ APT_PKGS=(
 	clang-19 libclang-19-dev lld-19 llvm-19
 	make gcc flex bison bc libelf-dev libssl-dev dwarves cpio kmod rsync xz-utils
 	busybox-static ndctl
+	# ppc64le guests: the linker of the cross-built guest tools (initramfs.sh)
+	gcc-powerpc64le-linux-gnu
 )
 BACKPORTS_PKGS=(qemu-system-x86 qemu-system-ppc)
 

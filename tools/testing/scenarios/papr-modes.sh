@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: GPL-2.0
+# title: papr_scm namespaces in raw, sector, fsdax and devdax modes: write, read back, destroy
+# arch: ppc64le
+# drivers: c
+# nvdimm: size=512M label-size=128K pmem=on
+# timeout: 400
+#
+# A pmem=on DIMM needs no H_SCM_FLUSH: a sector namespace on an hcall-flush
+# DIMM hits the C driver's known bug (papr-known-c-btt-hcall-flush).
+
+load_papr_scm 1
+require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
+
+seed=1
+for mode in raw sector fsdax devdax; do
+	seed=$((seed + 1))
+	ns_create "create-$mode" "$mode" 64M || continue
+	check "$mode-device-exists" test -e "$dev"
+	check "$mode-write" pattern fill "$dev" 16M "$seed"
+	check "$mode-read-back" pattern verify "$dev" 16M "$seed"
+	check "$mode-other-seed-differs" sh -c "! pattern verify $dev 16M $((seed + 100)) 2>/dev/null"
+	json "$mode" ndctl list -N -n "$ns"
+	check "destroy-$mode" ndctl destroy-namespace -f "$ns"
+done
+check all-destroyed sh -c '[ -z "$(ndctl list -N)" ] || [ "$(ndctl list -N)" = "[]" ]'

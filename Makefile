@@ -6,6 +6,7 @@
 #   make run      build, boot an x86 guest with a vNVDIMM, create a namespace,
 #                 write and read it back, show 'ndctl list'
 #   make check    everything: host tests and every boot scenario
+#   make bench    benchmark tables (Rust vs C drivers on one guest)
 #
 # Downloads and builds live in $(NVDIMM_RS_CACHE) (default ~/.cache/nvdimm-rs).
 
@@ -17,7 +18,7 @@ CARGO_TARGET := $(NVDIMM_RS_CACHE)/cargo-target
 CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
 RUNNER := $(CARGO_TARGET)/release/nvdimm-harness
 
-.PHONY: all setup kernel initramfs tools run check check-host check-guest \
+.PHONY: all setup kernel initramfs tools run check check-host check-guest bench \
 	scenarios rustfmt clean-cache help
 
 all: kernel initramfs
@@ -45,11 +46,19 @@ check-host: tools
 	cd tools && $(CARGO) fmt --all --check
 	cd tools && $(CARGO) clippy --release --locked --all-targets -- -D warnings
 	cd tools && $(CARGO) test --release --locked
+	# One million inputs each through the NFIT and PAPR device-tree parsers.
+	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/nfit/fuzz.sh 1000000
+	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/papr/fuzz.sh 1000000
 
 check-guest: initramfs
 	$(RUNNER) check --arch $(subst $(eval) ,$(comma),$(ARCHES))
 
 check: check-host check-guest
+
+# Benchmarks print tables; they are never part of check.
+bench: initramfs
+	$(RUNNER) run bench-nfit --quiet
+	@grep -h '^BENCH|' $(NVDIMM_RS_CACHE)/results/x86_64/bench-nfit-c/console-boot1.log | sed 's/^BENCH//'
 
 scenarios: tools
 	@$(RUNNER) list

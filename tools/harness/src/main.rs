@@ -102,6 +102,9 @@ impl Ctx {
 /// The result of one scenario with one driver.
 struct ScenarioRun {
     label: String,
+    arch: String,
+    scenario: String,
+    driver: String,
     problems: Vec<String>,
     checks: usize,
     boot_secs: Vec<f64>,
@@ -140,6 +143,9 @@ fn run_scenario(
 
     let mut run = ScenarioRun {
         label,
+        arch: arch.to_string(),
+        scenario: sc.name.clone(),
+        driver: driver.to_string(),
         problems: Vec::new(),
         checks: 0,
         boot_secs: Vec::new(),
@@ -305,6 +311,9 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
                 let r =
                     run_scenario(ctx, &sc, &arch, &driver, false).unwrap_or_else(|e| ScenarioRun {
                         label: format!("{arch}/{}/{driver}", sc.name),
+                        arch: arch.clone(),
+                        scenario: sc.name.clone(),
+                        driver: driver.clone(),
                         problems: vec![e],
                         checks: 0,
                         boot_secs: vec![],
@@ -319,16 +328,90 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
     });
     let results = results.lock().unwrap();
     let failed: Vec<&ScenarioRun> = results.iter().filter(|r| !r.problems.is_empty()).collect();
+    let diffs = compare_drivers(&results);
     println!(
-        "\n{} scenario runs: {} passed, {} failed",
+        "\n{} scenario runs: {} passed, {} failed; {} driver comparisons differ",
         results.len(),
         results.len() - failed.len(),
-        failed.len()
+        failed.len(),
+        diffs.len()
     );
     for f in &failed {
         println!("FAILED {} (logs in {})", f.label, f.dir.display());
     }
-    Ok(failed.is_empty())
+    for d in &diffs {
+        println!("DIFFERS {d}");
+    }
+    Ok(failed.is_empty() && diffs.is_empty())
+}
+
+/// The differential part of `check`: a scenario that ran with several
+/// drivers must have produced the same normalised JSON records under each
+/// (same files, same contents). Runs that failed are reported already and
+/// are not compared.
+fn compare_drivers(results: &[ScenarioRun]) -> Vec<String> {
+    let records = |dir: &Path| -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .filter_map(|p| {
+                        let name = p.file_name()?.to_str()?.to_string();
+                        Some((name, std::fs::read_to_string(&p).ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    let mut diffs = Vec::new();
+    for (i, a) in results.iter().enumerate() {
+        // Compare every later run of the same scenario and arch with the
+        // first one.
+        if !a.problems.is_empty()
+            || results[..i]
+                .iter()
+                .any(|p| p.arch == a.arch && p.scenario == a.scenario)
+        {
+            continue;
+        }
+        let base = records(&a.dir);
+        for b in results[i + 1..]
+            .iter()
+            .filter(|b| b.arch == a.arch && b.scenario == a.scenario && b.problems.is_empty())
+        {
+            let other = records(&b.dir);
+            let names = |r: &[(String, String)]| r.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+            if names(&base) != names(&other) {
+                diffs.push(format!(
+                    "{}/{}: {} recorded {:?}, {} recorded {:?}",
+                    a.arch,
+                    a.scenario,
+                    a.driver,
+                    names(&base),
+                    b.driver,
+                    names(&other)
+                ));
+                continue;
+            }
+            for ((name, x), (_, y)) in base.iter().zip(&other) {
+                if x != y {
+                    diffs.push(format!(
+                        "{}/{}: {name} differs between drivers {} and {} ({} vs {})",
+                        a.arch,
+                        a.scenario,
+                        a.driver,
+                        b.driver,
+                        a.dir.join(name).display(),
+                        b.dir.join(name).display()
+                    ));
+                }
+            }
+        }
+    }
+    diffs
 }
 
 fn main() -> ExitCode {

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: Rust warn_on!() prints a WARNING with file and line, and returns
-# arch: ppc64le
+# arch: x86_64 ppc64le
 # drivers: c
 # timeout: 120
 #

@@ -10,9 +10,11 @@
 //! removed; the data in the range stays.
 //!
 //! `poison=OFFSET` reports the 4 KiB at that offset of the range as bad
-//! media, which namespaces then show as badblocks. The DIMM publishes
-//! `nmemN/rust_sample/{label_reads,label_writes,poisoned}`; `poisoned`
-//! exists only when a poisoned range was given.
+//! media, which namespaces then show as badblocks. `async_flush=1` makes the
+//! region asynchronous (`ND_REGION_ASYNC`): flushes then reach
+//! `Provider::flush`. The DIMM publishes
+//! `nmemN/rust_sample/{label_reads,label_writes,poisoned,flushes}`;
+//! `poisoned` exists only when a poisoned range was given.
 
 use core::{
     fmt::Write,
@@ -47,6 +49,10 @@ module! {
             default: 0,
             description: "Offset of a 4 KiB range to report as bad media (0: none)",
         },
+        async_flush: bool {
+            default: false,
+            description: "Make the region asynchronous: flushes go through the provider",
+        },
     },
 }
 
@@ -80,12 +86,15 @@ impl LabelStore {
 struct SampleBus {
     /// Physical address of the bad range, if one was given.
     poison: Option<u64>,
+    /// Flushes requested by the core (asynchronous region only).
+    flushes: AtomicU64,
 }
 
 /// Indexes into the attribute group.
 const ATTR_LABEL_READS: usize = 0;
 const ATTR_LABEL_WRITES: usize = 1;
 const ATTR_POISONED: usize = 2;
+const ATTR_FLUSHES: usize = 3;
 
 #[vtable]
 impl Provider for SampleBus {
@@ -94,7 +103,7 @@ impl Provider for SampleBus {
 
     const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"rust_sample",
-        attributes: &[c"label_reads", c"label_writes", c"poisoned"],
+        attributes: &[c"label_reads", c"label_writes", c"poisoned", c"flushes"],
     });
 
     fn show_dimm_attribute(
@@ -107,6 +116,7 @@ impl Provider for SampleBus {
             ATTR_LABEL_READS => writeln!(out, "{}", dimm.reads.load(Ordering::Relaxed)),
             ATTR_LABEL_WRITES => writeln!(out, "{}", dimm.writes.load(Ordering::Relaxed)),
             ATTR_POISONED => writeln!(out, "{:#x} {POISON_LEN}", self.poison.unwrap_or(0)),
+            ATTR_FLUSHES => writeln!(out, "{}", self.flushes.load(Ordering::Relaxed)),
             _ => return Err(EINVAL),
         }
         .map_err(|_| EOVERFLOW)
@@ -131,6 +141,13 @@ impl Provider for SampleBus {
         let dst = bytes.get_mut(start..start + data.len()).ok_or(EINVAL)?;
         dst.copy_from_slice(data);
         dimm.writes.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn flush(&self, _region: &()) -> Result {
+        // The range is ordinary memory: the CPU's stores are already where a
+        // reader finds them. Count the call so tests can see the path.
+        self.flushes.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -187,7 +204,10 @@ impl kernel::Module for RustNvdimm {
                 provider_name: c"rust_nvdimm",
                 dimm_families: &[],
             },
-            SampleBus { poison },
+            SampleBus {
+                poison,
+                flushes: AtomicU64::new(0),
+            },
         )?;
         if let Some(addr) = poison {
             // Known before the region probes, so its namespaces see it.
@@ -231,7 +251,7 @@ impl kernel::Module for RustNvdimm {
                     ..InterleaveSet::default()
                 }),
                 persistence: None,
-                async_flush: false,
+                async_flush: module_parameters::async_flush.value(),
                 pagemap: true,
             },
         )?;

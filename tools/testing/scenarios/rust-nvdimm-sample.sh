@@ -65,3 +65,14 @@ json media-errors ndctl list -N --media-errors
 check good-block-round-trips sh -c "pattern fill $raw 4K 5 16M && pattern verify $raw 4K 5 16M"
 check_not poisoned-block-read-fails pattern verify "$raw" 4K 5 32M
 check unload-poisoned sh -c 'ndctl destroy-namespace -f all && ndctl disable-region all && rmmod rust_nvdimm'
+
+# An asynchronous region: fsync on a namespace must reach Provider::flush.
+require insmod-async modprobe rust_nvdimm $params async_flush=1
+require regions-ready-async wait_for 30 have_regions 1
+check flushes-start-at-zero grep -qx 0 $attrs/flushes
+require init-labels-async sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
+require create-fsdax-async sh -c 'ndctl create-namespace -r region0 -m fsdax -s 64M >/tmp/async.json'
+check write-with-fsync pattern fill "/dev/$(json_field blockdev </tmp/async.json)" 4M 9
+check fsync-reached-provider sh -c "[ \$(cat $attrs/flushes) -gt 0 ]"
+echo "provider flushes: $(cat $attrs/flushes)"
+check unload-async sh -c 'ndctl destroy-namespace -f all && ndctl disable-region all && rmmod rust_nvdimm'

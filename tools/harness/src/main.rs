@@ -162,7 +162,8 @@ fn run_scenario(
             initrd: ctx.build_dir(arch).join("initramfs.cpio.gz"),
             cmdline: format!(
                 "scenario={} driver={driver} boot={boot} {}",
-                sc.name, sc.cmdline
+                sc.name,
+                sc.cmdline_for(arch)
             ),
             nvdimms: nvdimms.clone(),
             memory_mib: sc.memory_mib,

@@ -59,6 +59,9 @@ pub struct Scenario {
     pub memory_mib: u64,
     /// Extra kernel command line.
     pub cmdline: String,
+    /// Extra kernel command line for one architecture only
+    /// (`# cmdline[ppc64le]: mem=1G`).
+    pub arch_cmdline: Vec<(String, String)>,
     /// QEMU trace events to enable; each boot must log every one of them at
     /// least once (proof that the guest made QEMU do something).
     pub qemu_trace: Vec<String>,
@@ -135,6 +138,7 @@ impl Scenario {
             expect: Expect::Pass,
             memory_mib: 1024,
             cmdline: String::new(),
+            arch_cmdline: Vec::new(),
             qemu_trace: Vec::new(),
             known_panic: None,
         };
@@ -187,6 +191,10 @@ impl Scenario {
                         .ok_or_else(|| err("expected a size of at least 256M".into()))?
                 }
                 "cmdline" => sc.cmdline = val.to_string(),
+                _ if key.starts_with("cmdline[") && key.ends_with(']') => {
+                    let arch = &key["cmdline[".len()..key.len() - 1];
+                    sc.arch_cmdline.push((arch.to_string(), val.to_string()));
+                }
                 "qemu-trace" => sc.qemu_trace = list(val),
                 "known-panic" => sc.known_panic = Some(val.to_string()),
                 _ => {}
@@ -196,6 +204,22 @@ impl Scenario {
             return Err(format!("{}: no '# title:' header", path.display()));
         }
         Ok(sc)
+    }
+}
+
+impl Scenario {
+    /// The extra kernel command line for a guest of `arch`.
+    pub fn cmdline_for(&self, arch: &str) -> String {
+        let mut out = self.cmdline.clone();
+        for (a, c) in &self.arch_cmdline {
+            if a == arch {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(c);
+            }
+        }
+        out
     }
 }
 
@@ -236,6 +260,11 @@ mod tests {
         assert_eq!(sc.expect, Expect::Panic);
         assert_eq!(sc.memory_mib, 2048);
         assert_eq!(sc.cmdline, "memmap=512M$1G");
+        let text = "# title: t\n# cmdline: quiet\n# cmdline[x86_64]: memmap=512M$1G\n\
+                    # cmdline[ppc64le]: mem=1G\n";
+        let per_arch = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
+        assert_eq!(per_arch.cmdline_for("x86_64"), "quiet memmap=512M$1G");
+        assert_eq!(per_arch.cmdline_for("ppc64le"), "quiet mem=1G");
         assert_eq!(sc.qemu_trace, ["a", "b"]);
         assert_eq!(sc.known_panic.as_deref(), Some("BUG: x"));
         assert_eq!(

@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: the Rust sample provider: bus, DIMM, region, labels, an fsdax namespace, bad ioctls, load cycles
+# arch: x86_64 ppc64le
 # memory: 2G
-# cmdline: memmap=512M$0x40000000
-# timeout: 300
+# cmdline[x86_64]: memmap=512M$0x40000000
+# cmdline[ppc64le]: mem=1G
+# timeout: 400
 #
-# The sample serves a 512 MiB range reserved with memmap= through the Rust
-# libnvdimm abstractions; stock ndctl labels it and creates a namespace.
+# The sample serves a 512 MiB range at 1 GiB through the Rust libnvdimm
+# abstractions; stock ndctl labels it and creates a namespace. On x86 the
+# range is reserved with memmap=; powerpc has no memmap=, so mem=1G keeps
+# the kernel off the guest's second GiB.
 
 params="phys_addr=0x40000000 size=0x20000000"
 require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax

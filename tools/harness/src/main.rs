@@ -132,7 +132,7 @@ fn run_scenario(
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let nvdimms: Vec<Nvdimm> = sc
-        .nvdimms
+        .nvdimms_for(arch)
         .iter()
         .enumerate()
         .map(|(i, spec)| Nvdimm {

@@ -50,6 +50,9 @@ pub struct Scenario {
     pub arches: Vec<String>,
     pub drivers: Vec<String>,
     pub nvdimms: Vec<NvdimmSpec>,
+    /// NVDIMMs for one architecture only (`# nvdimm[ppc64le]: ...`),
+    /// after the common ones.
+    pub arch_nvdimms: Vec<(String, NvdimmSpec)>,
     pub boots: u32,
     pub timeout_secs: u64,
     /// Part of `make check`.
@@ -132,6 +135,7 @@ impl Scenario {
             arches: vec!["x86_64".into()],
             drivers: vec!["c".into()],
             nvdimms: Vec::new(),
+            arch_nvdimms: Vec::new(),
             boots: 1,
             timeout_secs: 180,
             in_check: true,
@@ -191,6 +195,11 @@ impl Scenario {
                         .ok_or_else(|| err("expected a size of at least 256M".into()))?
                 }
                 "cmdline" => sc.cmdline = val.to_string(),
+                _ if key.starts_with("nvdimm[") && key.ends_with(']') => {
+                    let arch = &key["nvdimm[".len()..key.len() - 1];
+                    let spec = NvdimmSpec::parse(val).map_err(err)?;
+                    sc.arch_nvdimms.push((arch.to_string(), spec));
+                }
                 _ if key.starts_with("cmdline[") && key.ends_with(']') => {
                     let arch = &key["cmdline[".len()..key.len() - 1];
                     sc.arch_cmdline.push((arch.to_string(), val.to_string()));
@@ -208,6 +217,16 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The NVDIMMs of a guest of `arch`.
+    pub fn nvdimms_for(&self, arch: &str) -> Vec<NvdimmSpec> {
+        let own = self.arch_nvdimms.iter().filter(|(a, _)| a == arch);
+        self.nvdimms
+            .iter()
+            .chain(own.map(|(_, n)| n))
+            .cloned()
+            .collect()
+    }
+
     /// The extra kernel command line for a guest of `arch`.
     pub fn cmdline_for(&self, arch: &str) -> String {
         let mut out = self.cmdline.clone();
@@ -265,6 +284,11 @@ mod tests {
         let per_arch = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
         assert_eq!(per_arch.cmdline_for("x86_64"), "quiet memmap=512M$1G");
         assert_eq!(per_arch.cmdline_for("ppc64le"), "quiet mem=1G");
+        let text = "# title: t\n# nvdimm[x86_64]: size=512M\n# nvdimm[ppc64le]: size=256M\n";
+        let per_arch = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
+        assert_eq!(per_arch.nvdimms_for("x86_64")[0].size, 512 << 20);
+        assert_eq!(per_arch.nvdimms_for("ppc64le")[0].size, 256 << 20);
+        assert_eq!(per_arch.nvdimms_for("ppc64le").len(), 1);
         assert_eq!(sc.qemu_trace, ["a", "b"]);
         assert_eq!(sc.known_panic.as_deref(), Some("BUG: x"));
         assert_eq!(

@@ -176,3 +176,16 @@ ns_create() {
 		dev=/dev/$(json_field blockdev </tmp/ns.json)
 	fi
 }
+
+# load_provider NREGIONS: the platform's NVDIMM bus provider, in the flavour
+# $driver names: the NFIT driver on x86, papr_scm on pseries.
+load_provider() {
+	case "$(uname -m)" in
+	x86_64) load_nfit "$1" ;;
+	ppc64le) load_papr_scm "$1" ;;
+	*)
+		fail load-provider "no NVDIMM provider for $(uname -m)"
+		exit 1
+		;;
+	esac
+}

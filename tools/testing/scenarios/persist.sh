@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: a papr_scm namespace and its data survive a guest reboot (hcall-flush DIMM)
-# arch: ppc64le
+# title: a namespace and its data survive a guest reboot on the same backing file
+# arch: x86_64 ppc64le
 # drivers: c
-# nvdimm: size=256M label-size=128K
+# nvdimm: size=512M label-size=128K
 # boots: 2
 # timeout: 240
+#
+# On pseries the DIMM is a plain file, so QEMU asks for H_SCM_FLUSH.
 
-load_papr_scm 1
+load_provider 1
 case "$boot" in
 1)
 	require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'

@@ -102,6 +102,8 @@ pub struct GuestConfig {
     pub cmdline: String,
     pub nvdimms: Vec<Nvdimm>,
     pub memory_mib: u64,
+    /// Extra `-machine` properties (`nvdimm-persistence=cpu`).
+    pub machine_props: Vec<String>,
     pub timeout: Duration,
     pub console_log: PathBuf,
     pub results: PathBuf,
@@ -231,12 +233,20 @@ fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
 fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), String> {
     // The console and the port that carries the scenario's result lines
     // (on pseries, `-serial` ports become spapr-vty devices: hvc0, hvc1).
+    let machine = |base: &str| {
+        let mut m = base.to_string();
+        for p in &cfg.machine_props {
+            m.push(',');
+            m.push_str(p);
+        }
+        m
+    };
     let (bin, mut args, console, results_dev) = match cfg.arch.as_str() {
         "x86_64" => (
             "qemu-system-x86_64",
             vec![
                 "-machine".into(),
-                "pc,nvdimm=on".into(),
+                machine("pc,nvdimm=on"),
                 "-m".into(),
                 format!("{}M,slots=4,maxmem=16G", cfg.memory_mib),
             ],
@@ -247,7 +257,7 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
             "qemu-system-ppc64",
             vec![
                 "-machine".into(),
-                "pseries".into(),
+                machine("pseries"),
                 // The default CPU model makes Debian's ppc64el ndctl die with
                 // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
                 "-cpu".into(),

@@ -167,6 +167,7 @@ fn run_scenario(
             ),
             nvdimms: nvdimms.clone(),
             memory_mib: sc.memory_mib,
+            machine_props: sc.machine.clone(),
             timeout: Duration::from_secs(sc.timeout_secs),
             console_log: console.clone(),
             results: results.clone(),

@@ -65,6 +65,8 @@ pub struct Scenario {
     /// Extra kernel command line for one architecture only
     /// (`# cmdline[ppc64le]: mem=1G`).
     pub arch_cmdline: Vec<(String, String)>,
+    /// Extra `-machine` properties, for example `nvdimm-persistence=cpu`.
+    pub machine: Vec<String>,
     /// QEMU trace events to enable; each boot must log every one of them at
     /// least once (proof that the guest made QEMU do something).
     pub qemu_trace: Vec<String>,
@@ -143,6 +145,7 @@ impl Scenario {
             memory_mib: 1024,
             cmdline: String::new(),
             arch_cmdline: Vec::new(),
+            machine: Vec::new(),
             qemu_trace: Vec::new(),
             known_panic: None,
         };
@@ -195,6 +198,14 @@ impl Scenario {
                         .ok_or_else(|| err("expected a size of at least 256M".into()))?
                 }
                 "cmdline" => sc.cmdline = val.to_string(),
+                "machine" => {
+                    for prop in val.split([' ', ',']).filter(|p| !p.is_empty()) {
+                        if !prop.contains('=') {
+                            return Err(err(format!("expected key=value, got '{prop}'")));
+                        }
+                        sc.machine.push(prop.to_string());
+                    }
+                }
                 _ if key.starts_with("nvdimm[") && key.ends_with(']') => {
                     let arch = &key["nvdimm[".len()..key.len() - 1];
                     let spec = NvdimmSpec::parse(val).map_err(err)?;
@@ -284,6 +295,10 @@ mod tests {
         let per_arch = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
         assert_eq!(per_arch.cmdline_for("x86_64"), "quiet memmap=512M$1G");
         assert_eq!(per_arch.cmdline_for("ppc64le"), "quiet mem=1G");
+        let machine = "# title: t\n# machine: nvdimm-persistence=cpu\n";
+        let with_machine = Scenario::parse("t", Path::new("t.sh"), machine).unwrap();
+        assert_eq!(with_machine.machine, ["nvdimm-persistence=cpu"]);
+        assert!(Scenario::parse("t", Path::new("t.sh"), "# title: t\n# machine: x\n").is_err());
         let text = "# title: t\n# nvdimm[x86_64]: size=512M\n# nvdimm[ppc64le]: size=256M\n";
         let per_arch = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
         assert_eq!(per_arch.nvdimms_for("x86_64")[0].size, 512 << 20);

@@ -3,9 +3,12 @@
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=256M
+# machine: nvdimm-persistence=cpu
 # boots: 2
 # timeout: 400
 #
+# The platform capabilities say the CPU caches are in the persistence domain
+# (nvdimm-persistence=cpu), so both drivers must report "cpu_cache".
 # Boot 1 creates namespaces under the C driver, swaps to the Rust driver,
 # compares 'ndctl list -BDRN', reads the data back and creates one more;
 # boot 2 starts with the Rust driver, reads everything, swaps to C, reads
@@ -56,6 +59,7 @@ case "$boot" in
 	listing /tmp/rust.txt
 	json rust-list ndctl list -BDRN
 	check same-ndctl-view sh -c 'diff /tmp/c.txt /tmp/rust.txt'
+	check persistence-domain-cpu-cache sh -c 'grep -q "\"persistence_domain\":\"cpu_cache\"" /tmp/rust.txt'
 	attributes /tmp/rust.attrs
 	cat /tmp/rust.attrs
 	check same-nfit-attributes sh -c 'diff /tmp/c.attrs /tmp/rust.attrs'

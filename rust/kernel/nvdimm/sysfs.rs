@@ -60,14 +60,14 @@ pub(super) struct AttributeSlot {
 ///
 /// # Invariants
 ///
-/// `ptrs` holds a pointer to every `attr` of `slots` and a final null;
-/// `group.attrs` points at `ptrs` and `groups` at `group`. None of the three
+/// `_ptrs` holds a pointer to every `attr` of `slots` and a final null;
+/// `_group.attrs` points at `_ptrs` and `groups` at `_group`. None of the
 /// buffers is resized after construction, so the pointers stay valid for
-/// the lifetime of `self`.
+/// the lifetime of `self`. (`_ptrs` and `_group` are only read by C.)
 pub(super) struct GroupStorage {
     slots: KVec<AttributeSlot>,
-    ptrs: KVec<*mut bindings::attribute>,
-    group: KBox<bindings::attribute_group>,
+    _ptrs: KVec<*mut bindings::attribute>,
+    _group: KBox<bindings::attribute_group>,
     groups: KVec<*const bindings::attribute_group>,
 }
 
@@ -113,8 +113,8 @@ impl GroupStorage {
         groups.push(ptr::null(), GFP_KERNEL)?;
         Ok(Self {
             slots,
-            ptrs,
-            group,
+            _ptrs: ptrs,
+            _group: group,
             groups,
         })
     }
@@ -126,8 +126,6 @@ impl GroupStorage {
 
     /// Number of attributes.
     pub(super) fn len(&self) -> usize {
-        // `ptrs` and `group` only exist to be pointed at by C.
-        let _ = (&self.ptrs, &self.group);
         self.slots.len()
     }
 }

@@ -770,16 +770,12 @@ impl<P: Provider> Bus<P> {
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: The entry's bus owns it and so outlives it.
         let bus = unsafe { &*entry.bus };
-        // SAFETY: sysfs hands `show` a zeroed buffer of one page.
-        let page =
-            unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
-        let mut out = AttributeOutput::new(page);
-        match bus
-            .provider
-            .show_dimm_attribute(&entry.data, slot.index, &mut out)
-        {
-            Ok(()) => isize::try_from(out.len()).unwrap_or(0),
-            Err(e) => e.to_errno() as isize,
+        // SAFETY: sysfs hands `show` a buffer of one page.
+        unsafe {
+            sysfs::show_page(buf, |out| {
+                bus.provider
+                    .show_dimm_attribute(&entry.data, slot.index, out)
+            })
         }
     }
 
@@ -803,14 +799,8 @@ impl<P: Provider> Bus<P> {
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
         // bus's `bus_groups`, which outlives the bus device.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
-        // SAFETY: sysfs hands `show` a zeroed buffer of one page.
-        let page =
-            unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
-        let mut out = AttributeOutput::new(page);
-        match bus.provider.show_bus_attribute(slot.index, &mut out) {
-            Ok(()) => isize::try_from(out.len()).unwrap_or(0),
-            Err(e) => e.to_errno() as isize,
-        }
+        // SAFETY: sysfs hands `show` a buffer of one page.
+        unsafe { sysfs::show_page(buf, |out| bus.provider.show_bus_attribute(slot.index, out)) }
     }
 
     /// The `is_visible` callback of the DIMM attribute group.

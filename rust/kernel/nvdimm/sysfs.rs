@@ -49,6 +49,26 @@ impl fmt::Write for AttributeOutput<'_> {
     }
 }
 
+/// Runs a `show` callback on the page sysfs passed in and turns its result
+/// into what `show` returns: the length written or a negative errno.
+///
+/// # Safety
+///
+/// `buf` is valid for writes of `PAGE_SIZE` bytes for the duration of the
+/// call (sysfs guarantees this for `show`).
+pub(super) unsafe fn show_page(
+    buf: *mut c_char,
+    show: impl FnOnce(&mut AttributeOutput<'_>) -> Result,
+) -> isize {
+    // SAFETY: Per the function's safety requirements.
+    let page = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), bindings::PAGE_SIZE) };
+    let mut out = AttributeOutput::new(page);
+    match show(&mut out) {
+        Ok(()) => isize::try_from(out.len()).unwrap_or(0),
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
 /// One attribute, with its index in the group.
 #[repr(C)]
 pub(super) struct AttributeSlot {

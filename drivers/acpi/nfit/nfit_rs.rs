@@ -165,8 +165,7 @@ impl Provider for NfitBus {
         for chunk in out.chunks_mut(max) {
             let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
             let len = u32::try_from(chunk.len())?;
-            let answer =
-                dimm.call_dsm(dsm::FUNC_LABEL_READ, Some(&dsm::label_read_input(at, len)))?;
+            let answer = dimm.call_dsm(dsm::FUNC_LABEL_READ, Some(&dsm::label_range(at, len)))?;
             let bytes = answer.get().buffer().ok_or(EIO)?;
             let data = dsm::label_data(bytes, chunk.len()).map_err(dsm_errno)?;
             chunk.copy_from_slice(data);
@@ -188,7 +187,7 @@ impl Provider for NfitBus {
             let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
             input.clear();
             input.extend_from_slice(
-                &dsm::label_read_input(at, u32::try_from(chunk.len())?),
+                &dsm::label_range(at, u32::try_from(chunk.len())?),
                 GFP_KERNEL,
             )?;
             input.extend_from_slice(chunk, GFP_KERNEL)?;

@@ -75,8 +75,9 @@ pub fn label_size(out: &[u8]) -> Result<(u32, u32), DsmError> {
     }
 }
 
-/// The input of a label read (function 5): offset and length.
-pub fn label_read_input(offset: u32, len: u32) -> [u8; 8] {
+/// The offset and length words that start the input of a label read
+/// (function 5) or write (function 6).
+pub fn label_range(offset: u32, len: u32) -> [u8; 8] {
     let mut b = [0u8; 8];
     b[0..4].copy_from_slice(&offset.to_le_bytes());
     b[4..8].copy_from_slice(&len.to_le_bytes());

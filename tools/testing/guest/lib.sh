@@ -94,10 +94,16 @@ nfit_module() {
 count_regions() { ls -d /sys/bus/nd/devices/region* 2>/dev/null | wc -l; }
 have_regions() { [ "$(count_regions)" -ge "$1" ]; }
 
+# The namespace drivers (pmem, BTT, device-dax) every provider needs: there is
+# no udev in the guest to load them on demand.
+load_pmem_drivers() {
+	require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+}
+
 # load_nfit NREGIONS: loads the namespace drivers and the selected NFIT
 # driver, then waits for NREGIONS regions.
 load_nfit() {
-	require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+	load_pmem_drivers
 	require "load-$(nfit_module)" modprobe "$(nfit_module)"
 	require regions-ready wait_for 30 have_regions "$1"
 }
@@ -148,7 +154,7 @@ papr_scm_module() {
 load_papr_scm() {
 	_papr_regions=$1
 	shift
-	require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+	load_pmem_drivers
 	require "load-$(papr_scm_module)" modprobe "$(papr_scm_module)" "$@"
 	require regions-ready wait_for 30 have_regions "$_papr_regions"
 }

@@ -9,7 +9,7 @@
 
 ROUNDS=7
 LOOPS=10
-require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+load_pmem_drivers
 label_once() {
 	modprobe nfit && wait_for 30 have_regions 1 && ndctl disable-region all &&
 		ndctl init-labels -f nmem0 && rmmod nfit

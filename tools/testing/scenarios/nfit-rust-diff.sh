@@ -38,7 +38,7 @@ verify_all() {
 	fi
 }
 
-require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+load_pmem_drivers
 case "$boot" in
 1)
 	require load-c-nfit modprobe nfit

@@ -12,7 +12,7 @@
 # the kernel off the guest's second GiB.
 
 params="phys_addr=0x40000000 size=0x20000000"
-require load-pmem-drivers modprobe -a nd_btt nd_pmem dax_pmem device_dax
+load_pmem_drivers
 check_not refuse-empty-range modprobe rust_nvdimm phys_addr=0x40000000 size=0
 check_not refuse-system-ram modprobe rust_nvdimm phys_addr=0x1000000 size=0x1000000
 check refusals-explained sh -c 'dmesg | grep -q "overlaps system RAM"'

@@ -1,0 +1,612 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The ACPI tables the VMM hands to the guest: the NFIT (laid out exactly
+//! as QEMU's, so labels and interleave-set cookies carry over between the
+//! two) and an SSDT with the NVDIMM root device, its DIMMs and the `_DSM`
+//! methods that call the VMM through the mailbox (see [`crate::mailbox`]).
+//!
+//! QEMU's pc machine builds its DSDT with revision 1, so AML integers are
+//! 32 bits wide for every table: the mailbox must sit below 4 GiB. It is
+//! the shared-memory BAR of an `ivshmem-plain` PCI device, which the
+//! firmware places in the 32-bit PCI hole; the AML reads the BAR from the
+//! device's configuration space on every call, so it follows the BAR
+//! wherever the firmware or the OS put it.
+
+use nfit_table::builder::{self, DcrEntry, MemdevEntry, SpaEntry};
+
+use crate::aml::{self, arg, int, local, Access, FieldUnit, RegionSpace, Term};
+use crate::config::PlacedDimm;
+use crate::mailbox;
+
+/// OEM fields of the tables.
+pub const OEM_ID: &[u8; 6] = b"NVDMRS";
+pub const OEM_REVISION: u32 = 1;
+pub const CREATOR_ID: &[u8; 4] = b"NVRS";
+pub const CREATOR_REVISION: u32 = 1;
+
+/// The ACPI checksum byte for a table whose byte 9 is the checksum.
+pub fn checksum(t: &[u8]) -> u8 {
+    builder::checksum(t)
+}
+
+/// A system description table: the 36-byte header, then `body`.
+pub fn sdt(signature: &[u8; 4], revision: u8, oem_table_id: &[u8; 8], body: &[u8]) -> Vec<u8> {
+    let mut t = Vec::with_capacity(36 + body.len());
+    t.extend_from_slice(signature);
+    let len = u32::try_from(36 + body.len()).expect("ACPI table above 4 GiB");
+    t.extend(len.to_le_bytes());
+    t.push(revision);
+    t.push(0);
+    t.extend_from_slice(OEM_ID);
+    t.extend_from_slice(oem_table_id);
+    t.extend(OEM_REVISION.to_le_bytes());
+    t.extend_from_slice(CREATOR_ID);
+    t.extend(CREATOR_REVISION.to_le_bytes());
+    t.extend_from_slice(body);
+    t[9] = checksum(&t);
+    t
+}
+
+/// The QEMU-compatible description of a DIMM (see `tools/nfit`'s builder
+/// for QEMU's numbering: handle slot + 1, SPA index (slot + 1) << 1, ...).
+pub fn qemu_dimm(d: &PlacedDimm) -> builder::QemuDimm {
+    builder::QemuDimm {
+        slot: d.slot,
+        address: d.address,
+        size: d.config.size,
+        node: 0,
+        unarmed: d.config.unarmed,
+    }
+}
+
+/// The NFIT's structures (what `_FIT` returns).
+pub fn nfit_body(dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
+    builder::Qemu {
+        dimms: dimms.iter().map(qemu_dimm).collect(),
+        capabilities,
+    }
+    .body()
+}
+
+/// The NFIT: its header (with the reserved word) and `body`.
+pub fn nfit(body: &[u8]) -> Vec<u8> {
+    let mut b = vec![0u8; 4];
+    b.extend_from_slice(body);
+    sdt(b"NFIT", 1, b"NVDIMMRS", &b)
+}
+
+/// Where the SSDT finds the VMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Doorbell {
+    /// I/O port of the `isa-debugcon` doorbell.
+    pub port: u16,
+    /// PCI slot (bus 0, function 0) of the `ivshmem-plain` mailbox.
+    pub pci_slot: u8,
+}
+
+/// Polling of the mailbox's `DONE` field: `Stall(STALL_US)` up to
+/// `FAST_POLLS` times (the VMM usually answers within microseconds), then
+/// `Sleep(1)` up to `SLOW_POLLS` times (injected delays), which stays below
+/// ACPICA's 30 s loop timeout at HZ=250.
+pub const STALL_US: u64 = 5;
+pub const FAST_POLLS: u64 = 2000;
+pub const SLOW_POLLS: u64 = 2500;
+
+const MAILBOX_DEVICE: &str = "\\_SB.PCI0.NVMB";
+const ROOT: &str = "\\_SB.NVDR";
+
+fn status_buffer(s: u32) -> Term {
+    aml::buffer(&s.to_le_bytes())
+}
+
+/// The payload fields of the mailbox, smallest first: `DAT0`..`DAT3`.
+const DATA_NAMES: [&str; 4] = ["DAT0", "DAT1", "DAT2", "DAT3"];
+
+/// `If (size < n0 + 1) { op(DAT0) } Else { If (size < n1 + 1) ... }`: the
+/// smallest payload field that holds `size` bytes; nothing when even the
+/// largest is too small.
+fn ladder(size: Term, op: &dyn Fn(&str) -> Term) -> Vec<Term> {
+    let mut inner: Vec<Term> = Vec::new();
+    for (i, n) in mailbox::DATA_FIELDS.iter().enumerate().rev() {
+        let this = aml::if_(
+            aml::l_less(size.clone(), int(*n as u64 + 1)),
+            &[op(DATA_NAMES[i])],
+        );
+        let mut v = vec![this];
+        if !inner.is_empty() {
+            v.push(aml::else_(&inner));
+        }
+        inner = v;
+    }
+    inner
+}
+
+/// `NCAL(uuid, revision, function, arg3, handle, kind)`: one call to the
+/// VMM; returns the VMM's output buffer, or a status-4 (hardware error)
+/// buffer when the VMM cannot be reached.
+fn ncal() -> Term {
+    let mbx = |f: &str| format!("{MAILBOX_DEVICE}.{f}");
+    let hw_error = aml::ret(status_buffer(crate::model::STATUS_HW_ERROR));
+    let header = vec![
+        FieldUnit::Named("MAGI", 32),
+        FieldUnit::Named("VERS", 32),
+        FieldUnit::Named("SEQN", 32),
+        FieldUnit::Named("DONE", 32),
+        FieldUnit::Named("HNDL", 32),
+        FieldUnit::Named("REVI", 32),
+        FieldUnit::Named("FUNC", 32),
+        FieldUnit::Named("ILEN", 32),
+        FieldUnit::Named("OLEN", 32),
+        FieldUnit::Named("KIND", 32),
+        FieldUnit::Reserved((mailbox::UUID - mailbox::KIND - 4) * 8),
+        FieldUnit::Named("UUID", 128),
+    ];
+    let mut body = vec![
+        // A BAR above 4 GiB cannot be reached with 32-bit AML integers.
+        aml::if_(
+            aml::l_not_equal(aml::name(&mbx("MBHI")), int(0)),
+            std::slice::from_ref(&hw_error),
+        ),
+        aml::store(
+            aml::and(aml::name(&mbx("MBLO")), int(0xffff_fff0), None),
+            local(0),
+        ),
+        aml::if_(
+            aml::l_equal(local(0), int(0)),
+            std::slice::from_ref(&hw_error),
+        ),
+        // Memory decoding on (the firmware normally did it already).
+        aml::store(
+            aml::or(aml::name(&mbx("PCMD")), int(2), None),
+            aml::name(&mbx("PCMD")),
+        ),
+        aml::op_region(
+            "MBOX",
+            RegionSpace::SystemMemory,
+            local(0),
+            int(mailbox::SIZE as u64),
+        ),
+        aml::field("MBOX", Access::DWord, &header),
+    ];
+    for (i, n) in mailbox::DATA_FIELDS.iter().enumerate() {
+        body.push(aml::field(
+            "MBOX",
+            Access::DWord,
+            &[
+                FieldUnit::Reserved(mailbox::DATA * 8),
+                FieldUnit::Named(DATA_NAMES[i], n * 8),
+            ],
+        ));
+    }
+    body.push(aml::if_(
+        aml::l_not_equal(aml::name("MAGI"), int(u64::from(mailbox::MAGIC_VALUE))),
+        std::slice::from_ref(&hw_error),
+    ));
+    // Input: the first element of the argument package, if it is a buffer.
+    let write_input = ladder(local(2), &|f| aml::store(local(1), aml::name(f)));
+    body.push(aml::store(int(0), local(2)));
+    body.push(aml::if_(
+        aml::l_equal(aml::object_type(arg(3)), int(4)),
+        &[aml::if_(
+            aml::l_greater(aml::size_of(arg(3)), int(0)),
+            &[
+                aml::store(aml::element(arg(3), int(0)), local(1)),
+                aml::if_(
+                    aml::l_equal(aml::object_type(local(1)), int(3)),
+                    &[
+                        vec![aml::store(aml::size_of(local(1)), local(2))],
+                        write_input,
+                    ]
+                    .concat(),
+                ),
+            ],
+        )],
+    ));
+    body.extend([
+        aml::store(arg(4), aml::name("HNDL")),
+        aml::store(arg(1), aml::name("REVI")),
+        aml::store(arg(2), aml::name("FUNC")),
+        aml::store(local(2), aml::name("ILEN")),
+        aml::store(arg(5), aml::name("KIND")),
+        aml::store(arg(0), aml::name("UUID")),
+        aml::add(aml::name("SEQN"), int(1), Some(local(3))),
+        aml::store(local(3), aml::name("SEQN")),
+        aml::store(int(1), aml::name(&format!("{ROOT}.DBEL"))),
+        aml::store(int(0), local(4)),
+        aml::while_(
+            aml::l_and(
+                aml::l_not_equal(aml::name("DONE"), local(3)),
+                aml::l_less(local(4), int(FAST_POLLS)),
+            ),
+            &[aml::stall(int(STALL_US)), aml::increment(local(4))],
+        ),
+        aml::store(int(0), local(4)),
+        aml::while_(
+            aml::l_and(
+                aml::l_not_equal(aml::name("DONE"), local(3)),
+                aml::l_less(local(4), int(SLOW_POLLS)),
+            ),
+            &[aml::sleep(int(1)), aml::increment(local(4))],
+        ),
+        aml::if_(aml::l_not_equal(aml::name("DONE"), local(3)), &[hw_error]),
+        aml::store(aml::name("OLEN"), local(5)),
+        aml::if_(
+            aml::l_greater(local(5), int(mailbox::DATA_SIZE as u64)),
+            &[aml::store(int(mailbox::DATA_SIZE as u64), local(5))],
+        ),
+        aml::store(aml::buffer(&[]), local(6)),
+    ]);
+    body.extend(ladder(local(5), &|f| aml::store(aml::name(f), local(6))));
+    body.push(aml::ret(aml::mid(local(6), int(0), local(5))));
+    aml::method("NCAL", 6, true, &body)
+}
+
+/// The SSDT: the mailbox device's configuration fields, the NVDIMM root
+/// device `NVDR` (ACPI0012) with `_DSM` (and `_FIT` when `fit`), and one
+/// child `NVnn` per DIMM with `_ADR` = its NFIT handle and `_DSM`.
+pub fn ssdt(dimms: &[PlacedDimm], db: Doorbell, fit: bool) -> Vec<u8> {
+    let pci = aml::scope(
+        "\\_SB.PCI0",
+        &[aml::device(
+            "NVMB",
+            &[
+                aml::name_obj("_ADR", int(u64::from(db.pci_slot) << 16)),
+                aml::op_region("PCFG", RegionSpace::PciConfig, int(0), int(0x20)),
+                aml::field(
+                    "PCFG",
+                    Access::Word,
+                    &[FieldUnit::Reserved(4 * 8), FieldUnit::Named("PCMD", 16)],
+                ),
+                aml::field(
+                    "PCFG",
+                    Access::DWord,
+                    &[
+                        FieldUnit::Reserved(0x18 * 8),
+                        FieldUnit::Named("MBLO", 32),
+                        FieldUnit::Named("MBHI", 32),
+                    ],
+                ),
+            ],
+        )],
+    );
+    let dsm = |handle: u32| {
+        aml::method(
+            "_DSM",
+            4,
+            true,
+            &[aml::ret(aml::call(
+                &format!("{ROOT}.NCAL"),
+                &[
+                    arg(0),
+                    arg(1),
+                    arg(2),
+                    arg(3),
+                    int(u64::from(handle)),
+                    int(u64::from(mailbox::KIND_DSM)),
+                ],
+            ))],
+        )
+    };
+    let mut root = vec![
+        aml::name_obj("_HID", aml::string("ACPI0012")),
+        aml::op_region(
+            "DBIO",
+            RegionSpace::SystemIo,
+            int(u64::from(db.port)),
+            int(1),
+        ),
+        aml::field("DBIO", Access::Byte, &[FieldUnit::Named("DBEL", 8)]),
+        ncal(),
+        dsm(0),
+    ];
+    if fit {
+        root.push(aml::method(
+            "_FIT",
+            0,
+            true,
+            &[aml::ret(aml::call(
+                &format!("{ROOT}.NCAL"),
+                &[
+                    int(0),
+                    int(0),
+                    int(0),
+                    int(0),
+                    int(0),
+                    int(u64::from(mailbox::KIND_FIT)),
+                ],
+            ))],
+        ));
+    }
+    for d in dimms {
+        let handle = u32::from(d.slot) + 1;
+        root.push(aml::device(
+            &format!("NV{:02X}", d.slot),
+            &[aml::name_obj("_ADR", int(u64::from(handle))), dsm(handle)],
+        ));
+    }
+    let sb = aml::scope("\\_SB", &[aml::device("NVDR", &root)]);
+    aml::definition_block(b"SSDT", 1, b"NVDIMMRS", &[pci, sb])
+}
+
+/// Classes of malformed NFITs, one field class each, for the robustness
+/// campaign (`--malformed-nfit CLASS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Malformed {
+    /// The table header's length is longer than the table.
+    TableLength,
+    /// A subtable length of zero (a parser that trusts it never advances).
+    SubtableLengthZero,
+    /// A subtable length past the end of the table.
+    SubtableLengthOverrun,
+    /// An SPA range structure shorter than its type's fixed size.
+    SpaLengthShort,
+    /// A control region structure shorter than its type's fixed size.
+    DcrLengthShort,
+    /// An interleave structure whose line count exceeds its length.
+    InterleaveCount,
+    /// A flush hint structure whose hint count exceeds its length.
+    FlushHintCount,
+    /// A memory device naming an SPA range index that does not exist.
+    MemdevSpaIndex,
+    /// A memory device naming a control region index that does not exist.
+    MemdevDcrIndex,
+    /// Two SPA structures with the same range index.
+    DuplicateSpaIndex,
+    /// The second DIMM's SPA range overlaps the first one's.
+    SpaOverlap,
+    /// An SPA range whose base is not page aligned.
+    SpaUnaligned,
+    /// An SPA range of length zero.
+    SpaZeroLength,
+    /// A memory device mapping more than its SPA range holds.
+    MemdevSizeOverflow,
+    /// A memory device with zero interleave ways.
+    InterleaveWaysZero,
+}
+
+impl Malformed {
+    /// Every class, for the campaign and the tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub const ALL: [Malformed; 15] = [
+        Malformed::TableLength,
+        Malformed::SubtableLengthZero,
+        Malformed::SubtableLengthOverrun,
+        Malformed::SpaLengthShort,
+        Malformed::DcrLengthShort,
+        Malformed::InterleaveCount,
+        Malformed::FlushHintCount,
+        Malformed::MemdevSpaIndex,
+        Malformed::MemdevDcrIndex,
+        Malformed::DuplicateSpaIndex,
+        Malformed::SpaOverlap,
+        Malformed::SpaUnaligned,
+        Malformed::SpaZeroLength,
+        Malformed::MemdevSizeOverflow,
+        Malformed::InterleaveWaysZero,
+    ];
+
+    pub fn name(self) -> String {
+        use clap::ValueEnum;
+        self.to_possible_value()
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The malformed NFIT (whole table) for `dimms`; the table checksum is
+    /// kept valid so that the malformation is the only fault.
+    pub fn nfit(self, dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
+        let q = builder::Qemu {
+            dimms: dimms.iter().map(qemu_dimm).collect(),
+            capabilities,
+        };
+        let mut body = Vec::new();
+        let first = q.dimms.first().copied();
+        for (i, d) in q.dimms.iter().enumerate() {
+            let mut spa: SpaEntry = builder::Qemu::spa(d);
+            let mut memdev: MemdevEntry = builder::Qemu::memdev(d);
+            let dcr = DcrEntry::qemu(d.slot);
+            let mut spa_len = 56;
+            let mut dcr_len = 80;
+            if i == 0 {
+                match self {
+                    Malformed::SpaLengthShort => spa_len = 48,
+                    Malformed::DcrLengthShort => dcr_len = 24,
+                    Malformed::MemdevSpaIndex => memdev.range_index = 0x7777,
+                    Malformed::MemdevDcrIndex => memdev.region_index = 0x7777,
+                    Malformed::SpaUnaligned => spa.address += 0x200,
+                    Malformed::SpaZeroLength => spa.length = 0,
+                    Malformed::MemdevSizeOverflow => memdev.region_size = spa.length * 2,
+                    Malformed::InterleaveWaysZero => memdev.interleave_ways = 0,
+                    _ => {}
+                }
+            }
+            if i == 1 {
+                if let (Some(f), Malformed::SpaOverlap) = (first, self) {
+                    spa.address = f.address + f.size / 2;
+                }
+                if self == Malformed::DuplicateSpaIndex {
+                    spa.range_index = builder::qemu_spa_index(0);
+                    memdev.range_index = spa.range_index;
+                }
+            }
+            body.extend(spa.bytes_len(spa_len));
+            body.extend(memdev.bytes());
+            body.extend(dcr.bytes_len(dcr_len));
+        }
+        match self {
+            Malformed::InterleaveCount => {
+                body.extend(builder::interleave(1, 256, &[0, 1], Some(1000)))
+            }
+            Malformed::FlushHintCount => body.extend(builder::flush(
+                builder::qemu_handle(0),
+                &[0xfed0_0000],
+                Some(500),
+            )),
+            Malformed::SubtableLengthZero => {
+                let mut st = builder::smbios(&[0; 8]);
+                st[2..4].copy_from_slice(&0u16.to_le_bytes());
+                body.extend(st);
+            }
+            Malformed::SubtableLengthOverrun => {
+                let mut s = builder::smbios(&[0; 8]);
+                s[2..4].copy_from_slice(&0x4000u16.to_le_bytes());
+                body.extend(s);
+            }
+            _ => {}
+        }
+        if capabilities != 0 {
+            let highest = 31 - capabilities.leading_zeros();
+            body.extend(builder::capabilities(highest as u8, capabilities));
+        }
+        let mut t = nfit(&body);
+        if self == Malformed::TableLength {
+            let len = (t.len() as u32 + 0x100).to_le_bytes();
+            t[4..8].copy_from_slice(&len);
+            t[9] = checksum(&t);
+        }
+        t
+    }
+
+    /// Whether the class needs two DIMMs to be expressed.
+    pub fn needs_two_dimms(self) -> bool {
+        matches!(self, Malformed::SpaOverlap | Malformed::DuplicateSpaIndex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nfit_table::table;
+    use crate::config::{place, NvdimmConfig};
+
+    fn dimms(n: usize) -> Vec<PlacedDimm> {
+        let cfgs: Vec<NvdimmConfig> = (0..n)
+            .map(|i| {
+                NvdimmConfig::parse(&format!(
+                    "path=/x{i},size=512M,label-size=128K,unarmed={}",
+                    if i == 1 { "on" } else { "off" }
+                ))
+                .unwrap()
+            })
+            .collect();
+        place(&cfgs).unwrap().0
+    }
+
+    fn sum(t: &[u8]) -> u8 {
+        t.iter().fold(0u8, |s, b| s.wrapping_add(*b))
+    }
+
+    #[test]
+    fn nfit_parses_like_qemus() {
+        let d = dimms(2);
+        let t = nfit(&nfit_body(&d, 3));
+        assert_eq!(sum(&t), 0);
+        assert_eq!(&t[0..4], b"NFIT");
+        assert_eq!(
+            u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize,
+            t.len()
+        );
+        let n = table::Nfit::parse(&t).expect("our NFIT parses");
+        // Same structures as QEMU's own NFIT for these DIMMs.
+        let q = builder::Qemu {
+            dimms: d.iter().map(qemu_dimm).collect(),
+            capabilities: 3,
+        };
+        assert_eq!(&t[40..], &q.body()[..]);
+        assert_eq!(n.memdevs().count(), 2);
+        let spas: Vec<_> = n.spas().collect();
+        assert_eq!(spas[0].address, 1 << 32);
+        assert_eq!(spas[0].length, 512 << 20);
+        assert_eq!(spas[1].address, (1 << 32) + (640 << 20));
+        let m: Vec<_> = n.memdevs().collect();
+        assert_eq!(m[0].device_handle, 1);
+        assert_eq!(m[1].flags & table::MEM_NOT_ARMED, table::MEM_NOT_ARMED);
+        assert_eq!(n.capabilities(), 3);
+    }
+
+    #[test]
+    fn malformed_tables_are_rejected_by_the_rust_parser() {
+        let d = dimms(2);
+        for m in Malformed::ALL {
+            let t = m.nfit(&d, 0);
+            assert_eq!(sum(&t), 0, "{m:?}: checksum still valid");
+            // TableLength, SpaUnaligned and friends: whatever the parser
+            // thinks, the table differs from the good one.
+            assert_ne!(t, nfit(&nfit_body(&d, 0)), "{m:?}");
+            let strict = [
+                Malformed::TableLength,
+                Malformed::SubtableLengthZero,
+                Malformed::SubtableLengthOverrun,
+                Malformed::SpaLengthShort,
+                Malformed::DcrLengthShort,
+                Malformed::InterleaveCount,
+                Malformed::FlushHintCount,
+                Malformed::MemdevSpaIndex,
+                Malformed::MemdevDcrIndex,
+                Malformed::DuplicateSpaIndex,
+                Malformed::SpaOverlap,
+            ];
+            if strict.contains(&m) {
+                assert!(table::Nfit::parse(&t).is_err(), "{m:?} must be rejected");
+            }
+            assert!(!m.name().is_empty());
+        }
+    }
+
+    #[test]
+    fn ssdt_declares_the_root_and_dimms() {
+        use crate::aml::decode::{decode, Object};
+        let d = dimms(3);
+        let db = Doorbell {
+            port: 0xa40,
+            pci_slot: 0x10,
+        };
+        let t = ssdt(&d, db, true);
+        assert_eq!(sum(&t), 0);
+        assert_eq!(&t[0..4], b"SSDT");
+        assert_eq!(
+            u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize,
+            t.len()
+        );
+        let ns = decode(&t[36..]).expect("the SSDT decodes");
+        let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
+        assert_eq!(
+            get("\\_SB_.NVDR._HID"),
+            Some(Object::String("ACPI0012".into()))
+        );
+        assert_eq!(
+            get("\\_SB_.PCI0.NVMB._ADR"),
+            Some(Object::Integer(0x10_0000))
+        );
+        assert_eq!(
+            get("\\_SB_.PCI0.NVMB.PCFG"),
+            Some(Object::Region(2, 0, 0x20))
+        );
+        assert_eq!(get("\\_SB_.NVDR.DBIO"), Some(Object::Region(1, 0xa40, 1)));
+        assert_eq!(get("\\_SB_.NVDR.NCAL"), Some(Object::Method(6, true)));
+        assert_eq!(get("\\_SB_.NVDR._DSM"), Some(Object::Method(4, true)));
+        assert_eq!(get("\\_SB_.NVDR._FIT"), Some(Object::Method(0, true)));
+        for f in [
+            "\\_SB_.PCI0.NVMB.PCMD",
+            "\\_SB_.PCI0.NVMB.MBLO",
+            "\\_SB_.PCI0.NVMB.MBHI",
+            "\\_SB_.NVDR.DBEL",
+        ] {
+            assert_eq!(get(f), Some(Object::FieldUnit), "{f}");
+        }
+        for (i, _) in d.iter().enumerate() {
+            let dev = format!("\\_SB_.NVDR.NV{i:02X}");
+            assert_eq!(get(&dev), Some(Object::Device));
+            assert_eq!(
+                get(&format!("{dev}._ADR")),
+                Some(Object::Integer(i as u64 + 1))
+            );
+            assert_eq!(get(&format!("{dev}._DSM")), Some(Object::Method(4, true)));
+        }
+        assert_eq!(
+            ns.iter().filter(|(_, o)| *o == Object::Device).count(),
+            2 + d.len()
+        );
+        let no_fit = decode(&ssdt(&d, db, false)[36..]).unwrap();
+        assert!(!no_fit.iter().any(|(n, _)| n.ends_with("_FIT")));
+    }
+}

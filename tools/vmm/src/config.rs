@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The machine description: NVDIMMs parsed from QEMU-like option strings,
+//! validated against their backing files, and placed in guest physical
+//! address space.
+//!
+//! Validation never changes anything on disk: a missing backing file is
+//! only created (sparse, at its full size) by [`NvdimmConfig::create_file`]
+//! after every check of every option passed.
+
+use std::path::{Path, PathBuf};
+
+/// The smallest label area QEMU and the Linux label code accept.
+pub const MIN_LABEL_SIZE: u64 = 128 << 10;
+/// NVDIMM sizes (the persistent part) must be a multiple of this, as on
+/// QEMU x86, so that namespaces can use 2 MiB pages.
+pub const SIZE_ALIGN: u64 = 2 << 20;
+/// Label areas are a whole number of pages (they end the backing file,
+/// which is mapped in pages).
+pub const LABEL_ALIGN: u64 = 4 << 10;
+/// Where QEMU's pc machine starts device memory for guests with at most
+/// 3.5 GiB of RAM below 4 GiB (and none above).
+pub const DEVICE_MEMORY_BASE: u64 = 1 << 32;
+/// Each DIMM starts on this boundary in device memory.
+pub const DIMM_ALIGN: u64 = 128 << 20;
+/// The most guest RAM with which [`DEVICE_MEMORY_BASE`] holds.
+pub const MAX_MEMORY: u64 = 3 << 30;
+/// The most DIMMs of one machine (QEMU's default device memory slots are
+/// plenty; the NFIT handle space is not a limit).
+pub const MAX_DIMMS: usize = 16;
+
+/// Parses `512M`, `128K`, `1G`, `2T` or a byte count (QEMU's suffixes).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, shift) = match s.chars().last() {
+        Some('K' | 'k') => (&s[..s.len() - 1], 10),
+        Some('M' | 'm') => (&s[..s.len() - 1], 20),
+        Some('G' | 'g') => (&s[..s.len() - 1], 30),
+        Some('T' | 't') => (&s[..s.len() - 1], 40),
+        _ => (s, 0),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 128K, 1G)"))?;
+    n.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("size '{s}' is too large"))
+}
+
+fn parse_switch(key: &str, v: &str) -> Result<bool, String> {
+    match v {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        _ => Err(format!("{key}={v}: expected on or off")),
+    }
+}
+
+/// One `--nvdimm` option.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NvdimmConfig {
+    pub path: PathBuf,
+    /// The persistent-memory size the guest sees (the backing file less
+    /// the label area); `None` until resolved from an existing file.
+    pub size: u64,
+    /// The label area at the end of the file; 0 for a label-less DIMM.
+    pub label_size: u64,
+    /// `unarmed=on`: the memory device map says the DIMM cannot persist
+    /// writes, and Linux makes its region read-only.
+    pub unarmed: bool,
+}
+
+impl NvdimmConfig {
+    /// Parses `path=F,size=S,label-size=L,unarmed=off` (QEMU's syntax;
+    /// `size` may be left out when the file exists: it is then the file's
+    /// size less the label area). Checks the values, not the file.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut path = None;
+        let mut size = None;
+        let mut label_size = 0;
+        let mut unarmed = false;
+        for kv in spec.split(',').filter(|t| !t.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("'{kv}': expected key=value"))?;
+            match k {
+                "path" | "mem-path" => path = Some(PathBuf::from(v)),
+                "size" => size = Some(parse_size(v)?),
+                "label-size" => label_size = parse_size(v)?,
+                "unarmed" => unarmed = parse_switch(k, v)?,
+                _ => {
+                    return Err(format!(
+                        "unknown key '{k}' (known: path, size, label-size, unarmed)"
+                    ))
+                }
+            }
+        }
+        let path = path.ok_or("path=FILE is required")?;
+        if label_size != 0 && label_size < MIN_LABEL_SIZE {
+            return Err(format!(
+                "label-size={label_size} is below the minimum of 128K (or leave it out for a label-less DIMM)"
+            ));
+        }
+        if !label_size.is_multiple_of(LABEL_ALIGN) {
+            return Err(format!("label-size={label_size} is not a multiple of 4K"));
+        }
+        let mut nv = NvdimmConfig {
+            path,
+            size: 0,
+            label_size,
+            unarmed,
+        };
+        match size {
+            Some(s) => nv.set_size(s)?,
+            None => {
+                let len = std::fs::metadata(&nv.path)
+                    .map_err(|e| {
+                        format!(
+                            "{}: {e} (give size= to create a new backing file)",
+                            nv.path.display()
+                        )
+                    })?
+                    .len();
+                let s = len.checked_sub(label_size).ok_or_else(|| {
+                    format!(
+                        "{}: {len} bytes cannot hold a label area of {label_size}",
+                        nv.path.display()
+                    )
+                })?;
+                nv.set_size(s)?;
+            }
+        }
+        Ok(nv)
+    }
+
+    fn set_size(&mut self, size: u64) -> Result<(), String> {
+        if size == 0 || !size.is_multiple_of(SIZE_ALIGN) {
+            return Err(format!(
+                "size={size} must be a non-zero multiple of 2M (the persistent part, label area excluded)"
+            ));
+        }
+        self.size = size;
+        self.file_size()?;
+        Ok(())
+    }
+
+    /// Bytes of the backing file: the persistent part, then the labels.
+    pub fn file_size(&self) -> Result<u64, String> {
+        self.size
+            .checked_add(self.label_size)
+            .ok_or_else(|| "size plus label-size overflows".to_string())
+    }
+
+    /// Checks an existing backing file: it must be a regular file of at
+    /// least the DIMM's size (QEMU refuses a size mismatch too; a larger
+    /// file keeps its tail unused). A missing file is fine (it will be
+    /// created). Nothing is changed.
+    pub fn check_file(&self) -> Result<bool, String> {
+        let want = self.file_size()?;
+        match std::fs::metadata(&self.path) {
+            Ok(m) if !m.is_file() => Err(format!("{}: not a regular file", self.path.display())),
+            Ok(m) if m.len() < want => Err(format!(
+                "{}: the file is {} bytes, too small for size={} plus label-size={} ({want} bytes)",
+                self.path.display(),
+                m.len(),
+                self.size,
+                self.label_size
+            )),
+            Ok(m) if m.len() > want => Err(format!(
+                "{}: the file is {} bytes but size={} plus label-size={} is {want}: QEMU maps whole files, so they must match",
+                self.path.display(),
+                m.len(),
+                self.size,
+                self.label_size
+            )),
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let dir = self
+                    .path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                if dir.is_dir() {
+                    Ok(false)
+                } else {
+                    Err(format!(
+                        "{}: directory {} does not exist",
+                        self.path.display(),
+                        dir.display()
+                    ))
+                }
+            }
+            Err(e) => Err(format!("{}: {e}", self.path.display())),
+        }
+    }
+
+    /// Creates the sparse backing file; never touches an existing one.
+    pub fn create_file(&self) -> Result<(), String> {
+        let f = std::fs::File::create_new(&self.path)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        f.set_len(self.file_size()?)
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+/// An NVDIMM placed in guest physical memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedDimm {
+    pub config: NvdimmConfig,
+    /// Slot number: the NFIT handle is `slot + 1`, as on QEMU.
+    pub slot: u16,
+    /// Guest physical address of the start of the backing file (and of
+    /// the persistent range the SPA structure describes).
+    pub address: u64,
+}
+
+fn align_up(x: u64, a: u64) -> Option<u64> {
+    x.checked_add(a - 1).map(|v| v & !(a - 1))
+}
+
+/// Places DIMMs back to back in device memory, each on a [`DIMM_ALIGN`]
+/// boundary; returns the placements and the end of the last one.
+pub fn place(dimms: &[NvdimmConfig]) -> Result<(Vec<PlacedDimm>, u64), String> {
+    if dimms.len() > MAX_DIMMS {
+        return Err(format!("at most {MAX_DIMMS} NVDIMMs"));
+    }
+    let mut next = DEVICE_MEMORY_BASE;
+    let mut out = Vec::new();
+    for (slot, d) in dimms.iter().enumerate() {
+        let address = next;
+        let end = address
+            .checked_add(d.file_size()?)
+            .and_then(|e| align_up(e, DIMM_ALIGN))
+            .ok_or("NVDIMMs do not fit in the address space")?;
+        next = end;
+        out.push(PlacedDimm {
+            config: d.clone(),
+            slot: u16::try_from(slot).map_err(|_| "too many NVDIMMs")?,
+            address,
+        });
+    }
+    Ok((out, next))
+}
+
+/// Platform capabilities, QEMU's `nvdimm-persistence=` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Persistence {
+    /// No capabilities structure.
+    None,
+    /// Memory controller flush on power loss (capability bit 1).
+    MemCtrl,
+    /// CPU cache flush too (bits 0 and 1).
+    Cpu,
+}
+
+impl Persistence {
+    /// The capabilities bits of the NFIT's type-7 structure.
+    pub fn bits(self) -> u32 {
+        match self {
+            Persistence::None => 0,
+            Persistence::MemCtrl => nfit_table::table::CAP_MEM_FLUSH,
+            Persistence::Cpu => {
+                nfit_table::table::CAP_MEM_FLUSH | nfit_table::table::CAP_CACHE_FLUSH
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("nvdimm-vmm-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name)
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("128K").unwrap(), 128 << 10);
+        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("12Q").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999T").is_err());
+    }
+
+    #[test]
+    fn spec_values() {
+        let nv = NvdimmConfig::parse("path=/x/d.img,size=512M,label-size=128K,unarmed=on").unwrap();
+        assert_eq!(nv.size, 512 << 20);
+        assert_eq!(nv.label_size, 128 << 10);
+        assert!(nv.unarmed);
+        assert_eq!(nv.file_size().unwrap(), (512 << 20) + (128 << 10));
+        let e = |s: &str| NvdimmConfig::parse(s).unwrap_err();
+        assert!(e("path=/x,size=3M").contains("multiple of 2M"));
+        assert!(e("path=/x,size=0").contains("multiple of 2M"));
+        assert!(e("path=/x,size=4M,label-size=64K").contains("below the minimum"));
+        assert!(e("path=/x,size=4M,label-size=129K").contains("multiple of 4K"));
+        assert!(e("size=4M").contains("path"));
+        assert!(e("path=/x,size=4M,colour=red").contains("unknown key"));
+        assert!(e("path=/x,size=4M,unarmed=maybe").contains("on or off"));
+        assert!(e("path=/x,size=4M,junk").contains("key=value"));
+        assert!(e("path=/x,size=18446744073709551615").contains("multiple"));
+        assert!(e("path=/nonexistent/d.img").contains("give size="));
+    }
+
+    #[test]
+    fn files_are_checked_not_changed() {
+        let p = tmp("small.img");
+        std::fs::write(&p, vec![7u8; 4096]).unwrap();
+        let nv = NvdimmConfig::parse(&format!("path={},size=4M", p.display())).unwrap();
+        assert!(nv.check_file().unwrap_err().contains("too small"));
+        assert_eq!(std::fs::read(&p).unwrap(), vec![7u8; 4096], "untouched");
+        // Without size=, the size comes from the file; 4 KiB is too small.
+        assert!(NvdimmConfig::parse(&format!("path={},label-size=128K", p.display())).is_err());
+        let big = tmp("big.img");
+        std::fs::File::create(&big)
+            .unwrap()
+            .set_len((6 << 20) + (128 << 10))
+            .unwrap();
+        let nv = NvdimmConfig::parse(&format!("path={},label-size=128K", big.display())).unwrap();
+        assert_eq!(nv.size, 6 << 20);
+        assert!(nv.check_file().unwrap());
+        let wrong = NvdimmConfig::parse(&format!("path={},size=4M", big.display())).unwrap();
+        assert!(wrong.check_file().unwrap_err().contains("must match"));
+        let new = tmp("new.img");
+        let _ = std::fs::remove_file(&new);
+        let nv = NvdimmConfig::parse(&format!("path={},size=4M,label-size=128K", new.display()))
+            .unwrap();
+        assert!(!nv.check_file().unwrap());
+        assert!(!new.exists(), "checking creates nothing");
+        nv.create_file().unwrap();
+        assert_eq!(
+            std::fs::metadata(&new).unwrap().len(),
+            (4 << 20) + (128 << 10)
+        );
+        assert!(nv.create_file().is_err(), "never recreated");
+        let nodir = NvdimmConfig::parse("path=/nonexistent-dir/x.img,size=4M").unwrap();
+        assert!(nodir.check_file().unwrap_err().contains("does not exist"));
+    }
+
+    #[test]
+    fn placement() {
+        let a = NvdimmConfig::parse("path=/a,size=512M,label-size=128K").unwrap();
+        let b = NvdimmConfig::parse("path=/b,size=256M").unwrap();
+        let (p, end) = place(&[a.clone(), b]).unwrap();
+        assert_eq!(p[0].address, DEVICE_MEMORY_BASE);
+        // 512M + 128K rounds up to 640M.
+        assert_eq!(p[1].address, DEVICE_MEMORY_BASE + (640 << 20));
+        assert_eq!(p[1].slot, 1);
+        assert_eq!(end, DEVICE_MEMORY_BASE + (896 << 20));
+        assert!(place(&vec![a; MAX_DIMMS + 1]).is_err());
+    }
+
+    #[test]
+    fn persistence_bits() {
+        assert_eq!(Persistence::None.bits(), 0);
+        assert_eq!(Persistence::MemCtrl.bits(), 2);
+        assert_eq!(Persistence::Cpu.bits(), 3);
+    }
+}

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The control protocol: one JSON object per line in, one per line out.
+//! The same requests come from the control socket (`--control SOCK`) and
+//! from the guest itself, as `@@ VMM {...}` lines on its results port.
+//!
+//! ```text
+//! {"cmd":"ping"}                                   -> {"ok":true}
+//! {"cmd":"stats"}                                  -> {"ok":true,"stats":{...}}
+//! {"cmd":"reset-stats"}
+//! {"cmd":"fault","dimm":1,"function":5,"status":4,"count":1}
+//! {"cmd":"fault","function":5,"short":100}         cut outputs to 100 bytes
+//! {"cmd":"fault","dimm":2,"torn":64,"count":1}     label write: 64 bytes, then error
+//! {"cmd":"fault","delay_ms":200}                   answer late
+//! {"cmd":"clear-faults"}
+//! ```
+//!
+//! `dimm` is an NFIT handle (0 is the root device), left out for all;
+//! `function` left out for all; `count` left out for every call until
+//! `clear-faults`. Errors answer `{"ok":false,"error":"..."}`. Lines are
+//! untrusted: every field is type- and range-checked.
+
+use serde_json::{json, Map, Value};
+
+use crate::model::{Fault, FaultAction, Platform};
+
+/// Longest request line accepted.
+pub const MAX_LINE: usize = 4096;
+/// Longest injectable delay: below the AML's polling budget.
+pub const MAX_DELAY_MS: u64 = 10_000;
+
+fn opt_u32(m: &Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| format!("'{key}' must be an integer from 0 to 4294967295")),
+    }
+}
+
+fn fault(m: &Map<String, Value>) -> Result<Fault, String> {
+    let actions: Vec<&str> = ["status", "short", "torn", "delay_ms"]
+        .into_iter()
+        .filter(|k| m.contains_key(*k))
+        .collect();
+    let [kind] = actions[..] else {
+        return Err("a fault needs exactly one of status, short, torn, delay_ms".into());
+    };
+    let n = opt_u32(m, kind)?.ok_or_else(|| format!("'{kind}' must not be null"))?;
+    let action = match kind {
+        "status" => FaultAction::Status(n),
+        "short" => FaultAction::Short(n as usize),
+        "torn" => FaultAction::TornWrite(n as usize),
+        _ if u64::from(n) > MAX_DELAY_MS => {
+            return Err(format!("delay_ms above {MAX_DELAY_MS}"));
+        }
+        _ => FaultAction::Delay(u64::from(n)),
+    };
+    let remaining = opt_u32(m, "count")?;
+    if remaining == Some(0) {
+        return Err("'count' must be at least 1 (leave it out for every call)".into());
+    }
+    for k in m.keys() {
+        if !["cmd", "dimm", "function", "count", kind].contains(&k.as_str()) {
+            return Err(format!("unknown field '{k}'"));
+        }
+    }
+    Ok(Fault {
+        handle: opt_u32(m, "dimm")?,
+        function: opt_u32(m, "function")?,
+        action,
+        remaining,
+    })
+}
+
+/// Handles one request line; always returns one reply object.
+pub fn handle(platform: &mut Platform, line: &str) -> Value {
+    match try_handle(platform, line) {
+        Ok(v) => v,
+        Err(e) => json!({"ok": false, "error": e}),
+    }
+}
+
+fn try_handle(p: &mut Platform, line: &str) -> Result<Value, String> {
+    if line.len() > MAX_LINE {
+        return Err(format!("request longer than {MAX_LINE} bytes"));
+    }
+    let v: Value = serde_json::from_str(line).map_err(|e| format!("bad JSON: {e}"))?;
+    let m = v.as_object().ok_or("the request must be a JSON object")?;
+    let cmd = m
+        .get("cmd")
+        .and_then(Value::as_str)
+        .ok_or("missing \"cmd\"")?;
+    match cmd {
+        "ping" => Ok(json!({"ok": true})),
+        "stats" => {
+            let mut s = p.counters.json();
+            s["faults_armed"] = json!(p.faults.armed());
+            s["faults_injected"] = json!(p.faults.injected);
+            Ok(json!({"ok": true, "stats": s}))
+        }
+        "reset-stats" => {
+            p.counters = Default::default();
+            p.faults.injected = 0;
+            Ok(json!({"ok": true}))
+        }
+        "fault" => {
+            p.faults.add(fault(m)?);
+            Ok(json!({"ok": true, "armed": p.faults.armed()}))
+        }
+        "clear-faults" => {
+            p.faults.clear();
+            Ok(json!({"ok": true}))
+        }
+        other => Err(format!(
+            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{DsmCall, INTEL_UUID};
+
+    fn platform() -> Platform {
+        let dir = std::env::temp_dir().join(format!("nvdimm-vmm-ctl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("d.img");
+        let _ = std::fs::remove_file(&p);
+        let c = crate::config::NvdimmConfig::parse(&format!(
+            "path={},size=4M,label-size=128K",
+            p.display()
+        ))
+        .unwrap();
+        c.create_file().unwrap();
+        Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap()
+    }
+
+    #[test]
+    fn requests() {
+        let mut p = platform();
+        assert_eq!(handle(&mut p, r#"{"cmd":"ping"}"#)["ok"], true);
+        let r = handle(
+            &mut p,
+            r#"{"cmd":"fault","dimm":1,"function":4,"status":4,"count":1}"#,
+        );
+        assert_eq!(r["armed"], 1);
+        let out = p.call(&DsmCall {
+            handle: 1,
+            uuid: INTEL_UUID,
+            revision: 1,
+            function: 4,
+            input: Some(vec![]),
+        });
+        assert_eq!(out.output, 4u32.to_le_bytes());
+        let s = handle(&mut p, r#"{"cmd":"stats"}"#);
+        assert_eq!(s["stats"]["calls"]["1:4"], 1);
+        assert_eq!(s["stats"]["faults_injected"], 1);
+        assert_eq!(s["stats"]["faults_armed"], 0);
+        assert_eq!(handle(&mut p, r#"{"cmd":"reset-stats"}"#)["ok"], true);
+        assert_eq!(handle(&mut p, r#"{"cmd":"stats"}"#)["stats"]["total"], 0);
+        handle(&mut p, r#"{"cmd":"fault","short":3}"#);
+        assert_eq!(handle(&mut p, r#"{"cmd":"clear-faults"}"#)["ok"], true);
+        assert_eq!(p.faults.armed(), 0);
+    }
+
+    #[test]
+    fn bad_requests_are_answered_not_obeyed() {
+        let mut p = platform();
+        for bad in [
+            "",
+            "nonsense",
+            "[1,2]",
+            r#"{"cmd":7}"#,
+            r#"{"cmd":"reboot"}"#,
+            r#"{"cmd":"fault"}"#,
+            r#"{"cmd":"fault","status":1,"short":2}"#,
+            r#"{"cmd":"fault","status":-1}"#,
+            r#"{"cmd":"fault","status":4294967296}"#,
+            r#"{"cmd":"fault","status":"4"}"#,
+            r#"{"cmd":"fault","status":null}"#,
+            r#"{"cmd":"fault","delay_ms":60000}"#,
+            r#"{"cmd":"fault","status":4,"count":0}"#,
+            r#"{"cmd":"fault","status":4,"dimm":1.5}"#,
+            r#"{"cmd":"fault","status":4,"colour":"red"}"#,
+        ] {
+            let r = handle(&mut p, bad);
+            assert_eq!(r["ok"], false, "{bad} -> {r}");
+            assert!(r["error"].as_str().is_some_and(|e| !e.is_empty()));
+        }
+        let long = format!(r#"{{"cmd":"ping","x":"{}"}}"#, "a".repeat(MAX_LINE));
+        assert_eq!(handle(&mut p, &long)["ok"], false);
+        assert_eq!(p.faults.armed(), 0, "nothing armed by bad requests");
+    }
+}

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The `_DSM` mailbox: the wire layout shared by the guest's AML (which
+//! [`crate::acpi`] generates) and the VMM, and the host side of it.
+//!
+//! The mailbox is a small file both QEMU (as the shared-memory BAR of an
+//! `ivshmem-plain` device) and the VMM map. One call:
+//!
+//! 1. the AML writes the input payload at [`DATA`], then `HANDLE`,
+//!    `REVISION`, `FUNCTION`, `IN_LEN`, `KIND` and the `_DSM` UUID, then
+//!    `SEQ + 1` to `SEQ`;
+//! 2. it writes one byte to the doorbell I/O port (an `isa-debugcon`
+//!    whose chardev is a socket the VMM listens on);
+//! 3. the VMM reads the request, calls the device model, writes the output
+//!    payload at [`DATA`] and its length to `OUT_LEN`, and last stores the
+//!    request's sequence number in `DONE`;
+//! 4. the AML polls `DONE` (with `Stall`, then `Sleep`) and returns the
+//!    first `OUT_LEN` bytes of [`DATA`] as the `_DSM`'s buffer.
+//!
+//! All fields are little-endian `u32`s. Every value read from the mailbox
+//! is guest-controlled and is bounds-checked before use.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{fence, Ordering};
+
+/// `MAGIC` field value: the VMM serves this mailbox ("NVMB").
+pub const MAGIC_VALUE: u32 = u32::from_le_bytes(*b"NVMB");
+/// Layout version.
+pub const VERSION_VALUE: u32 = 1;
+
+/// Field offsets.
+pub const MAGIC: usize = 0x00;
+pub const VERSION: usize = 0x04;
+pub const SEQ: usize = 0x08;
+pub const DONE: usize = 0x0c;
+pub const HANDLE: usize = 0x10;
+pub const REVISION: usize = 0x14;
+pub const FUNCTION: usize = 0x18;
+pub const IN_LEN: usize = 0x1c;
+pub const OUT_LEN: usize = 0x20;
+pub const KIND: usize = 0x24;
+pub const UUID: usize = 0x30;
+/// Start of the payload area.
+pub const DATA: usize = 0x1000;
+/// The largest label transfer the DIMMs advertise (function 4's "max
+/// transfer"): a 128 KiB label area moves in one call.
+pub const MAX_TRANSFER: usize = 128 << 10;
+/// Payload area size: the largest input (offset, length, data) or
+/// output (status, data).
+pub const DATA_SIZE: usize = MAX_TRANSFER + 16;
+/// Size of the mailbox file: a power of two, as a PCI BAR must be.
+pub const SIZE: usize = 256 << 10;
+
+/// `KIND` values.
+pub const KIND_DSM: u32 = 0;
+pub const KIND_FIT: u32 = 1;
+
+/// The AML reads and writes the payload through fields of these sizes
+/// (the smallest that holds the payload), so a small call does not move
+/// 128 KiB through the interpreter.
+pub const DATA_FIELDS: [usize; 4] = [256, 4096, 32768, DATA_SIZE];
+
+const _: () = assert!(DATA + DATA_SIZE <= SIZE);
+
+/// One request as read from the mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub seq: u32,
+    pub kind: u32,
+    pub handle: u32,
+    pub revision: u32,
+    pub function: u32,
+    pub uuid: [u8; 16],
+    /// The input payload; `None` when the guest's `IN_LEN` exceeds the
+    /// payload area (the AML could not have written it).
+    pub input: Option<Vec<u8>>,
+}
+
+/// The host mapping of the mailbox file.
+pub struct Mailbox {
+    ptr: *mut u8,
+    _file: File,
+}
+
+// SAFETY: the mapping is owned by the Mailbox and lives until drop; all
+// accesses go through volatile or atomic operations on in-bounds offsets,
+// so moving the owner to another thread is sound.
+unsafe impl Send for Mailbox {}
+
+impl Mailbox {
+    /// Creates (or resets) the mailbox file and maps it shared.
+    pub fn create(path: &Path) -> Result<Self, String> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.set_len(SIZE as u64)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: a fresh shared mapping of SIZE bytes of a file we just
+        // sized; the result is checked before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                SIZE,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(format!(
+                "{}: mmap: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+        let mb = Mailbox {
+            ptr: ptr.cast(),
+            _file: file,
+        };
+        mb.write_u32(VERSION, VERSION_VALUE);
+        mb.write_u32(SEQ, 0);
+        mb.write_u32(DONE, 0);
+        fence(Ordering::Release);
+        mb.write_u32(MAGIC, MAGIC_VALUE);
+        Ok(mb)
+    }
+
+    fn read_u32(&self, off: usize) -> u32 {
+        assert!(off.is_multiple_of(4) && off + 4 <= SIZE);
+        // SAFETY: in bounds (checked above) and aligned; volatile because
+        // the guest writes the page concurrently.
+        unsafe { std::ptr::read_volatile(self.ptr.add(off).cast::<u32>()) }.to_le()
+    }
+
+    fn write_u32(&self, off: usize, v: u32) {
+        assert!(off.is_multiple_of(4) && off + 4 <= SIZE);
+        // SAFETY: as in read_u32.
+        unsafe { std::ptr::write_volatile(self.ptr.add(off).cast::<u32>(), v.to_le()) }
+    }
+
+    fn read_bytes(&self, off: usize, len: usize) -> Vec<u8> {
+        assert!(off + len <= SIZE);
+        (0..len)
+            // SAFETY: in bounds (checked above); byte reads.
+            .map(|i| unsafe { std::ptr::read_volatile(self.ptr.add(off + i)) })
+            .collect()
+    }
+
+    fn write_bytes(&self, off: usize, data: &[u8]) {
+        assert!(off + data.len() <= SIZE);
+        for (i, b) in data.iter().enumerate() {
+            // SAFETY: in bounds (checked above); byte writes.
+            unsafe { std::ptr::write_volatile(self.ptr.add(off + i), *b) }
+        }
+    }
+
+    /// The request the guest posted, if `SEQ` moved past `DONE`.
+    pub fn pending(&self) -> Option<Request> {
+        fence(Ordering::Acquire);
+        let seq = self.read_u32(SEQ);
+        if seq == self.read_u32(DONE) {
+            return None;
+        }
+        let in_len = self.read_u32(IN_LEN) as usize;
+        let mut uuid = [0u8; 16];
+        uuid.copy_from_slice(&self.read_bytes(UUID, 16));
+        Some(Request {
+            seq,
+            kind: self.read_u32(KIND),
+            handle: self.read_u32(HANDLE),
+            revision: self.read_u32(REVISION),
+            function: self.read_u32(FUNCTION),
+            uuid,
+            input: (in_len <= DATA_SIZE).then(|| self.read_bytes(DATA, in_len)),
+        })
+    }
+
+    /// Answers request `seq` with `output` (cut to the payload area).
+    pub fn complete(&self, seq: u32, output: &[u8]) {
+        let out = &output[..output.len().min(DATA_SIZE)];
+        self.write_bytes(DATA, out);
+        self.write_u32(OUT_LEN, out.len() as u32);
+        fence(Ordering::Release);
+        self.write_u32(DONE, seq);
+    }
+
+    /// Plays the guest's part of a call (for tests): posts a request as
+    /// the AML would.
+    #[cfg(test)]
+    pub fn post(&self, r: &Request) {
+        let input = r.input.as_deref().unwrap_or(&[]);
+        self.write_bytes(DATA, &input[..input.len().min(DATA_SIZE)]);
+        self.write_u32(HANDLE, r.handle);
+        self.write_u32(REVISION, r.revision);
+        self.write_u32(FUNCTION, r.function);
+        self.write_u32(
+            IN_LEN,
+            if r.input.is_some() {
+                input.len() as u32
+            } else {
+                u32::MAX
+            },
+        );
+        self.write_u32(KIND, r.kind);
+        self.write_bytes(UUID, &r.uuid);
+        fence(Ordering::Release);
+        self.write_u32(SEQ, r.seq);
+    }
+
+    /// The answer of the last completed call: `(done, output)`.
+    #[cfg(test)]
+    pub fn answer(&self) -> (u32, Vec<u8>) {
+        fence(Ordering::Acquire);
+        let len = (self.read_u32(OUT_LEN) as usize).min(DATA_SIZE);
+        (self.read_u32(DONE), self.read_bytes(DATA, len))
+    }
+}
+
+impl Drop for Mailbox {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in create(), once.
+        unsafe {
+            libc::munmap(self.ptr.cast(), SIZE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let p = std::env::temp_dir().join(format!("nvdimm-vmm-mb-{}", std::process::id()));
+        let mb = Mailbox::create(&p).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap()[..4], *b"NVMB");
+        assert!(mb.pending().is_none());
+        let req = Request {
+            seq: 1,
+            kind: KIND_DSM,
+            handle: 2,
+            revision: 1,
+            function: 5,
+            uuid: [9; 16],
+            input: Some(vec![0, 0, 0, 0, 16, 0, 0, 0]),
+        };
+        mb.post(&req);
+        assert_eq!(mb.pending(), Some(req));
+        mb.complete(1, &[0; 20]);
+        assert!(mb.pending().is_none());
+        assert_eq!(mb.answer(), (1, vec![0; 20]));
+        // A guest length past the payload area is reported, not followed.
+        mb.post(&Request {
+            seq: 2,
+            kind: KIND_DSM,
+            handle: 1,
+            revision: 1,
+            function: 6,
+            uuid: [0; 16],
+            input: None,
+        });
+        assert_eq!(mb.pending().unwrap().input, None);
+        // An oversized answer is cut to the payload area.
+        mb.complete(2, &vec![1; DATA_SIZE + 100]);
+        assert_eq!(mb.answer().1.len(), DATA_SIZE);
+        let _ = std::fs::remove_file(&p);
+    }
+}

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `nvdimm-vmm`: the project's test VMM.
+//!
+//! A Rust process that owns the NVDIMM device models (NFIT platform,
+//! label areas, `_DSM`, fault injection), generates the guest's NFIT and
+//! SSDT, and serves them to a QEMU guest it launches and supervises. See
+//! `Documentation/nvdimm-rs/vmm.rst`.
+
+mod acpi;
+mod aml;
+mod config;
+mod control;
+mod mailbox;
+mod model;
+mod qemu;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+
+use config::{NvdimmConfig, Persistence};
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Test VMM: Rust NVDIMM device models (NFIT, _DSM labels, faults) served to a QEMU guest",
+    after_help = "Exit codes: 0 guest powered off, 1 VMM error, 2 bad arguments, 3 guest kernel panic, \
+                  4 timeout, 5 QEMU failed."
+)]
+struct Cli {
+    /// Guest kernel (bzImage).
+    #[arg(long)]
+    kernel: PathBuf,
+    /// Guest initramfs.
+    #[arg(long)]
+    initrd: Option<PathBuf>,
+    /// Kernel command line.
+    #[arg(long, default_value = "console=ttyS0 panic=-1")]
+    append: String,
+    /// Guest RAM (at most 3G).
+    #[arg(long, short = 'm', default_value = "1G", value_parser = config::parse_size)]
+    memory: u64,
+    /// An NVDIMM: path=FILE,size=SIZE,label-size=SIZE,unarmed=on|off
+    /// (repeat for more; size may be left out for an existing file).
+    #[arg(long, value_parser = NvdimmConfig::parse)]
+    nvdimm: Vec<NvdimmConfig>,
+    /// Platform capabilities (QEMU's -machine nvdimm-persistence=).
+    #[arg(long, value_enum, default_value = "none")]
+    nvdimm_persistence: Persistence,
+    /// Control socket (JSON lines: faults, counters).
+    #[arg(long)]
+    control: Option<PathBuf>,
+    /// Seconds before the guest is killed (0: never).
+    #[arg(long, default_value_t = 0)]
+    timeout: u64,
+    /// Copy of the serial console.
+    #[arg(long)]
+    console_log: Option<PathBuf>,
+    /// A second serial port (ttyS1) appended to this file; '@@ VMM {json}'
+    /// lines on it are control requests, answered on the same port.
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// QMP socket of the QEMU guest.
+    #[arg(long)]
+    qmp: Option<PathBuf>,
+    /// Directory for the generated tables, the mailbox and sockets
+    /// (default: a fresh directory under $TMPDIR, removed at exit).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// I/O port of the _DSM doorbell.
+    #[arg(long, default_value = "0xa40", value_parser = parse_port)]
+    doorbell_port: u16,
+    /// Serve a malformed NFIT of this class (robustness campaign).
+    #[arg(long, value_enum)]
+    malformed_nfit: Option<acpi::Malformed>,
+    /// Do not copy the console to stdout.
+    #[arg(long)]
+    quiet: bool,
+    /// Write the tables and print the QEMU command line, run nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// QEMU binary.
+    #[arg(long, default_value = "qemu-system-x86_64")]
+    qemu: String,
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    let v = match s.strip_prefix("0x") {
+        Some(h) => u16::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+    .map_err(|_| format!("'{s}' is not an I/O port number"))?;
+    // Ports the PC platform or QEMU's pc machine already decode.
+    if v < 0x100
+        || (0x3b0..0x400).contains(&v)
+        || (0xcf8..0xd00).contains(&v)
+        || (0xa00..0xa20).contains(&v)
+    {
+        return Err(format!(
+            "port {v:#x} is used by the platform; pick another (e.g. 0xa40)"
+        ));
+    }
+    Ok(v)
+}
+
+/// The PCI slot of the mailbox device (bus 0; free on QEMU's pc machine
+/// with -nodefaults).
+const MAILBOX_SLOT: u8 = 0x10;
+
+/// Whether the host has real hardware virtualization (see testing.rst).
+fn accel() -> &'static str {
+    let hw = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("flags"))
+        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
+    if hw && std::path::Path::new("/dev/kvm").exists() {
+        "kvm"
+    } else {
+        "tcg"
+    }
+}
+
+/// A checked machine: how to launch it and its tables.
+#[derive(Debug)]
+struct Prepared {
+    launch: qemu::Launch,
+    nfit: Vec<u8>,
+    ssdt: Vec<u8>,
+    /// The NFIT's structures, what `_FIT` serves.
+    fit: Vec<u8>,
+}
+
+/// Checks everything, then creates what is missing; returns the launch.
+fn prepare(cli: &Cli) -> Result<Prepared, String> {
+    if !cli.kernel.is_file() {
+        return Err(format!("--kernel {}: no such file", cli.kernel.display()));
+    }
+    if let Some(i) = &cli.initrd {
+        if !i.is_file() {
+            return Err(format!("--initrd {}: no such file", i.display()));
+        }
+    }
+    if cli.memory < 64 << 20
+        || cli.memory > config::MAX_MEMORY
+        || !cli.memory.is_multiple_of(2 << 20)
+    {
+        return Err(format!(
+            "--memory {}: expected a multiple of 2M from 64M to 3G (NVDIMMs start at 4 GiB)",
+            cli.memory
+        ));
+    }
+    for (i, a) in cli.nvdimm.iter().enumerate() {
+        if cli.nvdimm[..i].iter().any(|b| b.path == a.path) {
+            return Err(format!("{}: used by two NVDIMMs", a.path.display()));
+        }
+    }
+    if let Some(m) = cli.malformed_nfit {
+        if m.needs_two_dimms() && cli.nvdimm.len() < 2 {
+            return Err(format!("--malformed-nfit {}: needs two NVDIMMs", m.name()));
+        }
+        if cli.nvdimm.is_empty() {
+            return Err(format!("--malformed-nfit {}: needs an NVDIMM", m.name()));
+        }
+    }
+    let exists: Vec<bool> = cli
+        .nvdimm
+        .iter()
+        .map(NvdimmConfig::check_file)
+        .collect::<Result<_, _>>()?;
+    let (dimms, end) = config::place(&cli.nvdimm)?;
+    // Every check passed: only now create missing backing files.
+    for (d, e) in cli.nvdimm.iter().zip(exists) {
+        if !e {
+            d.create_file()?;
+        }
+    }
+    let caps = cli.nvdimm_persistence.bits();
+    let body = acpi::nfit_body(&dimms, caps);
+    let nfit = match cli.malformed_nfit {
+        Some(m) => m.nfit(&dimms, caps),
+        None => acpi::nfit(&body),
+    };
+    let ssdt = acpi::ssdt(
+        &dimms,
+        acpi::Doorbell {
+            port: cli.doorbell_port,
+            pci_slot: MAILBOX_SLOT,
+        },
+        false,
+    );
+    let state_dir = match &cli.state_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("nvdimm-vmm-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
+    let launch = qemu::Launch {
+        qemu: cli.qemu.clone(),
+        accel: accel().into(),
+        kernel: cli.kernel.clone(),
+        initrd: cli.initrd.clone(),
+        append: cli.append.clone(),
+        memory: cli.memory,
+        dimms,
+        dimms_end: end,
+        state_dir,
+        doorbell_port: cli.doorbell_port,
+        mailbox_slot: MAILBOX_SLOT,
+        results: cli.results.clone(),
+        qmp: cli.qmp.clone(),
+        console_log: cli.console_log.clone(),
+        echo: !cli.quiet,
+        timeout: (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout)),
+    };
+    Ok(Prepared {
+        launch,
+        nfit,
+        ssdt,
+        fit: body,
+    })
+}
+
+fn run(cli: Cli) -> Result<u8, (u8, String)> {
+    let usage = |e: String| (qemu::EXIT_USAGE, e);
+    let fail = |e: String| (qemu::EXIT_ERROR, e);
+    let Prepared {
+        launch,
+        nfit,
+        ssdt,
+        fit,
+    } = prepare(&cli).map_err(usage)?;
+    std::fs::write(launch.nfit_path(), &nfit).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(launch.ssdt_path(), &ssdt).map_err(|e| fail(e.to_string()))?;
+    if cli.dry_run {
+        println!("{} {}", launch.qemu, launch.args().join(" "));
+        return Ok(qemu::EXIT_POWEROFF);
+    }
+    let platform = Arc::new(Mutex::new(
+        model::Platform::new(&launch.dimms, fit).map_err(fail)?,
+    ));
+    if let Some(sock) = &cli.control {
+        let _ = std::fs::remove_file(sock);
+        let l = std::os::unix::net::UnixListener::bind(sock)
+            .map_err(|e| fail(format!("{}: {e}", sock.display())))?;
+        let p = platform.clone();
+        std::thread::spawn(move || qemu::serve_control(l, p));
+    }
+    let outcome = qemu::run(&launch, platform.clone()).map_err(fail)?;
+    let stats = match platform.lock() {
+        Ok(p) => p.counters.json(),
+        Err(e) => e.into_inner().counters.json(),
+    };
+    eprintln!("nvdimm-vmm: guest ended: {outcome:?}; _DSM calls served: {stats}");
+    if cli.state_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&launch.state_dir);
+    }
+    if let Some(sock) = &cli.control {
+        let _ = std::fs::remove_file(sock);
+    }
+    Ok(outcome.exit_code())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err((code, e)) => {
+            eprintln!("nvdimm-vmm: {e}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("nvdimm-vmm-main-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn cli(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from([&["nvdimm-vmm"], args].concat())
+    }
+
+    #[test]
+    fn bad_values_are_rejected_with_clear_errors() {
+        let e = |a: &[&str]| cli(a).unwrap_err().to_string();
+        assert!(e(&["--nvdimm", "path=/x,size=1M"]).contains("multiple of 2M"));
+        assert!(
+            e(&["--kernel", "k", "--nvdimm", "path=/x,size=4M,label-size=4K"]).contains("128K")
+        );
+        assert!(e(&["--nvdimm", "path=/x,size=4M"]).contains("--kernel"));
+        assert!(e(&["--kernel", "k", "--doorbell-port", "0x80"]).contains("used by the platform"));
+        assert!(e(&["--kernel", "k", "-m", "lots"]).contains("not a size"));
+    }
+
+    #[test]
+    fn nothing_is_created_on_error() {
+        let d = dir("noerr");
+        let kernel = d.join("bzImage");
+        std::fs::write(&kernel, b"k").unwrap();
+        let a = d.join("a.img");
+        let small = d.join("small.img");
+        std::fs::write(&small, [1u8; 100]).unwrap();
+        let k = kernel.display().to_string();
+        let dimm_a = format!("path={},size=4M,label-size=128K", a.display());
+        let dimm_small = format!("path={},size=4M", small.display());
+        // A too-small second file: the first, missing one is not created.
+        let c = cli(&["--kernel", &k, "--nvdimm", &dimm_a, "--nvdimm", &dimm_small]).unwrap();
+        assert!(prepare(&c).unwrap_err().contains("too small"));
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(&small).unwrap(), [1u8; 100]);
+        // A missing kernel.
+        let c = cli(&["--kernel", "/nonexistent/bzImage", "--nvdimm", &dimm_a]).unwrap();
+        assert!(prepare(&c).unwrap_err().contains("--kernel"));
+        assert!(!a.exists());
+        // The same file twice; too much memory; a malformed class without DIMMs.
+        let c = cli(&["--kernel", &k, "--nvdimm", &dimm_a, "--nvdimm", &dimm_a]).unwrap();
+        assert!(prepare(&c).unwrap_err().contains("two NVDIMMs"));
+        let c = cli(&["--kernel", &k, "-m", "8G", "--nvdimm", &dimm_a]).unwrap();
+        assert!(prepare(&c).unwrap_err().contains("--memory"));
+        let c = cli(&[
+            "--kernel",
+            &k,
+            "--nvdimm",
+            &dimm_a,
+            "--malformed-nfit",
+            "spa-overlap",
+        ])
+        .unwrap();
+        assert!(prepare(&c).unwrap_err().contains("two NVDIMMs"));
+        assert!(!a.exists());
+        // All good: the file appears, at its full size.
+        let state = d.join("state");
+        let c = cli(&[
+            "--kernel",
+            &k,
+            "--nvdimm",
+            &dimm_a,
+            "--state-dir",
+            &state.display().to_string(),
+        ])
+        .unwrap();
+        let Prepared {
+            launch: l,
+            nfit,
+            ssdt,
+            ..
+        } = prepare(&c).unwrap();
+        assert_eq!(
+            std::fs::metadata(&a).unwrap().len(),
+            (4 << 20) + (128 << 10)
+        );
+        assert_eq!(&nfit[..4], b"NFIT");
+        assert_eq!(&ssdt[..4], b"SSDT");
+        assert_eq!(l.dimms[0].address, config::DEVICE_MEMORY_BASE);
+    }
+}

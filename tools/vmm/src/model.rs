@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The NVDIMM device models, independent of how calls reach them.
+//!
+//! [`Platform`] is the NFIT platform: an ACPI0012 root device and one
+//! [`Nvdimm`] per DIMM with its label area in the backing file. A transport
+//! (the QEMU mailbox in [`crate::qemu`] today; a KVM front end's I/O exit
+//! handler tomorrow) turns a guest call into a [`DsmCall`] and hands it to
+//! [`Platform::call`]; the model answers with the `_DSM` output buffer.
+//! Fault injection and the counters of served calls live here too, so
+//! every transport gets them.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::config::PlacedDimm;
+use crate::mailbox::MAX_TRANSFER;
+
+/// `_DSM` UUID of the NVDIMM root device, in its in-buffer byte order
+/// (`ToUUID("2f10e7a4-9e91-11e4-89d3-123b93f75cba")`).
+pub const ROOT_UUID: [u8; 16] = [
+    0xa4, 0xe7, 0x10, 0x2f, 0x91, 0x9e, 0xe4, 0x11, 0x89, 0xd3, 0x12, 0x3b, 0x93, 0xf7, 0x5c, 0xba,
+];
+/// `_DSM` UUID of the Intel NVDIMM command family
+/// (`ToUUID("4309ac30-0d11-11e4-9191-0800200c9a66")`).
+pub const INTEL_UUID: [u8; 16] = [
+    0x30, 0xac, 0x09, 0x43, 0x11, 0x0d, 0xe4, 0x11, 0x91, 0x91, 0x08, 0x00, 0x20, 0x0c, 0x9a, 0x66,
+];
+
+/// Intel family functions served to DIMMs.
+pub const FN_QUERY: u32 = 0;
+pub const FN_GET_CONFIG_SIZE: u32 = 4;
+pub const FN_GET_CONFIG_DATA: u32 = 5;
+pub const FN_SET_CONFIG_DATA: u32 = 6;
+
+/// `_DSM` status codes (the Intel DSM interface's low 16 bits).
+pub const STATUS_SUCCESS: u32 = 0;
+pub const STATUS_NOT_SUPPORTED: u32 = 1;
+pub const STATUS_NO_SUCH_DEVICE: u32 = 2;
+pub const STATUS_INVALID_INPUT: u32 = 3;
+pub const STATUS_HW_ERROR: u32 = 4;
+
+/// One guest call, whatever carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsmCall {
+    /// 0 for the root device, else the DIMM's NFIT handle.
+    pub handle: u32,
+    pub uuid: [u8; 16],
+    pub revision: u32,
+    pub function: u32,
+    /// `None`: the guest described an input the transport could not hold.
+    pub input: Option<Vec<u8>>,
+}
+
+/// What the model asks the transport to do with an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DsmReply {
+    pub output: Vec<u8>,
+    /// Answer only after this long (injected delay).
+    pub delay: Option<Duration>,
+}
+
+fn status(s: u32) -> Vec<u8> {
+    s.to_le_bytes().to_vec()
+}
+
+fn le32(b: &[u8], off: usize) -> Option<u32> {
+    b.get(off..off + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// One NVDIMM: its label area is the last `label_size` bytes of the
+/// backing file (QEMU's layout), accessed with positioned I/O.
+pub struct Nvdimm {
+    pub handle: u32,
+    file: Option<File>,
+    label_offset: u64,
+    label_size: u32,
+}
+
+impl Nvdimm {
+    /// Opens the backing file of a placed DIMM (for its label area).
+    pub fn open(d: &PlacedDimm) -> Result<Self, String> {
+        let label_size = u32::try_from(d.config.label_size)
+            .map_err(|_| format!("{}: label-size above 4 GiB", d.config.path.display()))?;
+        let file = if label_size == 0 {
+            None
+        } else {
+            Some(
+                File::options()
+                    .read(true)
+                    .write(true)
+                    .open(&d.config.path)
+                    .map_err(|e| format!("{}: {e}", d.config.path.display()))?,
+            )
+        };
+        Ok(Nvdimm {
+            handle: u32::from(d.slot) + 1,
+            file,
+            label_offset: d.config.size,
+            label_size,
+        })
+    }
+
+    /// Function 0's mask: functions 4, 5 and 6 when there is a label area.
+    pub fn functions(&self) -> u32 {
+        if self.file.is_some() {
+            1 | 1 << FN_GET_CONFIG_SIZE | 1 << FN_GET_CONFIG_DATA | 1 << FN_SET_CONFIG_DATA
+        } else {
+            0
+        }
+    }
+
+    /// Checks `(offset, length)` of a label call against the label area.
+    fn range(&self, input: &[u8]) -> Option<(u64, usize)> {
+        let off = le32(input, 0)?;
+        let len = le32(input, 4)?;
+        let end = u64::from(off) + u64::from(len);
+        (end <= u64::from(self.label_size) && len as usize <= MAX_TRANSFER)
+            .then(|| (self.label_offset + u64::from(off), len as usize))
+    }
+
+    /// Serves one Intel-family function.
+    pub fn dsm(&mut self, function: u32, input: &[u8], faults: &mut Faults) -> Vec<u8> {
+        let Some(file) = &self.file else {
+            return status(STATUS_NOT_SUPPORTED);
+        };
+        match function {
+            FN_GET_CONFIG_SIZE => {
+                let mut out = status(STATUS_SUCCESS);
+                out.extend(self.label_size.to_le_bytes());
+                out.extend((MAX_TRANSFER as u32).to_le_bytes());
+                out
+            }
+            FN_GET_CONFIG_DATA => {
+                let Some((pos, len)) = self.range(input) else {
+                    return status(STATUS_INVALID_INPUT);
+                };
+                let mut out = status(STATUS_SUCCESS);
+                out.resize(4 + len, 0);
+                match file.read_exact_at(&mut out[4..], pos) {
+                    Ok(()) => out,
+                    Err(_) => status(STATUS_HW_ERROR),
+                }
+            }
+            FN_SET_CONFIG_DATA => {
+                let Some((pos, len)) = self.range(input) else {
+                    return status(STATUS_INVALID_INPUT);
+                };
+                let Some(data) = input.get(8..8 + len) else {
+                    return status(STATUS_INVALID_INPUT);
+                };
+                let (data, fail) = match faults.torn_write(self.handle) {
+                    Some(keep) => (&data[..keep.min(len)], true),
+                    None => (data, false),
+                };
+                if file.write_all_at(data, pos).is_err() || fail {
+                    return status(STATUS_HW_ERROR);
+                }
+                status(STATUS_SUCCESS)
+            }
+            _ => status(STATUS_NOT_SUPPORTED),
+        }
+    }
+}
+
+/// A fault rule, as given on the control socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    /// DIMM handle the rule applies to; `None` for every DIMM (and root).
+    pub handle: Option<u32>,
+    /// Function the rule applies to; `None` for every function.
+    pub function: Option<u32>,
+    pub action: FaultAction,
+    /// Calls left to fault; `None` for every call until cleared.
+    pub remaining: Option<u32>,
+}
+
+/// What an injected fault does to a matching call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Answer with this status and no payload.
+    Status(u32),
+    /// Serve the call, then cut the output to this many bytes.
+    Short(usize),
+    /// Label writes: write only this many bytes, then answer hardware error.
+    TornWrite(usize),
+    /// Serve the call after this many milliseconds.
+    Delay(u64),
+}
+
+/// The armed fault rules.
+#[derive(Debug, Default)]
+pub struct Faults {
+    rules: Vec<Fault>,
+    /// Calls that an injected fault changed.
+    pub injected: u64,
+}
+
+impl Faults {
+    pub fn add(&mut self, f: Fault) {
+        self.rules.push(f);
+    }
+
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    pub fn armed(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Takes the first rule matching a call whose action satisfies `want`
+    /// (consuming one of its counts).
+    fn take(
+        &mut self,
+        handle: u32,
+        function: u32,
+        want: impl Fn(&FaultAction) -> bool,
+    ) -> Option<FaultAction> {
+        let i = self.rules.iter().position(|r| {
+            r.handle.is_none_or(|h| h == handle)
+                && r.function.is_none_or(|f| f == function)
+                && want(&r.action)
+        })?;
+        let action = self.rules[i].action.clone();
+        if let Some(n) = &mut self.rules[i].remaining {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.rules.remove(i);
+            }
+        }
+        self.injected += 1;
+        Some(action)
+    }
+
+    fn torn_write(&mut self, handle: u32) -> Option<usize> {
+        match self.take(handle, FN_SET_CONFIG_DATA, |a| {
+            matches!(a, FaultAction::TornWrite(_))
+        })? {
+            FaultAction::TornWrite(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// Counters of served calls, per handle and function.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub calls: BTreeMap<(u32, u32), u64>,
+    pub label_bytes_read: u64,
+    pub label_bytes_written: u64,
+    pub fit_reads: u64,
+    pub bad_requests: u64,
+}
+
+impl Counters {
+    pub fn json(&self) -> Value {
+        let calls: serde_json::Map<String, Value> = self
+            .calls
+            .iter()
+            .map(|((h, f), n)| (format!("{h}:{f}"), json!(n)))
+            .collect();
+        json!({
+            "calls": calls,
+            "total": self.calls.values().sum::<u64>(),
+            "label_bytes_read": self.label_bytes_read,
+            "label_bytes_written": self.label_bytes_written,
+            "fit_reads": self.fit_reads,
+            "bad_requests": self.bad_requests,
+        })
+    }
+}
+
+/// The NFIT platform: the root device, the DIMMs, the current NFIT body
+/// (what `_FIT` returns), faults and counters.
+pub struct Platform {
+    pub dimms: Vec<Nvdimm>,
+    pub faults: Faults,
+    pub counters: Counters,
+    pub fit: Vec<u8>,
+}
+
+impl Platform {
+    pub fn new(dimms: &[PlacedDimm], fit: Vec<u8>) -> Result<Self, String> {
+        Ok(Platform {
+            dimms: dimms.iter().map(Nvdimm::open).collect::<Result<_, _>>()?,
+            faults: Faults::default(),
+            counters: Counters::default(),
+            fit,
+        })
+    }
+
+    /// `_FIT`: the NFIT's structures without the table header.
+    pub fn fit(&mut self) -> Vec<u8> {
+        self.counters.fit_reads += 1;
+        self.fit.clone()
+    }
+
+    /// Serves one `_DSM` call.
+    pub fn call(&mut self, c: &DsmCall) -> DsmReply {
+        *self
+            .counters
+            .calls
+            .entry((c.handle, c.function))
+            .or_default() += 1;
+        let Some(input) = c.input.as_deref() else {
+            self.counters.bad_requests += 1;
+            return DsmReply {
+                output: status(STATUS_INVALID_INPUT),
+                delay: None,
+            };
+        };
+        let (h, f) = (c.handle, c.function);
+        let delay = match self
+            .faults
+            .take(h, f, |a| matches!(a, FaultAction::Delay(_)))
+        {
+            Some(FaultAction::Delay(ms)) => Some(Duration::from_millis(ms)),
+            _ => None,
+        };
+        if let Some(FaultAction::Status(s)) = self
+            .faults
+            .take(h, f, |a| matches!(a, FaultAction::Status(_)))
+        {
+            return DsmReply {
+                output: status(s),
+                delay,
+            };
+        }
+        let short = match self
+            .faults
+            .take(h, f, |a| matches!(a, FaultAction::Short(_)))
+        {
+            Some(FaultAction::Short(n)) => Some(n),
+            _ => None,
+        };
+        let mut output = self.serve(c.handle, &c.uuid, c.function, input);
+        if let Some(n) = short {
+            output.truncate(n);
+        }
+        DsmReply { output, delay }
+    }
+
+    fn serve(&mut self, handle: u32, uuid: &[u8; 16], function: u32, input: &[u8]) -> Vec<u8> {
+        if handle == 0 {
+            // The root device: function 0 only, offering nothing else (as
+            // QEMU's root device does).
+            return match (uuid == &ROOT_UUID, function) {
+                (true, FN_QUERY) => 0u32.to_le_bytes().to_vec(),
+                (false, FN_QUERY) => vec![0],
+                _ => status(STATUS_NOT_SUPPORTED),
+            };
+        }
+        let Some(dimm) = self.dimms.iter_mut().find(|d| d.handle == handle) else {
+            return status(STATUS_NO_SUCH_DEVICE);
+        };
+        if uuid != &INTEL_UUID {
+            return if function == FN_QUERY {
+                vec![0]
+            } else {
+                status(STATUS_NOT_SUPPORTED)
+            };
+        }
+        if function == FN_QUERY {
+            return dimm.functions().to_le_bytes().to_vec();
+        }
+        let out = dimm.dsm(function, input, &mut self.faults);
+        if out.len() > 4 && function == FN_GET_CONFIG_DATA {
+            self.counters.label_bytes_read += (out.len() - 4) as u64;
+        }
+        if function == FN_SET_CONFIG_DATA && out == status(STATUS_SUCCESS) {
+            self.counters.label_bytes_written += input.len().saturating_sub(8) as u64;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{place, NvdimmConfig};
+
+    fn platform(name: &str, specs: &[&str]) -> Platform {
+        let dir =
+            std::env::temp_dir().join(format!("nvdimm-vmm-model-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfgs: Vec<NvdimmConfig> = specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let p = dir.join(format!("d{i}.img"));
+                let _ = std::fs::remove_file(&p);
+                let c = NvdimmConfig::parse(&format!("path={},{s}", p.display())).unwrap();
+                c.create_file().unwrap();
+                c
+            })
+            .collect();
+        let (placed, _) = place(&cfgs).unwrap();
+        Platform::new(&placed, vec![1, 2, 3]).unwrap()
+    }
+
+    fn call(p: &mut Platform, handle: u32, function: u32, input: &[u8]) -> Vec<u8> {
+        p.call(&DsmCall {
+            handle,
+            uuid: if handle == 0 { ROOT_UUID } else { INTEL_UUID },
+            revision: 1,
+            function,
+            input: Some(input.to_vec()),
+        })
+        .output
+    }
+
+    fn range(off: u32, len: u32) -> Vec<u8> {
+        [off.to_le_bytes(), len.to_le_bytes()].concat()
+    }
+
+    #[test]
+    fn query_functions() {
+        let mut p = platform("query", &["size=4M,label-size=128K", "size=4M"]);
+        assert_eq!(call(&mut p, 0, 0, &[]), 0u32.to_le_bytes());
+        assert_eq!(call(&mut p, 0, 1, &[]), status(STATUS_NOT_SUPPORTED));
+        assert_eq!(call(&mut p, 1, 0, &[]), 0x71u32.to_le_bytes());
+        assert_eq!(call(&mut p, 2, 0, &[]), 0u32.to_le_bytes(), "label-less");
+        assert_eq!(call(&mut p, 2, 4, &[]), status(STATUS_NOT_SUPPORTED));
+        assert_eq!(call(&mut p, 9, 4, &[]), status(STATUS_NO_SUCH_DEVICE));
+        let other = p.call(&DsmCall {
+            handle: 1,
+            uuid: [0x55; 16],
+            revision: 1,
+            function: 0,
+            input: Some(vec![]),
+        });
+        assert_eq!(other.output, [0], "unknown family: no functions");
+        assert_eq!(p.counters.calls[&(1, 0)], 2);
+    }
+
+    #[test]
+    fn label_area() {
+        let mut p = platform("labels", &["size=4M,label-size=128K"]);
+        let size = call(&mut p, 1, 4, &[]);
+        assert_eq!(size.len(), 12);
+        assert_eq!(le32(&size, 0), Some(0));
+        assert_eq!(le32(&size, 4), Some(128 << 10));
+        assert_eq!(le32(&size, 8), Some(MAX_TRANSFER as u32));
+        let mut w = range(100, 5);
+        w.extend(b"hello");
+        assert_eq!(call(&mut p, 1, 6, &w), status(0));
+        let r = call(&mut p, 1, 5, &range(98, 9));
+        assert_eq!(&r[..4], &[0; 4]);
+        assert_eq!(&r[4..], b"\0\0hello\0\0");
+        // The bytes are at the end of the file, after the 4 MiB of pmem.
+        let file = std::fs::read(std::env::temp_dir().join(format!(
+            "nvdimm-vmm-model-{}-labels/d0.img",
+            std::process::id()
+        )))
+        .unwrap();
+        assert_eq!(&file[(4 << 20) + 100..(4 << 20) + 105], b"hello");
+        // Out of range, overflowing, short and truncated inputs.
+        assert_eq!(call(&mut p, 1, 5, &range(128 << 10, 1)), status(3));
+        assert_eq!(call(&mut p, 1, 5, &range(u32::MAX, 2)), status(3));
+        assert_eq!(call(&mut p, 1, 5, &[1, 2, 3]), status(3));
+        assert_eq!(call(&mut p, 1, 6, &range(0, 10)), status(3), "data missing");
+        assert_eq!(call(&mut p, 1, 7, &[]), status(STATUS_NOT_SUPPORTED));
+        let whole = call(&mut p, 1, 5, &range(0, 128 << 10));
+        assert_eq!(whole.len(), 4 + (128 << 10));
+        assert_eq!(p.counters.label_bytes_written, 5);
+        let bad = p.call(&DsmCall {
+            handle: 1,
+            uuid: INTEL_UUID,
+            revision: 1,
+            function: 6,
+            input: None,
+        });
+        assert_eq!(bad.output, status(3));
+        assert_eq!(p.counters.bad_requests, 1);
+    }
+
+    #[test]
+    fn faults() {
+        let mut p = platform(
+            "faults",
+            &["size=4M,label-size=128K", "size=4M,label-size=128K"],
+        );
+        p.faults.add(Fault {
+            handle: Some(1),
+            function: Some(5),
+            action: FaultAction::Status(STATUS_HW_ERROR),
+            remaining: Some(1),
+        });
+        assert_eq!(call(&mut p, 1, 5, &range(0, 4)), status(4));
+        assert_eq!(
+            call(&mut p, 1, 5, &range(0, 4)).len(),
+            8,
+            "one-shot rule consumed"
+        );
+        p.faults.add(Fault {
+            handle: None,
+            function: Some(4),
+            action: FaultAction::Short(6),
+            remaining: None,
+        });
+        assert_eq!(call(&mut p, 2, 4, &[]).len(), 6);
+        assert_eq!(call(&mut p, 1, 4, &[]).len(), 6, "persistent rule");
+        p.faults.clear();
+        assert_eq!(call(&mut p, 1, 4, &[]).len(), 12);
+        p.faults.add(Fault {
+            handle: Some(2),
+            function: None,
+            action: FaultAction::TornWrite(2),
+            remaining: Some(1),
+        });
+        let mut w = range(0, 4);
+        w.extend(b"ABCD");
+        assert_eq!(call(&mut p, 2, 6, &w), status(4));
+        assert_eq!(&call(&mut p, 2, 5, &range(0, 4))[4..], b"AB\0\0");
+        p.faults.add(Fault {
+            handle: None,
+            function: None,
+            action: FaultAction::Delay(5),
+            remaining: Some(1),
+        });
+        let r = p.call(&DsmCall {
+            handle: 1,
+            uuid: INTEL_UUID,
+            revision: 1,
+            function: 4,
+            input: Some(vec![]),
+        });
+        assert_eq!(r.delay, Some(Duration::from_millis(5)));
+        assert_eq!(r.output.len(), 12);
+        assert_eq!(p.faults.injected, 5);
+        assert_eq!(p.faults.armed(), 0);
+    }
+}

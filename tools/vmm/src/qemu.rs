@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The QEMU transport and the guest supervisor.
+//!
+//! QEMU (TCG, `-machine pc` without its own NVDIMM support) runs the
+//! guest; the VMM gives it:
+//! - the NFIT and the SSDT, as `-acpitable` files;
+//! - each NVDIMM's backing file as a `memory-backend-file,share=on` on a
+//!   `pc-dimm` at the address the NFIT names (the guest runs with
+//!   `acpi_no_memhotplug`, so it never onlines those ranges as RAM: only
+//!   the NFIT describes them);
+//! - the `_DSM` mailbox as the BAR of an `ivshmem-plain` device and its
+//!   doorbell as an `isa-debugcon` whose chardev is a socket the VMM
+//!   listens on;
+//! - the console (`-serial stdio`, copied to stdout and a log) and an
+//!   optional results port (a socket: appended to a file, with `@@ VMM`
+//!   control lines answered on the same port).
+//!
+//! The end of the guest is classified like `nvdimm-harness` does it: a
+//! power-off (QEMU exits 0, `-no-reboot`), a kernel panic (`panic=-1` on
+//! the command line; recognised on the console), a timeout, or a QEMU
+//! failure, each with its own exit code ([`Outcome::exit_code`]).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::config::{PlacedDimm, DEVICE_MEMORY_BASE};
+use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT};
+use crate::model::{DsmCall, Platform};
+
+/// How a guest ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    PowerOff,
+    Panic,
+    Timeout,
+    QemuFailed(String),
+}
+
+/// Exit codes of `nvdimm-vmm`.
+pub const EXIT_POWEROFF: u8 = 0;
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+pub const EXIT_PANIC: u8 = 3;
+pub const EXIT_TIMEOUT: u8 = 4;
+pub const EXIT_QEMU: u8 = 5;
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::PowerOff => EXIT_POWEROFF,
+            Outcome::Panic => EXIT_PANIC,
+            Outcome::Timeout => EXIT_TIMEOUT,
+            Outcome::QemuFailed(_) => EXIT_QEMU,
+        }
+    }
+}
+
+/// The console line that marks a kernel panic.
+pub const PANIC_MARK: &str = "Kernel panic - not syncing";
+
+/// Everything the transport needs to start a guest.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub qemu: String,
+    pub accel: String,
+    pub kernel: PathBuf,
+    pub initrd: Option<PathBuf>,
+    pub append: String,
+    pub memory: u64,
+    pub dimms: Vec<PlacedDimm>,
+    /// End of the last DIMM in guest physical memory.
+    pub dimms_end: u64,
+    pub state_dir: PathBuf,
+    pub doorbell_port: u16,
+    pub mailbox_slot: u8,
+    pub results: Option<PathBuf>,
+    pub qmp: Option<PathBuf>,
+    pub console_log: Option<PathBuf>,
+    pub echo: bool,
+    pub timeout: Option<Duration>,
+}
+
+impl Launch {
+    pub fn nfit_path(&self) -> PathBuf {
+        self.state_dir.join("nfit.aml")
+    }
+    pub fn ssdt_path(&self) -> PathBuf {
+        self.state_dir.join("ssdt.aml")
+    }
+    fn mailbox_path(&self) -> PathBuf {
+        self.state_dir.join("mailbox")
+    }
+    fn doorbell_socket(&self) -> PathBuf {
+        self.state_dir.join("doorbell.sock")
+    }
+    fn results_socket(&self) -> PathBuf {
+        self.state_dir.join("results.sock")
+    }
+
+    /// QEMU's command line (program name excluded).
+    pub fn args(&self) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
+        push(&["-machine", "pc", "-accel", &self.accel, "-smp", "1"]);
+        let mem_mib = self.memory >> 20;
+        if self.dimms.is_empty() {
+            push(&["-m", &format!("{mem_mib}M")]);
+        } else {
+            // Device memory must span every DIMM; QEMU adds slack per slot.
+            let span = self.dimms_end - DEVICE_MEMORY_BASE;
+            let maxmem = (self.memory + span).div_ceil(1 << 30) << 10;
+            push(&[
+                "-m",
+                &format!("{mem_mib}M,slots={},maxmem={maxmem}M", self.dimms.len()),
+            ]);
+        }
+        push(&[
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+            "-serial",
+            "stdio",
+        ]);
+        if self.results.is_some() {
+            push(&[
+                "-chardev",
+                &format!("socket,id=nvres,path={}", self.results_socket().display()),
+                "-serial",
+                "chardev:nvres",
+            ]);
+        }
+        push(&[
+            "-chardev",
+            &format!("socket,id=nvdb,path={}", self.doorbell_socket().display()),
+            "-device",
+            &format!("isa-debugcon,iobase={:#x},chardev=nvdb", self.doorbell_port),
+            "-object",
+            &format!(
+                "memory-backend-file,id=nvmb,share=on,mem-path={},size={}",
+                self.mailbox_path().display(),
+                crate::mailbox::SIZE
+            ),
+            "-device",
+            &format!("ivshmem-plain,memdev=nvmb,addr={:#x}", self.mailbox_slot),
+        ]);
+        for d in &self.dimms {
+            let size = d.config.size + d.config.label_size;
+            push(&[
+                "-object",
+                &format!(
+                    "memory-backend-file,id=nvmem{},share=on,mem-path={},size={size}",
+                    d.slot,
+                    d.config.path.display()
+                ),
+                "-device",
+                &format!(
+                    "pc-dimm,id=nvdimm{0},memdev=nvmem{0},addr={1:#x}",
+                    d.slot, d.address
+                ),
+            ]);
+        }
+        push(&[
+            "-acpitable",
+            &format!("file={}", self.nfit_path().display()),
+            "-acpitable",
+            &format!("file={}", self.ssdt_path().display()),
+        ]);
+        if let Some(q) = &self.qmp {
+            push(&["-qmp", &format!("unix:{},server=on,wait=off", q.display())]);
+        }
+        push(&["-kernel", &self.kernel.display().to_string()]);
+        if let Some(i) = &self.initrd {
+            push(&["-initrd", &i.display().to_string()]);
+        }
+        // The DIMMs are device memory only the NFIT describes: keep the
+        // guest's ACPI memory hotplug driver from adding them as RAM.
+        let append = format!("{} acpi_no_memhotplug", self.append.trim());
+        push(&["-append", append.trim()]);
+        a
+    }
+}
+
+/// Serves the doorbell: each byte means "look at the mailbox".
+fn serve_doorbell(mut conn: UnixStream, mailbox: Mailbox, platform: Arc<Mutex<Platform>>) {
+    let mut buf = [0u8; 64];
+    loop {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        while let Some(req) = mailbox.pending() {
+            let (output, delay) = {
+                let mut p = match platform.lock() {
+                    Ok(p) => p,
+                    Err(e) => e.into_inner(),
+                };
+                match req.kind {
+                    KIND_DSM => {
+                        let r = p.call(&DsmCall {
+                            handle: req.handle,
+                            uuid: req.uuid,
+                            revision: req.revision,
+                            function: req.function,
+                            input: req.input.clone(),
+                        });
+                        (r.output, r.delay)
+                    }
+                    KIND_FIT => (p.fit(), None),
+                    _ => {
+                        p.counters.bad_requests += 1;
+                        (
+                            crate::model::STATUS_INVALID_INPUT.to_le_bytes().to_vec(),
+                            None,
+                        )
+                    }
+                }
+            };
+            if let Some(d) = delay {
+                std::thread::sleep(d);
+            }
+            mailbox.complete(req.seq, &output);
+        }
+    }
+}
+
+/// Serves control connections on the control socket.
+pub fn serve_control(listener: UnixListener, platform: Arc<Mutex<Platform>>) {
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        let platform = platform.clone();
+        std::thread::spawn(move || {
+            let Ok(mut out) = conn.try_clone() else {
+                return;
+            };
+            let mut reader = BufReader::new(conn).take(1 << 20);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let reply = {
+                    let mut p = match platform.lock() {
+                        Ok(p) => p,
+                        Err(e) => e.into_inner(),
+                    };
+                    crate::control::handle(&mut p, line.trim())
+                };
+                if writeln!(out, "{reply}").is_err() {
+                    return;
+                }
+                line.clear();
+                reader.set_limit(1 << 20);
+            }
+        });
+    }
+}
+
+/// The results port: appended to `file`; `@@ VMM {json}` lines are
+/// control requests whose replies go back to the guest as
+/// `@@ VMM-REPLY {json}`.
+fn serve_results(conn: UnixStream, file: PathBuf, platform: Arc<Mutex<Platform>>) {
+    let Ok(mut out) = File::options().create(true).append(true).open(&file) else {
+        eprintln!("nvdimm-vmm: cannot open {}", file.display());
+        return;
+    };
+    let Ok(mut reply_to) = conn.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(conn);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let _ = out.write_all(&line);
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\r', '\n']);
+        if let Some(req) = text.strip_prefix("@@ VMM ") {
+            let reply = {
+                let mut p = match platform.lock() {
+                    Ok(p) => p,
+                    Err(e) => e.into_inner(),
+                };
+                crate::control::handle(&mut p, req.trim())
+            };
+            let _ = writeln!(reply_to, "@@ VMM-REPLY {reply}");
+        }
+    }
+}
+
+fn accept_within(
+    l: &UnixListener,
+    child: &mut Child,
+    limit: Duration,
+) -> Result<UnixStream, String> {
+    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    loop {
+        match l.accept() {
+            Ok((s, _)) => {
+                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                return Ok(s);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        if let Ok(Some(st)) = child.try_wait() {
+            return Err(format!("QEMU exited with {st} before connecting"));
+        }
+        if start.elapsed() > limit {
+            return Err("QEMU did not connect to the VMM's sockets".into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn bind(path: &Path) -> Result<UnixListener, String> {
+    let _ = std::fs::remove_file(path);
+    UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Starts QEMU, serves the guest until it ends, and classifies the end.
+pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String> {
+    let mailbox = Mailbox::create(&l.mailbox_path())?;
+    let doorbell = bind(&l.doorbell_socket())?;
+    let results = match &l.results {
+        Some(_) => Some(bind(&l.results_socket())?),
+        None => None,
+    };
+    let mut log = match &l.console_log {
+        Some(p) => Some(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        None => None,
+    };
+    let args = l.args();
+    if let Some(f) = &mut log {
+        let _ = writeln!(f, "# {} {}", l.qemu, args.join(" "));
+    }
+    let mut cmd = Command::new(&l.qemu);
+    cmd.args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill
+    // QEMU when the VMM dies, so no guest outlives its device models.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", l.qemu))?;
+    let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut s);
+        s
+    });
+    let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+    let panicked = Arc::new(AtomicBool::new(false));
+    let seen = panicked.clone();
+    let echo = l.echo;
+    let console = std::thread::spawn(move || {
+        let mut r = BufReader::new(stdout);
+        let mut line = Vec::new();
+        while r.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            if String::from_utf8_lossy(&line).contains(PANIC_MARK) {
+                seen.store(true, Ordering::SeqCst);
+            }
+            if let Some(f) = &mut log {
+                let _ = f.write_all(&line);
+            }
+            if echo {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(&line);
+                let _ = o.flush();
+            }
+            line.clear();
+        }
+    });
+
+    let connect = (|| -> Result<(), String> {
+        // QEMU connects its chardevs in command-line order.
+        if let (Some(listener), Some(file)) = (&results, &l.results) {
+            let conn = accept_within(listener, &mut child, Duration::from_secs(30))?;
+            let (file, p) = (file.clone(), platform.clone());
+            std::thread::spawn(move || serve_results(conn, file, p));
+        }
+        let conn = accept_within(&doorbell, &mut child, Duration::from_secs(30))?;
+        let p = platform.clone();
+        std::thread::spawn(move || serve_doorbell(conn, mailbox, p));
+        Ok(())
+    })();
+    if let Err(e) = connect {
+        let _ = child.kill();
+        let status = child.wait().map_err(|e| e.to_string())?;
+        let _ = console.join();
+        let err = errors.join().unwrap_or_default();
+        return Ok(Outcome::QemuFailed(format!(
+            "{e}; QEMU exited with {status}: {}",
+            err.trim()
+        )));
+    }
+
+    let outcome = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let _ = console.join();
+                let err = errors.join().unwrap_or_default();
+                if panicked.load(Ordering::SeqCst) {
+                    break Outcome::Panic;
+                }
+                if status.success() {
+                    break Outcome::PowerOff;
+                }
+                break Outcome::QemuFailed(format!("QEMU exited with {status}: {}", err.trim()));
+            }
+            Ok(None) if l.timeout.is_some_and(|t| start.elapsed() > t) => {
+                // Our own child, ended through its handle.
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = console.join();
+                break Outcome::Timeout;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("waiting for QEMU: {e}")),
+        }
+    };
+    for p in [l.doorbell_socket(), l.results_socket()] {
+        let _ = std::fs::remove_file(p);
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{place, NvdimmConfig};
+
+    #[test]
+    fn command_line() {
+        let c = NvdimmConfig::parse("path=/d/a.img,size=512M,label-size=128K").unwrap();
+        let (dimms, end) = place(&[c]).unwrap();
+        let l = Launch {
+            qemu: "qemu-system-x86_64".into(),
+            accel: "tcg".into(),
+            kernel: "/k/bzImage".into(),
+            initrd: Some("/k/initrd".into()),
+            append: "console=ttyS0".into(),
+            memory: 1 << 30,
+            dimms,
+            dimms_end: end,
+            state_dir: "/s".into(),
+            doorbell_port: 0xa40,
+            mailbox_slot: 0x10,
+            results: Some("/r/results.txt".into()),
+            qmp: None,
+            console_log: None,
+            echo: false,
+            timeout: None,
+        };
+        let a = l.args().join(" ");
+        assert!(a.contains("-machine pc -accel tcg"), "{a}");
+        assert!(!a.contains("nvdimm=on"));
+        assert!(a.contains("-m 1024M,slots=1,maxmem=2048M"), "{a}");
+        assert!(a.contains(
+            "memory-backend-file,id=nvmem0,share=on,mem-path=/d/a.img,size=537001984 -device pc-dimm,id=nvdimm0,memdev=nvmem0,addr=0x100000000"
+        ), "{a}");
+        assert!(a.contains("isa-debugcon,iobase=0xa40,chardev=nvdb"));
+        assert!(a.contains("ivshmem-plain,memdev=nvmb,addr=0x10"));
+        assert!(a.contains("-acpitable file=/s/nfit.aml -acpitable file=/s/ssdt.aml"));
+        assert!(a.contains("-serial chardev:nvres"));
+        assert!(
+            a.ends_with("-append console=ttyS0 acpi_no_memhotplug"),
+            "{a}"
+        );
+    }
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let codes = [
+            Outcome::PowerOff.exit_code(),
+            Outcome::Panic.exit_code(),
+            Outcome::Timeout.exit_code(),
+            Outcome::QemuFailed(String::new()).exit_code(),
+            EXIT_ERROR,
+            EXIT_USAGE,
+        ];
+        for (i, a) in codes.iter().enumerate() {
+            assert!(codes[i + 1..].iter().all(|b| b != a));
+        }
+    }
+}

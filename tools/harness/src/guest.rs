@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::scenario::NvdimmSpec;
+use crate::scenario::{NvdimmSpec, Platform};
 
 /// How a guest ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +116,13 @@ pub struct GuestConfig {
     pub qmp_socket: PathBuf,
     /// Where backing files of NVDIMMs hot-added at the guest's request go.
     pub hotplug_dir: PathBuf,
+    /// Who serves the NVDIMMs: QEMU's nvdimm, or the test VMM (which
+    /// then runs QEMU itself).
+    pub platform: Platform,
+    /// The test VMM's malformed NFIT class for this boot.
+    pub malformed_nfit: Option<String>,
+    /// The test VMM's state directory and control socket.
+    pub vmm_dir: PathBuf,
 }
 
 /// What a finished guest left behind.
@@ -230,7 +237,83 @@ fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
     )
 }
 
+/// Exit codes of `nvdimm-vmm` (see `tools/vmm/src/qemu.rs`).
+const VMM_EXIT_PANIC: i32 = 3;
+const VMM_EXIT_TIMEOUT: i32 = 4;
+
+/// Seconds the harness waits past the test VMM's own timeout before it
+/// kills the VMM (which takes its QEMU with it).
+const VMM_GRACE: Duration = Duration::from_secs(20);
+
+/// The `nvdimm-vmm` binary: built with the harness, next to it.
+fn vmm_binary() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let vmm = exe.with_file_name("nvdimm-vmm");
+    if vmm.is_file() {
+        Ok(vmm)
+    } else {
+        Err(format!("{} not found (run 'make tools')", vmm.display()))
+    }
+}
+
+/// The test VMM's command line for the same guest: the same kernel,
+/// initramfs, command line, RAM, DIMMs and results port.
+fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
+    if cfg.arch != "x86_64" {
+        return Err(format!(
+            "the test VMM serves x86_64 guests, not {}",
+            cfg.arch
+        ));
+    }
+    let mut args: Vec<String> = vec![
+        "--kernel".into(),
+        cfg.kernel.display().to_string(),
+        "--initrd".into(),
+        cfg.initrd.display().to_string(),
+        "--append".into(),
+        format!("console=ttyS0 results=/dev/ttyS1 panic=-1 {}", cfg.cmdline),
+        "--memory".into(),
+        format!("{}M", cfg.memory_mib),
+        "--results".into(),
+        cfg.results.display().to_string(),
+        "--timeout".into(),
+        cfg.timeout.as_secs().to_string(),
+        "--state-dir".into(),
+        cfg.vmm_dir.display().to_string(),
+        "--control".into(),
+        cfg.vmm_dir.join("control.sock").display().to_string(),
+        "--qmp".into(),
+        cfg.qmp_socket.display().to_string(),
+    ];
+    for p in &cfg.machine_props {
+        match p.strip_prefix("nvdimm-persistence=") {
+            Some(v) => args.extend(["--nvdimm-persistence".into(), v.to_string()]),
+            None => return Err(format!("the test VMM has no machine property '{p}'")),
+        }
+    }
+    for nv in &cfg.nvdimms {
+        if nv.spec.pmem {
+            return Err("pmem=on is a QEMU backend property; the test VMM has none".into());
+        }
+        let mut spec = format!("path={},size={}", nv.file.display(), nv.spec.size);
+        if nv.spec.label_size != 0 {
+            spec += &format!(",label-size={}", nv.spec.label_size);
+        }
+        if nv.spec.unarmed {
+            spec += ",unarmed=on";
+        }
+        args.extend(["--nvdimm".into(), spec]);
+    }
+    if let Some(m) = &cfg.malformed_nfit {
+        args.extend(["--malformed-nfit".into(), m.clone()]);
+    }
+    Ok((vmm_binary()?.display().to_string(), args))
+}
+
 fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), String> {
+    if cfg.platform == Platform::Vmm {
+        return vmm_args(cfg);
+    }
     // The console and the port that carries the scenario's result lines
     // (on pseries, `-serial` ports become spapr-vty devices: hvc0, hvc1).
     let machine = |base: &str| {
@@ -440,6 +523,10 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         s
     });
 
+    let limit = match cfg.platform {
+        Platform::Qemu => cfg.timeout,
+        Platform::Vmm => cfg.timeout + VMM_GRACE,
+    };
     let mut hotplug = Hotplug {
         offset: 0,
         added: 0,
@@ -456,9 +543,16 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
                 } else if status.success() {
                     break Outcome::PowerOff;
                 }
+                if cfg.platform == Platform::Vmm {
+                    match status.code() {
+                        Some(VMM_EXIT_PANIC) => break Outcome::Panic,
+                        Some(VMM_EXIT_TIMEOUT) => break Outcome::Timeout,
+                        _ => {}
+                    }
+                }
                 break Outcome::QemuError(format!("{bin} exited with {status}: {}", err.trim()));
             }
-            Ok(None) if start.elapsed() > cfg.timeout => {
+            Ok(None) if start.elapsed() > limit => {
                 // Our own child, ended by pid through its handle.
                 let _ = child.kill();
                 let _ = child.wait();

@@ -161,8 +161,12 @@ fn run_scenario(
             kernel: ctx.kernel(arch),
             initrd: ctx.build_dir(arch).join("initramfs.cpio.gz"),
             cmdline: format!(
-                "scenario={} driver={driver} boot={boot} {}",
+                "scenario={} driver={driver} boot={boot} platform={}{} {}",
                 sc.name,
+                sc.platform_for(boot).name(),
+                sc.malformed_for(boot)
+                    .map(|m| format!(" malformed={m}"))
+                    .unwrap_or_default(),
                 sc.cmdline_for(arch)
             ),
             nvdimms: nvdimms.clone(),
@@ -176,6 +180,9 @@ fn run_scenario(
             trace_log: dir.join(format!("qemu-trace-boot{boot}.log")),
             qmp_socket: dir.join("qmp.sock"),
             hotplug_dir: dir.clone(),
+            platform: sc.platform_for(boot),
+            malformed_nfit: sc.malformed_for(boot).map(str::to_string),
+            vmm_dir: dir.join(format!("vmm-boot{boot}")),
         };
         let g = guest::run(&cfg)?;
         run.accel = g.accel.name();

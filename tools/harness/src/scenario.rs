@@ -74,6 +74,31 @@ pub struct Scenario {
     /// a boot that panics after this text appeared on its console ends the
     /// run as that known failure, reported as such, instead of failing it.
     pub known_panic: Option<String>,
+    /// Who serves the NVDIMMs, per boot (the last one repeats): `qemu`
+    /// (QEMU's native nvdimm) or `vmm` (the project's test VMM,
+    /// `tools/vmm`). `# platform: vmm qemu vmm` switches between boots.
+    pub platforms: Vec<Platform>,
+    /// `# malformed-nfit: CLASS...`: boot N gets the test VMM's malformed
+    /// NFIT of the Nth class (and `malformed=CLASS` on its command line).
+    pub malformed_nfit: Vec<String>,
+}
+
+/// Who serves a guest's NVDIMMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    /// QEMU's own nvdimm device model (`-machine pc,nvdimm=on`).
+    Qemu,
+    /// The test VMM, `nvdimm-vmm`, which runs QEMU itself.
+    Vmm,
+}
+
+impl Platform {
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Qemu => "qemu",
+            Platform::Vmm => "vmm",
+        }
+    }
 }
 
 /// Parses `512M`, `128K`, `1G` or a plain byte count.
@@ -148,6 +173,8 @@ impl Scenario {
             machine: Vec::new(),
             qemu_trace: Vec::new(),
             known_panic: None,
+            platforms: vec![Platform::Qemu],
+            malformed_nfit: Vec::new(),
         };
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("# ") else {
@@ -168,8 +195,8 @@ impl Scenario {
                     sc.boots = val
                         .parse()
                         .ok()
-                        .filter(|b| (1..=8).contains(b))
-                        .ok_or_else(|| err("expected 1..8".into()))?
+                        .filter(|b| (1..=16).contains(b))
+                        .ok_or_else(|| err("expected 1..16".into()))?
                 }
                 "timeout" => {
                     sc.timeout_secs = val
@@ -217,17 +244,58 @@ impl Scenario {
                 }
                 "qemu-trace" => sc.qemu_trace = list(val),
                 "known-panic" => sc.known_panic = Some(val.to_string()),
+                "platform" => {
+                    sc.platforms = val
+                        .split_whitespace()
+                        .map(|p| match p {
+                            "qemu" => Ok(Platform::Qemu),
+                            "vmm" => Ok(Platform::Vmm),
+                            _ => Err(err(format!("unknown platform '{p}' (qemu, vmm)"))),
+                        })
+                        .collect::<Result<_, _>>()?;
+                    if sc.platforms.is_empty() {
+                        return Err(err("expected qemu or vmm".into()));
+                    }
+                }
+                "malformed-nfit" => sc.malformed_nfit = list(val),
                 _ => {}
             }
         }
         if sc.title.is_empty() {
             return Err(format!("{}: no '# title:' header", path.display()));
         }
+        if !sc.malformed_nfit.is_empty() {
+            if sc.platforms != [Platform::Vmm] {
+                return Err(format!(
+                    "{}: '# malformed-nfit:' needs '# platform: vmm'",
+                    path.display()
+                ));
+            }
+            sc.boots = u32::try_from(sc.malformed_nfit.len())
+                .ok()
+                .filter(|b| (1..=16).contains(b))
+                .ok_or_else(|| format!("{}: 1 to 16 malformed-nfit classes", path.display()))?;
+        }
         Ok(sc)
     }
 }
 
 impl Scenario {
+    /// Who serves the NVDIMMs in boot `boot` (1-based).
+    pub fn platform_for(&self, boot: u32) -> Platform {
+        let i = (boot as usize)
+            .saturating_sub(1)
+            .min(self.platforms.len() - 1);
+        self.platforms[i]
+    }
+
+    /// The malformed NFIT class of boot `boot`, if any.
+    pub fn malformed_for(&self, boot: u32) -> Option<&str> {
+        self.malformed_nfit
+            .get((boot as usize).checked_sub(1)?)
+            .map(String::as_str)
+    }
+
     /// The NVDIMMs of a guest of `arch`.
     pub fn nvdimms_for(&self, arch: &str) -> Vec<NvdimmSpec> {
         let own = self.arch_nvdimms.iter().filter(|(a, _)| a == arch);
@@ -335,5 +403,29 @@ mod tests {
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M colour=red\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# expect: maybe\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# memory: 1M\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# platform: kvm\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# platform:\n").is_err());
+        assert!(Scenario::parse("x", p, "# title: t\n# malformed-nfit: spa-overlap\n").is_err());
+    }
+
+    #[test]
+    fn platforms() {
+        let p = Path::new("x.sh");
+        let sc = Scenario::parse("x", p, "# title: t\n# boots: 3\n").unwrap();
+        assert_eq!(sc.platform_for(3), Platform::Qemu);
+        let sc = Scenario::parse("x", p, "# title: t\n# platform: vmm qemu\n# boots: 3\n").unwrap();
+        assert_eq!(sc.platform_for(1), Platform::Vmm);
+        assert_eq!(sc.platform_for(2), Platform::Qemu);
+        assert_eq!(sc.platform_for(3), Platform::Qemu, "the last one repeats");
+        let sc = Scenario::parse(
+            "x",
+            p,
+            "# title: t\n# platform: vmm\n# malformed-nfit: a b c\n",
+        )
+        .unwrap();
+        assert_eq!(sc.boots, 3);
+        assert_eq!(sc.malformed_for(2), Some("b"));
+        assert_eq!(sc.malformed_for(4), None);
+        assert_eq!(sc.platform_for(3), Platform::Vmm);
     }
 }

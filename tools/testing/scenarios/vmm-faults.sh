@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: GPL-2.0
+# title: test VMM: _DSM fault injection under the C nfit driver: error statuses, short transfers, torn label writes, delays, a failing label-size call at probe
+# platform: vmm
+# drivers: c
+# nvdimm: size=256M label-size=128K
+# timeout: 300
+#
+# The guest arms each fault itself through the VMM's control protocol
+# (over its results port), runs the ndctl operation the fault hits, and
+# checks that it fails cleanly (or survives, for delays) and that the
+# DIMM works again once the fault is cleared. finish's dmesg-clean check
+# asserts that no fault produced a warning, oops or BUG.
+
+vmm_ctl() {
+	stty -F "$results" raw -echo 2>/dev/null
+	exec 3<>"$results"
+	echo "@@ VMM $*" >&3
+	_reply=
+	while read -t 10 -r _line <&3; do
+		case "$_line" in "@@ VMM-REPLY "*)
+			_reply=${_line#@@ VMM-REPLY }
+			break
+			;;
+		esac
+	done
+	exec 3>&-
+	echo "$_reply"
+	case "$_reply" in *'"ok":true'*) return 0 ;; *) return 1 ;; esac
+}
+
+labels_ok() { ndctl check-labels nmem0; }
+read_labels() { ndctl read-labels nmem0 -o /tmp/labels.bin; }
+relabel() { ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all; }
+
+load_nfit 1
+require init-labels relabel
+check baseline-read read_labels
+
+# 1. An error status on label reads: the read fails with an error.
+require arm-status vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"status":4}'
+check_not status-read-fails read_labels
+check clear-status vmm_ctl '{"cmd":"clear-faults"}'
+check read-after-status read_labels
+
+# 2. A short transfer (the VMM answers 100 bytes instead of 4 + length).
+#    Baseline: the C nfit driver passes the short buffer on without an
+#    error, so ndctl "reads" labels whose tail is lost.
+cp /tmp/labels.bin /tmp/good.bin
+require arm-short vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"short":100}'
+check short-read-not-reported-by-c read_labels
+check_not short-read-data-differs cmp -s /tmp/good.bin /tmp/labels.bin
+vmm_ctl '{"cmd":"clear-faults"}'
+check read-after-short read_labels
+check data-back-after-short cmp /tmp/good.bin /tmp/labels.bin
+
+# 3. A torn label write: 64 bytes land, then a hardware error status.
+#    Baseline: ndctl init-labels still reports success under the C
+#    driver; the other index block keeps the label area valid.
+require arm-torn vmm_ctl '{"cmd":"fault","dimm":1,"function":6,"torn":64,"count":1}'
+check torn-write-not-reported relabel
+check labels-valid-after-torn labels_ok
+check relabel-after-torn relabel
+
+# 4. Delays: the AML polls with Stall, then Sleep; a slow answer is still an answer.
+require arm-delay vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"delay_ms":700,"count":2}'
+check delayed-read-succeeds read_labels
+check delayed-data-same cmp /tmp/good.bin /tmp/labels.bin
+
+# 5. Label size failing while the driver probes: the DIMM and its region
+#    stay, the namespace layer sees no label area (the C driver's degradation).
+ndctl disable-region all >/dev/null
+rmmod nfit
+require arm-probe-fault vmm_ctl '{"cmd":"fault","dimm":1,"function":4,"status":4}'
+check probe-with-fault modprobe nfit
+check dimm-still-listed wait_for 30 have_regions 1
+ndctl list -DR
+check_not labels-unreadable-at-probe read_labels
+vmm_ctl '{"cmd":"clear-faults"}'
+ndctl disable-region all >/dev/null
+rmmod nfit
+check reprobe-clean modprobe nfit
+check labels-back wait_for 30 labels_ok
+
+# 6. The VMM counted what it injected.
+vmm_ctl '{"cmd":"stats"}' >/tmp/stats.json
+cat /tmp/stats.json
+check faults-were-injected sh -c '[ "$(sed -n "s/.*\"faults_injected\":\([0-9]*\).*/\1/p" /tmp/stats.json)" -ge 6 ]'
+check no-fault-left sh -c 'grep -q "\"faults_armed\":0" /tmp/stats.json'

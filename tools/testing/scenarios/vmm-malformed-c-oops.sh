@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0
+# title: test VMM: the malformed-NFIT classes that oops the C nfit driver (interleave line count, flush hint count past the structure): recorded as known failures
+# platform: vmm
+# drivers: c
+# nvdimm: size=256M label-size=128K
+# nvdimm: size=256M label-size=128K
+# malformed-nfit: interleave-count flush-hint-count
+# cmdline: oops=panic
+# known-panic: BUG: unable to handle page fault
+# timeout: 60
+#
+# Both classes make the C driver read past the end of a structure whose
+# count field claims more entries than its length holds: a page fault in
+# modprobe's context. oops=panic turns the oops into a panic that ends the
+# boot; the harness records it as a known failure of the C driver (the
+# baseline that nfit_rs, whose parser rejects both, must beat) and goes on
+# with the next class.
+
+class=$(sed -n 's/.* malformed=\([a-z-]*\).*/\1/p' /proc/cmdline)
+check class-known test -n "$class"
+load_pmem_drivers
+modprobe nfit
+# Not reached with the C driver: the probe oopses.
+fail "c-oops-$class" "the C nfit driver survived a $class table"

@@ -7,6 +7,7 @@
 #                 write and read it back, show 'ndctl list'
 #   make check    everything: host tests and every boot scenario
 #   make bench    benchmark tables (Rust vs C drivers on one guest)
+#   make bench-vmm  the test VMM vs QEMU's native nvdimm (label _DSM, boot, pmem I/O)
 #
 # Downloads and builds live in $(NVDIMM_RS_CACHE) (default ~/.cache/nvdimm-rs).
 
@@ -18,7 +19,7 @@ CARGO_TARGET := $(NVDIMM_RS_CACHE)/cargo-target
 CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
 RUNNER := $(CARGO_TARGET)/release/nvdimm-harness
 
-.PHONY: all setup kernel initramfs tools run check check-host check-guest bench \
+.PHONY: all setup kernel initramfs tools run check check-host check-guest bench bench-vmm \
 	scenarios rustfmt clean-cache help
 
 all: kernel initramfs
@@ -59,6 +60,10 @@ check: check-host check-guest
 bench: initramfs
 	$(RUNNER) run bench-nfit --quiet
 	@grep -h '^BENCH|' $(NVDIMM_RS_CACHE)/results/x86_64/bench-nfit-c/console-boot1.log | sed 's/^BENCH//'
+
+# The test VMM against QEMU's own nvdimm, boots alternating on one guest.
+bench-vmm: initramfs
+	$(RUNNER) bench-vmm
 
 scenarios: tools
 	@$(RUNNER) list

@@ -133,6 +133,9 @@ pub struct GuestRun {
     pub elapsed: Duration,
     /// Hotplug requests of the guest that the harness could not serve.
     pub problems: Vec<String>,
+    /// `@@ MARK name` lines of the results port, with the time from launch
+    /// to the harness seeing them (20 ms resolution).
+    pub marks: Vec<(String, Duration)>,
 }
 
 /// A QEMU property value, rendered for the command line or for QMP.
@@ -419,6 +422,9 @@ struct Hotplug {
     offset: usize,
     /// DIMMs added so far (their indexes follow the boot-time DIMMs').
     added: usize,
+    /// `@@ MARK name` lines and when the harness saw them.
+    marks: Vec<(String, Duration)>,
+    start: Instant,
 }
 
 impl Hotplug {
@@ -436,6 +442,11 @@ impl Hotplug {
         let text = String::from_utf8_lossy(&bytes[self.offset..end]).into_owned();
         self.offset = end;
         for line in text.lines() {
+            if let Some(m) = line.trim_end_matches('\r').strip_prefix("@@ MARK ") {
+                self.marks
+                    .push((m.trim().to_string(), self.start.elapsed()));
+                continue;
+            }
             let Some(req) = line.trim_end_matches('\r').strip_prefix("@@ HOTPLUG ") else {
                 continue;
             };
@@ -530,6 +541,8 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
     let mut hotplug = Hotplug {
         offset: 0,
         added: 0,
+        marks: Vec::new(),
+        start,
     };
     let mut problems = Vec::new();
     let outcome = loop {
@@ -559,7 +572,7 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
                 let _ = console.join();
                 break Outcome::Timeout;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => return Err(format!("waiting for {bin}: {e}")),
         }
     };
@@ -568,6 +581,7 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         accel,
         elapsed: start.elapsed(),
         problems,
+        marks: hotplug.marks,
     })
 }
 

@@ -6,6 +6,7 @@
 //! often it boots (backing files persist between boots) and with which
 //! drivers it runs. See `Documentation/nvdimm-rs/testing.rst`.
 
+mod bench;
 mod guest;
 mod qmp;
 mod report;
@@ -51,6 +52,9 @@ enum Cmd {
         #[arg(long)]
         quiet: bool,
     },
+    /// Benchmark the test VMM against QEMU's native nvdimm (scenario
+    /// bench-vmm) and print the table.
+    BenchVmm,
     /// Run every scenario that belongs to `make check`, with every driver it
     /// names, and summarise.
     Check {
@@ -112,6 +116,8 @@ struct ScenarioRun {
     dir: PathBuf,
     /// Known failures that ended a boot (see `# known-panic:`).
     notes: Vec<String>,
+    /// `(boot, mark, seconds from launch)` of the guest's `@@ MARK` lines.
+    marks: Vec<(u32, String, f64)>,
 }
 
 fn run_scenario(
@@ -152,6 +158,7 @@ fn run_scenario(
         accel: "",
         dir: dir.clone(),
         notes: Vec::new(),
+        marks: Vec::new(),
     };
     for boot in 1..=sc.boots {
         let console = dir.join(format!("console-boot{boot}.log"));
@@ -187,6 +194,11 @@ fn run_scenario(
         let g = guest::run(&cfg)?;
         run.accel = g.accel.name();
         run.boot_secs.push(g.elapsed.as_secs_f64());
+        run.marks.extend(
+            g.marks
+                .iter()
+                .map(|(m, t)| (boot, m.clone(), t.as_secs_f64())),
+        );
         run.problems.extend(g.problems);
         let trace = guest::read_lossy(&cfg.trace_log);
         for ev in &sc.qemu_trace {
@@ -334,6 +346,7 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
                         accel: "",
                         dir: PathBuf::new(),
                         notes: Vec::new(),
+                        marks: Vec::new(),
                     });
                 print_run(&r);
                 results.lock().unwrap().push(r);
@@ -469,6 +482,19 @@ fn main() -> ExitCode {
             Ok(r.problems.is_empty())
         }),
         Cmd::Check { arch, jobs, only } => check(&ctx, &arch, jobs, only.as_deref()),
+        Cmd::BenchVmm => ctx.scenarios().and_then(|all| {
+            let sc = all
+                .iter()
+                .find(|s| s.name == "bench-vmm")
+                .ok_or("no scenario 'bench-vmm'")?;
+            let r = run_scenario(&ctx, sc, "x86_64", "c", false)?;
+            print_run(&r);
+            if !r.problems.is_empty() {
+                return Ok(false);
+            }
+            bench::vmm_table(sc, &r.dir, &r.marks)?;
+            Ok(true)
+        }),
     };
     match res {
         Ok(true) => ExitCode::SUCCESS,

@@ -170,7 +170,7 @@ fn ncal() -> Term {
     for (i, n) in mailbox::DATA_FIELDS.iter().enumerate() {
         body.push(aml::field(
             "MBOX",
-            Access::DWord,
+            Access::QWord,
             &[
                 FieldUnit::Reserved(mailbox::DATA * 8),
                 FieldUnit::Named(DATA_NAMES[i], n * 8),
@@ -475,8 +475,8 @@ impl Malformed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nfit_table::table;
     use crate::config::{place, NvdimmConfig};
+    use nfit_table::table;
 
     fn dimms(n: usize) -> Vec<PlacedDimm> {
         let cfgs: Vec<NvdimmConfig> = (0..n)

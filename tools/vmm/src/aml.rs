@@ -189,6 +189,7 @@ pub enum Access {
     Byte = 1,
     Word = 2,
     DWord = 3,
+    QWord = 4,
 }
 
 /// One element of a field list.

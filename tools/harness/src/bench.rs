@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The test VMM's benchmark table: the `BENCH|metric|microseconds` lines
+//! of scenario `bench-vmm`'s boots, grouped by who served the NVDIMMs
+//! (the boots alternate), the harness's own launch-to-ready clock, and
+//! the host's memcpy of the backing file as the ceiling for pmem I/O.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::scenario::{Platform, Scenario};
+
+/// `metric -> platform -> values` (microseconds).
+type Samples = BTreeMap<String, BTreeMap<&'static str, Vec<f64>>>;
+
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len().checked_sub(1)? / 2).copied()
+}
+
+/// Parses `BENCH|metric|value` console lines.
+pub fn bench_lines(console: &str) -> Vec<(String, f64)> {
+    console
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.trim_end_matches('\r').strip_prefix("BENCH|")?.split('|');
+            let m = it.next()?.trim().to_string();
+            let v = it.next()?.trim().parse().ok()?;
+            Some((m, v))
+        })
+        .collect()
+}
+
+/// Median microseconds to copy `len` bytes of `file` between two host
+/// buffers (after reading it once: page cache and memory, as QEMU's
+/// shared mapping sees it).
+fn host_memcpy(file: &Path, len: usize) -> Result<f64, String> {
+    let mut src = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    src.truncate(len);
+    if src.len() < len {
+        return Err(format!("{}: shorter than {len} bytes", file.display()));
+    }
+    let mut dst = vec![1u8; len];
+    let mut t = Vec::new();
+    for _ in 0..7 {
+        let s = Instant::now();
+        dst.copy_from_slice(&src);
+        t.push(s.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(&dst);
+    }
+    median(&t).ok_or_else(|| "no samples".into())
+}
+
+const MIB128: f64 = 128.0 * 1024.0 * 1024.0;
+const KIB128: f64 = 128.0 * 1024.0;
+
+/// Prints the table for the run in `dir`.
+pub fn vmm_table(sc: &Scenario, dir: &Path, marks: &[(u32, String, f64)]) -> Result<(), String> {
+    let mut s: Samples = BTreeMap::new();
+    for boot in 1..=sc.boots {
+        let p = sc.platform_for(boot).name();
+        let console = crate::guest::read_lossy(&dir.join(format!("console-boot{boot}.log")));
+        for (m, v) in bench_lines(&console) {
+            s.entry(m).or_default().entry(p).or_default().push(v);
+        }
+        for (_, _, t) in marks
+            .iter()
+            .filter(|(b, m, _)| *b == boot && m == "ndctl-ready")
+        {
+            s.entry("launch_to_ready".into())
+                .or_default()
+                .entry(p)
+                .or_default()
+                .push(t * 1e6);
+        }
+    }
+    let get = |m: &str, p: Platform| {
+        s.get(m)
+            .and_then(|x| x.get(p.name()))
+            .and_then(|v| median(v))
+    };
+    let memcpy = host_memcpy(&dir.join("nvdimm0.img"), 128 << 20)?;
+    let n = |p: Platform| (1..=sc.boots).filter(|b| sc.platform_for(*b) == p).count();
+    println!();
+    println!(
+        "test VMM vs QEMU native nvdimm, QEMU TCG, 1 vCPU, medians over {} VMM and {} QEMU boots",
+        n(Platform::Vmm),
+        n(Platform::Qemu)
+    );
+    println!(
+        "| {:<46} | {:>12} | {:>12} | {:>9} |",
+        "what", "test VMM", "QEMU native", "VMM/QEMU"
+    );
+    println!("|{:-<48}|{:-<14}|{:-<14}|{:-<11}|", "", "", "", "");
+    let row = |label: &str, m: &str, unit: &str, scale: &dyn Fn(f64) -> f64| {
+        let (v, q) = (get(m, Platform::Vmm), get(m, Platform::Qemu));
+        let f = |x: Option<f64>| x.map_or("-".to_string(), |x| format!("{:.1} {unit}", scale(x)));
+        let ratio = match (v, q) {
+            (Some(v), Some(q)) if q > 0.0 => format!("{:.2}x", scale(v) / scale(q)),
+            _ => "-".into(),
+        };
+        println!("| {label:<46} | {:>12} | {:>12} | {ratio:>9} |", f(v), f(q));
+    };
+    let ms = |x: f64| x / 1000.0;
+    let mbps = |bytes: f64| move |us: f64| bytes / us;
+    row(
+        "launch -> ndctl-ready (host clock)",
+        "launch_to_ready",
+        "s",
+        &|x| x / 1e6,
+    );
+    row("  guest uptime at ndctl-ready", "ready_uptime", "s", &|x| {
+        x / 1e6
+    });
+    row(
+        "ndctl read-labels, 128 KiB (_DSM 4+5)",
+        "label_read_128k",
+        "ms",
+        &ms,
+    );
+    row(
+        "  label read throughput",
+        "label_read_128k",
+        "MB/s",
+        &mbps(KIB128),
+    );
+    row(
+        "ndctl read-labels -s 256 (_DSM latency)",
+        "label_read_256",
+        "ms",
+        &ms,
+    );
+    row(
+        "ndctl write-labels, 128 KiB (_DSM 4+6)",
+        "label_write_128k",
+        "ms",
+        &ms,
+    );
+    row(
+        "  label write throughput",
+        "label_write_128k",
+        "MB/s",
+        &mbps(KIB128),
+    );
+    row(
+        "ndctl list -D (no _DSM: process cost)",
+        "ndctl_list",
+        "ms",
+        &ms,
+    );
+    row(
+        "pmem sequential write, 128 MiB (pattern)",
+        "pmem_write_128m",
+        "MB/s",
+        &mbps(MIB128),
+    );
+    row(
+        "pmem sequential read, 128 MiB (pattern)",
+        "pmem_read_128m",
+        "MB/s",
+        &mbps(MIB128),
+    );
+    println!(
+        "| {:<46} | {:>12} | {:>12} | {:>9} |",
+        "host memcpy of the backing file, 128 MiB",
+        format!("{:.1} MB/s", MIB128 / memcpy),
+        "(same)",
+        "-"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_medians() {
+        let l = bench_lines("x\nBENCH|a|10\r\nBENCH|b|x\nBENCH|c|7.5|extra\nBENCH|\n");
+        assert_eq!(l, [("a".to_string(), 10.0), ("c".to_string(), 7.5)]);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0]), Some(1.0));
+        assert_eq!(median(&[]), None);
+    }
+}

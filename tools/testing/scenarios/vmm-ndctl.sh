@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: the C nfit driver on the VMM's DIMMs: labels, every namespace mode, an unarmed and a label-less DIMM, data and labels across VMM restarts
+# title: test VMM: the C nfit and the Rust nfit_rs driver on the VMM's DIMMs: labels, every namespace mode, an unarmed and a label-less DIMM, data and labels across VMM restarts
 # platform: vmm
-# drivers: c
+# drivers: c rust
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=256M label-size=128K unarmed=on
 # nvdimm: size=256M

@@ -307,8 +307,11 @@ fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
         }
         args.extend(["--nvdimm".into(), spec]);
     }
-    if let Some(m) = &cfg.malformed_nfit {
-        args.extend(["--malformed-nfit".into(), m.clone()]);
+    match &cfg.malformed_nfit {
+        Some(m) => args.extend(["--malformed-nfit".into(), m.clone()]),
+        // Room for the scenario's hotplug requests (and so a _FIT, as
+        // QEMU's nvdimm has); a malformed campaign tests the static NFIT.
+        None => args.extend(["--hotplug-slots".into(), "2".into()]),
     }
     Ok((vmm_binary()?.display().to_string(), args))
 }
@@ -469,6 +472,9 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
         file: cfg.hotplug_dir.join(format!("nvdimm{index}.img")),
     };
     nv.ensure_file()?;
+    if cfg.platform == Platform::Vmm {
+        return vmm_hotplug(cfg, &nv);
+    }
     let o = nvdimm_objects(&cfg.arch, index, &nv)?;
     let mut backend = props_json(&o.backend);
     backend["qom-type"] = "memory-backend-file".into();
@@ -476,6 +482,35 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
     qmp.execute("object-add", backend)?;
     qmp.execute("device_add", props_json(&o.device))?;
     Ok(())
+}
+
+/// Asks the test VMM (its control socket) to hot-add `nv`.
+fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), String> {
+    use std::os::unix::net::UnixStream;
+    let sock = cfg.vmm_dir.join("control.sock");
+    let mut s = UnixStream::connect(&sock).map_err(|e| format!("{}: {e}", sock.display()))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let mut spec = format!("path={},size={}", nv.file.display(), nv.spec.size);
+    if nv.spec.label_size != 0 {
+        spec += &format!(",label-size={}", nv.spec.label_size);
+    }
+    if nv.spec.unarmed {
+        spec += ",unarmed=on";
+    }
+    let req = serde_json::json!({"cmd": "hotplug", "nvdimm": spec});
+    writeln!(s, "{req}").map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(s)
+        .read_line(&mut line)
+        .map_err(|e| format!("test VMM control: {e}"))?;
+    let reply: serde_json::Value = serde_json::from_str(&line)
+        .map_err(|e| format!("test VMM control: '{}': {e}", line.trim()))?;
+    if reply["ok"] == true {
+        Ok(())
+    } else {
+        Err(format!("test VMM: {}", reply["error"]))
+    }
 }
 
 /// Boots the guest and waits for it to end.

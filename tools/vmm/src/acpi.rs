@@ -240,10 +240,92 @@ fn ncal() -> Term {
     aml::method("NCAL", 6, true, &body)
 }
 
+/// The hotplug notification line: a 16550 UART (QEMU `isa-serial`) the
+/// VMM writes a byte to; its interrupt reaches a Generic Event Device
+/// (ACPI0013) whose `_EVT` drains the UART and notifies `NVDR` (0x80),
+/// so the guest re-reads `_FIT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotifyLine {
+    pub port: u16,
+    pub irq: u8,
+}
+
+const GED: &str = "\\_SB.NVGE";
+
+/// The GED and the UART's registers. `ARM` enables the UART's
+/// received-data interrupt (`_INI`, and again from `_FIT`, since the OS's
+/// serial driver may probe the UART in between).
+fn ged(n: NotifyLine) -> Term {
+    let mut crs = vec![0x89, 0x06, 0x00, 0x03, 0x01];
+    crs.extend(u32::from(n.irq).to_le_bytes());
+    crs.extend([0x79, 0x00]);
+    aml::device(
+        GED,
+        &[
+            aml::name_obj("_HID", aml::string("ACPI0013")),
+            aml::name_obj("_CRS", aml::buffer(&crs)),
+            aml::op_region(
+                "NUAR",
+                RegionSpace::SystemIo,
+                int(u64::from(n.port)),
+                int(8),
+            ),
+            aml::field(
+                "NUAR",
+                Access::Byte,
+                &[
+                    FieldUnit::Named("URBR", 8),
+                    FieldUnit::Named("UIER", 8),
+                    FieldUnit::Named("UIIR", 8),
+                    FieldUnit::Named("ULCR", 8),
+                    FieldUnit::Named("UMCR", 8),
+                    FieldUnit::Named("ULSR", 8),
+                ],
+            ),
+            aml::method(
+                "ARM",
+                0,
+                true,
+                &[
+                    aml::store(int(0), aml::name("ULCR")),
+                    aml::store(int(8), aml::name("UMCR")),
+                    aml::store(int(1), aml::name("UIER")),
+                ],
+            ),
+            aml::method("_INI", 0, true, &[aml::call("ARM", &[])]),
+            aml::method(
+                "_EVT",
+                1,
+                true,
+                &[
+                    aml::store(int(0), local(0)),
+                    aml::while_(
+                        aml::l_and(
+                            aml::and(aml::name("ULSR"), int(1), None),
+                            aml::l_less(local(0), int(64)),
+                        ),
+                        &[
+                            aml::store(aml::name("URBR"), local(1)),
+                            aml::increment(local(0)),
+                        ],
+                    ),
+                    aml::notify(ROOT, int(0x80)),
+                ],
+            ),
+        ],
+    )
+}
+
 /// The SSDT: the mailbox device's configuration fields, the NVDIMM root
-/// device `NVDR` (ACPI0012) with `_DSM` (and `_FIT` when `fit`), and one
-/// child `NVnn` per DIMM with `_ADR` = its NFIT handle and `_DSM`.
-pub fn ssdt(dimms: &[PlacedDimm], db: Doorbell, fit: bool) -> Vec<u8> {
+/// device `NVDR` (ACPI0012) with `_DSM`, and one child `NVnn` per DIMM
+/// with `_ADR` = its NFIT handle and `_DSM`. With a notification line
+/// (hotplug), also `_FIT` and the GED.
+pub fn ssdt(
+    dimms: &[PlacedDimm],
+    db: Doorbell,
+    notify: Option<NotifyLine>,
+    hotplug_slots: usize,
+) -> Vec<u8> {
     let pci = aml::scope(
         "\\_SB.PCI0",
         &[aml::device(
@@ -298,32 +380,42 @@ pub fn ssdt(dimms: &[PlacedDimm], db: Doorbell, fit: bool) -> Vec<u8> {
         ncal(),
         dsm(0),
     ];
-    if fit {
+    if notify.is_some() {
         root.push(aml::method(
             "_FIT",
             0,
             true,
-            &[aml::ret(aml::call(
-                &format!("{ROOT}.NCAL"),
-                &[
-                    int(0),
-                    int(0),
-                    int(0),
-                    int(0),
-                    int(0),
-                    int(u64::from(mailbox::KIND_FIT)),
-                ],
-            ))],
+            &[
+                aml::call(&format!("{GED}.ARM"), &[]),
+                aml::ret(aml::call(
+                    &format!("{ROOT}.NCAL"),
+                    &[
+                        int(0),
+                        int(0),
+                        int(0),
+                        int(0),
+                        int(0),
+                        int(u64::from(mailbox::KIND_FIT)),
+                    ],
+                )),
+            ],
         ));
     }
-    for d in dimms {
-        let handle = u32::from(d.slot) + 1;
+    // One child per slot, hot-pluggable ones included (as QEMU does): the
+    // OS binds a DIMM it finds in a new _FIT to the device whose _ADR is
+    // its handle.
+    for slot in 0..dimms.len() + hotplug_slots {
+        let handle = slot as u64 + 1;
         root.push(aml::device(
-            &format!("NV{:02X}", d.slot),
-            &[aml::name_obj("_ADR", int(u64::from(handle))), dsm(handle)],
+            &format!("NV{slot:02X}"),
+            &[aml::name_obj("_ADR", int(handle)), dsm(handle as u32)],
         ));
     }
-    let sb = aml::scope("\\_SB", &[aml::device("NVDR", &root)]);
+    let mut sb = vec![aml::device("NVDR", &root)];
+    if let Some(n) = notify {
+        sb.push(ged(n));
+    }
+    let sb = aml::scope("\\_SB", &sb);
     aml::definition_block(b"SSDT", 1, b"NVDIMMRS", &[pci, sb])
 }
 
@@ -560,7 +652,15 @@ mod tests {
             port: 0xa40,
             pci_slot: 0x10,
         };
-        let t = ssdt(&d, db, true);
+        let t = ssdt(
+            &d,
+            db,
+            Some(NotifyLine {
+                port: 0xa50,
+                irq: 5,
+            }),
+            2,
+        );
         assert_eq!(sum(&t), 0);
         assert_eq!(&t[0..4], b"SSDT");
         assert_eq!(
@@ -603,10 +703,25 @@ mod tests {
             assert_eq!(get(&format!("{dev}._DSM")), Some(Object::Method(4, true)));
         }
         assert_eq!(
-            ns.iter().filter(|(_, o)| *o == Object::Device).count(),
-            2 + d.len()
+            get("\\_SB_.NVGE._HID"),
+            Some(Object::String("ACPI0013".into()))
         );
-        let no_fit = decode(&ssdt(&d, db, false)[36..]).unwrap();
-        assert!(!no_fit.iter().any(|(n, _)| n.ends_with("_FIT")));
+        assert_eq!(get("\\_SB_.NVGE._CRS"), Some(Object::Buffer(11)));
+        assert_eq!(get("\\_SB_.NVGE.NUAR"), Some(Object::Region(1, 0xa50, 8)));
+        assert_eq!(get("\\_SB_.NVGE._EVT"), Some(Object::Method(1, true)));
+        assert_eq!(get("\\_SB_.NVGE._INI"), Some(Object::Method(0, true)));
+        assert_eq!(
+            ns.iter().filter(|(_, o)| *o == Object::Device).count(),
+            3 + d.len() + 2
+        );
+        assert_eq!(
+            get("\\_SB_.NVDR.NV04._ADR"),
+            Some(Object::Integer(5)),
+            "hotplug slots"
+        );
+        let no_fit = decode(&ssdt(&d, db, None, 0)[36..]).unwrap();
+        assert!(!no_fit
+            .iter()
+            .any(|(n, _)| n.ends_with("_FIT") || n.contains("NVGE")));
     }
 }

@@ -347,6 +347,11 @@ pub fn sleep(ms: Term) -> Term {
     cat(&[&[0x5b, 0x22], &ms])
 }
 
+/// `Notify(object, value)`.
+pub fn notify(object: &str, value: Term) -> Term {
+    cat(&[&[0x86], &name(object), &value])
+}
+
 /// A method invocation: the name followed by its arguments.
 pub fn call(path: &str, args: &[Term]) -> Term {
     cat(&[&name(path), &args.concat()])

@@ -12,7 +12,12 @@
 //! {"cmd":"fault","dimm":2,"torn":64,"count":1}     label write: 64 bytes, then error
 //! {"cmd":"fault","delay_ms":200}                   answer late
 //! {"cmd":"clear-faults"}
+//! {"cmd":"hotplug","nvdimm":"path=F,size=256M,label-size=128K"}
 //! ```
+//!
+//! `hotplug` (a new DIMM at run time, on a machine started with
+//! `--hotplug-slots`) is accepted from the control socket only: the guest
+//! must not name host files.
 //!
 //! `dimm` is an NFIT handle (0 is the root device), left out for all;
 //! `function` left out for all; `count` left out for every call until
@@ -74,15 +79,16 @@ fn fault(m: &Map<String, Value>) -> Result<Fault, String> {
     })
 }
 
-/// Handles one request line; always returns one reply object.
-pub fn handle(platform: &mut Platform, line: &str) -> Value {
-    match try_handle(platform, line) {
+/// Handles one request line; always returns one reply object. `trusted`:
+/// the request comes from the host (the control socket), not the guest.
+pub fn handle(platform: &mut Platform, line: &str, trusted: bool) -> Value {
+    match try_handle(platform, line, trusted) {
         Ok(v) => v,
         Err(e) => json!({"ok": false, "error": e}),
     }
 }
 
-fn try_handle(p: &mut Platform, line: &str) -> Result<Value, String> {
+fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, String> {
     if line.len() > MAX_LINE {
         return Err(format!("request longer than {MAX_LINE} bytes"));
     }
@@ -113,8 +119,21 @@ fn try_handle(p: &mut Platform, line: &str) -> Result<Value, String> {
             p.faults.clear();
             Ok(json!({"ok": true}))
         }
+        "hotplug" if !trusted => Err("hotplug is a host request (control socket only)".into()),
+        "hotplug" => {
+            let spec = m
+                .get("nvdimm")
+                .and_then(Value::as_str)
+                .ok_or("hotplug needs \"nvdimm\": \"path=F,size=S,...\"")?;
+            let d = p.hotplug(crate::config::NvdimmConfig::parse(spec)?)?;
+            Ok(json!({
+                "ok": true,
+                "handle": u32::from(d.slot) + 1,
+                "address": d.address,
+            }))
+        }
         other => Err(format!(
-            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults)"
+            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, hotplug)"
         )),
     }
 }
@@ -138,11 +157,36 @@ mod tests {
         Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap()
     }
 
+    fn handle_t(p: &mut Platform, line: &str) -> Value {
+        handle(p, line, false)
+    }
+
+    #[test]
+    fn hotplug_is_a_host_request() {
+        let mut p = platform();
+        let req = r#"{"cmd":"hotplug","nvdimm":"path=/tmp/x.img,size=4M"}"#;
+        assert!(handle(&mut p, req, false)["error"]
+            .as_str()
+            .unwrap()
+            .contains("host request"));
+        // From the host: refused for want of slots, after parsing the spec.
+        assert!(handle(&mut p, req, true)["error"]
+            .as_str()
+            .unwrap()
+            .contains("no hotplug slots"));
+        let bad = r#"{"cmd":"hotplug","nvdimm":"path=/tmp/x.img,size=3M"}"#;
+        assert!(handle(&mut p, bad, true)["error"]
+            .as_str()
+            .unwrap()
+            .contains("multiple of 2M"));
+        assert_eq!(handle(&mut p, r#"{"cmd":"hotplug"}"#, true)["ok"], false);
+    }
+
     #[test]
     fn requests() {
         let mut p = platform();
-        assert_eq!(handle(&mut p, r#"{"cmd":"ping"}"#)["ok"], true);
-        let r = handle(
+        assert_eq!(handle_t(&mut p, r#"{"cmd":"ping"}"#)["ok"], true);
+        let r = handle_t(
             &mut p,
             r#"{"cmd":"fault","dimm":1,"function":4,"status":4,"count":1}"#,
         );
@@ -155,14 +199,14 @@ mod tests {
             input: Some(vec![]),
         });
         assert_eq!(out.output, 4u32.to_le_bytes());
-        let s = handle(&mut p, r#"{"cmd":"stats"}"#);
+        let s = handle_t(&mut p, r#"{"cmd":"stats"}"#);
         assert_eq!(s["stats"]["calls"]["1:4"], 1);
         assert_eq!(s["stats"]["faults_injected"], 1);
         assert_eq!(s["stats"]["faults_armed"], 0);
-        assert_eq!(handle(&mut p, r#"{"cmd":"reset-stats"}"#)["ok"], true);
-        assert_eq!(handle(&mut p, r#"{"cmd":"stats"}"#)["stats"]["total"], 0);
-        handle(&mut p, r#"{"cmd":"fault","short":3}"#);
-        assert_eq!(handle(&mut p, r#"{"cmd":"clear-faults"}"#)["ok"], true);
+        assert_eq!(handle_t(&mut p, r#"{"cmd":"reset-stats"}"#)["ok"], true);
+        assert_eq!(handle_t(&mut p, r#"{"cmd":"stats"}"#)["stats"]["total"], 0);
+        handle_t(&mut p, r#"{"cmd":"fault","short":3}"#);
+        assert_eq!(handle_t(&mut p, r#"{"cmd":"clear-faults"}"#)["ok"], true);
         assert_eq!(p.faults.armed(), 0);
     }
 
@@ -186,12 +230,12 @@ mod tests {
             r#"{"cmd":"fault","status":4,"dimm":1.5}"#,
             r#"{"cmd":"fault","status":4,"colour":"red"}"#,
         ] {
-            let r = handle(&mut p, bad);
+            let r = handle_t(&mut p, bad);
             assert_eq!(r["ok"], false, "{bad} -> {r}");
             assert!(r["error"].as_str().is_some_and(|e| !e.is_empty()));
         }
         let long = format!(r#"{{"cmd":"ping","x":"{}"}}"#, "a".repeat(MAX_LINE));
-        assert_eq!(handle(&mut p, &long)["ok"], false);
+        assert_eq!(handle_t(&mut p, &long)["ok"], false);
         assert_eq!(p.faults.armed(), 0, "nothing armed by bad requests");
     }
 }

@@ -13,6 +13,9 @@ mod control;
 mod mailbox;
 mod model;
 mod qemu;
+// The harness's QMP client, shared rather than copied.
+#[path = "../../harness/src/qmp.rs"]
+mod qmp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +75,10 @@ struct Cli {
     /// I/O port of the _DSM doorbell.
     #[arg(long, default_value = "0xa40", value_parser = parse_port)]
     doorbell_port: u16,
+    /// Room for this many NVDIMMs hot-added at run time (control socket
+    /// command "hotplug"); adds _FIT and the notification line.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
+    hotplug_slots: u8,
     /// Serve a malformed NFIT of this class (robustness campaign).
     #[arg(long, value_enum)]
     malformed_nfit: Option<acpi::Malformed>,
@@ -104,6 +111,14 @@ fn parse_port(s: &str) -> Result<u16, String> {
     }
     Ok(v)
 }
+
+/// The hotplug notification UART's I/O base and ISA interrupt (both free
+/// on QEMU's pc machine with -nodefaults). The base is COM3's legacy
+/// address: Linux's 8250 driver then gives the UART the ttyS2 slot it
+/// keeps for that address; an unknown address can take over the
+/// console's ttyS0 slot while the legacy ports are not probed yet.
+const NOTIFY_PORT: u16 = 0x3e8;
+const NOTIFY_IRQ: u8 = 7;
 
 /// The PCI slot of the mailbox device (bus 0; free on QEMU's pc machine
 /// with -nodefaults).
@@ -158,6 +173,9 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         }
     }
     if let Some(m) = cli.malformed_nfit {
+        if cli.hotplug_slots > 0 {
+            return Err("--malformed-nfit tests the static NFIT: leave out --hotplug-slots".into());
+        }
         if m.needs_two_dimms() && cli.nvdimm.len() < 2 {
             return Err(format!("--malformed-nfit {}: needs two NVDIMMs", m.name()));
         }
@@ -189,7 +207,11 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
             port: cli.doorbell_port,
             pci_slot: MAILBOX_SLOT,
         },
-        false,
+        (cli.hotplug_slots > 0).then_some(acpi::NotifyLine {
+            port: NOTIFY_PORT,
+            irq: NOTIFY_IRQ,
+        }),
+        usize::from(cli.hotplug_slots),
     );
     let state_dir = match &cli.state_dir {
         Some(d) => d.clone(),
@@ -213,6 +235,10 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         console_log: cli.console_log.clone(),
         echo: !cli.quiet,
         timeout: (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout)),
+        hotplug_slots: usize::from(cli.hotplug_slots),
+        capabilities: caps,
+        notify_port: NOTIFY_PORT,
+        notify_irq: NOTIFY_IRQ,
     };
     Ok(Prepared {
         launch,

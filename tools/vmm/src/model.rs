@@ -275,23 +275,83 @@ impl Counters {
     }
 }
 
+/// What a transport does for a hot-added DIMM: map it into the guest and
+/// tell the guest to re-read `_FIT`.
+pub trait HotplugBackend: Send {
+    /// Maps the DIMM's backing file at its address.
+    fn add(&mut self, d: &PlacedDimm) -> Result<(), String>;
+    /// Makes the guest evaluate `Notify(NVDR, 0x80)`.
+    fn notify(&mut self) -> Result<(), String>;
+}
+
+/// Room for hot-added DIMMs, fixed when the machine starts.
+pub struct HotplugRoom {
+    pub backend: Box<dyn HotplugBackend>,
+    /// DIMMs that can still be added.
+    pub slots: usize,
+    /// Guest physical address where device memory ends.
+    pub limit: u64,
+    /// NFIT platform capabilities (kept in the regenerated `_FIT`).
+    pub capabilities: u32,
+}
+
 /// The NFIT platform: the root device, the DIMMs, the current NFIT body
 /// (what `_FIT` returns), faults and counters.
 pub struct Platform {
     pub dimms: Vec<Nvdimm>,
+    pub placed: Vec<PlacedDimm>,
     pub faults: Faults,
     pub counters: Counters,
     pub fit: Vec<u8>,
+    pub hotplug: Option<HotplugRoom>,
 }
 
 impl Platform {
     pub fn new(dimms: &[PlacedDimm], fit: Vec<u8>) -> Result<Self, String> {
         Ok(Platform {
             dimms: dimms.iter().map(Nvdimm::open).collect::<Result<_, _>>()?,
+            placed: dimms.to_vec(),
             faults: Faults::default(),
             counters: Counters::default(),
             fit,
+            hotplug: None,
         })
+    }
+
+    /// Adds a DIMM at run time: places it after the others, has the
+    /// transport map it, regenerates `_FIT` and notifies the guest.
+    pub fn hotplug(&mut self, config: crate::config::NvdimmConfig) -> Result<PlacedDimm, String> {
+        let room = self
+            .hotplug
+            .as_mut()
+            .ok_or("this machine has no hotplug slots (--hotplug-slots)")?;
+        if room.slots == 0 {
+            return Err("no hotplug slot left".into());
+        }
+        if self.placed.iter().any(|d| d.config.path == config.path) {
+            return Err(format!("{}: already a DIMM", config.path.display()));
+        }
+        let mut all: Vec<_> = self.placed.iter().map(|d| d.config.clone()).collect();
+        all.push(config.clone());
+        let (placed, end) = crate::config::place(&all)?;
+        if end > room.limit {
+            return Err(format!(
+                "a DIMM of {} bytes does not fit in the device memory left",
+                config.file_size()?
+            ));
+        }
+        let new = placed.last().cloned().ok_or("no DIMM placed")?;
+        if !config.check_file()? {
+            config.create_file()?;
+        }
+        let model = Nvdimm::open(&new)?;
+        room.backend.add(&new)?;
+        room.slots -= 1;
+        self.dimms.push(model);
+        self.placed.push(new.clone());
+        self.fit = crate::acpi::nfit_body(&self.placed, room.capabilities);
+        room.backend.notify()?;
+        Ok(new)
     }
 
     /// `_FIT`: the NFIT's structures without the table header.
@@ -477,6 +537,69 @@ mod tests {
         });
         assert_eq!(bad.output, status(3));
         assert_eq!(p.counters.bad_requests, 1);
+    }
+
+    struct FakeBackend(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+    impl HotplugBackend for FakeBackend {
+        fn add(&mut self, d: &PlacedDimm) -> Result<(), String> {
+            self.0.lock().unwrap().push(format!("add {:#x}", d.address));
+            Ok(())
+        }
+        fn notify(&mut self) -> Result<(), String> {
+            self.0.lock().unwrap().push("notify".into());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn hotplug_regenerates_fit() {
+        let mut p = platform("hotplug", &["size=4M,label-size=128K"]);
+        let cfg = |name: &str| {
+            let f = std::env::temp_dir().join(format!(
+                "nvdimm-vmm-model-{}-hotplug/{name}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_file(&f);
+            NvdimmConfig::parse(&format!("path={},size=4M,label-size=128K", f.display())).unwrap()
+        };
+        assert!(p
+            .hotplug(cfg("h1.img"))
+            .unwrap_err()
+            .contains("no hotplug slots"));
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        p.hotplug = Some(HotplugRoom {
+            backend: Box::new(FakeBackend(log.clone())),
+            slots: 1,
+            limit: crate::config::DEVICE_MEMORY_BASE + (1 << 30),
+            capabilities: 0,
+        });
+        let d = p.hotplug(cfg("h1.img")).unwrap();
+        assert_eq!(d.slot, 1);
+        assert_eq!(d.address, crate::config::DEVICE_MEMORY_BASE + (128 << 20));
+        assert_eq!(*log.lock().unwrap(), ["add 0x108000000", "notify"]);
+        let t = crate::acpi::nfit(&p.fit);
+        let n = nfit_table::table::Nfit::parse(&t).unwrap();
+        assert_eq!(n.memdevs().count(), 2);
+        assert_eq!(
+            call(&mut p, 2, 0, &[]),
+            0x71u32.to_le_bytes(),
+            "the new DIMM answers"
+        );
+        assert!(p
+            .hotplug(cfg("h2.img"))
+            .unwrap_err()
+            .contains("no hotplug slot left"));
+        p.hotplug.as_mut().unwrap().slots = 1;
+        let mut big = cfg("h3.img");
+        big.size = 2 << 30;
+        assert!(p.hotplug(big).unwrap_err().contains("does not fit"));
+        assert!(!std::env::temp_dir()
+            .join(format!(
+                "nvdimm-vmm-model-{}-hotplug/h3.img",
+                std::process::id()
+            ))
+            .exists());
     }
 
     #[test]

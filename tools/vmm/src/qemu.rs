@@ -85,7 +85,17 @@ pub struct Launch {
     pub console_log: Option<PathBuf>,
     pub echo: bool,
     pub timeout: Option<Duration>,
+    /// DIMMs that can be hot-added (0: no hotplug, no `_FIT`).
+    pub hotplug_slots: usize,
+    /// NFIT platform capabilities (for the regenerated `_FIT`).
+    pub capabilities: u32,
+    /// The hotplug notification UART.
+    pub notify_port: u16,
+    pub notify_irq: u8,
 }
+
+/// Device memory kept free for each hotplug slot.
+pub const HOTPLUG_ROOM: u64 = 2 << 30;
 
 impl Launch {
     pub fn nfit_path(&self) -> PathBuf {
@@ -103,6 +113,17 @@ impl Launch {
     fn results_socket(&self) -> PathBuf {
         self.state_dir.join("results.sock")
     }
+    fn notify_socket(&self) -> PathBuf {
+        self.state_dir.join("notify.sock")
+    }
+    fn vmm_qmp_socket(&self) -> PathBuf {
+        self.state_dir.join("vmm-qmp.sock")
+    }
+
+    /// The end of device memory, hotplug room included.
+    pub fn device_memory_end(&self) -> u64 {
+        self.dimms_end.max(DEVICE_MEMORY_BASE) + self.hotplug_slots as u64 * HOTPLUG_ROOM
+    }
 
     /// QEMU's command line (program name excluded).
     pub fn args(&self) -> Vec<String> {
@@ -110,16 +131,14 @@ impl Launch {
         let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
         push(&["-machine", "pc", "-accel", &self.accel, "-smp", "1"]);
         let mem_mib = self.memory >> 20;
-        if self.dimms.is_empty() {
+        let slots = self.dimms.len() + self.hotplug_slots;
+        if slots == 0 {
             push(&["-m", &format!("{mem_mib}M")]);
         } else {
             // Device memory must span every DIMM; QEMU adds slack per slot.
-            let span = self.dimms_end - DEVICE_MEMORY_BASE;
+            let span = self.device_memory_end() - DEVICE_MEMORY_BASE;
             let maxmem = (self.memory + span).div_ceil(1 << 30) << 10;
-            push(&[
-                "-m",
-                &format!("{mem_mib}M,slots={},maxmem={maxmem}M", self.dimms.len()),
-            ]);
+            push(&["-m", &format!("{mem_mib}M,slots={slots},maxmem={maxmem}M")]);
         }
         push(&[
             "-nodefaults",
@@ -152,6 +171,22 @@ impl Launch {
             "-device",
             &format!("ivshmem-plain,memdev=nvmb,addr={:#x}", self.mailbox_slot),
         ]);
+        if self.hotplug_slots > 0 {
+            push(&[
+                "-chardev",
+                &format!("socket,id=nvhp,path={}", self.notify_socket().display()),
+                "-device",
+                &format!(
+                    "isa-serial,iobase={:#x},irq={},chardev=nvhp",
+                    self.notify_port, self.notify_irq
+                ),
+                "-qmp",
+                &format!(
+                    "unix:{},server=on,wait=off",
+                    self.vmm_qmp_socket().display()
+                ),
+            ]);
+        }
         for d in &self.dimms {
             let size = d.config.size + d.config.label_size;
             push(&[
@@ -186,6 +221,49 @@ impl Launch {
         let append = format!("{} acpi_no_memhotplug", self.append.trim());
         push(&["-append", append.trim()]);
         a
+    }
+}
+
+/// Hot-adds DIMMs to the running QEMU (QMP `object-add` and `device_add`
+/// of a `pc-dimm` at the DIMM's address) and raises the notification line.
+struct QemuHotplug {
+    qmp_socket: PathBuf,
+    qmp: Option<crate::qmp::Qmp>,
+    notify: UnixStream,
+}
+
+impl crate::model::HotplugBackend for QemuHotplug {
+    fn add(&mut self, d: &PlacedDimm) -> Result<(), String> {
+        if self.qmp.is_none() {
+            self.qmp = Some(crate::qmp::Qmp::connect(&self.qmp_socket)?);
+        }
+        let qmp = self.qmp.as_mut().ok_or("no QMP")?;
+        qmp.execute(
+            "object-add",
+            serde_json::json!({
+                "qom-type": "memory-backend-file",
+                "id": format!("nvmem{}", d.slot),
+                "share": true,
+                "mem-path": d.config.path.display().to_string(),
+                "size": d.config.file_size()?,
+            }),
+        )?;
+        qmp.execute(
+            "device_add",
+            serde_json::json!({
+                "driver": "pc-dimm",
+                "id": format!("nvdimm{}", d.slot),
+                "memdev": format!("nvmem{}", d.slot),
+                "addr": d.address,
+            }),
+        )?;
+        Ok(())
+    }
+
+    fn notify(&mut self) -> Result<(), String> {
+        self.notify
+            .write_all(b"!")
+            .map_err(|e| format!("notification line: {e}"))
     }
 }
 
@@ -249,7 +327,7 @@ pub fn serve_control(listener: UnixListener, platform: Arc<Mutex<Platform>>) {
                         Ok(p) => p,
                         Err(e) => e.into_inner(),
                     };
-                    crate::control::handle(&mut p, line.trim())
+                    crate::control::handle(&mut p, line.trim(), true)
                 };
                 if writeln!(out, "{reply}").is_err() {
                     return;
@@ -289,7 +367,7 @@ fn serve_results(conn: UnixStream, file: PathBuf, platform: Arc<Mutex<Platform>>
                     Ok(p) => p,
                     Err(e) => e.into_inner(),
                 };
-                crate::control::handle(&mut p, req.trim())
+                crate::control::handle(&mut p, req.trim(), false)
             };
             let _ = writeln!(reply_to, "@@ VMM-REPLY {reply}");
         }
@@ -334,6 +412,10 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
     let results = match &l.results {
         Some(_) => Some(bind(&l.results_socket())?),
         None => None,
+    };
+    let notify = match l.hotplug_slots {
+        0 => None,
+        _ => Some(bind(&l.notify_socket())?),
     };
     let mut log = match &l.console_log {
         Some(p) => Some(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
@@ -401,6 +483,23 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
         let conn = accept_within(&doorbell, &mut child, Duration::from_secs(30))?;
         let p = platform.clone();
         std::thread::spawn(move || serve_doorbell(conn, mailbox, p));
+        if let Some(listener) = &notify {
+            let conn = accept_within(listener, &mut child, Duration::from_secs(30))?;
+            let mut p = match platform.lock() {
+                Ok(p) => p,
+                Err(e) => e.into_inner(),
+            };
+            p.hotplug = Some(crate::model::HotplugRoom {
+                backend: Box::new(QemuHotplug {
+                    qmp_socket: l.vmm_qmp_socket(),
+                    qmp: None,
+                    notify: conn,
+                }),
+                slots: l.hotplug_slots,
+                limit: l.device_memory_end(),
+                capabilities: l.capabilities,
+            });
+        }
         Ok(())
     })();
     if let Err(e) = connect {
@@ -438,7 +537,12 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
             Err(e) => return Err(format!("waiting for QEMU: {e}")),
         }
     };
-    for p in [l.doorbell_socket(), l.results_socket()] {
+    for p in [
+        l.doorbell_socket(),
+        l.results_socket(),
+        l.notify_socket(),
+        l.vmm_qmp_socket(),
+    ] {
         let _ = std::fs::remove_file(p);
     }
     Ok(outcome)
@@ -470,6 +574,10 @@ mod tests {
             console_log: None,
             echo: false,
             timeout: None,
+            hotplug_slots: 0,
+            capabilities: 0,
+            notify_port: 0xa50,
+            notify_irq: 5,
         };
         let a = l.args().join(" ");
         assert!(a.contains("-machine pc -accel tcg"), "{a}");

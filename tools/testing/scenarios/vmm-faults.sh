@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: _DSM fault injection under the C nfit driver: error statuses, short transfers, torn label writes, delays, a failing label-size call at probe
+# title: test VMM: _DSM fault injection under the C nfit driver: error statuses, short transfers, torn label writes, delays, a VMM timeout, a failing label-size call at probe
 # platform: vmm
 # drivers: c
 # nvdimm: size=256M label-size=128K
-# timeout: 300
+# timeout: 360
 #
 # The guest arms each fault itself through the VMM's control protocol
 # (over its results port), runs the ndctl operation the fault hits, and
@@ -30,6 +30,7 @@ vmm_ctl() {
 
 labels_ok() { ndctl check-labels nmem0; }
 read_labels() { ndctl read-labels nmem0 -o /tmp/labels.bin; }
+no_faults_armed() { vmm_ctl '{"cmd":"stats"}' | grep -q '"faults_armed":0'; }
 relabel() { ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all; }
 
 load_nfit 1
@@ -62,11 +63,20 @@ check labels-valid-after-torn labels_ok
 check relabel-after-torn relabel
 
 # 4. Delays: the AML polls with Stall, then Sleep; a slow answer is still an answer.
-require arm-delay vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"delay_ms":700,"count":2}'
+require arm-delay vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"delay_ms":700,"count":1}'
 check delayed-read-succeeds read_labels
 check delayed-data-same cmp /tmp/good.bin /tmp/labels.bin
+check delay-consumed no_faults_armed
 
-# 5. Label size failing while the driver probes: the DIMM and its region
+# 5. A VMM that does not answer: the AML gives up (Stall, then Sleep(1)
+#    1000 times: about 12 s) and returns status 4; the VMM drops its late
+#    answer, and the next call is served.
+require arm-timeout vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"delay_ms":30000,"count":1}'
+check_not timed-out-read-fails read_labels
+check read-after-timeout wait_for 30 read_labels
+check data-after-timeout cmp /tmp/good.bin /tmp/labels.bin
+
+# 6. Label size failing while the driver probes: the DIMM and its region
 #    stay, the namespace layer sees no label area (the C driver's degradation).
 ndctl disable-region all >/dev/null
 rmmod nfit
@@ -81,8 +91,9 @@ rmmod nfit
 check reprobe-clean modprobe nfit
 check labels-back wait_for 30 labels_ok
 
-# 6. The VMM counted what it injected.
+# 7. The VMM counted what it injected, and the answer it dropped.
 vmm_ctl '{"cmd":"stats"}' >/tmp/stats.json
 cat /tmp/stats.json
 check faults-were-injected sh -c '[ "$(sed -n "s/.*\"faults_injected\":\([0-9]*\).*/\1/p" /tmp/stats.json)" -ge 6 ]'
 check no-fault-left sh -c 'grep -q "\"faults_armed\":0" /tmp/stats.json'
+check late-answer-dropped sh -c 'grep -q "\"abandoned\":1" /tmp/stats.json'

@@ -10,7 +10,7 @@
 //! {"cmd":"fault","dimm":1,"function":5,"status":4,"count":1}
 //! {"cmd":"fault","function":5,"short":100}         cut outputs to 100 bytes
 //! {"cmd":"fault","dimm":2,"torn":64,"count":1}     label write: 64 bytes, then error
-//! {"cmd":"fault","delay_ms":200}                   answer late
+//! {"cmd":"fault","delay_ms":200}                   answer late (up to 60 s)
 //! {"cmd":"clear-faults"}
 //! {"cmd":"hotplug","nvdimm":"path=F,size=256M,label-size=128K"}
 //! ```
@@ -30,8 +30,9 @@ use crate::model::{Fault, FaultAction, Platform};
 
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 4096;
-/// Longest injectable delay: below the AML's polling budget.
-pub const MAX_DELAY_MS: u64 = 10_000;
+/// Longest injectable delay: past the AML's polling budget (about 12 s in
+/// a TCG guest), so that its timeout can be tested too.
+pub const MAX_DELAY_MS: u64 = 60_000;
 
 fn opt_u32(m: &Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
     match m.get(key) {
@@ -225,7 +226,7 @@ mod tests {
             r#"{"cmd":"fault","status":4294967296}"#,
             r#"{"cmd":"fault","status":"4"}"#,
             r#"{"cmd":"fault","status":null}"#,
-            r#"{"cmd":"fault","delay_ms":60000}"#,
+            r#"{"cmd":"fault","delay_ms":60001}"#,
             r#"{"cmd":"fault","status":4,"count":0}"#,
             r#"{"cmd":"fault","status":4,"dimm":1.5}"#,
             r#"{"cmd":"fault","status":4,"colour":"red"}"#,

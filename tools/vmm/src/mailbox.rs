@@ -181,6 +181,12 @@ impl Mailbox {
         })
     }
 
+    /// The guest's latest request number.
+    pub fn seq(&self) -> u32 {
+        fence(Ordering::Acquire);
+        self.read_u32(SEQ)
+    }
+
     /// Answers request `seq` with `output` (cut to the payload area).
     pub fn complete(&self, seq: u32, output: &[u8]) {
         let out = &output[..output.len().min(DATA_SIZE)];

@@ -255,6 +255,8 @@ pub struct Counters {
     pub label_bytes_written: u64,
     pub fit_reads: u64,
     pub bad_requests: u64,
+    /// Answers dropped because the guest had timed out and moved on.
+    pub abandoned: u64,
 }
 
 impl Counters {
@@ -271,6 +273,7 @@ impl Counters {
             "label_bytes_written": self.label_bytes_written,
             "fit_reads": self.fit_reads,
             "bad_requests": self.bad_requests,
+            "abandoned": self.abandoned,
         })
     }
 }

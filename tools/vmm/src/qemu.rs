@@ -304,6 +304,17 @@ fn serve_doorbell(mut conn: UnixStream, mailbox: Mailbox, platform: Arc<Mutex<Pl
             };
             if let Some(d) = delay {
                 std::thread::sleep(d);
+                // The AML gave up waiting and may already be writing its
+                // next request into the payload area: a late answer would
+                // overwrite it.
+                if mailbox.seq() != req.seq {
+                    let mut p = match platform.lock() {
+                        Ok(p) => p,
+                        Err(e) => e.into_inner(),
+                    };
+                    p.counters.abandoned += 1;
+                    continue;
+                }
             }
             mailbox.complete(req.seq, &output);
         }

@@ -454,10 +454,12 @@ fn main() -> ExitCode {
     let res = match cli.cmd {
         Cmd::List => ctx.scenarios().map(|all| {
             for s in all {
+                let platforms: Vec<&str> = s.platforms.iter().map(|p| p.name()).collect();
                 println!(
-                    "{:<24} {:<8} drivers: {:<8} boots: {}  {}",
+                    "{:<24} {:<8} {:<9} drivers: {:<8} boots: {:<2}  {}",
                     s.name,
                     s.arches.join(","),
+                    platforms.join(","),
                     s.drivers.join(","),
                     s.boots,
                     s.title

@@ -13,6 +13,8 @@
 //! # known-panic: BUG: scheduling while atomic
 //! # timeout: 300
 //! # check: yes
+//! # platform: vmm qemu          (who serves the NVDIMMs, per boot)
+//! # malformed-nfit: spa-overlap (test VMM: boot N gets the Nth class)
 //! ```
 
 use std::path::Path;

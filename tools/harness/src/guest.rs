@@ -8,8 +8,6 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::scenario::{NvdimmSpec, Platform};
@@ -542,32 +540,10 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         .spawn()
         .map_err(|e| format!("cannot start {bin}: {e} (run 'make setup')"))?;
 
-    let panicked = Arc::new(AtomicBool::new(false));
     let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
-    let echo = cfg.echo;
-    let seen_panic = panicked.clone();
-    let console = std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            let text = String::from_utf8_lossy(&line);
-            if text.contains("Kernel panic - not syncing") {
-                seen_panic.store(true, Ordering::SeqCst);
-            }
-            let _ = log.write_all(&line);
-            if echo {
-                print!("{text}");
-                let _ = std::io::stdout().flush();
-            }
-            line.clear();
-        }
-    });
+    let console = crate::console::copy(stdout, Some(log), cfg.echo);
     let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut s);
-        s
-    });
+    let errors = crate::console::collect(stderr);
 
     let limit = match cfg.platform {
         Platform::Qemu => cfg.timeout,
@@ -584,9 +560,9 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         hotplug.poll(cfg, &mut problems);
         match child.try_wait() {
             Ok(Some(status)) => {
-                let _ = console.join();
+                let panicked = console.finish();
                 let err = errors.join().unwrap_or_default();
-                if panicked.load(Ordering::SeqCst) {
+                if panicked {
                     break Outcome::Panic;
                 } else if status.success() {
                     break Outcome::PowerOff;
@@ -604,7 +580,7 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
                 // Our own child, ended by pid through its handle.
                 let _ = child.kill();
                 let _ = child.wait();
-                let _ = console.join();
+                let _ = console.finish();
                 break Outcome::Timeout;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),

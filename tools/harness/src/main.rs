@@ -7,6 +7,7 @@
 //! drivers it runs. See `Documentation/nvdimm-rs/testing.rst`.
 
 mod bench;
+mod console;
 mod guest;
 mod qmp;
 mod report;

@@ -13,7 +13,9 @@ mod control;
 mod mailbox;
 mod model;
 mod qemu;
-// The harness's QMP client, shared rather than copied.
+// The harness's console handling and QMP client, shared rather than copied.
+#[path = "../../harness/src/console.rs"]
+mod console;
 #[path = "../../harness/src/qmp.rs"]
 mod qmp;
 

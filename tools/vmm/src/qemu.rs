@@ -26,7 +26,6 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -61,9 +60,6 @@ impl Outcome {
         }
     }
 }
-
-/// The console line that marks a kernel panic.
-pub const PANIC_MARK: &str = "Kernel panic - not syncing";
 
 /// Everything the transport needs to start a guest.
 #[derive(Debug, Clone)]
@@ -467,33 +463,9 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", l.qemu))?;
     let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
-    let errors = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = BufReader::new(stderr).read_to_string(&mut s);
-        s
-    });
+    let errors = crate::console::collect(stderr);
     let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
-    let panicked = Arc::new(AtomicBool::new(false));
-    let seen = panicked.clone();
-    let echo = l.echo;
-    let console = std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
-        let mut line = Vec::new();
-        while r.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
-            if String::from_utf8_lossy(&line).contains(PANIC_MARK) {
-                seen.store(true, Ordering::SeqCst);
-            }
-            if let Some(f) = &mut log {
-                let _ = f.write_all(&line);
-            }
-            if echo {
-                let mut o = std::io::stdout().lock();
-                let _ = o.write_all(&line);
-                let _ = o.flush();
-            }
-            line.clear();
-        }
-    });
+    let console = crate::console::copy(stdout, log, l.echo);
 
     let connect = (|| -> Result<(), String> {
         // QEMU connects its chardevs in command-line order.
@@ -527,7 +499,7 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
     if let Err(e) = connect {
         let _ = child.kill();
         let status = child.wait().map_err(|e| e.to_string())?;
-        let _ = console.join();
+        let _ = console.finish();
         let err = errors.join().unwrap_or_default();
         return Ok(Outcome::QemuFailed(format!(
             "{e}; QEMU exited with {status}: {}",
@@ -538,9 +510,9 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
     let outcome = loop {
         match child.try_wait() {
             Ok(Some(status)) => {
-                let _ = console.join();
+                let panicked = console.finish();
                 let err = errors.join().unwrap_or_default();
-                if panicked.load(Ordering::SeqCst) {
+                if panicked {
                     break Outcome::Panic;
                 }
                 if status.success() {
@@ -552,7 +524,7 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
                 // Our own child, ended through its handle.
                 let _ = child.kill();
                 let _ = child.wait();
-                let _ = console.join();
+                let _ = console.finish();
                 break Outcome::Timeout;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),

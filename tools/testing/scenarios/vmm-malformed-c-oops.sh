@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: the malformed-NFIT classes that oops the C nfit driver (interleave line count, flush hint count past the structure): recorded as known failures
+# title: test VMM: the malformed-NFIT classes that oops the C nfit driver (interleave line count, flush hint count past the structure): known failures of C, clean rejections by nfit_rs
 # platform: vmm
-# drivers: c
+# drivers: c rust
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K
 # malformed-nfit: interleave-count flush-hint-count
@@ -14,11 +14,18 @@
 # modprobe's context. oops=panic turns the oops into a panic that ends the
 # boot; the harness records it as a known failure of the C driver (the
 # baseline that nfit_rs, whose parser rejects both, must beat) and goes on
-# with the next class.
+# with the next class. nfit_rs must reject both tables without an oops.
 
 class=$(sed -n 's/.* malformed=\([a-z-]*\).*/\1/p' /proc/cmdline)
 check class-known test -n "$class"
 load_pmem_drivers
-modprobe nfit
+modprobe "$(nfit_module)"
+case "$driver" in
 # Not reached with the C driver: the probe oopses.
-fail "c-oops-$class" "the C nfit driver survived a $class table"
+c) fail "c-oops-$class" "the C nfit driver survived a $class table" ;;
+*)
+	sleep 2
+	check "rejected-$class" test "$(ls -d /sys/bus/nd/devices/ndbus* 2>/dev/null | wc -l)" = 0
+	dmesg | grep nfit_rs
+	;;
+esac

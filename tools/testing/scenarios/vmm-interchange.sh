@@ -4,6 +4,7 @@
 # drivers: c
 # nvdimm: size=512M label-size=128K
 # boots: 3
+# machine: nvdimm-persistence=mem-ctrl
 # timeout: 300
 #
 # Boot 1 (VMM) labels the DIMM and writes namespace 'from-vmm'; boot 2
@@ -15,6 +16,8 @@
 platform=$(sed -n 's/.* platform=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "--- NVDIMMs served by: $platform"
 load_nfit 1
+# Both platforms describe the same platform capabilities (memory controller flush).
+check persistence-domain-same sh -c 'ndctl list -R | grep -q "\"persistence_domain\":\"memory_controller\""'
 check dimm-id-same sh -c 'ndctl list -D | grep -q "\"id\":\"8680-56341200\""'
 # The interleave-set cookie QEMU's NFIT gives this DIMM (tools/nfit/README.md).
 iset_same() { ndctl list -R | grep -q '"iset_id":10248187106440278'; }

@@ -6,6 +6,7 @@
 # nvdimm: size=256M label-size=128K unarmed=on
 # nvdimm: size=256M
 # boots: 2
+# machine: nvdimm-persistence=cpu
 # timeout: 400
 #
 # Every boot is a new nvdimm-vmm process (and a new QEMU): what survives
@@ -43,6 +44,7 @@ r0=$(region_of nmem0)
 r1=$(region_of nmem1)
 check unarmed-region-read-only sh -c "[ \$(cat /sys/bus/nd/devices/$r1/read_only) = 1 ]"
 check unarmed-flag grep -q not_armed /sys/bus/nd/devices/nmem1/nfit/flags
+check persistence-cpu-cache sh -c 'ndctl list -R | grep -q "\"persistence_domain\":\"cpu_cache\""'
 check region-size sh -c "[ \$(cat /sys/bus/nd/devices/$r0/size) = 536870912 ]"
 
 case "$boot" in

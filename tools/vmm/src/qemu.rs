@@ -244,7 +244,7 @@ impl crate::model::HotplugBackend for QemuHotplug {
                 "size": d.config.file_size()?,
             }),
         )?;
-        qmp.execute(
+        let added = qmp.execute(
             "device_add",
             serde_json::json!({
                 "driver": "pc-dimm",
@@ -252,7 +252,15 @@ impl crate::model::HotplugBackend for QemuHotplug {
                 "memdev": format!("nvmem{}", d.slot),
                 "addr": d.address,
             }),
-        )?;
+        );
+        if let Err(e) = added {
+            // Leave no backend behind: the slot can be tried again.
+            let _ = qmp.execute(
+                "object-del",
+                serde_json::json!({ "id": format!("nvmem{}", d.slot) }),
+            );
+            return Err(e);
+        }
         Ok(())
     }
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: _DSM fault injection under the C nfit driver: error statuses, short transfers, torn label writes, delays, a VMM timeout, a failing label-size call at probe
+# title: test VMM: _DSM fault injection under the C nfit driver: error statuses, busy answers, short transfers, torn label writes, delays, a VMM timeout, a failing label-size call at probe
 # platform: vmm
 # drivers: c
 # nvdimm: size=256M label-size=128K
@@ -42,6 +42,12 @@ require arm-status vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"status":4}'
 check_not status-read-fails read_labels
 check clear-status vmm_ctl '{"cmd":"clear-faults"}'
 check read-after-status read_labels
+
+# 1b. A busy answer (status 5, "retry suggested"): the C driver does not
+#     retry; the read fails like any other error status.
+require arm-busy vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"status":5,"count":1}'
+check_not busy-read-fails read_labels
+check read-after-busy read_labels
 
 # 2. A short transfer (the VMM answers 100 bytes instead of 4 + length).
 #    Baseline: the C nfit driver passes the short buffer on without an
@@ -94,6 +100,6 @@ check labels-back wait_for 30 labels_ok
 # 7. The VMM counted what it injected, and the answer it dropped.
 vmm_ctl '{"cmd":"stats"}' >/tmp/stats.json
 cat /tmp/stats.json
-check faults-were-injected sh -c '[ "$(sed -n "s/.*\"faults_injected\":\([0-9]*\).*/\1/p" /tmp/stats.json)" -ge 6 ]'
+check faults-were-injected sh -c '[ "$(sed -n "s/.*\"faults_injected\":\([0-9]*\).*/\1/p" /tmp/stats.json)" -ge 8 ]'
 check no-fault-left sh -c 'grep -q "\"faults_armed\":0" /tmp/stats.json'
 check late-answer-dropped sh -c 'grep -q "\"abandoned\":1" /tmp/stats.json'

@@ -121,6 +121,8 @@ pub struct GuestConfig {
     pub malformed_nfit: Option<String>,
     /// The test VMM's state directory and control socket.
     pub vmm_dir: PathBuf,
+    /// Extra arguments of the test VMM (`# vmm-args:`).
+    pub vmm_args: Vec<String>,
 }
 
 /// What a finished guest left behind.
@@ -311,6 +313,7 @@ fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
         // QEMU's nvdimm has); a malformed campaign tests the static NFIT.
         None => args.extend(["--hotplug-slots".into(), "2".into()]),
     }
+    args.extend(cfg.vmm_args.iter().cloned());
     Ok((vmm_binary()?.display().to_string(), args))
 }
 

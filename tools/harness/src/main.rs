@@ -191,6 +191,7 @@ fn run_scenario(
             platform: sc.platform_for(boot),
             malformed_nfit: sc.malformed_for(boot).map(str::to_string),
             vmm_dir: dir.join(format!("vmm-boot{boot}")),
+            vmm_args: sc.vmm_args.clone(),
         };
         let g = guest::run(&cfg)?;
         run.accel = g.accel.name();

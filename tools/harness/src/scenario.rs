@@ -15,6 +15,7 @@
 //! # check: yes
 //! # platform: vmm qemu          (who serves the NVDIMMs, per boot)
 //! # malformed-nfit: spa-overlap (test VMM: boot N gets the Nth class)
+//! # vmm-args: --ars             (extra nvdimm-vmm arguments)
 //! ```
 
 use std::path::Path;
@@ -83,6 +84,8 @@ pub struct Scenario {
     /// `# malformed-nfit: CLASS...`: boot N gets the test VMM's malformed
     /// NFIT of the Nth class (and `malformed=CLASS` on its command line).
     pub malformed_nfit: Vec<String>,
+    /// `# vmm-args: --ars`: extra arguments of the test VMM.
+    pub vmm_args: Vec<String>,
 }
 
 /// Who serves a guest's NVDIMMs.
@@ -177,6 +180,7 @@ impl Scenario {
             known_panic: None,
             platforms: vec![Platform::Qemu],
             malformed_nfit: Vec::new(),
+            vmm_args: Vec::new(),
         };
         for line in text.lines() {
             let Some(rest) = line.strip_prefix("# ") else {
@@ -260,6 +264,7 @@ impl Scenario {
                     }
                 }
                 "malformed-nfit" => sc.malformed_nfit = list(val),
+                "vmm-args" => sc.vmm_args = list(val),
                 _ => {}
             }
         }
@@ -429,5 +434,12 @@ mod tests {
         assert_eq!(sc.malformed_for(2), Some("b"));
         assert_eq!(sc.malformed_for(4), None);
         assert_eq!(sc.platform_for(3), Platform::Vmm);
+        let sc = Scenario::parse(
+            "x",
+            p,
+            "# title: t\n# platform: vmm\n# vmm-args: --ars --x\n",
+        )
+        .unwrap();
+        assert_eq!(sc.vmm_args, ["--ars", "--x"]);
     }
 }

@@ -13,6 +13,7 @@
 //! {"cmd":"fault","delay_ms":200}                   answer late (up to 60 s)
 //! {"cmd":"clear-faults"}
 //! {"cmd":"hotplug","nvdimm":"path=F,size=256M,label-size=128K"}
+//! {"cmd":"poison","address":4294971392,"length":512}  (with --ars)
 //! ```
 //!
 //! `hotplug` (a new DIMM at run time, on a machine started with
@@ -120,6 +121,20 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             p.faults.clear();
             Ok(json!({"ok": true}))
         }
+        "poison" => {
+            let ars = p.ars.as_mut().ok_or("no ARS on this machine (--ars)")?;
+            let num = |k: &str| {
+                m.get(k)
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| format!("'{k}' must be an unsigned integer"))
+            };
+            let (a, l) = (num("address")?, num("length")?);
+            if l == 0 || a.checked_add(l).is_none() {
+                return Err("the range must be non-empty and not wrap".into());
+            }
+            ars.poison.add(a, l);
+            Ok(json!({"ok": true, "ranges": ars.poison.len()}))
+        }
         "hotplug" if !trusted => Err("hotplug is a host request (control socket only)".into()),
         "hotplug" => {
             let spec = m
@@ -134,7 +149,7 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             }))
         }
         other => Err(format!(
-            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, hotplug)"
+            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, poison, hotplug)"
         )),
     }
 }
@@ -238,5 +253,20 @@ mod tests {
         let long = format!(r#"{{"cmd":"ping","x":"{}"}}"#, "a".repeat(MAX_LINE));
         assert_eq!(handle_t(&mut p, &long)["ok"], false);
         assert_eq!(p.faults.armed(), 0, "nothing armed by bad requests");
+        let poison = r#"{"cmd":"poison","address":4096,"length":512}"#;
+        assert!(handle_t(&mut p, poison)["error"]
+            .as_str()
+            .unwrap()
+            .contains("--ars"));
+        p.ars = Some(crate::ars::Ars::default());
+        assert_eq!(handle_t(&mut p, poison)["ranges"], 1);
+        for bad in [
+            r#"{"cmd":"poison","address":4096}"#,
+            r#"{"cmd":"poison","address":4096,"length":0}"#,
+            r#"{"cmd":"poison","address":18446744073709551615,"length":2}"#,
+            r#"{"cmd":"poison","address":-1,"length":2}"#,
+        ] {
+            assert_eq!(handle_t(&mut p, bad)["ok"], false, "{bad}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 mod acpi;
 mod aml;
+mod ars;
 mod config;
 mod control;
 mod mailbox;
@@ -81,6 +82,10 @@ struct Cli {
     /// command "hotplug"); adds _FIT and the notification line.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=8))]
     hotplug_slots: u8,
+    /// Address range scrub and error injection on the root device
+    /// (_DSM functions 1-4, 7-9); poison from the control protocol.
+    #[arg(long)]
+    ars: bool,
     /// Serve a malformed NFIT of this class (robustness campaign).
     #[arg(long, value_enum)]
     malformed_nfit: Option<acpi::Malformed>,
@@ -265,9 +270,11 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         println!("{} {}", launch.qemu, launch.args().join(" "));
         return Ok(qemu::EXIT_POWEROFF);
     }
-    let platform = Arc::new(Mutex::new(
-        model::Platform::new(&launch.dimms, fit).map_err(fail)?,
-    ));
+    let mut platform = model::Platform::new(&launch.dimms, fit).map_err(fail)?;
+    if cli.ars {
+        platform.ars = Some(ars::Ars::default());
+    }
+    let platform = Arc::new(Mutex::new(platform));
     if let Some(sock) = &cli.control {
         let _ = std::fs::remove_file(sock);
         let l = std::os::unix::net::UnixListener::bind(sock)

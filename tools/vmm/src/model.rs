@@ -307,6 +307,9 @@ pub struct Platform {
     pub counters: Counters,
     pub fit: Vec<u8>,
     pub hotplug: Option<HotplugRoom>,
+    /// Address range scrub and error injection on the root device
+    /// (`--ars`); `None`: the root offers no function, as QEMU's.
+    pub ars: Option<crate::ars::Ars>,
 }
 
 impl Platform {
@@ -318,7 +321,16 @@ impl Platform {
             counters: Counters::default(),
             fit,
             hotplug: None,
+            ars: None,
         })
+    }
+
+    /// The NFIT handle of the DIMM whose persistent range holds `addr`.
+    pub fn handle_of(placed: &[PlacedDimm], addr: u64) -> u32 {
+        placed
+            .iter()
+            .find(|d| addr >= d.address && addr - d.address < d.config.size)
+            .map_or(0, |d| u32::from(d.slot) + 1)
     }
 
     /// Adds a DIMM at run time: places it after the others, has the
@@ -411,10 +423,13 @@ impl Platform {
     fn serve(&mut self, handle: u32, uuid: &[u8; 16], function: u32, input: &[u8]) -> Vec<u8> {
         if handle == 0 {
             // The root device: function 0 only, offering nothing else (as
-            // QEMU's root device does).
-            return match (uuid == &ROOT_UUID, function) {
-                (true, FN_QUERY) => 0u32.to_le_bytes().to_vec(),
-                (false, FN_QUERY) => vec![0],
+            // QEMU's root device does), unless ARS is on.
+            let placed = &self.placed;
+            return match (uuid == &ROOT_UUID, function, &mut self.ars) {
+                (true, FN_QUERY, Some(_)) => crate::ars::FUNCTIONS.to_le_bytes().to_vec(),
+                (true, FN_QUERY, None) => 0u32.to_le_bytes().to_vec(),
+                (false, FN_QUERY, _) => vec![0],
+                (true, f, Some(ars)) => ars.call(f, input, &|a| Self::handle_of(placed, a)),
                 _ => status(STATUS_NOT_SUPPORTED),
             };
         }
@@ -603,6 +618,38 @@ mod tests {
                 std::process::id()
             ))
             .exists());
+    }
+
+    #[test]
+    fn root_ars_functions() {
+        let mut p = platform("ars", &["size=4M,label-size=128K"]);
+        assert_eq!(
+            call(&mut p, 0, 0, &[]),
+            0u32.to_le_bytes(),
+            "off by default"
+        );
+        assert_eq!(call(&mut p, 0, 1, &[0; 16]), status(STATUS_NOT_SUPPORTED));
+        p.ars = Some(crate::ars::Ars::default());
+        assert_eq!(call(&mut p, 0, 0, &[]), crate::ars::FUNCTIONS.to_le_bytes());
+        let base = crate::config::DEVICE_MEMORY_BASE;
+        let mut inj = [(base + 4096).to_le_bytes(), 512u64.to_le_bytes()].concat();
+        inj.push(0);
+        assert_eq!(call(&mut p, 0, 7, &inj), [0; 4]);
+        let mut start = [base.to_le_bytes(), (4u64 << 20).to_le_bytes()].concat();
+        start.extend(2u16.to_le_bytes());
+        start.extend([0; 6]);
+        assert_eq!(call(&mut p, 0, 2, &start)[..4], [0; 4]);
+        let st = call(&mut p, 0, 3, &[]);
+        assert_eq!(
+            u32::from_le_bytes(st[48..52].try_into().unwrap()),
+            1,
+            "DIMM handle"
+        );
+        assert_eq!(
+            Platform::handle_of(&p.placed, base + (4 << 20)),
+            0,
+            "past the pmem"
+        );
     }
 
     #[test]

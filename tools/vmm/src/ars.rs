@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Address Range Scrub and error injection: the root device's `_DSM`
+//! functions 1-4 and 7-9 (ACPI's NVDIMM root device interface; the Linux
+//! layouts are `struct nd_cmd_ars_*` and `nd_cmd_clear_error` in
+//! `include/uapi/linux/ndctl.h`).
+//!
+//! Poison is a list of guest-physical ranges. A scrub completes at once:
+//! its results are the poison inside the scrubbed range at the time it
+//! started. Clearing an error (function 4) or an injected error (8) removes
+//! the range from the poison list. Every input length and range is checked.
+
+/// Root functions.
+pub const FN_ARS_CAP: u32 = 1;
+pub const FN_ARS_START: u32 = 2;
+pub const FN_ARS_STATUS: u32 = 3;
+pub const FN_CLEAR_ERROR: u32 = 4;
+pub const FN_INJECT_SET: u32 = 7;
+pub const FN_INJECT_CLEAR: u32 = 8;
+pub const FN_INJECT_GET: u32 = 9;
+
+/// Function 0's mask with ARS: functions 1-4 and 7-9.
+pub const FUNCTIONS: u32 = 1
+    | 1 << FN_ARS_CAP
+    | 1 << FN_ARS_START
+    | 1 << FN_ARS_STATUS
+    | 1 << FN_CLEAR_ERROR
+    | 1 << FN_INJECT_SET
+    | 1 << FN_INJECT_CLEAR
+    | 1 << FN_INJECT_GET;
+
+/// Extended status: persistent memory scrub supported (function 1).
+const EXT_PERSISTENT: u32 = 2 << 16;
+/// Extended status of function 3: no scrub ran since the machine started.
+const EXT_NO_ARS: u32 = 2 << 16;
+/// Scrub type bit: persistent memory.
+const TYPE_PERSISTENT: u16 = 2;
+/// Most error records one status answer carries.
+pub const MAX_RECORDS: usize = 64;
+/// Size of the status answer with `MAX_RECORDS` records (function 1's
+/// "maximum query ARS status output buffer size").
+const MAX_STATUS_OUT: u32 = 48 + 24 * MAX_RECORDS as u32;
+/// Unit of error clearing.
+pub const CLEAR_UNIT: u64 = 512;
+
+const INVALID: u32 = crate::model::STATUS_INVALID_INPUT;
+
+fn le64(b: &[u8], off: usize) -> Option<u64> {
+    b.get(off..off + 8)
+        .map(|s| u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]))
+}
+
+fn le16(b: &[u8], off: usize) -> Option<u16> {
+    b.get(off..off + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+/// `(address, length)` at the start of `input`, non-empty and not wrapping.
+fn range(input: &[u8]) -> Option<(u64, u64)> {
+    let a = le64(input, 0)?;
+    let l = le64(input, 8)?;
+    (l > 0 && a.checked_add(l).is_some()).then_some((a, l))
+}
+
+/// A set of ranges, kept sorted and merged.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Ranges(Vec<(u64, u64)>);
+
+impl Ranges {
+    pub fn add(&mut self, a: u64, l: u64) {
+        let (mut s, mut e) = (a, a.saturating_add(l));
+        let mut out = Vec::with_capacity(self.0.len() + 1);
+        for &(ra, rl) in &self.0 {
+            let re = ra + rl;
+            if re < s || ra > e {
+                out.push((ra, rl));
+            } else {
+                s = s.min(ra);
+                e = e.max(re);
+            }
+        }
+        out.push((s, e - s));
+        out.sort_unstable();
+        self.0 = out;
+    }
+
+    pub fn remove(&mut self, a: u64, l: u64) {
+        let (s, e) = (a, a.saturating_add(l));
+        let mut out = Vec::with_capacity(self.0.len() + 1);
+        for &(ra, rl) in &self.0 {
+            let re = ra + rl;
+            if re <= s || ra >= e {
+                out.push((ra, rl));
+                continue;
+            }
+            if ra < s {
+                out.push((ra, s - ra));
+            }
+            if re > e {
+                out.push((e, re - e));
+            }
+        }
+        self.0 = out;
+    }
+
+    /// The parts inside `[a, a + l)`.
+    pub fn within(&self, a: u64, l: u64) -> Vec<(u64, u64)> {
+        let e = a.saturating_add(l);
+        self.0
+            .iter()
+            .filter_map(|&(ra, rl)| {
+                let (s, t) = (ra.max(a), (ra + rl).min(e));
+                (s < t).then_some((s, t - s))
+            })
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(u64, u64)> {
+        self.0.iter()
+    }
+}
+
+/// A finished scrub.
+#[derive(Debug)]
+struct Scrub {
+    address: u64,
+    length: u64,
+    kind: u16,
+    /// The poison inside the range when the scrub ran.
+    found: Ranges,
+}
+
+/// The scrub and poison state of the platform.
+#[derive(Debug, Default)]
+pub struct Ars {
+    pub poison: Ranges,
+    /// What the error-inject functions added (function 9 lists them).
+    pub injected: Ranges,
+    /// The last scrub.
+    scrub: Option<Scrub>,
+    pub scrubs: u64,
+}
+
+impl Ars {
+    /// Serves root function `function`; `handle_of` names the DIMM whose
+    /// persistent range holds an address (0 if none).
+    pub fn call(&mut self, function: u32, input: &[u8], handle_of: &dyn Fn(u64) -> u32) -> Vec<u8> {
+        let st = |s: u32| s.to_le_bytes().to_vec();
+        match function {
+            FN_ARS_CAP => {
+                if range(input).is_none() {
+                    return st(INVALID);
+                }
+                let mut o = st(EXT_PERSISTENT);
+                o.extend(MAX_STATUS_OUT.to_le_bytes());
+                o.extend((CLEAR_UNIT as u32).to_le_bytes());
+                o.extend(0u32.to_le_bytes());
+                o
+            }
+            FN_ARS_START => {
+                let (Some((a, l)), Some(t)) = (range(input), le16(input, 16)) else {
+                    return st(INVALID);
+                };
+                if input.len() < 24 || t & TYPE_PERSISTENT == 0 {
+                    return st(INVALID);
+                }
+                self.scrub = Some(Scrub {
+                    address: a,
+                    length: l,
+                    kind: t,
+                    found: Ranges(self.poison.within(a, l)),
+                });
+                self.scrubs += 1;
+                let mut o = st(0);
+                o.extend(1u32.to_le_bytes());
+                o
+            }
+            FN_ARS_STATUS => {
+                let Some(Scrub {
+                    address: a,
+                    length: l,
+                    kind: t,
+                    found,
+                }) = &self.scrub
+                else {
+                    let mut o = st(EXT_NO_ARS);
+                    o.extend(0u32.to_le_bytes());
+                    return o;
+                };
+                let records = &found.0[..found.len().min(MAX_RECORDS)];
+                let mut o = st(0);
+                o.extend((44 + 24 * records.len() as u32).to_le_bytes());
+                o.extend(a.to_le_bytes());
+                o.extend(l.to_le_bytes());
+                o.extend([0u8; 16]);
+                o.extend(t.to_le_bytes());
+                o.extend(0u16.to_le_bytes());
+                o.extend((records.len() as u32).to_le_bytes());
+                for &(ea, el) in records {
+                    o.extend(handle_of(ea).to_le_bytes());
+                    o.extend(0u32.to_le_bytes());
+                    o.extend(ea.to_le_bytes());
+                    o.extend(el.to_le_bytes());
+                }
+                o
+            }
+            FN_CLEAR_ERROR => {
+                let Some((a, l)) = range(input) else {
+                    return st(INVALID);
+                };
+                if a % CLEAR_UNIT != 0 || l % CLEAR_UNIT != 0 {
+                    return st(INVALID);
+                }
+                self.poison.remove(a, l);
+                self.injected.remove(a, l);
+                if let Some(scrub) = &mut self.scrub {
+                    scrub.found.remove(a, l);
+                }
+                let mut o = st(0);
+                o.extend(0u32.to_le_bytes());
+                o.extend(l.to_le_bytes());
+                o
+            }
+            FN_INJECT_SET => {
+                let Some((a, l)) = range(input) else {
+                    return st(INVALID);
+                };
+                if input.len() < 17 {
+                    return st(INVALID);
+                }
+                self.poison.add(a, l);
+                self.injected.add(a, l);
+                st(0)
+            }
+            FN_INJECT_CLEAR => {
+                let Some((a, l)) = range(input) else {
+                    return st(INVALID);
+                };
+                self.poison.remove(a, l);
+                self.injected.remove(a, l);
+                st(0)
+            }
+            FN_INJECT_GET => {
+                let n = self.injected.len().min(MAX_RECORDS);
+                let mut o = st(0);
+                o.extend((n as u32).to_le_bytes());
+                for &(a, l) in self.injected.iter().take(n) {
+                    o.extend(a.to_le_bytes());
+                    o.extend(l.to_le_bytes());
+                }
+                o
+            }
+            _ => st(crate::model::STATUS_NOT_SUPPORTED),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(a: u64, l: u64) -> Vec<u8> {
+        [a.to_le_bytes(), l.to_le_bytes()].concat()
+    }
+
+    #[test]
+    fn ranges() {
+        let mut p = Ranges::default();
+        p.add(100, 10);
+        p.add(105, 10);
+        p.add(200, 5);
+        assert_eq!(p.0, [(100, 15), (200, 5)]);
+        p.remove(104, 2);
+        assert_eq!(p.0, [(100, 4), (106, 9), (200, 5)]);
+        assert_eq!(p.within(102, 100), [(102, 2), (106, 9), (200, 2)]);
+        p.remove(0, u64::MAX);
+        assert_eq!(p.len(), 0);
+    }
+
+    #[test]
+    fn scrub_finds_poison_and_clear_removes_it() {
+        let mut a = Ars::default();
+        let h = |addr: u64| u32::from(addr >= 0x1000);
+        assert_eq!(
+            a.call(FN_ARS_STATUS, &[], &h)[..4],
+            EXT_NO_ARS.to_le_bytes()
+        );
+        let cap = a.call(FN_ARS_CAP, &r(0x1000, 0x10000), &h);
+        assert_eq!(cap.len(), 16);
+        assert_eq!(cap[..4], EXT_PERSISTENT.to_le_bytes());
+        let mut inj = r(0x2000, 0x400);
+        inj.push(0);
+        assert_eq!(a.call(FN_INJECT_SET, &inj, &h), [0; 4]);
+        let mut start = r(0x1000, 0x10000);
+        start.extend(TYPE_PERSISTENT.to_le_bytes());
+        start.extend([0; 6]);
+        assert_eq!(a.call(FN_ARS_START, &start, &h)[..4], [0; 4]);
+        let s = a.call(FN_ARS_STATUS, &[], &h);
+        assert_eq!(s.len(), 48 + 24);
+        assert_eq!(u32::from_le_bytes(s[4..8].try_into().unwrap()), 44 + 24);
+        assert_eq!(
+            u32::from_le_bytes(s[44..48].try_into().unwrap()),
+            1,
+            "one record"
+        );
+        assert_eq!(
+            u32::from_le_bytes(s[48..52].try_into().unwrap()),
+            1,
+            "handle"
+        );
+        assert_eq!(le64(&s, 56), Some(0x2000));
+        assert_eq!(le64(&s, 64), Some(0x400));
+        let got = a.call(FN_INJECT_GET, &[], &h);
+        assert_eq!(got.len(), 8 + 16);
+        let c = a.call(FN_CLEAR_ERROR, &r(0x2000, 0x200), &h);
+        assert_eq!(c.len(), 16);
+        assert_eq!(le64(&c, 8), Some(0x200));
+        assert_eq!(a.poison.0, [(0x2200, 0x200)]);
+        let s = a.call(FN_ARS_STATUS, &[], &h);
+        assert_eq!(le64(&s, 56), Some(0x2200), "results follow the clear");
+        assert_eq!(a.call(FN_INJECT_CLEAR, &r(0, 0x10000), &h), [0; 4]);
+        assert_eq!(a.poison.len(), 0);
+    }
+
+    #[test]
+    fn bad_inputs() {
+        let mut a = Ars::default();
+        let h = |_: u64| 0;
+        let invalid = INVALID.to_le_bytes();
+        assert_eq!(a.call(FN_ARS_CAP, &[1, 2, 3], &h), invalid);
+        assert_eq!(a.call(FN_ARS_START, &r(0, 10), &h), invalid, "no type");
+        assert_eq!(
+            a.call(FN_CLEAR_ERROR, &r(0x100, 512), &h),
+            invalid,
+            "unaligned"
+        );
+        assert_eq!(
+            a.call(FN_CLEAR_ERROR, &r(u64::MAX - 10, 512), &h),
+            invalid,
+            "wraps"
+        );
+        assert_eq!(a.call(FN_INJECT_SET, &r(0, 0), &h), invalid, "empty");
+        assert_eq!(
+            a.call(FN_INJECT_SET, &r(0, 8), &h),
+            invalid,
+            "no options byte"
+        );
+        assert_eq!(
+            a.call(5, &[], &h),
+            crate::model::STATUS_NOT_SUPPORTED.to_le_bytes()
+        );
+        // Records are capped.
+        for i in 0..(MAX_RECORDS as u64 + 10) {
+            a.poison.add(i * 0x1000, 0x10);
+        }
+        let mut start = r(0, 1 << 30);
+        start.extend(TYPE_PERSISTENT.to_le_bytes());
+        start.extend([0; 6]);
+        a.call(FN_ARS_START, &start, &h);
+        assert_eq!(a.call(FN_ARS_STATUS, &[], &h).len() as u32, MAX_STATUS_OUT);
+    }
+}

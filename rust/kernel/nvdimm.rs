@@ -26,9 +26,11 @@ pub mod sysfs;
 use crate::{
     bindings,
     device,
+    device::property::FwNode,
     error::to_result,
     prelude::*,
-    sync::Mutex,
+    str::CString,
+    sync::{aref::ARef, Mutex},
     types::Opaque,
     ThisModule, //
 };
@@ -73,9 +75,13 @@ impl Family {
 }
 
 /// Options of a bus registration.
-pub struct BusOptions {
-    /// Name shown as the bus `provider` (for example `ACPI.NFIT`).
-    pub provider_name: &'static CStr,
+pub struct BusOptions<'a> {
+    /// Name shown as the bus `provider` (for example `ACPI.NFIT`); the bus
+    /// keeps a copy.
+    pub provider_name: &'a CStr,
+    /// Device-tree node of the bus (`ndbusN/of_node`); libndctl reads its
+    /// `compatible` to recognise a PAPR SCM DIMM. The bus holds a reference.
+    pub of_node: Option<&'a FwNode>,
     /// Families whose `ND_CMD_CALL` commands DIMMs of this bus accept.
     pub dimm_families: &'static [Family],
 }
@@ -259,6 +265,9 @@ pub struct RegionOptions<'a> {
     pub async_flush: bool,
     /// Namespaces may be mapped with struct pages (`ND_REGION_PAGEMAP`).
     pub pagemap: bool,
+    /// Device-tree node of the region (`regionN/of_node`); the bus holds a
+    /// reference until it is unregistered.
+    pub of_node: Option<&'a FwNode>,
 }
 
 impl RegionOptions<'_> {
@@ -355,6 +364,24 @@ struct RegionEntry<P: Provider> {
 struct RegionSlot<P: Provider> {
     entry: Pin<KBox<RegionEntry<P>>>,
     region: *mut bindings::nd_region,
+    _of_node: Option<ARef<FwNode>>,
+}
+
+/// A counted reference to a device-tree node and the node's address, for a
+/// descriptor's `of_node` (null for `None`).
+fn of_node_ref(
+    node: Option<&FwNode>,
+) -> Result<(Option<ARef<FwNode>>, *mut bindings::device_node)> {
+    let Some(node) = node else {
+        return Ok((None, ptr::null_mut()));
+    };
+    if !node.is_of_node() {
+        return Err(EINVAL);
+    }
+    // SAFETY: `node` is an OF node, so its `fwnode_handle` is the `fwnode`
+    // field of a `struct device_node` (what `to_of_node()` computes).
+    let raw = unsafe { crate::container_of!(node.as_raw(), bindings::device_node, fwnode) };
+    Ok((Some(ARef::from(node)), raw))
 }
 
 /// A registered nvdimm bus with its provider.
@@ -375,6 +402,11 @@ pub struct Bus<P: Provider> {
     #[pin]
     desc: Opaque<bindings::nvdimm_bus_descriptor>,
     bus: AtomicPtr<bindings::nvdimm_bus>,
+    /// The descriptor's `provider_name`, which the core reads until the bus
+    /// is unregistered.
+    _provider_name: CString,
+    /// The descriptor's `of_node`, referenced while the bus exists.
+    _of_node: Option<ARef<FwNode>>,
     families: u64,
     #[pin]
     dimms: Mutex<KVec<DimmSlot<P>>>,
@@ -397,14 +429,17 @@ impl<P: Provider> Bus<P> {
     pub fn register<E>(
         module: &'static ThisModule,
         parent: Option<&device::Device>,
-        options: &BusOptions,
+        options: &BusOptions<'_>,
         provider: impl PinInit<P, E>,
     ) -> Result<Pin<KBox<Self>>>
     where
         Error: From<E>,
     {
         let families = Family::mask(options.dimm_families);
-        let name = options.provider_name;
+        let provider_name = CString::try_from(options.provider_name)?;
+        // The string is on the heap and does not move with `provider_name`.
+        let name = provider_name.as_char_ptr();
+        let (of_node, of_ptr) = of_node_ref(options.of_node)?;
         let dimm_groups = match P::DIMM_ATTRIBUTES {
             Some(def) => Some(sysfs::GroupStorage::new(
                 &def,
@@ -430,7 +465,8 @@ impl<P: Provider> Bus<P> {
                 desc <- Opaque::ffi_init(move |slot: *mut bindings::nvdimm_bus_descriptor| {
                     let mut desc: bindings::nvdimm_bus_descriptor = pin_init::zeroed();
                     // The core never writes through the name.
-                    desc.provider_name = name.as_char_ptr().cast_mut();
+                    desc.provider_name = name.cast_mut();
+                    desc.of_node = of_ptr;
                     desc.module = module.as_ptr();
                     desc.ndctl = Some(Self::ndctl_callback);
                     desc.dimm_family_mask = families as c_ulong;
@@ -439,6 +475,8 @@ impl<P: Provider> Bus<P> {
                     unsafe { slot.write(desc) };
                 }),
                 bus: AtomicPtr::new(ptr::null_mut()),
+                _provider_name: provider_name,
+                _of_node: of_node,
                 families,
                 dimms <- crate::new_mutex!(KVec::new()),
                 regions <- crate::new_mutex!(KVec::new()),
@@ -608,6 +646,8 @@ impl<P: Provider> Bus<P> {
         desc.numa_node = options.numa_node;
         desc.target_node = options.target_node;
         desc.flags = options.flags() as c_ulong;
+        let (of_node, of_ptr) = of_node_ref(options.of_node)?;
+        desc.of_node = of_ptr;
         if options.async_flush {
             desc.flush = Some(Self::flush_callback);
         }
@@ -631,7 +671,11 @@ impl<P: Provider> Bus<P> {
         }
         let id = regions.len();
         regions
-            .push_within_capacity(RegionSlot { entry, region })
+            .push_within_capacity(RegionSlot {
+                entry,
+                region,
+                _of_node: of_node,
+            })
             .map_err(|_| ENOMEM)?;
         Ok(RegionId(id))
     }
@@ -810,7 +854,7 @@ impl<P: Provider> Bus<P> {
     /// Called by sysfs only, for the kobject of one of this bus's DIMMs.
     unsafe extern "C" fn visible_callback(
         kobj: *mut bindings::kobject,
-        _attr: *mut bindings::attribute,
+        attr: *mut bindings::attribute,
         n: c_int,
     ) -> u16 {
         // SAFETY: `kobj` is embedded in the DIMM's `struct device`.
@@ -822,7 +866,9 @@ impl<P: Provider> Bus<P> {
         let index = usize::try_from(n).unwrap_or(usize::MAX);
         let known = bus.dimm_groups.as_ref().is_some_and(|g| index < g.len());
         if known && bus.provider.dimm_attribute_visible(&entry.data, index) {
-            0o444
+            // SAFETY: `attr` is one of the group's attributes, built by
+            // `GroupStorage::new` with the mode the provider asked for.
+            unsafe { (*attr).mode }
         } else {
             0
         }
@@ -910,6 +956,7 @@ mod tests {
             persistence: Some(Persistence::CpuCache),
             async_flush: false,
             pagemap: false,
+            of_node: None,
         };
         // ND_REGION_PAGEMAP 0, PERSIST_CACHE 1, PERSIST_MEMCTRL 2, ASYNC 3.
         assert_eq!(r.flags(), 1 << 1);

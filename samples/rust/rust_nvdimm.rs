@@ -104,6 +104,7 @@ impl Provider for SampleBus {
     const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"rust_sample",
         attributes: &[c"label_reads", c"label_writes", c"poisoned", c"flushes"],
+        admin_only: 0,
     });
 
     fn show_dimm_attribute(
@@ -202,6 +203,7 @@ impl kernel::Module for RustNvdimm {
             None,
             &BusOptions {
                 provider_name: c"rust_nvdimm",
+                of_node: None,
                 dimm_families: &[],
             },
             SampleBus {
@@ -252,6 +254,7 @@ impl kernel::Module for RustNvdimm {
                 }),
                 persistence: None,
                 async_flush: module_parameters::async_flush.value(),
+                of_node: None,
                 pagemap: true,
             },
         )?;

@@ -139,11 +139,13 @@ impl Provider for NfitBus {
         // with ARS and firmware activation, which this driver does not offer
         // yet; `hw_error_scrub` is read-only here (the scrub mode is off).
         attributes: &[c"revision", c"hw_error_scrub", c"dsm_mask"],
+        admin_only: 0,
     });
 
     const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"nfit",
         attributes: ATTRS,
+        admin_only: 0,
     });
 
     fn show_bus_attribute(&self, index: usize, out: &mut AttributeOutput<'_>) -> Result {
@@ -494,6 +496,7 @@ impl NfitDriver {
             Some(dev),
             &BusOptions {
                 provider_name: c"ACPI.NFIT",
+                of_node: None,
                 dimm_families: &[Family::Intel],
             },
             NfitBus {
@@ -641,6 +644,7 @@ impl NfitDriver {
                 persistence,
                 async_flush: false,
                 pagemap: false,
+                of_node: None,
             },
         )
         .inspect_err(|e| {

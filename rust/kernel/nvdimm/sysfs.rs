@@ -21,6 +21,20 @@ pub struct AttributeGroup {
     /// The attributes; their index in this slice identifies them in the
     /// provider's callbacks.
     pub attributes: &'static [&'static CStr],
+    /// Bit `n` set: attribute `n` is readable by root only (mode 0400, C's
+    /// `DEVICE_ATTR_ADMIN_RO`); the others are world-readable (0444).
+    pub admin_only: u64,
+}
+
+impl AttributeGroup {
+    /// The sysfs mode of attribute `index`.
+    pub const fn mode(&self, index: usize) -> u16 {
+        if index < 64 && self.admin_only & (1 << index) != 0 {
+            0o400
+        } else {
+            0o444
+        }
+    }
 }
 
 /// Where a `show` callback writes its text: one page, as sysfs gives it.
@@ -111,7 +125,7 @@ impl GroupStorage {
         for (index, name) in def.attributes.iter().enumerate() {
             let mut attr: bindings::device_attribute = pin_init::zeroed();
             attr.attr.name = name.as_char_ptr();
-            attr.attr.mode = 0o444;
+            attr.attr.mode = def.mode(index);
             attr.__bindgen_anon_1.show = Some(show);
             slots.push(AttributeSlot { attr, index }, GFP_KERNEL)?;
         }

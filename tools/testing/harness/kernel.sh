@@ -113,10 +113,11 @@ configure() {
 	mkdir -p "$scratch"
 	kmake "$ARCH" O="$scratch" tinyconfig >/dev/null
 	kmake "$ARCH" O="$scratch" nvdimm_rs.config >/dev/null
-	# Every =y/=m line of the fragment must have survived olddefconfig.
+	# Every =y/=m and numeric line of the fragment must have survived
+	# olddefconfig.
 	local line missing=
 	while read -r line; do
-		case "$line" in CONFIG_*=[ym]) grep -qx "$line" "$scratch/.config" || missing="$missing $line" ;; esac
+		case "$line" in CONFIG_*=[ym] | CONFIG_*=[0-9]*) grep -qx "$line" "$scratch/.config" || missing="$missing $line" ;; esac
 	done <"$frag"
 	[ -z "$missing" ] || die "config symbols dropped by Kconfig (unmet dependencies?):$missing"
 	cmp -s "$scratch/.config" "$OUT/.config" || cp "$scratch/.config" "$OUT/.config"

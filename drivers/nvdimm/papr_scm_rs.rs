@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Rust PAPR SCM driver: persistent memory of pseries guests.
+//!
+//! Binds the `ibm,pmemory` (and `ibm,pmemory-v2`) device-tree nodes the
+//! hypervisor gives a logical partition, binds the DIMM's storage-class-memory
+//! blocks into the partition's address space with `H_SCM_BIND_MEM`, and
+//! registers one nvdimm bus (no parent device), one DIMM and one region per
+//! node through `kernel::nvdimm`, like the C `papr_scm` driver: labels through
+//! `H_SCM_READ_METADATA`/`H_SCM_WRITE_METADATA`, health and smart injection
+//! through the PAPR PDSMs of `ND_CMD_CALL`, the `papr/*` DIMM attributes, and
+//! an asynchronous region whose flush issues `H_SCM_FLUSH` when the node has
+//! `ibm,hcall-flush-required`.
+//!
+//! Every decision is made by the `core`-only files of `papr_scm_rs/`, which
+//! the host crate `tools/papr` tests against a model of the hypervisor with
+//! fault injection; this file is the kernel side: hcalls, device-tree
+//! access, registration, locking. Where it differs from C (stricter
+//! device-tree validation, a partial bind cleaned up, malformed PDSM packages
+//! refused with `EINVAL` instead of reported as a status) the shared files
+//! say why.
+
+use core::fmt::Write;
+use kernel::{
+    bindings,
+    device::{self, property::FwNode, Core},
+    ffi::{c_ulong, c_void},
+    nvdimm::{
+        AttributeGroup, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions, Family,
+        InterleaveSet, LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
+    },
+    of, platform,
+    prelude::*,
+    sync::{aref::ARef, Mutex},
+    time::{delay::fsleep, Delta, Instant, Monotonic},
+};
+
+// `core`-only logic shared with the host crate `tools/papr`, which tests it
+// against its hypervisor model and uses parts this driver does not.
+#[path = "papr_scm_rs/dt.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod dt;
+#[path = "papr_scm_rs/hcall.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod hcall;
+#[path = "papr_scm_rs/health.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod health;
+#[path = "papr_scm_rs/logic.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod logic;
+#[path = "papr_scm_rs/stats.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod stats;
+
+use hcall::{Hypervisor, PLPAR_HCALL9_BUFSIZE, PLPAR_HCALL_BUFSIZE};
+
+/// Label bytes per `ND_CMD_GET/SET_CONFIG_DATA`. The hypervisor moves at
+/// most 8 bytes per hcall whatever this is; C announces 8, which costs one
+/// ioctl round trip per hcall. The hcalls made are the same.
+const LABEL_MAX_XFER: u32 = 4096;
+
+/// How long a health reading is reused by `papr/flags` (C's
+/// `MIN_HEALTH_QUERY_INTERVAL`).
+const HEALTH_CACHE_MS: i64 = health::MIN_HEALTH_QUERY_INTERVAL_SECS as i64 * 1000;
+
+/// `NUMA_NO_NODE`.
+const NO_NODE: i32 = -1;
+
+/// The platform's hypervisor: `plpar_hcall()`, `msleep()`, `cond_resched()`.
+struct Hcalls;
+
+impl Hypervisor for Hcalls {
+    fn hcall(&mut self, opcode: u64, args: &[u64], ret: &mut [u64; PLPAR_HCALL9_BUFSIZE]) -> i64 {
+        let a = |i: usize| args.get(i).copied().unwrap_or(0) as c_ulong;
+        let mut buf = [0 as c_ulong; PLPAR_HCALL9_BUFSIZE];
+        let rc = if args.len() <= 6 {
+            // SAFETY: `plpar_hcall()` writes `PLPAR_HCALL_BUFSIZE` words to
+            // its return buffer, which has room for more; every argument is
+            // passed as an `unsigned long`, as the variadic call expects.
+            unsafe {
+                bindings::plpar_hcall(
+                    opcode as c_ulong,
+                    buf.as_mut_ptr(),
+                    a(0),
+                    a(1),
+                    a(2),
+                    a(3),
+                    a(4),
+                    a(5),
+                )
+            }
+        } else {
+            // SAFETY: As above, with `PLPAR_HCALL9_BUFSIZE` return words.
+            unsafe {
+                bindings::plpar_hcall9(
+                    opcode as c_ulong,
+                    buf.as_mut_ptr(),
+                    a(0),
+                    a(1),
+                    a(2),
+                    a(3),
+                    a(4),
+                    a(5),
+                    a(6),
+                    a(7),
+                    a(8),
+                )
+            }
+        };
+        let words = if args.len() <= 6 {
+            PLPAR_HCALL_BUFSIZE
+        } else {
+            PLPAR_HCALL9_BUFSIZE
+        };
+        for (r, b) in ret.iter_mut().zip(buf).take(words) {
+            *r = b as u64;
+        }
+        rc as i64
+    }
+
+    fn hcall_buf(
+        &mut self,
+        opcode: u64,
+        arg0: u64,
+        buf: Option<&mut [u8]>,
+        ret: &mut [u64; PLPAR_HCALL9_BUFSIZE],
+    ) -> i64 {
+        let (addr, len) = match buf {
+            Some(b) => {
+                // SAFETY: Callers pass `kmalloc`ed buffers (`KVec`), which are
+                // in the linear map and physically contiguous.
+                let pa = unsafe { bindings::virt_to_phys(b.as_mut_ptr().cast::<c_void>()) };
+                (pa, b.len() as u64)
+            }
+            None => (0, 0),
+        };
+        self.hcall(opcode, &[arg0, addr, len], ret)
+    }
+
+    fn sleep_ms(&mut self, ms: u32) {
+        fsleep(Delta::from_millis(i64::from(ms)));
+    }
+
+    fn cond_resched(&mut self) {
+        // SAFETY: Called from process context only (probe, remove, commands
+        // and flushes of the core, none under a spinlock).
+        unsafe { bindings::cond_resched() };
+    }
+}
+
+/// The health cache (C's `health_mutex` protects the same fields).
+struct Health {
+    /// Last reading, with the injected bits applied.
+    bitmap: u64,
+    /// When it was taken; `None`: never, or invalidated by a smart inject.
+    taken: Option<Instant<Monotonic>>,
+    /// `papr/health_bitmap_inject`: bits forced on in every reading.
+    inject: u64,
+}
+
+/// One `ibm,pmemory` node: the provider of its bus.
+#[pin_data]
+struct Scm {
+    dev: ARef<device::Device>,
+    cfg: dt::PmemConfig,
+    /// Size of the all-statistics buffer; `None` when the hypervisor has
+    /// no statistics (QEMU): `papr/perf_stats` is hidden then.
+    stats_len: Option<usize>,
+    #[pin]
+    health: Mutex<Health>,
+}
+
+impl Scm {
+    /// Reads the health from the hypervisor into the cache (C's
+    /// `__drc_pmem_query_health()`); the caller holds the lock.
+    fn refresh(&self, h: &mut Health) -> Result<u64> {
+        let reading = health::query(&mut Hcalls, self.cfg.drc_index).map_err(|e| {
+            dev_err!(
+                self.dev,
+                "Failed to query health information, Err:{}\n",
+                e.rc
+            );
+            Error::from_errno(e.errno())
+        })?;
+        h.bitmap = health::apply_inject(reading.bitmap, h.inject);
+        h.taken = Some(Instant::now());
+        Ok(h.bitmap)
+    }
+
+    /// The health, from the cache when it is younger than a minute.
+    fn health_cached(&self) -> Result<u64> {
+        let mut h = self.health.lock();
+        let fresh = h
+            .taken
+            .as_ref()
+            .is_some_and(|t| t.elapsed().as_millis() <= HEALTH_CACHE_MS);
+        if fresh {
+            Ok(h.bitmap)
+        } else {
+            self.refresh(&mut h)
+        }
+    }
+
+    /// Queries statistics `ids` (all of them when empty) into a fresh
+    /// buffer and hands them to `f`.
+    fn with_stats<T>(&self, ids: &[[u8; 8]], f: impl FnOnce(&stats::Stats<'_>) -> T) -> Result<T> {
+        let len = if ids.is_empty() {
+            self.stats_len.ok_or(ENOENT)?
+        } else {
+            stats::HEADER_LEN + ids.len() * stats::STAT_LEN
+        };
+        // A `kmalloc` buffer: the hypervisor writes to its physical address.
+        let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+        let s = stats::query(&mut Hcalls, self.cfg.drc_index, &mut buf, ids).map_err(|e| {
+            dev_dbg!(self.dev, "performance statistics: {e:?}\n");
+            Error::from_errno(e.errno())
+        })?;
+        Ok(f(&s))
+    }
+
+    /// `PAPR_PDSM_HEALTH`: a fresh reading, the fuel gauge when statistics
+    /// have it, the dirty shutdown count.
+    fn pdsm_health(&self, payload: &mut [u8]) -> Result<usize> {
+        let bitmap = {
+            let mut h = self.health.lock();
+            self.refresh(&mut h)?
+        };
+        let mut out = health::PdsmHealth::from_bitmap(bitmap);
+        if self.stats_len.is_some() {
+            // Without the gauge the answer is still valid (as in C).
+            out.fuel_gauge = self
+                .with_stats(&[stats::MEM_LIFE], |s| s.get(&stats::MEM_LIFE))
+                .ok()
+                .flatten()
+                .map(health::fuel_gauge);
+        }
+        out.dsc = Some(self.cfg.dirty_shutdown_count);
+        let bytes = out.to_payload();
+        payload
+            .get_mut(..bytes.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(&bytes);
+        Ok(bytes.len())
+    }
+
+    /// `PAPR_PDSM_SMART_INJECT`: updates the inject mask and invalidates
+    /// the cached health so the next reading shows it.
+    fn pdsm_smart_inject(&self, payload: &mut [u8]) -> Result<usize> {
+        let req = health::SmartInject::decode(payload).ok_or(EINVAL)?;
+        let supported = {
+            let mut h = self.health.lock();
+            let (mask, supported) = req.apply(h.inject);
+            h.inject = mask;
+            h.taken = None;
+            supported
+        };
+        payload
+            .get_mut(..4)
+            .ok_or(EINVAL)?
+            .copy_from_slice(&supported.to_ne_bytes());
+        Ok(health::ND_PDSM_PAYLOAD_MAX_SIZE)
+    }
+}
+
+/// Errno of a label access that failed; logs what happened.
+fn meta_error(dev: &device::Device, what: &str, offset: u32, e: logic::MetaError) -> Error {
+    dev_err!(dev, "label {what} at {offset:#x} failed: {e:?}\n");
+    Error::from_errno(e.errno())
+}
+
+#[vtable]
+impl Provider for Scm {
+    type Dimm = ();
+    type Region = ();
+
+    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
+        name: c"papr",
+        attributes: &[
+            c"flags",
+            c"perf_stats",
+            c"dirty_shutdown",
+            c"health_bitmap_inject",
+        ],
+        // perf_stats and health_bitmap_inject are DEVICE_ATTR_ADMIN_RO in C.
+        admin_only: 0b1010,
+    });
+
+    fn read_labels(&self, _dimm: &(), offset: u32, out: &mut [u8]) -> Result {
+        let c = &self.cfg;
+        logic::read_metadata(&mut Hcalls, c.drc_index, c.metadata_size, offset, out)
+            .map_err(|e| meta_error(&self.dev, "read", offset, e))
+    }
+
+    fn write_labels(&self, _dimm: &(), offset: u32, data: &[u8]) -> Result {
+        let c = &self.cfg;
+        logic::write_metadata(&mut Hcalls, c.drc_index, c.metadata_size, offset, data)
+            .map_err(|e| meta_error(&self.dev, "write", offset, e))
+    }
+
+    fn call(&self, _dimm: &(), pkg: &mut CallPackage<'_>) -> Result {
+        // The family is PAPR (the bus accepts no other). The package is an
+        // `nd_pkg_pdsm`: status (i32) and two reserved u16 words, then the
+        // payload union.
+        let hdr = health::ND_PDSM_HDR_SIZE;
+        let full = hdr + health::ND_PDSM_PAYLOAD_MAX_SIZE;
+        let cmd = pkg.command();
+        let (size_in, size_out) = (pkg.input().len(), pkg.output().len());
+        let (need_in, need_out) = match u32::try_from(cmd) {
+            Ok(health::PAPR_PDSM_HEALTH) => (None, full),
+            Ok(health::PAPR_PDSM_SMART_INJECT) => (Some(full), full),
+            _ => return Err(EINVAL),
+        };
+        if size_out != need_out || need_in.is_some_and(|n| n != size_in) {
+            dev_dbg!(
+                self.dev,
+                "PDSM[{cmd:#x}]: size_in {size_in} / size_out {size_out} mismatch\n"
+            );
+            return Err(EINVAL);
+        }
+        let pdsm = pkg.payload();
+        if pdsm.get(4..hdr).ok_or(EINVAL)?.iter().any(|&b| b != 0) {
+            return Err(EINVAL);
+        }
+        let (head, body) = pdsm.split_at_mut(hdr);
+        let result = match u32::try_from(cmd) {
+            Ok(health::PAPR_PDSM_HEALTH) => self.pdsm_health(body),
+            _ => self.pdsm_smart_inject(body),
+        };
+        let (status, len) = match result {
+            Ok(n) => (0i32, hdr + n),
+            Err(e) => (e.to_errno(), hdr),
+        };
+        head[..4].copy_from_slice(&status.to_ne_bytes());
+        pkg.set_fw_size(len as u32);
+        Ok(())
+    }
+
+    fn show_dimm_attribute(
+        &self,
+        _dimm: &(),
+        index: usize,
+        out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        match index {
+            0 => {
+                let bitmap = self.health_cached()?;
+                health::write_flags(bitmap, out)
+            }
+            1 => self.with_stats(&[], |s| s.write_text(out))?,
+            2 => writeln!(out, "{}", self.cfg.dirty_shutdown_count),
+            // The kernel's "%#llx" prints the prefix for zero too: "0x0".
+            3 => writeln!(out, "{:#x}", self.health.lock().inject),
+            _ => return Err(ENXIO),
+        }
+        .map_err(|_| EOVERFLOW)
+    }
+
+    fn dimm_attribute_visible(&self, _dimm: &(), index: usize) -> bool {
+        index != 1 || self.stats_len.is_some()
+    }
+
+    fn flush(&self, _region: &()) -> Result {
+        logic::flush(&mut Hcalls, self.cfg.drc_index).map_err(|e| {
+            dev_err!(self.dev, "flush error: {}\n", e.rc);
+            EIO
+        })
+    }
+}
+
+/// Reads one property's raw value (as `of_find_property()` gives it);
+/// `Some` of an empty vector for a property without a value.
+fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
+    if !node.property_present(name) {
+        return Ok(None);
+    }
+    match node.property_count_elem::<u8>(name) {
+        Ok(len) if len > 0 => Ok(node.property_read_array_vec::<u8>(name, len)?.optional()),
+        // Present without a value (a boolean property).
+        _ => Ok(Some(KVec::new())),
+    }
+}
+
+/// Reads and validates the node's properties.
+fn read_config(dev: &device::Device) -> Result<dt::PmemConfig> {
+    let node = dev.fwnode().ok_or_else(|| {
+        dev_err!(dev, "no device-tree node\n");
+        ENODEV
+    })?;
+    let drc = raw_property(node, c"ibm,my-drc-index")?;
+    let guid = raw_property(node, c"ibm,unit-guid")?;
+    let bsize = raw_property(node, c"ibm,block-size")?;
+    let blocks = raw_property(node, c"ibm,number-of-blocks")?;
+    let meta = raw_property(node, c"ibm,metadata-size")?;
+    let cache = raw_property(node, c"ibm,cache-flush-required")?;
+    let hflush = raw_property(node, c"ibm,hcall-flush-required")?;
+    let failed = raw_property(node, c"ibm,persistence-failed-count")?;
+    let props = dt::Props {
+        drc_index: drc.as_deref(),
+        unit_guid: guid.as_deref(),
+        block_size: bsize.as_deref(),
+        number_of_blocks: blocks.as_deref(),
+        metadata_size: meta.as_deref(),
+        cache_flush_required: cache.as_deref(),
+        hcall_flush_required: hflush.as_deref(),
+        persistence_failed_count: failed.as_deref(),
+    };
+    dt::parse(&props).map_err(|e| {
+        dev_err!(dev, "{}: {} ({e:?}), not binding\n", e.property(), e.kind());
+        ENODEV
+    })
+}
+
+/// The DIMM's NUMA node and the nearest online one (C's `dev_to_node()`
+/// and `numa_map_to_online_node()`).
+fn numa_nodes(dev: &device::Device) -> (i32, i32) {
+    let Some(target) = dev.numa_node() else {
+        return (NO_NODE, NO_NODE);
+    };
+    #[cfg(CONFIG_NUMA)]
+    // SAFETY: A lookup in the node masks, for a valid node number.
+    let online = unsafe { bindings::numa_nearest_node(target, bindings::node_states_N_ONLINE) };
+    #[cfg(not(CONFIG_NUMA))]
+    let online = target;
+    (target, online)
+}
+
+/// A bound DIMM: unbound when dropped, after the bus (declared before it
+/// in [`PaprScm`]) is gone.
+struct Binding {
+    dev: ARef<device::Device>,
+    drc_index: u32,
+}
+
+impl Drop for Binding {
+    fn drop(&mut self) {
+        if let Err(e) = logic::unbind(&mut Hcalls, self.drc_index) {
+            dev_err!(
+                self.dev,
+                "unbind of drc {:#x} failed: {e:?}\n",
+                self.drc_index
+            );
+        }
+    }
+}
+
+/// The driver data of one node.
+struct PaprScm {
+    _bus: Pin<KBox<Bus<Scm>>>,
+    _binding: Binding,
+}
+
+impl PaprScm {
+    fn new(dev: &device::Device<Core<'_>>) -> Result<Self> {
+        let plain: &device::Device = dev;
+        let cfg = read_config(plain)?;
+        let geometry = logic::Geometry {
+            drc_index: cfg.drc_index,
+            block_size: cfg.block_size,
+            blocks: cfg.blocks,
+        };
+        let bound =
+            logic::bind(&mut Hcalls, &geometry, logic::OnOverlap::QueryExisting).map_err(|e| {
+                dev_err!(dev, "bind err: {e:?}\n");
+                ENXIO
+            })?;
+        let binding = Binding {
+            dev: ARef::from(plain),
+            drc_index: cfg.drc_index,
+        };
+        dev_dbg!(
+            dev,
+            "bound drc {:#x} at {:#x} ({:?})\n",
+            cfg.drc_index,
+            bound.addr,
+            bound.how
+        );
+
+        let stats_len = match stats::query_size(&mut Hcalls, cfg.drc_index) {
+            Ok(len) => len,
+            Err(e) => {
+                dev_dbg!(dev, "no performance statistics: {e:?}\n");
+                None
+            }
+        };
+        let bus = Bus::register(
+            kernel::module::this_module::<LocalModule>(),
+            None,
+            &BusOptions {
+                provider_name: plain.name(),
+                of_node: plain.fwnode(),
+                dimm_families: &[Family::Papr],
+            },
+            try_pin_init!(Scm {
+                dev: ARef::from(plain),
+                cfg,
+                stats_len,
+                health <- kernel::new_mutex!(Health {
+                    bitmap: 0,
+                    taken: None,
+                    inject: 0,
+                }),
+            }),
+        )
+        .inspect_err(|_| dev_err!(dev, "Error creating nvdimm bus\n"))?;
+
+        // Whether the DIMM is unarmed; a failed query counts as healthy, as
+        // in C (the reason is logged).
+        let bitmap = {
+            let scm = bus.provider();
+            let mut h = scm.health.lock();
+            scm.refresh(&mut h).unwrap_or(0)
+        };
+        let label_area = (cfg.metadata_size != 0).then_some(LabelArea {
+            size: cfg.metadata_size,
+            max_xfer: LABEL_MAX_XFER,
+        });
+        let dimm = bus
+            .add_dimm(
+                (),
+                &DimmOptions {
+                    label_area,
+                    // C always sets NDD_LABELING; without a label area the
+                    // core could not use it.
+                    labeling: label_area.is_some(),
+                    unarmed: health::is_unarmed(bitmap),
+                    call: true,
+                },
+            )
+            .inspect_err(|_| dev_err!(dev, "Error creating DIMM object\n"))?;
+
+        let (target, online) = numa_nodes(plain);
+        let cookies = cfg.cookies();
+        let mapping = [Mapping {
+            dimm,
+            start: 0,
+            size: cfg.size,
+            position: 0,
+        }];
+        let (kind, persistence) = if cfg.is_volatile {
+            (RegionKind::Volatile, None)
+        } else {
+            (RegionKind::Pmem, Some(Persistence::MemoryController))
+        };
+        bus.add_region(
+            (),
+            &RegionOptions {
+                kind,
+                start: bound.addr,
+                size: cfg.size,
+                mappings: &mapping,
+                numa_node: online,
+                target_node: target,
+                interleave_set: Some(InterleaveSet {
+                    cookie1: cookies.cookie1,
+                    cookie2: cookies.cookie2,
+                    altcookie: cookies.altcookie,
+                    type_guid: [0; 16],
+                }),
+                persistence,
+                async_flush: cfg.hcall_flush_required,
+                pagemap: false,
+                of_node: plain.fwnode(),
+            },
+        )
+        .inspect_err(|e| {
+            dev_err!(
+                dev,
+                "Error registering region {:#x}+{:#x}: {e:?}\n",
+                bound.addr,
+                cfg.size
+            )
+        })?;
+        if target != online {
+            dev_info!(
+                dev,
+                "Region registered with target node {target} and online node {online}\n"
+            );
+        }
+        Ok(Self {
+            _bus: bus,
+            _binding: binding,
+        })
+    }
+}
+
+kernel::of_device_table!(
+    OF_TABLE,
+    <PaprScmDriver as platform::Driver>::IdInfo,
+    [
+        (of::DeviceId::new(c"ibm,pmemory"), ()),
+        (of::DeviceId::new(c"ibm,pmemory-v2"), ()),
+    ]
+);
+
+struct PaprScmDriver;
+
+impl platform::Driver for PaprScmDriver {
+    type IdInfo = ();
+    type Data<'bound> = PaprScm;
+    const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
+
+    fn probe<'bound>(
+        pdev: &'bound platform::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        PaprScm::new(pdev.as_ref())
+    }
+}
+
+kernel::module_platform_driver! {
+    type: PaprScmDriver,
+    name: "papr_scm_rs",
+    authors: ["nvdimm-rs developers"],
+    description: "Rust PAPR storage class memory (pseries NVDIMM) driver",
+    license: "GPL",
+}

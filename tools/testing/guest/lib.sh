@@ -159,6 +159,88 @@ load_papr_scm() {
 	require regions-ready wait_for 30 have_regions "$_papr_regions"
 }
 
+# bench_drivers C-MODULE RUST-MODULE ROUNDS LOOPS: the provider benchmark.
+# The DIMM behind region0 must have labels. Alternates the two drivers in
+# one boot (so host noise hits both alike, and neither always runs on a
+# warmer guest) and prints 'BENCH|' table lines (make bench shows them):
+# modprobe to region0 enabled, and LOOPS fsdax create+destroy cycles.
+bench_drivers() {
+	_bc=$1 _br=$2 _rounds=$3 _loops=$4
+	: >/tmp/c.load; : >/tmp/rust.load; : >/tmp/c.loop; : >/tmp/rust.loop
+	_ok=1
+	_r=0
+	while [ $_r -lt "$_rounds" ] && [ $_ok = 1 ]; do
+		_order="$_bc $_br"
+		[ $((_r % 2)) = 1 ] && _order="$_br $_bc"
+		for _drv in $_order; do
+			_tag=c
+			[ "$_drv" = "$_br" ] && _tag=rust
+			_t=$(_bench_load "$_drv") || { _ok=0; break; }
+			echo "$_t" >>/tmp/$_tag.load
+			_t=$(_bench_loop "$_loops") || { _ok=0; break; }
+			echo "$_t" >>/tmp/$_tag.loop
+			ndctl disable-region all >/dev/null 2>&1
+			rmmod "$_drv" || { _ok=0; break; }
+		done
+		_r=$((_r + 1))
+	done
+	check bench-completed test $_ok = 1
+	echo "BENCH| median of $_rounds rounds, QEMU TCG                         | C            | Rust         | Rust/C"
+	echo "BENCH| drivers: C $_bc, Rust $_br"
+	_bench_row "modprobe -> region0 enabled (1 DIMM)" load
+	_bench_row "$_loops x fsdax create-namespace + destroy" loop
+}
+
+_bench_region0_enabled() { ndctl list -R | grep -q '"dev":"region0"'; }
+
+# Microseconds from modprobe MODULE to an enabled region0.
+_bench_load() {
+	_t0=$(pattern now)
+	modprobe "$1" && wait_for 30 have_regions 1 &&
+		wait_for 30 _bench_region0_enabled || return 1
+	_t1=$(pattern now)
+	echo $((_t1 - _t0))
+}
+
+# Microseconds for N fsdax create+destroy cycles on region0.
+_bench_loop() {
+	_t0=$(pattern now)
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		ndctl create-namespace -r region0 -m fsdax -s 32M >/dev/null &&
+			ndctl destroy-namespace -f all >/dev/null 2>&1 || return 1
+		_i=$((_i + 1))
+	done
+	_t1=$(pattern now)
+	echo $((_t1 - _t0))
+}
+
+_bench_median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+_bench_row() {
+	_c=$(_bench_median </tmp/c.$2)
+	_rs=$(_bench_median </tmp/rust.$2)
+	awk -v n="$1" -v c="$_c" -v r="$_rs" 'BEGIN { printf "BENCH| %-44s | %9.1f ms | %9.1f ms | %5.2fx\n", n, c / 1000, r / 1000, r / c }'
+}
+
+# The SCM flush hcall, as the powerpc hcall_entry trace event prints it
+# (opcode in decimal).
+H_SCM_FLUSH=1100
+
+# hcall_trace_start: records every hypervisor call from now on with the
+# powerpc hcall_entry trace event: a witness of what a driver asked the
+# hypervisor, the same for the C and the Rust papr_scm.
+hcall_trace_start() {
+	_t=/sys/kernel/tracing
+	[ -d "$_t/events" ] || mount -t tracefs nodev "$_t" 2>/dev/null
+	require hcall-tracing sh -c "echo 65536 >$_t/buffer_size_kb && echo 1 >$_t/events/powerpc/hcall_entry/enable"
+}
+
+# hcall_count OPCODE: hypervisor calls with OPCODE (decimal) traced so far.
+hcall_count() {
+	grep -c "hcall_entry: opcode=$1\$" /sys/kernel/tracing/trace || true
+}
+
 # hotplug_nvdimm SPEC: asks the harness to hot-add an NVDIMM to this running
 # guest; SPEC uses the '# nvdimm:' header syntax. The harness watches the
 # results port for the request; the caller waits for the new device itself.

@@ -1,13 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: namespaces in raw, sector, fsdax and devdax modes: write, read back, destroy
 # arch: x86_64 ppc64le
+# drivers: c rust
 # nvdimm[x86_64]: size=512M label-size=128K
 # nvdimm[ppc64le]: size=512M label-size=128K pmem=on
 # timeout: 400
 #
-# On pseries the DIMM is pmem=on, so it needs no H_SCM_FLUSH: a sector
-# namespace on an hcall-flush DIMM hits the C driver's known bug
-# (papr-known-c-btt-hcall-flush).
+# On pseries the DIMM is pmem=on (no H_SCM_FLUSH); papr-btt-hcall-flush
+# covers a sector namespace on an hcall-flush DIMM.
 
 load_provider 1
 require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: papr_scm bus, DIMMs and regions enumerate with health; labels initialise
 # arch: ppc64le
-# drivers: c
+# drivers: c rust
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K pmem=on
 # timeout: 180

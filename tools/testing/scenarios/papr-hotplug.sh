@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: an spapr-nvdimm hot-added over QMP appears as a new DIMM and region
 # arch: ppc64le
-# drivers: c
+# drivers: c rust
 # nvdimm: size=256M label-size=128K pmem=on
 # timeout: 300
 #

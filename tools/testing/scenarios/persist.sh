@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: a namespace and its data survive a guest reboot on the same backing file
 # arch: x86_64 ppc64le
-# drivers: c
+# drivers: c rust
 # nvdimm: size=512M label-size=128K
 # boots: 2
 # timeout: 240

@@ -199,6 +199,60 @@ mod tests {
     }
 
     #[test]
+    fn random_lines_are_answered() {
+        let mut p = platform();
+        p.ars = Some(crate::ars::Ars::default());
+        let pieces = [
+            "{",
+            "}",
+            "\"cmd\"",
+            ":",
+            ",",
+            "\"fault\"",
+            "\"poison\"",
+            "\"stats\"",
+            "\"dimm\"",
+            "\"status\"",
+            "\"short\"",
+            "\"torn\"",
+            "\"delay_ms\"",
+            "\"count\"",
+            "\"address\"",
+            "\"length\"",
+            "-1",
+            "0",
+            "1",
+            "4294967296",
+            "1e99",
+            "null",
+            "true",
+            "[",
+            "]",
+            "\"x\"",
+            "\"hotplug\"",
+            "\"nvdimm\"",
+            "\"path=/tmp/zz,size=4M\"",
+        ];
+        let mut x: u64 = 0x5eed;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            for _ in 0..(x % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                line.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let r = handle(&mut p, &line, false);
+            assert!(r["ok"].is_boolean(), "{line} -> {r}");
+        }
+        assert!(
+            !std::path::Path::new("/tmp/zz").exists(),
+            "no hotplug from the guest"
+        );
+    }
+
+    #[test]
     fn requests() {
         let mut p = platform();
         assert_eq!(handle_t(&mut p, r#"{"cmd":"ping"}"#)["ok"], true);

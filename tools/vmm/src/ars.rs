@@ -109,7 +109,11 @@ impl Ranges {
             .iter()
             .filter_map(|&(ra, rl)| {
                 let (s, t) = (ra.max(a), (ra + rl).min(e));
-                (s < t).then_some((s, t - s))
+                if s < t {
+                    Some((s, t - s))
+                } else {
+                    None
+                }
             })
             .collect()
     }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: test VMM: one backing file, served by the VMM, then QEMU's native nvdimm, then the VMM again: same namespaces and data both ways
 # platform: vmm qemu vmm
-# drivers: c
+# drivers: c rust
 # nvdimm: size=512M label-size=128K
 # boots: 3
 # machine: nvdimm-persistence=mem-ctrl

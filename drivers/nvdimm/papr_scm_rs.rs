@@ -284,6 +284,7 @@ impl Provider for Scm {
         ],
         // perf_stats and health_bitmap_inject are DEVICE_ATTR_ADMIN_RO in C.
         admin_only: 0b1010,
+        writable: 0,
     });
 
     fn read_labels(&self, _dimm: &(), offset: u32, out: &mut [u8]) -> Result {
@@ -490,6 +491,8 @@ impl PaprScm {
                 provider_name: plain.name(),
                 of_node: plain.fwnode(),
                 dimm_families: &[Family::Papr],
+                bus_commands: 0,
+                bus_families: 0,
             },
             try_pin_init!(Scm {
                 dev: ARef::from(plain),

@@ -84,6 +84,29 @@ pub struct BusOptions<'a> {
     pub of_node: Option<&'a FwNode>,
     /// Families whose `ND_CMD_CALL` commands DIMMs of this bus accept.
     pub dimm_families: &'static [Family],
+    /// Bus commands the provider serves ([`Provider::bus_command`]): bit `n`
+    /// for `ND_CMD_*` number `n` (`ND_CMD_ARS_CAP` 1 to `ND_CMD_CLEAR_ERROR`
+    /// 4, `ND_CMD_CALL` 10). Zero for none.
+    pub bus_commands: u64,
+    /// `NVDIMM_BUS_FAMILY_*` values (a bitmask) whose bus-level
+    /// `ND_CMD_CALL` packages the provider accepts.
+    pub bus_families: u64,
+}
+
+/// A command to the bus itself rather than to one of its DIMMs.
+pub enum BusCommand<'a> {
+    /// `ND_CMD_ARS_CAP`, `ND_CMD_ARS_START`, `ND_CMD_ARS_STATUS` or
+    /// `ND_CMD_CLEAR_ERROR`: `buf` is the whole `struct nd_cmd_*` (input
+    /// fields, then output fields, as `include/uapi/linux/ndctl.h` lays them
+    /// out), as long as the caller made it; its layout is not checked here.
+    Fixed {
+        /// The `ND_CMD_*` number.
+        cmd: u32,
+        /// The command buffer.
+        buf: &'a mut [u8],
+    },
+    /// `ND_CMD_CALL` with one of [`BusOptions::bus_families`].
+    Call(CallPackage<'a>),
 }
 
 /// The callbacks of a bus provider.
@@ -145,6 +168,26 @@ pub trait Provider: Send + Sync + Sized {
     /// Whether attribute `index` of [`Provider::DIMM_ATTRIBUTES`] exists for
     /// a DIMM (asked once, when the DIMM is registered).
     fn dimm_attribute_visible(&self, _dimm: &Self::Dimm, _index: usize) -> bool {
+        true
+    }
+
+    /// Serves a bus command (one of [`BusOptions::bus_commands`]). Returns
+    /// the command's status for in-kernel callers (0, or a negative errno
+    /// translated from the firmware's status, which stays in the buffer for
+    /// user space); an error fails the command itself.
+    fn bus_command(&self, _bus: &Bus<Self>, _cmd: BusCommand<'_>) -> Result<i32> {
+        Err(ENOTTY)
+    }
+
+    /// Handles a write of bus attribute `index` (one of the group's
+    /// `writable` ones); `data` is what was written.
+    fn store_bus_attribute(&self, _bus: &Bus<Self>, _index: usize, _data: &[u8]) -> Result {
+        Err(EINVAL)
+    }
+
+    /// Whether bus attribute `index` exists on this bus (asked once, when
+    /// the bus is registered).
+    fn bus_attribute_visible(&self, _index: usize) -> bool {
         true
     }
 
@@ -407,6 +450,9 @@ pub struct Bus<P: Provider> {
     _provider_name: CString,
     /// The descriptor's `of_node`, referenced while the bus exists.
     _of_node: Option<ARef<FwNode>>,
+    /// `BusOptions::bus_commands` and `bus_families`.
+    bus_commands: u64,
+    bus_families: u64,
     families: u64,
     #[pin]
     dimms: Mutex<KVec<DimmSlot<P>>>,
@@ -436,6 +482,7 @@ impl<P: Provider> Bus<P> {
         Error: From<E>,
     {
         let families = Family::mask(options.dimm_families);
+        let (bus_commands, bus_families) = (options.bus_commands, options.bus_families);
         let provider_name = CString::try_from(options.provider_name)?;
         // The string is on the heap and does not move with `provider_name`.
         let name = provider_name.as_char_ptr();
@@ -444,6 +491,7 @@ impl<P: Provider> Bus<P> {
             Some(def) => Some(sysfs::GroupStorage::new(
                 &def,
                 Self::show_callback,
+                None,
                 Some(Self::visible_callback),
             )?),
             None => None,
@@ -452,7 +500,8 @@ impl<P: Provider> Bus<P> {
             Some(def) => Some(sysfs::GroupStorage::new(
                 &def,
                 Self::show_bus_callback,
-                None,
+                Some(Self::store_bus_callback),
+                Some(Self::bus_visible_callback),
             )?),
             None => None,
         };
@@ -470,6 +519,8 @@ impl<P: Provider> Bus<P> {
                     desc.module = module.as_ptr();
                     desc.ndctl = Some(Self::ndctl_callback);
                     desc.dimm_family_mask = families as c_ulong;
+                    desc.cmd_mask = bus_commands as c_ulong;
+                    desc.bus_family_mask = bus_families as c_ulong;
                     desc.attr_groups = attr_groups;
                     // SAFETY: `slot` is valid for writes while being initialised.
                     unsafe { slot.write(desc) };
@@ -477,6 +528,8 @@ impl<P: Provider> Bus<P> {
                 bus: AtomicPtr::new(ptr::null_mut()),
                 _provider_name: provider_name,
                 _of_node: of_node,
+                bus_commands,
+                bus_families,
                 families,
                 dimms <- crate::new_mutex!(KVec::new()),
                 regions <- crate::new_mutex!(KVec::new()),
@@ -740,6 +793,22 @@ impl<P: Provider> Bus<P> {
         }
     }
 
+    /// Checks and dispatches a bus command.
+    fn bus_command(&self, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        if cmd >= u64::BITS || self.bus_commands & (1 << cmd) == 0 {
+            return Err(ENOTTY);
+        }
+        let cmd = match cmd {
+            bindings::ND_CMD_CALL => BusCommand::Call(CallPackage::parse(buf, self.bus_families)?),
+            bindings::ND_CMD_ARS_CAP
+            | bindings::ND_CMD_ARS_START
+            | bindings::ND_CMD_ARS_STATUS
+            | bindings::ND_CMD_CLEAR_ERROR => BusCommand::Fixed { cmd, buf },
+            _ => return Err(ENOTTY),
+        };
+        self.provider.bus_command(self, cmd)
+    }
+
     /// The descriptor's `ndctl` callback.
     ///
     /// # Safety
@@ -760,8 +829,23 @@ impl<P: Provider> Bus<P> {
         // pinned `Bus<P>` that outlives the registration.
         let bus = unsafe { &*crate::container_of!(Opaque::cast_from(nd_desc), Self, desc) };
         let result = if nvdimm.is_null() {
-            // Bus commands (ARS, clear error) are not offered yet.
-            Err(ENOTTY)
+            let buf: &mut [u8] = if buf.is_null() {
+                &mut []
+            } else {
+                // SAFETY: Per the function's safety requirements.
+                unsafe { core::slice::from_raw_parts_mut(buf.cast(), buf_len as usize) }
+            };
+            match bus.bus_command(cmd, buf) {
+                // The command ran: its status goes to in-kernel callers.
+                Ok(status) => {
+                    if !cmd_rc.is_null() {
+                        // SAFETY: Per the function's safety requirements.
+                        unsafe { *cmd_rc = status };
+                    }
+                    return 0;
+                }
+                Err(e) => Err(e),
+            }
         } else {
             // SAFETY: DIMMs of this bus are created by `add_dimm` with a
             // pinned `DimmEntry<P>` as provider data, alive while the bus is.
@@ -834,17 +918,77 @@ impl<P: Provider> Bus<P> {
         attr: *mut bindings::device_attribute,
         buf: *mut c_char,
     ) -> isize {
-        // SAFETY: The group is only given to this bus's device, whose
-        // descriptor is the `desc` of a live `Bus<P>`.
-        let bus = unsafe {
-            let desc = bindings::to_nd_desc(bindings::to_nvdimm_bus(dev));
-            &*crate::container_of!(Opaque::cast_from(desc), Self, desc)
-        };
+        // SAFETY: The group is only given to this bus's device.
+        let bus = unsafe { Self::of_bus_device(dev) };
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
         // bus's `bus_groups`, which outlives the bus device.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: sysfs hands `show` a buffer of one page.
         unsafe { sysfs::show_page(buf, |out| bus.provider.show_bus_attribute(slot.index, out)) }
+    }
+
+    /// The bus of a bus device.
+    ///
+    /// # Safety
+    ///
+    /// `dev` is the device of a bus registered by a live `Bus<P>`.
+    unsafe fn of_bus_device<'a>(dev: *mut bindings::device) -> &'a Self {
+        // SAFETY: Per the safety requirements, the device's descriptor is
+        // the `desc` of a live `Bus<P>`.
+        unsafe {
+            let desc = bindings::to_nd_desc(bindings::to_nvdimm_bus(dev));
+            &*crate::container_of!(Opaque::cast_from(desc), Self, desc)
+        }
+    }
+
+    /// The `store` callback of the bus attributes.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for a writable attribute of this bus's
+    /// `bus_groups`, with `count` readable bytes at `buf`.
+    unsafe extern "C" fn store_bus_callback(
+        dev: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+        buf: *const c_char,
+        count: usize,
+    ) -> isize {
+        // SAFETY: The group is only given to this bus's device.
+        let bus = unsafe { Self::of_bus_device(dev) };
+        // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
+        // bus's `bus_groups`, which outlives the bus device.
+        let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
+        // SAFETY: sysfs passes `count` bytes of a buffer it owns.
+        let data = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
+        match bus.provider.store_bus_attribute(bus, slot.index, data) {
+            Ok(()) => isize::try_from(count).unwrap_or(isize::MAX),
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    /// The `is_visible` callback of the bus attribute group.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for the kobject of this bus's device.
+    unsafe extern "C" fn bus_visible_callback(
+        kobj: *mut bindings::kobject,
+        attr: *mut bindings::attribute,
+        n: c_int,
+    ) -> u16 {
+        // SAFETY: `kobj` is embedded in the bus's `struct device`.
+        let dev = unsafe { crate::container_of!(kobj, bindings::device, kobj) };
+        // SAFETY: The group is only given to this bus's device.
+        let bus = unsafe { Self::of_bus_device(dev) };
+        let index = usize::try_from(n).unwrap_or(usize::MAX);
+        let known = bus.bus_groups.as_ref().is_some_and(|g| index < g.len());
+        if known && bus.provider.bus_attribute_visible(index) {
+            // SAFETY: `attr` is one of the group's attributes, built by
+            // `GroupStorage::new` with the mode the provider asked for.
+            unsafe { (*attr).mode }
+        } else {
+            0
+        }
     }
 
     /// The `is_visible` callback of the DIMM attribute group.

@@ -105,6 +105,7 @@ impl Provider for SampleBus {
         name: c"rust_sample",
         attributes: &[c"label_reads", c"label_writes", c"poisoned", c"flushes"],
         admin_only: 0,
+        writable: 0,
     });
 
     fn show_dimm_attribute(
@@ -205,6 +206,8 @@ impl kernel::Module for RustNvdimm {
                 provider_name: c"rust_nvdimm",
                 of_node: None,
                 dimm_families: &[],
+                bus_commands: 0,
+                bus_families: 0,
             },
             SampleBus {
                 poison,

@@ -10,24 +10,33 @@
 //! indistinguishable from the C `nfit` driver's for `ndctl`: the same
 //! `nfit/*` DIMM attributes, interleave-set cookies and persistence domain.
 
-use core::fmt::Write;
+use core::{
+    fmt::Write,
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+};
 use kernel::{
     acpi::{
         self,
         node::{Guid, Node, Notifier, NotifyHandler},
     },
+    bindings,
     device::{self, Core},
     nvdimm::{
-        self, AttributeGroup, AttributeOutput, Bus, BusOptions, CallPackage, DimmId, DimmOptions,
-        Family, LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
+        self, AttributeGroup, AttributeOutput, Bus, BusCommand, BusOptions, CallPackage, DimmId,
+        DimmOptions, Family, LabelArea, Mapping, Persistence, Provider, RegionEvent, RegionId,
+        RegionKind, RegionOptions,
     },
     platform,
     prelude::*,
     sync::{aref::ARef, Mutex},
+    time::{delay::fsleep, Delta},
 };
 
 // `core`-only parsers shared with the host crate `tools/nfit`, which tests
 // and fuzzes them and uses parts this driver does not.
+#[path = "nfit_rs/ars.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod ars;
 #[path = "nfit_rs/dsm.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod dsm;
@@ -121,11 +130,127 @@ const ATTRS: &[&CStr] = &[
     c"dirty_shutdown",
 ];
 
+#[pin_data]
 struct NfitBus {
     /// Revision of the NFIT (the static table's, as the C driver reports).
     revision: u8,
     /// Root-device DSM functions (ARS and error injection) the platform has.
     bus_dsm_mask: u64,
+    /// The NVDIMM root device, whose `_DSM` serves the bus commands.
+    root: Node,
+    /// The platform device, for messages.
+    dev: ARef<device::Device>,
+    /// Persistent-memory ranges to scrub: address, length, region.
+    #[pin]
+    ranges: Mutex<KVec<(u64, u64, RegionId)>>,
+    /// Serialises scrubs.
+    #[pin]
+    scrub_lock: Mutex<()>,
+    /// Completed scrubs (`nfit/scrub`).
+    scrub_count: AtomicU32,
+    /// A scrub is running (`nfit/scrub` shows "+").
+    scrubbing: AtomicBool,
+}
+
+/// Root functions a scrub needs: ARS capabilities, start, status.
+const ROOT_ARS: u64 = 1 << ars::FUNC_ARS_CAP | 1 << ars::FUNC_ARS_START | 1 << ars::FUNC_ARS_STATUS;
+/// How long a scrub waits for the platform between status queries, and how
+/// many times (C polls with a growing delay; a platform that never finishes
+/// is given up on after about a minute).
+const ARS_POLL_MS: i64 = 10;
+const ARS_POLLS: u32 = 6000;
+/// Index of `scrub` in the bus attributes.
+const ATTR_SCRUB: usize = 3;
+
+impl NfitBus {
+    /// Whether the platform scrubs (C's `ars_supported()`).
+    fn ars_supported(&self) -> bool {
+        self.bus_dsm_mask & ROOT_ARS == ROOT_ARS
+    }
+
+    /// Evaluates root `_DSM` function `func` with `input`; the output buffer.
+    fn root_dsm(&self, func: u32, input: &[u8]) -> Result<KVec<u8>> {
+        let answer =
+            self.root
+                .evaluate_dsm(&ROOT_DSM, DSM_REVISION, u64::from(func), Some(input))?;
+        let bytes = answer.get().buffer().ok_or(EIO)?;
+        let mut out = KVec::with_capacity(bytes.len(), GFP_KERNEL)?;
+        out.extend_from_slice(bytes, GFP_KERNEL)?;
+        Ok(out)
+    }
+
+    /// Scrubs one range and reports what it found to the bus; returns the
+    /// number of error records.
+    fn scrub_range(
+        &self,
+        bus: &Bus<Self>,
+        start: u64,
+        len: u64,
+        region: RegionId,
+    ) -> Result<usize> {
+        let cap = self.root_dsm(ars::FUNC_ARS_CAP, &ars::range_input(start, len))?;
+        if ars::xlat_status(ars::FUNC_ARS_CAP, &[], &cap) != 0 {
+            return Ok(0);
+        }
+        let input = ars::start_input(start, len, ars::ARS_PERSISTENT);
+        let mut polls = 0;
+        loop {
+            let out = self.root_dsm(ars::FUNC_ARS_START, &input)?;
+            match ars::xlat_status(ars::FUNC_ARS_START, &input, &out) {
+                0 => break,
+                e if e == EBUSY.to_errno() && polls < ARS_POLLS => {
+                    polls += 1;
+                    fsleep(Delta::from_millis(ARS_POLL_MS));
+                }
+                e => return Err(Error::from_errno(e)),
+            }
+        }
+        loop {
+            let out = self.root_dsm(ars::FUNC_ARS_STATUS, &[])?;
+            match ars::xlat_status(ars::FUNC_ARS_STATUS, &[], &out) {
+                e if e == EBUSY.to_errno() && polls < ARS_POLLS => {
+                    polls += 1;
+                    fsleep(Delta::from_millis(ARS_POLL_MS));
+                }
+                e if e == 0 || e == ENOSPC.to_errno() => {
+                    let status = ars::ArsStatus::parse(&out).map_err(|_| EIO)?;
+                    let mut found = 0;
+                    for r in status.records() {
+                        if let Some((at, n)) = ars::clip(&r, start, len) {
+                            bus.add_badrange(at, n)?;
+                            found += 1;
+                        }
+                    }
+                    bus.notify_region(region, RegionEvent::RevalidatePoison)?;
+                    return Ok(found);
+                }
+                e => return Err(Error::from_errno(e)),
+            }
+        }
+    }
+
+    /// Scrubs every persistent-memory range (C's ARS on probe and on a
+    /// write of 1 to `nfit/scrub`), synchronously.
+    fn scrub(&self, bus: &Bus<Self>, dev: &device::Device) -> Result {
+        let _one = self.scrub_lock.lock();
+        let mut ranges = KVec::new();
+        ranges.extend_from_slice(&self.ranges.lock(), GFP_KERNEL)?;
+        self.scrubbing.store(true, Ordering::Release);
+        let mut result = Ok(());
+        for &(start, len, region) in ranges.iter() {
+            match self.scrub_range(bus, start, len, region) {
+                Ok(0) => {}
+                Ok(n) => dev_info!(dev, "ARS: {n} error record(s) in {start:#x}+{len:#x}\n"),
+                Err(e) => {
+                    dev_err!(dev, "ARS of {start:#x}+{len:#x} failed: {e:?}\n");
+                    result = Err(e);
+                }
+            }
+        }
+        self.scrub_count.fetch_add(1, Ordering::AcqRel);
+        self.scrubbing.store(false, Ordering::Release);
+        result
+    }
 }
 
 #[vtable]
@@ -135,17 +260,20 @@ impl Provider for NfitBus {
 
     const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"nfit",
-        // The C driver's `scrub` and `firmware_activate_noidle` exist only
-        // with ARS and firmware activation, which this driver does not offer
-        // yet; `hw_error_scrub` is read-only here (the scrub mode is off).
-        attributes: &[c"revision", c"hw_error_scrub", c"dsm_mask"],
+        // `scrub` exists when the platform scrubs (as in C); C's
+        // `firmware_activate_noidle` needs firmware activation, which this
+        // driver does not offer; `hw_error_scrub` is read-only here (the
+        // scrub mode is off).
+        attributes: &[c"revision", c"hw_error_scrub", c"dsm_mask", c"scrub"],
         admin_only: 0,
+        writable: 1 << ATTR_SCRUB,
     });
 
     const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
         name: c"nfit",
         attributes: ATTRS,
         admin_only: 0,
+        writable: 0,
     });
 
     fn show_bus_attribute(&self, index: usize, out: &mut AttributeOutput<'_>) -> Result {
@@ -153,9 +281,63 @@ impl Provider for NfitBus {
             0 => writeln!(out, "{}", self.revision),
             1 => writeln!(out, "0"),
             2 => writeln!(out, "{:#x}", self.bus_dsm_mask),
+            ATTR_SCRUB => {
+                let busy = self.scrubbing.load(Ordering::Acquire);
+                let count = self.scrub_count.load(Ordering::Acquire);
+                writeln!(out, "{count}{}", if busy { "+" } else { "" })
+            }
             _ => return Err(ENXIO),
         }
         .map_err(|_| EOVERFLOW)
+    }
+
+    fn bus_attribute_visible(&self, index: usize) -> bool {
+        index != ATTR_SCRUB || self.ars_supported()
+    }
+
+    fn store_bus_attribute(&self, bus: &Bus<Self>, index: usize, data: &[u8]) -> Result {
+        // As C: only 1 starts a scrub (libndctl writes "1\n" and the
+        // terminating NUL).
+        let value = data
+            .iter()
+            .rposition(|&c| !matches!(c, b'\0' | b'\n'))
+            .map_or(&data[..0], |end| &data[..=end]);
+        if index != ATTR_SCRUB || value != b"1" {
+            return Err(EINVAL);
+        }
+        self.scrub(bus, &self.dev)
+    }
+
+    fn bus_command(&self, _bus: &Bus<Self>, cmd: BusCommand<'_>) -> Result<i32> {
+        match cmd {
+            BusCommand::Fixed { cmd, buf } => {
+                if cmd >= 64 || self.bus_dsm_mask & (1 << cmd) == 0 {
+                    return Err(ENOTTY);
+                }
+                let in_len = ars::input_len(cmd).ok_or(ENOTTY)?;
+                let (input, output) = buf.split_at_mut_checked(in_len).ok_or(EINVAL)?;
+                let out = self.root_dsm(cmd, input)?;
+                // As C: an answer longer than the caller's buffer is an error.
+                output
+                    .get_mut(..out.len())
+                    .ok_or(ENXIO)?
+                    .copy_from_slice(&out);
+                Ok(ars::xlat_status(cmd, input, &out))
+            }
+            BusCommand::Call(mut pkg) => {
+                // NVDIMM_BUS_FAMILY_NFIT: root functions by number.
+                let func = pkg.command();
+                if func == 0 || func >= 64 || self.bus_dsm_mask & (1 << func) == 0 {
+                    return Err(ENOTTY);
+                }
+                let out = self.root_dsm(u32::try_from(func)?, pkg.input())?;
+                let dst = pkg.output();
+                let n = out.len().min(dst.len());
+                dst[..n].copy_from_slice(&out[..n]);
+                pkg.set_fw_size(u32::try_from(out.len())?);
+                Ok(0)
+            }
+        }
     }
 
     fn read_labels(&self, dimm: &Dimm, offset: u32, out: &mut [u8]) -> Result {
@@ -392,8 +574,16 @@ impl Platform {
             if reg.spas.contains(&spa.range_index) {
                 continue;
             }
-            NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
+            let region =
+                NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
             reg.spas.push(spa.range_index, GFP_KERNEL)?;
+            if let Some(id) = region {
+                self.bus
+                    .provider()
+                    .ranges
+                    .lock()
+                    .push((spa.address, spa.length, id), GFP_KERNEL)?;
+            }
         }
         Ok(())
     }
@@ -491,6 +681,15 @@ impl NfitDriver {
             dev_err!(dev, "no ACPI companion\n");
             ENODEV
         })?;
+        let bus_dsm_mask = root_functions(&root);
+        let bus_root = root.clone();
+        // As C: the ARS and clear-error commands the root implements, and
+        // ND_CMD_CALL of the NFIT bus family (root functions by number).
+        let fixed = bus_dsm_mask
+            & (1 << ars::FUNC_ARS_CAP
+                | 1 << ars::FUNC_ARS_START
+                | 1 << ars::FUNC_ARS_STATUS
+                | 1 << ars::FUNC_CLEAR_ERROR);
         let bus = Bus::register(
             kernel::module::this_module::<LocalModule>(),
             Some(dev),
@@ -498,11 +697,19 @@ impl NfitDriver {
                 provider_name: c"ACPI.NFIT",
                 of_node: None,
                 dimm_families: &[Family::Intel],
+                bus_commands: fixed | 1 << bindings::ND_CMD_CALL,
+                bus_families: 1 << bindings::NVDIMM_BUS_FAMILY_NFIT,
             },
-            NfitBus {
+            try_pin_init!(NfitBus {
                 revision: nfit_revision(),
-                bus_dsm_mask: root_functions(&root),
-            },
+                bus_dsm_mask,
+                root: bus_root,
+                dev: ARef::from(&**dev),
+                ranges <- kernel::new_mutex!(KVec::new()),
+                scrub_lock <- kernel::new_mutex!(()),
+                scrub_count: AtomicU32::new(0),
+                scrubbing: AtomicBool::new(false),
+            }),
         )?;
         let plain: &device::Device = dev;
         let platform = Notifier::install(
@@ -517,7 +724,14 @@ impl NfitDriver {
                 }),
             }),
         )?;
-        platform.handler().scan()?;
+        let p = platform.handler();
+        p.scan()?;
+        // As C, scrub once at probe, so known errors are badblocks before
+        // namespaces are used; a failure is logged, not fatal.
+        let nfit_bus = p.bus.provider();
+        if nfit_bus.ars_supported() {
+            let _ = nfit_bus.scrub(&p.bus, plain);
+        }
         Ok(Self {
             _platform: platform,
         })
@@ -582,7 +796,7 @@ impl NfitDriver {
         spa: &table::Spa,
         dimms: &[(u32, DimmId)],
         persistence: Option<Persistence>,
-    ) -> Result {
+    ) -> Result<Option<RegionId>> {
         let mut entries = KVec::new();
         let mut mappings = KVec::new();
         for m in nfit.memdevs_of(spa.range_index) {
@@ -608,7 +822,7 @@ impl NfitDriver {
             )?;
         }
         if mappings.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let set =
             table::interleave_set(&entries, |b| nvdimm::fletcher64(b, false)).ok_or_else(|| {
@@ -626,35 +840,36 @@ impl NfitDriver {
         // These guests have no NUMA (CONFIG_NUMA=n): the C driver's proximity
         // lookup and its address-based fallback both end at node 0.
         let node = 0;
-        bus.add_region(
-            (),
-            &RegionOptions {
-                kind: RegionKind::Pmem,
-                start: spa.address,
-                size: spa.length,
-                mappings: &mappings,
-                numa_node: node,
-                target_node: node,
-                interleave_set: Some(nvdimm::InterleaveSet {
-                    cookie1: set.cookie1,
-                    cookie2: set.cookie2,
-                    altcookie: set.altcookie,
-                    type_guid: spa.range_guid,
-                }),
-                persistence,
-                async_flush: false,
-                pagemap: false,
-                of_node: None,
-            },
-        )
-        .inspect_err(|e| {
-            dev_err!(
-                dev,
-                "spa{}: region registration failed: {e:?}\n",
-                spa.range_index
+        let id = bus
+            .add_region(
+                (),
+                &RegionOptions {
+                    kind: RegionKind::Pmem,
+                    start: spa.address,
+                    size: spa.length,
+                    mappings: &mappings,
+                    numa_node: node,
+                    target_node: node,
+                    interleave_set: Some(nvdimm::InterleaveSet {
+                        cookie1: set.cookie1,
+                        cookie2: set.cookie2,
+                        altcookie: set.altcookie,
+                        type_guid: spa.range_guid,
+                    }),
+                    persistence,
+                    async_flush: false,
+                    pagemap: false,
+                    of_node: None,
+                },
             )
-        })?;
-        Ok(())
+            .inspect_err(|e| {
+                dev_err!(
+                    dev,
+                    "spa{}: region registration failed: {e:?}\n",
+                    spa.range_index
+                )
+            })?;
+        Ok(Some(id))
     }
 }
 

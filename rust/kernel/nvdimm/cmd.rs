@@ -154,25 +154,7 @@ impl<'a> DimmCommand<'a> {
                     status,
                 })
             }
-            bindings::ND_CMD_CALL => {
-                let family = read_u64(buf, 0)?;
-                if family >= 64 || families & (1 << family) == 0 {
-                    return Err(EINVAL);
-                }
-                let size_in = read_u32(buf, 16)? as usize;
-                let size_out = read_u32(buf, 20)? as usize;
-                let end = size_in
-                    .checked_add(size_out)
-                    .and_then(|n| n.checked_add(CALL_HDR_LEN))
-                    .ok_or(EINVAL)?;
-                let (header, payload) =
-                    buf.get_mut(..end).ok_or(EINVAL)?.split_at_mut(CALL_HDR_LEN);
-                Ok(Self::Call(CallPackage {
-                    header,
-                    payload,
-                    size_in,
-                }))
-            }
+            bindings::ND_CMD_CALL => Ok(Self::Call(CallPackage::parse(buf, families)?)),
             _ => Err(ENOTTY),
         }
     }
@@ -185,7 +167,28 @@ impl<'a> DimmCommand<'a> {
     }
 }
 
-impl CallPackage<'_> {
+impl<'a> CallPackage<'a> {
+    /// Checks a `struct nd_cmd_pkg` in `buf`: its family is one of
+    /// `families` (a bitmask) and `buf` holds the declared payload.
+    pub(super) fn parse(buf: &'a mut [u8], families: u64) -> Result<Self> {
+        let family = read_u64(buf, 0)?;
+        if family >= 64 || families & (1 << family) == 0 {
+            return Err(EINVAL);
+        }
+        let size_in = read_u32(buf, 16)? as usize;
+        let size_out = read_u32(buf, 20)? as usize;
+        let end = size_in
+            .checked_add(size_out)
+            .and_then(|n| n.checked_add(CALL_HDR_LEN))
+            .ok_or(EINVAL)?;
+        let (header, payload) = buf.get_mut(..end).ok_or(EINVAL)?.split_at_mut(CALL_HDR_LEN);
+        Ok(Self {
+            header,
+            payload,
+            size_in,
+        })
+    }
+
     /// The `NVDIMM_FAMILY_*` of the command (already checked against the bus).
     pub fn family(&self) -> u64 {
         read_u64(self.header, 0).unwrap_or(u64::MAX)

@@ -24,15 +24,25 @@ pub struct AttributeGroup {
     /// Bit `n` set: attribute `n` is readable by root only (mode 0400, C's
     /// `DEVICE_ATTR_ADMIN_RO`); the others are world-readable (0444).
     pub admin_only: u64,
+    /// Bit `n` set: root may also write attribute `n` (mode 0644, C's
+    /// `DEVICE_ATTR_RW`); only bus attributes can be written (see
+    /// [`Provider::store_bus_attribute`](super::Provider::store_bus_attribute)).
+    pub writable: u64,
 }
 
 impl AttributeGroup {
     /// The sysfs mode of attribute `index`.
     pub const fn mode(&self, index: usize) -> u16 {
-        if index < 64 && self.admin_only & (1 << index) != 0 {
+        let bit = if index < 64 { 1u64 << index } else { 0 };
+        let read = if self.admin_only & bit != 0 {
             0o400
         } else {
             0o444
+        };
+        if self.writable & bit != 0 {
+            read | 0o200
+        } else {
+            read
         }
     }
 }
@@ -111,6 +121,12 @@ pub(super) type ShowFn = unsafe extern "C" fn(
     *mut bindings::device_attribute,
     *mut c_char,
 ) -> isize;
+pub(super) type StoreFn = unsafe extern "C" fn(
+    *mut bindings::device,
+    *mut bindings::device_attribute,
+    *const c_char,
+    usize,
+) -> isize;
 pub(super) type VisibleFn =
     unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, c_int) -> u16;
 
@@ -118,6 +134,7 @@ impl GroupStorage {
     pub(super) fn new(
         def: &AttributeGroup,
         show: ShowFn,
+        store: Option<StoreFn>,
         visible: Option<VisibleFn>,
     ) -> Result<Self> {
         let n = def.attributes.len();
@@ -127,6 +144,9 @@ impl GroupStorage {
             attr.attr.name = name.as_char_ptr();
             attr.attr.mode = def.mode(index);
             attr.__bindgen_anon_1.show = Some(show);
+            if attr.attr.mode & 0o200 != 0 {
+                attr.__bindgen_anon_2.store = store;
+            }
             slots.push(AttributeSlot { attr, index }, GFP_KERNEL)?;
         }
         let mut ptrs = KVec::with_capacity(n + 1, GFP_KERNEL)?;

@@ -20,9 +20,16 @@
 #[path = "../../../drivers/acpi/nfit/nfit_rs/table.rs"]
 pub mod table;
 
+// The kernel's ARS/clear-error buffer parsers (`nfit_rs/ars.rs`), as is.
+#[rustfmt::skip]
+#[path = "../../../drivers/acpi/nfit/nfit_rs/ars.rs"]
+pub mod ars;
+
 pub mod builder;
 pub mod fuzz;
 pub mod reference;
 
+#[cfg(test)]
+mod ars_tests;
 #[cfg(test)]
 mod tests;

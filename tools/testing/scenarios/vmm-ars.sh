@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: address range scrub and error injection (root _DSM 1-4, 7-9) under the C nfit driver: poison found by a scrub, EIO on read, cleared; ndctl inject-error round-trips
+# title: test VMM: address range scrub and error injection (root _DSM 1-4, 7-9) under the C nfit and the Rust nfit_rs driver: poison found by a scrub, EIO on read, cleared; ndctl inject-error round-trips
 # platform: vmm
 # vmm-args: --ars
-# drivers: c
+# drivers: c rust
 # nvdimm: size=256M label-size=128K
 # timeout: 300
 #

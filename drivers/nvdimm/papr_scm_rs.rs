@@ -55,10 +55,13 @@ mod stats;
 
 use hcall::{Hypervisor, PLPAR_HCALL9_BUFSIZE, PLPAR_HCALL_BUFSIZE};
 
-/// Label bytes per `ND_CMD_GET/SET_CONFIG_DATA`. The hypervisor moves at
-/// most 8 bytes per hcall whatever this is; C announces 8, which costs one
-/// ioctl round trip per hcall. The hcalls made are the same.
-const LABEL_MAX_XFER: u32 = 4096;
+/// Label bytes per `ND_CMD_GET/SET_CONFIG_DATA`: one v1.1 label. The
+/// hypervisor moves 8 bytes per hcall whatever this is, so a larger transfer
+/// saves no hcalls, while the core reads the label area in chunks of this
+/// size and skips chunks without a label in use: a chunk of one label reads
+/// no more than C's 8-byte transfers do (4096 read 30% more at probe), with
+/// 1/16 of the ioctls for user space.
+const LABEL_MAX_XFER: u32 = 128;
 
 /// How long a health reading is reused by `papr/flags` (C's
 /// `MIN_HEALTH_QUERY_INTERVAL`).

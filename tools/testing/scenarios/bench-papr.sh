@@ -15,4 +15,4 @@ label_once() {
 		ndctl init-labels -f nmem0 && rmmod papr_scm
 }
 require init-labels label_once
-bench_drivers papr_scm papr_scm_rs 5 5
+bench_drivers papr_scm papr_scm_rs 9 5

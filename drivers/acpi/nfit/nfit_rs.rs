@@ -150,6 +150,9 @@ struct NfitBus {
     scrub_count: AtomicU32,
     /// A scrub is running (`nfit/scrub` shows "+").
     scrubbing: AtomicBool,
+    /// `nfit/hw_error_scrub`: scrub after a hardware error report (kept
+    /// for C compatibility; this driver does not take error reports yet).
+    hw_error_scrub: AtomicBool,
 }
 
 /// Root functions a scrub needs: ARS capabilities, start, status.
@@ -159,8 +162,17 @@ const ROOT_ARS: u64 = 1 << ars::FUNC_ARS_CAP | 1 << ars::FUNC_ARS_START | 1 << a
 /// is given up on after about a minute).
 const ARS_POLL_MS: i64 = 10;
 const ARS_POLLS: u32 = 6000;
-/// Index of `scrub` in the bus attributes.
+/// Index of `hw_error_scrub` and `scrub` in the bus attributes.
+const ATTR_HW_ERROR_SCRUB: usize = 1;
 const ATTR_SCRUB: usize = 3;
+
+/// What was written to a sysfs attribute, without the newline and the NUL
+/// libndctl appends.
+fn written_value(data: &[u8]) -> &[u8] {
+    data.iter()
+        .rposition(|&c| !matches!(c, b'\0' | b'\n'))
+        .map_or(&data[..0], |end| &data[..=end])
+}
 
 impl NfitBus {
     /// Whether the platform scrubs (C's `ars_supported()`).
@@ -262,11 +274,10 @@ impl Provider for NfitBus {
         name: c"nfit",
         // `scrub` exists when the platform scrubs (as in C); C's
         // `firmware_activate_noidle` needs firmware activation, which this
-        // driver does not offer; `hw_error_scrub` is read-only here (the
-        // scrub mode is off).
+        // driver does not offer.
         attributes: &[c"revision", c"hw_error_scrub", c"dsm_mask", c"scrub"],
         admin_only: 0,
-        writable: 1 << ATTR_SCRUB,
+        writable: 1 << ATTR_SCRUB | 1 << ATTR_HW_ERROR_SCRUB,
     });
 
     const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
@@ -279,7 +290,11 @@ impl Provider for NfitBus {
     fn show_bus_attribute(&self, index: usize, out: &mut AttributeOutput<'_>) -> Result {
         match index {
             0 => writeln!(out, "{}", self.revision),
-            1 => writeln!(out, "0"),
+            ATTR_HW_ERROR_SCRUB => writeln!(
+                out,
+                "{}",
+                u8::from(self.hw_error_scrub.load(Ordering::Relaxed))
+            ),
             2 => writeln!(out, "{:#x}", self.bus_dsm_mask),
             ATTR_SCRUB => {
                 let busy = self.scrubbing.load(Ordering::Acquire);
@@ -296,16 +311,15 @@ impl Provider for NfitBus {
     }
 
     fn store_bus_attribute(&self, bus: &Bus<Self>, index: usize, data: &[u8]) -> Result {
-        // As C: only 1 starts a scrub (libndctl writes "1\n" and the
-        // terminating NUL).
-        let value = data
-            .iter()
-            .rposition(|&c| !matches!(c, b'\0' | b'\n'))
-            .map_or(&data[..0], |end| &data[..=end]);
-        if index != ATTR_SCRUB || value != b"1" {
-            return Err(EINVAL);
+        match (index, written_value(data)) {
+            // As C: 0 (off) or 1 (on).
+            (ATTR_HW_ERROR_SCRUB, b"0") => self.hw_error_scrub.store(false, Ordering::Relaxed),
+            (ATTR_HW_ERROR_SCRUB, b"1") => self.hw_error_scrub.store(true, Ordering::Relaxed),
+            // As C: only 1 starts a scrub.
+            (ATTR_SCRUB, b"1") => return self.scrub(bus, &self.dev),
+            _ => return Err(EINVAL),
         }
-        self.scrub(bus, &self.dev)
+        Ok(())
     }
 
     fn bus_command(&self, _bus: &Bus<Self>, cmd: BusCommand<'_>) -> Result<i32> {
@@ -709,6 +723,7 @@ impl NfitDriver {
                 scrub_lock <- kernel::new_mutex!(()),
                 scrub_count: AtomicU32::new(0),
                 scrubbing: AtomicBool::new(false),
+                hw_error_scrub: AtomicBool::new(false),
             }),
         )?;
         let plain: &device::Device = dev;

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: NFIT bus, DIMMs and regions enumerate; labels initialise
-# drivers: c
+# drivers: c rust
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=256M
 # timeout: 180
@@ -14,3 +14,13 @@ require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem
 check labels-valid sh -c 'ndctl check-labels nmem0'
 check two-regions sh -c '[ "$(ndctl list -R | grep -c "\"dev\":\"region")" = 2 ]'
 json bdrn ndctl list -BDRN
+
+# nfit/hw_error_scrub: root-writable, 0 or 1, anything else refused; no
+# nfit/scrub on QEMU (its root _DSM has no ARS).
+hws=/sys/bus/nd/devices/ndbus0/nfit/hw_error_scrub
+check hw-error-scrub-mode sh -c "[ \"\$(stat -c %a $hws)\" = 644 ]"
+check hw-error-scrub-default grep -qx 0 "$hws"
+check hw-error-scrub-on sh -c "echo 1 >$hws && grep -qx 1 $hws"
+check_not hw-error-scrub-refuses-2 sh -c "echo 2 >$hws"
+check hw-error-scrub-off sh -c "echo 0 >$hws && grep -qx 0 $hws"
+check no-scrub-without-ars test ! -e /sys/bus/nd/devices/ndbus0/nfit/scrub

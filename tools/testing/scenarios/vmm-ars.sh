@@ -34,6 +34,8 @@ read_fails_eio() { pattern verify "$dev" 4K 1 "$1" 2>&1 | grep -q 'os error 5'; 
 
 load_nfit 1
 check bus-scrubs sh -c 'ndctl list -B | grep -q "\"scrub_state\""'
+check scrub-root-writable sh -c '[ "$(stat -c %a /sys/bus/nd/devices/ndbus0/nfit/scrub)" = 644 ]'
+check_not scrub-refuses-0 sh -c 'echo 0 >/sys/bus/nd/devices/ndbus0/nfit/scrub'
 check root-dsm-mask grep -q 0x39e /sys/bus/nd/devices/ndbus0/nfit/dsm_mask
 require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
 require create-raw sh -c 'ndctl create-namespace -r region0 -m raw -s 64M >/tmp/ns.json'

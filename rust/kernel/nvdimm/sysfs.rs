@@ -200,4 +200,22 @@ mod tests {
         assert_eq!(out.len(), 5);
         assert_eq!(&page[..5], b"0x12\n");
     }
+
+    #[test]
+    fn attribute_modes() {
+        let group = AttributeGroup {
+            name: c"g",
+            attributes: &[c"a", c"b", c"c", c"d"],
+            admin_only: 0b1010,
+            writable: 0b1100,
+        };
+        // Read-only, root-only, root-writable, root-only and root-writable.
+        assert_eq!(group.mode(0), 0o444);
+        assert_eq!(group.mode(1), 0o400);
+        assert_eq!(group.mode(2), 0o644);
+        assert_eq!(group.mode(3), 0o600);
+        // Indexes past the masks are plain read-only.
+        assert_eq!(group.mode(64), 0o444);
+        assert_eq!(group.mode(usize::MAX), 0o444);
+    }
 }

@@ -345,8 +345,8 @@ pub struct QemuDimm {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Qemu {
     pub dimms: Vec<QemuDimm>,
-    /// 0 for no capabilities structure; QEMU sets 1 for
-    /// `nvdimm-persistence=mem-ctrl` and 3 for `cpu`.
+    /// 0 for no capabilities structure; QEMU sets 2 (memory controller
+    /// flush) for `nvdimm-persistence=mem-ctrl` and 3 for `cpu`.
     pub capabilities: u32,
 }
 

@@ -282,9 +282,14 @@ impl Model {
             return H_P5;
         }
         if d.base.is_none() {
-            let size = d.blocks * d.block_size;
+            // Saturating: tests give the model absurd geometries and gaps.
+            let size = d.blocks.saturating_mul(d.block_size);
             self.dimms[i].base = Some(self.next_addr);
-            self.next_addr += size + self.bind_gap + (256 << 20);
+            self.next_addr = self
+                .next_addr
+                .saturating_add(size)
+                .saturating_add(self.bind_gap)
+                .saturating_add(256 << 20);
         }
         let d = &mut self.dimms[i];
         let left = d.blocks - d.bound_blocks;

@@ -281,3 +281,22 @@ load_provider() {
 		;;
 	esac
 }
+
+# vmm_ctl JSON: a control request to the test VMM (tools/vmm) over the
+# results port; prints the reply and succeeds when it says "ok":true.
+vmm_ctl() {
+	stty -F "$results" raw -echo 2>/dev/null
+	exec 3<>"$results"
+	echo "@@ VMM $*" >&3
+	_reply=
+	while read -t 10 -r _line <&3; do
+		case "$_line" in "@@ VMM-REPLY "*)
+			_reply=${_line#@@ VMM-REPLY }
+			break
+			;;
+		esac
+	done
+	exec 3>&-
+	echo "$_reply"
+	case "$_reply" in *'"ok":true'*) return 0 ;; *) return 1 ;; esac
+}

@@ -10,23 +10,6 @@
 # exercised on it; the test VMM serves them. Poison is placed through the
 # VMM's control protocol (over the results port) or by ndctl inject-error.
 
-vmm_ctl() {
-	stty -F "$results" raw -echo 2>/dev/null
-	exec 3<>"$results"
-	echo "@@ VMM $*" >&3
-	_reply=
-	while read -t 10 -r _line <&3; do
-		case "$_line" in "@@ VMM-REPLY "*)
-			_reply=${_line#@@ VMM-REPLY }
-			break
-			;;
-		esac
-	done
-	exec 3>&-
-	echo "$_reply"
-	case "$_reply" in *'"ok":true'*) return 0 ;; *) return 1 ;; esac
-}
-
 badblocks() { ndctl list --media-errors -N -n "$ns" | json_field badblock_count; }
 no_badblocks() { [ -z "$(badblocks)" ] || [ "$(badblocks)" = 0 ]; }
 scrub() { ndctl start-scrub && ndctl wait-scrub; }

@@ -11,23 +11,6 @@
 # DIMM works again once the fault is cleared. finish's dmesg-clean check
 # asserts that no fault produced a warning, oops or BUG.
 
-vmm_ctl() {
-	stty -F "$results" raw -echo 2>/dev/null
-	exec 3<>"$results"
-	echo "@@ VMM $*" >&3
-	_reply=
-	while read -t 10 -r _line <&3; do
-		case "$_line" in "@@ VMM-REPLY "*)
-			_reply=${_line#@@ VMM-REPLY }
-			break
-			;;
-		esac
-	done
-	exec 3>&-
-	echo "$_reply"
-	case "$_reply" in *'"ok":true'*) return 0 ;; *) return 1 ;; esac
-}
-
 labels_ok() { ndctl check-labels nmem0; }
 read_labels() { ndctl read-labels nmem0 -o /tmp/labels.bin; }
 no_faults_armed() { vmm_ctl '{"cmd":"stats"}' | grep -q '"faults_armed":0'; }

@@ -13,25 +13,6 @@
 # from boot 1 to boot 2 survives in the backing files only. The DIMMs'
 # _DSM calls are served by the VMM through its mailbox.
 
-# vmm_ctl JSON: a control request to the test VMM over the results port
-# (the VMM answers '@@ VMM-REPLY {...}' on the same port); prints the reply.
-vmm_ctl() {
-	stty -F "$results" raw -echo 2>/dev/null
-	exec 3<>"$results"
-	echo "@@ VMM $*" >&3
-	_reply=
-	while read -t 10 -r _line <&3; do
-		case "$_line" in "@@ VMM-REPLY "*)
-			_reply=${_line#@@ VMM-REPLY }
-			break
-			;;
-		esac
-	done
-	exec 3>&-
-	echo "$_reply"
-	[ -n "$_reply" ]
-}
-
 region_of() { ndctl list -R -d "$1" | json_field dev; }
 
 load_nfit 3

@@ -306,40 +306,7 @@ fn check_set(nfit: &Nfit<'_>, range_index: u16) {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// True with probability `num / den`.
-    pub fn chance(&mut self, num: usize, den: usize) -> bool {
-        self.below(den) < num
-    }
-
-    /// One element of a non-empty slice.
-    pub fn pick<T: Copy>(&mut self, s: &[T]) -> T {
-        s[self.below(s.len())]
-    }
-}
+pub use fuzz_rng::Rng;
 
 /// A multi-DIMM interleaved range: one SPA, `n` memdevs with the given
 /// offsets, an interleave description, `n` control regions, flush hints.
@@ -551,21 +518,21 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
     } else {
         Some(rng.pick(&subs))
     };
-    match rng.below(15) {
+    match rng.index(15) {
         0 if !t.is_empty() => {
-            let i = rng.below(t.len());
-            t[i] ^= 1 << rng.below(8);
+            let i = rng.index(t.len());
+            t[i] ^= 1 << rng.index(8);
         }
         1 if !t.is_empty() => {
-            let i = rng.below(t.len());
+            let i = rng.index(t.len());
             t[i] = rng.pick(&[0, 1, 0x7f, 0x80, 0xff, r as u8]);
         }
         2 if !t.is_empty() => {
             let cut = match sub {
                 Some((off, len)) if rng.chance(1, 2) => {
-                    (off + len).saturating_sub(rng.below(5)).min(t.len())
+                    (off + len).saturating_sub(rng.index(5)).min(t.len())
                 }
-                _ => rng.below(t.len()),
+                _ => rng.index(t.len()),
             };
             t.truncate(cut);
         }
@@ -637,7 +604,7 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
                     _ => 4,
                 };
                 if field == 4 && rng.chance(1, 2) {
-                    put32(t, off + 4, u32::from(v) + 0x1000 * rng.below(2) as u32);
+                    put32(t, off + 4, u32::from(v) + 0x1000 * rng.index(2) as u32);
                 } else {
                     put16(t, off + field, v);
                 }
@@ -649,7 +616,7 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
                 let field = match u16::from_le_bytes([t[off], t[off + 1]]) {
                     table::TYPE_SPA => rng.pick(&[32, 40]),
                     table::TYPE_MEMDEV => rng.pick(&[16, 24, 32]),
-                    _ => 8 * rng.below(4),
+                    _ => 8 * rng.index(4),
                 };
                 let v = if rng.chance(1, 4) {
                     rng.next_u64()
@@ -674,7 +641,7 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
         }
         8 => {
             // Splice in a subtable of another seed.
-            let other = &seeds[rng.below(seeds.len())];
+            let other = &seeds[rng.index(seeds.len())];
             let theirs = boundaries(other);
             if !theirs.is_empty() {
                 let (o, l) = rng.pick(&theirs);
@@ -698,8 +665,8 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
         }
         10 => {
             if subs.len() >= 2 {
-                let a = rng.below(subs.len());
-                let b = rng.below(subs.len());
+                let a = rng.index(subs.len());
+                let b = rng.index(subs.len());
                 let (a, b) = (subs[a.min(b)], subs[a.max(b)]);
                 if a.0 + a.1 <= b.0 {
                     let sa = t[a.0..a.0 + a.1].to_vec();
@@ -710,8 +677,8 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
             }
         }
         11 => {
-            let at = rng.below(t.len() + 1);
-            let n = 1 + rng.below(16);
+            let at = rng.index(t.len() + 1);
+            let n = 1 + rng.index(16);
             let bytes: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
             t.splice(at..at, bytes);
         }
@@ -722,7 +689,7 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
             }
         }
         13 => {
-            let kind = rng.below(10) as u16;
+            let kind = rng.index(10) as u16;
             let len = rng.pick(&[0, 2, 4, 8, 15, 16, 24, 32, 40, 47, 48, 56, 64, 80]);
             let mut s = builder::raw(kind, len, 0);
             for b in s.iter_mut().skip(4) {
@@ -739,10 +706,10 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
         _ => {
             // A 64-bit field anywhere in a subtable, or a header byte.
             if let Some((off, len)) = sub {
-                let at = off + rng.below(len);
+                let at = off + rng.index(len);
                 put64(t, at, rng.pick(&INTERESTING64));
             } else if t.len() >= table::HEADER_LEN {
-                let i = rng.below(table::HEADER_LEN);
+                let i = rng.index(table::HEADER_LEN);
                 t[i] = rng.next_u64() as u8;
             }
         }
@@ -753,10 +720,10 @@ pub fn mutate_once(rng: &mut Rng, t: &mut Vec<u8>, seeds: &[Vec<u8>]) {
 /// One fuzz input: a seed or random bytes, mutated a few times, usually
 /// with its header length fixed so the body is reached.
 pub fn generate(rng: &mut Rng, seeds: &[Vec<u8>], pool: &[Vec<u8>]) -> Vec<u8> {
-    let mut t = match rng.below(20) {
+    let mut t = match rng.index(20) {
         0 => {
             // Random bytes, often behind a plausible header.
-            let n = rng.below(400);
+            let n = rng.index(400);
             let mut v: Vec<u8> = (0..n).map(|_| rng.next_u64() as u8).collect();
             if rng.chance(3, 4) {
                 let mut h = builder::wrap(&[]);
@@ -765,10 +732,10 @@ pub fn generate(rng: &mut Rng, seeds: &[Vec<u8>], pool: &[Vec<u8>]) -> Vec<u8> {
             }
             v
         }
-        1..=6 if !pool.is_empty() => pool[rng.below(pool.len())].clone(),
-        _ => seeds[rng.below(seeds.len())].clone(),
+        1..=6 if !pool.is_empty() => pool[rng.index(pool.len())].clone(),
+        _ => seeds[rng.index(seeds.len())].clone(),
     };
-    let rounds = 1 + rng.below(4) + usize::from(rng.chance(1, 8)) * 4;
+    let rounds = 1 + rng.index(4) + usize::from(rng.chance(1, 8)) * 4;
     for _ in 0..rounds {
         mutate_once(rng, &mut t, seeds);
     }
@@ -861,7 +828,7 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Crash> {
                 if pool.len() < 512 {
                     pool.push(input);
                 } else {
-                    let i = rng.below(pool.len());
+                    let i = rng.index(pool.len());
                     pool[i] = input;
                 }
             }

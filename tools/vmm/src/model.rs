@@ -652,27 +652,13 @@ mod tests {
         );
     }
 
-    /// A small deterministic generator (xorshift) for the random-input test.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use fuzz_rng::Rng;
 
     #[test]
     fn random_guest_calls_never_panic_and_stay_in_bounds() {
         let mut p = platform("random", &["size=4M,label-size=128K", "size=4M"]);
         p.ars = Some(crate::ars::Ars::default());
-        let mut rng = Rng(0x6e76_6469_6d6d_0001);
+        let mut rng = Rng::new(0x6e76_6469_6d6d_0001);
         let label = std::fs::read(std::env::temp_dir().join(format!(
             "nvdimm-vmm-model-{}-random/d1.img",
             std::process::id()
@@ -681,14 +667,14 @@ mod tests {
         for i in 0..20_000u32 {
             let handle = rng.below(5) as u32;
             let function = if rng.below(4) == 0 {
-                rng.next() as u32
+                rng.next_u64() as u32
             } else {
                 rng.below(11) as u32
             };
             let uuid = match rng.below(3) {
                 0 => ROOT_UUID,
                 1 => INTEL_UUID,
-                _ => [rng.next() as u8; 16],
+                _ => [rng.next_u64() as u8; 16],
             };
             let len = match rng.below(4) {
                 0 => 0,
@@ -696,7 +682,7 @@ mod tests {
                 2 => rng.below(64) as usize,
                 _ => rng.below(crate::mailbox::DATA_SIZE as u64 + 1) as usize,
             };
-            let mut input: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let mut input: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
             // Half the label calls get a plausible (offset, length).
             if len >= 8 && rng.below(2) == 0 {
                 let off = rng.below(140 << 10) as u32;

@@ -253,6 +253,24 @@ hotplug_nvdimm() {
 	[ -n "$results" ] && [ -c "$results" ] && echo "@@ HOTPLUG nvdimm $*" >"$results"
 }
 
+# hotplug_second_nvdimm: in a guest with one NFIT DIMM, hot-adds a 256 MiB
+# labelled DIMM, waits for its region, labels it and writes and reads back
+# an fsdax namespace on it (nfit-hotplug on QEMU's nvdimm and vmm-hotplug on
+# the test VMM: the platform differs, the checks do not).
+hotplug_second_nvdimm() {
+	hotplug_nvdimm size=256M label-size=128K
+	check new-region-appears wait_for 60 have_regions 2
+	check new-dimm-listed sh -c '[ "$(ndctl list -D | grep -c "\"dev\":\"nmem")" = 2 ]'
+	_r=$(ndctl list -R -d nmem1 | json_field dev)
+	check new-dimm-labels sh -c "ndctl disable-region $_r && ndctl init-labels -f nmem1 && ndctl enable-region $_r"
+	check new-region-namespace sh -c "ndctl create-namespace -r $_r -m fsdax -s 64M >/tmp/hp.json"
+	cat /tmp/hp.json
+	_dev=/dev/$(json_field blockdev </tmp/hp.json)
+	check new-namespace-write pattern fill "$_dev" 16M 31
+	check new-namespace-read-back pattern verify "$_dev" 16M 31
+	json after-hotplug ndctl list -BDRN
+}
+
 # ns_create NAME MODE SIZE [NDCTL-ARGS...]: creates a namespace on region0,
 # leaves its JSON in /tmp/ns.json and sets $ns (namespace) and $dev (block
 # or character device).

@@ -1,9 +1,73 @@
 // SPDX-License-Identifier: GPL-2.0
-//! The deterministic generator shared by the host fuzzers (`nfit-fuzz`,
-//! `papr-fuzz`) and the randomised tests: SplitMix64, so a seed printed by a
-//! failing run reproduces it exactly.
+//! What the host fuzzers (`nfit-fuzz`, `papr-fuzz`) and the randomised tests
+//! share: the deterministic generator (SplitMix64, so a seed printed by a
+//! failing run reproduces it exactly) and the fuzzer binaries' run-and-report
+//! step ([`report`]).
 
 #![forbid(unsafe_code)]
+
+use std::fmt;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// A fuzzer's first failure: where it happened and why; its `Display` is
+/// the failing input, as the fuzzer prints it.
+pub trait Crash: fmt::Display {
+    /// The iteration that failed.
+    fn iteration(&self) -> u64;
+    /// The panic message.
+    fn message(&self) -> &str;
+}
+
+/// A boxed crash (a fuzzer whose failing input is large) reports as its
+/// contents.
+impl<T: Crash + ?Sized> Crash for Box<T> {
+    fn iteration(&self) -> u64 {
+        (**self).iteration()
+    }
+
+    fn message(&self) -> &str {
+        (**self).message()
+    }
+}
+
+/// A decimal or `0x` hexadecimal command-line number.
+pub fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// Runs a fuzzer with the default panic hook quieted (the report carries
+/// the message) and prints the seed, the statistics and the time, or the
+/// crash and its input; returns the binary's exit status.
+pub fn report<S: fmt::Display, C: Crash>(
+    seed: u64,
+    run: impl FnOnce() -> Result<S, C>,
+) -> ExitCode {
+    std::panic::set_hook(Box::new(|_| {}));
+    let start = Instant::now();
+    let result = run();
+    let elapsed = start.elapsed();
+    match result {
+        Ok(stats) => {
+            println!("seed: {seed:#x}");
+            print!("{stats}");
+            println!("time: {:.2} s", elapsed.as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(crash) => {
+            println!(
+                "PANIC at iteration {} (seed {seed:#x}): {}",
+                crash.iteration(),
+                crash.message()
+            );
+            print!("{crash}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// SplitMix64.
 #[derive(Clone, Debug)]
@@ -56,6 +120,14 @@ mod tests {
         let mut r = Rng::new(0);
         assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
         assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(super::parse_u64("42"), Some(42));
+        assert_eq!(super::parse_u64("0x2a"), Some(42));
+        assert_eq!(super::parse_u64("0xz"), None);
+        assert_eq!(super::parse_u64(""), None);
     }
 
     #[test]

@@ -774,7 +774,7 @@ impl fmt::Display for Stats {
         for (name, n) in ERROR_KINDS.iter().zip(self.rejected) {
             writeln!(f, "  {name:<22} {n}")?;
         }
-        write!(f, "parse_fit(whole input) accepted: {}", self.fit_accepted)
+        writeln!(f, "parse_fit(whole input) accepted: {}", self.fit_accepted)
     }
 }
 
@@ -784,6 +784,27 @@ pub struct Crash {
     pub iteration: u64,
     pub input: Vec<u8>,
     pub message: String,
+}
+
+impl fuzz_rng::Crash for Crash {
+    fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Crash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "input ({} bytes): {}",
+            self.input.len(),
+            hex(&self.input)
+        )
+    }
 }
 
 /// Lower-case hex of `data`.

@@ -293,6 +293,22 @@ pub struct Crash {
     pub case: Case,
 }
 
+impl fuzz_rng::Crash for Crash {
+    fn iteration(&self) -> u64 {
+        self.iteration
+    }
+
+    fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Crash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.case)
+    }
+}
+
 /// Runs `iterations` cases from `seed`.
 pub fn run(iterations: u64, seed: u64) -> Result<Stats, Box<Crash>> {
     let mut rng = Rng::new(seed);

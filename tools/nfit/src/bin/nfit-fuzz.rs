@@ -10,16 +10,9 @@
 //! and the input in hex and exits with status 1. `--write-seeds DIR` writes
 //! the seed tables as files (a starting corpus for cargo-fuzz) and exits.
 
+use fuzz_rng::{parse_u64, report};
 use nfit_table::fuzz;
 use std::process::ExitCode;
-use std::time::Instant;
-
-fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
 
 fn usage() -> ExitCode {
     eprintln!("usage: nfit-fuzz [--iterations N] [--seed S] [--write-seeds DIR]");
@@ -59,29 +52,5 @@ fn main() -> ExitCode {
         }
     }
 
-    // Quiet the default hook: the report below carries the message.
-    std::panic::set_hook(Box::new(|_| {}));
-    let start = Instant::now();
-    let result = fuzz::run(iterations, seed);
-    let elapsed = start.elapsed();
-    match result {
-        Ok(stats) => {
-            println!("seed: {seed:#x}");
-            println!("{stats}");
-            println!("time: {:.2} s", elapsed.as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(crash) => {
-            println!(
-                "PANIC at iteration {} (seed {seed:#x}): {}",
-                crash.iteration, crash.message
-            );
-            println!(
-                "input ({} bytes): {}",
-                crash.input.len(),
-                fuzz::hex(&crash.input)
-            );
-            ExitCode::FAILURE
-        }
-    }
+    report(seed, || fuzz::run(iterations, seed))
 }

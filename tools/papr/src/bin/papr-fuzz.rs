@@ -9,16 +9,9 @@
 //! many were rejected per error kind. On a panic it prints the iteration
 //! and the case in hex and exits with status 1.
 
+use fuzz_rng::{parse_u64, report};
 use papr_scm::fuzz;
 use std::process::ExitCode;
-use std::time::Instant;
-
-fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
 
 fn usage() -> ExitCode {
     eprintln!("usage: papr-fuzz [--iterations N] [--seed S]");
@@ -37,26 +30,5 @@ fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-
-    // Quiet the default hook: the report below carries the message.
-    std::panic::set_hook(Box::new(|_| {}));
-    let start = Instant::now();
-    let result = fuzz::run(iterations, seed);
-    let elapsed = start.elapsed();
-    match result {
-        Ok(stats) => {
-            println!("seed: {seed:#x}");
-            print!("{stats}");
-            println!("time: {:.2} s", elapsed.as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(crash) => {
-            println!(
-                "PANIC at iteration {} (seed {seed:#x}): {}",
-                crash.iteration, crash.message
-            );
-            print!("{}", crash.case);
-            ExitCode::FAILURE
-        }
-    }
+    report(seed, || fuzz::run(iterations, seed))
 }

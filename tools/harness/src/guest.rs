@@ -183,6 +183,11 @@ fn nvdimm_uuid(index: usize) -> String {
 }
 
 fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects, String> {
+    if let Some(k) = nv.spec.vmm_only().first() {
+        return Err(format!(
+            "nvdimm{index}: '{k}' is served by the test VMM only (QEMU's nvdimm has no such property)"
+        ));
+    }
     let mut backend = vec![
         ("id", Prop::Str(format!("nvmem{index}"))),
         ("share", Prop::Bool(true)),
@@ -304,6 +309,9 @@ fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
         }
         if nv.spec.unarmed {
             spec += ",unarmed=on";
+        }
+        for kv in nv.spec.vmm_only() {
+            spec += &format!(",{kv}");
         }
         args.extend(["--nvdimm".into(), spec]);
     }
@@ -499,6 +507,9 @@ fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), String> {
     if nv.spec.unarmed {
         spec += ",unarmed=on";
     }
+    for kv in nv.spec.vmm_only() {
+        spec += &format!(",{kv}");
+    }
     let req = serde_json::json!({"cmd": "hotplug", "nvdimm": spec});
     writeln!(s, "{req}").map_err(|e| e.to_string())?;
     let mut line = String::new();
@@ -617,6 +628,8 @@ mod tests {
                 label_size: 128 << 10,
                 unarmed: false,
                 pmem,
+                label_methods: "off".into(),
+                flush_hints: 0,
             },
             file: PathBuf::from("/tmp/d.img"),
         }
@@ -647,5 +660,10 @@ mod tests {
         assert_eq!(o.device[0].1, Prop::Str("nvdimm".into()));
         assert!(!o.device.iter().any(|(k, _)| *k == "uuid"));
         assert!(!o.backend.iter().any(|(k, _)| *k == "pmem"));
+        let mut lsx = dimm(128 << 20, false);
+        lsx.spec.label_methods = "on".into();
+        assert!(nvdimm_objects("x86_64", 0, &lsx)
+            .unwrap_err()
+            .contains("test VMM only"));
     }
 }

@@ -32,6 +32,25 @@ pub struct NvdimmSpec {
     /// Whether the backend claims real persistent memory (`pmem=on`): on
     /// pseries such a DIMM needs no `H_SCM_FLUSH` (no `ibm,hcall-flush-required`).
     pub pmem: bool,
+    /// Test VMM only: `label-methods=off|on|both` (`_LSI`/`_LSR`/`_LSW`).
+    pub label_methods: String,
+    /// Test VMM only: `flush-hints=N` (NFIT flush hint addresses, 0 to 8).
+    pub flush_hints: u8,
+}
+
+impl NvdimmSpec {
+    /// The keys only the test VMM serves, as `key=value` pieces of its
+    /// `--nvdimm` option (empty for a plain DIMM).
+    pub fn vmm_only(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.label_methods != "off" {
+            v.push(format!("label-methods={}", self.label_methods));
+        }
+        if self.flush_hints != 0 {
+            v.push(format!("flush-hints={}", self.flush_hints));
+        }
+        v
+    }
 }
 
 /// How a scenario is expected to end. Anything but `Pass` is for the
@@ -136,6 +155,8 @@ impl NvdimmSpec {
             label_size: 0,
             unarmed: false,
             pmem: false,
+            label_methods: "off".into(),
+            flush_hints: 0,
         };
         for kv in s.split([' ', ',']).filter(|t| !t.is_empty()) {
             let (k, v) = kv
@@ -146,6 +167,19 @@ impl NvdimmSpec {
                 "label-size" => spec.label_size = parse_size(v)?,
                 "unarmed" => spec.unarmed = parse_bool(v)?,
                 "pmem" => spec.pmem = parse_bool(v)?,
+                "label-methods" => {
+                    if !["off", "on", "both"].contains(&v) {
+                        return Err(format!("label-methods={v}: expected off, on or both"));
+                    }
+                    spec.label_methods = v.to_string();
+                }
+                "flush-hints" => {
+                    spec.flush_hints = v
+                        .parse()
+                        .ok()
+                        .filter(|n| *n <= 8)
+                        .ok_or_else(|| format!("flush-hints={v}: expected 0 to 8"))?
+                }
                 _ => return Err(format!("unknown nvdimm key '{k}'")),
             }
         }
@@ -154,6 +188,9 @@ impl NvdimmSpec {
         }
         if spec.label_size != 0 && spec.label_size < 128 << 10 {
             return Err("label-size must be at least 128K (or absent)".into());
+        }
+        if spec.label_methods != "off" && spec.label_size == 0 {
+            return Err("label-methods=on|both needs a label area (label-size=)".into());
         }
         Ok(spec)
     }
@@ -271,6 +308,19 @@ impl Scenario {
         if sc.title.is_empty() {
             return Err(format!("{}: no '# title:' header", path.display()));
         }
+        let vmm_only = sc
+            .nvdimms
+            .iter()
+            .chain(sc.arch_nvdimms.iter().map(|(_, n)| n))
+            .flat_map(NvdimmSpec::vmm_only)
+            .next();
+        if let (Some(k), true) = (vmm_only, sc.platforms.contains(&Platform::Qemu)) {
+            return Err(format!(
+                "{}: nvdimm '{k}' is served by the test VMM only: QEMU's nvdimm has no such \
+                 property (use '# platform: vmm')",
+                path.display()
+            ));
+        }
         if !sc.malformed_nfit.is_empty() {
             if sc.platforms != [Platform::Vmm] {
                 return Err(format!(
@@ -385,12 +435,16 @@ mod tests {
             sc.nvdimms,
             [
                 NvdimmSpec {
+                    label_methods: "off".into(),
+                    flush_hints: 0,
                     size: 512 << 20,
                     label_size: 128 << 10,
                     unarmed: false,
                     pmem: false
                 },
                 NvdimmSpec {
+                    label_methods: "off".into(),
+                    flush_hints: 0,
                     size: 256 << 20,
                     label_size: 0,
                     unarmed: false,
@@ -408,6 +462,28 @@ mod tests {
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=3M\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M label-size=4K\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# nvdimm: size=4M colour=red\n").is_err());
+        // Test VMM keys: need '# platform: vmm' (QEMU's nvdimm has none).
+        let vmm = "# title: t\n# platform: vmm\n\
+                   # nvdimm: size=4M label-size=128K label-methods=on flush-hints=2\n";
+        let sc = Scenario::parse("x", p, vmm).unwrap();
+        assert_eq!(
+            sc.nvdimms[0].vmm_only(),
+            ["label-methods=on", "flush-hints=2"]
+        );
+        let native = "# title: t\n# nvdimm: size=4M label-size=128K label-methods=on\n";
+        assert!(Scenario::parse("x", p, native)
+            .unwrap_err()
+            .contains("test VMM only"));
+        let mixed = "# title: t\n# platform: vmm qemu\n# nvdimm: size=4M flush-hints=1\n";
+        assert!(Scenario::parse("x", p, mixed).is_err());
+        for bad in [
+            "size=4M label-methods=on",
+            "size=4M label-size=128K label-methods=maybe",
+            "size=4M flush-hints=9",
+        ] {
+            let t = format!("# title: t\n# platform: vmm\n# nvdimm: {bad}\n");
+            assert!(Scenario::parse("x", p, &t).is_err(), "{bad}");
+        }
         assert!(Scenario::parse("x", p, "# title: t\n# expect: maybe\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# memory: 1M\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# platform: kvm\n").is_err());

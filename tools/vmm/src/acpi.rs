@@ -58,13 +58,21 @@ pub fn qemu_dimm(d: &PlacedDimm) -> builder::QemuDimm {
     }
 }
 
-/// The NFIT's structures (what `_FIT` returns).
+/// The NFIT's structures (what `_FIT` returns): QEMU's, plus a flush
+/// hint address structure for each DIMM with `flush-hints=N`.
 pub fn nfit_body(dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
-    builder::Qemu {
+    let mut body = builder::Qemu {
         dimms: dimms.iter().map(qemu_dimm).collect(),
         capabilities,
     }
-    .body()
+    .body();
+    for d in dimms.iter().filter(|d| d.config.flush_hints > 0) {
+        let hints: Vec<u64> = (0..d.config.flush_hints)
+            .map(|i| crate::config::flush_hint_address(d.slot, i))
+            .collect();
+        body.extend(builder::flush(builder::qemu_handle(d.slot), &hints, None));
+    }
+    body
 }
 
 /// The NFIT: its header (with the reserved word) and `body`.
@@ -182,9 +190,21 @@ fn ncal() -> Term {
         aml::l_not_equal(aml::name("MAGI"), int(u64::from(mailbox::MAGIC_VALUE))),
         std::slice::from_ref(&hw_error),
     ));
-    // Input: the first element of the argument package, if it is a buffer.
+    // Input: the first element of the argument package, if it is a
+    // buffer; or the argument itself when it is a buffer (label methods).
     let write_input = ladder(local(2), &|f| aml::store(local(1), aml::name(f)));
     body.push(aml::store(int(0), local(2)));
+    body.push(aml::if_(
+        aml::l_equal(aml::object_type(arg(3)), int(3)),
+        &[
+            vec![
+                aml::store(arg(3), local(1)),
+                aml::store(aml::size_of(local(1)), local(2)),
+            ],
+            write_input.clone(),
+        ]
+        .concat(),
+    ));
     body.push(aml::if_(
         aml::l_equal(aml::object_type(arg(3)), int(4)),
         &[aml::if_(
@@ -288,7 +308,8 @@ fn ged(n: NotifyLine) -> Term {
                 0,
                 true,
                 &[
-                    aml::store(int(0), aml::name("ULCR")),
+                    // 8 data bits, no parity, DLAB off.
+                    aml::store(int(3), aml::name("ULCR")),
                     aml::store(int(8), aml::name("UMCR")),
                     aml::store(int(1), aml::name("UIER")),
                 ],
@@ -300,6 +321,8 @@ fn ged(n: NotifyLine) -> Term {
                 true,
                 &[
                     aml::store(int(0), local(0)),
+                    // Bit 0: a 0x80 byte (or any other), bit 1: a 0x81.
+                    aml::store(int(0), local(2)),
                     aml::while_(
                         aml::l_and(
                             aml::and(aml::name("ULSR"), int(1), None),
@@ -308,13 +331,138 @@ fn ged(n: NotifyLine) -> Term {
                         &[
                             aml::store(aml::name("URBR"), local(1)),
                             aml::increment(local(0)),
+                            // Only the low bits: robust to a 5-bit line setting.
+                            aml::if_(
+                                aml::l_equal(aml::and(local(1), int(0x1f), None), int(1)),
+                                &[aml::or(local(2), int(2), Some(local(2)))],
+                            ),
+                            aml::else_(&[aml::or(local(2), int(1), Some(local(2)))]),
                         ],
                     ),
-                    aml::notify(ROOT, int(0x80)),
+                    aml::if_(
+                        aml::l_or(
+                            aml::l_equal(local(2), int(0)),
+                            aml::and(local(2), int(1), None),
+                        ),
+                        &[aml::notify(
+                            ROOT,
+                            int(u64::from(crate::model::NOTIFY_UPDATE)),
+                        )],
+                    ),
+                    aml::if_(
+                        aml::and(local(2), int(2), None),
+                        &[aml::notify(
+                            ROOT,
+                            int(u64::from(crate::model::NOTIFY_UC_MEMORY_ERROR)),
+                        )],
+                    ),
                 ],
             ),
         ],
     )
+}
+
+/// `_LSI`, `_LSR` and `_LSW` of the DIMM `handle`: each calls `NCAL` with
+/// kind [`mailbox::KIND_LABEL`] and the Intel function of the same
+/// meaning (4, 5, 6), its input in that function's layout (offset and
+/// length as 4-byte integers: `Mid(ToBuffer(x), 0, 4)` whatever the
+/// integer width), and turns the answer into the method's return value.
+/// An answer too short for its status, or for the data it promises, makes
+/// a failure status (1), never an AML error.
+fn label_methods(handle: u32) -> Vec<Term> {
+    let ncal = |function: u32, input: Term| {
+        aml::call(
+            &format!("{ROOT}.NCAL"),
+            &[
+                int(0),
+                int(1),
+                int(u64::from(function)),
+                input,
+                int(u64::from(handle)),
+                int(u64::from(mailbox::KIND_LABEL)),
+            ],
+        )
+    };
+    let dword = |x: Term| aml::mid(aml::to_buffer(x), int(0), int(4));
+    let range = || aml::concatenate(dword(arg(0)), dword(arg(1)), None);
+    let fail = u64::from(crate::model::LS_HW_ERROR);
+    let status_of = |t: Term| aml::to_integer(aml::mid(t, int(0), int(4)));
+    let has_status = || aml::l_greater(aml::size_of(local(0)), int(3));
+    // Local1: the package; Local2: the status. A non-zero status goes
+    // into element 0 as it is; success needs the whole answer.
+    let fill = |complete: Term, set: Vec<Term>| {
+        aml::if_(
+            has_status(),
+            &[
+                aml::store(status_of(local(0)), local(2)),
+                aml::if_(
+                    aml::l_not_equal(local(2), int(0)),
+                    &[aml::store(local(2), aml::index(local(1), int(0)))],
+                ),
+                aml::else_(&[aml::if_(
+                    complete,
+                    &[vec![aml::store(int(0), aml::index(local(1), int(0)))], set].concat(),
+                )]),
+            ],
+        )
+    };
+    let lsi = aml::method(
+        "_LSI",
+        0,
+        true,
+        &[
+            aml::store(ncal(crate::model::FN_GET_CONFIG_SIZE, int(0)), local(0)),
+            aml::store(aml::package(&[int(fail), int(0), int(0)]), local(1)),
+            fill(
+                aml::l_greater(aml::size_of(local(0)), int(11)),
+                vec![
+                    aml::store(
+                        aml::to_integer(aml::mid(local(0), int(4), int(4))),
+                        aml::index(local(1), int(1)),
+                    ),
+                    aml::store(
+                        aml::to_integer(aml::mid(local(0), int(8), int(4))),
+                        aml::index(local(1), int(2)),
+                    ),
+                ],
+            ),
+            aml::ret(local(1)),
+        ],
+    );
+    let lsr = aml::method(
+        "_LSR",
+        2,
+        true,
+        &[
+            aml::store(ncal(crate::model::FN_GET_CONFIG_DATA, range()), local(0)),
+            aml::store(aml::package(&[int(fail), aml::buffer(&[])]), local(1)),
+            fill(
+                aml::l_equal(aml::size_of(local(0)), aml::add(arg(1), int(4), None)),
+                vec![aml::store(
+                    aml::mid(local(0), int(4), arg(1)),
+                    aml::index(local(1), int(1)),
+                )],
+            ),
+            aml::ret(local(1)),
+        ],
+    );
+    let lsw = aml::method(
+        "_LSW",
+        3,
+        true,
+        &[
+            aml::store(
+                ncal(
+                    crate::model::FN_SET_CONFIG_DATA,
+                    aml::concatenate(range(), arg(2), None),
+                ),
+                local(0),
+            ),
+            aml::if_(has_status(), &[aml::ret(status_of(local(0)))]),
+            aml::ret(int(fail)),
+        ],
+    );
+    vec![lsi, lsr, lsw]
 }
 
 /// The SSDT: the mailbox device's configuration fields, the NVDIMM root
@@ -407,10 +555,14 @@ pub fn ssdt(
     // its handle.
     for slot in 0..dimms.len() + hotplug_slots {
         let handle = slot as u64 + 1;
-        root.push(aml::device(
-            &format!("NV{slot:02X}"),
-            &[aml::name_obj("_ADR", int(handle)), dsm(handle as u32)],
-        ));
+        let mut dev = vec![aml::name_obj("_ADR", int(handle)), dsm(handle as u32)];
+        if dimms
+            .get(slot)
+            .is_some_and(|d| d.config.label_methods.methods() && d.config.label_size > 0)
+        {
+            dev.extend(label_methods(handle as u32));
+        }
+        root.push(aml::device(&format!("NV{slot:02X}"), &dev));
     }
     let mut sb = vec![aml::device("NVDR", &root)];
     if let Some(n) = notify {
@@ -617,6 +769,38 @@ mod tests {
     }
 
     #[test]
+    fn flush_hints_in_the_nfit() {
+        let cfgs: Vec<NvdimmConfig> = [
+            "path=/a,size=512M,flush-hints=2",
+            "path=/b,size=512M",
+            "path=/c,size=512M,flush-hints=8",
+        ]
+        .iter()
+        .map(|s| NvdimmConfig::parse(s).unwrap())
+        .collect();
+        let d = place(&cfgs).unwrap().0;
+        let t = nfit(&nfit_body(&d, 0));
+        let n = table::Nfit::parse(&t).expect("our NFIT parses");
+        let hints = |h: u32| -> Vec<u64> {
+            n.flush_hints(h)
+                .map(|f| f.addresses().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(hints(1), [0x10_0000_0000, 0x10_0000_0040]);
+        assert!(hints(2).is_empty());
+        let h = hints(3);
+        assert_eq!(h.len(), 8);
+        assert_eq!(h[0], 0x10_0000_2000, "slot 2's own page");
+        assert_eq!(h[7], 0x10_0000_2000 + 7 * 64);
+        // Every hint is outside every SPA range.
+        for a in [hints(1), hints(3)].concat() {
+            assert!(d
+                .iter()
+                .all(|d| a < d.address || a >= d.address + d.config.size));
+        }
+    }
+
+    #[test]
     fn malformed_tables_are_rejected_by_the_rust_parser() {
         let d = dimms(2);
         for m in Malformed::ALL {
@@ -642,6 +826,37 @@ mod tests {
                 assert!(table::Nfit::parse(&t).is_err(), "{m:?} must be rejected");
             }
             assert!(!m.name().is_empty());
+        }
+    }
+
+    #[test]
+    fn ssdt_label_methods() {
+        use crate::aml::decode::{decode, Object};
+        let cfgs: Vec<NvdimmConfig> = [
+            "path=/a,size=512M,label-size=128K,label-methods=on",
+            "path=/b,size=512M,label-size=128K",
+            "path=/c,size=512M,label-size=128K,label-methods=both",
+        ]
+        .iter()
+        .map(|s| NvdimmConfig::parse(s).unwrap())
+        .collect();
+        let d = place(&cfgs).unwrap().0;
+        let db = Doorbell {
+            port: 0xa40,
+            pci_slot: 0x10,
+        };
+        let t = ssdt(&d, db, None, 1);
+        // The decoder checks every method body's terms and NCAL's arity.
+        let ns = decode(&t[36..]).expect("the SSDT decodes");
+        let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
+        for dev in ["NV00", "NV02"] {
+            let m = |n: &str| get(&format!("\\_SB_.NVDR.{dev}.{n}"));
+            assert_eq!(m("_LSI"), Some(Object::Method(0, true)), "{dev}");
+            assert_eq!(m("_LSR"), Some(Object::Method(2, true)), "{dev}");
+            assert_eq!(m("_LSW"), Some(Object::Method(3, true)), "{dev}");
+        }
+        for dev in ["NV01", "NV03"] {
+            assert!(get(&format!("\\_SB_.NVDR.{dev}._LSI")).is_none(), "{dev}");
         }
     }
 
@@ -719,6 +934,10 @@ mod tests {
             get("\\_SB_.NVDR.NV04._ADR"),
             Some(Object::Integer(5)),
             "hotplug slots"
+        );
+        assert!(
+            get("\\_SB_.NVDR.NV00._LSR").is_none(),
+            "no label methods by default"
         );
         let no_fit = decode(&ssdt(&d, db, None, 0)[36..]).unwrap();
         assert!(!no_fit

@@ -337,6 +337,51 @@ pub fn mid(object: Term, start: Term, length: Term) -> Term {
     cat(&[&[0x9e], &object, &start, &length, &[NULL_TARGET]])
 }
 
+/// `LOr(a, b)`.
+pub fn l_or(a: Term, b: Term) -> Term {
+    cat(&[&[0x91], &a, &b])
+}
+
+/// `Subtract(a, b, target)`.
+#[cfg_attr(not(test), allow(dead_code))]
+pub fn subtract(a: Term, b: Term, target: Option<Term>) -> Term {
+    binary(0x74, a, b, target)
+}
+
+/// `Concatenate(a, b, target)`: two buffers (or integers, as buffers)
+/// joined.
+pub fn concatenate(a: Term, b: Term, target: Option<Term>) -> Term {
+    binary(0x73, a, b, target)
+}
+
+/// `ToBuffer(operand)`: an integer becomes its little-endian bytes (4 of
+/// them under a revision 1 DSDT).
+pub fn to_buffer(operand: Term) -> Term {
+    cat(&[&[0x96], &operand, &[NULL_TARGET]])
+}
+
+/// `ToInteger(operand)`: a buffer's first bytes, little-endian.
+pub fn to_integer(operand: Term) -> Term {
+    cat(&[&[0x99], &operand, &[NULL_TARGET]])
+}
+
+/// `Index(object, i)`: a reference to an element, usable as a `Store`
+/// target (to set a package element).
+pub fn index(object: Term, i: Term) -> Term {
+    cat(&[&[0x88], &object, &i, &[NULL_TARGET]])
+}
+
+/// `Package(n) { elements }`: elements are constants (data objects), as
+/// the grammar wants; set others at run time with `Store(x, Index(...))`.
+pub fn package(elements: &[Term]) -> Term {
+    let n = u8::try_from(elements.len()).expect("at most 255 package elements");
+    let mut body = vec![n];
+    for e in elements {
+        body.extend_from_slice(e);
+    }
+    with_pkg(&[0x12], body)
+}
+
 /// `Stall(microseconds)`.
 pub fn stall(us: Term) -> Term {
     cat(&[&[0x5b, 0x21], &us])
@@ -383,6 +428,8 @@ pub mod decode {
         Buffer(usize),
         Device,
         Scope,
+        /// Element count.
+        Package(usize),
         /// Argument count, serialized.
         Method(u8, bool),
         /// Space, offset, length.
@@ -504,6 +551,20 @@ pub mod decode {
                     self.pos = end;
                     Ok(Object::Buffer(n))
                 }
+                Some(0x12) => {
+                    self.pos += 1;
+                    let end = self.pkg_end()?;
+                    let n = self.byte()? as usize;
+                    let mut count = 0;
+                    while self.pos < end {
+                        self.data()?;
+                        count += 1;
+                    }
+                    if self.pos != end || count != n {
+                        return Err("package elements disagree with its count".into());
+                    }
+                    Ok(Object::Package(n))
+                }
                 _ => self.integer().map(Object::Integer),
             }
         }
@@ -513,11 +574,15 @@ pub mod decode {
         format!("\\{}", p.join("."))
     }
 
+    /// Method bodies found: the method's path, start and end offsets.
+    type Bodies = Vec<(Vec<String>, usize, usize)>;
+
     fn terms(
         c: &mut Cursor,
         end: usize,
         scope: &[String],
         out: &mut Vec<(String, Object)>,
+        bodies: &mut Bodies,
     ) -> Result<(), String> {
         while c.pos < end {
             let op = c.byte()?;
@@ -532,10 +597,11 @@ pub mod decode {
                     let n = c.name(scope)?;
                     if op == 0x10 {
                         out.push((path(&n), Object::Scope));
-                        terms(c, e, &n, out)?;
+                        terms(c, e, &n, out, bodies)?;
                     } else {
                         let flags = c.byte()?;
                         out.push((path(&n), Object::Method(flags & 7, flags & 8 != 0)));
+                        bodies.push((n.clone(), c.pos, e));
                         c.pos = e;
                     }
                 }
@@ -544,7 +610,7 @@ pub mod decode {
                         let e = c.pkg_end()?;
                         let n = c.name(scope)?;
                         out.push((path(&n), Object::Device));
-                        terms(c, e, &n, out)?;
+                        terms(c, e, &n, out, bodies)?;
                     }
                     0x80 => {
                         let n = c.name(scope)?;
@@ -586,12 +652,268 @@ pub mod decode {
         Ok(())
     }
 
-    /// Decodes a definition block's body into `(path, object)` pairs.
+    /// Decodes a definition block's body into `(path, object)` pairs, and
+    /// checks every method body: each term of the subset this module
+    /// emits must have exactly its operands, and a method invoked by name
+    /// must exist with its argument count.
     pub fn decode(body: &[u8]) -> Result<Vec<(String, Object)>, String> {
         let mut c = Cursor { b: body, pos: 0 };
         let mut out = Vec::new();
-        terms(&mut c, body.len(), &[], &mut out)?;
+        let mut bodies = Vec::new();
+        terms(&mut c, body.len(), &[], &mut out, &mut bodies)?;
+        let methods: Vec<(Vec<String>, u8)> = out
+            .iter()
+            .filter_map(|(p, o)| match o {
+                Object::Method(n, _) => Some((
+                    p.trim_start_matches('\\')
+                        .split('.')
+                        .map(str::to_string)
+                        .collect(),
+                    *n,
+                )),
+                _ => None,
+            })
+            .collect();
+        for (scope, start, end) in bodies {
+            let mut m = Body {
+                c: Cursor {
+                    b: body,
+                    pos: start,
+                },
+                scope: scope.clone(),
+                methods: &methods,
+                locals: Vec::new(),
+            };
+            m.term_list(end)
+                .map_err(|e| format!("method {}: {e}", path(&scope)))?;
+        }
         Ok(out)
+    }
+
+    /// A method body being checked.
+    struct Body<'a> {
+        c: Cursor<'a>,
+        scope: Vec<String>,
+        methods: &'a [(Vec<String>, u8)],
+        /// Names declared in the body (regions, fields, Name objects).
+        locals: Vec<String>,
+    }
+
+    impl Body<'_> {
+        fn term_list(&mut self, end: usize) -> Result<(), String> {
+            while self.c.pos < end {
+                self.term()?;
+            }
+            if self.c.pos != end {
+                return Err(format!("term list overruns its package at {}", self.c.pos));
+            }
+            Ok(())
+        }
+
+        fn peek(&self) -> Result<u8, String> {
+            self.c
+                .b
+                .get(self.c.pos)
+                .copied()
+                .ok_or("unexpected end".into())
+        }
+
+        fn is_name_start(b: u8) -> bool {
+            b == b'\\' || b == b'^' || b == b'_' || b.is_ascii_uppercase() || b == 0x2e || b == 0x2f
+        }
+
+        /// The arity of the method `name` names, if it is one: relative
+        /// single segments are searched from the scope outwards.
+        fn method_args(&self, name: &[String], absolute: bool) -> Option<u8> {
+            let find = |p: &[String]| {
+                self.methods
+                    .iter()
+                    .find(|(m, _)| m.as_slice() == p)
+                    .map(|(_, n)| *n)
+            };
+            if absolute || name.len() > 1 {
+                return find(name);
+            }
+            let mut base = self.scope.clone();
+            loop {
+                let mut p = base.clone();
+                p.extend_from_slice(name);
+                if let Some(n) = find(&p) {
+                    return Some(n);
+                }
+                base.pop()?;
+            }
+        }
+
+        /// A NameString as an operand or a call: checks a call's arguments.
+        fn name_term(&mut self, call: bool) -> Result<(), String> {
+            let absolute = self.peek()? == b'\\';
+            let n = self.c.name(&[])?;
+            if !call {
+                return Ok(());
+            }
+            let last = n.last().cloned().unwrap_or_default();
+            if self.locals.contains(&last) {
+                return Ok(());
+            }
+            // Fields and other objects outside the method: not calls.
+            match self.method_args(&n, absolute) {
+                Some(args) => {
+                    for _ in 0..args {
+                        self.term_arg()?;
+                    }
+                    Ok(())
+                }
+                None => Ok(()),
+            }
+        }
+
+        fn target(&mut self) -> Result<(), String> {
+            if self.peek()? == 0 {
+                self.c.pos += 1;
+                return Ok(());
+            }
+            self.super_name()
+        }
+
+        fn super_name(&mut self) -> Result<(), String> {
+            match self.peek()? {
+                0x60..=0x6e => {
+                    self.c.pos += 1;
+                    Ok(())
+                }
+                0x88 => {
+                    self.c.pos += 1;
+                    self.term_arg()?;
+                    self.term_arg()?;
+                    self.target()
+                }
+                0x83 => {
+                    self.c.pos += 1;
+                    self.term_arg()
+                }
+                b if Self::is_name_start(b) => self.name_term(false),
+                b => Err(format!("expected a target, found {b:#x} at {}", self.c.pos)),
+            }
+        }
+
+        fn term_arg(&mut self) -> Result<(), String> {
+            match self.peek()? {
+                0x00 | 0x01 | 0xff | 0x0a | 0x0b | 0x0c | 0x0e | 0x0d | 0x11 | 0x12 => {
+                    self.c.data().map(|_| ())
+                }
+                0x60..=0x6e => {
+                    self.c.pos += 1;
+                    Ok(())
+                }
+                b if Self::is_name_start(b) => self.name_term(true),
+                _ => self.operation(true),
+            }
+        }
+
+        fn term(&mut self) -> Result<(), String> {
+            match self.peek()? {
+                b if Self::is_name_start(b) => self.name_term(true),
+                _ => self.operation(false),
+            }
+        }
+
+        /// An operator; `value`: it must produce a value.
+        fn operation(&mut self, value: bool) -> Result<(), String> {
+            let at = self.c.pos;
+            let op = self.c.byte()?;
+            match op {
+                // Store(TermArg, SuperName)
+                0x70 => {
+                    self.term_arg()?;
+                    self.super_name()
+                }
+                // Add, Concatenate, Subtract, And, Or: (a, b, target)
+                0x72 | 0x73 | 0x74 | 0x7b | 0x7d => {
+                    self.term_arg()?;
+                    self.term_arg()?;
+                    self.target()
+                }
+                0x75 => self.super_name(),
+                0x86 => {
+                    self.super_name()?;
+                    self.term_arg()
+                }
+                0x87 | 0x8e => self.super_name(),
+                0x83 | 0x92 => self.term_arg(),
+                0x88 => {
+                    self.term_arg()?;
+                    self.term_arg()?;
+                    self.target()
+                }
+                0x90 | 0x91 | 0x93 | 0x94 | 0x95 => {
+                    self.term_arg()?;
+                    self.term_arg()
+                }
+                0x96 | 0x99 => {
+                    self.term_arg()?;
+                    self.target()
+                }
+                0x9e => {
+                    self.term_arg()?;
+                    self.term_arg()?;
+                    self.term_arg()?;
+                    self.target()
+                }
+                0xa0 | 0xa2 if !value => {
+                    let e = self.c.pkg_end()?;
+                    self.term_arg()?;
+                    self.term_list(e)
+                }
+                0xa1 if !value => {
+                    let e = self.c.pkg_end()?;
+                    self.term_list(e)
+                }
+                0xa4 if !value => self.term_arg(),
+                0x08 if !value => {
+                    let n = self.c.name(&[])?;
+                    self.locals.extend(n.last().cloned());
+                    self.c.data().map(|_| ())
+                }
+                0x5b => match self.c.byte()? {
+                    0x21 | 0x22 if !value => self.term_arg(),
+                    0x80 if !value => {
+                        let n = self.c.name(&[])?;
+                        self.locals.extend(n.last().cloned());
+                        self.c.byte()?;
+                        self.term_arg()?;
+                        self.term_arg()
+                    }
+                    0x81 if !value => {
+                        let e = self.c.pkg_end()?;
+                        self.c.name(&[])?;
+                        self.c.byte()?;
+                        while self.c.pos < e {
+                            if self.c.b[self.c.pos] == 0 {
+                                self.c.pos += 1;
+                            } else {
+                                let s = self.c.seg()?;
+                                self.locals.push(s);
+                            }
+                            self.c.raw_len()?;
+                        }
+                        if self.c.pos != e {
+                            return Err("field list overruns its package".into());
+                        }
+                        Ok(())
+                    }
+                    x => Err(format!("unexpected extended opcode {x:#x} at {at}")),
+                },
+                x => Err(format!(
+                    "unexpected opcode {x:#x} at {at}{}",
+                    if value {
+                        " (where a value is needed)"
+                    } else {
+                        ""
+                    }
+                )),
+            }
+        }
     }
 }
 
@@ -660,6 +982,94 @@ mod tests {
         bad[1] += 1;
         assert!(decode(&bad).is_err());
         assert!(decode(&t[..t.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn value_ops() {
+        assert_eq!(l_or(local(0), int(1)), [0x91, 0x60, 0x01]);
+        assert_eq!(subtract(arg(1), int(4), None), [0x74, 0x69, 0x0a, 4, 0]);
+        assert_eq!(
+            concatenate(local(0), arg(2), Some(local(1))),
+            [0x73, 0x60, 0x6a, 0x61]
+        );
+        assert_eq!(to_buffer(arg(0)), [0x96, 0x68, 0]);
+        assert_eq!(to_integer(local(3)), [0x99, 0x63, 0]);
+        assert_eq!(index(local(1), int(2)), [0x88, 0x61, 0x0a, 2, 0]);
+        // Package(3) { 4, 0, 0 }: PkgLength 5 covers itself, the count
+        // and three one- or two-byte integers.
+        assert_eq!(
+            package(&[int(4), int(0), int(0)]),
+            [0x12, 0x06, 0x03, 0x0a, 4, 0, 0]
+        );
+        assert_eq!(package(&[]), [0x12, 0x02, 0x00]);
+    }
+
+    #[test]
+    fn decoder_checks_method_bodies() {
+        use decode::{decode, Object};
+        let callee = method("CALE", 2, true, &[ret(add(arg(0), arg(1), None))]);
+        let caller = method(
+            "CALR",
+            3,
+            true,
+            &[
+                store(package(&[int(4), buffer(&[])]), local(1)),
+                store(
+                    concatenate(to_buffer(arg(0)), mid(arg(2), int(0), int(4)), None),
+                    local(0),
+                ),
+                if_(
+                    l_or(
+                        l_greater(size_of(local(0)), int(3)),
+                        l_equal(to_integer(local(0)), int(0)),
+                    ),
+                    &[store(
+                        call("CALE", &[arg(1), subtract(arg(1), int(1), None)]),
+                        index(local(1), int(0)),
+                    )],
+                ),
+                else_(&[store(element(local(1), int(1)), local(2))]),
+                ret(local(1)),
+            ],
+        );
+        let t = scope(
+            "\\_SB",
+            &[
+                name_obj("PKG", package(&[int(1), string("x"), int(0x1234)])),
+                device("DEV0", &[callee.clone(), caller.clone()]),
+            ],
+        );
+        let ns = decode(&t).unwrap();
+        assert_eq!(ns[1], ("\\_SB_.PKG_".into(), Object::Package(3)));
+        // A call with one argument too few: the next term is misread.
+        let bad_call = scope(
+            "\\_SB",
+            &[device(
+                "DEV0",
+                &[
+                    callee.clone(),
+                    method(
+                        "CALR",
+                        0,
+                        true,
+                        &[ret(call("CALE", &[int(1)])), ret(int(0))],
+                    ),
+                ],
+            )],
+        );
+        assert!(decode(&bad_call).is_err());
+        // Store with no target; a Mid with a missing operand.
+        for body in [vec![0x70, 0x60], vec![0xa4, 0x9e, 0x60, 0x01, 0x00]] {
+            let m = [
+                vec![0x14],
+                pkg_length(5 + body.len()),
+                b"BAD_".to_vec(),
+                vec![0],
+                body,
+            ]
+            .concat();
+            assert!(decode(&m).is_err(), "{m:x?}");
+        }
     }
 
     #[test]

@@ -41,6 +41,12 @@ pub const MAX_RECORDS: usize = 64;
 const MAX_STATUS_OUT: u32 = 48 + 24 * MAX_RECORDS as u32;
 /// Unit of error clearing.
 pub const CLEAR_UNIT: u64 = 512;
+/// Start ARS flag (byte 18 of the input): return the data of a previous
+/// scrub without scrubbing (Linux `ND_ARS_RETURN_PREV_DATA`, its "short"
+/// ARS after an uncorrectable-error notification).
+pub const FLAG_RETURN_PREV_DATA: u8 = 1 << 1;
+/// How many ARS starts `stats` lists.
+pub const STARTS_KEPT: usize = 16;
 
 const INVALID: u32 = crate::model::STATUS_INVALID_INPUT;
 
@@ -146,6 +152,13 @@ pub struct Ars {
     /// The last scrub.
     scrub: Option<Scrub>,
     pub scrubs: u64,
+    /// What scrubs found, kept for "return previous data" starts: a full
+    /// scrub of a range replaces what is known inside it; clears remove.
+    known: Ranges,
+    /// The last [`STARTS_KEPT`] starts: address, length, flags.
+    pub starts: std::collections::VecDeque<(u64, u64, u8)>,
+    /// Starts answered from previous data.
+    pub short_starts: u64,
 }
 
 impl Ars {
@@ -171,13 +184,31 @@ impl Ars {
                 if input.len() < 24 || t & TYPE_PERSISTENT == 0 {
                     return st(INVALID);
                 }
+                let flags = input[18];
+                if self.starts.len() == STARTS_KEPT {
+                    self.starts.pop_front();
+                }
+                self.starts.push_back((a, l, flags));
+                let found = if flags & FLAG_RETURN_PREV_DATA != 0 {
+                    // No scan: what earlier scrubs found in the range
+                    // (nothing if none ran), never poison added since.
+                    self.short_starts += 1;
+                    Ranges(self.known.within(a, l))
+                } else {
+                    let found = Ranges(self.poison.within(a, l));
+                    self.known.remove(a, l);
+                    for &(ea, el) in found.iter() {
+                        self.known.add(ea, el);
+                    }
+                    self.scrubs += 1;
+                    found
+                };
                 self.scrub = Some(Scrub {
                     address: a,
                     length: l,
                     kind: t,
-                    found: Ranges(self.poison.within(a, l)),
+                    found,
                 });
-                self.scrubs += 1;
                 let mut o = st(0);
                 o.extend(1u32.to_le_bytes());
                 o
@@ -220,6 +251,7 @@ impl Ars {
                 }
                 self.poison.remove(a, l);
                 self.injected.remove(a, l);
+                self.known.remove(a, l);
                 if let Some(scrub) = &mut self.scrub {
                     scrub.found.remove(a, l);
                 }
@@ -245,6 +277,7 @@ impl Ars {
                 };
                 self.poison.remove(a, l);
                 self.injected.remove(a, l);
+                self.known.remove(a, l);
                 st(0)
             }
             FN_INJECT_GET => {
@@ -259,6 +292,18 @@ impl Ars {
             }
             _ => st(crate::model::STATUS_NOT_SUPPORTED),
         }
+    }
+}
+
+impl Ars {
+    /// The scrub counters and the last starts, for `stats`.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ars_scrubs": self.scrubs,
+            "ars_short_starts": self.short_starts,
+            "ars_starts": self.starts.iter().map(|&(a, l, f)| serde_json::json!([a, l, f])).collect::<Vec<_>>(),
+            "poison_ranges": self.poison.len(),
+        })
     }
 }
 
@@ -327,6 +372,62 @@ mod tests {
         assert_eq!(le64(&s, 56), Some(0x2200), "results follow the clear");
         assert_eq!(a.call(FN_INJECT_CLEAR, &r(0, 0x10000), &h), [0; 4]);
         assert_eq!(a.poison.len(), 0);
+    }
+
+    fn start(a: u64, l: u64, flags: u8) -> Vec<u8> {
+        let mut s = r(a, l);
+        s.extend(TYPE_PERSISTENT.to_le_bytes());
+        s.push(flags);
+        s.extend([0; 5]);
+        s
+    }
+
+    fn records(s: &[u8]) -> u32 {
+        u32::from_le_bytes(s[44..48].try_into().unwrap())
+    }
+
+    #[test]
+    fn return_previous_data_does_not_scan() {
+        let mut a = Ars::default();
+        let h = |_: u64| 1;
+        // Before any scrub, previous data is empty.
+        assert_eq!(a.call(FN_ARS_START, &start(0, 0x10000, 2), &h)[..4], [0; 4]);
+        a.poison.add(0x1000, 0x200);
+        assert_eq!(records(&a.call(FN_ARS_STATUS, &[], &h)), 0);
+        // A full scrub finds it; a short one then returns it too.
+        a.call(FN_ARS_START, &start(0, 0x10000, 0), &h);
+        assert_eq!(records(&a.call(FN_ARS_STATUS, &[], &h)), 1);
+        a.poison.add(0x8000, 0x200);
+        a.call(FN_ARS_START, &start(0, 0x10000, FLAG_RETURN_PREV_DATA), &h);
+        let s = a.call(FN_ARS_STATUS, &[], &h);
+        assert_eq!(records(&s), 1, "new poison not scanned");
+        assert_eq!(le64(&s, 8), Some(0), "the requested range");
+        assert_eq!(le64(&s, 16), Some(0x10000));
+        // A short start of a range no scrub covered: nothing.
+        a.call(FN_ARS_START, &start(0x20000, 0x1000, 2), &h);
+        assert_eq!(records(&a.call(FN_ARS_STATUS, &[], &h)), 0);
+        // A full scrub sees both; clearing removes one from previous data.
+        a.call(FN_ARS_START, &start(0, 0x10000, 0), &h);
+        assert_eq!(records(&a.call(FN_ARS_STATUS, &[], &h)), 2);
+        a.call(FN_CLEAR_ERROR, &r(0x1000, 0x200), &h);
+        a.call(FN_ARS_START, &start(0, 0x10000, 2), &h);
+        let s = a.call(FN_ARS_STATUS, &[], &h);
+        assert_eq!(records(&s), 1);
+        assert_eq!(le64(&s, 56), Some(0x8000));
+        assert_eq!((a.scrubs, a.short_starts), (2, 4));
+        assert_eq!(a.starts.len(), 6);
+        assert_eq!(a.starts[1], (0, 0x10000, 0));
+        for i in 0..20 {
+            a.call(FN_ARS_START, &start(i << 20, 0x1000, 0), &h);
+        }
+        assert_eq!(a.starts.len(), STARTS_KEPT);
+        assert_eq!(a.starts.back(), Some(&(19 << 20, 0x1000, 0)));
+        let j = a.json();
+        assert_eq!(j["ars_starts"].as_array().unwrap().len(), STARTS_KEPT);
+        assert_eq!(
+            j["ars_starts"][15],
+            serde_json::json!([19u64 << 20, 4096, 0])
+        );
     }
 
     #[test]

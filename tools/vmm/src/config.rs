@@ -28,6 +28,49 @@ pub const MAX_MEMORY: u64 = 3 << 30;
 /// plenty; the NFIT handle space is not a limit).
 pub const MAX_DIMMS: usize = 16;
 
+/// Guest physical address of the flush hint page: a small `pc-dimm`
+/// (backed by a file the VMM maps) that holds every DIMM's flush hint
+/// addresses, far above the DIMMs and their hotplug room, outside every
+/// SPA range and guest RAM (64 GiB).
+pub const FLUSH_BASE: u64 = 64 << 30;
+/// Size of the flush hint `pc-dimm` (2 MiB, a size QEMU maps like any DIMM).
+pub const FLUSH_SIZE: u64 = 2 << 20;
+/// Each DIMM slot has its own 4 KiB page of hints, at
+/// `FLUSH_BASE + slot * FLUSH_PAGE`; hint `i` is at `+ i * FLUSH_STRIDE`.
+pub const FLUSH_PAGE: u64 = 4 << 10;
+pub const FLUSH_STRIDE: u64 = 64;
+/// The most flush hints of one DIMM.
+pub const MAX_FLUSH_HINTS: u8 = 8;
+
+/// The guest physical address of flush hint `i` of the DIMM in `slot`.
+pub fn flush_hint_address(slot: u16, i: u8) -> u64 {
+    FLUSH_BASE + u64::from(slot) * FLUSH_PAGE + u64::from(i) * FLUSH_STRIDE
+}
+
+/// Label access methods of a DIMM (`label-methods=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelMethods {
+    /// Intel `_DSM` functions 4, 5 and 6 only (QEMU's interface).
+    #[default]
+    Off,
+    /// `_LSI`, `_LSR` and `_LSW` only: function 0 no longer lists 4-6.
+    On,
+    /// Both the methods and the `_DSM` functions.
+    Both,
+}
+
+impl LabelMethods {
+    /// Whether the DIMM's device has `_LSI`/`_LSR`/`_LSW`.
+    pub fn methods(self) -> bool {
+        self != LabelMethods::Off
+    }
+
+    /// Whether the Intel `_DSM` offers functions 4, 5 and 6.
+    pub fn dsm(self) -> bool {
+        self != LabelMethods::On
+    }
+}
+
 /// Parses `512M`, `128K`, `1G`, `2T` or a byte count (QEMU's suffixes).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -65,6 +108,10 @@ pub struct NvdimmConfig {
     /// `unarmed=on`: the memory device map says the DIMM cannot persist
     /// writes, and Linux makes its region read-only.
     pub unarmed: bool,
+    /// `label-methods=off|on|both`.
+    pub label_methods: LabelMethods,
+    /// `flush-hints=N`: flush hint addresses in the NFIT (0 to 8).
+    pub flush_hints: u8,
 }
 
 impl NvdimmConfig {
@@ -76,6 +123,8 @@ impl NvdimmConfig {
         let mut size = None;
         let mut label_size = 0;
         let mut unarmed = false;
+        let mut label_methods = LabelMethods::Off;
+        let mut flush_hints = 0;
         for kv in spec.split(',').filter(|t| !t.is_empty()) {
             let (k, v) = kv
                 .split_once('=')
@@ -85,9 +134,26 @@ impl NvdimmConfig {
                 "size" => size = Some(parse_size(v)?),
                 "label-size" => label_size = parse_size(v)?,
                 "unarmed" => unarmed = parse_switch(k, v)?,
+                "label-methods" => {
+                    label_methods = match v {
+                        "off" => LabelMethods::Off,
+                        "on" => LabelMethods::On,
+                        "both" => LabelMethods::Both,
+                        _ => return Err(format!("label-methods={v}: expected off, on or both")),
+                    }
+                }
+                "flush-hints" => {
+                    flush_hints = v
+                        .parse::<u8>()
+                        .ok()
+                        .filter(|n| *n <= MAX_FLUSH_HINTS)
+                        .ok_or_else(|| {
+                            format!("flush-hints={v}: expected 0 to {MAX_FLUSH_HINTS}")
+                        })?
+                }
                 _ => {
                     return Err(format!(
-                        "unknown key '{k}' (known: path, size, label-size, unarmed)"
+                        "unknown key '{k}' (known: path, size, label-size, unarmed, label-methods, flush-hints)"
                     ))
                 }
             }
@@ -101,11 +167,16 @@ impl NvdimmConfig {
         if !label_size.is_multiple_of(LABEL_ALIGN) {
             return Err(format!("label-size={label_size} is not a multiple of 4K"));
         }
+        if label_methods.methods() && label_size == 0 {
+            return Err("label-methods=on|both needs a label area (label-size=)".into());
+        }
         let mut nv = NvdimmConfig {
             path,
             size: 0,
             label_size,
             unarmed,
+            label_methods,
+            flush_hints,
         };
         match size {
             Some(s) => nv.set_size(s)?,
@@ -229,6 +300,9 @@ pub fn place(dimms: &[NvdimmConfig]) -> Result<(Vec<PlacedDimm>, u64), String> {
             .checked_add(d.file_size()?)
             .and_then(|e| align_up(e, DIMM_ALIGN))
             .ok_or("NVDIMMs do not fit in the address space")?;
+        if end > FLUSH_BASE {
+            return Err("NVDIMMs reach the flush hint page at 64 GiB".into());
+        }
         next = end;
         out.push(PlacedDimm {
             config: d.clone(),
@@ -302,6 +376,21 @@ mod tests {
         assert!(e("path=/x,size=4M,junk").contains("key=value"));
         assert!(e("path=/x,size=18446744073709551615").contains("multiple"));
         assert!(e("path=/nonexistent/d.img").contains("give size="));
+        assert!(e("path=/x,size=4M,label-methods=on").contains("label area"));
+        assert!(e("path=/x,size=4M,label-methods=both").contains("label area"));
+        assert!(e("path=/x,size=4M,label-size=128K,label-methods=yes").contains("off, on or both"));
+        assert!(e("path=/x,size=4M,flush-hints=9").contains("0 to 8"));
+        assert!(e("path=/x,size=4M,flush-hints=-1").contains("0 to 8"));
+        let m =
+            NvdimmConfig::parse("path=/x,size=4M,label-size=128K,label-methods=on,flush-hints=8")
+                .unwrap();
+        assert_eq!(m.label_methods, LabelMethods::On);
+        assert!(m.label_methods.methods() && !m.label_methods.dsm());
+        assert_eq!(m.flush_hints, 8);
+        let d = NvdimmConfig::parse("path=/x,size=4M").unwrap();
+        assert_eq!((d.label_methods, d.flush_hints), (LabelMethods::Off, 0));
+        assert_eq!(flush_hint_address(0, 0), FLUSH_BASE);
+        assert_eq!(flush_hint_address(2, 3), FLUSH_BASE + 2 * 4096 + 3 * 64);
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! {"cmd":"clear-faults"}
 //! {"cmd":"hotplug","nvdimm":"path=F,size=256M,label-size=128K"}
 //! {"cmd":"poison","address":4294971392,"length":512}  (with --ars)
+//! {"cmd":"notify","value":129}                     Notify(NVDR, 0x81); 0x80 too
+//! {"cmd":"flush-hints"}   -> {"ok":true,"flush_hints":[{"dimm":1,"written":[true,false],
+//!                             "addresses":[...]}]}  (and clears them)
 //! ```
 //!
 //! `hotplug` (a new DIMM at run time, on a machine started with
@@ -106,6 +109,11 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             let mut s = p.counters.json();
             s["faults_armed"] = json!(p.faults.armed());
             s["faults_injected"] = json!(p.faults.injected);
+            if let Some(ars) = &p.ars {
+                if let (Some(s), Value::Object(a)) = (s.as_object_mut(), ars.json()) {
+                    s.extend(a);
+                }
+            }
             Ok(json!({"ok": true, "stats": s}))
         }
         "reset-stats" => {
@@ -135,6 +143,21 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             ars.poison.add(a, l);
             Ok(json!({"ok": true, "ranges": ars.poison.len()}))
         }
+        "notify" => {
+            for k in m.keys() {
+                if k != "cmd" && k != "value" {
+                    return Err(format!("unknown field '{k}'"));
+                }
+            }
+            let v = m
+                .get("value")
+                .and_then(Value::as_u64)
+                .filter(|v| *v == 0x80 || *v == 0x81)
+                .ok_or("notify needs \"value\": 128 (0x80) or 129 (0x81)")?;
+            p.notify(v as u8)?;
+            Ok(json!({"ok": true}))
+        }
+        "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints()?})),
         "hotplug" if !trusted => Err("hotplug is a host request (control socket only)".into()),
         "hotplug" => {
             let spec = m
@@ -149,7 +172,7 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             }))
         }
         other => Err(format!(
-            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, poison, hotplug)"
+            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, poison, notify, flush-hints, hotplug)"
         )),
     }
 }
@@ -232,6 +255,10 @@ mod tests {
             "\"hotplug\"",
             "\"nvdimm\"",
             "\"path=/tmp/zz,size=4M\"",
+            "\"notify\"",
+            "\"value\"",
+            "129",
+            "\"flush-hints\"",
         ];
         let mut x: u64 = 0x5eed;
         for _ in 0..20_000 {
@@ -278,6 +305,84 @@ mod tests {
         handle_t(&mut p, r#"{"cmd":"fault","short":3}"#);
         assert_eq!(handle_t(&mut p, r#"{"cmd":"clear-faults"}"#)["ok"], true);
         assert_eq!(p.faults.armed(), 0);
+    }
+
+    struct Line(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl crate::model::HotplugBackend for Line {
+        fn add(&mut self, _: &crate::config::PlacedDimm) -> Result<(), String> {
+            Ok(())
+        }
+        fn notify(&mut self, value: u8) -> Result<(), String> {
+            self.0.lock().unwrap().push(value);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn notify_and_flush_hints() {
+        let mut p = platform();
+        let r = handle_t(&mut p, r#"{"cmd":"notify","value":129}"#);
+        assert!(
+            r["error"].as_str().unwrap().contains("--hotplug-slots"),
+            "{r}"
+        );
+        let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        p.hotplug = Some(crate::model::HotplugRoom {
+            backend: Box::new(Line(sent.clone())),
+            slots: 0,
+            limit: 0,
+            capabilities: 0,
+        });
+        assert_eq!(
+            handle_t(&mut p, r#"{"cmd":"notify","value":129}"#)["ok"],
+            true
+        );
+        assert_eq!(
+            handle_t(&mut p, r#"{"cmd":"notify","value":128}"#)["ok"],
+            true
+        );
+        for bad in [
+            r#"{"cmd":"notify"}"#,
+            r#"{"cmd":"notify","value":130}"#,
+            r#"{"cmd":"notify","value":"129"}"#,
+            r#"{"cmd":"notify","value":385}"#,
+            r#"{"cmd":"notify","value":129,"x":1}"#,
+        ] {
+            assert_eq!(handle_t(&mut p, bad)["ok"], false, "{bad}");
+        }
+        assert_eq!(*sent.lock().unwrap(), [0x81, 0x80]);
+        let r = handle_t(&mut p, r#"{"cmd":"flush-hints"}"#);
+        assert!(
+            r["error"].as_str().unwrap().contains("flush-hints=N"),
+            "{r}"
+        );
+        // A DIMM with two hints on a page of its own.
+        let dir = std::env::temp_dir().join(format!("nvdimm-vmm-ctl-fh-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let img = dir.join("d.img");
+        let _ = std::fs::remove_file(&img);
+        let c = crate::config::NvdimmConfig::parse(&format!(
+            "path={},size=4M,flush-hints=2",
+            img.display()
+        ))
+        .unwrap();
+        c.create_file().unwrap();
+        let mut p = Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap();
+        let page = crate::flush::FlushPage::create(&dir.join("flush")).unwrap();
+        page.write(0, 1, 1);
+        p.flush = Some(page);
+        let r = handle_t(&mut p, r#"{"cmd":"flush-hints"}"#);
+        assert_eq!(
+            r["flush_hints"],
+            serde_json::json!([{"dimm": 1, "written": [false, true],
+                "addresses": [crate::config::FLUSH_BASE, crate::config::FLUSH_BASE + 64]}])
+        );
+        let r = handle_t(&mut p, r#"{"cmd":"flush-hints"}"#);
+        assert_eq!(
+            r["flush_hints"][0]["written"],
+            serde_json::json!([false, false])
+        );
     }
 
     #[test]

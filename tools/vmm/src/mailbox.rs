@@ -55,6 +55,9 @@ pub const SIZE: usize = 256 << 10;
 /// `KIND` values.
 pub const KIND_DSM: u32 = 0;
 pub const KIND_FIT: u32 = 1;
+/// A label method (`_LSI`, `_LSR`, `_LSW`): `FUNCTION` is the Intel
+/// function of the same meaning (4, 5, 6), the input its layout.
+pub const KIND_LABEL: u32 = 2;
 
 /// The AML reads and writes the payload through fields of these sizes
 /// (the smallest that holds the payload), so a small call does not move

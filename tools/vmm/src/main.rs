@@ -11,6 +11,7 @@ mod aml;
 mod ars;
 mod config;
 mod control;
+mod flush;
 mod mailbox;
 mod model;
 mod qemu;
@@ -48,8 +49,9 @@ struct Cli {
     /// Guest RAM (at most 3G).
     #[arg(long, short = 'm', default_value = "1G", value_parser = config::parse_size)]
     memory: u64,
-    /// An NVDIMM: path=FILE,size=SIZE,label-size=SIZE,unarmed=on|off
-    /// (repeat for more; size may be left out for an existing file).
+    /// An NVDIMM: path=FILE,size=SIZE,label-size=SIZE,unarmed=on|off,
+    /// label-methods=off|on|both,flush-hints=0..8 (repeat for more; size
+    /// may be left out for an existing file).
     #[arg(long, value_parser = NvdimmConfig::parse)]
     nvdimm: Vec<NvdimmConfig>,
     /// Platform capabilities (QEMU's -machine nvdimm-persistence=).
@@ -246,6 +248,7 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         capabilities: caps,
         notify_port: NOTIFY_PORT,
         notify_irq: NOTIFY_IRQ,
+        flush_page: cli.nvdimm.iter().any(|d| d.flush_hints > 0),
     };
     Ok(Prepared {
         launch,
@@ -273,6 +276,9 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
     let mut platform = model::Platform::new(&launch.dimms, fit).map_err(fail)?;
     if cli.ars {
         platform.ars = Some(ars::Ars::default());
+    }
+    if launch.flush_page {
+        platform.flush = Some(flush::FlushPage::create(&launch.flush_path()).map_err(fail)?);
     }
     let platform = Arc::new(Mutex::new(platform));
     if let Some(sock) = &cli.control {

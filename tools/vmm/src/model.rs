@@ -43,6 +43,34 @@ pub const STATUS_NO_SUCH_DEVICE: u32 = 2;
 pub const STATUS_INVALID_INPUT: u32 = 3;
 pub const STATUS_HW_ERROR: u32 = 4;
 
+/// Status codes of the ACPI label methods (`_LSI`, `_LSR`, `_LSW`).
+#[cfg_attr(not(test), allow(dead_code))]
+pub const LS_SUCCESS: u32 = 0;
+pub const LS_HW_ERROR: u32 = 1;
+pub const LS_INVALID_INPUT: u32 = 2;
+/// "Label storage area locked" (Linux: `ACPI_LABELS_LOCKED`, -EACCES).
+#[allow(dead_code)]
+pub const LS_LOCKED: u32 = 3;
+
+/// The label method status for a model (Intel `_DSM`) status.
+pub fn ls_status(dsm: u32) -> u32 {
+    match dsm {
+        STATUS_SUCCESS => LS_SUCCESS,
+        STATUS_INVALID_INPUT => LS_INVALID_INPUT,
+        _ => LS_HW_ERROR,
+    }
+}
+
+/// A label method's name for its Intel function.
+pub fn method_name(function: u32) -> Option<&'static str> {
+    match function {
+        FN_GET_CONFIG_SIZE => Some("LSI"),
+        FN_GET_CONFIG_DATA => Some("LSR"),
+        FN_SET_CONFIG_DATA => Some("LSW"),
+        _ => None,
+    }
+}
+
 /// One guest call, whatever carried it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DsmCall {
@@ -79,6 +107,7 @@ pub struct Nvdimm {
     file: Option<File>,
     label_offset: u64,
     label_size: u32,
+    methods: crate::config::LabelMethods,
 }
 
 impl Nvdimm {
@@ -102,16 +131,26 @@ impl Nvdimm {
             file,
             label_offset: d.config.size,
             label_size,
+            methods: d.config.label_methods,
         })
     }
 
-    /// Function 0's mask: functions 4, 5 and 6 when there is a label area.
+    /// Function 0's mask: functions 4, 5 and 6 when there is a label area
+    /// served through the `_DSM` (with `label-methods=on` only the label
+    /// methods serve it, and the mask is 1: the family, no function).
     pub fn functions(&self) -> u32 {
-        if self.file.is_some() {
-            1 | 1 << FN_GET_CONFIG_SIZE | 1 << FN_GET_CONFIG_DATA | 1 << FN_SET_CONFIG_DATA
-        } else {
-            0
+        match (&self.file, self.methods.dsm()) {
+            (None, _) => 0,
+            (Some(_), true) => {
+                1 | 1 << FN_GET_CONFIG_SIZE | 1 << FN_GET_CONFIG_DATA | 1 << FN_SET_CONFIG_DATA
+            }
+            (Some(_), false) => 1,
         }
+    }
+
+    /// Whether the DIMM has the label methods.
+    pub fn has_methods(&self) -> bool {
+        self.file.is_some() && self.methods.methods()
     }
 
     /// Checks `(offset, length)` of a label call against the label area.
@@ -123,11 +162,26 @@ impl Nvdimm {
             .then(|| (self.label_offset + u64::from(off), len as usize))
     }
 
-    /// Serves one Intel-family function.
-    pub fn dsm(&mut self, function: u32, input: &[u8], faults: &mut Faults) -> Vec<u8> {
+    /// Serves one Intel-family function (from the `_DSM`, or from a label
+    /// method: `method`).
+    pub fn dsm(
+        &mut self,
+        function: u32,
+        input: &[u8],
+        faults: &mut Faults,
+        method: bool,
+    ) -> Vec<u8> {
         let Some(file) = &self.file else {
             return status(STATUS_NOT_SUPPORTED);
         };
+        let served = if method {
+            self.methods.methods()
+        } else {
+            self.methods.dsm()
+        };
+        if !served {
+            return status(STATUS_NOT_SUPPORTED);
+        }
         match function {
             FN_GET_CONFIG_SIZE => {
                 let mut out = status(STATUS_SUCCESS);
@@ -251,6 +305,8 @@ impl Faults {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
     pub calls: BTreeMap<(u32, u32), u64>,
+    /// Label method calls per handle and method (`"1:LSR"` in `calls`).
+    pub methods: BTreeMap<(u32, &'static str), u64>,
     pub label_bytes_read: u64,
     pub label_bytes_written: u64,
     pub fit_reads: u64,
@@ -265,10 +321,15 @@ impl Counters {
             .calls
             .iter()
             .map(|((h, f), n)| (format!("{h}:{f}"), json!(n)))
+            .chain(
+                self.methods
+                    .iter()
+                    .map(|((h, m), n)| (format!("{h}:{m}"), json!(n))),
+            )
             .collect();
         json!({
             "calls": calls,
-            "total": self.calls.values().sum::<u64>(),
+            "total": self.calls.values().sum::<u64>() + self.methods.values().sum::<u64>(),
             "label_bytes_read": self.label_bytes_read,
             "label_bytes_written": self.label_bytes_written,
             "fit_reads": self.fit_reads,
@@ -283,9 +344,14 @@ impl Counters {
 pub trait HotplugBackend: Send {
     /// Maps the DIMM's backing file at its address.
     fn add(&mut self, d: &PlacedDimm) -> Result<(), String>;
-    /// Makes the guest evaluate `Notify(NVDR, 0x80)`.
-    fn notify(&mut self) -> Result<(), String>;
+    /// Makes the guest evaluate `Notify(NVDR, value)` (0x80: re-read
+    /// `_FIT`; 0x81: uncorrectable memory error, scrub).
+    fn notify(&mut self, value: u8) -> Result<(), String>;
 }
+
+/// Notification values for the root device.
+pub const NOTIFY_UPDATE: u8 = 0x80;
+pub const NOTIFY_UC_MEMORY_ERROR: u8 = 0x81;
 
 /// Room for hot-added DIMMs, fixed when the machine starts.
 pub struct HotplugRoom {
@@ -310,6 +376,8 @@ pub struct Platform {
     /// Address range scrub and error injection on the root device
     /// (`--ars`); `None`: the root offers no function, as QEMU's.
     pub ars: Option<crate::ars::Ars>,
+    /// The flush hint page, when some DIMM has flush hints.
+    pub flush: Option<crate::flush::FlushPage>,
 }
 
 impl Platform {
@@ -322,7 +390,48 @@ impl Platform {
             fit,
             hotplug: None,
             ars: None,
+            flush: None,
         })
+    }
+
+    /// Raises the root device notification `value` (0x80 or 0x81).
+    pub fn notify(&mut self, value: u8) -> Result<(), String> {
+        if value != NOTIFY_UPDATE && value != NOTIFY_UC_MEMORY_ERROR {
+            return Err(format!("notify value {value:#x}: expected 0x80 or 0x81"));
+        }
+        let room = self
+            .hotplug
+            .as_mut()
+            .ok_or("this machine has no notification line (--hotplug-slots)")?;
+        room.backend.notify(value)
+    }
+
+    /// The flush hints of every DIMM that has some: which slots the guest
+    /// wrote since the last call; clears them.
+    pub fn take_flush_hints(&mut self) -> Result<Value, String> {
+        let page = self
+            .flush
+            .as_ref()
+            .ok_or("no DIMM has flush hints (flush-hints=N)")?;
+        let out: Vec<Value> = self
+            .placed
+            .iter()
+            .filter(|d| d.config.flush_hints > 0)
+            .map(|d| {
+                let written: Vec<bool> = (0..d.config.flush_hints)
+                    .map(|i| page.take(d.slot, i))
+                    .collect();
+                let addresses: Vec<u64> = (0..d.config.flush_hints)
+                    .map(|i| crate::config::flush_hint_address(d.slot, i))
+                    .collect();
+                json!({
+                    "dimm": u32::from(d.slot) + 1,
+                    "written": written,
+                    "addresses": addresses,
+                })
+            })
+            .collect();
+        Ok(Value::Array(out))
     }
 
     /// The NFIT handle of the DIMM whose persistent range holds `addr`.
@@ -346,6 +455,15 @@ impl Platform {
         if self.placed.iter().any(|d| d.config.path == config.path) {
             return Err(format!("{}: already a DIMM", config.path.display()));
         }
+        if config.label_methods.methods() {
+            return Err("label-methods: the hotplug slots' devices have no label methods".into());
+        }
+        if config.flush_hints > 0 && self.flush.is_none() {
+            return Err(
+                "flush-hints: this machine has no flush hint page (give a boot DIMM flush hints)"
+                    .into(),
+            );
+        }
         let mut all: Vec<_> = self.placed.iter().map(|d| d.config.clone()).collect();
         all.push(config.clone());
         let (placed, end) = crate::config::place(&all)?;
@@ -365,7 +483,7 @@ impl Platform {
         self.dimms.push(model);
         self.placed.push(new.clone());
         self.fit = crate::acpi::nfit_body(&self.placed, room.capabilities);
-        room.backend.notify()?;
+        room.backend.notify(NOTIFY_UPDATE)?;
         Ok(new)
     }
 
@@ -373,6 +491,88 @@ impl Platform {
     pub fn fit(&mut self) -> Vec<u8> {
         self.counters.fit_reads += 1;
         self.fit.clone()
+    }
+
+    /// Serves one label method call (`_LSI`, `_LSR`, `_LSW`, as the Intel
+    /// function of the same meaning): counted per method, faults keyed by
+    /// that function, model statuses translated to the methods' codes
+    /// (injected statuses pass as they are).
+    pub fn label_method(&mut self, handle: u32, function: u32, input: Option<&[u8]>) -> DsmReply {
+        let reply = |output: Vec<u8>| DsmReply {
+            output,
+            delay: None,
+        };
+        let Some(name) = method_name(function) else {
+            self.counters.bad_requests += 1;
+            return reply(status(LS_INVALID_INPUT));
+        };
+        *self.counters.methods.entry((handle, name)).or_default() += 1;
+        let Some(input) = input else {
+            self.counters.bad_requests += 1;
+            return reply(status(LS_INVALID_INPUT));
+        };
+        let (delay, injected, short) = self.take_faults(handle, function);
+        if let Some(s) = injected {
+            return DsmReply {
+                output: status(s),
+                delay,
+            };
+        }
+        let Some(dimm) = self.dimms.iter_mut().find(|d| d.handle == handle) else {
+            return DsmReply {
+                output: status(LS_HW_ERROR),
+                delay,
+            };
+        };
+        if !dimm.has_methods() {
+            return DsmReply {
+                output: status(LS_HW_ERROR),
+                delay,
+            };
+        }
+        let mut output = dimm.dsm(function, input, &mut self.faults, true);
+        self.count_label_bytes(function, input, &output);
+        if let Some(s) = le32(&output, 0) {
+            output[..4].copy_from_slice(&ls_status(s).to_le_bytes());
+        }
+        if let Some(n) = short {
+            output.truncate(n);
+        }
+        DsmReply { output, delay }
+    }
+
+    /// The delay, status and short-answer faults armed for a call.
+    fn take_faults(&mut self, h: u32, f: u32) -> (Option<Duration>, Option<u32>, Option<usize>) {
+        let delay = match self
+            .faults
+            .take(h, f, |a| matches!(a, FaultAction::Delay(_)))
+        {
+            Some(FaultAction::Delay(ms)) => Some(Duration::from_millis(ms)),
+            _ => None,
+        };
+        if let Some(FaultAction::Status(s)) = self
+            .faults
+            .take(h, f, |a| matches!(a, FaultAction::Status(_)))
+        {
+            return (delay, Some(s), None);
+        }
+        let short = match self
+            .faults
+            .take(h, f, |a| matches!(a, FaultAction::Short(_)))
+        {
+            Some(FaultAction::Short(n)) => Some(n),
+            _ => None,
+        };
+        (delay, None, short)
+    }
+
+    fn count_label_bytes(&mut self, function: u32, input: &[u8], out: &[u8]) {
+        if out.len() > 4 && function == FN_GET_CONFIG_DATA {
+            self.counters.label_bytes_read += (out.len() - 4) as u64;
+        }
+        if function == FN_SET_CONFIG_DATA && out == status(STATUS_SUCCESS) {
+            self.counters.label_bytes_written += input.len().saturating_sub(8) as u64;
+        }
     }
 
     /// Serves one `_DSM` call.
@@ -389,30 +589,13 @@ impl Platform {
                 delay: None,
             };
         };
-        let (h, f) = (c.handle, c.function);
-        let delay = match self
-            .faults
-            .take(h, f, |a| matches!(a, FaultAction::Delay(_)))
-        {
-            Some(FaultAction::Delay(ms)) => Some(Duration::from_millis(ms)),
-            _ => None,
-        };
-        if let Some(FaultAction::Status(s)) = self
-            .faults
-            .take(h, f, |a| matches!(a, FaultAction::Status(_)))
-        {
+        let (delay, injected, short) = self.take_faults(c.handle, c.function);
+        if let Some(s) = injected {
             return DsmReply {
                 output: status(s),
                 delay,
             };
         }
-        let short = match self
-            .faults
-            .take(h, f, |a| matches!(a, FaultAction::Short(_)))
-        {
-            Some(FaultAction::Short(n)) => Some(n),
-            _ => None,
-        };
         let mut output = self.serve(c.handle, &c.uuid, c.function, input);
         if let Some(n) = short {
             output.truncate(n);
@@ -446,13 +629,8 @@ impl Platform {
         if function == FN_QUERY {
             return dimm.functions().to_le_bytes().to_vec();
         }
-        let out = dimm.dsm(function, input, &mut self.faults);
-        if out.len() > 4 && function == FN_GET_CONFIG_DATA {
-            self.counters.label_bytes_read += (out.len() - 4) as u64;
-        }
-        if function == FN_SET_CONFIG_DATA && out == status(STATUS_SUCCESS) {
-            self.counters.label_bytes_written += input.len().saturating_sub(8) as u64;
-        }
+        let out = dimm.dsm(function, input, &mut self.faults, false);
+        self.count_label_bytes(function, input, &out);
         out
     }
 }
@@ -557,6 +735,73 @@ mod tests {
         assert_eq!(p.counters.bad_requests, 1);
     }
 
+    #[test]
+    fn label_methods() {
+        let mut p = platform(
+            "lsx",
+            &[
+                "size=4M,label-size=128K,label-methods=on",
+                "size=4M,label-size=128K,label-methods=both",
+                "size=4M,label-size=128K",
+            ],
+        );
+        // on: function 0 lists no label function, and the _DSM refuses them.
+        assert_eq!(call(&mut p, 1, 0, &[]), 1u32.to_le_bytes());
+        assert_eq!(call(&mut p, 1, 4, &[]), status(STATUS_NOT_SUPPORTED));
+        assert_eq!(
+            call(&mut p, 1, 5, &range(0, 4)),
+            status(STATUS_NOT_SUPPORTED)
+        );
+        assert_eq!(call(&mut p, 2, 0, &[]), 0x71u32.to_le_bytes(), "both");
+        assert_eq!(call(&mut p, 3, 0, &[]), 0x71u32.to_le_bytes(), "off");
+        let m = |p: &mut Platform, h: u32, f: u32, input: &[u8]| {
+            p.label_method(h, f, Some(input)).output
+        };
+        let lsi = m(&mut p, 1, 4, &[]);
+        assert_eq!(lsi.len(), 12);
+        assert_eq!(le32(&lsi, 0), Some(LS_SUCCESS));
+        assert_eq!(le32(&lsi, 4), Some(128 << 10));
+        assert_eq!(le32(&lsi, 8), Some(MAX_TRANSFER as u32));
+        let mut w = range(10, 3);
+        w.extend(b"abc");
+        assert_eq!(m(&mut p, 1, 6, &w), status(LS_SUCCESS));
+        assert_eq!(&m(&mut p, 1, 5, &range(10, 3))[4..], b"abc");
+        // Invalid input is the methods' 2, not the _DSM's 3 ("locked").
+        assert_eq!(
+            m(&mut p, 1, 5, &range(128 << 10, 1)),
+            status(LS_INVALID_INPUT)
+        );
+        assert_eq!(m(&mut p, 1, 6, &range(0, 10)), status(LS_INVALID_INPUT));
+        assert_eq!(m(&mut p, 1, 7, &[]), status(LS_INVALID_INPUT));
+        // DIMMs without the methods, unknown handles, no input.
+        assert_eq!(m(&mut p, 3, 4, &[]), status(LS_HW_ERROR));
+        assert_eq!(m(&mut p, 9, 4, &[]), status(LS_HW_ERROR));
+        assert_eq!(p.label_method(2, 4, None).output, status(LS_INVALID_INPUT));
+        assert_eq!(m(&mut p, 2, 4, &[]).len(), 12, "both: the methods work too");
+        // Faults keyed by the function hit the method too; injected
+        // statuses pass unchanged (3: locked).
+        p.faults.add(Fault {
+            handle: Some(1),
+            function: Some(5),
+            action: FaultAction::Status(LS_LOCKED),
+            remaining: Some(1),
+        });
+        assert_eq!(m(&mut p, 1, 5, &range(10, 3)), status(LS_LOCKED));
+        p.faults.add(Fault {
+            handle: None,
+            function: Some(5),
+            action: FaultAction::Short(5),
+            remaining: Some(1),
+        });
+        assert_eq!(m(&mut p, 1, 5, &range(10, 3)).len(), 5);
+        let s = p.counters.json();
+        assert_eq!(s["calls"]["1:LSR"], 4);
+        assert_eq!(s["calls"]["1:LSW"], 2);
+        assert_eq!(s["calls"]["1:LSI"], 1);
+        assert_eq!(s["calls"]["1:5"], 1);
+        assert_eq!(p.counters.label_bytes_written, 3);
+    }
+
     struct FakeBackend(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
     impl HotplugBackend for FakeBackend {
@@ -564,8 +809,8 @@ mod tests {
             self.0.lock().unwrap().push(format!("add {:#x}", d.address));
             Ok(())
         }
-        fn notify(&mut self) -> Result<(), String> {
-            self.0.lock().unwrap().push("notify".into());
+        fn notify(&mut self, value: u8) -> Result<(), String> {
+            self.0.lock().unwrap().push(format!("notify {value:#x}"));
             Ok(())
         }
     }
@@ -595,7 +840,7 @@ mod tests {
         let d = p.hotplug(cfg("h1.img")).unwrap();
         assert_eq!(d.slot, 1);
         assert_eq!(d.address, crate::config::DEVICE_MEMORY_BASE + (128 << 20));
-        assert_eq!(*log.lock().unwrap(), ["add 0x108000000", "notify"]);
+        assert_eq!(*log.lock().unwrap(), ["add 0x108000000", "notify 0x80"]);
         let t = crate::acpi::nfit(&p.fit);
         let n = nfit_table::table::Nfit::parse(&t).unwrap();
         assert_eq!(n.memdevs().count(), 2);

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::{PlacedDimm, DEVICE_MEMORY_BASE};
-use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT};
+use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT, KIND_LABEL};
 use crate::model::{DsmCall, Platform};
 
 /// How a guest ended.
@@ -88,6 +88,9 @@ pub struct Launch {
     /// The hotplug notification UART.
     pub notify_port: u16,
     pub notify_irq: u8,
+    /// The flush hint page (a `pc-dimm` at [`crate::config::FLUSH_BASE`]),
+    /// when some DIMM has flush hints.
+    pub flush_page: bool,
 }
 
 /// Device memory kept free for each hotplug slot.
@@ -102,6 +105,9 @@ impl Launch {
     }
     fn mailbox_path(&self) -> PathBuf {
         self.state_dir.join("mailbox")
+    }
+    pub fn flush_path(&self) -> PathBuf {
+        self.state_dir.join("flush-hints")
     }
     fn doorbell_socket(&self) -> PathBuf {
         self.state_dir.join("doorbell.sock")
@@ -121,18 +127,29 @@ impl Launch {
         self.dimms_end.max(DEVICE_MEMORY_BASE) + self.hotplug_slots as u64 * HOTPLUG_ROOM
     }
 
+    /// The end of every device QEMU maps in device memory: the DIMMs,
+    /// their hotplug room and the flush hint page.
+    fn device_span_end(&self) -> u64 {
+        let end = self.device_memory_end();
+        if self.flush_page {
+            end.max(crate::config::FLUSH_BASE + crate::config::FLUSH_SIZE)
+        } else {
+            end
+        }
+    }
+
     /// QEMU's command line (program name excluded).
     pub fn args(&self) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
         let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
         push(&["-machine", "pc", "-accel", &self.accel, "-smp", "1"]);
         let mem_mib = self.memory >> 20;
-        let slots = self.dimms.len() + self.hotplug_slots;
+        let slots = self.dimms.len() + self.hotplug_slots + usize::from(self.flush_page);
         if slots == 0 {
             push(&["-m", &format!("{mem_mib}M")]);
         } else {
             // Device memory must span every DIMM; QEMU adds slack per slot.
-            let span = self.device_memory_end() - DEVICE_MEMORY_BASE;
+            let span = self.device_span_end() - DEVICE_MEMORY_BASE;
             let maxmem = (self.memory + span).div_ceil(1 << 30) << 10;
             push(&["-m", &format!("{mem_mib}M,slots={slots},maxmem={maxmem}M")]);
         }
@@ -196,6 +213,21 @@ impl Launch {
                 &format!(
                     "pc-dimm,id=nvdimm{0},memdev=nvmem{0},addr={1:#x}",
                     d.slot, d.address
+                ),
+            ]);
+        }
+        if self.flush_page {
+            push(&[
+                "-object",
+                &format!(
+                    "memory-backend-file,id=nvflush,share=on,mem-path={},size={}",
+                    self.flush_path().display(),
+                    crate::config::FLUSH_SIZE
+                ),
+                "-device",
+                &format!(
+                    "pc-dimm,id=nvflushd,memdev=nvflush,addr={:#x}",
+                    crate::config::FLUSH_BASE
                 ),
             ]);
         }
@@ -264,9 +296,10 @@ impl crate::model::HotplugBackend for QemuHotplug {
         Ok(())
     }
 
-    fn notify(&mut self) -> Result<(), String> {
+    fn notify(&mut self, value: u8) -> Result<(), String> {
+        // The byte is the value: `_EVT` notifies 0x81 for 0x81, else 0x80.
         self.notify
-            .write_all(b"!")
+            .write_all(&[value])
             .map_err(|e| format!("notification line: {e}"))
     }
 }
@@ -297,6 +330,10 @@ fn serve_doorbell(mut conn: UnixStream, mailbox: Mailbox, platform: Arc<Mutex<Pl
                         (r.output, r.delay)
                     }
                     KIND_FIT => (p.fit(), None),
+                    KIND_LABEL => {
+                        let r = p.label_method(req.handle, req.function, req.input.as_deref());
+                        (r.output, r.delay)
+                    }
                     _ => {
                         p.counters.bad_requests += 1;
                         (
@@ -580,6 +617,7 @@ mod tests {
             capabilities: 0,
             notify_port: 0xa50,
             notify_irq: 5,
+            flush_page: false,
         };
         let a = l.args().join(" ");
         assert!(a.contains("-machine pc -accel tcg"), "{a}");
@@ -594,6 +632,22 @@ mod tests {
         assert!(a.contains("-serial chardev:nvres"));
         assert!(
             a.ends_with("-append console=ttyS0 acpi_no_memhotplug"),
+            "{a}"
+        );
+        assert!(!a.contains("nvflush"));
+        // The flush hint page: one more slot, and device memory up to it.
+        let l = Launch {
+            flush_page: true,
+            hotplug_slots: 2,
+            ..l
+        };
+        let a = l.args().join(" ");
+        assert!(a.contains("-m 1024M,slots=4,maxmem=63488M"), "{a}");
+        assert!(
+            a.contains(
+                "memory-backend-file,id=nvflush,share=on,mem-path=/s/flush-hints,size=2097152 \
+             -device pc-dimm,id=nvflushd,memdev=nvflush,addr=0x1000000000"
+            ),
             "{a}"
         );
     }

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0
+//! The flush hint page: the NFIT's flush hint address structures (type 6)
+//! name 8-byte slots in one small `pc-dimm` whose backing file the VMM
+//! maps too, so it can see which hints the guest wrote.
+//!
+//! Linux writes `1` to one hint of every DIMM of a region on each region
+//! flush (`generic_nvdimm_flush`: `echo 1 > regionN/deep_flush`, fsync on
+//! a pmem namespace, a BTT's flog update). The page is guest memory, so
+//! the write is an ordinary store the VMM sees in the shared mapping;
+//! [`FlushPage::take`] reads a slot and clears it.
+//!
+//! Layout: DIMM slot `s` has the 4 KiB page at `FLUSH_BASE + s * 4 KiB`,
+//! hint `i` at offset `i * 64` in it ([`crate::config::flush_hint_address`]).
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+
+use crate::config::{FLUSH_PAGE, FLUSH_SIZE, FLUSH_STRIDE, MAX_FLUSH_HINTS};
+
+/// The host mapping of the flush hint page's backing file.
+pub struct FlushPage {
+    ptr: *mut u8,
+    _file: File,
+}
+
+// SAFETY: the mapping is owned by the FlushPage and lives until drop; all
+// accesses are volatile, in bounds and aligned, so moving the owner to
+// another thread is sound.
+unsafe impl Send for FlushPage {}
+
+impl FlushPage {
+    /// Creates (or resets to zero) the backing file and maps it shared.
+    pub fn create(path: &Path) -> Result<Self, String> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.set_len(FLUSH_SIZE)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        // SAFETY: a fresh shared mapping of FLUSH_SIZE bytes of a file we
+        // just sized; the result is checked before use.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                FLUSH_SIZE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(format!(
+                "{}: mmap: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(FlushPage {
+            ptr: ptr.cast(),
+            _file: file,
+        })
+    }
+
+    fn offset(slot: u16, hint: u8) -> Option<usize> {
+        let off = u64::from(slot) * FLUSH_PAGE + u64::from(hint) * FLUSH_STRIDE;
+        (hint < MAX_FLUSH_HINTS && off + 8 <= FLUSH_SIZE).then_some(off as usize)
+    }
+
+    /// Whether the guest wrote hint `hint` of the DIMM in `slot` (a
+    /// non-zero slot) since the last call; clears it. Out-of-range slots
+    /// read as unwritten.
+    pub fn take(&self, slot: u16, hint: u8) -> bool {
+        let Some(off) = Self::offset(slot, hint) else {
+            return false;
+        };
+        // SAFETY: in bounds (checked by offset) and 8-byte aligned (the
+        // offsets are multiples of 64 in a page-aligned mapping); volatile
+        // because the guest writes the page concurrently.
+        unsafe {
+            let p = self.ptr.add(off).cast::<u64>();
+            let v = std::ptr::read_volatile(p);
+            if v != 0 {
+                std::ptr::write_volatile(p, 0);
+            }
+            v != 0
+        }
+    }
+
+    /// Plays the guest's part (for tests): writes hint `hint` of `slot`.
+    #[cfg(test)]
+    pub fn write(&self, slot: u16, hint: u8, v: u64) {
+        let off = Self::offset(slot, hint).unwrap();
+        // SAFETY: as in take.
+        unsafe { std::ptr::write_volatile(self.ptr.add(off).cast::<u64>(), v) }
+    }
+}
+
+impl Drop for FlushPage {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in create(), once.
+        unsafe {
+            libc::munmap(self.ptr.cast(), FLUSH_SIZE as usize);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_are_seen_and_cleared() {
+        let p = std::env::temp_dir().join(format!("nvdimm-vmm-flush-{}", std::process::id()));
+        let f = FlushPage::create(&p).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), FLUSH_SIZE);
+        assert!(!f.take(0, 0));
+        f.write(1, 2, 1);
+        assert!(!f.take(0, 2), "another DIMM's page");
+        assert!(!f.take(1, 1), "another hint");
+        assert!(f.take(1, 2));
+        assert!(!f.take(1, 2), "cleared");
+        // The file holds the write at the documented address offset.
+        f.write(3, 7, 0x55);
+        let bytes = std::fs::read(&p).unwrap();
+        let off = (crate::config::flush_hint_address(3, 7) - crate::config::FLUSH_BASE) as usize;
+        assert_eq!(bytes[off], 0x55);
+        // Out of range: never followed.
+        assert!(!f.take(u16::MAX, 0));
+        assert!(!f.take(0, MAX_FLUSH_HINTS));
+        let _ = std::fs::remove_file(&p);
+    }
+}

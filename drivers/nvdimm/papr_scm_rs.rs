@@ -531,6 +531,7 @@ impl PaprScm {
                     labeling: label_area.is_some(),
                     unarmed: health::is_unarmed(bitmap),
                     call: true,
+                    flush_hints: &[],
                 },
             )
             .inspect_err(|_| dev_err!(dev, "Error creating DIMM object\n"))?;

@@ -200,7 +200,7 @@ pub trait Provider: Send + Sync + Sized {
 
 /// Options of a DIMM.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct DimmOptions {
+pub struct DimmOptions<'a> {
     /// The DIMM's label area, if it has one. Requires
     /// [`Provider::read_labels`]; without [`Provider::write_labels`] the area
     /// is read-only.
@@ -214,9 +214,17 @@ pub struct DimmOptions {
     pub unarmed: bool,
     /// The DIMM accepts `ND_CMD_CALL` (requires [`Provider::call`]).
     pub call: bool,
+    /// Physical addresses of the DIMM's flush hints (write-pending-queue
+    /// flush registers, eight bytes each): the core maps them when one of
+    /// the DIMM's regions is enabled and writes them on every region flush.
+    pub flush_hints: &'a [u64],
 }
 
-impl DimmOptions {
+/// Most flush hints a DIMM may have (the core uses a power of two of them,
+/// chosen per CPU; firmware tables may list more, which gain nothing).
+pub const MAX_FLUSH_HINTS: usize = 256;
+
+impl DimmOptions<'_> {
     /// The `NDD_*` flags of the DIMM.
     fn flags(&self) -> u64 {
         // Registered synchronously, so a failed device_add cannot free the
@@ -384,6 +392,8 @@ where
 struct DimmEntry<P: Provider> {
     #[pin]
     data: P::Dimm,
+    /// Flush hint resources, read by the core while the DIMM exists.
+    flush: KVec<bindings::resource>,
     label: Option<LabelArea>,
     cmd_mask: u64,
     families: u64,
@@ -563,7 +573,7 @@ impl<P: Provider> Bus<P> {
     pub fn add_dimm<E>(
         &self,
         data: impl PinInit<P::Dimm, E>,
-        options: &DimmOptions,
+        options: &DimmOptions<'_>,
     ) -> Result<DimmId>
     where
         Error: From<E>,
@@ -578,10 +588,23 @@ impl<P: Provider> Bus<P> {
         if options.call && !P::HAS_CALL {
             return Err(EINVAL);
         }
+        if options.flush_hints.len() > MAX_FLUSH_HINTS {
+            return Err(EINVAL);
+        }
+        let mut flush = KVec::with_capacity(options.flush_hints.len(), GFP_KERNEL)?;
+        for &start in options.flush_hints {
+            let mut res: bindings::resource = pin_init::zeroed();
+            res.start = start;
+            // A hint is one 64-bit register.
+            res.end = start.checked_add(7).ok_or(EINVAL)?;
+            flush.push(res, GFP_KERNEL)?;
+        }
+        let num_flush = c_int::try_from(flush.len()).map_err(|_| EINVAL)?;
         let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS);
         let entry = KBox::try_pin_init(
             try_pin_init!(DimmEntry::<P> {
                 data <- with_error(data),
+                flush,
                 label: options.label_area,
                 cmd_mask,
                 families: self.families,
@@ -598,10 +621,16 @@ impl<P: Provider> Bus<P> {
             .dimm_groups
             .as_ref()
             .map_or(ptr::null_mut(), |g| g.groups());
+        let flush_wpq = if entry.flush.is_empty() {
+            ptr::null_mut()
+        } else {
+            entry.flush.as_ptr().cast_mut()
+        };
         // SAFETY: The bus is registered (type invariant). `provider_data` is
         // pinned and stays in `dimms` until the bus is unregistered, which
-        // ends every use of it; `groups` lives as long as the bus too. No
-        // flush hints, id or security/firmware ops are passed.
+        // ends every use of it; so does the `num_flush` resources' buffer at
+        // `flush_wpq`, which the core only reads; `groups` lives as long as
+        // the bus too. No id or security/firmware ops are passed.
         let nvdimm = unsafe {
             bindings::__nvdimm_create(
                 self.raw(),
@@ -609,8 +638,8 @@ impl<P: Provider> Bus<P> {
                 groups,
                 options.flags() as c_ulong,
                 cmd_mask as c_ulong,
-                0,
-                ptr::null_mut(),
+                num_flush,
+                flush_wpq,
                 ptr::null(),
                 ptr::null(),
                 ptr::null(),
@@ -746,6 +775,29 @@ impl<P: Provider> Bus<P> {
     pub fn add_badrange(&self, start: u64, len: u64) -> Result {
         // SAFETY: The bus is registered.
         to_result(unsafe { bindings::nvdimm_bus_add_badrange(self.raw(), start, len) })
+    }
+
+    /// Wakes the pollers of bus attribute `index` of
+    /// [`Provider::BUS_ATTRIBUTES`] (`sysfs_notify()`), for attributes whose
+    /// value changes on their own (`ndctl wait-scrub` polls `nfit/scrub`).
+    pub fn notify_bus_attribute(&self, index: usize) {
+        let Some(group) = P::BUS_ATTRIBUTES else {
+            return;
+        };
+        let Some(name) = group.attributes.get(index) else {
+            return;
+        };
+        // SAFETY: The bus is registered, so its device is alive while `self`
+        // is borrowed; sysfs only reads the two names, and does nothing when
+        // the attribute does not exist (a hidden one).
+        unsafe {
+            let dev = bindings::to_nvdimm_bus_dev(self.raw());
+            bindings::sysfs_notify(
+                &raw mut (*dev).kobj,
+                group.name.as_char_ptr(),
+                name.as_char_ptr(),
+            );
+        }
     }
 
     /// Notifies a region's namespaces of an event. Takes the region's device
@@ -1070,6 +1122,7 @@ mod tests {
             labeling: true,
             unarmed: true,
             call: true,
+            flush_hints: &[],
         };
         // NDD_UNARMED 1, NDD_LABELING 6, NDD_REGISTER_SYNC 8.
         assert_eq!(labelled.flags(), 1 << 1 | 1 << 6 | 1 << 8);

@@ -6,7 +6,8 @@
 //! does), validates all of it before registering anything, and registers an
 //! nvdimm bus with one DIMM per NFIT device handle and one pmem region per
 //! persistent-memory SPA range, through `kernel::nvdimm`. Labels go through
-//! the Intel `_DSM` functions 4/5/6. The result is meant to be
+//! the Intel `_DSM` functions 4/5/6, or `_LSI`/`_LSR`/`_LSW` on DIMMs of
+//! the other `_DSM` families (Hyper-V's). The result is meant to be
 //! indistinguishable from the C `nfit` driver's for `ndctl`: the same
 //! `nfit/*` DIMM attributes, interleave-set cookies and persistence domain.
 
@@ -24,7 +25,7 @@ use kernel::{
     nvdimm::{
         self, AttributeGroup, AttributeOutput, Bus, BusCommand, BusOptions, CallPackage, DimmId,
         DimmOptions, Family, LabelArea, Mapping, Persistence, Provider, RegionEvent, RegionId,
-        RegionKind, RegionOptions,
+        RegionKind, RegionOptions, MAX_FLUSH_HINTS,
     },
     platform,
     prelude::*,
@@ -46,7 +47,6 @@ mod table;
 
 use table::{Dcr, Memdev, Nfit};
 
-const INTEL_DSM: Guid = Guid(dsm::INTEL_GUID);
 /// `_DSM` interface of the NVDIMM root device (ARS, error injection).
 const ROOT_DSM: Guid = Guid::new(
     0x2f10e7a4,
@@ -57,8 +57,11 @@ const ROOT_DSM: Guid = Guid::new(
 /// Root functions the C driver looks for: ARS capabilities, start, status,
 /// clear error (1-4), translate SPA (5), error-inject set/clear/get (7-9).
 const ROOT_FUNCTIONS: u64 = 0b11_1011_1110;
-/// Revision of the Intel DSM interface the label functions use.
+/// Revision of the root `_DSM` interface.
 const DSM_REVISION: u64 = 1;
+/// The Intel `_DSM` label functions: size, read, write.
+const LABEL_FUNCTIONS: u64 =
+    1 << dsm::FUNC_LABEL_SIZE | 1 << dsm::FUNC_LABEL_READ | 1 << dsm::FUNC_LABEL_WRITE;
 /// Bit of `Dcr::valid_fields`: manufacturing location and date are valid.
 const DCR_MFG_INFO_VALID: u8 = 1;
 
@@ -70,10 +73,12 @@ struct Dimm {
     /// Memory device flags of all the DIMM's mappings, or-ed.
     flags: u16,
     dcr: Dcr,
-    /// Functions of the Intel DSM the DIMM implements (function 0 excluded);
-    /// `None` when the DIMM speaks no known DSM family.
-    dsm_mask: Option<u64>,
+    /// The DIMM's `_DSM` family and functions; `None` when it speaks no
+    /// known family.
+    dsm: Option<DimmDsm>,
     label: Option<LabelArea>,
+    /// Labels go through `_LSR`/`_LSW` rather than the Intel `_DSM`.
+    label_methods: bool,
     /// Whether one of the DIMM's mappings is in a persistent-memory range.
     pmem: bool,
 }
@@ -102,11 +107,119 @@ impl Dimm {
         }
     }
 
-    /// Calls an Intel DSM function and returns its answer's bytes.
+    /// Calls a function of the DIMM's `_DSM` family.
     fn call_dsm(&self, func: u64, input: Option<&[u8]>) -> Result<acpi::node::Object> {
-        self.node
-            .evaluate_dsm(&INTEL_DSM, DSM_REVISION, func, input)
+        let d = self.dsm.ok_or(ENOTTY)?;
+        self.node.evaluate_dsm(
+            &Guid(d.info.guid),
+            dsm::revision(d.info.family, func),
+            func,
+            input,
+        )
     }
+
+    /// Reads label bytes at `offset` into `out` (at most one transfer).
+    fn read_label_chunk(&self, offset: u32, out: &mut [u8]) -> Result {
+        let len = u32::try_from(out.len())?;
+        let flat;
+        let obj;
+        let answer: &[u8] = if self.label_methods {
+            let pkg = self
+                .node
+                .evaluate(
+                    c"_LSR",
+                    &[
+                        acpi::node::Arg::Integer(offset.into()),
+                        acpi::node::Arg::Integer(len.into()),
+                    ],
+                )?
+                .ok_or(EIO)?;
+            flat = package_bytes(pkg.get())?;
+            &flat
+        } else {
+            obj = self.call_dsm(dsm::FUNC_LABEL_READ, Some(&dsm::label_range(offset, len)))?;
+            obj.get().buffer().ok_or(EIO)?
+        };
+        let data = dsm::label_data(answer, out.len()).map_err(|e| self.label_errno(e))?;
+        out.copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Writes label bytes at `offset` (at most one transfer); `scratch`
+    /// holds the `_DSM` input between calls.
+    fn write_label_chunk(&self, offset: u32, data: &[u8], scratch: &mut KVec<u8>) -> Result {
+        let len = u32::try_from(data.len())?;
+        let obj;
+        let flat;
+        let status: &[u8] = if self.label_methods {
+            let obj = self
+                .node
+                .evaluate(
+                    c"_LSW",
+                    &[
+                        acpi::node::Arg::Integer(offset.into()),
+                        acpi::node::Arg::Integer(len.into()),
+                        acpi::node::Arg::Buffer(data),
+                    ],
+                )?
+                .ok_or(EIO)?;
+            // `_LSW` answers its status as an integer; as C, its low 32 bits.
+            let status = obj.get().integer().ok_or(EIO)?;
+            flat = (status as u32).to_le_bytes();
+            &flat
+        } else {
+            scratch.clear();
+            scratch.extend_from_slice(&dsm::label_range(offset, len), GFP_KERNEL)?;
+            scratch.extend_from_slice(data, GFP_KERNEL)?;
+            obj = self.call_dsm(dsm::FUNC_LABEL_WRITE, Some(scratch))?;
+            obj.get().buffer().ok_or(EIO)?
+        };
+        dsm::payload(status).map_err(|e| self.label_errno(e))?;
+        Ok(())
+    }
+
+    /// The error of a failed label transfer: a locked label area is
+    /// `EACCES` (status 3 of `_LSR`/`_LSW`), anything else `EIO`.
+    fn label_errno(&self, e: dsm::DsmError) -> Error {
+        let locked = if self.label_methods {
+            dsm::LABELS_LOCKED
+        } else {
+            dsm::STATUS_LOCKED
+        };
+        match e {
+            dsm::DsmError::Status(s) if s == locked => EACCES,
+            _ => EIO,
+        }
+    }
+}
+
+/// A DIMM's `_DSM` command family and the functions it offers.
+#[derive(Clone, Copy)]
+struct DimmDsm {
+    info: &'static dsm::FamilyInfo,
+    /// Offered functions of the family (function 0 excluded).
+    mask: u64,
+}
+
+/// The bytes of an `_LSI`/`_LSR` package as the C driver flattens it:
+/// integers as their low four bytes, buffers as they are. Anything else in
+/// the package is a firmware bug, answered with `EIO`.
+fn package_bytes(obj: acpi::node::ObjectRef<'_>) -> Result<KVec<u8>> {
+    if obj.kind() != bindings::ACPI_TYPE_PACKAGE {
+        return Err(EIO);
+    }
+    let mut out = KVec::new();
+    for i in 0..obj.len() {
+        let e = obj.element(i).ok_or(EIO)?;
+        if let Some(v) = e.integer() {
+            out.extend_from_slice(&(v as u32).to_le_bytes(), GFP_KERNEL)?;
+        } else if let Some(b) = e.buffer() {
+            out.extend_from_slice(b, GFP_KERNEL)?;
+        } else {
+            return Err(EIO);
+        }
+    }
+    Ok(out)
 }
 
 /// The `nfit/*` DIMM attributes, in the C driver's order.
@@ -150,8 +263,8 @@ struct NfitBus {
     scrub_count: AtomicU32,
     /// A scrub is running (`nfit/scrub` shows "+").
     scrubbing: AtomicBool,
-    /// `nfit/hw_error_scrub`: scrub after a hardware error report (kept
-    /// for C compatibility; this driver does not take error reports yet).
+    /// `nfit/hw_error_scrub`: an uncorrectable-error notification scans
+    /// the media again instead of asking for the previous scan's records.
     hw_error_scrub: AtomicBool,
 }
 
@@ -199,12 +312,17 @@ impl NfitBus {
         start: u64,
         len: u64,
         region: RegionId,
+        kind: Scrub,
     ) -> Result<usize> {
         let cap = self.root_dsm(ars::FUNC_ARS_CAP, &ars::range_input(start, len))?;
         if ars::xlat_status(ars::FUNC_ARS_CAP, &[], &cap) != 0 {
             return Ok(0);
         }
-        let input = ars::start_input(start, len, ars::ARS_PERSISTENT);
+        let flags = match kind {
+            Scrub::Long => 0,
+            Scrub::Short => ars::START_RETURN_PREV_DATA,
+        };
+        let input = ars::start_input(start, len, ars::ARS_PERSISTENT, flags);
         let mut polls = 0;
         loop {
             let out = self.root_dsm(ars::FUNC_ARS_START, &input)?;
@@ -241,16 +359,29 @@ impl NfitBus {
         }
     }
 
-    /// Scrubs every persistent-memory range (C's ARS on probe and on a
-    /// write of 1 to `nfit/scrub`), synchronously.
-    fn scrub(&self, bus: &Bus<Self>, dev: &device::Device) -> Result {
+    /// Scrubs the persistent-memory ranges (all of them, or those of the
+    /// given regions), synchronously, then counts the pass in `nfit/scrub`
+    /// and wakes its pollers (`ndctl wait-scrub`): C's ARS on probe, on a
+    /// write of 1 to `nfit/scrub`, for ranges added by `_FIT` and after an
+    /// uncorrectable-error notification.
+    fn scrub(
+        &self,
+        bus: &Bus<Self>,
+        dev: &device::Device,
+        kind: Scrub,
+        only: Option<&[RegionId]>,
+    ) -> Result {
         let _one = self.scrub_lock.lock();
         let mut ranges = KVec::new();
-        ranges.extend_from_slice(&self.ranges.lock(), GFP_KERNEL)?;
+        for r in self.ranges.lock().iter() {
+            if only.is_none_or(|o| o.contains(&r.2)) {
+                ranges.push(*r, GFP_KERNEL)?;
+            }
+        }
         self.scrubbing.store(true, Ordering::Release);
         let mut result = Ok(());
         for &(start, len, region) in ranges.iter() {
-            match self.scrub_range(bus, start, len, region) {
+            match self.scrub_range(bus, start, len, region, kind) {
                 Ok(0) => {}
                 Ok(n) => dev_info!(dev, "ARS: {n} error record(s) in {start:#x}+{len:#x}\n"),
                 Err(e) => {
@@ -261,8 +392,18 @@ impl NfitBus {
         }
         self.scrub_count.fetch_add(1, Ordering::AcqRel);
         self.scrubbing.store(false, Ordering::Release);
+        bus.notify_bus_attribute(ATTR_SCRUB);
         result
     }
+}
+
+/// What a scrub asks of the platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scrub {
+    /// Scan the media (C's `ARS_REQ_LONG`).
+    Long,
+    /// Report what the previous scan found (C's `ARS_REQ_SHORT`).
+    Short,
 }
 
 #[vtable]
@@ -316,7 +457,7 @@ impl Provider for NfitBus {
             (ATTR_HW_ERROR_SCRUB, b"0") => self.hw_error_scrub.store(false, Ordering::Relaxed),
             (ATTR_HW_ERROR_SCRUB, b"1") => self.hw_error_scrub.store(true, Ordering::Relaxed),
             // As C: only 1 starts a scrub.
-            (ATTR_SCRUB, b"1") => return self.scrub(bus, &self.dev),
+            (ATTR_SCRUB, b"1") => return self.scrub(bus, &self.dev, Scrub::Long, None),
             _ => return Err(EINVAL),
         }
         Ok(())
@@ -362,11 +503,7 @@ impl Provider for NfitBus {
         let mut done = 0usize;
         for chunk in out.chunks_mut(max) {
             let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
-            let len = u32::try_from(chunk.len())?;
-            let answer = dimm.call_dsm(dsm::FUNC_LABEL_READ, Some(&dsm::label_range(at, len)))?;
-            let bytes = answer.get().buffer().ok_or(EIO)?;
-            let data = dsm::label_data(bytes, chunk.len()).map_err(dsm_errno)?;
-            chunk.copy_from_slice(data);
+            dimm.read_label_chunk(at, chunk)?;
             done += chunk.len();
         }
         Ok(())
@@ -383,15 +520,7 @@ impl Provider for NfitBus {
         let mut done = 0usize;
         for chunk in data.chunks(max) {
             let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
-            input.clear();
-            input.extend_from_slice(
-                &dsm::label_range(at, u32::try_from(chunk.len())?),
-                GFP_KERNEL,
-            )?;
-            input.extend_from_slice(chunk, GFP_KERNEL)?;
-            let answer = dimm.call_dsm(dsm::FUNC_LABEL_WRITE, Some(&input))?;
-            let bytes = answer.get().buffer().ok_or(EIO)?;
-            dsm::payload(bytes).map_err(dsm_errno)?;
+            dimm.write_label_chunk(at, chunk, &mut input)?;
             done += chunk.len();
         }
         Ok(())
@@ -399,8 +528,17 @@ impl Provider for NfitBus {
 
     fn call(&self, dimm: &Dimm, pkg: &mut CallPackage<'_>) -> Result {
         let func = pkg.command();
-        let mask = dimm.dsm_mask.ok_or(ENOTTY)?;
-        if func == 0 || func >= 64 || mask & (1 << func) == 0 {
+        let d = dimm.dsm.ok_or(ENOTTY)?;
+        // As C: a package of another family than the DIMM's is not for it,
+        // reserved words must be zero, and only offered functions (never 0)
+        // reach the firmware.
+        if pkg.family() != u64::from(d.info.family) {
+            return Err(ENOTTY);
+        }
+        if !pkg.reserved_is_zero() {
+            return Err(EINVAL);
+        }
+        if func == 0 || func >= 64 || d.mask & (1 << func) == 0 {
             return Err(ENOTTY);
         }
         let answer = dimm.call_dsm(func, Some(pkg.input()))?;
@@ -455,12 +593,12 @@ impl Provider for NfitBus {
                     .and_then(|()| out.write_str("\n"))
             }
             Some(b"id") => dimm.write_id(out).and_then(|()| out.write_str("\n")),
-            Some(b"family") => match dimm.dsm_mask {
-                Some(_) => writeln!(out, "{}", Family::Intel as u32),
+            Some(b"family") => match dimm.dsm {
+                Some(d) => writeln!(out, "{}", d.info.family),
                 None => return Err(ENXIO),
             },
-            Some(b"dsm_mask") => match dimm.dsm_mask {
-                Some(mask) => writeln!(out, "{mask:#x}"),
+            Some(b"dsm_mask") => match dimm.dsm {
+                Some(d) => writeln!(out, "{:#x}", d.mask),
                 None => return Err(ENXIO),
             },
             _ => return Err(ENXIO),
@@ -484,13 +622,6 @@ struct TableError(table::Error);
 impl kernel::fmt::Display for TableError {
     fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
         core::fmt::Display::fmt(&self.0, f)
-    }
-}
-
-fn dsm_errno(e: dsm::DsmError) -> Error {
-    match e {
-        dsm::DsmError::Status(dsm::STATUS_LOCKED) => EACCES,
-        _ => EIO,
     }
 }
 
@@ -519,23 +650,42 @@ struct Platform {
 /// `Notify` value for "the NFIT changed, evaluate `_FIT`".
 const NOTIFY_NFIT_UPDATE: u32 = 0x80;
 
+/// `Notify` value for "an uncorrectable memory error was detected".
+const NOTIFY_UC_MEMORY_ERROR: u32 = 0x81;
+
 impl NotifyHandler for Platform {
     fn notify(&self, value: u32) {
-        if value != NOTIFY_NFIT_UPDATE {
-            return;
-        }
-        // Additions only: what is registered stays, new DIMMs and ranges
-        // join the bus.
-        if let Err(e) = self.scan() {
-            dev_err!(self.dev, "NFIT update failed: {e:?}\n");
+        let nfit_bus = self.bus.provider();
+        match value {
+            // Additions only: what is registered stays, new DIMMs and
+            // ranges join the bus, and the new ranges are scrubbed.
+            NOTIFY_NFIT_UPDATE => match self.scan() {
+                Ok(new) if !new.is_empty() && nfit_bus.ars_supported() => {
+                    let _ = nfit_bus.scrub(&self.bus, &self.dev, Scrub::Long, Some(&new));
+                }
+                Ok(_) => {}
+                Err(e) => dev_err!(self.dev, "NFIT update failed: {e:?}\n"),
+            },
+            // As C: a new scan with `hw_error_scrub` on, else the records
+            // the platform already has.
+            NOTIFY_UC_MEMORY_ERROR if nfit_bus.ars_supported() => {
+                let kind = if nfit_bus.hw_error_scrub.load(Ordering::Relaxed) {
+                    Scrub::Long
+                } else {
+                    Scrub::Short
+                };
+                let _ = nfit_bus.scrub(&self.bus, &self.dev, kind, None);
+            }
+            _ => {}
         }
     }
 }
 
 impl Platform {
     /// Reads and validates the current description and registers the DIMMs
-    /// and persistent-memory ranges that are not registered yet.
-    fn scan(&self) -> Result {
+    /// and persistent-memory ranges that are not registered yet; returns
+    /// the new regions.
+    fn scan(&self) -> Result<KVec<RegionId>> {
         let dev = &*self.dev;
         let mut reg = self.registered.lock();
         let (bytes, from_fit) = read_nfit(dev, &self.root)?;
@@ -584,6 +734,7 @@ impl Platform {
         } else {
             None
         };
+        let mut new = KVec::new();
         for spa in nfit.spas().filter(|s| s.is_pmem() && s.range_index != 0) {
             if reg.spas.contains(&spa.range_index) {
                 continue;
@@ -592,6 +743,7 @@ impl Platform {
                 NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
             reg.spas.push(spa.range_index, GFP_KERNEL)?;
             if let Some(id) = region {
+                new.push(id, GFP_KERNEL)?;
                 self.bus
                     .provider()
                     .ranges
@@ -599,7 +751,7 @@ impl Platform {
                     .push((spa.address, spa.length, id), GFP_KERNEL)?;
             }
         }
-        Ok(())
+        Ok(new)
     }
 }
 
@@ -653,38 +805,101 @@ fn root_functions(root: &Node) -> u64 {
     }
 }
 
-/// Discovers a DIMM's DSM functions and label area.
-fn probe_dsm(dev: &device::Device, node: &Node, handle: u32) -> (Option<u64>, Option<LabelArea>) {
-    let Ok(answer) = node.evaluate_dsm(&INTEL_DSM, DSM_REVISION, dsm::FUNC_QUERY, None) else {
-        return (None, None);
-    };
-    let mask = answer.get().buffer().map_or(0, dsm::function_mask);
-    if mask & 1 == 0 {
-        return (None, None);
-    }
-    let dsm_mask = mask & dsm::INTEL_FUNCTIONS;
-    let labels = [
-        dsm::FUNC_LABEL_SIZE,
-        dsm::FUNC_LABEL_READ,
-        dsm::FUNC_LABEL_WRITE,
-    ];
-    if labels.iter().any(|f| dsm_mask & (1 << f) == 0) {
-        return (Some(dsm_mask), None);
-    }
-    let area = node
-        .evaluate_dsm(&INTEL_DSM, DSM_REVISION, dsm::FUNC_LABEL_SIZE, None)
+/// The function-0 answer of a `_DSM` interface (0 when there is none).
+fn query_functions(node: &Node, guid: &[u8; 16], rev: u64) -> u64 {
+    node.evaluate_dsm(&Guid(*guid), rev, dsm::FUNC_QUERY, None)
         .ok()
-        .and_then(|a| a.get().buffer().map(dsm::label_size));
-    match area {
-        Some(Ok((size, max_xfer))) if size != 0 && max_xfer != 0 => {
-            (Some(dsm_mask), Some(LabelArea { size, max_xfer }))
+        .and_then(|a| a.get().buffer().map(dsm::function_mask))
+        .unwrap_or(0)
+}
+
+/// What a DIMM offers: its `_DSM` family, its label area and whether the
+/// label area is reached through `_LSR`/`_LSW`.
+struct DimmInterface {
+    dsm: Option<DimmDsm>,
+    label: Option<LabelArea>,
+    label_methods: bool,
+}
+
+/// Discovers a DIMM's `_DSM` family and functions and its label area, as
+/// the C driver's `acpi_nfit_add_dimm()`: the first family in probe order
+/// whose function 0 answers; labels through Intel functions 4/5/6 for the
+/// Intel family, through `_LSI`/`_LSR`/`_LSW` (all three: without `_LSW`
+/// C leaves labels off) for the others, none without a known family.
+fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
+    let none = DimmInterface {
+        dsm: None,
+        label: None,
+        label_methods: false,
+    };
+    let Some((info, rev1)) = dsm::FAMILIES.iter().find_map(|f| {
+        let answer = query_functions(node, &f.guid, 1);
+        (answer & 1 != 0).then_some((f, answer))
+    }) else {
+        return none;
+    };
+    let rev2 = if info.family == dsm::FAMILY_INTEL {
+        query_functions(node, &info.guid, 2)
+    } else {
+        0
+    };
+    let Some(mask) = dsm::offered(info, rev1, rev2) else {
+        return none;
+    };
+    let d = DimmDsm { info, mask };
+    let (label_methods, answer) = if info.family == dsm::FAMILY_INTEL {
+        // C's candidate mask for Intel always lists the label functions,
+        // so it never looks for _LSx on an Intel DIMM.
+        if mask & LABEL_FUNCTIONS != LABEL_FUNCTIONS {
+            return DimmInterface {
+                dsm: Some(d),
+                ..none
+            };
         }
+        let answer = node
+            .evaluate_dsm(
+                &Guid(info.guid),
+                dsm::revision(info.family, dsm::FUNC_LABEL_SIZE),
+                dsm::FUNC_LABEL_SIZE,
+                None,
+            )
+            .and_then(|a| {
+                let bytes = a.get().buffer().ok_or(EIO)?;
+                let mut copy = KVec::with_capacity(bytes.len(), GFP_KERNEL)?;
+                copy.extend_from_slice(bytes, GFP_KERNEL)?;
+                Ok(copy)
+            });
+        (false, answer)
+    } else {
+        if ![c"_LSI", c"_LSR", c"_LSW"]
+            .iter()
+            .all(|m| node.has_method(m))
+        {
+            return DimmInterface {
+                dsm: Some(d),
+                ..none
+            };
+        }
+        let answer = node
+            .evaluate(c"_LSI", &[])
+            .and_then(|o| package_bytes(o.ok_or(EIO)?.get()));
+        (true, answer)
+    };
+    match answer.map(|a| dsm::label_size(&a)) {
+        Ok(Ok((size, max_xfer))) if size != 0 && max_xfer != 0 => DimmInterface {
+            dsm: Some(d),
+            label: Some(LabelArea { size, max_xfer }),
+            label_methods,
+        },
         other => {
             dev_err!(
                 dev,
                 "DIMM {handle:#x}: unusable label size answer ({other:?}), no labels\n"
             );
-            (Some(dsm_mask), None)
+            DimmInterface {
+                dsm: Some(d),
+                ..none
+            }
         }
     }
 }
@@ -710,7 +925,16 @@ impl NfitDriver {
             &BusOptions {
                 provider_name: c"ACPI.NFIT",
                 of_node: None,
-                dimm_families: &[Family::Intel],
+                // Every family a DIMM may speak (C sets the bits as it finds
+                // them; a package of a family no DIMM has fails with ENOTTY
+                // here rather than EINVAL).
+                dimm_families: &[
+                    Family::Intel,
+                    Family::Hpe1,
+                    Family::Hpe2,
+                    Family::Msft,
+                    Family::Hyperv,
+                ],
                 bus_commands: fixed | 1 << bindings::ND_CMD_CALL,
                 bus_families: 1 << bindings::NVDIMM_BUS_FAMILY_NFIT,
             },
@@ -745,7 +969,7 @@ impl NfitDriver {
         // namespaces are used; a failure is logged, not fatal.
         let nfit_bus = p.bus.provider();
         if nfit_bus.ars_supported() {
-            let _ = nfit_bus.scrub(&p.bus, plain);
+            let _ = nfit_bus.scrub(&p.bus, plain, Scrub::Long, None);
         }
         Ok(Self {
             _platform: platform,
@@ -772,13 +996,20 @@ impl NfitDriver {
         let pmem = same().any(|o| nfit.spa(o.range_index).is_some_and(|s| s.is_pmem()));
         // `parse` guarantees the control region exists.
         let dcr = nfit.dcr(m.region_index).ok_or(EINVAL)?;
-        let (dsm_mask, label) = probe_dsm(dev, &node, handle);
+        let found = probe_dimm(dev, &node, handle);
+        let mut hints: KVec<u64> = KVec::new();
+        if let Some(f) = nfit.flush_hints(handle) {
+            for a in f.addresses().take(MAX_FLUSH_HINTS) {
+                hints.push(a, GFP_KERNEL)?;
+            }
+        }
         let options = DimmOptions {
-            label_area: label,
+            label_area: found.label,
             // Like the C driver: labels are found, not declared.
             labeling: false,
             unarmed: flags & table::MEM_NOT_ARMED != 0,
-            call: dsm_mask.is_some(),
+            call: found.dsm.is_some(),
+            flush_hints: &hints,
         };
         let id = bus.add_dimm(
             Dimm {
@@ -787,8 +1018,9 @@ impl NfitDriver {
                 physical_id: m.physical_id,
                 flags,
                 dcr,
-                dsm_mask,
-                label,
+                dsm: found.dsm,
+                label: found.label,
+                label_methods: found.label_methods,
                 pmem,
             },
             &options,

@@ -199,6 +199,11 @@ impl<'a> CallPackage<'a> {
         read_u64(self.header, 8).unwrap_or(u64::MAX)
     }
 
+    /// Whether the reserved words of the header (`nd_reserved2`) are zero.
+    pub fn reserved_is_zero(&self) -> bool {
+        self.header[24..60].iter().all(|&b| b == 0)
+    }
+
     /// The input part of the payload (`nd_size_in` bytes).
     pub fn input(&self) -> &[u8] {
         &self.payload[..self.size_in]

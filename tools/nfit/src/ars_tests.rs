@@ -134,11 +134,15 @@ fn records_are_clipped_to_the_scrubbed_range() {
 
 #[test]
 fn inputs_have_the_uapi_layout() {
-    let s = start_input(0x1122, 0x3344, ARS_PERSISTENT);
+    let s = start_input(0x1122, 0x3344, ARS_PERSISTENT, 0);
     assert_eq!(&s[..8], &0x1122u64.to_le_bytes());
     assert_eq!(&s[8..16], &0x3344u64.to_le_bytes());
     assert_eq!(&s[16..18], &2u16.to_le_bytes());
     assert!(s[18..].iter().all(|&b| b == 0));
+    // struct nd_cmd_ars_start: the flags byte follows the type.
+    let s = start_input(0, 0, ARS_PERSISTENT, START_RETURN_PREV_DATA);
+    assert_eq!(s[18], 2);
+    assert!(s[19..].iter().all(|&b| b == 0));
     assert_eq!(input_len(FUNC_ARS_START), Some(24));
     assert_eq!(input_len(9), None);
 }

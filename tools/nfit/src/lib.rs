@@ -25,11 +25,19 @@ pub mod table;
 #[path = "../../../drivers/acpi/nfit/nfit_rs/ars.rs"]
 pub mod ars;
 
+// The kernel's DIMM `_DSM` families and label answer parsers
+// (`nfit_rs/dsm.rs`), as is.
+#[rustfmt::skip]
+#[path = "../../../drivers/acpi/nfit/nfit_rs/dsm.rs"]
+pub mod dsm;
+
 pub mod builder;
 pub mod fuzz;
 pub mod reference;
 
 #[cfg(test)]
 mod ars_tests;
+#[cfg(test)]
+mod dsm_tests;
 #[cfg(test)]
 mod tests;

@@ -85,11 +85,17 @@ pub fn range_input(address: u64, length: u64) -> [u8; 16] {
     b
 }
 
-/// Input of Start ARS: range, type, no flags.
-pub fn start_input(address: u64, length: u64, ty: u16) -> [u8; 24] {
+/// Start ARS flag: return the records of the previous scrub instead of
+/// scrubbing again (what C asks after an uncorrectable-error notification
+/// unless `hw_error_scrub` is on).
+pub const START_RETURN_PREV_DATA: u8 = 1 << 1;
+
+/// Input of Start ARS: range, type, flags.
+pub fn start_input(address: u64, length: u64, ty: u16, flags: u8) -> [u8; 24] {
     let mut b = [0u8; 24];
     b[..16].copy_from_slice(&range_input(address, length));
     b[16..18].copy_from_slice(&ty.to_le_bytes());
+    b[18] = flags;
     b
 }
 

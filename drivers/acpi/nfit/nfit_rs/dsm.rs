@@ -10,6 +10,102 @@ pub const INTEL_GUID: [u8; 16] = [
     0x30, 0xac, 0x09, 0x43, 0x11, 0x0d, 0xe4, 0x11, 0x91, 0x91, 0x08, 0x00, 0x20, 0x0c, 0x9a, 0x66,
 ];
 
+/// A `_DSM` command family of NVDIMM devices that the C driver knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FamilyInfo {
+    /// Its `NVDIMM_FAMILY_*` number.
+    pub family: u32,
+    /// Its interface GUID, in memory order.
+    pub guid: [u8; 16],
+    /// The functions the C driver considers (its publicly documented ones).
+    pub functions: u64,
+}
+
+/// The DIMM families in the C driver's probe order: the first one whose
+/// function 0 answers wins. Intel 0, HPE1 1, HPE2 2, Microsoft 3, Hyper-V 4.
+pub const FAMILIES: [FamilyInfo; 5] = [
+    FamilyInfo {
+        family: 0,
+        guid: INTEL_GUID,
+        functions: INTEL_FUNCTIONS,
+    },
+    // 9002c334-acf3-4c0e-9642-a235f0d53bc6
+    FamilyInfo {
+        family: 1,
+        guid: [
+            0x34, 0xc3, 0x02, 0x90, 0xf3, 0xac, 0x0e, 0x4c, 0x96, 0x42, 0xa2, 0x35, 0xf0, 0xd5,
+            0x3b, 0xc6,
+        ],
+        functions: 0x1c_3c76,
+    },
+    // 5008664b-b758-41a0-a03c-27c2f2d04f7e
+    FamilyInfo {
+        family: 2,
+        guid: [
+            0x4b, 0x66, 0x08, 0x50, 0x58, 0xb7, 0xa0, 0x41, 0xa0, 0x3c, 0x27, 0xc2, 0xf2, 0xd0,
+            0x4f, 0x7e,
+        ],
+        functions: 0x1fe,
+    },
+    // 1ee68b36-d4bd-4a1a-9a16-4f8e53d46e05
+    FamilyInfo {
+        family: 3,
+        guid: [
+            0x36, 0x8b, 0xe6, 0x1e, 0xbd, 0xd4, 0x1a, 0x4a, 0x9a, 0x16, 0x4f, 0x8e, 0x53, 0xd4,
+            0x6e, 0x05,
+        ],
+        functions: 0xffff_ffff,
+    },
+    // 5746c5f2-a9a2-4264-ad0e-e4ddc9e09e80
+    FamilyInfo {
+        family: 4,
+        guid: [
+            0xf2, 0xc5, 0x46, 0x57, 0xa2, 0xa9, 0x64, 0x42, 0xad, 0x0e, 0xe4, 0xdd, 0xc9, 0xe0,
+            0x9e, 0x80,
+        ],
+        functions: 0x1f,
+    },
+];
+
+/// `NVDIMM_FAMILY_INTEL`.
+pub const FAMILY_INTEL: u32 = 0;
+
+/// The `_DSM` revision the C driver uses for a function: 2 for the Intel
+/// functions from "get modes" (11) to "firmware activate arm" (30), else 1.
+pub fn revision(family: u32, func: u64) -> u64 {
+    if family == FAMILY_INTEL && (11..=30).contains(&func) {
+        2
+    } else {
+        1
+    }
+}
+
+/// The functions of `family` a DIMM offers, from its function-0 answers at
+/// revision 1 (`rev1`) and 2 (`rev2`, for the functions that use it), or
+/// `None` when function 0 itself is not offered. Function 0 is left out.
+pub fn offered(info: &FamilyInfo, rev1: u64, rev2: u64) -> Option<u64> {
+    if rev1 & 1 == 0 {
+        return None;
+    }
+    let mut mask = 0;
+    for func in 1..64 {
+        let answer = if revision(info.family, func) == 2 {
+            rev2
+        } else {
+            rev1
+        };
+        // As `acpi_check_dsm()`: a function counts when the answer to its
+        // revision's query has bit 0 and the function's bit.
+        if info.functions & (1 << func) != 0 && answer & 1 != 0 && answer & (1 << func) != 0 {
+            mask |= 1 << func;
+        }
+    }
+    Some(mask)
+}
+
+/// Status of `_LSR`/`_LSW` for a locked label area.
+pub const LABELS_LOCKED: u32 = 3;
+
 /// Query supported functions.
 pub const FUNC_QUERY: u64 = 0;
 /// Get namespace label size.

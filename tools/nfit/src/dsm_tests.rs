@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Tests of the kernel's DIMM `_DSM` handling (`nfit_rs/dsm.rs`).
+
+use crate::dsm::*;
+
+/// A GUID in its text form, to the memory order ACPI uses (the first three
+/// groups little-endian).
+fn guid(text: &str) -> [u8; 16] {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    let mut b = [0u8; 16];
+    for (i, byte) in b.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+    }
+    b[0..4].reverse();
+    b[4..6].reverse();
+    b[6..8].reverse();
+    b
+}
+
+#[test]
+fn family_guids_match_their_text_form() {
+    // include/acpi/acuuid.h, in NVDIMM_FAMILY_* order.
+    let texts = [
+        "4309ac30-0d11-11e4-9191-0800200c9a66",
+        "9002c334-acf3-4c0e-9642-a235f0d53bc6",
+        "5008664b-b758-41a0-a03c-27c2f2d04f7e",
+        "1ee68b36-d4bd-4a1a-9a16-4f8e53d46e05",
+        "5746c5f2-a9a2-4264-ad0e-e4ddc9e09e80",
+    ];
+    for (i, (f, t)) in FAMILIES.iter().zip(texts).enumerate() {
+        assert_eq!(f.family, i as u32);
+        assert_eq!(f.guid, guid(t), "family {i}");
+    }
+    assert_eq!(FAMILIES[0].guid, INTEL_GUID);
+}
+
+#[test]
+fn revisions_follow_the_c_driver() {
+    assert_eq!(revision(FAMILY_INTEL, 4), 1);
+    assert_eq!(revision(FAMILY_INTEL, 10), 1);
+    assert_eq!(revision(FAMILY_INTEL, 11), 2);
+    assert_eq!(revision(FAMILY_INTEL, 30), 2);
+    assert_eq!(revision(FAMILY_INTEL, 31), 1);
+    assert_eq!(revision(4, 11), 1);
+}
+
+#[test]
+fn offered_functions() {
+    let intel = &FAMILIES[0];
+    let hyperv = &FAMILIES[4];
+    // Function 0 missing: no family.
+    assert_eq!(offered(intel, 0x70, 0), None);
+    // QEMU: 0, 4, 5, 6 at revision 1; revision 2 unsupported (status 1).
+    assert_eq!(offered(intel, 0x71, 1), Some(0x70));
+    // Revision-2 functions come from the revision-2 answer only.
+    assert_eq!(offered(intel, 0x71 | 1 << 12, 1), Some(0x70));
+    assert_eq!(offered(intel, 0x71, 1 | 1 << 12), Some(0x70 | 1 << 12));
+    // Functions outside the family's documented set are dropped.
+    assert_eq!(offered(hyperv, 0xff, 0), Some(0x1e));
+    assert_eq!(offered(intel, u64::MAX, u64::MAX), Some(INTEL_FUNCTIONS));
+}
+
+#[test]
+fn label_answers() {
+    let mut out = vec![0u8; 12];
+    out[4..8].copy_from_slice(&(128u32 << 10).to_le_bytes());
+    out[8..12].copy_from_slice(&4096u32.to_le_bytes());
+    assert_eq!(label_size(&out), Ok((128 << 10, 4096)));
+    assert!(matches!(label_size(&out[..11]), Err(DsmError::Short { .. })));
+    out[0] = LABELS_LOCKED as u8;
+    assert_eq!(label_size(&out), Err(DsmError::Status(LABELS_LOCKED)));
+    let read = [0, 0, 0, 0, 1, 2, 3];
+    assert_eq!(label_data(&read, 3), Ok(&[1u8, 2, 3][..]));
+    assert!(label_data(&read, 4).is_err());
+    assert_eq!(label_range(1, 2), [1, 0, 0, 0, 2, 0, 0, 0]);
+}

@@ -30,6 +30,19 @@ pub const INTEL_UUID: [u8; 16] = [
     0x30, 0xac, 0x09, 0x43, 0x11, 0x0d, 0xe4, 0x11, 0x91, 0x91, 0x08, 0x00, 0x20, 0x0c, 0x9a, 0x66,
 ];
 
+/// `_DSM` UUID of the Microsoft NVDIMM family
+/// (`ToUUID("1ee68b36-d4bd-4a1a-9a16-4f8e53d46e05")`). A DIMM with
+/// `label-methods=on` belongs to this family (function 0 answers 1: the
+/// family, no function) instead of Intel's: Linux's C nfit never enables
+/// the label methods for an Intel-family DIMM (it checks the family's
+/// fixed command mask, which has 4-6, not function 0), and it enables
+/// them for any other known family. (Hyper-V's family, whose NVDIMMs have
+/// `_LSx` on real hosts, makes ndctl 76 misread the label commands'
+/// status: its Hyper-V ops read a Hyper-V package's status field.)
+pub const MSFT_UUID: [u8; 16] = [
+    0x36, 0x8b, 0xe6, 0x1e, 0xbd, 0xd4, 0x1a, 0x4a, 0x9a, 0x16, 0x4f, 0x8e, 0x53, 0xd4, 0x6e, 0x05,
+];
+
 /// Intel family functions served to DIMMs.
 pub const FN_QUERY: u32 = 0;
 pub const FN_GET_CONFIG_SIZE: u32 = 4;
@@ -135,17 +148,22 @@ impl Nvdimm {
         })
     }
 
-    /// Function 0's mask: functions 4, 5 and 6 when there is a label area
-    /// served through the `_DSM` (with `label-methods=on` only the label
-    /// methods serve it, and the mask is 1: the family, no function).
+    /// Intel function 0's mask: functions 4, 5 and 6 when there is a
+    /// label area served through the `_DSM`; 0 (not this family) with
+    /// `label-methods=on`, where the label methods serve it and the DIMM
+    /// is of the Microsoft family ([`MSFT_UUID`]).
     pub fn functions(&self) -> u32 {
         match (&self.file, self.methods.dsm()) {
-            (None, _) => 0,
+            (None, _) | (Some(_), false) => 0,
             (Some(_), true) => {
                 1 | 1 << FN_GET_CONFIG_SIZE | 1 << FN_GET_CONFIG_DATA | 1 << FN_SET_CONFIG_DATA
             }
-            (Some(_), false) => 1,
         }
+    }
+
+    /// Whether the DIMM answers as the Microsoft family (no functions).
+    pub fn msft_family(&self) -> bool {
+        self.has_methods() && !self.methods.dsm()
     }
 
     /// Whether the DIMM has the label methods.
@@ -619,6 +637,13 @@ impl Platform {
         let Some(dimm) = self.dimms.iter_mut().find(|d| d.handle == handle) else {
             return status(STATUS_NO_SUCH_DEVICE);
         };
+        if uuid == &MSFT_UUID && dimm.msft_family() {
+            return if function == FN_QUERY {
+                1u32.to_le_bytes().to_vec()
+            } else {
+                status(STATUS_NOT_SUPPORTED)
+            };
+        }
         if uuid != &INTEL_UUID {
             return if function == FN_QUERY {
                 vec![0]
@@ -745,8 +770,23 @@ mod tests {
                 "size=4M,label-size=128K",
             ],
         );
-        // on: function 0 lists no label function, and the _DSM refuses them.
-        assert_eq!(call(&mut p, 1, 0, &[]), 1u32.to_le_bytes());
+        // on: not the Intel family (function 0 lists nothing) but Microsoft's,
+        // and the _DSM refuses the label functions.
+        assert_eq!(call(&mut p, 1, 0, &[]), 0u32.to_le_bytes());
+        let hv = |p: &mut Platform, h: u32, f: u32| {
+            p.call(&DsmCall {
+                handle: h,
+                uuid: MSFT_UUID,
+                revision: 1,
+                function: f,
+                input: Some(vec![]),
+            })
+            .output
+        };
+        assert_eq!(hv(&mut p, 1, 0), 1u32.to_le_bytes());
+        assert_eq!(hv(&mut p, 1, 1), status(STATUS_NOT_SUPPORTED));
+        assert_eq!(hv(&mut p, 2, 0), [0], "both: Intel only");
+        assert_eq!(hv(&mut p, 3, 0), [0], "off: Intel only");
         assert_eq!(call(&mut p, 1, 4, &[]), status(STATUS_NOT_SUPPORTED));
         assert_eq!(
             call(&mut p, 1, 5, &range(0, 4)),

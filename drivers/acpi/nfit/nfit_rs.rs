@@ -469,6 +469,11 @@ impl Provider for NfitBus {
                 if cmd >= 64 || self.bus_dsm_mask & (1 << cmd) == 0 {
                     return Err(ENOTTY);
                 }
+                // As C: the driver's own scrub is not interrupted by a
+                // start request from userspace.
+                if cmd == ars::FUNC_ARS_START && self.scrubbing.load(Ordering::Acquire) {
+                    return Err(EBUSY);
+                }
                 let in_len = ars::input_len(cmd).ok_or(ENOTTY)?;
                 let (input, output) = buf.split_at_mut_checked(in_len).ok_or(EINVAL)?;
                 let out = self.root_dsm(cmd, input)?;
@@ -528,6 +533,13 @@ impl Provider for NfitBus {
 
     fn call(&self, dimm: &Dimm, pkg: &mut CallPackage<'_>) -> Result {
         let func = pkg.command();
+        // As C, before anything else: Intel security and firmware-activation
+        // functions are the kernel's alone, never passed through.
+        if pkg.family() == u64::from(dsm::FAMILY_INTEL)
+            && (func > 31 || dsm::INTEL_DENIED & (1 << func) != 0)
+        {
+            return Err(EOPNOTSUPP);
+        }
         let d = dimm.dsm.ok_or(ENOTTY)?;
         // As C: a package of another family than the DIMM's is not for it,
         // reserved words must be zero, and only offered functions (never 0)

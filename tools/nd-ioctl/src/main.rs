@@ -6,6 +6,9 @@
 //! ```text
 //! nd-ioctl bad-input /dev/nmem0 /dev/ndctl0 LABEL_SIZE
 //! nd-ioctl stale /dev/nmem0 MODULE      (ioctl after the provider is gone)
+//! nd-ioctl nfit-call /dev/nmem0          (ND_CMD_CALL rules of the NFIT
+//!                                          driver, on an Intel-family DIMM
+//!                                          offering function 4 but not 2)
 //! ```
 
 use std::fs::{File, OpenOptions};
@@ -84,6 +87,18 @@ impl Report {
             println!("FAIL {name}: got {}, want {}", show(got), show(want));
             self.failed += 1;
         }
+    }
+
+    fn expect_one_of(&mut self, name: &str, got: i32, want: &[i32]) {
+        let ok = want.contains(&got);
+        self.require(
+            name,
+            ok,
+            &format!(
+                "{} (want one of {want:?})",
+                std::io::Error::from_raw_os_error(got)
+            ),
+        );
     }
 
     fn require(&mut self, name: &str, ok: bool, what: &str) {
@@ -228,6 +243,69 @@ fn bad_input(nmem: &str, ndctl: &str, label_size: u32) -> Result<Report, String>
     Ok(r)
 }
 
+/// An Intel-family `nd_cmd_pkg` for `func`, 12 bytes of room for the answer.
+fn intel_call(func: u64) -> Vec<u8> {
+    let mut b = call_cmd(NVDIMM_FAMILY_INTEL, 0, 12, 12);
+    b[8..16].copy_from_slice(&func.to_ne_bytes());
+    b
+}
+
+/// What the C `nfit` driver answers to `ND_CMD_CALL` on one of its DIMMs
+/// (`acpi_nfit_clear_to_send()`, `cmd_to_func()`, `acpi_nfit_ctl()`).
+fn nfit_call(nmem: &str) -> Result<Report, String> {
+    let dimm = open(nmem, true)?;
+    let mut r = Report { failed: 0 };
+    // A function the DIMM offers goes through; the firmware's answer
+    // (status, label area size, maximum transfer) and its size come back.
+    let mut b = intel_call(4);
+    r.expect("call-label-size", ioctl(&dimm, ND_CMD_CALL, 64, &mut b), 0);
+    r.require(
+        "call-label-size-answer",
+        u32_at(&b, 60) == 12 && u32_at(&b, 64) == 0 && u32_at(&b, 68) > 0,
+        &format!(
+            "fw_size {} status {} size {}",
+            u32_at(&b, 60),
+            u32_at(&b, 64),
+            u32_at(&b, 68)
+        ),
+    );
+    // Function 0 is never passed through, nor one the DIMM lacks.
+    let mut b = intel_call(0);
+    r.expect(
+        "call-function-0",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::ENOTTY,
+    );
+    let mut b = intel_call(2);
+    r.expect(
+        "call-not-offered",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::ENOTTY,
+    );
+    // Security (19-28) and firmware activation (29-30) are the kernel's:
+    // refused. C means to refuse them with EOPNOTSUPP, but the core hands
+    // its clear_to_send() the package's function number where it expects
+    // the command, so C refuses them only as functions the DIMM does not
+    // offer (ENOTTY); nfit_rs refuses them as denied. Either is a refusal.
+    for func in [19, 22, 24, 28, 29, 30, 32] {
+        let mut b = intel_call(func);
+        r.expect_one_of(
+            &format!("call-denied-{func}"),
+            ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+            &[libc::EOPNOTSUPP, libc::ENOTTY],
+        );
+    }
+    // Reserved words must be zero.
+    let mut b = intel_call(4);
+    b[24] = 1;
+    r.expect(
+        "call-reserved-set",
+        ioctl(&dimm, ND_CMD_CALL, 64, &mut b),
+        libc::EINVAL,
+    );
+    Ok(r)
+}
+
 /// Holds the DIMM open while the provider module goes away, then uses it.
 fn stale(nmem: &str, module: &str) -> Result<Report, String> {
     let dimm = open(nmem, true)?;
@@ -258,7 +336,11 @@ fn main() -> ExitCode {
             _ => Err(format!("bad label size '{size}'")),
         },
         [_, "stale", nmem, module] => stale(nmem, module),
-        _ => Err("usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE".into()),
+        [_, "nfit-call", nmem] => nfit_call(nmem),
+        _ => Err(
+            "usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE | nfit-call NMEM"
+                .into(),
+        ),
     };
     match result {
         Ok(r) if r.failed == 0 => ExitCode::SUCCESS,

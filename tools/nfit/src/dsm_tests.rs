@@ -66,11 +66,22 @@ fn label_answers() {
     out[4..8].copy_from_slice(&(128u32 << 10).to_le_bytes());
     out[8..12].copy_from_slice(&4096u32.to_le_bytes());
     assert_eq!(label_size(&out), Ok((128 << 10, 4096)));
-    assert!(matches!(label_size(&out[..11]), Err(DsmError::Short { .. })));
+    assert!(matches!(
+        label_size(&out[..11]),
+        Err(DsmError::Short { .. })
+    ));
     out[0] = LABELS_LOCKED as u8;
     assert_eq!(label_size(&out), Err(DsmError::Status(LABELS_LOCKED)));
     let read = [0, 0, 0, 0, 1, 2, 3];
     assert_eq!(label_data(&read, 3), Ok(&[1u8, 2, 3][..]));
     assert!(label_data(&read, 4).is_err());
     assert_eq!(label_range(1, 2), [1, 0, 0, 0, 2, 0, 0, 0]);
+}
+
+#[test]
+fn denied_functions_are_security_and_firmware_activation() {
+    let denied: Vec<u32> = (0..64).filter(|f| INTEL_DENIED & (1 << f) != 0).collect();
+    assert_eq!(denied, (19..=30).collect::<Vec<_>>());
+    // All of them are functions C knows for the Intel family.
+    assert_eq!(INTEL_DENIED & !INTEL_FUNCTIONS, 0);
 }

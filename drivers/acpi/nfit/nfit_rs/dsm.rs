@@ -67,6 +67,10 @@ pub const FAMILIES: [FamilyInfo; 5] = [
     },
 ];
 
+/// Intel functions userspace may not call through `ND_CMD_CALL` (C's
+/// `NVDIMM_INTEL_DENY_CMDMASK`): security 19-28, firmware activation 29-30.
+pub const INTEL_DENIED: u64 = 0x7ff8_0000;
+
 /// `NVDIMM_FAMILY_INTEL`.
 pub const FAMILY_INTEL: u32 = 0;
 

@@ -28,7 +28,8 @@ last_start_flags() { sed -n 's/.*"ars_starts":\[\(.*\)\]\].*/\1/p' /tmp/stats.js
 more_short_starts() { [ "$(stat_of ars_short_starts)" -gt "$1" ]; }
 badblocks_are() { [ "$(badblocks)" = "$1" ]; }
 fit_reads_are() { vmm_ctl '{"cmd":"stats"}' | grep -q "\"fit_reads\":$1[,}]"; }
-range_started() { vmm_ctl '{"cmd":"stats"}' | grep -q "\[$1,$2,"; }
+# range_started ADDR LEN FLAGS: the VMM saw an ARS start of that range.
+range_started() { vmm_ctl '{"cmd":"stats"}' | grep -q "\[$1,$2,$3\]"; }
 
 load_nfit 1
 check initial-scrub-done wait_for 60 scrubbed_past 0
@@ -71,12 +72,13 @@ require notify-80 vmm_ctl '{"cmd":"notify","value":128}'
 check fit-reread wait_for 30 fit_reads_are $((fit0 + 1))
 check_not notify-other-refused vmm_ctl '{"cmd":"notify","value":130}'
 
-# 4. A hot-added DIMM's range is scrubbed (its ARS start is in the list).
+# 4. A hot-added DIMM's range is scrubbed: a full ARS start of exactly its
+#    range (C first answers it from previous data, then scrubs it).
 hotplug_nvdimm size=256M label-size=128K
 check new-region wait_for 60 have_regions 2
 r1=$(ndctl list -R -d nmem1 | json_field dev)
 addr=$(($(cat /sys/bus/nd/devices/$r1/resource)))
 echo "hot-added range at $addr"
-check hotplug-range-scrubbed wait_for 60 range_started "$addr" 268435456
+check hotplug-range-scrubbed wait_for 60 range_started "$addr" 268435456 0
 stats
 json stats cat /tmp/stats.json

@@ -263,8 +263,9 @@ fn ncal() -> Term {
 
 /// The hotplug notification line: a 16550 UART (QEMU `isa-serial`) the
 /// VMM writes a byte to; its interrupt reaches a Generic Event Device
-/// (ACPI0013) whose `_EVT` drains the UART and notifies `NVDR` (0x80),
-/// so the guest re-reads `_FIT`.
+/// (ACPI0013) whose `_EVT` drains the UART and notifies `NVDR`: 0x81
+/// (uncorrectable memory error: scrub) for a 0x81 byte, 0x80 (re-read
+/// `_FIT`) for any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotifyLine {
     pub port: u16,

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: test VMM: NFIT flush hint addresses (flush-hints=N): regions with hints offer deep_flush, a region flush (deep_flush, fsync on a namespace) writes one hint of each of its DIMMs and of no other DIMM
 # platform: vmm
-# drivers: c
+# drivers: c rust
 # nvdimm: size=256M label-size=128K flush-hints=2
 # nvdimm: size=256M label-size=128K flush-hints=1
 # nvdimm: size=256M label-size=128K

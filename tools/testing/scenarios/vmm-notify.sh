@@ -2,7 +2,7 @@
 # title: test VMM: root notifications 0x81 (uncorrectable memory error) and 0x80, ARS "return previous data": a short ARS does not report new poison, a full scrub (hw_error_scrub=1) does; a hot-added range is scrubbed
 # platform: vmm
 # vmm-args: --ars
-# drivers: c
+# drivers: c rust
 # nvdimm: size=256M label-size=128K
 # timeout: 360
 #
@@ -81,4 +81,3 @@ addr=$(($(cat /sys/bus/nd/devices/$r1/resource)))
 echo "hot-added range at $addr"
 check hotplug-range-scrubbed wait_for 60 range_started "$addr" 268435456 0
 stats
-json stats cat /tmp/stats.json

@@ -7,7 +7,10 @@
 //! and not the page cache; device-dax has no read/write and is mapped.
 //!
 //! Usage: `pattern fill|verify PATH LEN SEED [OFFSET]` (sizes take K/M/G),
-//! or `pattern now` for the monotonic clock in microseconds (benchmarks).
+//! `pattern now` for the monotonic clock in microseconds, or `pattern wait
+//! DIR PREFIX TIMEOUT_MS`, which polls (every 200 µs, in-process) until DIR
+//! has an entry whose name starts with PREFIX and prints the clock then
+//! (benchmarks: a shell loop forking `sleep` cannot resolve milliseconds).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -207,22 +210,71 @@ fn run(fill: bool, path: &str, len: u64, seed: u64, offset: u64) -> Result<(), S
     Ok(())
 }
 
+/// The monotonic clock in microseconds.
+fn now_us() -> Option<i64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return None;
+    }
+    Some(ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000)
+}
+
+/// Whether `dir` has an entry whose name starts with `prefix`.
+fn has_entry(dir: &str, prefix: &str) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.filter_map(|e| e.ok())
+            .any(|e| e.file_name().to_string_lossy().starts_with(prefix))
+    })
+}
+
+/// `pattern wait DIR PREFIX TIMEOUT_MS`: the clock when DIR first has a
+/// PREFIX entry.
+fn wait(dir: &str, prefix: &str, timeout_ms: &str) -> ExitCode {
+    let Ok(timeout_ms) = timeout_ms.parse::<i64>() else {
+        eprintln!("pattern wait: bad timeout '{timeout_ms}'");
+        return ExitCode::from(2);
+    };
+    let Some(start) = now_us() else {
+        return ExitCode::FAILURE;
+    };
+    loop {
+        let Some(t) = now_us() else {
+            return ExitCode::FAILURE;
+        };
+        if has_entry(dir, prefix) {
+            println!("{t}");
+            return ExitCode::SUCCESS;
+        }
+        if t - start > timeout_ms.saturating_mul(1000) {
+            eprintln!("pattern wait: no {prefix}* in {dir} after {timeout_ms} ms");
+            return ExitCode::FAILURE;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 2 && args[1] == "now" {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
+        return match now_us() {
+            Some(t) => {
+                println!("{t}");
+                ExitCode::SUCCESS
+            }
+            None => ExitCode::FAILURE,
         };
-        // SAFETY: `ts` is a valid timespec for the call to fill.
-        if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
-            return ExitCode::FAILURE;
-        }
-        println!("{}", ts.tv_sec * 1_000_000 + ts.tv_nsec / 1000);
-        return ExitCode::SUCCESS;
+    }
+    if args.len() == 5 && args[1] == "wait" {
+        return wait(&args[2], &args[3], &args[4]);
     }
     let usage = || {
-        eprintln!("usage: pattern fill|verify PATH LEN SEED [OFFSET]");
+        eprintln!(
+            "usage: pattern fill|verify PATH LEN SEED [OFFSET] | now | wait DIR PREFIX TIMEOUT_MS"
+        );
         ExitCode::from(2)
     };
     if args.len() < 5 || args.len() > 6 {

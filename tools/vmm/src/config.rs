@@ -271,6 +271,103 @@ impl NvdimmConfig {
     }
 }
 
+/// The smallest `--ocxlpmem` window: one x86 memory section (128 MiB)
+/// of metadata (label) area plus 256 MiB of pmem, rounded up to a power
+/// of two as a PCI BAR's size must be.
+pub const MIN_OCXL_SIZE: u64 = 512 << 20;
+/// The largest `--ocxlpmem` window (QEMU's pc machine's 64-bit PCI hole
+/// holds it next to the DIMMs).
+pub const MAX_OCXL_SIZE: u64 = 64 << 30;
+/// Default MSI-X vectors of the card (OpenCAPI pmem uses two).
+pub const DEFAULT_OCXL_VECTORS: u32 = 2;
+
+/// The `--ocxlpmem` option: a register-file card served through an
+/// `ivshmem-doorbell` device whose shared memory (BAR2) is `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcxlConfig {
+    pub path: PathBuf,
+    /// The window (BAR2) size: the whole backing file.
+    pub size: u64,
+    /// MSI-X vectors (1 to 32).
+    pub vectors: u32,
+}
+
+impl OcxlConfig {
+    /// Parses `path=F,size=S[,vectors=N]` (`size` may be left out for an
+    /// existing file: it is then the file's size). Checks the values, not
+    /// the file's contents; changes nothing.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut path = None;
+        let mut size = None;
+        let mut vectors = DEFAULT_OCXL_VECTORS;
+        for kv in spec.split(',').filter(|t| !t.is_empty()) {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| format!("'{kv}': expected key=value"))?;
+            match k {
+                "path" | "mem-path" => path = Some(PathBuf::from(v)),
+                "size" => size = Some(parse_size(v)?),
+                "vectors" => {
+                    vectors = v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=crate::ivshmem::MAX_VECTORS).contains(n))
+                        .ok_or_else(|| {
+                            format!("vectors={v}: expected 1 to {}", crate::ivshmem::MAX_VECTORS)
+                        })?
+                }
+                _ => return Err(format!("unknown key '{k}' (known: path, size, vectors)")),
+            }
+        }
+        let path = path.ok_or("path=FILE is required")?;
+        let size = match size {
+            Some(s) => s,
+            None => std::fs::metadata(&path)
+                .map_err(|e| {
+                    format!(
+                        "{}: {e} (give size= to create a new backing file)",
+                        path.display()
+                    )
+                })?
+                .len(),
+        };
+        if !size.is_power_of_two() || !(MIN_OCXL_SIZE..=MAX_OCXL_SIZE).contains(&size) {
+            return Err(format!(
+                "size={size} must be a power of two from 512M to 64G (a PCI BAR; one 128 MiB \
+                 memory section of metadata plus at least 256 MiB of pmem)"
+            ));
+        }
+        Ok(OcxlConfig {
+            path,
+            size,
+            vectors,
+        })
+    }
+
+    /// As [`NvdimmConfig::check_file`]: an existing file must be a regular
+    /// file of exactly `size` bytes (QEMU maps the whole file as BAR2).
+    pub fn check_file(&self) -> Result<bool, String> {
+        NvdimmConfig {
+            path: self.path.clone(),
+            size: self.size,
+            label_size: 0,
+            unarmed: false,
+            label_methods: LabelMethods::Off,
+            flush_hints: 0,
+        }
+        .check_file()
+        .map_err(|e| e.replace(" plus label-size=0", ""))
+    }
+
+    /// Creates the sparse backing file; never touches an existing one.
+    pub fn create_file(&self) -> Result<(), String> {
+        let f = std::fs::File::create_new(&self.path)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        f.set_len(self.size)
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
 /// An NVDIMM placed in guest physical memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlacedDimm {
@@ -439,6 +536,43 @@ mod tests {
         assert_eq!(p[1].slot, 1);
         assert_eq!(end, DEVICE_MEMORY_BASE + (896 << 20));
         assert!(place(&vec![a; MAX_DIMMS + 1]).is_err());
+    }
+
+    #[test]
+    fn ocxlpmem_values_and_files() {
+        let c = OcxlConfig::parse("path=/x/c.img,size=512M").unwrap();
+        assert_eq!((c.size, c.vectors), (512 << 20, 2));
+        let c = OcxlConfig::parse("path=/x/c.img,size=1G,vectors=32").unwrap();
+        assert_eq!((c.size, c.vectors), (1 << 30, 32));
+        let e = |s: &str| OcxlConfig::parse(s).unwrap_err();
+        assert!(e("path=/x,size=768M").contains("power of two"));
+        assert!(e("path=/x,size=256M").contains("power of two"));
+        assert!(e("path=/x,size=128G").contains("power of two"));
+        assert!(e("path=/x,size=512M,vectors=0").contains("1 to 32"));
+        assert!(e("path=/x,size=512M,vectors=33").contains("1 to 32"));
+        assert!(e("path=/x,size=512M,label-size=128K").contains("unknown key"));
+        assert!(e("size=512M").contains("path"));
+        assert!(e("path=/nonexistent/c.img").contains("give size="));
+        let p = tmp("ocxl-small.img");
+        std::fs::write(&p, vec![5u8; 4096]).unwrap();
+        let c = OcxlConfig::parse(&format!("path={},size=512M", p.display())).unwrap();
+        assert!(c.check_file().unwrap_err().contains("too small"));
+        assert_eq!(std::fs::read(&p).unwrap(), vec![5u8; 4096], "untouched");
+        assert!(OcxlConfig::parse(&format!("path={}", p.display()))
+            .unwrap_err()
+            .contains("power of two"));
+        let new = tmp("ocxl-new.img");
+        let _ = std::fs::remove_file(&new);
+        let c = OcxlConfig::parse(&format!("path={},size=512M", new.display())).unwrap();
+        assert!(!c.check_file().unwrap());
+        assert!(!new.exists());
+        c.create_file().unwrap();
+        assert_eq!(std::fs::metadata(&new).unwrap().len(), 512 << 20);
+        assert!(c.create_file().is_err(), "never recreated");
+        let again = OcxlConfig::parse(&format!("path={}", new.display())).unwrap();
+        assert_eq!(again.size, 512 << 20);
+        assert!(again.check_file().unwrap());
+        let _ = std::fs::remove_file(&new);
     }
 
     #[test]

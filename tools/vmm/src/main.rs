@@ -15,8 +15,10 @@ mod card;
 mod config;
 mod control;
 mod flush;
+mod ivshmem;
 mod mailbox;
 mod model;
+mod ocxl_placeholder;
 mod qemu;
 // The harness's console handling and QMP client, shared rather than copied.
 #[path = "../../harness/src/console.rs"]
@@ -31,7 +33,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use config::{NvdimmConfig, Persistence};
+use config::{NvdimmConfig, OcxlConfig, Persistence};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -57,6 +59,13 @@ struct Cli {
     /// may be left out for an existing file).
     #[arg(long, value_parser = NvdimmConfig::parse)]
     nvdimm: Vec<NvdimmConfig>,
+    /// A register-file card (the OpenCAPI pmem card; for now a placeholder
+    /// echo device) on an ivshmem-doorbell PCI device served by the VMM:
+    /// path=FILE,size=SIZE[,vectors=N]; FILE is BAR2 (size a power of two,
+    /// 512M to 64G; may be left out for an existing file), N MSI-X
+    /// vectors (1-32, default 2).
+    #[arg(long, value_parser = OcxlConfig::parse)]
+    ocxlpmem: Option<OcxlConfig>,
     /// Platform capabilities (QEMU's -machine nvdimm-persistence=).
     #[arg(long, value_enum, default_value = "none")]
     nvdimm_persistence: Persistence,
@@ -135,6 +144,8 @@ const NOTIFY_IRQ: u8 = 7;
 /// The PCI slot of the mailbox device (bus 0; free on QEMU's pc machine
 /// with -nodefaults).
 const MAILBOX_SLOT: u8 = 0x10;
+/// The PCI slot of the `--ocxlpmem` card (`0000:00:11.0` in the guest).
+const OCXL_SLOT: u8 = 0x11;
 
 /// Whether the host has real hardware virtualization (see testing.rst).
 fn accel() -> &'static str {
@@ -195,17 +206,33 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
             return Err(format!("--malformed-nfit {}: needs an NVDIMM", m.name()));
         }
     }
+    if let Some(c) = &cli.ocxlpmem {
+        if cli.nvdimm.iter().any(|d| d.path == c.path) {
+            return Err(format!(
+                "{}: used by an NVDIMM and the --ocxlpmem card",
+                c.path.display()
+            ));
+        }
+    }
     let exists: Vec<bool> = cli
         .nvdimm
         .iter()
         .map(NvdimmConfig::check_file)
         .collect::<Result<_, _>>()?;
+    let card_exists = cli
+        .ocxlpmem
+        .as_ref()
+        .map(OcxlConfig::check_file)
+        .transpose()?;
     let (dimms, end) = config::place(&cli.nvdimm)?;
     // Every check passed: only now create missing backing files.
     for (d, e) in cli.nvdimm.iter().zip(exists) {
         if !e {
             d.create_file()?;
         }
+    }
+    if let (Some(c), Some(false)) = (&cli.ocxlpmem, card_exists) {
+        c.create_file()?;
     }
     let caps = cli.nvdimm_persistence.bits();
     let body = acpi::nfit_body(&dimms, caps);
@@ -252,6 +279,8 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         notify_port: NOTIFY_PORT,
         notify_irq: NOTIFY_IRQ,
         flush_page: cli.nvdimm.iter().any(|d| d.flush_hints > 0),
+        ocxlpmem: cli.ocxlpmem.clone(),
+        ocxl_slot: OCXL_SLOT,
     };
     Ok(Prepared {
         launch,
@@ -291,12 +320,21 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         let p = platform.clone();
         std::thread::spawn(move || qemu::serve_control(l, p));
     }
-    let outcome = qemu::run(&launch, platform.clone()).map_err(fail)?;
+    // The card behind --ocxlpmem (the OpenCAPI pmem model replaces the
+    // placeholder once it exists).
+    let card = launch
+        .ocxlpmem
+        .as_ref()
+        .map(|_| Box::new(ocxl_placeholder::Echo::default()) as Box<dyn card::Device>);
+    let (outcome, card_stats) = qemu::run(&launch, platform.clone(), card).map_err(fail)?;
     let stats = match platform.lock() {
         Ok(p) => p.counters.json(),
         Err(e) => e.into_inner().counters.json(),
     };
     eprintln!("nvdimm-vmm: guest ended: {outcome:?}; _DSM calls served: {stats}");
+    if let Some(s) = card_stats {
+        eprintln!("nvdimm-vmm: ocxlpmem transport: {s}");
+    }
     if cli.state_dir.is_none() {
         let _ = std::fs::remove_dir_all(&launch.state_dir);
     }
@@ -404,5 +442,42 @@ mod tests {
         assert_eq!(&nfit[..4], b"NFIT");
         assert_eq!(&ssdt[..4], b"SSDT");
         assert_eq!(l.dimms[0].address, config::DEVICE_MEMORY_BASE);
+    }
+
+    #[test]
+    fn ocxlpmem_files_are_checked_first() {
+        let d = dir("ocxl");
+        let kernel = d.join("bzImage");
+        std::fs::write(&kernel, b"k").unwrap();
+        let k = kernel.display().to_string();
+        let card = d.join("card.img");
+        let a = d.join("a.img");
+        let spec = format!("path={},size=512M", card.display());
+        let dimm = format!("path={},size=4M", a.display());
+        // Bad values are usage errors.
+        let e = cli(&["--kernel", &k, "--ocxlpmem", "path=/x,size=300M"]).unwrap_err();
+        assert!(e.to_string().contains("power of two"), "{e}");
+        // A card sharing a DIMM's file: nothing created.
+        let same = format!("path={},size=512M", a.display());
+        let c = cli(&["--kernel", &k, "--nvdimm", &dimm, "--ocxlpmem", &same]).unwrap();
+        assert!(prepare(&c).unwrap_err().contains("--ocxlpmem"));
+        assert!(!a.exists());
+        // A wrong-sized existing card file: the DIMM is not created either.
+        std::fs::write(&card, [3u8; 10]).unwrap();
+        let c = cli(&["--kernel", &k, "--nvdimm", &dimm, "--ocxlpmem", &spec]).unwrap();
+        assert!(prepare(&c).unwrap_err().contains("too small"));
+        assert!(!a.exists());
+        assert_eq!(std::fs::read(&card).unwrap(), [3u8; 10]);
+        std::fs::remove_file(&card).unwrap();
+        // All good: the card file appears at its size; QEMU gets the device.
+        let state = d.join("state").display().to_string();
+        let c = cli(&["--kernel", &k, "--ocxlpmem", &spec, "--state-dir", &state]).unwrap();
+        let p = prepare(&c).unwrap();
+        assert_eq!(std::fs::metadata(&card).unwrap().len(), 512 << 20);
+        let args = p.launch.args().join(" ");
+        assert!(
+            args.contains("ivshmem-doorbell,id=ocxlpmem0,chardev=nvocxl,vectors=2,addr=0x11"),
+            "{args}"
+        );
     }
 }

@@ -29,7 +29,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::config::{PlacedDimm, DEVICE_MEMORY_BASE};
+use crate::card::Device;
+use crate::config::{OcxlConfig, PlacedDimm, DEVICE_MEMORY_BASE};
 use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT, KIND_LABEL};
 use crate::model::{DsmCall, Platform};
 
@@ -91,6 +92,10 @@ pub struct Launch {
     /// The flush hint page (a `pc-dimm` at [`crate::config::FLUSH_BASE`]),
     /// when some DIMM has flush hints.
     pub flush_page: bool,
+    /// The register-file card (`--ocxlpmem`): an `ivshmem-doorbell`
+    /// device in PCI slot [`Launch::ocxl_slot`] on the VMM's ivshmem server.
+    pub ocxlpmem: Option<OcxlConfig>,
+    pub ocxl_slot: u8,
 }
 
 /// Device memory kept free for each hotplug slot.
@@ -120,6 +125,10 @@ impl Launch {
     }
     fn vmm_qmp_socket(&self) -> PathBuf {
         self.state_dir.join("vmm-qmp.sock")
+    }
+    /// The VMM's ivshmem server socket (`--ocxlpmem`).
+    pub fn ocxl_socket(&self) -> PathBuf {
+        self.state_dir.join("ocxlpmem.sock")
     }
 
     /// The end of device memory, hotplug room included.
@@ -184,6 +193,17 @@ impl Launch {
             "-device",
             &format!("ivshmem-plain,memdev=nvmb,addr={:#x}", self.mailbox_slot),
         ]);
+        if let Some(c) = &self.ocxlpmem {
+            push(&[
+                "-chardev",
+                &format!("socket,id=nvocxl,path={}", self.ocxl_socket().display()),
+                "-device",
+                &format!(
+                    "ivshmem-doorbell,id=ocxlpmem0,chardev=nvocxl,vectors={},addr={:#x}",
+                    c.vectors, self.ocxl_slot
+                ),
+            ]);
+        }
         if self.hotplug_slots > 0 {
             push(&[
                 "-chardev",
@@ -468,8 +488,35 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
     UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Maps the card's window and starts its ivshmem server.
+fn start_card(
+    l: &Launch,
+    card: Option<Box<dyn Device>>,
+) -> Result<Option<crate::ivshmem::Transport>, String> {
+    let (Some(c), Some(device)) = (&l.ocxlpmem, card) else {
+        return Ok(None);
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&c.path)
+        .map_err(|e| format!("{}: {e}", c.path.display()))?;
+    let window =
+        crate::ivshmem::Window::map(file).map_err(|e| format!("{}: {e}", c.path.display()))?;
+    crate::ivshmem::Transport::start(&l.ocxl_socket(), window, c.vectors, device).map(Some)
+}
+
 /// Starts QEMU, serves the guest until it ends, and classifies the end.
-pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String> {
+/// `card` is the device model behind `--ocxlpmem` (if any); its transport
+/// statistics are returned with the outcome.
+pub fn run(
+    l: &Launch,
+    platform: Arc<Mutex<Platform>>,
+    card: Option<Box<dyn Device>>,
+) -> Result<(Outcome, Option<serde_json::Value>), String> {
+    // Before QEMU starts: it reads the server's setup messages while it
+    // realizes the device.
+    let card = start_card(l, card)?;
     let mailbox = Mailbox::create(&l.mailbox_path())?;
     let doorbell = bind(&l.doorbell_socket())?;
     let results = match &l.results {
@@ -546,10 +593,10 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
         let status = child.wait().map_err(|e| e.to_string())?;
         let _ = console.finish();
         let err = errors.join().unwrap_or_default();
-        return Ok(Outcome::QemuFailed(format!(
-            "{e}; QEMU exited with {status}: {}",
-            err.trim()
-        )));
+        return Ok((
+            Outcome::QemuFailed(format!("{e}; QEMU exited with {status}: {}", err.trim())),
+            None,
+        ));
     }
 
     let outcome = loop {
@@ -584,7 +631,9 @@ pub fn run(l: &Launch, platform: Arc<Mutex<Platform>>) -> Result<Outcome, String
     ] {
         let _ = std::fs::remove_file(p);
     }
-    Ok(outcome)
+    // Stops the card's event loop and removes its socket.
+    let card_stats = card.map(|t| t.stats.json());
+    Ok((outcome, card_stats))
 }
 
 #[cfg(test)]
@@ -618,6 +667,8 @@ mod tests {
             notify_port: 0xa50,
             notify_irq: 5,
             flush_page: false,
+            ocxlpmem: None,
+            ocxl_slot: 0x11,
         };
         let a = l.args().join(" ");
         assert!(a.contains("-machine pc -accel tcg"), "{a}");
@@ -635,6 +686,7 @@ mod tests {
             "{a}"
         );
         assert!(!a.contains("nvflush"));
+        assert!(!a.contains("ivshmem-doorbell"));
         // The flush hint page: one more slot, and device memory up to it.
         let l = Launch {
             flush_page: true,
@@ -647,6 +699,19 @@ mod tests {
             a.contains(
                 "memory-backend-file,id=nvflush,share=on,mem-path=/s/flush-hints,size=2097152 \
              -device pc-dimm,id=nvflushd,memdev=nvflush,addr=0x1000000000"
+            ),
+            "{a}"
+        );
+        // The card: a chardev on the VMM's ivshmem server, then the device.
+        let l = Launch {
+            ocxlpmem: Some(OcxlConfig::parse("path=/c/card.img,size=512M,vectors=4").unwrap()),
+            ..l
+        };
+        let a = l.args().join(" ");
+        assert!(
+            a.contains(
+                "-chardev socket,id=nvocxl,path=/s/ocxlpmem.sock \
+                 -device ivshmem-doorbell,id=ocxlpmem0,chardev=nvocxl,vectors=4,addr=0x11"
             ),
             "{a}"
         );

@@ -23,7 +23,7 @@ fn bad_command_lines_exit_2_and_create_nothing() {
     std::fs::write(&kernel, b"not really a kernel").unwrap();
     let img = d.join("d.img");
     // IMG stands for the backing file's path.
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--nvdimm", "path=IMG,size=3M"], "multiple of 2M"),
         (&["--nvdimm", "path=IMG,size=4M,label-size=64K"], "128K"),
         (
@@ -33,6 +33,12 @@ fn bad_command_lines_exit_2_and_create_nothing() {
         (
             &["--nvdimm", "path=IMG,size=4M", "--doorbell-port", "0x70"],
             "used by the platform",
+        ),
+        (&["--ocxlpmem", "path=IMG,size=384M"], "power of two"),
+        (&["--ocxlpmem", "path=IMG,size=512M,vectors=64"], "1 to 32"),
+        (
+            &["--ocxlpmem", "path=IMG,size=512M", "--memory", "16G"],
+            "--memory",
         ),
     ];
     for (extra, want) in cases {

@@ -264,6 +264,15 @@ fn vmm_binary() -> Result<PathBuf, String> {
     }
 }
 
+/// `# vmm-args:` with `{dir}` replaced by the scenario run's directory
+/// (fresh per run, kept across its boots, like the `# nvdimm:` files), so
+/// that arguments can name per-run backing files (`--ocxlpmem
+/// path={dir}/card.img,size=512M`).
+fn expand_vmm_args(args: &[String], dir: &Path) -> Vec<String> {
+    let d = dir.display().to_string();
+    args.iter().map(|a| a.replace("{dir}", &d)).collect()
+}
+
 /// The test VMM's command line for the same guest: the same kernel,
 /// initramfs, command line, RAM, DIMMs and results port.
 fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
@@ -321,7 +330,7 @@ fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
         // QEMU's nvdimm has); a malformed campaign tests the static NFIT.
         None => args.extend(["--hotplug-slots".into(), "2".into()]),
     }
-    args.extend(cfg.vmm_args.iter().cloned());
+    args.extend(expand_vmm_args(&cfg.vmm_args, &cfg.hotplug_dir));
     Ok((vmm_binary()?.display().to_string(), args))
 }
 
@@ -633,6 +642,26 @@ mod tests {
             },
             file: PathBuf::from("/tmp/d.img"),
         }
+    }
+
+    #[test]
+    fn vmm_args_name_the_run_directory() {
+        let a = expand_vmm_args(
+            &[
+                "--ocxlpmem".into(),
+                "path={dir}/c.img,size=512M".into(),
+                "--ars".into(),
+            ],
+            Path::new("/r/x86_64/vmm-ivshmem-c"),
+        );
+        assert_eq!(
+            a,
+            [
+                "--ocxlpmem",
+                "path=/r/x86_64/vmm-ivshmem-c/c.img,size=512M",
+                "--ars"
+            ]
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //! # check: yes
 //! # platform: vmm qemu          (who serves the NVDIMMs, per boot)
 //! # malformed-nfit: spa-overlap (test VMM: boot N gets the Nth class)
-//! # vmm-args: --ars             (extra nvdimm-vmm arguments)
+//! # vmm-args: --ars             (extra nvdimm-vmm arguments; {dir} is the
+//! #                               run's directory, e.g. --ocxlpmem path={dir}/c.img,size=512M)
 //! ```
 
 use std::path::Path;

@@ -21,7 +21,7 @@ ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
 esac
 OUT=$(kbuild_dir "$KARCH")
 ROOT=$OUT/initramfs-root
-GUEST_TOOLS=(pattern nd-ioctl)
+GUEST_TOOLS=(pattern nd-ioctl bar-poke)
 
 [ -d "$OUT/modules/lib/modules" ] || die "no modules in $OUT/modules: run 'make kernel'"
 

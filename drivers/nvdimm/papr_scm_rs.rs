@@ -568,6 +568,7 @@ impl PaprScm {
                 async_flush: cfg.hcall_flush_required,
                 pagemap: false,
                 of_node: plain.fwnode(),
+                claim_iomem: false,
             },
         )
         .inspect_err(|e| {

@@ -319,7 +319,62 @@ pub struct RegionOptions<'a> {
     /// Device-tree node of the region (`regionN/of_node`); the bus holds a
     /// reference until it is unregistered.
     pub of_node: Option<&'a FwNode>,
+    /// Claim the range in `/proc/iomem` as "Persistent Memory" unless the
+    /// platform described it so already (firmware-described memory that
+    /// the E820 map does not list, as ACPI NFIT does); released after the
+    /// bus is unregistered. Failing to claim it fails the region.
+    pub claim_iomem: bool,
 }
+
+/// A "Persistent Memory" iomem resource inserted for a region.
+struct IomemClaim(KBox<Opaque<bindings::resource>>);
+
+impl IomemClaim {
+    /// Inserts a resource for `start..start + size` unless one of
+    /// descriptor "persistent memory" covers the range already.
+    fn new(start: u64, size: u64) -> Result<Option<Self>> {
+        let end = start.checked_add(size - 1).ok_or(EINVAL)?;
+        // SAFETY: A query of the iomem tree.
+        let there = unsafe {
+            bindings::region_intersects(
+                start,
+                size as usize,
+                bindings::IORESOURCE_MEM as c_ulong,
+                bindings::IORES_DESC_PERSISTENT_MEMORY as c_ulong,
+            )
+        };
+        if there == bindings::REGION_INTERSECTS as c_int {
+            return Ok(None);
+        }
+        let mut res: bindings::resource = pin_init::zeroed();
+        res.name = c"Persistent Memory".as_char_ptr();
+        res.start = start;
+        res.end = end;
+        res.flags = bindings::IORESOURCE_MEM as c_ulong;
+        res.desc = bindings::IORES_DESC_PERSISTENT_MEMORY as c_ulong;
+        let claim = KBox::new(Opaque::new(res), GFP_KERNEL)?;
+        // SAFETY: `claim` is a complete resource at a stable heap address
+        // that lives until `drop` removes it from the tree again.
+        to_result(unsafe {
+            bindings::insert_resource(&raw mut bindings::iomem_resource, claim.get())
+        })?;
+        Ok(Some(Self(claim)))
+    }
+}
+
+impl Drop for IomemClaim {
+    fn drop(&mut self) {
+        // SAFETY: Inserted by `new`; children (namespaces' own claims) are
+        // handed to the parent by `remove_resource`.
+        unsafe { bindings::remove_resource(self.0.get()) };
+    }
+}
+
+// SAFETY: The resource is only touched under the resource lock, by
+// `insert_resource`/`remove_resource`.
+unsafe impl Send for IomemClaim {}
+// SAFETY: As above; shared references give no access.
+unsafe impl Sync for IomemClaim {}
 
 impl RegionOptions<'_> {
     /// The `ND_REGION_*` flags of the region.
@@ -418,6 +473,8 @@ struct RegionSlot<P: Provider> {
     entry: Pin<KBox<RegionEntry<P>>>,
     region: *mut bindings::nd_region,
     _of_node: Option<ARef<FwNode>>,
+    /// Dropped with the slot, after the bus is unregistered.
+    _iomem: Option<IomemClaim>,
 }
 
 /// A counted reference to a device-tree node and the node's address, for a
@@ -736,6 +793,11 @@ impl<P: Provider> Bus<P> {
 
         let mut regions = self.regions.lock();
         regions.reserve(1, GFP_KERNEL)?;
+        let iomem = if options.claim_iomem {
+            IomemClaim::new(options.start, options.size)?
+        } else {
+            None
+        };
         // SAFETY: The bus is registered. The core copies `res` and the
         // mappings (whose DIMMs belong to this bus) and keeps `nd_set` and
         // the provider data, both pinned in `entry`, which stays in `regions`
@@ -757,6 +819,7 @@ impl<P: Provider> Bus<P> {
                 entry,
                 region,
                 _of_node: of_node,
+                _iomem: iomem,
             })
             .map_err(|_| ENOMEM)?;
         Ok(RegionId(id))
@@ -1154,6 +1217,7 @@ mod tests {
             async_flush: false,
             pagemap: false,
             of_node: None,
+            claim_iomem: false,
         };
         // ND_REGION_PAGEMAP 0, PERSIST_CACHE 1, PERSIST_MEMCTRL 2, ASYNC 3.
         assert_eq!(r.flags(), 1 << 1);

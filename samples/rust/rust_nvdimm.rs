@@ -259,6 +259,7 @@ impl kernel::Module for RustNvdimm {
                 async_flush: module_parameters::async_flush.value(),
                 of_node: None,
                 pagemap: true,
+                claim_iomem: false,
             },
         )?;
         if poison.is_some() {

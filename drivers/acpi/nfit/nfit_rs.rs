@@ -1119,6 +1119,8 @@ impl NfitDriver {
                     async_flush: false,
                     pagemap: false,
                     of_node: None,
+                    // As C's acpi_nfit_insert_resource().
+                    claim_iomem: true,
                 },
             )
             .inspect_err(|e| {

@@ -24,3 +24,14 @@ check hw-error-scrub-on sh -c "echo 1 >$hws && grep -qx 1 $hws"
 check_not hw-error-scrub-refuses-2 sh -c "echo 2 >$hws"
 check hw-error-scrub-off sh -c "echo 0 >$hws && grep -qx 0 $hws"
 check no-scrub-without-ars test ! -e /sys/bus/nd/devices/ndbus0/nfit/scrub
+
+# As C: each persistent-memory range is claimed in /proc/iomem (QEMU's
+# E820 map does not list it) with the namespaces' claims nested inside,
+# and the claims go with the driver.
+pmem_ranges() { grep -c ': Persistent Memory$' /proc/iomem; }
+check iomem-claimed test "$(pmem_ranges)" = 2
+grep -A1 'Persistent Memory' /proc/iomem
+check iomem-namespace-nested sh -c 'grep -A1 ": Persistent Memory$" /proc/iomem | grep -q "^  [0-9a-f].*: namespace"'
+require disable-all ndctl disable-region all
+check unload rmmod "$(nfit_module)"
+check iomem-released test "$(pmem_ranges)" = 0

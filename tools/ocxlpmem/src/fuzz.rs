@@ -251,8 +251,7 @@ fn area_reference(offsets: u64, data: u64, window: usize) -> bool {
         (u128::from(data >> 32), u128::from(data & 0xffff_ffff)),
     ];
     let size = parts[2].1;
-    if size < admin::MIN_DATA_SIZE as u128 || size > admin::MAX_DATA_SIZE as u128 || size % 8 != 0
-    {
+    if size < admin::MIN_DATA_SIZE as u128 || size > admin::MAX_DATA_SIZE as u128 || size % 8 != 0 {
         return false;
     }
     for (i, (s, l)) in parts.iter().enumerate() {
@@ -487,7 +486,10 @@ fn uapi_case(b: &[u8], out: &mut Vec<&'static str>) {
     tally(out, uapi::decode_eventfd(&sized(b)));
     tally(out, uapi::FwDebugArgs::decode(&sized(b)));
     if let Some((addr, val)) = tally(out, uapi::decode_mmio(&sized(b))) {
-        assert_eq!(uapi::decode_mmio(&uapi::encode_mmio(addr, val)), Ok((addr, val)));
+        assert_eq!(
+            uapi::decode_mmio(&uapi::encode_mmio(addr, val)),
+            Ok((addr, val))
+        );
     }
     let s = uapi::decode_stats(&sized(b));
     assert_eq!(uapi::decode_stats(&uapi::encode_stats(&s)), s);

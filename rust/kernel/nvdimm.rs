@@ -35,7 +35,7 @@ use crate::{
     ThisModule, //
 };
 use core::{
-    ptr,
+    ptr::{self, NonNull},
     sync::atomic::{AtomicPtr, Ordering},
 };
 
@@ -325,6 +325,35 @@ pub struct RegionOptions<'a> {
     /// bus is unregistered. Failing to claim it fails the region.
     pub claim_iomem: bool,
 }
+
+/// A reference to one sysfs attribute file whose pollers (`poll()` for
+/// `POLLPRI`, as `ndctl monitor` does) can be woken with [`notify`]. Holds
+/// the file's kernfs node, not the bus: it may outlive both, and then wakes
+/// nobody.
+///
+/// [`notify`]: AttributeNotifier::notify
+pub struct AttributeNotifier(NonNull<bindings::kernfs_node>);
+
+impl AttributeNotifier {
+    /// Wakes the attribute's pollers (`sysfs_notify_dirent()`).
+    pub fn notify(&self) {
+        // SAFETY: The node is referenced (type invariant); kernfs_notify()
+        // may be called from any context.
+        unsafe { bindings::kernfs_notify(self.0.as_ptr()) };
+    }
+}
+
+impl Drop for AttributeNotifier {
+    fn drop(&mut self) {
+        // SAFETY: Drops the reference the lookup took.
+        unsafe { bindings::kernfs_put(self.0.as_ptr()) };
+    }
+}
+
+// SAFETY: A kernfs node reference may be used and dropped from any thread.
+unsafe impl Send for AttributeNotifier {}
+// SAFETY: `notify` is safe to call concurrently.
+unsafe impl Sync for AttributeNotifier {}
 
 /// A "Persistent Memory" iomem resource inserted for a region.
 struct IomemClaim(KBox<Opaque<bindings::resource>>);
@@ -860,6 +889,30 @@ impl<P: Provider> Bus<P> {
                 group.name.as_char_ptr(),
                 name.as_char_ptr(),
             );
+        }
+    }
+
+    /// A handle on DIMM attribute `index` of [`Provider::DIMM_ATTRIBUTES`]
+    /// for waking its pollers later without the bus (from an ACPI
+    /// notification on the DIMM, say); `None` when the DIMM or the attribute
+    /// does not exist (a hidden one).
+    pub fn dimm_attribute_notifier(&self, id: DimmId, index: usize) -> Option<AttributeNotifier> {
+        let group = P::DIMM_ATTRIBUTES?;
+        let name = group.attributes.get(index)?;
+        let nvdimm = self.dimms.lock().get(id.0)?.nvdimm;
+        // SAFETY: `nvdimm` belongs to this registered bus and lives until it
+        // is unregistered, which cannot happen while `self` is borrowed; the
+        // lookups take references on the kernfs nodes they return.
+        unsafe {
+            let kobj = bindings::nvdimm_kobj(nvdimm);
+            let dir =
+                bindings::kernfs_find_and_get_ns((*kobj).sd, group.name.as_char_ptr(), ptr::null());
+            if dir.is_null() {
+                return None;
+            }
+            let file = bindings::kernfs_find_and_get_ns(dir, name.as_char_ptr(), ptr::null());
+            bindings::kernfs_put(dir);
+            NonNull::new(file).map(AttributeNotifier)
         }
     }
 

@@ -243,6 +243,9 @@ const ATTRS: &[&CStr] = &[
     c"dirty_shutdown",
 ];
 
+/// Index of `flags` in [`ATTRS`].
+const ATTR_FLAGS: usize = 12;
+
 #[pin_data]
 struct NfitBus {
     /// Revision of the NFIT (the static table's, as the C driver reports).
@@ -646,7 +649,33 @@ struct NfitDriver {
 /// What has been registered from the firmware's description so far.
 struct Registered {
     dimms: KVec<(u32, DimmId)>,
+    /// The DIMMs' notification handlers (they hold no reference to the
+    /// bus, so they may go after it).
+    dimm_events: KVec<DimmNotifier>,
     spas: KVec<u16>,
+}
+
+/// A DIMM's installed notification handler.
+type DimmNotifier = Pin<KBox<Notifier<DimmEvents>>>;
+
+/// `Notify` value on a DIMM device: "its health changed".
+const NOTIFY_DIMM_HEALTH: u32 = 0x81;
+
+/// A DIMM's ACPI notifications: a health event wakes the pollers of its
+/// `nfit/flags` (`ndctl monitor`), as C's `acpi_nvdimm_notify()`.
+#[pin_data]
+struct DimmEvents {
+    flags: Option<nvdimm::AttributeNotifier>,
+}
+
+impl NotifyHandler for DimmEvents {
+    fn notify(&self, value: u32) {
+        if value == NOTIFY_DIMM_HEALTH {
+            if let Some(f) = &self.flags {
+                f.notify();
+            }
+        }
+    }
 }
 
 /// The bus and its DIMMs and regions, kept in step with `_FIT`.
@@ -733,8 +762,10 @@ impl Platform {
         }
         firsts.sort_unstable_by_key(|m| m.device_handle);
         for m in &firsts {
-            if let Some(id) = NfitDriver::add_dimm(dev, &self.bus, &self.root, &nfit, m)? {
+            if let Some((id, events)) = NfitDriver::add_dimm(dev, &self.bus, &self.root, &nfit, m)?
+            {
                 reg.dimms.push((m.device_handle, id), GFP_KERNEL)?;
+                reg.dimm_events.push(events, GFP_KERNEL)?;
             }
         }
 
@@ -971,6 +1002,7 @@ impl NfitDriver {
                 bus,
                 registered <- kernel::new_mutex!(Registered {
                     dimms: KVec::new(),
+                    dimm_events: KVec::new(),
                     spas: KVec::new(),
                 }),
             }),
@@ -994,7 +1026,7 @@ impl NfitDriver {
         root: &Node,
         nfit: &Nfit<'_>,
         m: &Memdev,
-    ) -> Result<Option<DimmId>> {
+    ) -> Result<Option<(DimmId, DimmNotifier)>> {
         let handle = m.device_handle;
         let Some(node) = root.child(u64::from(handle)) else {
             dev_err!(
@@ -1023,6 +1055,7 @@ impl NfitDriver {
             call: found.dsm.is_some(),
             flush_hints: &hints,
         };
+        let events_node = node.clone();
         let id = bus.add_dimm(
             Dimm {
                 node,
@@ -1045,7 +1078,14 @@ impl NfitDriver {
         if flags & failed != 0 {
             dev_err!(dev, "DIMM {handle:#x} reports error flags {flags:#x}\n");
         }
-        Ok(Some(id))
+        let events = Notifier::install(
+            events_node,
+            try_pin_init!(DimmEvents {
+                flags: bus.dimm_attribute_notifier(id, ATTR_FLAGS),
+            }),
+        )
+        .inspect_err(|_| dev_err!(dev, "DIMM {handle:#x}: notification handler failed\n"))?;
+        Ok(Some((id, events)))
     }
 
     fn add_region(

@@ -10,7 +10,9 @@
 //! `pattern now` for the monotonic clock in microseconds, or `pattern wait
 //! DIR PREFIX TIMEOUT_MS`, which polls (every 200 µs, in-process) until DIR
 //! has an entry whose name starts with PREFIX and prints the clock then
-//! (benchmarks: a shell loop forking `sleep` cannot resolve milliseconds).
+//! (benchmarks: a shell loop forking `sleep` cannot resolve milliseconds),
+//! or `pattern poll FILE TIMEOUT_MS`, which reads a sysfs attribute and
+//! waits for the kernel to notify it (`POLLPRI`, as `ndctl monitor` does).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -257,6 +259,44 @@ fn wait(dir: &str, prefix: &str, timeout_ms: &str) -> ExitCode {
     }
 }
 
+/// `pattern poll FILE TIMEOUT_MS`: success when the attribute is notified
+/// within the timeout.
+fn poll_attr(path: &str, timeout_ms: &str) -> ExitCode {
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+    let Ok(timeout_ms) = timeout_ms.parse::<i32>() else {
+        eprintln!("pattern poll: bad timeout '{timeout_ms}'");
+        return ExitCode::from(2);
+    };
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("pattern poll: {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // sysfs arms the notification for readers that have read the file.
+    let mut first = Vec::new();
+    if let Err(e) = file.read_to_end(&mut first) {
+        eprintln!("pattern poll: {path}: {e}");
+        return ExitCode::FAILURE;
+    }
+    let mut fds = libc::pollfd {
+        fd: file.as_raw_fd(),
+        events: libc::POLLPRI | libc::POLLERR,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut fds, 1, timeout_ms) };
+    if n > 0 && fds.revents & (libc::POLLPRI | libc::POLLERR) != 0 {
+        println!("notified: {path}");
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("pattern poll: no notification of {path} in {timeout_ms} ms");
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 2 && args[1] == "now" {
@@ -268,12 +308,15 @@ fn main() -> ExitCode {
             None => ExitCode::FAILURE,
         };
     }
+    if args.len() == 4 && args[1] == "poll" {
+        return poll_attr(&args[2], &args[3]);
+    }
     if args.len() == 5 && args[1] == "wait" {
         return wait(&args[2], &args[3], &args[4]);
     }
     let usage = || {
         eprintln!(
-            "usage: pattern fill|verify PATH LEN SEED [OFFSET] | now | wait DIR PREFIX TIMEOUT_MS"
+            "usage: pattern fill|verify PATH LEN SEED [OFFSET] | now | wait DIR PREFIX TIMEOUT_MS | poll FILE TIMEOUT_MS"
         );
         ExitCode::from(2)
     };

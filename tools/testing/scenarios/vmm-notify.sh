@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: root notifications 0x81 (uncorrectable memory error) and 0x80, ARS "return previous data": a short ARS does not report new poison, a full scrub (hw_error_scrub=1) does; a hot-added range is scrubbed
+# title: test VMM: root notifications 0x81 (uncorrectable memory error) and 0x80, ARS "return previous data": a short ARS does not report new poison, a full scrub (hw_error_scrub=1) does; a hot-added range is scrubbed; a DIMM health notification wakes its nfit/flags pollers
 # platform: vmm
 # vmm-args: --ars
 # drivers: c rust
@@ -81,3 +81,17 @@ addr=$(($(cat /sys/bus/nd/devices/$r1/resource)))
 echo "hot-added range at $addr"
 check hotplug-range-scrubbed wait_for 60 range_started "$addr" 268435456 0
 stats
+
+# 5. A DIMM's health notification, Notify(NVss, 0x81), wakes the pollers of
+#    its nfit/flags (what ndctl monitor waits on), not those of the others.
+poll_flags() { pattern poll "/sys/bus/nd/devices/$1/nfit/flags" "$2"; }
+poll_flags nmem1 20000 >/tmp/poll1.out 2>&1 &
+p1=$!
+poll_flags nmem0 3000 >/tmp/poll0.out 2>&1 &
+p0=$!
+sleep 1
+require notify-dimm-2 vmm_ctl '{"cmd":"notify","value":129,"dimm":2}'
+check dimm-health-wakes-its-flags wait $p1
+check_not other-dimm-not-woken wait $p0
+check_not dimm-notify-needs-81 vmm_ctl '{"cmd":"notify","value":128,"dimm":2}'
+check_not dimm-notify-unknown-dimm vmm_ctl '{"cmd":"notify","value":129,"dimm":9}'

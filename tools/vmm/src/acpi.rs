@@ -263,9 +263,11 @@ fn ncal() -> Term {
 
 /// The hotplug notification line: a 16550 UART (QEMU `isa-serial`) the
 /// VMM writes a byte to; its interrupt reaches a Generic Event Device
-/// (ACPI0013) whose `_EVT` drains the UART and notifies `NVDR`: 0x81
-/// (uncorrectable memory error: scrub) for a 0x81 byte, 0x80 (re-read
-/// `_FIT`) for any other.
+/// (ACPI0013) whose `_EVT` drains the UART and notifies by the byte's low
+/// five bits: 1 → `Notify(NVDR, 0x81)` (uncorrectable memory error:
+/// scrub), `2 + s` → `Notify(NVss, 0x81)` (DIMM slot `s`'s health changed,
+/// see [`dimm_health_byte`]), anything else → `Notify(NVDR, 0x80)` (re-read
+/// `_FIT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotifyLine {
     pub port: u16,
@@ -277,7 +279,27 @@ const GED: &str = "\\_SB.NVGE";
 /// The GED and the UART's registers. `ARM` enables the UART's
 /// received-data interrupt (`_INI`, and again from `_FIT`, since the OS's
 /// serial driver may probe the UART in between).
-fn ged(n: NotifyLine) -> Term {
+/// Most DIMM slots a health notification can name (five bits less 0 and 1).
+pub const MAX_NOTIFY_SLOTS: usize = 30;
+
+/// The notification-line byte for "DIMM slot `slot`'s health changed".
+pub fn dimm_health_byte(slot: usize) -> Option<u8> {
+    (slot < MAX_NOTIFY_SLOTS).then(|| 0x80 | (slot as u8 + 2))
+}
+
+fn ged(n: NotifyLine, slots: usize) -> Term {
+    // One `If` per DIMM slot: Notify's target must be a name.
+    let dimm_health: Vec<Term> = (0..slots.min(MAX_NOTIFY_SLOTS))
+        .map(|slot| {
+            aml::if_(
+                aml::l_equal(local(3), int(slot as u64 + 2)),
+                &[aml::notify(
+                    &format!("{ROOT}.NV{slot:02X}"),
+                    int(u64::from(crate::model::NOTIFY_DIMM_HEALTH)),
+                )],
+            )
+        })
+        .collect();
     let mut crs = vec![0x89, 0x06, 0x00, 0x03, 0x01];
     crs.extend(u32::from(n.irq).to_le_bytes());
     crs.extend([0x79, 0x00]);
@@ -333,11 +355,32 @@ fn ged(n: NotifyLine) -> Term {
                             aml::store(aml::name("URBR"), local(1)),
                             aml::increment(local(0)),
                             // Only the low bits: robust to a 5-bit line setting.
+                            aml::store(aml::and(local(1), int(0x1f), None), local(3)),
                             aml::if_(
-                                aml::l_equal(aml::and(local(1), int(0x1f), None), int(1)),
+                                aml::l_equal(local(3), int(1)),
                                 &[aml::or(local(2), int(2), Some(local(2)))],
                             ),
-                            aml::else_(&[aml::or(local(2), int(1), Some(local(2)))]),
+                            aml::else_(&[
+                                aml::if_(
+                                    aml::l_less(local(3), int(2)),
+                                    &[aml::or(local(2), int(1), Some(local(2)))],
+                                ),
+                                aml::else_(
+                                    &[
+                                        // A slot past the DIMMs' is an update.
+                                        aml::if_(
+                                            aml::l_greater(
+                                                local(3),
+                                                int(slots.min(MAX_NOTIFY_SLOTS) as u64 + 1),
+                                            ),
+                                            &[aml::or(local(2), int(1), Some(local(2)))],
+                                        ),
+                                    ]
+                                    .into_iter()
+                                    .chain(dimm_health.iter().cloned())
+                                    .collect::<Vec<_>>(),
+                                ),
+                            ]),
                         ],
                     ),
                     aml::if_(
@@ -567,7 +610,7 @@ pub fn ssdt(
     }
     let mut sb = vec![aml::device("NVDR", &root)];
     if let Some(n) = notify {
-        sb.push(ged(n));
+        sb.push(ged(n, dimms.len() + hotplug_slots));
     }
     let sb = aml::scope("\\_SB", &sb);
     aml::definition_block(b"SSDT", 1, b"NVDIMMRS", &[pci, sb])

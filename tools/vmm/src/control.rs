@@ -15,6 +15,7 @@
 //! {"cmd":"hotplug","nvdimm":"path=F,size=256M,label-size=128K"}
 //! {"cmd":"poison","address":4294971392,"length":512}  (with --ars)
 //! {"cmd":"notify","value":129}                     Notify(NVDR, 0x81); 0x80 too
+//! {"cmd":"notify","value":129,"dimm":1}            Notify(NV00, 0x81): DIMM health
 //! {"cmd":"flush-hints"}   -> {"ok":true,"flush_hints":[{"dimm":1,"written":[true,false],
 //!                             "addresses":[...]}]}  (and clears them)
 //! ```
@@ -145,7 +146,7 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
         }
         "notify" => {
             for k in m.keys() {
-                if k != "cmd" && k != "value" {
+                if k != "cmd" && k != "value" && k != "dimm" {
                     return Err(format!("unknown field '{k}'"));
                 }
             }
@@ -154,7 +155,11 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
                 .and_then(Value::as_u64)
                 .filter(|v| *v == 0x80 || *v == 0x81)
                 .ok_or("notify needs \"value\": 128 (0x80) or 129 (0x81)")?;
-            p.notify(v as u8)?;
+            match opt_u32(m, "dimm")? {
+                None => p.notify(v as u8)?,
+                Some(h) if v == 0x81 => p.notify_dimm_health(h)?,
+                Some(_) => return Err("a DIMM takes only 129 (0x81, health changed)".into()),
+            }
             Ok(json!({"ok": true}))
         }
         "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints()?})),

@@ -362,14 +362,18 @@ impl Counters {
 pub trait HotplugBackend: Send {
     /// Maps the DIMM's backing file at its address.
     fn add(&mut self, d: &PlacedDimm) -> Result<(), String>;
-    /// Makes the guest evaluate `Notify(NVDR, value)` (0x80: re-read
-    /// `_FIT`; 0x81: uncorrectable memory error, scrub).
+    /// Sends one notification-line byte (see `acpi::ged`): 0x80 makes the
+    /// guest evaluate `Notify(NVDR, 0x80)` (re-read `_FIT`), 0x81
+    /// `Notify(NVDR, 0x81)` (uncorrectable memory error, scrub), and
+    /// [`crate::acpi::dimm_health_byte`] a DIMM's `Notify(NVss, 0x81)`.
     fn notify(&mut self, value: u8) -> Result<(), String>;
 }
 
 /// Notification values for the root device.
 pub const NOTIFY_UPDATE: u8 = 0x80;
 pub const NOTIFY_UC_MEMORY_ERROR: u8 = 0x81;
+/// Notification value for a DIMM device: its health changed.
+pub const NOTIFY_DIMM_HEALTH: u8 = 0x81;
 
 /// Room for hot-added DIMMs, fixed when the machine starts.
 pub struct HotplugRoom {
@@ -422,6 +426,23 @@ impl Platform {
             .as_mut()
             .ok_or("this machine has no notification line (--hotplug-slots)")?;
         room.backend.notify(value)
+    }
+
+    /// Raises `Notify(NVss, 0x81)` on the device of the DIMM with NFIT
+    /// `handle` (a DIMM of the machine or a hot-added one).
+    pub fn notify_dimm_health(&mut self, handle: u32) -> Result<(), String> {
+        let slot = handle
+            .checked_sub(1)
+            .map(|s| s as usize)
+            .filter(|s| self.placed.iter().any(|d| usize::from(d.slot) == *s))
+            .ok_or_else(|| format!("no DIMM with handle {handle}"))?;
+        let byte = crate::acpi::dimm_health_byte(slot)
+            .ok_or_else(|| format!("DIMM slot {slot}: past the notification line's range"))?;
+        let room = self
+            .hotplug
+            .as_mut()
+            .ok_or("this machine has no notification line (--hotplug-slots)")?;
+        room.backend.notify(byte)
     }
 
     /// The flush hints of every DIMM that has some: which slots the guest

@@ -50,6 +50,7 @@ check-host: tools
 	# One million inputs each through the NFIT and PAPR device-tree parsers.
 	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/nfit/fuzz.sh 1000000
 	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/papr/fuzz.sh 1000000
+	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/ocxlpmem/fuzz.sh 1000000
 
 check-guest: initramfs
 	$(RUNNER) check --arch $(subst $(eval) ,$(comma),$(ARCHES))

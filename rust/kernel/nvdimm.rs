@@ -355,6 +355,94 @@ unsafe impl Send for AttributeNotifier {}
 // SAFETY: `notify` is safe to call concurrently.
 unsafe impl Sync for AttributeNotifier {}
 
+/// A write-back mapping of persistent memory a provider owns outside its
+/// regions (the label area of a device that keeps its labels in its own
+/// media), with bounds-checked copies; writes are flushed to the
+/// persistence domain. Unmapped on drop.
+///
+/// # Invariants
+///
+/// `addr` maps `size` bytes (`memremap(MEMREMAP_WB)`) until dropped.
+pub struct DeviceMemory {
+    addr: NonNull<u8>,
+    size: usize,
+}
+
+impl DeviceMemory {
+    /// Maps `size` bytes of device memory at physical address `start`.
+    ///
+    /// # Safety
+    ///
+    /// The range is persistent or device memory that belongs to the caller's
+    /// device, is not system RAM, and is not used through another mapping
+    /// (such as one of the bus's regions) while this one exists.
+    pub unsafe fn map(start: u64, size: usize) -> Result<Self> {
+        if size == 0 || start.checked_add(size as u64).is_none() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The caller vouches for the range; memremap() checks it
+        // against system RAM itself.
+        let addr = unsafe { bindings::memremap(start, size, bindings::MEMREMAP_WB as c_ulong) };
+        let addr = NonNull::new(addr.cast::<u8>()).ok_or(ENOMEM)?;
+        Ok(Self { addr, size })
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.size
+    }
+
+    /// Whether nothing is mapped (never: a mapping has at least one byte).
+    pub fn is_empty(&self) -> bool {
+        self.size == 0
+    }
+
+    fn range(&self, offset: usize, len: usize) -> Result<*mut u8> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size => {
+                // SAFETY: `offset` is within the mapping (checked above).
+                Ok(unsafe { self.addr.as_ptr().add(offset) })
+            }
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Copies `out.len()` bytes at `offset` into `out`.
+    pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        let src = self.range(offset, out.len())?;
+        // SAFETY: `src` is valid for `out.len()` bytes of the mapping (type
+        // invariant, `range`); the mapping never overlaps `out`.
+        unsafe { ptr::copy_nonoverlapping(src, out.as_mut_ptr(), out.len()) };
+        Ok(())
+    }
+
+    /// Copies `data` to `offset` and writes it back to the persistence
+    /// domain.
+    pub fn write(&self, offset: usize, data: &[u8]) -> Result {
+        let dst = self.range(offset, data.len())?;
+        // SAFETY: As in `read`; the memory is only accessed by copies, so no
+        // reference to it exists that the write could invalidate.
+        unsafe {
+            ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
+            bindings::arch_wb_cache_pmem(dst.cast(), data.len());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DeviceMemory {
+    fn drop(&mut self) {
+        // SAFETY: Mapped by `map` (type invariant).
+        unsafe { bindings::memunmap(self.addr.as_ptr().cast()) };
+    }
+}
+
+// SAFETY: The mapping is only accessed by copies through `&self`; callers
+// serialise conflicting accesses (the core serialises label accesses).
+unsafe impl Send for DeviceMemory {}
+// SAFETY: As above.
+unsafe impl Sync for DeviceMemory {}
+
 /// A "Persistent Memory" iomem resource inserted for a region.
 struct IomemClaim(KBox<Opaque<bindings::resource>>);
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Host build of the `core`-only protocol of the Rust ocxlpmem driver.
 //!
-//! [`regs`], [`error`], [`admin`], [`data`], [`commands`] and [`uapi`] are
+//! [`regs`], [`error`], [`admin`], [`data`], [`commands`], [`uapi`] and
+//! [`attach`] are
 //! the kernel's files from `drivers/nvdimm/ocxlpmem_rs/`, compiled
 //! unchanged (they refer to each other as `super::regs`, ..., so they stay
 //! siblings here as in the kernel module). Around them this crate adds what
@@ -32,6 +33,9 @@ pub mod commands;
 #[rustfmt::skip]
 #[path = "../../../drivers/nvdimm/ocxlpmem_rs/uapi.rs"]
 pub mod uapi;
+#[rustfmt::skip]
+#[path = "../../../drivers/nvdimm/ocxlpmem_rs/attach.rs"]
+pub mod attach;
 
 pub mod device;
 pub mod fuzz;

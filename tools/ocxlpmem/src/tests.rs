@@ -801,3 +801,63 @@ fn uapi_matches_header() {
     }
     assert!(header.contains("#define OCXLPMEM_MAGIC 0xCA"));
 }
+
+#[test]
+fn attachment_descriptor_round_trips_and_is_checked() {
+    use crate::attach::{self, Descriptor};
+    use crate::mem::MemWindow;
+    const SECTION: u64 = 128 << 20;
+    let d = Descriptor {
+        vendor: attach::VENDOR_IBM,
+        device: attach::DEVICE_OCXLPMEM,
+        memory_base: 0x20_0000_0000,
+        memory_size: 3 * SECTION,
+        doorbell: 0,
+    };
+    let put = |d: &Descriptor| {
+        let mut w = MemWindow::new(attach::REGISTER_BYTES);
+        for (off, v) in d.encode() {
+            w.write_u64(off, v);
+        }
+        w
+    };
+    let w = put(&d);
+    assert_eq!(Descriptor::read(&w, SECTION), Ok(Some(d)));
+    assert_eq!(d.metadata(SECTION), (0x20_0000_0000, SECTION));
+    assert_eq!(d.pmem(SECTION), (0x20_0000_0000 + SECTION, 2 * SECTION));
+    // No magic: another device, not an error.
+    assert_eq!(
+        Descriptor::read(&MemWindow::new(attach::REGISTER_BYTES), SECTION),
+        Ok(None)
+    );
+    // A window too small to hold the descriptor.
+    assert!(Descriptor::read(&MemWindow::new(0x100), SECTION).is_err());
+    // Wrong identity, misaligned or too small memory, wrapping range.
+    let bad = [
+        Descriptor {
+            device: 0x0623,
+            ..d
+        },
+        Descriptor {
+            memory_base: d.memory_base + 4096,
+            ..d
+        },
+        Descriptor {
+            memory_size: SECTION,
+            ..d
+        },
+        Descriptor {
+            memory_size: 2 * SECTION + 4096,
+            ..d
+        },
+        Descriptor {
+            memory_base: u64::MAX - SECTION + 1,
+            ..d
+        },
+    ];
+    for b in bad {
+        assert!(Descriptor::read(&put(&b), SECTION).is_err(), "{b:?}");
+    }
+    assert!(d.check(0).is_err());
+    assert!(d.check(3 << 20).is_err());
+}

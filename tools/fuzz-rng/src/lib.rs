@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-//! What the host fuzzers (`nfit-fuzz`, `papr-fuzz`) and the randomised tests
-//! share: the deterministic generator (SplitMix64, so a seed printed by a
-//! failing run reproduces it exactly) and the fuzzer binaries' run-and-report
-//! step ([`report`]).
+//! What the host fuzzers (`nfit-fuzz`, `papr-fuzz`, `ocxlpmem-fuzz`) and the
+//! randomised tests share: the deterministic generator (SplitMix64, so a
+//! seed printed by a failing run reproduces it exactly), the fuzzer
+//! binaries' command line and run-and-report step ([`main`], [`report`])
+//! and the message of a caught panic ([`panic_message`]).
 
 #![forbid(unsafe_code)]
 
+use std::any::Any;
 use std::fmt;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -37,6 +39,39 @@ pub fn parse_u64(s: &str) -> Option<u64> {
         Some(h) => u64::from_str_radix(h, 16).ok(),
         None => s.parse().ok(),
     }
+}
+
+/// The message of a panic caught with `catch_unwind`.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "non-string panic".to_string())
+}
+
+/// A fuzzer binary's `main`: parses `[--iterations N] [--seed S]` (1,000,000
+/// and 0 by default), then runs `run(iterations, seed)` through [`report`];
+/// `name` is the binary's, for the usage line.
+pub fn main<S: fmt::Display, C: Crash>(
+    name: &str,
+    run: impl FnOnce(u64, u64) -> Result<S, C>,
+) -> ExitCode {
+    let mut iterations = 1_000_000u64;
+    let mut seed = 0u64;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let value = args.next().as_deref().and_then(parse_u64);
+        match (a.as_str(), value) {
+            ("--iterations", Some(n)) => iterations = n,
+            ("--seed", Some(n)) => seed = n,
+            _ => {
+                eprintln!("usage: {name} [--iterations N] [--seed S]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    report(seed, || run(iterations, seed))
 }
 
 /// Runs a fuzzer with the default panic hook quieted (the report carries

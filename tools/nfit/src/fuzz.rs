@@ -829,11 +829,7 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Crash> {
         let outcome = match result {
             Ok(o) => o,
             Err(payload) => {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_else(|| "non-string panic".to_string());
+                let message = fuzz_rng::panic_message(&*payload);
                 return Err(Crash {
                     iteration,
                     input,

@@ -321,11 +321,7 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Box<Crash>> {
                 *stats.outcomes.entry(kind).or_default() += 1;
             }
             Err(p) => {
-                let message = p
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
+                let message = fuzz_rng::panic_message(&*p);
                 return Err(Box::new(Crash {
                     iteration,
                     message,

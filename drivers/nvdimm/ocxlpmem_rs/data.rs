@@ -263,6 +263,46 @@ pub struct ControllerStats {
     pub fast_write_count: u64,
 }
 
+impl ControllerStats {
+    /// The 64-bit counters, in field order from `host_load_count` (the
+    /// order of every layout that carries them).
+    pub fn counters(&self) -> [u64; 11] {
+        [
+            self.host_load_count,
+            self.host_store_count,
+            self.host_load_duration,
+            self.host_store_duration,
+            self.media_read_count,
+            self.media_write_count,
+            self.media_read_duration,
+            self.media_write_duration,
+            self.cache_read_hit_count,
+            self.cache_write_hit_count,
+            self.fast_write_count,
+        ]
+    }
+
+    /// `self` with the counters of [`ControllerStats::counters`] order.
+    pub fn with_counters(self, c: [u64; 11]) -> Self {
+        let [host_load_count, host_store_count, host_load_duration, host_store_duration, media_read_count, media_write_count, media_read_duration, media_write_duration, cache_read_hit_count, cache_write_hit_count, fast_write_count] =
+            c;
+        ControllerStats {
+            host_load_count,
+            host_store_count,
+            host_load_duration,
+            host_store_duration,
+            media_read_count,
+            media_write_count,
+            media_read_duration,
+            media_write_duration,
+            cache_read_hit_count,
+            cache_write_hit_count,
+            fast_write_count,
+            ..self
+        }
+    }
+}
+
 /// Offsets (from the start of the data buffer) of the 64-bit counters of
 /// [`ControllerStats`], in field order from `host_load_count`.
 pub const STATS_COUNTERS: [usize; 11] = [
@@ -338,18 +378,9 @@ impl ControllerStats {
                 "critical resource utilization",
                 word(bytes, STATS_SPID2 + 0x08)?,
             )?,
-            host_load_count: c[0],
-            host_store_count: c[1],
-            host_load_duration: c[2],
-            host_store_duration: c[3],
-            media_read_count: c[4],
-            media_write_count: c[5],
-            media_read_duration: c[6],
-            media_write_duration: c[7],
-            cache_read_hit_count: c[8],
-            cache_write_hit_count: c[9],
-            fast_write_count: c[10],
-        })
+            ..Default::default()
+        }
+        .with_counters(c))
     }
 }
 

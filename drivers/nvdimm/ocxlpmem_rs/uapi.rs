@@ -401,19 +401,7 @@ pub fn encode_stats(s: &ControllerStats) -> [u8; STATS_SIZE] {
     put(&mut b, 8, &s.power_on_uptime.to_le_bytes());
     b[12] = s.life_remaining;
     b[13] = s.critical_resource_utilization;
-    let counters = [
-        s.host_load_count,
-        s.host_store_count,
-        s.host_load_duration,
-        s.host_store_duration,
-        s.media_read_count,
-        s.media_write_count,
-        s.media_read_duration,
-        s.media_write_duration,
-        s.cache_read_hit_count,
-        s.cache_write_hit_count,
-        s.fast_write_count,
-    ];
+    let counters = s.counters();
     for (i, c) in counters.iter().enumerate() {
         put(&mut b, 16 + i * 8, &c.to_le_bytes());
     }
@@ -429,18 +417,9 @@ pub fn decode_stats(b: &[u8; STATS_SIZE]) -> ControllerStats {
         power_on_uptime: u32_at(b, 8),
         life_remaining: b[12],
         critical_resource_utilization: b[13],
-        host_load_count: c(0),
-        host_store_count: c(1),
-        host_load_duration: c(2),
-        host_store_duration: c(3),
-        media_read_count: c(4),
-        media_write_count: c(5),
-        media_read_duration: c(6),
-        media_write_duration: c(7),
-        cache_read_hit_count: c(8),
-        cache_write_hit_count: c(9),
-        fast_write_count: c(10),
+        ..Default::default()
     }
+    .with_counters(core::array::from_fn(c))
 }
 
 /// Decodes `IOCTL_OCXLPMEM_EVENTFD`'s payload: the eventfd (non-negative).

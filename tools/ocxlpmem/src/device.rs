@@ -58,19 +58,7 @@ pub fn controller_stats(s: &ControllerStats) -> Vec<u8> {
         data::STATS_SPID2 + 8,
         u64::from(s.critical_resource_utilization),
     );
-    let counters = [
-        s.host_load_count,
-        s.host_store_count,
-        s.host_load_duration,
-        s.host_store_duration,
-        s.media_read_count,
-        s.media_write_count,
-        s.media_read_duration,
-        s.media_write_duration,
-        s.cache_read_hit_count,
-        s.cache_write_hit_count,
-        s.fast_write_count,
-    ];
+    let counters = s.counters();
     for (off, v) in data::STATS_COUNTERS.iter().zip(counters) {
         put(*off, v);
     }

@@ -332,6 +332,36 @@ impl ErrorLogArgs {
         })
     }
 
+    /// The request userspace sends (its side of [`ErrorLogArgs::decode`]).
+    pub fn request(&self) -> [u8; ERROR_LOG_SIZE] {
+        let mut b = [0u8; ERROR_LOG_SIZE];
+        put(&mut b, 56, &self.buf_size.to_le_bytes());
+        put(&mut b, 64, &self.buf_ptr.to_le_bytes());
+        b
+    }
+
+    /// Decodes the answer (userspace's side of [`ErrorLogArgs::encode`]):
+    /// the entry, `None` when the log was empty; its `data_len` is the
+    /// additional data's full length.
+    pub fn answer(b: &[u8; ERROR_LOG_SIZE]) -> Option<ErrorLogEntry> {
+        if b[..64].iter().all(|&x| x == 0) {
+            return None;
+        }
+        let mut fw_revision = [0u8; 8];
+        fw_revision.copy_from_slice(&b[40..48]);
+        Some(ErrorLogEntry {
+            log_identifier: u32_at(b, 0),
+            program_reference_code: u32_at(b, 4),
+            action_flags: u32_at(b, 8),
+            power_on_seconds: u32_at(b, 12),
+            timestamp: u64_at(b, 16),
+            wwid: [u64_at(b, 24), u64_at(b, 32)],
+            fw_revision,
+            data_len: usize::from(u16_at(b, 56)),
+            error_log_type: b[58],
+        })
+    }
+
     /// The answer: the entry's fields, `buf_size` the additional data's
     /// full length (more than copied if the buffer was short), `buf_ptr`
     /// as given. `None` (no entry): all zero but `buf_ptr`.
@@ -381,6 +411,21 @@ impl DumpDataArgs {
             buf_size,
             offset: u32_at(b, 12),
         })
+    }
+
+    /// The request userspace sends (its side of [`DumpDataArgs::decode`]).
+    pub fn request(&self) -> [u8; DUMP_DATA_SIZE] {
+        let mut b = [0u8; DUMP_DATA_SIZE];
+        put(&mut b, 0, &self.buf_ptr.to_le_bytes());
+        put(&mut b, 8, &self.buf_size.to_le_bytes());
+        put(&mut b, 12, &self.offset.to_le_bytes());
+        b
+    }
+
+    /// The bytes an answer says were returned (userspace's side of
+    /// [`DumpDataArgs::encode`]).
+    pub fn returned(b: &[u8; DUMP_DATA_SIZE]) -> u16 {
+        u16_at(b, 8)
     }
 
     /// The answer: `buf_size` the bytes returned (0 at the end).

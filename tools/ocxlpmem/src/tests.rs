@@ -861,3 +861,46 @@ fn attachment_descriptor_round_trips_and_is_checked() {
     assert!(d.check(0).is_err());
     assert!(d.check(3 << 20).is_err());
 }
+
+#[test]
+fn ioctl_requests_and_answers_round_trip() {
+    use crate::uapi::{DumpDataArgs, ErrorLogArgs};
+    // Error log: what userspace sends decodes to the same arguments; the
+    // driver's answer decodes to the entry it encoded.
+    let args = ErrorLogArgs {
+        buf_ptr: 0x7fff_0000_1000,
+        buf_size: 4096,
+    };
+    assert_eq!(ErrorLogArgs::decode(&args.request()), Ok(args));
+    let entry = ErrorLogEntry {
+        log_identifier: 7,
+        program_reference_code: 0x1234,
+        error_log_type: data::ERRLOG_TYPE_GENERAL,
+        action_flags: 0x12_3456,
+        power_on_seconds: 99,
+        timestamp: 0x1122,
+        wwid: [1, 2],
+        fw_revision: *b"1.0.0\0\0\0",
+        data_len: 24,
+    };
+    assert_eq!(
+        ErrorLogArgs::answer(&args.encode(Some(&entry))),
+        Some(entry)
+    );
+    assert_eq!(ErrorLogArgs::answer(&args.encode(None)), None);
+    // A buffer size that is not a multiple of 8 is refused.
+    let odd = ErrorLogArgs {
+        buf_size: 12,
+        ..args
+    };
+    assert!(ErrorLogArgs::decode(&odd.request()).is_err());
+    // Dump data.
+    let d = DumpDataArgs {
+        buf_ptr: 0x5000,
+        buf_size: 256,
+        offset: 4096,
+    };
+    assert_eq!(DumpDataArgs::decode(&d.request()), Ok(d));
+    assert_eq!(DumpDataArgs::returned(&d.encode(200)), 200);
+    assert!(DumpDataArgs::decode(&DumpDataArgs { buf_size: 0, ..d }.request()).is_err());
+}

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `ocxlpmem`: the userspace tool of the Rust ocxlpmem driver. Drives the
+//! ioctls of `/dev/ocxlpmemN` (`include/uapi/linux/ocxlpmem.h`) with the
+//! same layouts the driver decodes (`ocxlpmem_core::uapi`) and prints JSON.
+//!
+//! ```text
+//! ocxlpmem stats [DEV]            controller statistics
+//! ocxlpmem error-log [DEV]        the oldest error log entry ({} when none)
+//! ocxlpmem dump FILE [DEV]        collect a controller dump into FILE
+//! ocxlpmem request-health [DEV]   ask the controller for health data
+//! ocxlpmem events [DEV]           pending events
+//! ```
+//!
+//! DEV defaults to `/dev/ocxlpmem0`. Exit status: 0 done, 1 the ioctl
+//! failed (errno printed), 2 bad usage.
+
+use ocxlpmem_core::data::ErrorLogEntry;
+use ocxlpmem_core::uapi::{self, DumpDataArgs, ErrorLogArgs, Ioctl};
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+
+/// Largest error log additional data fetched.
+const ERROR_DATA: u16 = 4096;
+/// Bytes per dump chunk.
+const DUMP_CHUNK: u16 = 4096;
+
+fn encoding() -> &'static uapi::IocEncoding {
+    if cfg!(any(target_arch = "powerpc", target_arch = "powerpc64")) {
+        &uapi::IOC_POWERPC
+    } else {
+        &uapi::IOC_GENERIC
+    }
+}
+
+/// Issues `ioctl` with `payload` (whose size the ioctl declares).
+fn ioctl(dev: &File, ioctl: Ioctl, payload: &mut [u8]) -> Result<(), String> {
+    let (_, _, size) = ioctl.def();
+    if payload.len() != size {
+        return Err(format!(
+            "{ioctl:?}: payload of {} bytes, not {size}",
+            payload.len()
+        ));
+    }
+    let nr = ioctl
+        .number(encoding())
+        .ok_or_else(|| format!("{ioctl:?}: no number"))?;
+    let arg = if size == 0 {
+        0
+    } else {
+        payload.as_mut_ptr() as libc::c_ulong
+    };
+    // SAFETY: `arg` is 0 or a buffer of exactly the size the ioctl number
+    // declares, live for the call.
+    let rc = unsafe { libc::ioctl(dev.as_raw_fd(), nr as libc::c_ulong, arg) };
+    if rc < 0 {
+        return Err(format!("{ioctl:?}: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn text(bytes: &[u8]) -> String {
+    let n = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..n]).into_owned()
+}
+
+fn stats(dev: &File) -> Result<(), String> {
+    let mut b = [0u8; uapi::STATS_SIZE];
+    ioctl(dev, Ioctl::ControllerStats, &mut b)?;
+    let s = uapi::decode_stats(&b);
+    let names = [
+        "host_load_count",
+        "host_store_count",
+        "host_load_duration",
+        "host_store_duration",
+        "media_read_count",
+        "media_write_count",
+        "media_read_duration",
+        "media_write_duration",
+        "cache_read_hit_count",
+        "cache_write_hit_count",
+        "fast_write_count",
+    ];
+    let counters: Vec<String> = names
+        .iter()
+        .zip(s.counters())
+        .map(|(n, v)| format!("\"{n}\":{v}"))
+        .collect();
+    println!(
+        "{{\"reset_count\":{},\"reset_uptime\":{},\"power_on_uptime\":{},\"life_remaining\":{},\"critical_resource_utilization\":{},{}}}",
+        s.reset_count,
+        s.reset_uptime,
+        s.power_on_uptime,
+        s.life_remaining,
+        s.critical_resource_utilization,
+        counters.join(",")
+    );
+    Ok(())
+}
+
+fn error_log(dev: &File) -> Result<(), String> {
+    let mut data = vec![0u8; usize::from(ERROR_DATA)];
+    let args = ErrorLogArgs {
+        buf_ptr: data.as_mut_ptr() as u64,
+        buf_size: ERROR_DATA,
+    };
+    let mut b = args.request();
+    ioctl(dev, Ioctl::ErrorLog, &mut b)?;
+    let Some(e): Option<ErrorLogEntry> = ErrorLogArgs::answer(&b) else {
+        println!("{{}}");
+        return Ok(());
+    };
+    let copied = e.data_len.min(data.len());
+    println!(
+        "{{\"log_identifier\":{},\"program_reference_code\":{},\"error_log_type\":{},\"type\":\"{}\",\"action_flags\":{},\"power_on_seconds\":{},\"timestamp\":{},\"wwid\":\"{:016x}{:016x}\",\"fw_revision\":\"{}\",\"data_len\":{},\"data\":\"{}\"}}",
+        e.log_identifier,
+        e.program_reference_code,
+        e.error_log_type,
+        ocxlpmem_core::data::error_log_type_name(e.error_log_type),
+        e.action_flags,
+        e.power_on_seconds,
+        e.timestamp,
+        e.wwid[0],
+        e.wwid[1],
+        text(&e.fw_revision),
+        e.data_len,
+        hex(&data[..copied])
+    );
+    Ok(())
+}
+
+fn dump(dev: &File, path: &str) -> Result<(), String> {
+    ioctl(dev, Ioctl::ControllerDump, &mut [])?;
+    let mut out = File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut chunk = vec![0u8; usize::from(DUMP_CHUNK)];
+    let mut offset = 0u32;
+    loop {
+        let args = DumpDataArgs {
+            buf_ptr: chunk.as_mut_ptr() as u64,
+            buf_size: DUMP_CHUNK,
+            offset,
+        };
+        let mut b = args.request();
+        ioctl(dev, Ioctl::ControllerDumpData, &mut b)?;
+        let n = DumpDataArgs::returned(&b);
+        if n == 0 {
+            break;
+        }
+        let n = usize::from(n).min(chunk.len());
+        out.write_all(&chunk[..n])
+            .map_err(|e| format!("{path}: {e}"))?;
+        offset = offset
+            .checked_add(n as u32)
+            .ok_or("dump larger than 4 GiB")?;
+    }
+    ioctl(dev, Ioctl::ControllerDumpComplete, &mut [])?;
+    println!("{{\"dump\":\"{path}\",\"bytes\":{offset}}}");
+    Ok(())
+}
+
+fn events(dev: &File) -> Result<(), String> {
+    let mut b = [0u8; 8];
+    ioctl(dev, Ioctl::EventCheck, &mut b)?;
+    let e = u64::from_le_bytes(b);
+    let names = [
+        (
+            uapi::EVENT_CONTROLLER_DUMP_AVAILABLE,
+            "controller_dump_available",
+        ),
+        (uapi::EVENT_ERROR_LOG_AVAILABLE, "error_log_available"),
+        (uapi::EVENT_HARDWARE_FATAL, "hardware_fatal"),
+        (uapi::EVENT_FIRMWARE_FATAL, "firmware_fatal"),
+    ];
+    let set: Vec<String> = names
+        .iter()
+        .filter(|(bit, _)| e & bit != 0)
+        .map(|(_, n)| format!("\"{n}\""))
+        .collect();
+    println!("{{\"events\":[{}]}}", set.join(","));
+    Ok(())
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: ocxlpmem stats|error-log|request-health|events [DEV] | ocxlpmem dump FILE [DEV]"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, file, dev) = match args.as_slice() {
+        [c] if c != "dump" => (c.as_str(), None, "/dev/ocxlpmem0"),
+        [c, d] if c != "dump" => (c.as_str(), None, d.as_str()),
+        [c, f] if c == "dump" => (c.as_str(), Some(f.as_str()), "/dev/ocxlpmem0"),
+        [c, f, d] if c == "dump" => (c.as_str(), Some(f.as_str()), d.as_str()),
+        _ => return usage(),
+    };
+    let dev_file = match File::options().read(true).write(true).open(dev) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("ocxlpmem: {dev}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match (cmd, file) {
+        ("stats", None) => stats(&dev_file),
+        ("error-log", None) => error_log(&dev_file),
+        ("request-health", None) => ioctl(&dev_file, Ioctl::RequestHealth, &mut []),
+        ("events", None) => events(&dev_file),
+        ("dump", Some(path)) => dump(&dev_file, path),
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ocxlpmem: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //!
 //! A transport (the `ivshmem-doorbell` one in `ivshmem.rs`, or a test
 //! harness) owns a window of memory the guest maps: the device's register
-//! file at its start, then whatever memory the device exposes. When the
+//! file (memory the device exposes is attached separately). When the
 //! guest rings the doorbell, the transport calls [`Device::doorbell`]; it
 //! calls [`Device::tick`] periodically for time-driven behaviour, and raises
 //! the interrupt vectors either returns. Models never see the transport.

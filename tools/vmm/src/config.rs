@@ -271,22 +271,29 @@ impl NvdimmConfig {
     }
 }
 
-/// The smallest `--ocxlpmem` window: one x86 memory section (128 MiB)
-/// of metadata (label) area plus 256 MiB of pmem, rounded up to a power
-/// of two as a PCI BAR's size must be.
-pub const MIN_OCXL_SIZE: u64 = 512 << 20;
-/// The largest `--ocxlpmem` window (QEMU's pc machine's 64-bit PCI hole
-/// holds it next to the DIMMs).
+/// The card's memory is carved in x86 memory sections (128 MiB): the
+/// first is metadata (labels), the rest pmem (`ocxlpmem_core::attach`).
+pub const OCXL_SECTION: u64 = 128 << 20;
+/// The smallest `--ocxlpmem` card memory: the metadata section and one
+/// section of pmem.
+pub const MIN_OCXL_SIZE: u64 = 2 * OCXL_SECTION;
+/// The largest `--ocxlpmem` card memory.
 pub const MAX_OCXL_SIZE: u64 = 64 << 30;
+/// Guest physical address of the card's memory (a `pc-dimm`): 1 GiB past
+/// the flush hint page, so outside the DIMMs, their hotplug room (both
+/// end below [`FLUSH_BASE`]), the flush hint page and guest RAM; section
+/// aligned, as the attachment requires.
+pub const OCXL_MEMORY_BASE: u64 = FLUSH_BASE + (1 << 30);
 /// Default MSI-X vectors of the card (OpenCAPI pmem uses two).
 pub const DEFAULT_OCXL_VECTORS: u32 = 2;
 
-/// The `--ocxlpmem` option: a register-file card served through an
-/// `ivshmem-doorbell` device whose shared memory (BAR2) is `path`.
+/// The `--ocxlpmem` option: the OpenCAPI pmem card, its register file
+/// served through an `ivshmem-doorbell` device and its memory, the file
+/// `path`, as a `pc-dimm` at [`OCXL_MEMORY_BASE`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OcxlConfig {
     pub path: PathBuf,
-    /// The window (BAR2) size: the whole backing file.
+    /// The card memory's size: the whole backing file.
     pub size: u64,
     /// MSI-X vectors (1 to 32).
     pub vectors: u32,
@@ -331,10 +338,10 @@ impl OcxlConfig {
                 })?
                 .len(),
         };
-        if !size.is_power_of_two() || !(MIN_OCXL_SIZE..=MAX_OCXL_SIZE).contains(&size) {
+        if !size.is_multiple_of(OCXL_SECTION) || !(MIN_OCXL_SIZE..=MAX_OCXL_SIZE).contains(&size) {
             return Err(format!(
-                "size={size} must be a power of two from 512M to 64G (a PCI BAR; one 128 MiB \
-                 memory section of metadata plus at least 256 MiB of pmem)"
+                "size={size} must be a multiple of 128M from 256M to 64G (128 MiB memory \
+                 sections: one of metadata, then at least one of pmem)"
             ));
         }
         Ok(OcxlConfig {
@@ -345,7 +352,7 @@ impl OcxlConfig {
     }
 
     /// As [`NvdimmConfig::check_file`]: an existing file must be a regular
-    /// file of exactly `size` bytes (QEMU maps the whole file as BAR2).
+    /// file of exactly `size` bytes (QEMU maps the whole file as a DIMM).
     pub fn check_file(&self) -> Result<bool, String> {
         NvdimmConfig {
             path: self.path.clone(),
@@ -545,9 +552,13 @@ mod tests {
         let c = OcxlConfig::parse("path=/x/c.img,size=1G,vectors=32").unwrap();
         assert_eq!((c.size, c.vectors), (1 << 30, 32));
         let e = |s: &str| OcxlConfig::parse(s).unwrap_err();
-        assert!(e("path=/x,size=768M").contains("power of two"));
-        assert!(e("path=/x,size=256M").contains("power of two"));
-        assert!(e("path=/x,size=128G").contains("power of two"));
+        assert_eq!(
+            OcxlConfig::parse("path=/x,size=384M").unwrap().size,
+            384 << 20
+        );
+        assert!(e("path=/x,size=200M").contains("multiple of 128M"));
+        assert!(e("path=/x,size=128M").contains("multiple of 128M"));
+        assert!(e("path=/x,size=128G").contains("multiple of 128M"));
         assert!(e("path=/x,size=512M,vectors=0").contains("1 to 32"));
         assert!(e("path=/x,size=512M,vectors=33").contains("1 to 32"));
         assert!(e("path=/x,size=512M,label-size=128K").contains("unknown key"));
@@ -560,7 +571,11 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), vec![5u8; 4096], "untouched");
         assert!(OcxlConfig::parse(&format!("path={}", p.display()))
             .unwrap_err()
-            .contains("power of two"));
+            .contains("multiple of 128M"));
+        const {
+            assert!(OCXL_MEMORY_BASE.is_multiple_of(OCXL_SECTION));
+            assert!(OCXL_MEMORY_BASE >= FLUSH_BASE + FLUSH_SIZE);
+        }
         let new = tmp("ocxl-new.img");
         let _ = std::fs::remove_file(&new);
         let c = OcxlConfig::parse(&format!("path={},size=512M", new.display())).unwrap();

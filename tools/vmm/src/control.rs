@@ -18,7 +18,15 @@
 //! {"cmd":"notify","value":129,"dimm":1}            Notify(NV00, 0x81): DIMM health
 //! {"cmd":"flush-hints"}   -> {"ok":true,"flush_hints":[{"dimm":1,"written":[true,false],
 //!                             "addresses":[...]}]}  (and clears them)
+//! {"cmd":"card-fault","opcode":0,"status":255,"count":1}   (with --ocxlpmem)
+//! {"cmd":"card-fault","action":"no-response"}  also fatal, hardware-fatal, wrong-id
+//! {"cmd":"card-fault","opcode":4,"delay_ms":200}
+//! {"cmd":"card-clear-faults"}
 //! ```
+//!
+//! `card-fault` arms a fault of the OpenCAPI pmem card for admin commands
+//! with `opcode` (left out: every opcode); the card takes it at its next
+//! doorbell. `stats` then also reports the card's counters (`card`).
 //!
 //! `hotplug` (a new DIMM at run time, on a machine started with
 //! `--hotplug-slots`) is accepted from the control socket only: the guest
@@ -85,6 +93,62 @@ fn fault(m: &Map<String, Value>) -> Result<Fault, String> {
     })
 }
 
+/// The most ticks (10 ms) a card answer may be delayed.
+pub const MAX_CARD_DELAY_MS: u32 = 60_000;
+
+fn card_fault(m: &Map<String, Value>) -> Result<crate::ocxl::faults::Fault, String> {
+    use crate::ocxl::faults::{Fault, FaultAction};
+    let kinds: Vec<&str> = ["status", "action", "delay_ms"]
+        .into_iter()
+        .filter(|k| m.contains_key(*k))
+        .collect();
+    let [kind] = kinds[..] else {
+        return Err("a card fault needs exactly one of status, action, delay_ms".into());
+    };
+    let action = match kind {
+        "status" => FaultAction::Status(
+            opt_u32(m, "status")?
+                .and_then(|n| u8::try_from(n).ok())
+                .ok_or("'status' must be an integer from 0 to 255")?,
+        ),
+        "delay_ms" => {
+            let ms = opt_u32(m, "delay_ms")?
+                .filter(|n| *n <= MAX_CARD_DELAY_MS)
+                .ok_or_else(|| format!("'delay_ms' must be from 0 to {MAX_CARD_DELAY_MS}"))?;
+            FaultAction::Delay((ms / 10).max(1))
+        }
+        _ => match m.get("action").and_then(Value::as_str) {
+            Some("no-response") => FaultAction::NoResponse,
+            Some("fatal") => FaultAction::Fatal,
+            Some("hardware-fatal") => FaultAction::HardwareFatal,
+            Some("wrong-id") => FaultAction::WrongId,
+            _ => {
+                return Err(
+                    "'action' must be no-response, fatal, hardware-fatal or wrong-id".into(),
+                )
+            }
+        },
+    };
+    let opcode = match opt_u32(m, "opcode")? {
+        None => None,
+        Some(n) => Some(u8::try_from(n).map_err(|_| "'opcode' must be from 0 to 255")?),
+    };
+    let remaining = opt_u32(m, "count")?;
+    if remaining == Some(0) {
+        return Err("'count' must be at least 1 (leave it out for every command)".into());
+    }
+    for k in m.keys() {
+        if !["cmd", "opcode", "count", kind].contains(&k.as_str()) {
+            return Err(format!("unknown field '{k}'"));
+        }
+    }
+    Ok(Fault {
+        opcode,
+        action,
+        remaining,
+    })
+}
+
 /// Handles one request line; always returns one reply object. `trusted`:
 /// the request comes from the host (the control socket), not the guest.
 pub fn handle(platform: &mut Platform, line: &str, trusted: bool) -> Value {
@@ -114,6 +178,9 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
                 if let (Some(s), Value::Object(a)) = (s.as_object_mut(), ars.json()) {
                     s.extend(a);
                 }
+            }
+            if let Some(card) = &p.card {
+                s["card"] = card.json();
             }
             Ok(json!({"ok": true, "stats": s}))
         }
@@ -163,6 +230,18 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             Ok(json!({"ok": true}))
         }
         "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints()?})),
+        "card-fault" => {
+            let card = p.card.as_ref().ok_or("no card on this machine (--ocxlpmem)")?;
+            let f = card_fault(m)?;
+            Ok(json!({"ok": true, "armed": card.arm(f)}))
+        }
+        "card-clear-faults" => {
+            p.card
+                .as_ref()
+                .ok_or("no card on this machine (--ocxlpmem)")?
+                .clear();
+            Ok(json!({"ok": true}))
+        }
         "hotplug" if !trusted => Err("hotplug is a host request (control socket only)".into()),
         "hotplug" => {
             let spec = m
@@ -177,7 +256,7 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             }))
         }
         other => Err(format!(
-            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, poison, notify, flush-hints, hotplug)"
+            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, poison, notify, flush-hints, hotplug, card-fault, card-clear-faults)"
         )),
     }
 }
@@ -388,6 +467,47 @@ mod tests {
             r["flush_hints"][0]["written"],
             serde_json::json!([false, false])
         );
+    }
+
+    #[test]
+    fn card_faults() {
+        let mut p = platform();
+        let req = r#"{"cmd":"card-fault","opcode":0,"status":255,"count":1}"#;
+        assert!(handle_t(&mut p, req)["error"]
+            .as_str()
+            .unwrap()
+            .contains("--ocxlpmem"));
+        let card = crate::ocxl::attached::Control::default();
+        p.card = Some(card.clone());
+        assert_eq!(handle_t(&mut p, req)["armed"], 1);
+        for good in [
+            r#"{"cmd":"card-fault","action":"no-response"}"#,
+            r#"{"cmd":"card-fault","opcode":4,"delay_ms":200}"#,
+            r#"{"cmd":"card-fault","action":"fatal","count":2}"#,
+        ] {
+            assert_eq!(handle_t(&mut p, good)["ok"], true, "{good}");
+        }
+        assert_eq!(
+            handle_t(&mut p, r#"{"cmd":"stats"}"#)["stats"]["card"]["faults_armed"],
+            4
+        );
+        for bad in [
+            r#"{"cmd":"card-fault"}"#,
+            r#"{"cmd":"card-fault","status":256}"#,
+            r#"{"cmd":"card-fault","status":1,"action":"fatal"}"#,
+            r#"{"cmd":"card-fault","action":"explode"}"#,
+            r#"{"cmd":"card-fault","status":1,"opcode":300}"#,
+            r#"{"cmd":"card-fault","status":1,"count":0}"#,
+            r#"{"cmd":"card-fault","delay_ms":60001}"#,
+            r#"{"cmd":"card-fault","status":1,"dimm":1}"#,
+        ] {
+            assert_eq!(handle_t(&mut p, bad)["ok"], false, "{bad}");
+        }
+        assert_eq!(
+            handle_t(&mut p, r#"{"cmd":"card-clear-faults"}"#)["ok"],
+            true
+        );
+        assert_eq!(card.json()["faults_armed"], 0);
     }
 
     #[test]

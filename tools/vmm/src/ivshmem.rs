@@ -16,10 +16,12 @@
 //!   IVPosition register (BAR0 + 8). Its eventfds (one per MSI-X vector)
 //!   are created here too: writing one raises that vector in the guest.
 //!
-//! The shared memory (BAR2) is a regular file (so a card's contents
-//! persist), mapped by QEMU and by the VMM ([`Window`]). The first
-//! [`Device::register_bytes`] of it are the model's register file; the
-//! rest is the device's memory.
+//! The shared memory (BAR2) is a regular file, mapped by QEMU and by the
+//! VMM ([`Window`]): the model's register file ([`Device::register_bytes`],
+//! rounded up to a power of two as a BAR's size). A device's memory is
+//! not in it: mapping a BAR's registers would make all of it uncached and
+//! busy for the guest's kernel, so memory is attached otherwise (the
+//! OpenCAPI pmem card's is a `pc-dimm`, see `ocxl::attached`).
 //!
 //! On connect the server sends, as 8-byte little-endian signed numbers
 //! (file descriptors by `SCM_RIGHTS`, one per message): the protocol

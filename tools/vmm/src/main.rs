@@ -9,7 +9,7 @@
 mod acpi;
 mod aml;
 mod ars;
-// Used by the OpenCAPI pmem card model and its transport (in progress).
+// Register access helpers the transport's own tests use.
 #[allow(dead_code)]
 mod card;
 mod config;
@@ -18,9 +18,10 @@ mod flush;
 mod ivshmem;
 mod mailbox;
 mod model;
-#[allow(dead_code)] // until a transport serves the card
+// The model offers more than the control protocol reaches yet (error log
+// entries, fatal failures, malformed answers): its tests use all of it.
+#[allow(dead_code)]
 mod ocxl;
-mod ocxl_placeholder;
 mod qemu;
 // The harness's console handling and QMP client, shared rather than copied.
 #[path = "../../harness/src/console.rs"]
@@ -61,11 +62,12 @@ struct Cli {
     /// may be left out for an existing file).
     #[arg(long, value_parser = NvdimmConfig::parse)]
     nvdimm: Vec<NvdimmConfig>,
-    /// A register-file card (the OpenCAPI pmem card; for now a placeholder
-    /// echo device) on an ivshmem-doorbell PCI device served by the VMM:
-    /// path=FILE,size=SIZE[,vectors=N]; FILE is BAR2 (size a power of two,
-    /// 512M to 64G; may be left out for an existing file), N MSI-X
-    /// vectors (1-32, default 2).
+    /// The OpenCAPI pmem card: path=FILE,size=SIZE[,vectors=N]. FILE is
+    /// the card's memory (a pc-dimm at 65 GiB; SIZE a multiple of 128M,
+    /// 256M to 64G, may be left out for an existing file: the first 128M
+    /// are metadata, the rest pmem); its registers are BAR2 of an
+    /// ivshmem-doorbell PCI device served by the VMM with N MSI-X vectors
+    /// (1-32, default 2).
     #[arg(long, value_parser = OcxlConfig::parse)]
     ocxlpmem: Option<OcxlConfig>,
     /// Platform capabilities (QEMU's -machine nvdimm-persistence=).
@@ -227,6 +229,16 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         .map(OcxlConfig::check_file)
         .transpose()?;
     let (dimms, end) = config::place(&cli.nvdimm)?;
+    if cli.ocxlpmem.is_some()
+        && end.max(config::DEVICE_MEMORY_BASE) + u64::from(cli.hotplug_slots) * qemu::HOTPLUG_ROOM
+            > config::FLUSH_BASE
+    {
+        return Err(
+            "the NVDIMMs and their hotplug room reach 64 GiB, where the flush hint page and \
+             the --ocxlpmem card memory are"
+                .into(),
+        );
+    }
     // Every check passed: only now create missing backing files.
     for (d, e) in cli.nvdimm.iter().zip(exists) {
         if !e {
@@ -322,12 +334,21 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         let p = platform.clone();
         std::thread::spawn(move || qemu::serve_control(l, p));
     }
-    // The card behind --ocxlpmem (the OpenCAPI pmem model replaces the
-    // placeholder once it exists).
-    let card = launch
-        .ocxlpmem
-        .as_ref()
-        .map(|_| Box::new(ocxl_placeholder::Echo::default()) as Box<dyn card::Device>);
+    // The OpenCAPI pmem card behind --ocxlpmem, with the descriptor of
+    // its memory; the control protocol reaches it through `control`.
+    let card = launch.ocxlpmem.as_ref().map(|c| {
+        let control = ocxl::attached::Control::default();
+        if let Ok(mut p) = platform.lock() {
+            p.card = Some(control.clone());
+        }
+        Box::new(ocxl::attached::Attached::new(
+            ocxl::Card::new(ocxl::CardConfig::default()),
+            config::OCXL_MEMORY_BASE,
+            c.size,
+            ivshmem::VMM_PEER,
+            control,
+        )) as Box<dyn card::Device>
+    });
     let (outcome, card_stats) = qemu::run(&launch, platform.clone(), card).map_err(fail)?;
     let stats = match platform.lock() {
         Ok(p) => p.counters.json(),
@@ -458,7 +479,7 @@ mod tests {
         let dimm = format!("path={},size=4M", a.display());
         // Bad values are usage errors.
         let e = cli(&["--kernel", &k, "--ocxlpmem", "path=/x,size=300M"]).unwrap_err();
-        assert!(e.to_string().contains("power of two"), "{e}");
+        assert!(e.to_string().contains("multiple of 128M"), "{e}");
         // A card sharing a DIMM's file: nothing created.
         let same = format!("path={},size=512M", a.display());
         let c = cli(&["--kernel", &k, "--nvdimm", &dimm, "--ocxlpmem", &same]).unwrap();
@@ -481,5 +502,23 @@ mod tests {
             args.contains("ivshmem-doorbell,id=ocxlpmem0,chardev=nvocxl,vectors=2,addr=0x11"),
             "{args}"
         );
+        assert!(
+            args.contains("pc-dimm,id=nvocxld,memdev=nvocxlmem,addr=0x1040000000"),
+            "{args}"
+        );
+        // DIMMs whose hotplug room would reach the card: refused.
+        let c = cli(&[
+            "--kernel",
+            &k,
+            "--ocxlpmem",
+            &spec,
+            "--hotplug-slots",
+            "8",
+            "--nvdimm",
+            &format!("path={},size=50G", a.display()),
+        ])
+        .unwrap();
+        assert!(prepare(&c).unwrap_err().contains("64 GiB"));
+        assert!(!a.exists());
     }
 }

@@ -400,6 +400,8 @@ pub struct Platform {
     pub ars: Option<crate::ars::Ars>,
     /// The flush hint page, when some DIMM has flush hints.
     pub flush: Option<crate::flush::FlushPage>,
+    /// The OpenCAPI pmem card (`--ocxlpmem`): faults and counters.
+    pub card: Option<crate::ocxl::attached::Control>,
 }
 
 impl Platform {
@@ -413,6 +415,7 @@ impl Platform {
             hotplug: None,
             ars: None,
             flush: None,
+            card: None,
         })
     }
 

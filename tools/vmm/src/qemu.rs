@@ -11,6 +11,9 @@
 //! - the `_DSM` mailbox as the BAR of an `ivshmem-plain` device and its
 //!   doorbell as an `isa-debugcon` whose chardev is a socket the VMM
 //!   listens on;
+//! - the OpenCAPI pmem card (`--ocxlpmem`): its register file as BAR2 of
+//!   an `ivshmem-doorbell` device on the VMM's ivshmem server, its memory
+//!   as one more `pc-dimm` at [`crate::config::OCXL_MEMORY_BASE`];
 //! - the console (`-serial stdio`, copied to stdout and a log) and an
 //!   optional results port (a socket: appended to a file, with `@@ VMM`
 //!   control lines answered on the same port).
@@ -92,8 +95,9 @@ pub struct Launch {
     /// The flush hint page (a `pc-dimm` at [`crate::config::FLUSH_BASE`]),
     /// when some DIMM has flush hints.
     pub flush_page: bool,
-    /// The register-file card (`--ocxlpmem`): an `ivshmem-doorbell`
-    /// device in PCI slot [`Launch::ocxl_slot`] on the VMM's ivshmem server.
+    /// The OpenCAPI pmem card (`--ocxlpmem`): an `ivshmem-doorbell`
+    /// device in PCI slot [`Launch::ocxl_slot`] on the VMM's ivshmem server
+    /// (the register file) and a `pc-dimm` (the card memory).
     pub ocxlpmem: Option<OcxlConfig>,
     pub ocxl_slot: u8,
 }
@@ -130,6 +134,11 @@ impl Launch {
     pub fn ocxl_socket(&self) -> PathBuf {
         self.state_dir.join("ocxlpmem.sock")
     }
+    /// The card's register file (BAR2 of its `ivshmem-doorbell` device),
+    /// created afresh for every run: registers do not persist.
+    pub fn ocxl_regs_path(&self) -> PathBuf {
+        self.state_dir.join("ocxlpmem-regs")
+    }
 
     /// The end of device memory, hotplug room included.
     pub fn device_memory_end(&self) -> u64 {
@@ -137,14 +146,16 @@ impl Launch {
     }
 
     /// The end of every device QEMU maps in device memory: the DIMMs,
-    /// their hotplug room and the flush hint page.
+    /// their hotplug room, the flush hint page and the card's memory.
     fn device_span_end(&self) -> u64 {
-        let end = self.device_memory_end();
+        let mut end = self.device_memory_end();
         if self.flush_page {
-            end.max(crate::config::FLUSH_BASE + crate::config::FLUSH_SIZE)
-        } else {
-            end
+            end = end.max(crate::config::FLUSH_BASE + crate::config::FLUSH_SIZE);
         }
+        if let Some(c) = &self.ocxlpmem {
+            end = end.max(crate::config::OCXL_MEMORY_BASE + c.size);
+        }
+        end
     }
 
     /// QEMU's command line (program name excluded).
@@ -153,7 +164,10 @@ impl Launch {
         let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
         push(&["-machine", "pc", "-accel", &self.accel, "-smp", "1"]);
         let mem_mib = self.memory >> 20;
-        let slots = self.dimms.len() + self.hotplug_slots + usize::from(self.flush_page);
+        let slots = self.dimms.len()
+            + self.hotplug_slots
+            + usize::from(self.flush_page)
+            + usize::from(self.ocxlpmem.is_some());
         if slots == 0 {
             push(&["-m", &format!("{mem_mib}M")]);
         } else {
@@ -233,6 +247,21 @@ impl Launch {
                 &format!(
                     "pc-dimm,id=nvdimm{0},memdev=nvmem{0},addr={1:#x}",
                     d.slot, d.address
+                ),
+            ]);
+        }
+        if let Some(c) = &self.ocxlpmem {
+            push(&[
+                "-object",
+                &format!(
+                    "memory-backend-file,id=nvocxlmem,share=on,mem-path={},size={}",
+                    c.path.display(),
+                    c.size
+                ),
+                "-device",
+                &format!(
+                    "pc-dimm,id=nvocxld,memdev=nvocxlmem,addr={:#x}",
+                    crate::config::OCXL_MEMORY_BASE
                 ),
             ]);
         }
@@ -488,7 +517,8 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
     UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Maps the card's window and starts its ivshmem server.
+/// Creates and maps the card's register file and starts its ivshmem
+/// server.
 fn start_card(
     l: &Launch,
     card: Option<Box<dyn Device>>,
@@ -496,13 +526,20 @@ fn start_card(
     let (Some(c), Some(device)) = (&l.ocxlpmem, card) else {
         return Ok(None);
     };
+    let path = l.ocxl_regs_path();
     let file = std::fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open(&c.path)
-        .map_err(|e| format!("{}: {e}", c.path.display()))?;
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // The register file the attachment asks for, a power of two as a BAR.
+    let bytes = device.register_bytes().next_power_of_two() as u64;
+    file.set_len(bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let window =
-        crate::ivshmem::Window::map(file).map_err(|e| format!("{}: {e}", c.path.display()))?;
+        crate::ivshmem::Window::map(file).map_err(|e| format!("{}: {e}", path.display()))?;
     crate::ivshmem::Transport::start(&l.ocxl_socket(), window, c.vectors, device).map(Some)
 }
 
@@ -715,6 +752,15 @@ mod tests {
             ),
             "{a}"
         );
+        // Its memory: one more slot, device memory up to 65.5 GiB.
+        assert!(
+            a.contains(
+                "-object memory-backend-file,id=nvocxlmem,share=on,mem-path=/c/card.img,\
+                 size=536870912 -device pc-dimm,id=nvocxld,memdev=nvocxlmem,addr=0x1040000000"
+            ),
+            "{a}"
+        );
+        assert!(a.contains("-m 1024M,slots=5,maxmem=64512M"), "{a}");
     }
 
     #[test]

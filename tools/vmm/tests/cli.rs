@@ -34,7 +34,7 @@ fn bad_command_lines_exit_2_and_create_nothing() {
             &["--nvdimm", "path=IMG,size=4M", "--doorbell-port", "0x70"],
             "used by the platform",
         ),
-        (&["--ocxlpmem", "path=IMG,size=384M"], "power of two"),
+        (&["--ocxlpmem", "path=IMG,size=200M"], "multiple of 128M"),
         (&["--ocxlpmem", "path=IMG,size=512M,vectors=64"], "1 to 32"),
         (
             &["--ocxlpmem", "path=IMG,size=512M", "--memory", "16G"],

@@ -17,6 +17,7 @@
 //! `CFFS`, `CHFS`). Answers are built with `ocxlpmem-core`, the layouts
 //! the kernel driver parses. Fault injection: [`faults`].
 
+pub mod attached;
 pub mod faults;
 #[cfg(test)]
 mod tests;

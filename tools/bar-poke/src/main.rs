@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
-//! Guest-side check of the test VMM's `ivshmem-doorbell` transport with no
-//! kernel driver: finds the card's PCI device, maps its BARs through
-//! `/sys/bus/pci/devices/*/resourceN` and talks to the placeholder echo
-//! model (`tools/vmm/src/ocxl_placeholder.rs`).
+//! Guest-side check of the test VMM's `ivshmem-doorbell` attachment of the
+//! OpenCAPI pmem card with no kernel driver: finds the card's PCI device,
+//! maps its BARs through `/sys/bus/pci/devices/*/resourceN` and talks to
+//! the card model (`tools/vmm/src/ocxl`) with the driver's own protocol
+//! code (`ocxlpmem-core`, the kernel's `drivers/nvdimm/ocxlpmem_rs/`).
 //!
 //! ```text
-//! bar-poke find                      the device: address, IVPosition, vectors, BAR2 size
-//! bar-poke echo VALUE                write IN (0x08), ring the VMM, wait for OUT (0x10)
-//! bar-poke irq VALUE                 echo with MSI-X enabled and function-masked: the
-//!                                    VMM's vector 0 must become pending in the PBA
-//! bar-poke ring PEER VECTOR          a raw doorbell write (BAR0 + 12)
-//! bar-poke fill|verify OFFSET LEN SEED   a seeded pattern in BAR2 (sizes take K/M/G)
+//! bar-poke find                 the device: address, IVPosition, vectors, BAR2 size
+//! bar-poke descriptor           the attachment descriptor (checked as the driver does)
+//! bar-poke read OFFSET          a 64-bit register of the register file
+//! bar-poke heartbeat            ready check, admin area, a HEARTBEAT command
+//! bar-poke irq                  HEARTBEAT with CHIE.ACRA enabled and MSI-X enabled and
+//!                               function-masked: vector 0 must become pending in the PBA
+//! bar-poke ring PEER VECTOR     a raw doorbell write (BAR0 + 12)
 //! ```
 //!
 //! The card is 1af4:1110 revision 1 *with* an MSI-X capability (the VMM's
-//! `_DSM` mailbox is an `ivshmem-plain` 1af4:1110 without one) whose BAR2
-//! starts with the magic "OCXLECHO". The VMM is ivshmem peer 0; the guest
-//! reads its own id (1) from IVPosition (BAR0 + 8).
+//! `_DSM` mailbox is an `ivshmem-plain` 1af4:1110 without one) whose BAR2,
+//! the register file, has the attachment descriptor's magic at 0xf000. The
+//! VMM is ivshmem peer 0 (the descriptor says so); the guest reads its own
+//! id (1) from IVPosition (BAR0 + 8).
 
+use ocxlpmem_core::admin::{AdminMailbox, Sleep};
+use ocxlpmem_core::attach::{self, Descriptor};
+use ocxlpmem_core::regs::{self, Capabilities, Mmio};
+use ocxlpmem_core::{commands, error};
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
@@ -27,16 +34,12 @@ use std::time::{Duration, Instant};
 
 const VENDOR: &str = "0x1af4";
 const DEVICE: &str = "0x1110";
-const MAGIC: u64 = u64::from_le_bytes(*b"OCXLECHO");
-const VMM_PEER: u32 = 0;
 /// BAR0 registers.
-const IVPOSITION: usize = 8;
-const DOORBELL: usize = 12;
-/// Echo model registers (BAR2).
-const IN: usize = 0x08;
-const OUT: usize = 0x10;
-const DOORBELLS: usize = 0x18;
+const IVPOSITION: usize = attach::IVSHMEM_IVPOSITION;
+const DOORBELL: usize = attach::IVSHMEM_DOORBELL;
 const PCI_CAP_ID_MSIX: u8 = 0x11;
+/// An x86 guest's memory section (the attachment's unit).
+const SECTION: u64 = 128 << 20;
 
 /// A mapping of part of a BAR, accessed with volatile loads and stores.
 struct Map {
@@ -193,7 +196,7 @@ struct Card {
     bar2: u64,
 }
 
-/// The first ivshmem-doorbell device whose BAR2 has the echo magic.
+/// The first ivshmem-doorbell device whose BAR2 has the descriptor magic.
 fn find() -> Result<Card, String> {
     let mut seen = Vec::new();
     let dir = std::fs::read_dir("/sys/bus/pci/devices")
@@ -219,13 +222,13 @@ fn find() -> Result<Card, String> {
             continue;
         };
         let (_, bar2) = bar_range(&dev, 2)?;
-        if bar2 < 4096 {
+        if bar2 < attach::REGISTER_BYTES as u64 {
             seen.push(format!("{name}: BAR2 of {bar2} bytes"));
             continue;
         }
-        let regs = Map::new(&dev, 2, 0, 4096)?;
+        let regs = Map::new(&dev, 2, attach::D_MAGIC as u64, 8)?;
         let magic = regs.r64(0);
-        if magic != MAGIC {
+        if magic != attach::MAGIC {
             seen.push(format!("{name}: magic {magic:#x}"));
             continue;
         }
@@ -238,7 +241,7 @@ fn find() -> Result<Card, String> {
         });
     }
     Err(format!(
-        "no ivshmem-doorbell card with the echo magic (seen: {})",
+        "no ivshmem-doorbell card with the descriptor magic (seen: {})",
         if seen.is_empty() {
             "no 1af4:1110 device".to_string()
         } else {
@@ -253,36 +256,79 @@ fn ring(card: &Card, peer: u32, vector: u32) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes IN, rings the VMM, waits until OUT echoes it.
-fn echo(card: &Card, value: u64) -> Result<(), String> {
-    let regs = Map::new(&card.dev, 2, 0, 4096)?;
-    let before = regs.r64(DOORBELLS);
-    regs.w64(OUT, 0);
-    regs.w64(IN, value);
-    ring(card, VMM_PEER, 0)?;
-    let t = Instant::now();
-    while regs.r64(OUT) != value || regs.r64(DOORBELLS) == before {
-        if t.elapsed() > Duration::from_secs(10) {
-            return Err(format!(
-                "no echo of {value:#x} within 10 s (OUT {:#x}, doorbells {} -> {})",
-                regs.r64(OUT),
-                before,
-                regs.r64(DOORBELLS)
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    println!(
-        "echo {value:#x} ok in {} us (doorbells served {})",
-        t.elapsed().as_micros(),
-        regs.r64(DOORBELLS)
-    );
-    Ok(())
+/// The register file as the protocol code sees it: BAR2, and BAR0's
+/// doorbell rung after every control-register write (as the driver does).
+struct Window {
+    regs: Map,
+    bell: Map,
+    doorbell: u32,
 }
 
-/// Echo with MSI-X enabled and function-masked: QEMU then records the
-/// VMM's interrupt as pending in the PBA instead of delivering it.
-fn irq(card: &Card, value: u64) -> Result<(), String> {
+impl Window {
+    fn open(card: &Card) -> Result<Window, String> {
+        let regs = Map::new(&card.dev, 2, 0, attach::REGISTER_BYTES)?;
+        let bell = Map::new(&card.dev, 0, 0, 16)?;
+        let mut w = Window {
+            regs,
+            bell,
+            doorbell: 0,
+        };
+        w.doorbell = descriptor(&w)?.doorbell;
+        Ok(w)
+    }
+}
+
+impl Mmio for Window {
+    fn size(&self) -> usize {
+        attach::REGISTER_BYTES
+    }
+
+    fn read_u64(&self, offset: usize) -> u64 {
+        self.regs.r64(offset)
+    }
+
+    fn write_u64(&mut self, offset: usize, value: u64) {
+        self.regs.w64(offset, value)
+    }
+
+    fn doorbell(&mut self) {
+        self.bell.w32(DOORBELL, self.doorbell);
+    }
+}
+
+struct Sleeper;
+
+impl Sleep for Sleeper {
+    fn sleep_ms(&mut self, ms: u32) {
+        std::thread::sleep(Duration::from_millis(u64::from(ms)));
+    }
+}
+
+fn proto(what: &str) -> impl Fn(error::Error) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// The descriptor, checked as the kernel driver checks it.
+fn descriptor(w: &impl Mmio) -> Result<Descriptor, String> {
+    Descriptor::read(w, SECTION)
+        .map_err(proto("descriptor"))?
+        .ok_or_else(|| "no descriptor".to_string())
+}
+
+/// What the driver's probe does: readiness, the admin area, a HEARTBEAT.
+fn heartbeat(w: &mut Window) -> Result<Duration, String> {
+    let caps = Capabilities::read(w).map_err(proto("capabilities"))?;
+    commands::wait_ready(w, &caps, &mut Sleeper).map_err(proto("controller"))?;
+    let mut mb = AdminMailbox::probe(w).map_err(proto("admin area"))?;
+    let t = Instant::now();
+    commands::heartbeat(w, &mut mb, &mut Sleeper).map_err(proto("heartbeat"))?;
+    Ok(t.elapsed())
+}
+
+/// A HEARTBEAT with `CHIE.ACRA` enabled and MSI-X enabled and
+/// function-masked: QEMU then records the VMM's interrupt as pending in
+/// the PBA instead of delivering it.
+fn irq(card: &Card) -> Result<(), String> {
     let cfg_path = card.dev.join("config");
     let cfg = OpenOptions::new()
         .read(true)
@@ -297,11 +343,13 @@ fn irq(card: &Card, value: u64) -> Result<(), String> {
     let (pba_bar, pba_off) = ((pba & 7) as usize, u64::from(pba & !7));
     let pending = Map::new(&card.dev, pba_bar, pba_off, 8)?;
     let was = pending.r32(0) & 1;
+    let mut w = Window::open(card)?;
     let armed = ctl | 0xc000; // MSI-X enable + function mask
     cfg.write_all_at(&armed.to_le_bytes(), card.msix as u64 + 2)
         .map_err(|e| format!("enabling MSI-X: {e}"))?;
     let result = (|| {
-        echo(card, value)?;
+        regs::set_bits(&mut w, regs::CHIE, regs::chi::ACRA).map_err(proto("CHIE"))?;
+        heartbeat(&mut w)?;
         let t = Instant::now();
         while pending.r32(0) & 1 == 0 {
             if t.elapsed() > Duration::from_secs(5) {
@@ -309,49 +357,12 @@ fn irq(card: &Card, value: u64) -> Result<(), String> {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        println!("irq vector 0 pending (before: {was})");
+        println!("irq vector 0 pending after a heartbeat with CHIE.ACRA (before: {was})");
         Ok(())
     })();
+    let _ = regs::set_bits(&mut w, regs::CHIEC, regs::chi::ACRA);
     let _ = cfg.write_all_at(&ctl.to_le_bytes(), card.msix as u64 + 2);
     result
-}
-
-fn word_at(seed: u64, offset: u64) -> u64 {
-    let mut x = seed ^ offset.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x6f63_786c_6563_686f;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-}
-
-fn pattern(card: &Card, verify: bool, offset: u64, len: u64, seed: u64) -> Result<(), String> {
-    if !offset.is_multiple_of(8) || !len.is_multiple_of(8) {
-        return Err("OFFSET and LEN must be multiples of 8".into());
-    }
-    if offset < 4096 {
-        return Err("the first page of BAR2 is the register file".into());
-    }
-    let len_us = usize::try_from(len).map_err(|_| "LEN too large")?;
-    let m = Map::new(&card.dev, 2, offset, len_us)?;
-    for i in (0..len_us).step_by(8) {
-        let want = word_at(seed, offset + i as u64);
-        if verify {
-            let got = m.r64(i);
-            if got != want {
-                return Err(format!(
-                    "mismatch at BAR2 offset {:#x}: {got:#x}, expected {want:#x}",
-                    offset + i as u64
-                ));
-            }
-        } else {
-            m.w64(i, want);
-        }
-    }
-    println!(
-        "{} {len} bytes at BAR2 offset {offset:#x} (seed {seed})",
-        if verify { "verified" } else { "filled" }
-    );
-    Ok(())
 }
 
 fn num(s: &str) -> Result<u64, String> {
@@ -385,8 +396,32 @@ fn run(args: &[String]) -> Result<(), String> {
             );
             Ok(())
         }
-        ["echo", v] => echo(&card, num(v)?),
-        ["irq", v] => irq(&card, num(v)?),
+        ["descriptor"] => {
+            let w = Window::open(&card)?;
+            let d = descriptor(&w)?;
+            let (meta, _) = d.metadata(SECTION);
+            let (pmem, pmem_size) = d.pmem(SECTION);
+            println!(
+                "vendor={:#06x} device={:#06x} memory={:#x}+{:#x} metadata={meta:#x} \
+                 pmem={pmem:#x}+{pmem_size:#x} doorbell={:#x}",
+                d.vendor, d.device, d.memory_base, d.memory_size, d.doorbell
+            );
+            Ok(())
+        }
+        ["read", o] => {
+            let o = usize::try_from(num(o)?).map_err(|_| "OFFSET too large")?;
+            let w = Window::open(&card)?;
+            let v = regs::read(&w, o).map_err(proto("read"))?;
+            println!("{o:#x} = {v:#018x}");
+            Ok(())
+        }
+        ["heartbeat"] => {
+            let mut w = Window::open(&card)?;
+            let t = heartbeat(&mut w)?;
+            println!("heartbeat ok in {} us", t.as_micros());
+            Ok(())
+        }
+        ["irq"] => irq(&card),
         ["ring", p, v] => {
             let p = u32::try_from(num(p)?).ok().filter(|p| *p <= 0xffff);
             let v = u32::try_from(num(v)?).ok().filter(|v| *v <= 0xffff);
@@ -395,11 +430,9 @@ fn run(args: &[String]) -> Result<(), String> {
                 _ => Err("PEER and VECTOR are 16-bit numbers".into()),
             }
         }
-        ["fill", o, l, s] => pattern(&card, false, num(o)?, num(l)?, num(s)?),
-        ["verify", o, l, s] => pattern(&card, true, num(o)?, num(l)?, num(s)?),
         _ => Err(
-            "usage: bar-poke find | echo VALUE | irq VALUE | ring PEER VECTOR | \
-                  fill|verify OFFSET LEN SEED"
+            "usage: bar-poke find | descriptor | read OFFSET | heartbeat | irq | \
+             ring PEER VECTOR"
                 .into(),
         ),
     }
@@ -442,6 +475,5 @@ mod tests {
         assert_eq!(num("0x10").unwrap(), 16);
         assert_eq!(num("1M").unwrap(), 1 << 20);
         assert!(num("x").is_err());
-        assert_ne!(word_at(1, 0), word_at(1, 8));
     }
 }

@@ -172,7 +172,12 @@ struct OcxlPmemDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     <OcxlPmemDriver as pci::Driver>::IdInfo,
-    [(pci::DeviceId::from_id(pci::Vendor::REDHAT, 0x1110), ())]
+    // ivshmem is 0x1af4 (Qumranet, now Red Hat's virtio vendor id), not
+    // Red Hat's own 0x1b36.
+    [(
+        pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110),
+        ()
+    )]
 );
 
 impl OcxlPmemDriver {
@@ -202,7 +207,7 @@ impl OcxlPmemDriver {
         commands::wait_ready(&w, &caps, &mut Sleeper).map_err(|e| fail("controller", e))?;
         let mut mailbox = admin::AdminMailbox::probe(&w).map_err(|e| fail("admin area", e))?;
         commands::heartbeat(&mut w, &mut mailbox, &mut Sleeper)
-            .map_err(|e| fail("heartbeat", e))?;
+            .map_err(|e| fail("card does not answer", e))?;
 
         let (meta_start, _) = desc.metadata(SECTION);
         let (pmem_start, pmem_size) = desc.pmem(SECTION);

@@ -9,23 +9,36 @@
 //! at the start of the first memory section (v4 carves that section out
 //! for metadata), and one pmem region over the rest.
 //!
+//! `/dev/ocxlpmemN` carries the card's own operations as ioctls
+//! (`include/uapi/linux/ocxlpmem.h`; the `ocxlpmem` tool in
+//! `tools/ocxlpmem` drives them): error log, controller dump, statistics,
+//! health request, pending events.
+//!
 //! This module binds the test VMM's attachment of the card (see
 //! `ocxlpmem_rs/attach.rs`): an `ivshmem-doorbell` PCI device whose shared
 //! memory is the register file, and the card memory at a guest-physical
 //! range the attachment's descriptor names. The ocxl attachment (POWER
 //! hosts with the card) needs the same protocol over the AFU's MMIO.
 
+use core::{
+    ptr,
+    sync::atomic::{AtomicU32, Ordering},
+};
 use kernel::{
     bindings,
     device::Core,
+    fs::File,
     io::Io,
+    miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
         self, AttributeGroup, AttributeOutput, Bus, BusOptions, DeviceMemory, DimmOptions,
         LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
     },
     pci,
     prelude::*,
+    sync::{Arc, Mutex},
     time::{delay::fsleep, Delta},
+    uaccess::{UserPtr, UserSlice},
 };
 
 // The `core`-only protocol, shared with `tools/ocxlpmem` (which tests and
@@ -60,14 +73,15 @@ const LABEL_AREA_SIZE: u32 = 128 << 10;
 /// The guest's memory section size.
 const SECTION: u64 = 1 << bindings::SECTION_SIZE_BITS;
 
-type RegBar<'a> = pci::Bar<'a, { attach::REGISTER_BYTES }>;
-type BellBar<'a> = pci::Bar<'a, 16>;
-
 /// The register file as the protocol sees it: BAR2 of the attachment, and
-/// its doorbell (BAR0) rung after every control-register write.
+/// its doorbell (BAR0) rung after every control-register write. Both are
+/// revoked when the device unbinds (an open `/dev/ocxlpmemN` may outlive
+/// it); each access takes the mapping on its own, so the protocol may
+/// sleep between accesses, and after revocation reads as a dead device
+/// (all ones), which the protocol reports as a failed controller.
 struct Window<'a> {
-    regs: &'a RegBar<'a>,
-    bell: &'a BellBar<'a>,
+    regs: &'a pci::DevresBar<{ attach::REGISTER_BYTES }>,
+    bell: &'a pci::DevresBar<16>,
     doorbell: u32,
 }
 
@@ -77,19 +91,50 @@ impl regs::Mmio for Window<'_> {
     }
 
     fn read_u64(&self, offset: usize) -> u64 {
-        // The protocol checks every offset before it gets here; a failed
-        // access reads as a dead device would.
-        self.regs.try_read64(offset).unwrap_or(u64::MAX)
+        // The protocol checks every offset before it gets here.
+        self.regs
+            .try_access()
+            .and_then(|r| r.try_read64(offset).ok())
+            .unwrap_or(u64::MAX)
     }
 
     fn write_u64(&mut self, offset: usize, value: u64) {
-        let _ = self.regs.try_write64(value, offset);
+        if let Some(r) = self.regs.try_access() {
+            let _ = r.try_write64(value, offset);
+        }
     }
 
     fn doorbell(&mut self) {
-        let _ = self
-            .bell
-            .try_write32(self.doorbell, attach::IVSHMEM_DOORBELL);
+        if let Some(b) = self.bell.try_access() {
+            let _ = b.try_write32(self.doorbell, attach::IVSHMEM_DOORBELL);
+        }
+    }
+}
+
+/// The card's controller: its registers and the admin mailbox, which
+/// serialises the admin commands of probe and of every open file.
+#[pin_data]
+struct Controller {
+    regs: pci::DevresBar<{ attach::REGISTER_BYTES }>,
+    bell: pci::DevresBar<16>,
+    doorbell: u32,
+    #[pin]
+    mailbox: Mutex<admin::AdminMailbox>,
+}
+
+impl Controller {
+    /// Runs `f` on the register window with the mailbox held.
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut Window<'_>, &mut admin::AdminMailbox) -> error::Result<R>,
+    ) -> Result<R> {
+        let mut mailbox = self.mailbox.lock();
+        let mut w = Window {
+            regs: &self.regs,
+            bell: &self.bell,
+            doorbell: self.doorbell,
+        };
+        f(&mut w, &mut mailbox).map_err(errno)
     }
 }
 
@@ -161,9 +206,171 @@ impl Provider for CardBus {
     }
 }
 
-/// What a bound card keeps.
+/// `/dev/ocxlpmemN` of one card. The registration is the `misc` field of
+/// a pinned `CardDevice`, which is how `open` finds the card.
+#[pin_data(PinnedDrop)]
+struct CardDevice {
+    /// Set before the device node appears (initialised first).
+    ctrl: Arc<Controller>,
+    index: u32,
+    #[pin]
+    misc: MiscDeviceRegistration<CardFile>,
+}
+
+/// Device node names, one per card (`MiscDeviceOptions` wants static
+/// names).
+const NAMES: [&CStr; 8] = [
+    c"ocxlpmem0",
+    c"ocxlpmem1",
+    c"ocxlpmem2",
+    c"ocxlpmem3",
+    c"ocxlpmem4",
+    c"ocxlpmem5",
+    c"ocxlpmem6",
+    c"ocxlpmem7",
+];
+/// Which names are taken.
+static NAMES_USED: AtomicU32 = AtomicU32::new(0);
+
+impl CardDevice {
+    fn new(ctrl: Arc<Controller>) -> Result<Pin<KBox<Self>>> {
+        let index = (0..NAMES.len() as u32)
+            .find(|i| NAMES_USED.fetch_or(1 << i, Ordering::AcqRel) & (1 << i) == 0)
+            .ok_or(EBUSY)?;
+        let name = NAMES[index as usize];
+        let dev = KBox::try_pin_init(
+            try_pin_init!(CardDevice {
+                ctrl,
+                index,
+                misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
+                    name,
+                }),
+            }),
+            GFP_KERNEL,
+        );
+        if dev.is_err() {
+            NAMES_USED.fetch_and(!(1 << index), Ordering::AcqRel);
+        }
+        dev
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for CardDevice {
+    fn drop(self: Pin<&mut Self>) {
+        // The registration (a field) is dropped after this: the name is
+        // free again once the node is gone, which is what matters for a
+        // card bound again later.
+        NAMES_USED.fetch_and(!(1 << self.index), Ordering::AcqRel);
+    }
+}
+
+/// An open `/dev/ocxlpmemN`.
+struct CardFile {
+    ctrl: Arc<Controller>,
+}
+
+/// Largest error log additional data copied out per call.
+const MAX_ERROR_DATA: usize = 4096;
+/// Timeout of a controller dump request (v4 waits forever).
+const DUMP_TIMEOUT_MS: u32 = 10_000;
+
+#[vtable]
+impl MiscDevice for CardFile {
+    type Ptr = Pin<KBox<Self>>;
+
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        // SAFETY: Every `MiscDeviceRegistration<CardFile>` is the `misc`
+        // field of a pinned `CardDevice` (`CardDevice::new` is the only
+        // place one is made), which outlives the registration and so this
+        // call (misc_open() holds the misc lock, deregistration takes it).
+        let card = unsafe { &*kernel::container_of!(ptr::from_ref(misc), CardDevice, misc) };
+        KBox::pin(
+            CardFile {
+                ctrl: card.ctrl.clone(),
+            },
+            GFP_KERNEL,
+        )
+        .map_err(Into::into)
+    }
+
+    fn ioctl(me: Pin<&CardFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let enc = if cfg!(CONFIG_PPC) {
+            &uapi::IOC_POWERPC
+        } else {
+            &uapi::IOC_GENERIC
+        };
+        let ioctl = uapi::Ioctl::from_number(cmd, enc).ok_or(ENOTTY)?;
+        let (_, _, size) = ioctl.def();
+        let user = UserSlice::new(UserPtr::from_addr(arg), size);
+        let ctrl = &me.ctrl;
+        match ioctl {
+            uapi::Ioctl::ControllerStats => {
+                let stats = ctrl.with(|w, mb| commands::controller_stats(w, mb, &mut Sleeper))?;
+                user.writer().write_slice(&uapi::encode_stats(&stats))?;
+            }
+            uapi::Ioctl::ErrorLog => {
+                let (mut reader, mut writer) = user.reader_writer();
+                let mut b = [0u8; uapi::ERROR_LOG_SIZE];
+                reader.read_slice(&mut b)?;
+                let args = uapi::ErrorLogArgs::decode(&b).map_err(errno)?;
+                let mut extra = KVec::from_elem(0u8, MAX_ERROR_DATA, GFP_KERNEL)?;
+                let read =
+                    ctrl.with(|w, mb| commands::read_error_log(w, mb, &mut Sleeper, &mut extra));
+                let found = match read {
+                    Ok(found) => found,
+                    // v4: no entry pending is EAGAIN, not an error of the card.
+                    Err(e) if e == EAGAIN => None,
+                    Err(e) => return Err(e),
+                };
+                if let Some((_, copied)) = found {
+                    let n = copied.min(usize::from(args.buf_size));
+                    UserSlice::new(UserPtr::from_addr(args.buf_ptr as usize), n)
+                        .writer()
+                        .write_slice(&extra[..n])?;
+                }
+                writer.write_slice(&args.encode(found.as_ref().map(|(e, _)| e)))?;
+            }
+            uapi::Ioctl::ControllerDump => {
+                ctrl.with(|w, _| commands::request_dump(w, &mut Sleeper, DUMP_TIMEOUT_MS))?;
+            }
+            uapi::Ioctl::ControllerDumpData => {
+                let (mut reader, mut writer) = user.reader_writer();
+                let mut b = [0u8; uapi::DUMP_DATA_SIZE];
+                reader.read_slice(&mut b)?;
+                let args = uapi::DumpDataArgs::decode(&b).map_err(errno)?;
+                let mut chunk = KVec::from_elem(0u8, usize::from(args.buf_size), GFP_KERNEL)?;
+                let n = ctrl.with(|w, mb| {
+                    commands::read_dump_chunk(w, mb, &mut Sleeper, args.offset, &mut chunk)
+                })?;
+                UserSlice::new(UserPtr::from_addr(args.buf_ptr as usize), n)
+                    .writer()
+                    .write_slice(&chunk[..n])?;
+                writer.write_slice(&args.encode(u16::try_from(n).map_err(|_| EIO)?))?;
+            }
+            uapi::Ioctl::ControllerDumpComplete => {
+                ctrl.with(|w, _| commands::dump_collected(w))?;
+            }
+            uapi::Ioctl::RequestHealth => {
+                ctrl.with(|w, _| commands::request_health_perf(w))?;
+            }
+            uapi::Ioctl::EventCheck => {
+                let chi = ctrl.with(|w, _| regs::chi(w))?;
+                user.writer()
+                    .write_slice(&uapi::events(chi).to_le_bytes())?;
+            }
+            // Interrupts to an eventfd, and the debug ioctls, are not
+            // offered (yet).
+            _ => return Err(ENOTTY),
+        }
+        Ok(0)
+    }
+}
+
+/// What a bound card keeps; dropped in field order: the device node goes
+/// first (no new opens), then the bus (its regions use the memory).
 struct Bound {
-    /// Unregistered first (declared first): its regions use the memory.
+    _node: Pin<KBox<CardDevice>>,
     _bus: Pin<KBox<Bus<CardBus>>>,
 }
 
@@ -172,8 +379,6 @@ struct OcxlPmemDriver;
 kernel::pci_device_table!(
     PCI_TABLE,
     <OcxlPmemDriver as pci::Driver>::IdInfo,
-    // ivshmem is 0x1af4 (Qumranet, now Red Hat's virtio vendor id), not
-    // Red Hat's own 0x1b36.
     [(
         pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110),
         ()
@@ -183,8 +388,12 @@ kernel::pci_device_table!(
 impl OcxlPmemDriver {
     fn bind(pdev: &pci::Device<Core<'_>>) -> Result<Bound> {
         pdev.enable_device_mem()?;
-        let bell = pdev.iomap_region_sized::<16>(0, c"ocxlpmem_rs")?;
-        let regs_bar = pdev.iomap_region_sized::<{ attach::REGISTER_BYTES }>(2, c"ocxlpmem_rs")?;
+        let bell = pdev
+            .iomap_region_sized::<16>(0, c"ocxlpmem_rs")?
+            .into_devres()?;
+        let regs_bar = pdev
+            .iomap_region_sized::<{ attach::REGISTER_BYTES }>(2, c"ocxlpmem_rs")?
+            .into_devres()?;
         let mut w = Window {
             regs: &regs_bar,
             bell: &bell,
@@ -208,6 +417,16 @@ impl OcxlPmemDriver {
         let mut mailbox = admin::AdminMailbox::probe(&w).map_err(|e| fail("admin area", e))?;
         commands::heartbeat(&mut w, &mut mailbox, &mut Sleeper)
             .map_err(|e| fail("card does not answer", e))?;
+        let doorbell = desc.doorbell;
+        let ctrl = Arc::pin_init(
+            try_pin_init!(Controller {
+                regs: regs_bar,
+                bell,
+                doorbell,
+                mailbox <- kernel::new_mutex!(mailbox),
+            }),
+            GFP_KERNEL,
+        )?;
 
         let (meta_start, _) = desc.metadata(SECTION);
         let (pmem_start, pmem_size) = desc.pmem(SECTION);
@@ -282,7 +501,11 @@ impl OcxlPmemDriver {
             caps.fw_version_text().unwrap_or("?"),
             pmem_size >> 20
         );
-        Ok(Bound { _bus: bus })
+        let node = CardDevice::new(ctrl)?;
+        Ok(Bound {
+            _node: node,
+            _bus: bus,
+        })
     }
 }
 

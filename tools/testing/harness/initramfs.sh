@@ -21,7 +21,8 @@ ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
 esac
 OUT=$(kbuild_dir "$KARCH")
 ROOT=$OUT/initramfs-root
-GUEST_TOOLS=(pattern nd-ioctl bar-poke)
+# PACKAGE or PACKAGE:BINARY (a package whose guest binary has another name).
+GUEST_TOOLS=(pattern nd-ioctl bar-poke ocxlpmem-core:ocxlpmem)
 
 [ -d "$OUT/modules/lib/modules" ] || die "no modules in $OUT/modules: run 'make kernel'"
 
@@ -131,7 +132,7 @@ build_ppc_tools() {
 	(cd "$REPO/tools" && env CARGO_TARGET_DIR="$CACHE/cargo-target" RUSTC=/usr/bin/rustc \
 		"CARGO_TARGET_${t}_LINKER=powerpc64le-linux-gnu-gcc" \
 		"CARGO_TARGET_${t}_RUSTFLAGS=--sysroot=$RUST_SYSROOT" \
-		cargo build -q --release --locked --target "$RUST_TARGET" $(printf -- '-p %s ' "${GUEST_TOOLS[@]}")) ||
+		cargo build -q --release --locked --target "$RUST_TARGET" $(for t in "${GUEST_TOOLS[@]}"; do printf -- '-p %s ' "${t%%:*}"; done)) ||
 		die "cross-building the guest tools for $RUST_TARGET failed"
 }
 
@@ -139,10 +140,10 @@ if [ "$ARCH" = ppc64le ]; then
 	fetch_ppc_debs
 	build_ppc_tools
 	GUEST_BINS=()
-	for t in "${GUEST_TOOLS[@]}"; do GUEST_BINS+=("$CACHE/cargo-target/$RUST_TARGET/release/$t"); done
+	for t in "${GUEST_TOOLS[@]}"; do GUEST_BINS+=("$CACHE/cargo-target/$RUST_TARGET/release/${t##*:}"); done
 else
 	GUEST_BINS=()
-	for t in "${GUEST_TOOLS[@]}"; do GUEST_BINS+=("$CACHE/cargo-target/release/$t"); done
+	for t in "${GUEST_TOOLS[@]}"; do GUEST_BINS+=("$CACHE/cargo-target/release/${t##*:}"); done
 fi
 for b in "${GUEST_BINS[@]}"; do [ -x "$b" ] || die "$b missing: run 'make tools'"; done
 

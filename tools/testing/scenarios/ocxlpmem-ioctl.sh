@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+# title: the Rust ocxlpmem_rs driver's character device: the ocxlpmem tool reads statistics, events, a health error log entry and a controller dump through /dev/ocxlpmem0; card faults fail the ioctl, not the driver
+# platform: vmm
+# drivers: rust
+# timeout: 300
+# vmm-args: --ocxlpmem path={dir}/card.img,size=256M
+#
+# The card model (tools/vmm/src/ocxl) answers with known values: the
+# statistics of its default configuration, a health & performance error
+# log entry after a health request, a 20000-byte dump starting "OCXLDUMP".
+
+DEV=/dev/ocxlpmem0
+load_pmem_drivers
+require load-ocxlpmem_rs modprobe ocxlpmem_rs
+require region-ready wait_for 30 have_regions 1
+check device-node test -c $DEV
+
+# Statistics (CONTROLLER_STATS through the admin mailbox).
+check stats sh -c "ocxlpmem stats >/tmp/stats.json"
+cat /tmp/stats.json
+check stats-life-remaining grep -q '"life_remaining":98' /tmp/stats.json
+check stats-host-loads grep -q '"host_load_count":1000' /tmp/stats.json
+check stats-fast-writes grep -q '"fast_write_count":7' /tmp/stats.json
+
+# No event and no error log entry pending at first.
+check no-events sh -c 'ocxlpmem events | grep -qx "{\"events\":\[\]}"'
+check empty-error-log sh -c 'ocxlpmem error-log | grep -qx "{}"'
+
+# A health request produces a health & performance entry (ELA).
+check request-health ocxlpmem request-health
+check health-event wait_for 10 sh -c 'ocxlpmem events | grep -q error_log_available'
+check error-log sh -c "ocxlpmem error-log >/tmp/elog.json"
+cat /tmp/elog.json
+check error-log-health-type grep -q "\"error_log_type\":4,\"type\":\"health & performance\"" /tmp/elog.json
+check error-log-fw-revision grep -q '"fw_revision":"1.0.0"' /tmp/elog.json
+check error-log-has-data sh -c '! grep -q "\"data_len\":0," /tmp/elog.json'
+check error-log-consumed sh -c 'ocxlpmem error-log | grep -qx "{}"'
+
+# A controller dump, collected chunk by chunk.
+check dump sh -c "ocxlpmem dump /tmp/card.dump >/tmp/dump.json"
+cat /tmp/dump.json
+check dump-size test "$(stat -c %s /tmp/card.dump)" = 20000
+check dump-magic sh -c 'head -c 8 /tmp/card.dump | grep -q OCXLDUMP'
+
+# A card fault fails the ioctl with the card's status, and the next call
+# works again.
+require arm-stats-fault vmm_ctl '{"cmd":"card-fault","opcode":6,"status":255,"count":1}'
+check_not stats-fault-fails ocxlpmem stats
+check stats-after-fault ocxlpmem stats
+# Unknown ioctls are refused.
+check_not unknown-ioctl sh -c 'ocxlpmem bogus'
+
+# The device goes with the driver.
+require disable-all ndctl disable-region all
+check unload rmmod ocxlpmem_rs
+check node-gone test ! -e $DEV

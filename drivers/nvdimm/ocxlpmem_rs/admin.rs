@@ -373,6 +373,25 @@ impl AdminMailbox {
         regs::clear_chi(m, chi::ACRA)
     }
 
+    /// Waits until no response is pending (`CHI.ACRA` clear), within the
+    /// timeout of `opcode`. On MMIO the previous acknowledgement took
+    /// effect at once; a transport whose device model applies register
+    /// writes when it is rung (the test VMM's) may still show the previous
+    /// response for a moment, and submitting then would read it back as
+    /// the new command's.
+    pub fn wait_idle(&self, m: &impl Mmio, opcode: u8, sleep: &mut impl Sleep) -> Result<()> {
+        let timeout = timeout_ms(opcode).ok_or(Error::UnknownOpcode(opcode))?;
+        let mut waited = 0u32;
+        while self.poll(m)? {
+            if waited >= timeout {
+                return Err(Error::Timeout { opcode });
+            }
+            sleep.sleep_ms(1);
+            waited = waited.saturating_add(1);
+        }
+        Ok(())
+    }
+
     /// Submits, waits and checks the response. On success the response
     /// stays pending (read the data, then [`AdminMailbox::acknowledge`]);
     /// a non-success status or a wrong id is acknowledged here.
@@ -383,6 +402,7 @@ impl AdminMailbox {
         params: &[u64],
         sleep: &mut impl Sleep,
     ) -> Result<()> {
+        self.wait_idle(m, opcode, sleep)?;
         self.submit(m, opcode, params)?;
         self.wait(m, opcode, sleep)?;
         let status = match self.response(m) {

@@ -904,3 +904,51 @@ fn ioctl_requests_and_answers_round_trip() {
     assert_eq!(DumpDataArgs::returned(&d.encode(200)), 200);
     assert!(DumpDataArgs::decode(&DumpDataArgs { buf_size: 0, ..d }.request()).is_err());
 }
+
+/// A controller that applies register writes some reads after the
+/// doorbell (as the test VMM's card does, behind its transport).
+struct Lagging {
+    inner: std::cell::RefCell<Scripted>,
+    pending: std::cell::Cell<u32>,
+    reads_left: std::cell::Cell<u32>,
+}
+
+impl Mmio for Lagging {
+    fn size(&self) -> usize {
+        self.inner.borrow().size()
+    }
+    fn read_u64(&self, o: usize) -> u64 {
+        if o == regs::CHI && self.pending.get() > 0 {
+            if self.reads_left.get() == 0 {
+                for _ in 0..self.pending.replace(0) {
+                    self.inner.borrow_mut().doorbell();
+                }
+            } else {
+                self.reads_left.set(self.reads_left.get() - 1);
+            }
+        }
+        self.inner.borrow().read_u64(o)
+    }
+    fn write_u64(&mut self, o: usize, v: u64) {
+        self.inner.get_mut().write_u64(o, v)
+    }
+    fn doorbell(&mut self) {
+        self.pending.set(self.pending.get() + 1);
+        self.reads_left.set(2);
+    }
+}
+
+#[test]
+fn a_late_acknowledgement_is_not_taken_for_the_next_answer() {
+    let mut d = Lagging {
+        inner: std::cell::RefCell::new(Scripted::new(vec![(0, 0, vec![]); 3])),
+        pending: std::cell::Cell::new(0),
+        reads_left: std::cell::Cell::new(0),
+    };
+    let mut mb = AdminMailbox::probe(&d).unwrap();
+    let mut clock = Clock(0);
+    for _ in 0..3 {
+        mb.run(&mut d, admin::HEARTBEAT, &[], &mut clock).unwrap();
+    }
+    assert_eq!(d.inner.borrow().requests.len(), 3);
+}

@@ -12,57 +12,21 @@
 //! Layout: DIMM slot `s` has the 4 KiB page at `FLUSH_BASE + s * 4 KiB`,
 //! hint `i` at offset `i * 64` in it ([`crate::config::flush_hint_address`]).
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 use crate::config::{FLUSH_PAGE, FLUSH_SIZE, FLUSH_STRIDE, MAX_FLUSH_HINTS};
+use crate::shm::SharedFile;
 
 /// The host mapping of the flush hint page's backing file.
 pub struct FlushPage {
-    ptr: *mut u8,
-    _file: File,
+    shm: SharedFile,
 }
-
-// SAFETY: the mapping is owned by the FlushPage and lives until drop; all
-// accesses are volatile, in bounds and aligned, so moving the owner to
-// another thread is sound.
-unsafe impl Send for FlushPage {}
 
 impl FlushPage {
     /// Creates (or resets to zero) the backing file and maps it shared.
     pub fn create(path: &Path) -> Result<Self, String> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        file.set_len(FLUSH_SIZE)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: a fresh shared mapping of FLUSH_SIZE bytes of a file we
-        // just sized; the result is checked before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                FLUSH_SIZE as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(format!(
-                "{}: mmap: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
         Ok(FlushPage {
-            ptr: ptr.cast(),
-            _file: file,
+            shm: SharedFile::create(path, FLUSH_SIZE as usize)?,
         })
     }
 
@@ -78,34 +42,18 @@ impl FlushPage {
         let Some(off) = Self::offset(slot, hint) else {
             return false;
         };
-        // SAFETY: in bounds (checked by offset) and 8-byte aligned (the
-        // offsets are multiples of 64 in a page-aligned mapping); volatile
-        // because the guest writes the page concurrently.
-        unsafe {
-            let p = self.ptr.add(off).cast::<u64>();
-            let v = std::ptr::read_volatile(p);
-            if v != 0 {
-                std::ptr::write_volatile(p, 0);
-            }
-            v != 0
+        let v = self.shm.read_u64(off);
+        if v != 0 {
+            self.shm.write_u64(off, 0);
         }
+        v != 0
     }
 
     /// Plays the guest's part (for tests): writes hint `hint` of `slot`.
     #[cfg(test)]
     pub fn write(&self, slot: u16, hint: u8, v: u64) {
         let off = Self::offset(slot, hint).unwrap();
-        // SAFETY: as in take.
-        unsafe { std::ptr::write_volatile(self.ptr.add(off).cast::<u64>(), v) }
-    }
-}
-
-impl Drop for FlushPage {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping made in create(), once.
-        unsafe {
-            libc::munmap(self.ptr.cast(), FLUSH_SIZE as usize);
-        }
+        self.shm.write_u64(off, v)
     }
 }
 

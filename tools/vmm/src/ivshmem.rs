@@ -42,7 +42,6 @@
 
 use std::fs::File;
 use std::io::{self, Read};
-use std::marker::PhantomData;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -52,6 +51,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::card::{Device, Registers, Vectors};
+use crate::shm::SharedFile;
 
 /// The ivshmem client-server protocol version.
 pub const PROTOCOL_VERSION: i64 = 0;
@@ -218,24 +218,8 @@ pub fn recv_msg(sock: &UnixStream) -> io::Result<(i64, Option<OwnedFd>)> {
 }
 
 /// The shared window (BAR2): the whole backing file, mapped shared.
-pub struct Window {
-    ptr: *mut u8,
-    len: usize,
-    file: File,
-}
-
-// SAFETY: the mapping is owned by the Window and lives until drop; every
-// access goes through volatile operations on in-bounds offsets, so the
-// owner may move to (and be shared with) other threads.
-unsafe impl Send for Window {}
-// SAFETY: as above: no access creates a Rust reference into the mapping.
-unsafe impl Sync for Window {}
-
-impl std::fmt::Debug for Window {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Window").field("len", &self.len).finish()
-    }
-}
+#[derive(Debug)]
+pub struct Window(SharedFile);
 
 impl Window {
     /// Maps `file` (read-write), whose size must be a power of two of at
@@ -247,53 +231,24 @@ impl Window {
                 "the shared window is {len} bytes: it must be a power of two of at least {MIN_WINDOW}"
             ));
         }
-        let len = usize::try_from(len).map_err(|_| "window too large")?;
-        // SAFETY: a fresh shared mapping of the whole file; checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", io::Error::last_os_error()));
-        }
-        Ok(Window {
-            ptr: ptr.cast(),
-            len,
-            file,
-        })
+        Ok(Window(SharedFile::map(file)?))
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.0.len()
     }
 
     /// The backing file (its descriptor goes to QEMU).
     pub fn file(&self) -> &File {
-        &self.file
+        self.0.file()
     }
 
     /// The first `bytes` of the window (at most all of it) as a register
     /// file.
     pub fn registers(&self, bytes: usize) -> WindowRegisters<'_> {
         WindowRegisters {
-            ptr: self.ptr,
-            len: bytes.min(self.len),
-            _window: PhantomData,
-        }
-    }
-}
-
-impl Drop for Window {
-    fn drop(&mut self) {
-        // SAFETY: unmaps the mapping made in map(), once.
-        unsafe {
-            libc::munmap(self.ptr.cast(), self.len);
+            shm: &self.0,
+            len: bytes.min(self.len()),
         }
     }
 }
@@ -301,9 +256,8 @@ impl Drop for Window {
 /// A register file over the start of a [`Window`]: little-endian,
 /// volatile (the guest writes concurrently), clipped to its length.
 pub struct WindowRegisters<'a> {
-    ptr: *mut u8,
+    shm: &'a SharedFile,
     len: usize,
-    _window: PhantomData<&'a Window>,
 }
 
 impl WindowRegisters<'_> {
@@ -323,57 +277,12 @@ impl Registers for WindowRegisters<'_> {
     fn read(&self, offset: usize, buf: &mut [u8]) {
         buf.fill(0);
         let (start, n) = self.clip(offset, buf.len());
-        if n == 0 {
-            return;
-        }
-        // SAFETY: [start, start + n) is inside the mapping (clip); the
-        // pointer is aligned where a single wide access is used.
-        unsafe {
-            let p = self.ptr.add(start);
-            match n {
-                8 if p.align_offset(8) == 0 && n == buf.len() => {
-                    let v = std::ptr::read_volatile(p.cast::<u64>());
-                    buf.copy_from_slice(&v.to_ne_bytes());
-                }
-                4 if p.align_offset(4) == 0 && n == buf.len() => {
-                    let v = std::ptr::read_volatile(p.cast::<u32>());
-                    buf.copy_from_slice(&v.to_ne_bytes());
-                }
-                _ => {
-                    for (i, b) in buf[..n].iter_mut().enumerate() {
-                        *b = std::ptr::read_volatile(p.add(i));
-                    }
-                }
-            }
-        }
+        self.shm.read(start, &mut buf[..n]);
     }
 
     fn write(&mut self, offset: usize, data: &[u8]) {
         let (start, n) = self.clip(offset, data.len());
-        if n == 0 {
-            return;
-        }
-        // SAFETY: as in read().
-        unsafe {
-            let p = self.ptr.add(start);
-            match n {
-                8 if p.align_offset(8) == 0 && n == data.len() => {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(data);
-                    std::ptr::write_volatile(p.cast::<u64>(), u64::from_ne_bytes(b));
-                }
-                4 if p.align_offset(4) == 0 && n == data.len() => {
-                    let mut b = [0u8; 4];
-                    b.copy_from_slice(data);
-                    std::ptr::write_volatile(p.cast::<u32>(), u32::from_ne_bytes(b));
-                }
-                _ => {
-                    for (i, b) in data[..n].iter().enumerate() {
-                        std::ptr::write_volatile(p.add(i), *b);
-                    }
-                }
-            }
-        }
+        self.shm.write(start, &data[..n]);
     }
 }
 

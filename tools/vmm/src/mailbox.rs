@@ -19,10 +19,10 @@
 //! All fields are little-endian `u32`s. Every value read from the mailbox
 //! is guest-controlled and is bounds-checked before use.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{fence, Ordering};
+
+use crate::shm::SharedFile;
 
 /// `MAGIC` field value: the VMM serves this mailbox ("NVMB").
 pub const MAGIC_VALUE: u32 = u32::from_le_bytes(*b"NVMB");
@@ -82,49 +82,14 @@ pub struct Request {
 
 /// The host mapping of the mailbox file.
 pub struct Mailbox {
-    ptr: *mut u8,
-    _file: File,
+    shm: SharedFile,
 }
-
-// SAFETY: the mapping is owned by the Mailbox and lives until drop; all
-// accesses go through volatile or atomic operations on in-bounds offsets,
-// so moving the owner to another thread is sound.
-unsafe impl Send for Mailbox {}
 
 impl Mailbox {
     /// Creates (or resets) the mailbox file and maps it shared.
     pub fn create(path: &Path) -> Result<Self, String> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        file.set_len(SIZE as u64)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        // SAFETY: a fresh shared mapping of SIZE bytes of a file we just
-        // sized; the result is checked before use.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(format!(
-                "{}: mmap: {}",
-                path.display(),
-                std::io::Error::last_os_error()
-            ));
-        }
         let mb = Mailbox {
-            ptr: ptr.cast(),
-            _file: file,
+            shm: SharedFile::create(path, SIZE)?,
         };
         mb.write_u32(VERSION, VERSION_VALUE);
         mb.write_u32(SEQ, 0);
@@ -135,32 +100,21 @@ impl Mailbox {
     }
 
     fn read_u32(&self, off: usize) -> u32 {
-        assert!(off.is_multiple_of(4) && off + 4 <= SIZE);
-        // SAFETY: in bounds (checked above) and aligned; volatile because
-        // the guest writes the page concurrently.
-        unsafe { std::ptr::read_volatile(self.ptr.add(off).cast::<u32>()) }.to_le()
+        self.shm.read_u32(off)
     }
 
     fn write_u32(&self, off: usize, v: u32) {
-        assert!(off.is_multiple_of(4) && off + 4 <= SIZE);
-        // SAFETY: as in read_u32.
-        unsafe { std::ptr::write_volatile(self.ptr.add(off).cast::<u32>(), v.to_le()) }
+        self.shm.write_u32(off, v)
     }
 
     fn read_bytes(&self, off: usize, len: usize) -> Vec<u8> {
-        assert!(off + len <= SIZE);
-        (0..len)
-            // SAFETY: in bounds (checked above); byte reads.
-            .map(|i| unsafe { std::ptr::read_volatile(self.ptr.add(off + i)) })
-            .collect()
+        let mut b = vec![0u8; len];
+        self.shm.read(off, &mut b);
+        b
     }
 
     fn write_bytes(&self, off: usize, data: &[u8]) {
-        assert!(off + data.len() <= SIZE);
-        for (i, b) in data.iter().enumerate() {
-            // SAFETY: in bounds (checked above); byte writes.
-            unsafe { std::ptr::write_volatile(self.ptr.add(off + i), *b) }
-        }
+        self.shm.write(off, data)
     }
 
     /// The request the guest posted, if `SEQ` moved past `DONE`.
@@ -228,15 +182,6 @@ impl Mailbox {
         fence(Ordering::Acquire);
         let len = (self.read_u32(OUT_LEN) as usize).min(DATA_SIZE);
         (self.read_u32(DONE), self.read_bytes(DATA, len))
-    }
-}
-
-impl Drop for Mailbox {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping made in create(), once.
-        unsafe {
-            libc::munmap(self.ptr.cast(), SIZE);
-        }
     }
 }
 

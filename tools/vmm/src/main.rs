@@ -23,6 +23,7 @@ mod model;
 #[allow(dead_code)]
 mod ocxl;
 mod qemu;
+mod shm;
 // The harness's console handling and QMP client, shared rather than copied.
 #[path = "../../harness/src/console.rs"]
 mod console;

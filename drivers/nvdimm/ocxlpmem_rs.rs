@@ -27,8 +27,10 @@ use core::{
 use kernel::{
     bindings,
     device::Core,
+    eventfd::EventFd,
     fs::File,
     io::Io,
+    irq::{self, IrqReturn, ThreadedHandler, ThreadedRegistration},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
         self, AttributeGroup, AttributeOutput, Bus, BusOptions, DeviceMemory, DimmOptions,
@@ -120,6 +122,9 @@ struct Controller {
     doorbell: u32,
     #[pin]
     mailbox: Mutex<admin::AdminMailbox>,
+    /// Where the card's interrupts go (`IOCTL_OCXLPMEM_EVENTFD`).
+    #[pin]
+    eventfd: Mutex<Option<EventFd>>,
 }
 
 impl Controller {
@@ -354,24 +359,117 @@ impl MiscDevice for CardFile {
             uapi::Ioctl::RequestHealth => {
                 ctrl.with(|w, _| commands::request_health_perf(w))?;
             }
+            uapi::Ioctl::Eventfd => {
+                let mut b = [0u8; uapi::EVENTFD_SIZE];
+                user.reader().read_slice(&mut b)?;
+                let fd = uapi::decode_eventfd(&b).map_err(errno)?;
+                let eventfd = EventFd::from_fd(fd)?;
+                *ctrl.eventfd.lock() = Some(eventfd);
+                // From now on the card interrupts for its events (v4: the
+                // error log, the dump and the two fatal failures).
+                ctrl.with(|w, _| {
+                    regs::set_bits(
+                        w,
+                        regs::CHIE,
+                        regs::chi::ELA | regs::chi::CDA | regs::chi::FATAL,
+                    )
+                })?;
+            }
             uapi::Ioctl::EventCheck => {
                 let chi = ctrl.with(|w, _| regs::chi(w))?;
                 user.writer()
                     .write_slice(&uapi::events(chi).to_le_bytes())?;
             }
-            // Interrupts to an eventfd, and the debug ioctls, are not
-            // offered (yet).
+            // The debug ioctls are not offered.
             _ => return Err(ENOTTY),
         }
         Ok(0)
     }
 }
 
+/// Forwards an interrupt of the card to the registered eventfd.
+#[pin_data]
+struct Forward {
+    ctrl: Arc<Controller>,
+}
+
+impl ThreadedHandler for Forward {
+    fn handle_threaded(&self) -> IrqReturn {
+        if let Some(e) = self.ctrl.eventfd.lock().as_ref() {
+            e.signal();
+        }
+        IrqReturn::Handled
+    }
+}
+
+/// The card's two MSI-X vectors (0: events, 1: fatal failures), both
+/// forwarded to the eventfd. The handlers borrow the vector allocation, so
+/// they are declared (and dropped) before it.
+#[pin_data]
+struct Interrupts<'a> {
+    #[pin]
+    events: ThreadedRegistration<'a, Forward>,
+    #[pin]
+    fatal: ThreadedRegistration<'a, Forward>,
+    vectors: pci::IrqVectorRegistration<'a>,
+}
+
+impl<'a> Interrupts<'a> {
+    fn new(
+        pdev: &'a pci::Device<kernel::device::Bound>,
+        ctrl: &Arc<Controller>,
+    ) -> impl PinInit<Self, Error> + 'a {
+        let (c0, c1) = (ctrl.clone(), ctrl.clone());
+        try_pin_init!(&this in Self {
+            vectors: pdev.alloc_irq_vectors(
+                2,
+                2,
+                pci::IrqTypes::default().with(pci::IrqType::MsiX),
+            )?,
+            events <- {
+                // SAFETY: `vectors` is initialised (above) and pinned with
+                // `this`; it is dropped after `events` and `fatal` (declared
+                // before it), so the borrow lasts as long as they do.
+                let v: &'a pci::IrqVectorRegistration<'a> =
+                    unsafe { &*core::ptr::addr_of!((*this.as_ptr()).vectors) };
+                let request = v.index(0)?.into();
+                // SAFETY: The registration is dropped with `Bound`, when the
+                // driver unbinds, while the device is still bound.
+                unsafe {
+                    ThreadedRegistration::new(
+                        request,
+                        irq::Flags::ONESHOT,
+                        c"ocxlpmem_rs-events",
+                        try_pin_init!(Forward { ctrl: c0 }),
+                    )
+                }
+            },
+            fatal <- {
+                // SAFETY: As for `events`.
+                let v: &'a pci::IrqVectorRegistration<'a> =
+                    unsafe { &*core::ptr::addr_of!((*this.as_ptr()).vectors) };
+                let request = v.index(1)?.into();
+                // SAFETY: As for `events`.
+                unsafe {
+                    ThreadedRegistration::new(
+                        request,
+                        irq::Flags::ONESHOT,
+                        c"ocxlpmem_rs-fatal",
+                        try_pin_init!(Forward { ctrl: c1 }),
+                    )
+                }
+            },
+        })
+    }
+}
+
 /// What a bound card keeps; dropped in field order: the device node goes
-/// first (no new opens), then the bus (its regions use the memory).
-struct Bound {
+/// first (no new opens), then the bus (its regions use the memory), then
+/// the interrupts.
+struct Bound<'a> {
     _node: Pin<KBox<CardDevice>>,
     _bus: Pin<KBox<Bus<CardBus>>>,
+    _irqs: Pin<KBox<Interrupts<'a>>>,
 }
 
 struct OcxlPmemDriver;
@@ -386,8 +484,10 @@ kernel::pci_device_table!(
 );
 
 impl OcxlPmemDriver {
-    fn bind(pdev: &pci::Device<Core<'_>>) -> Result<Bound> {
+    fn bind<'a>(pdev: &'a pci::Device<Core<'_>>) -> Result<Bound<'a>> {
         pdev.enable_device_mem()?;
+        // MSI-X messages are memory writes by the device.
+        pdev.set_master();
         let bell = pdev
             .iomap_region_sized::<16>(0, c"ocxlpmem_rs")?
             .into_devres()?;
@@ -424,9 +524,12 @@ impl OcxlPmemDriver {
                 bell,
                 doorbell,
                 mailbox <- kernel::new_mutex!(mailbox),
+                eventfd <- kernel::new_mutex!(None),
             }),
             GFP_KERNEL,
         )?;
+        let irqs = KBox::try_pin_init(Interrupts::new(pdev, &ctrl), GFP_KERNEL)
+            .inspect_err(|e| dev_err!(pdev, "no MSI-X interrupts: {e:?}\n"))?;
 
         let (meta_start, _) = desc.metadata(SECTION);
         let (pmem_start, pmem_size) = desc.pmem(SECTION);
@@ -505,13 +608,14 @@ impl OcxlPmemDriver {
         Ok(Bound {
             _node: node,
             _bus: bus,
+            _irqs: irqs,
         })
     }
 }
 
 impl pci::Driver for OcxlPmemDriver {
     type IdInfo = ();
-    type Data<'bound> = Bound;
+    type Data<'bound> = Bound<'bound>;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: the Rust ocxlpmem_rs driver's character device: the ocxlpmem tool reads statistics, events, a health error log entry and a controller dump through /dev/ocxlpmem0; card faults fail the ioctl, not the driver
+# title: the Rust ocxlpmem_rs driver's character device: the ocxlpmem tool reads statistics, events, a health error log entry and a controller dump through /dev/ocxlpmem0, and gets the card's interrupt on an eventfd; card faults fail the ioctl, not the driver
 # platform: vmm
 # drivers: rust
 # timeout: 300
@@ -41,6 +41,14 @@ check dump sh -c "ocxlpmem dump /tmp/card.dump >/tmp/dump.json"
 cat /tmp/dump.json
 check dump-size test "$(stat -c %s /tmp/card.dump)" = 20000
 check dump-magic sh -c 'head -c 8 /tmp/card.dump | grep -q OCXLDUMP'
+
+# Interrupts: an eventfd registered with IOCTL_OCXLPMEM_EVENTFD is
+# signalled when the health entry arrives (MSI-X vector 0, forwarded).
+check watch-health sh -c "ocxlpmem watch-health >/tmp/irq.json"
+cat /tmp/irq.json
+check interrupt-counted grep -q '"interrupts":[1-9]' /tmp/irq.json
+check events-vector grep -q ocxlpmem_rs-events /proc/interrupts
+grep ocxlpmem /proc/interrupts
 
 # A card fault fails the ioctl with the card's status, and the next call
 # works again.

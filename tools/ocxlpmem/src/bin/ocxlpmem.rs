@@ -9,6 +9,8 @@
 //! ocxlpmem dump FILE [DEV]        collect a controller dump into FILE
 //! ocxlpmem request-health [DEV]   ask the controller for health data
 //! ocxlpmem events [DEV]           pending events
+//! ocxlpmem watch-health [DEV]     register an eventfd, request health data,
+//!                                 wait (5 s at most) for the interrupt
 //! ```
 //!
 //! DEV defaults to `/dev/ocxlpmem0`. Exit status: 0 done, 1 the ioctl
@@ -185,9 +187,44 @@ fn events(dev: &File) -> Result<(), String> {
     Ok(())
 }
 
+/// Registers an eventfd for the card's interrupts, asks for health data
+/// (which the card answers with an error log entry, an event) and waits
+/// for the eventfd: the interrupt's way from the card to userspace.
+fn watch_health(dev: &File) -> Result<(), String> {
+    // SAFETY: eventfd has no memory arguments; the result is checked.
+    let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+    if raw < 0 {
+        return Err(format!("eventfd: {}", std::io::Error::last_os_error()));
+    }
+    // SAFETY: `raw` is a fresh descriptor nothing else owns.
+    let efd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+    let mut b = [0u8; uapi::EVENTFD_SIZE];
+    b[..4].copy_from_slice(&(raw as u32).to_le_bytes());
+    ioctl(dev, Ioctl::Eventfd, &mut b)?;
+    ioctl(dev, Ioctl::RequestHealth, &mut [])?;
+    let mut pfd = libc::pollfd {
+        fd: efd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, 5000) };
+    if n <= 0 {
+        return Err("no interrupt within 5 s".into());
+    }
+    let mut count = [0u8; 8];
+    // SAFETY: reads the 8-byte counter into a live local buffer.
+    let r = unsafe { libc::read(efd.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
+    if r != 8 {
+        return Err(format!("eventfd read: {}", std::io::Error::last_os_error()));
+    }
+    println!("{{\"interrupts\":{}}}", u64::from_ne_bytes(count));
+    Ok(())
+}
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: ocxlpmem stats|error-log|request-health|events [DEV] | ocxlpmem dump FILE [DEV]"
+        "usage: ocxlpmem stats|error-log|request-health|events|watch-health [DEV] | ocxlpmem dump FILE [DEV]"
     );
     ExitCode::from(2)
 }
@@ -213,6 +250,7 @@ fn main() -> ExitCode {
         ("error-log", None) => error_log(&dev_file),
         ("request-health", None) => ioctl(&dev_file, Ioctl::RequestHealth, &mut []),
         ("events", None) => events(&dev_file),
+        ("watch-health", None) => watch_health(&dev_file),
         ("dump", Some(path)) => dump(&dev_file, path),
         _ => return usage(),
     };

@@ -14,6 +14,7 @@ mod ars;
 mod card;
 mod config;
 mod control;
+mod faults;
 mod flush;
 mod ivshmem;
 mod mailbox;

@@ -264,53 +264,37 @@ pub enum FaultAction {
     Delay(u64),
 }
 
-/// The armed fault rules.
-#[derive(Debug, Default)]
-pub struct Faults {
-    rules: Vec<Fault>,
-    /// Calls that an injected fault changed.
-    pub injected: u64,
+impl crate::faults::Rule for Fault {
+    type Action = FaultAction;
+    fn action(&self) -> &FaultAction {
+        &self.action
+    }
+    fn remaining(&mut self) -> &mut Option<u32> {
+        &mut self.remaining
+    }
 }
 
+/// The armed fault rules.
+pub type Faults = crate::faults::Rules<Fault>;
+
 impl Faults {
-    pub fn add(&mut self, f: Fault) {
-        self.rules.push(f);
-    }
-
-    pub fn clear(&mut self) {
-        self.rules.clear();
-    }
-
-    pub fn armed(&self) -> usize {
-        self.rules.len()
-    }
-
     /// Takes the first rule matching a call whose action satisfies `want`
     /// (consuming one of its counts).
-    fn take(
+    fn take_call(
         &mut self,
         handle: u32,
         function: u32,
         want: impl Fn(&FaultAction) -> bool,
     ) -> Option<FaultAction> {
-        let i = self.rules.iter().position(|r| {
+        self.take(|r| {
             r.handle.is_none_or(|h| h == handle)
                 && r.function.is_none_or(|f| f == function)
                 && want(&r.action)
-        })?;
-        let action = self.rules[i].action.clone();
-        if let Some(n) = &mut self.rules[i].remaining {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.rules.remove(i);
-            }
-        }
-        self.injected += 1;
-        Some(action)
+        })
     }
 
     fn torn_write(&mut self, handle: u32) -> Option<usize> {
-        match self.take(handle, FN_SET_CONFIG_DATA, |a| {
+        match self.take_call(handle, FN_SET_CONFIG_DATA, |a| {
             matches!(a, FaultAction::TornWrite(_))
         })? {
             FaultAction::TornWrite(n) => Some(n),
@@ -587,20 +571,20 @@ impl Platform {
     fn take_faults(&mut self, h: u32, f: u32) -> (Option<Duration>, Option<u32>, Option<usize>) {
         let delay = match self
             .faults
-            .take(h, f, |a| matches!(a, FaultAction::Delay(_)))
+            .take_call(h, f, |a| matches!(a, FaultAction::Delay(_)))
         {
             Some(FaultAction::Delay(ms)) => Some(Duration::from_millis(ms)),
             _ => None,
         };
         if let Some(FaultAction::Status(s)) = self
             .faults
-            .take(h, f, |a| matches!(a, FaultAction::Status(_)))
+            .take_call(h, f, |a| matches!(a, FaultAction::Status(_)))
         {
             return (delay, Some(s), None);
         }
         let short = match self
             .faults
-            .take(h, f, |a| matches!(a, FaultAction::Short(_)))
+            .take_call(h, f, |a| matches!(a, FaultAction::Short(_)))
         {
             Some(FaultAction::Short(n)) => Some(n),
             _ => None,

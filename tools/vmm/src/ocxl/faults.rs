@@ -40,46 +40,27 @@ pub enum FaultAction {
     BadArea { offsets: u64, data: u64 },
 }
 
-/// The armed rules.
-#[derive(Debug, Default)]
-pub struct Faults {
-    rules: Vec<Fault>,
-    /// Commands (or resets) an injected fault changed.
-    pub injected: u64,
+impl crate::faults::Rule for Fault {
+    type Action = FaultAction;
+    fn action(&self) -> &FaultAction {
+        &self.action
+    }
+    fn remaining(&mut self) -> &mut Option<u32> {
+        &mut self.remaining
+    }
 }
 
+/// The armed rules.
+pub type Faults = crate::faults::Rules<Fault>;
+
 impl Faults {
-    pub fn add(&mut self, f: Fault) {
-        self.rules.push(f);
-    }
-
-    pub fn clear(&mut self) {
-        self.rules.clear();
-    }
-
-    pub fn armed(&self) -> usize {
-        self.rules.len()
-    }
-
     /// Takes the first rule for `opcode` (`None`: reset time) whose action
     /// satisfies `want`, consuming one of its counts.
-    pub fn take(
+    pub fn take_command(
         &mut self,
         opcode: Option<u8>,
         want: impl Fn(&FaultAction) -> bool,
     ) -> Option<FaultAction> {
-        let i = self
-            .rules
-            .iter()
-            .position(|r| (r.opcode.is_none() || r.opcode == opcode) && want(&r.action))?;
-        let action = self.rules[i].action.clone();
-        if let Some(n) = &mut self.rules[i].remaining {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.rules.remove(i);
-            }
-        }
-        self.injected += 1;
-        Some(action)
+        self.take(|r| (r.opcode.is_none() || r.opcode == opcode) && want(&r.action))
     }
 }

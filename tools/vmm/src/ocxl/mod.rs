@@ -269,7 +269,7 @@ impl Card {
                     | FaultAction::HardwareFatal
             )
         };
-        match self.faults.take(op, before) {
+        match self.faults.take_command(op, before) {
             Some(FaultAction::NoResponse) => return,
             Some(FaultAction::Fatal) => return self.go_fatal(regs, false),
             Some(FaultAction::HardwareFatal) => return self.go_fatal(regs, true),
@@ -288,7 +288,7 @@ impl Card {
             )
         };
         let mut delay = None;
-        while let Some(a) = self.faults.take(op, after) {
+        while let Some(a) = self.faults.take_command(op, after) {
             let head = read(regs, self.area.data);
             match a {
                 FaultAction::WrongId => id = id.wrapping_add(1),
@@ -504,7 +504,7 @@ impl Device for Card {
         write(regs, regs::FWVER, u64::from_le_bytes(self.fw_version));
         let (offsets, data) = match self
             .faults
-            .take(None, |a| matches!(a, FaultAction::BadArea { .. }))
+            .take_command(None, |a| matches!(a, FaultAction::BadArea { .. }))
         {
             Some(FaultAction::BadArea { offsets, data }) => (offsets, data),
             _ => self.area.encode(),

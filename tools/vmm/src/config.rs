@@ -114,6 +114,25 @@ pub struct NvdimmConfig {
     pub flush_hints: u8,
 }
 
+/// The `key=value` items of a comma-separated device spec (QEMU's syntax;
+/// empty items are skipped).
+fn key_values(spec: &str) -> impl Iterator<Item = Result<(&str, &str), String>> {
+    spec.split(',').filter(|t| !t.is_empty()).map(|kv| {
+        kv.split_once('=')
+            .ok_or_else(|| format!("'{kv}': expected key=value"))
+    })
+}
+
+/// The size of an existing backing file, for a spec without `size=`.
+fn existing_size(path: &std::path::Path) -> Result<u64, String> {
+    std::fs::metadata(path).map(|m| m.len()).map_err(|e| {
+        format!(
+            "{}: {e} (give size= to create a new backing file)",
+            path.display()
+        )
+    })
+}
+
 impl NvdimmConfig {
     /// Parses `path=F,size=S,label-size=L,unarmed=off` (QEMU's syntax;
     /// `size` may be left out when the file exists: it is then the file's
@@ -125,10 +144,8 @@ impl NvdimmConfig {
         let mut unarmed = false;
         let mut label_methods = LabelMethods::Off;
         let mut flush_hints = 0;
-        for kv in spec.split(',').filter(|t| !t.is_empty()) {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| format!("'{kv}': expected key=value"))?;
+        for kv in key_values(spec) {
+            let (k, v) = kv?;
             match k {
                 "path" | "mem-path" => path = Some(PathBuf::from(v)),
                 "size" => size = Some(parse_size(v)?),
@@ -181,14 +198,7 @@ impl NvdimmConfig {
         match size {
             Some(s) => nv.set_size(s)?,
             None => {
-                let len = std::fs::metadata(&nv.path)
-                    .map_err(|e| {
-                        format!(
-                            "{}: {e} (give size= to create a new backing file)",
-                            nv.path.display()
-                        )
-                    })?
-                    .len();
+                let len = existing_size(&nv.path)?;
                 let s = len.checked_sub(label_size).ok_or_else(|| {
                     format!(
                         "{}: {len} bytes cannot hold a label area of {label_size}",
@@ -307,10 +317,8 @@ impl OcxlConfig {
         let mut path = None;
         let mut size = None;
         let mut vectors = DEFAULT_OCXL_VECTORS;
-        for kv in spec.split(',').filter(|t| !t.is_empty()) {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| format!("'{kv}': expected key=value"))?;
+        for kv in key_values(spec) {
+            let (k, v) = kv?;
             match k {
                 "path" | "mem-path" => path = Some(PathBuf::from(v)),
                 "size" => size = Some(parse_size(v)?),
@@ -329,14 +337,7 @@ impl OcxlConfig {
         let path = path.ok_or("path=FILE is required")?;
         let size = match size {
             Some(s) => s,
-            None => std::fs::metadata(&path)
-                .map_err(|e| {
-                    format!(
-                        "{}: {e} (give size= to create a new backing file)",
-                        path.display()
-                    )
-                })?
-                .len(),
+            None => existing_size(&path)?,
         };
         if !size.is_multiple_of(OCXL_SECTION) || !(MIN_OCXL_SIZE..=MAX_OCXL_SIZE).contains(&size) {
             return Err(format!(

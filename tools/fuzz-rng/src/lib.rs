@@ -3,11 +3,10 @@
 //! randomised tests share: the deterministic generator (SplitMix64, so a
 //! seed printed by a failing run reproduces it exactly), the fuzzer
 //! binaries' command line and run-and-report step ([`main`], [`report`])
-//! and the message of a caught panic ([`panic_message`]).
+//! and running one case with its panic caught ([`catch`]).
 
 #![forbid(unsafe_code)]
 
-use std::any::Any;
 use std::fmt;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -41,13 +40,14 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
-/// The message of a panic caught with `catch_unwind`.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "non-string panic".to_string())
+/// Runs one fuzz case: its result, or the message of the panic it raised.
+pub fn catch<T>(case: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(case)).map_err(|p| {
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "non-string panic".to_string())
+    })
 }
 
 /// A fuzzer binary's `main`: parses `[--iterations N] [--seed S]` (1,000,000
@@ -147,7 +147,7 @@ impl Rng {
 
 #[cfg(test)]
 mod tests {
-    use super::Rng;
+    use super::{catch, Rng};
 
     #[test]
     fn splitmix64_reference_values() {
@@ -177,5 +177,22 @@ mod tests {
         }
         assert!((0..1000).all(|_| !r.chance(0, 5)));
         assert!((0..1000).all(|_| r.chance(5, 5)));
+    }
+
+    #[test]
+    fn catch_reports_panic_messages() {
+        assert_eq!(catch(|| 7), Ok(7));
+        assert_eq!(
+            catch(|| -> u8 { panic!("at {}", 3) }),
+            Err("at 3".to_string())
+        );
+        assert_eq!(
+            catch(|| -> u8 { panic!("plain") }),
+            Err("plain".to_string())
+        );
+        assert_eq!(
+            catch(|| -> u8 { std::panic::panic_any(5u32) }),
+            Err("non-string panic".to_string())
+        );
     }
 }

@@ -12,7 +12,6 @@ use crate::builder::{self, DcrEntry, MemdevEntry, Qemu, SpaEntry};
 use crate::reference;
 use crate::table::{self, Error, Nfit, Subtable};
 use std::fmt::{self, Write as _};
-use std::panic::{self, AssertUnwindSafe};
 
 /// Largest input the mutator produces (the parser's cross-checks are
 /// quadratic in the number of subtables).
@@ -825,11 +824,9 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Crash> {
     let mut stats = Stats::default();
     for iteration in 0..iterations {
         let input = generate(&mut rng, &seeds, &pool);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| check(&input)));
-        let outcome = match result {
+        let outcome = match fuzz_rng::catch(|| check(&input)) {
             Ok(o) => o,
-            Err(payload) => {
-                let message = fuzz_rng::panic_message(&*payload);
+            Err(message) => {
                 return Err(Crash {
                     iteration,
                     input,

@@ -28,7 +28,6 @@ use crate::uapi;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 
 pub use fuzz_rng::Rng;
@@ -588,14 +587,13 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Box<Crash>> {
             Case::Device(_) => "device",
         };
         *stats.targets.entry(target).or_default() += 1;
-        match catch_unwind(AssertUnwindSafe(|| check(&case))) {
+        match fuzz_rng::catch(|| check(&case)) {
             Ok(outs) => {
                 for o in outs {
                     *stats.outcomes.entry(o).or_default() += 1;
                 }
             }
-            Err(p) => {
-                let message = fuzz_rng::panic_message(&*p);
+            Err(message) => {
                 return Err(Box::new(Crash {
                     iteration,
                     message,

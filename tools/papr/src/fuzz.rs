@@ -10,7 +10,6 @@
 use crate::dt::{self, Props};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub use fuzz_rng::Rng;
 
@@ -315,13 +314,12 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Box<Crash>> {
     let mut stats = Stats::default();
     for iteration in 0..iterations {
         let case = generate(&mut rng);
-        match catch_unwind(AssertUnwindSafe(|| check(&case))) {
+        match fuzz_rng::catch(|| check(&case)) {
             Ok(kind) => {
                 stats.cases += 1;
                 *stats.outcomes.entry(kind).or_default() += 1;
             }
-            Err(p) => {
-                let message = fuzz_rng::panic_message(&*p);
+            Err(message) => {
                 return Err(Box::new(Crash {
                     iteration,
                     message,

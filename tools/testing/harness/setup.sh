@@ -1,22 +1,47 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Installs everything the build and the boot tests need, idempotently:
+# Installs everything the build and the boot tests of the named guest
+# architectures need, idempotently, then proves that each tool works:
 # Debian packages (QEMU 10 from bookworm-backports), bindgen-cli into the
-# cache, and the pinned linux-source-7.3 package unpacked into the cache.
-# A second run does nothing but checks.
+# cache, the pinned linux-source-7.3 unpacked into the cache and, for
+# ppc64le, the Rust sysroot for cross-building the guest tools. A second run
+# installs nothing and only proves.
+#   setup.sh [--prove-only] [x86_64] [ppc64le]   (no architecture: both)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
+. "$HARNESS/ppc64el.sh"
 
+PROVE_ONLY=
+[ "${1:-}" = --prove-only ] && { PROVE_ONLY=1; shift; }
+SETUP_ARCHES=("$@")
+[ ${#SETUP_ARCHES[@]} -gt 0 ] || SETUP_ARCHES=(x86_64 ppc64le)
+for a in "${SETUP_ARCHES[@]}"; do
+	case "$a" in x86_64 | ppc64le) ;; *) die "setup: unknown architecture '$a' (x86_64, ppc64le)" ;; esac
+done
+want_arch() { [[ " ${SETUP_ARCHES[*]} " == *" $1 "* ]]; }
+
+# Every package is named, never left to Recommends: the installs use
+# --no-install-recommends, and a package another machine happened to have
+# must not be what makes the build work (the proofs below check that).
 APT_PKGS=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	clang-19 libclang-19-dev lld-19 llvm-19
-	make gcc flex bison bc libelf-dev libssl-dev dwarves cpio kmod rsync xz-utils
-	busybox-static ndctl
-	# ppc64le guests: the linker of the cross-built guest tools (initramfs.sh)
-	gcc-powerpc64le-linux-gnu
+	make gcc libc6-dev patch flex bison bc libelf-dev libssl-dev dwarves cpio kmod rsync
+	xz-utils gzip
 )
-BACKPORTS_PKGS=(qemu-system-x86 qemu-system-ppc)
+BACKPORTS_PKGS=()
+if want_arch x86_64; then
+	# The x86 guest's userspace is the host's own binaries.
+	APT_PKGS+=(busybox-static ndctl e2fsprogs)
+	BACKPORTS_PKGS+=(qemu-system-x86)
+fi
+if want_arch ppc64le; then
+	# The linker of the cross-built guest tools and the C runtime it links
+	# (Scrt1.o, crti.o, libc), which gcc-powerpc64le-linux-gnu only recommends.
+	APT_PKGS+=(gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross)
+	BACKPORTS_PKGS+=(qemu-system-ppc)
+fi
 
 mirror() {
 	local m
@@ -34,9 +59,11 @@ missing_pkgs() {
 	done
 }
 
+QEMU_VERSION=10.0.2
 qemu_ok() {
-	command -v qemu-system-x86_64 >/dev/null &&
-		qemu-system-x86_64 --version | grep -q 'version 10\.'
+	local b
+	want_arch x86_64 && b=qemu-system-x86_64 || b=qemu-system-ppc64
+	command -v $b >/dev/null && $b --version | grep -q "version $QEMU_VERSION"
 }
 
 install_apt() {
@@ -121,8 +148,115 @@ EOS
 	touch "$KSRC_PRISTINE/.unpacked"
 }
 
+# --- proofs: every tool the build uses, run once, in seconds ---------------
+# Each failure names the Debian package that provides the tool; all are
+# reported together, before any long build starts.
+PROOF_DIR=
+FAILED=()
+prove() {
+	local what=$1 pkg=$2 out
+	shift 2
+	if out=$("$@" 2>&1); then
+		return 0
+	fi
+	FAILED+=("$what (Debian package: $pkg)")
+	printf 'setup: FAILED %s: %s\n' "$what" "$(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')" >&2
+}
+version_is() { # COMMAND PATTERN: COMMAND's first output line matches PATTERN
+	local v
+	v=$("$1" --version 2>&1 | head -n 1) || return 1
+	[[ $v =~ $2 ]] || { echo "$1 --version: '$v', want /$2/"; return 1; }
+}
+c_links() { # CC [ARGS]: CC compiles and links a hello-world
+	"$1" -x c -o "$PROOF_DIR/c-$1" - "${@:2}" <<'EOC'
+#include <stdio.h>
+int main(void) { puts("hello"); return 0; }
+EOC
+}
+host_libs() {
+	gcc -x c -o "$PROOF_DIR/libs" - -lelf -lcrypto <<'EOC'
+#include <gelf.h>
+#include <openssl/evp.h>
+int main(void) { return elf_version(EV_CURRENT) == EV_NONE || EVP_sha256() == NULL; }
+EOC
+	"$PROOF_DIR/libs"
+}
+bindgen_runs() {
+	printf 'struct nd_probe { unsigned int flags; unsigned long long size; };\n' >"$PROOF_DIR/p.h"
+	"$BINDGEN" "$PROOF_DIR/p.h" | grep -q 'pub struct nd_probe'
+}
+rust_hello() { # [TARGET SYSROOT LINKER]
+	printf 'fn main() { println!("hello"); }\n' >"$PROOF_DIR/hello.rs"
+	if [ $# -eq 0 ]; then
+		/usr/bin/rustc --edition 2021 -o "$PROOF_DIR/hello" "$PROOF_DIR/hello.rs" && "$PROOF_DIR/hello" | grep -qx hello
+	else
+		/usr/bin/rustc --edition 2021 --target "$1" --sysroot "$2" -C "linker=$3" \
+			-o "$PROOF_DIR/hello-$1" "$PROOF_DIR/hello.rs"
+	fi
+}
+elf_machine() { # FILE MACHINE
+	readelf -h "$1" | grep -q "Machine: *$2" || { readelf -h "$1" | grep Machine; return 1; }
+}
+ppc_c_links() {
+	c_links powerpc64le-linux-gnu-gcc && elf_machine "$PROOF_DIR/c-powerpc64le-linux-gnu-gcc" PowerPC64
+}
+ppc_rust_links() {
+	rust_hello "$RUST_TARGET" "$RUST_SYSROOT" powerpc64le-linux-gnu-gcc &&
+		elf_machine "$PROOF_DIR/hello-$RUST_TARGET" PowerPC64
+}
+
+prove_all() {
+	PROOF_DIR=$(mktemp -d)
+	trap 'rm -rf "$PROOF_DIR"' EXIT
+	prove "rustc 1.96 (/usr/bin/rustc)" rustc-web version_is /usr/bin/rustc '^rustc 1\.96\.'
+	prove "Rust core source ($RUST_LIB_SRC)" rust-web-src test -f "$RUST_LIB_SRC/core/src/lib.rs"
+	prove "rustc builds and runs a program" rustc-web rust_hello
+	prove "clippy-driver" rust-web-clippy version_is /usr/bin/clippy-driver '^clippy 0\.1\.96'
+	prove "rustfmt" rustfmt-web version_is /usr/bin/rustfmt '^rustfmt 1\.'
+	prove "clang-19" clang-19 version_is clang-19 'clang version 19\.'
+	prove "ld.lld-19" lld-19 version_is ld.lld-19 'LLD 19\.'
+	prove "llvm-objcopy-19" llvm-19 version_is llvm-objcopy-19 'LLVM'
+	prove "libclang ($LIBCLANG_PATH)" libclang-19-dev test -e "$LIBCLANG_PATH/libclang.so"
+	prove "bindgen 0.72 runs on a header" "cargo install bindgen-cli (make setup)" bindgen_runs
+	prove "cargo" "rustup (the machine's toolchain)" version_is cargo '^cargo 1\.'
+	prove "gcc links a C program" "gcc libc6-dev" c_links gcc
+	prove "libelf and libcrypto headers and libraries" "libelf-dev libssl-dev" host_libs
+	local t
+	for t in "flex flex" "bison bison" "bc bc" "pahole dwarves" "cpio cpio" "depmod kmod" \
+		"rsync rsync" "xz xz-utils" "patch patch" "make make"; do
+		prove "${t% *}" "${t#* }" command -v "${t% *}"
+	done
+	prove "kernel source $KERNEL_DEB_VERSION" "$KERNEL_PKG (make setup)" test -f "$KSRC_PRISTINE/.unpacked"
+	if want_arch x86_64; then
+		prove "qemu-system-x86_64 $QEMU_VERSION" "qemu-system-x86 (bookworm-backports)" \
+			version_is qemu-system-x86_64 "version $QEMU_VERSION"
+		prove "busybox (static)" busybox-static test -x /bin/busybox
+		prove "ndctl" ndctl version_is ndctl '^[0-9]+'
+		prove "mke2fs" e2fsprogs test -x /sbin/mke2fs
+	fi
+	if want_arch ppc64le; then
+		prove "qemu-system-ppc64 $QEMU_VERSION" "qemu-system-ppc (bookworm-backports)" \
+			version_is qemu-system-ppc64 "version $QEMU_VERSION"
+		prove "powerpc64le-linux-gnu-gcc links a C program" \
+			"gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross" ppc_c_links
+		prove "rustc links a $RUST_TARGET program (sysroot $RUST_SYSROOT)" \
+			"libc6-dev-ppc64el-cross; libstd-rust-web-dev:ppc64el (make setup)" ppc_rust_links
+	fi
+	if [ ${#FAILED[@]} -gt 0 ]; then
+		printf 'error: setup: %d tool(s) do not work:\n' ${#FAILED[@]} >&2
+		printf '  - %s\n' "${FAILED[@]}" >&2
+		printf 'Install the packages named above (or run make setup) and try again.\n' >&2
+		exit 1
+	fi
+	say "setup proved: ${#SETUP_ARCHES[@]} architecture(s) (${SETUP_ARCHES[*]}), every tool works"
+}
+
 mkdir -p "$CACHE"
-install_apt
-install_bindgen
-fetch_kernel
+if [ -z "$PROVE_ONLY" ]; then
+	install_apt
+	install_bindgen
+	fetch_kernel
+	want_arch ppc64le && make_rust_sysroot
+fi
+prove_all
 say "setup done (cache: $CACHE)"

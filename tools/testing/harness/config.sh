@@ -22,6 +22,8 @@ KTREE=$CACHE/tree                   # pristine + patches + overlay
 kbuild_dir() { echo "$CACHE/build/$1"; }   # per-architecture O= directory
 
 BINDGEN=$CACHE/bindgen/bin/bindgen
+# The core library source of rustc-web (package rust-web-src).
+RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
 LLVM_SUFFIX=-19
 export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 
@@ -31,7 +33,7 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 kmake() {
 	local arch=$1; shift
 	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$arch" LLVM="$LLVM_SUFFIX" \
-		RUSTC=/usr/bin/rustc RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library \
+		RUSTC=/usr/bin/rustc RUST_LIB_SRC="$RUST_LIB_SRC" \
 		RUSTFMT=/usr/bin/rustfmt CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver \
 		KRUSTFLAGS=-Dwarnings BINDGEN="$BINDGEN" -j"$(nproc)" "$@"
 }

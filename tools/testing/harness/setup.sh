@@ -215,13 +215,16 @@ prove_all() {
 	prove "rustfmt" rustfmt-web version_is /usr/bin/rustfmt '^rustfmt 1\.'
 	prove "clang-19" clang-19 version_is clang-19 'clang version 19\.'
 	prove "ld.lld-19" lld-19 version_is ld.lld-19 'LLD 19\.'
-	prove "llvm-objcopy-19" llvm-19 version_is llvm-objcopy-19 'LLVM'
+	prove "llvm-ar-19" llvm-19 version_is llvm-ar-19 'LLVM version 19\.'
+	local t
+	for t in nm objcopy objdump readelf strip; do
+		prove "llvm-$t-19 (LLVM=-19 builds)" llvm-19 command -v "llvm-$t-19"
+	done
 	prove "libclang ($LIBCLANG_PATH)" libclang-19-dev test -e "$LIBCLANG_PATH/libclang.so"
 	prove "bindgen 0.72 runs on a header" "cargo install bindgen-cli (make setup)" bindgen_runs
 	prove "cargo" "rustup (the machine's toolchain)" version_is cargo '^cargo 1\.'
 	prove "gcc links a C program" "gcc libc6-dev" c_links gcc
 	prove "libelf and libcrypto headers and libraries" "libelf-dev libssl-dev" host_libs
-	local t
 	for t in "flex flex" "bison bison" "bc bc" "pahole dwarves" "cpio cpio" "depmod kmod" \
 		"rsync rsync" "xz xz-utils" "patch patch" "make make"; do
 		prove "${t% *}" "${t#* }" command -v "${t% *}"

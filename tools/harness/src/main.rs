@@ -76,7 +76,8 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn scenarios(&self) -> Result<Vec<Scenario>, String> {
+    /// The scenarios that parse, and the files that do not.
+    fn scenarios(&self) -> Result<(Vec<Scenario>, Vec<scenario::Rejected>), String> {
         let dir = self.repo.join("tools/testing/scenarios");
         if !dir.is_dir() {
             return Err(format!(
@@ -213,7 +214,7 @@ fn run_scenario(
             }
         }
         let rep = BootReport::parse(&guest::read_lossy(&results));
-        run.checks += rep.passed.len() + rep.failed.len();
+        run.checks += rep.scenario_checks();
         for (tag, json) in &rep.json {
             let file = dir.join(format!("boot{boot}-{tag}.json"));
             let text = match serde_json::from_str(json) {
@@ -226,11 +227,15 @@ fn run_scenario(
             };
             std::fs::write(&file, text + "\n").map_err(|e| format!("{}: {e}", file.display()))?;
         }
-        if let (Outcome::Panic, Some(known)) = (&g.outcome, &sc.known_panic) {
-            if guest::read_lossy(&console).contains(known.as_str()) {
+        if g.outcome == Outcome::Panic {
+            let text = guest::read_lossy(&console);
+            if let Some(known) = sc.known_panics.iter().find(|k| k.explains(driver, &text)) {
                 run.checks += 1;
                 run.notes.push(format!(
-                    "boot {boot}: KNOWN FAILURE: the guest panicked after '{known}' (console: {})",
+                    "boot {boot}: KNOWN FAILURE of the {} driver: the guest panicked after '{}' \
+                     (console: {})",
+                    known.driver,
+                    known.text,
                     console.display()
                 ));
                 // A malformed-table campaign goes on with its next class;
@@ -241,7 +246,7 @@ fn run_scenario(
                 continue;
             }
         }
-        let ended = match (&g.outcome, sc.expect) {
+        let ended = match (&g.outcome, &sc.expect) {
             (Outcome::Panic, Expect::Panic) | (Outcome::Timeout, Expect::Timeout) => {
                 run.checks += 1;
                 break;
@@ -252,7 +257,7 @@ fn run_scenario(
                 run.checks += 1;
                 break;
             }
-            (_, Expect::Pass) => None,
+            (_, Expect::Pass | Expect::Problem(_)) => None,
             (o, e) => Some(format!(
                 "expected the guest to end with {e:?}, it ended with {o:?}"
             )),
@@ -268,7 +273,7 @@ fn run_scenario(
         });
         let stop = why.is_some();
         run.problems.extend(why);
-        if sc.expect == Expect::Pass {
+        if matches!(sc.expect, Expect::Pass | Expect::Problem(_)) {
             run.problems.extend(rep.problems());
         }
         if stop || !run.problems.is_empty() {
@@ -279,7 +284,51 @@ fn run_scenario(
             break;
         }
     }
+    if run.problems.is_empty() && sc.drivers.len() > 1 && !has_records(&dir) {
+        run.problems.push(format!(
+            "it runs with drivers {} but emitted no JSON record to compare between them \
+             (record one with 'json TAG CMD')",
+            sc.drivers.join(" and ")
+        ));
+    }
+    if run.problems.is_empty() && run.checks < sc.min_checks {
+        run.problems.push(format!(
+            "{} checks ran, fewer than the scenario's '# min-checks: {}'",
+            run.checks, sc.min_checks
+        ));
+    }
+    if let Expect::Problem(want) = &sc.expect {
+        invert(&mut run.problems, &mut run.notes, want);
+    }
     Ok(run)
+}
+
+/// Whether a run directory holds a JSON record.
+fn has_records(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|rd| {
+        rd.filter_map(|e| e.ok())
+            .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+    })
+}
+
+/// A self-test that expects the problem `want`: it passes when a problem
+/// containing `want` was reported (the loophole is closed), and fails
+/// otherwise, naming what was reported instead.
+fn invert(problems: &mut Vec<String>, notes: &mut Vec<String>, want: &str) {
+    if let Some(p) = problems.iter().find(|p| p.contains(want)) {
+        notes.push(format!("expected problem reported: {p}"));
+        problems.clear();
+    } else {
+        let got = std::mem::take(problems);
+        problems.push(format!(
+            "expected a problem containing '{want}', but the run reported {}",
+            if got.is_empty() {
+                "none".to_string()
+            } else {
+                format!("only: {}", got.join("; "))
+            }
+        ));
+    }
 }
 
 fn print_run(r: &ScenarioRun) {
@@ -304,12 +353,50 @@ fn print_run(r: &ScenarioRun) {
     }
 }
 
+impl ScenarioRun {
+    /// A run that did not get to boot: its problems say why.
+    fn not_run(arch: &str, scenario: &str, driver: &str, problems: Vec<String>) -> Self {
+        ScenarioRun {
+            label: format!("{arch}/{scenario}/{driver}"),
+            arch: arch.to_string(),
+            scenario: scenario.to_string(),
+            driver: driver.to_string(),
+            problems,
+            checks: 0,
+            boot_secs: vec![],
+            accel: "",
+            dir: PathBuf::new(),
+            notes: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// A scenario file whose header or body was rejected: a failed run,
+    /// or a passing one for a self-test that expects exactly that.
+    fn rejected(r: &scenario::Rejected) -> Self {
+        let mut run = Self::not_run("-", &r.name, "-", vec![format!("rejected: {}", r.error)]);
+        if let Some(want) = &r.expect_problem {
+            invert(&mut run.problems, &mut run.notes, want);
+        }
+        run
+    }
+}
+
 fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Result<bool, String> {
-    let all = ctx.scenarios()?;
+    let (all, rejected) = ctx.scenarios()?;
+    let selected = |name: &str| only.is_none_or(|o| name.contains(o));
+    // Rejected files are reported, never dropped: a typo in a header must
+    // not quietly leave a scenario out of the suite.
+    let rejected: Vec<ScenarioRun> = rejected
+        .iter()
+        .filter(|r| selected(&r.name))
+        .map(ScenarioRun::rejected)
+        .collect();
+    rejected.iter().for_each(print_run);
     let mut work = Vec::new();
     for arch in arches {
         for sc in all.iter().filter(|s| s.in_check && s.arches.contains(arch)) {
-            if only.is_some_and(|o| !sc.name.contains(o)) {
+            if !selected(&sc.name) {
                 continue;
             }
             for d in &sc.drivers {
@@ -317,7 +404,7 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
             }
         }
     }
-    if work.is_empty() {
+    if work.is_empty() && rejected.is_empty() {
         return Err("no scenario selected".into());
     }
     println!(
@@ -336,26 +423,15 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
                 let Some((sc, arch, driver)) = queue.lock().unwrap().next() else {
                     break;
                 };
-                let r =
-                    run_scenario(ctx, &sc, &arch, &driver, false).unwrap_or_else(|e| ScenarioRun {
-                        label: format!("{arch}/{}/{driver}", sc.name),
-                        arch: arch.clone(),
-                        scenario: sc.name.clone(),
-                        driver: driver.clone(),
-                        problems: vec![e],
-                        checks: 0,
-                        boot_secs: vec![],
-                        accel: "",
-                        dir: PathBuf::new(),
-                        notes: Vec::new(),
-                        marks: Vec::new(),
-                    });
+                let r = run_scenario(ctx, &sc, &arch, &driver, false)
+                    .unwrap_or_else(|e| ScenarioRun::not_run(&arch, &sc.name, &driver, vec![e]));
                 print_run(&r);
                 results.lock().unwrap().push(r);
             });
         }
     });
-    let results = results.lock().unwrap();
+    let mut results = results.lock().unwrap();
+    results.extend(rejected);
     let failed: Vec<&ScenarioRun> = results.iter().filter(|r| !r.problems.is_empty()).collect();
     let diffs = compare_drivers(&results);
     println!(
@@ -454,7 +530,10 @@ fn main() -> ExitCode {
         cache,
     };
     let res = match cli.cmd {
-        Cmd::List => ctx.scenarios().map(|all| {
+        Cmd::List => ctx.scenarios().map(|(all, rejected)| {
+            for r in &rejected {
+                println!("{:<24} REJECTED: {}", r.name, r.error);
+            }
             for s in all {
                 let platforms: Vec<&str> = s.platforms.iter().map(|p| p.name()).collect();
                 println!(
@@ -474,7 +553,12 @@ fn main() -> ExitCode {
             driver,
             arch,
             quiet,
-        } => ctx.scenarios().and_then(|all| {
+        } => ctx.scenarios().and_then(|(all, rejected)| {
+            if let Some(r) = rejected.iter().find(|r| r.name == scenario) {
+                let run = ScenarioRun::rejected(r);
+                print_run(&run);
+                return Ok(run.problems.is_empty());
+            }
             let sc = all
                 .iter()
                 .find(|s| s.name == scenario)
@@ -486,7 +570,7 @@ fn main() -> ExitCode {
             Ok(r.problems.is_empty())
         }),
         Cmd::Check { arch, jobs, only } => check(&ctx, &arch, jobs, only.as_deref()),
-        Cmd::BenchVmm => ctx.scenarios().and_then(|all| {
+        Cmd::BenchVmm => ctx.scenarios().and_then(|(all, _)| {
             let sc = all
                 .iter()
                 .find(|s| s.name == "bench-vmm")

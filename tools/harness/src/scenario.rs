@@ -10,14 +10,23 @@
 //! # nvdimm: size=256M label-size=128K pmem=on
 //! # boots: 2
 //! # qemu-trace: thread_pool_submit_aio
-//! # known-panic: BUG: scheduling while atomic
+//! # known-panic[c]: BUG: scheduling while atomic
 //! # timeout: 300
+//! # min-checks: 12              (fewer checks in a run fail it)
 //! # check: yes
 //! # platform: vmm qemu          (who serves the NVDIMMs, per boot)
 //! # malformed-nfit: spa-overlap (test VMM: boot N gets the Nth class)
 //! # vmm-args: --ars             (extra nvdimm-vmm arguments; {dir} is the
 //! #                               run's directory, e.g. --ocxlpmem path={dir}/c.img,size=512M)
+//! # expect-problem: ran no check  (a self-test: the run must report this)
 //! ```
+//!
+//! The header is the comment block after the SPDX line, up to the first
+//! line that is `#` alone or not a comment; every line in it must be a
+//! known `# key: value`, so a typo is an error, not a silently ignored
+//! line. The body is linted for the two ways a scenario passes without
+//! testing anything: a `sleep` used as synchronisation and a check whose
+//! command cannot fail.
 
 use std::path::Path;
 
@@ -55,15 +64,54 @@ impl NvdimmSpec {
 }
 
 /// How a scenario is expected to end. Anything but `Pass` is for the
-/// harness's own tests: they prove that a panic, a hung guest or a failed
-/// check is caught and reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// harness's own tests: they prove that a panic, a hung guest, a failed
+/// check or another way of passing a broken driver is caught and reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expect {
     Pass,
     FailedCheck,
     Panic,
     Timeout,
+    /// `# expect-problem: TEXT`: the run must report a problem containing
+    /// TEXT, which then makes it pass (an inverted self-test).
+    Problem(String),
 }
+
+/// The architectures the harness builds and boots.
+pub const ARCHES: &[&str] = &["x86_64", "ppc64le"];
+/// The driver flavours a scenario can run with.
+pub const DRIVERS: &[&str] = &["c", "rust"];
+
+/// `# known-panic[DRIVER]: TEXT`: a known bug of DRIVER (a C driver, never
+/// ours) that crashes the guest. It excuses a panic only in a run with that
+/// driver, and only when TEXT appeared on the console of the boot that
+/// panicked, after the scenario started and before the panic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownPanic {
+    pub driver: String,
+    pub text: String,
+}
+
+impl KnownPanic {
+    /// Whether this known failure explains the panic on `console` (one
+    /// boot's log) of a run with `driver`.
+    pub fn explains(&self, driver: &str, console: &str) -> bool {
+        if driver != self.driver {
+            return false;
+        }
+        let Some(start) = console.find(SCENARIO_START_MARK) else {
+            return false;
+        };
+        let after = &console[start..];
+        let Some(panic) = after.find(crate::console::PANIC_MARK) else {
+            return false;
+        };
+        after[..panic].contains(self.text.as_str())
+    }
+}
+
+/// The line the guest's `/init` prints before it runs the scenario.
+pub const SCENARIO_START_MARK: &str = "=== scenario ";
 
 /// A scenario as described by its header.
 #[derive(Debug, Clone)]
@@ -93,10 +141,12 @@ pub struct Scenario {
     /// QEMU trace events to enable; each boot must log every one of them at
     /// least once (proof that the guest made QEMU do something).
     pub qemu_trace: Vec<String>,
-    /// A known bug (of a C driver, never of ours) that may crash the guest:
-    /// a boot that panics after this text appeared on its console ends the
-    /// run as that known failure, reported as such, instead of failing it.
-    pub known_panic: Option<String>,
+    /// Known bugs (of a C driver, never of ours) that may crash the guest:
+    /// a boot that panics after the text appeared on its console, in a run
+    /// with that driver, ends as that known failure, reported as such.
+    pub known_panics: Vec<KnownPanic>,
+    /// `# min-checks: N`: a run with fewer checks fails.
+    pub min_checks: usize,
     /// Who serves the NVDIMMs, per boot (the last one repeats): `qemu`
     /// (QEMU's native nvdimm) or `vmm` (the project's test VMM,
     /// `tools/vmm`). `# platform: vmm qemu vmm` switches between boots.
@@ -197,6 +247,80 @@ impl NvdimmSpec {
     }
 }
 
+/// The header block: `(line number, line)` of the comment lines after the
+/// SPDX line, up to the first `#` alone or non-comment line.
+fn header_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end()))
+        .filter(|(_, l)| !l.starts_with("#!") && !l.starts_with("# SPDX-License-Identifier:"))
+        .take_while(|(_, l)| l.starts_with('#') && *l != "#")
+}
+
+/// Every item of `items` must be one of `known` (and there must be one).
+fn one_of(items: Vec<String>, known: &[&str], what: &str) -> Result<Vec<String>, String> {
+    if items.is_empty() {
+        return Err(format!("expected one or more of {}", known.join(", ")));
+    }
+    match items.iter().find(|i| !known.contains(&i.as_str())) {
+        Some(bad) => Err(format!(
+            "{what} '{bad}' matches none the harness runs ({})",
+            known.join(", ")
+        )),
+        None => Ok(items),
+    }
+}
+
+/// Rejects the two ways a scenario body passes without testing anything:
+/// a `sleep` statement (synchronise with `wait_for CONDITION`, which has a
+/// deadline) and a check whose command cannot fail (`check NAME true`, or a
+/// command ending in `|| true` / `; true`).
+fn lint_body(path: &Path, text: &str) -> Result<(), String> {
+    for (i, line) in text.lines().enumerate() {
+        let code = line.trim();
+        if code.starts_with('#') {
+            continue;
+        }
+        let statements = code.split([';', '&', '|']).map(str::trim);
+        if statements
+            .clone()
+            .any(|s| s == "sleep" || s.starts_with("sleep "))
+        {
+            return Err(format!(
+                "{}:{}: 'sleep' is not synchronisation: wait_for the condition (with a deadline in seconds)",
+                path.display(),
+                i + 1
+            ));
+        }
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let is_check = matches!(words.first(), Some(&("check" | "require")));
+        let trimmed = code.trim_end_matches(['\'', '"']).trim_end();
+        let always_true = words.get(2).is_some_and(|w| *w == "true" || *w == ":")
+            && words.len() == 3
+            || trimmed.ends_with("|| true")
+            || trimmed.ends_with("|| :")
+            || trimmed.ends_with("; true");
+        if is_check && always_true {
+            return Err(format!(
+                "{}:{}: this check cannot fail: '{code}'",
+                path.display(),
+                i + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A scenario file that could not be loaded: it runs as a failed run that
+/// reports `error` (or passes if it expects exactly that problem).
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub name: String,
+    pub error: String,
+    /// `# expect-problem:`, read from the file even though its header is bad.
+    pub expect_problem: Option<String>,
+}
+
 impl Scenario {
     pub fn parse(name: &str, path: &Path, text: &str) -> Result<Self, String> {
         let mut sc = Scenario {
@@ -210,30 +334,33 @@ impl Scenario {
             timeout_secs: 180,
             in_check: true,
             expect: Expect::Pass,
+            min_checks: 1,
             memory_mib: 1024,
             cmdline: String::new(),
             arch_cmdline: Vec::new(),
             machine: Vec::new(),
             qemu_trace: Vec::new(),
-            known_panic: None,
+            known_panics: Vec::new(),
             platforms: vec![Platform::Qemu],
             malformed_nfit: Vec::new(),
             vmm_args: Vec::new(),
         };
-        for line in text.lines() {
-            let Some(rest) = line.strip_prefix("# ") else {
-                continue;
+        for (n, line) in header_lines(text) {
+            let Some((key, val)) = line.strip_prefix("# ").and_then(|r| r.split_once(':')) else {
+                return Err(format!(
+                    "{}:{n}: header line '{line}' is not '# key: value' (end the header with a \
+                     line '#' before prose)",
+                    path.display()
+                ));
             };
-            let Some((key, val)) = rest.split_once(':') else {
-                continue;
-            };
+            let key = key.trim();
             let val = val.trim();
             let err = |e: String| format!("{}: '{key}': {e}", path.display());
             let list = |v: &str| v.split_whitespace().map(str::to_string).collect();
             match key {
                 "title" => sc.title = val.to_string(),
-                "arch" => sc.arches = list(val),
-                "drivers" => sc.drivers = list(val),
+                "arch" => sc.arches = one_of(list(val), ARCHES, "architecture").map_err(err)?,
+                "drivers" => sc.drivers = one_of(list(val), DRIVERS, "driver").map_err(err)?,
                 "nvdimm" => sc.nvdimms.push(NvdimmSpec::parse(val).map_err(err)?),
                 "boots" => {
                     sc.boots = val
@@ -261,6 +388,14 @@ impl Scenario {
                         }
                     }
                 }
+                "expect-problem" if !val.is_empty() => sc.expect = Expect::Problem(val.to_string()),
+                "min-checks" => {
+                    sc.min_checks = val
+                        .parse()
+                        .ok()
+                        .filter(|n| *n >= 1)
+                        .ok_or_else(|| err("expected a count of at least 1".into()))?
+                }
                 "memory" => {
                     sc.memory_mib = parse_size(val)
                         .ok()
@@ -279,15 +414,32 @@ impl Scenario {
                 }
                 _ if key.starts_with("nvdimm[") && key.ends_with(']') => {
                     let arch = &key["nvdimm[".len()..key.len() - 1];
+                    one_of(vec![arch.to_string()], ARCHES, "architecture").map_err(err)?;
                     let spec = NvdimmSpec::parse(val).map_err(err)?;
                     sc.arch_nvdimms.push((arch.to_string(), spec));
                 }
                 _ if key.starts_with("cmdline[") && key.ends_with(']') => {
                     let arch = &key["cmdline[".len()..key.len() - 1];
+                    one_of(vec![arch.to_string()], ARCHES, "architecture").map_err(err)?;
                     sc.arch_cmdline.push((arch.to_string(), val.to_string()));
                 }
                 "qemu-trace" => sc.qemu_trace = list(val),
-                "known-panic" => sc.known_panic = Some(val.to_string()),
+                "known-panic" => {
+                    return Err(err(
+                        "name the driver whose known bug it is: '# known-panic[c]: TEXT'".into(),
+                    ))
+                }
+                _ if key.starts_with("known-panic[") && key.ends_with(']') => {
+                    let driver = &key["known-panic[".len()..key.len() - 1];
+                    one_of(vec![driver.to_string()], DRIVERS, "driver").map_err(err)?;
+                    if val.is_empty() {
+                        return Err(err("expected the console text of the known bug".into()));
+                    }
+                    sc.known_panics.push(KnownPanic {
+                        driver: driver.to_string(),
+                        text: val.to_string(),
+                    });
+                }
                 "platform" => {
                     sc.platforms = val
                         .split_whitespace()
@@ -303,9 +455,10 @@ impl Scenario {
                 }
                 "malformed-nfit" => sc.malformed_nfit = list(val),
                 "vmm-args" => sc.vmm_args = list(val),
-                _ => {}
+                _ => return Err(err("unknown header key".into())),
             }
         }
+        lint_body(path, text)?;
         if sc.title.is_empty() {
             return Err(format!("{}: no '# title:' header", path.display()));
         }
@@ -379,9 +532,11 @@ impl Scenario {
     }
 }
 
-/// All scenarios of a directory, sorted by name.
-pub fn load_all(dir: &Path) -> Result<Vec<Scenario>, String> {
-    let mut out = Vec::new();
+/// All scenarios of a directory, sorted by name: those that parse, and
+/// those that do not (reported as failures by `check`, never dropped).
+pub fn load_all(dir: &Path) -> Result<(Vec<Scenario>, Vec<Rejected>), String> {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
     let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     for entry in rd {
         let path = entry.map_err(|e| e.to_string())?.path();
@@ -392,11 +547,22 @@ pub fn load_all(dir: &Path) -> Result<Vec<Scenario>, String> {
                 .ok_or_else(|| format!("{}: bad file name", path.display()))?;
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            out.push(Scenario::parse(name, &path, &text)?);
+            match Scenario::parse(name, &path, &text) {
+                Ok(sc) => good.push(sc),
+                Err(error) => bad.push(Rejected {
+                    name: name.to_string(),
+                    error,
+                    expect_problem: header_lines(&text).find_map(|(_, l)| {
+                        let v = l.strip_prefix("# expect-problem:")?.trim();
+                        (!v.is_empty()).then(|| v.to_string())
+                    }),
+                }),
+            }
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    good.sort_by(|a, b| a.name.cmp(&b.name));
+    bad.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((good, bad))
 }
 
 #[cfg(test)]
@@ -406,7 +572,7 @@ mod tests {
     #[test]
     fn header() {
         let text = "#!/bin/sh\n# title: modes\n# nvdimm: size=512M label-size=128K\n\
-                    # nvdimm: size=256M pmem=on\n# boots: 2\n# qemu-trace: a b\n# known-panic: BUG: x\n# timeout: 60\n# drivers: c rust\n\
+                    # nvdimm: size=256M pmem=on\n# boots: 2\n# qemu-trace: a b\n# known-panic[c]: BUG: x\n# timeout: 60\n# drivers: c rust\n\
                     # expect: panic\n# memory: 2G\n# cmdline: memmap=512M$1G\n";
         let sc = Scenario::parse("modes", Path::new("modes.sh"), text).unwrap();
         assert_eq!(sc.title, "modes");
@@ -431,7 +597,13 @@ mod tests {
         assert_eq!(per_arch.nvdimms_for("ppc64le")[0].size, 256 << 20);
         assert_eq!(per_arch.nvdimms_for("ppc64le").len(), 1);
         assert_eq!(sc.qemu_trace, ["a", "b"]);
-        assert_eq!(sc.known_panic.as_deref(), Some("BUG: x"));
+        assert_eq!(
+            sc.known_panics,
+            [KnownPanic {
+                driver: "c".into(),
+                text: "BUG: x".into()
+            }]
+        );
         assert_eq!(
             sc.nvdimms,
             [
@@ -490,6 +662,71 @@ mod tests {
         assert!(Scenario::parse("x", p, "# title: t\n# platform: kvm\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# platform:\n").is_err());
         assert!(Scenario::parse("x", p, "# title: t\n# malformed-nfit: spa-overlap\n").is_err());
+    }
+
+    #[test]
+    fn header_is_strict() {
+        let p = Path::new("x.sh");
+        let parse = |t: &str| Scenario::parse("x", p, t);
+        // A typo is an error, not an ignored line.
+        let typo = parse("# title: t\n# drviers: c rust\n").unwrap_err();
+        assert!(typo.contains("'drviers'") && typo.contains("unknown header key"), "{typo}");
+        assert!(parse("# title: t\n# an aside in the header\n").is_err());
+        // Prose after a '#' line is not header.
+        assert!(parse("# SPDX-License-Identifier: GPL-2.0\n# title: t\n#\n# note: prose\n").is_ok());
+        // Architectures and drivers the harness does not run.
+        assert!(parse("# title: t\n# arch: x86\n").unwrap_err().contains("matches none"));
+        assert!(parse("# title: t\n# arch:\n").is_err());
+        assert!(parse("# title: t\n# drivers: c go\n").is_err());
+        assert!(parse("# title: t\n# nvdimm[ppc]: size=4M\n").is_err());
+        // known-panic must name its driver.
+        assert!(parse("# title: t\n# known-panic: BUG\n").is_err());
+        assert!(parse("# title: t\n# known-panic[go]: BUG\n").is_err());
+        let sc = parse("# title: t\n# min-checks: 4\n# expect-problem: ran no check\n").unwrap();
+        assert_eq!(sc.min_checks, 4);
+        assert_eq!(sc.expect, Expect::Problem("ran no check".into()));
+        assert!(parse("# title: t\n# min-checks: 0\n").is_err());
+    }
+
+    #[test]
+    fn body_lint() {
+        let p = Path::new("x.sh");
+        let parse = |body: &str| Scenario::parse("x", p, &format!("# title: t\n\n{body}\n"));
+        for bad in [
+            "sleep 1",
+            "\tsleep 2",
+            "modprobe x; sleep 1",
+            "check probe-returns true",
+            "require x :",
+            "check x sh -c 'ndctl list || true'",
+            "check x sh -c \"false; true\"",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "check x wait_for 3 sh -c 'sleep 3; false'",
+            "while :; do sleep 1; done",
+            "# sleep 1 is fine in a comment",
+            "check x test -e /dev/pmem0",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn known_panic_scope() {
+        let k = KnownPanic {
+            driver: "c".into(),
+            text: "BUG: unable".into(),
+        };
+        let panic = crate::console::PANIC_MARK;
+        let console = format!("=== scenario x\nBUG: unable to handle\n{panic}: Fatal\n");
+        assert!(k.explains("c", &console));
+        assert!(!k.explains("rust", &console), "another driver's panic");
+        let before_start = format!("BUG: unable\n=== scenario x\n{panic}: Fatal\n");
+        assert!(!k.explains("c", &before_start), "text before the scenario ran");
+        let after_panic = format!("=== scenario x\n{panic}: Fatal BUG: unable\n");
+        assert!(!k.explains("c", &after_panic), "text not before the panic");
     }
 
     #[test]

@@ -3,5 +3,5 @@
 # expect: failed-check
 # timeout: 60
 
-check passes true
+check passes test -d /proc
 check fails false

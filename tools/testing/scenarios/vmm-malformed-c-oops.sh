@@ -6,7 +6,7 @@
 # nvdimm: size=256M label-size=128K
 # malformed-nfit: interleave-count flush-hint-count
 # cmdline: oops=panic
-# known-panic: BUG: unable to handle page fault
+# known-panic[c]: BUG: unable to handle page fault
 # timeout: 60
 #
 # Both classes make the C driver read past the end of a structure whose

@@ -70,16 +70,28 @@ json() {
 	emit JSON "$_t" "${_j:-[]}"
 }
 
-# wait_for SECONDS CMD...: polls CMD until it succeeds.
+# _uptime_cs: sets _uptime to the uptime in hundredths of a second, read
+# from /proc/uptime without a fork ("12345.67 ..."; the fraction is
+# prefixed with 1 so that a leading 0 is not octal).
+_uptime_cs() {
+	read -r _up _idle </proc/uptime
+	_uptime=$((${_up%.*} * 100 + 1${_up#*.} - 100))
+}
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds (0) or SECONDS have
+# passed on the uptime clock (1), however long each CMD takes. CMD runs at
+# least once.
 wait_for() {
-	_s=$(($1 * 10))
+	local _wf_end _uptime _up _idle
+	_uptime_cs
+	_wf_end=$((_uptime + $1 * 100))
 	shift
-	while [ $_s -gt 0 ]; do
+	while :; do
 		"$@" >/dev/null 2>&1 && return 0
+		_uptime_cs
+		[ "$_uptime" -lt "$_wf_end" ] || return 1
 		sleep 0.1
-		_s=$((_s - 1))
 	done
-	return 1
 }
 
 # The drivers a scenario can run with: C (upstream) or Rust (this project).

@@ -62,12 +62,26 @@ check_not() {
 	fi
 }
 
-# json TAG CMD...: records CMD's JSON output (normalised by the harness).
+# json TAG CMD...: records CMD's JSON output (normalised by the harness and
+# compared between drivers). A check named json-TAG: it fails, with the tail
+# of CMD's stderr, when CMD exits non-zero or prints nothing, and then no
+# record is emitted (a failing command must not compare equal to another).
 json() {
-	_t=$1
+	_jt=$1
 	shift
-	_j=$("$@" 2>/dev/null | tr -d '\n\t')
-	emit JSON "$_t" "${_j:-[]}"
+	echo "--- json-$_jt: $*"
+	"$@" >/tmp/json.out 2>/tmp/json.err
+	_jrc=$?
+	cat /tmp/json.out /tmp/json.err
+	_j=$(tr -d '\n\t' </tmp/json.out)
+	if [ $_jrc -ne 0 ]; then
+		fail "json-$_jt" "exit $_jrc: $(tail -n 3 /tmp/json.err | tr '\n' ' ')"
+	elif [ -z "$_j" ]; then
+		fail "json-$_jt" "no output: $(tail -n 3 /tmp/json.err | tr '\n' ' ')"
+	else
+		emit JSON "$_jt" "$_j"
+		pass "json-$_jt"
+	fi
 }
 
 # _uptime_cs: sets _uptime to the uptime in hundredths of a second, read

@@ -6,6 +6,7 @@
 #   make run      build, boot an x86 guest with a vNVDIMM, create a namespace,
 #                 write and read it back, show 'ndctl list'
 #   make check    everything: host tests and every boot scenario
+#   make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le]  one scenario
 #   make bench    benchmark tables (Rust vs C drivers on one guest)
 #   make bench-vmm  the test VMM vs QEMU's native nvdimm (label _DSM, boot, pmem I/O)
 #
@@ -19,7 +20,7 @@ CARGO_TARGET := $(NVDIMM_RS_CACHE)/cargo-target
 CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
 RUNNER := $(CARGO_TARGET)/release/nvdimm-harness
 
-.PHONY: all setup kernel initramfs tools run check check-host check-guest bench bench-vmm \
+.PHONY: all setup kernel initramfs tools run scenario check check-host check-guest bench bench-vmm \
 	scenarios rustfmt clean-cache help
 
 all: kernel initramfs
@@ -41,11 +42,28 @@ tools: setup
 initramfs: kernel tools
 	@for a in $(ARCHES); do $(H)/initramfs.sh $$a || exit 1; done
 
-# The main job: one guest, one vNVDIMM, C nfit, a namespace written and read.
-# It builds the x86 guest only (target-specific ARCHES reach its prerequisites).
+# The main job: one guest, one vNVDIMM, the Rust nfit_rs, a namespace written
+# and read. It builds the x86 guest only (target-specific ARCHES reach its
+# prerequisites).
 run: ARCHES := x86_64
 run: initramfs
-	$(RUNNER) run demo
+	$(RUNNER) run demo --driver rust
+	@echo
+	@echo "Next:"
+	@echo "  make scenario S=demo DRIVER=c           # the same on the C nfit driver"
+	@echo "  make scenarios                          # list every scenario"
+	@echo "  make scenario S=vmm-ndctl               # one scenario (rebuilds what changed first)"
+	@echo "  make scenario S=papr-enum GUEST=ppc64le # one on a pseries guest"
+	@echo "  make check                              # the whole suite, both architectures"
+
+# One scenario (see the header), after rebuilding what changed in its
+# guest's kernel and initramfs (an edited driver: seconds).
+DRIVER ?= rust
+GUEST ?= x86_64
+scenario: ARCHES = $(GUEST)
+scenario: initramfs
+	@[ -n "$(S)" ] || { echo "usage: make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le]"; exit 2; }
+	$(RUNNER) run $(S) --driver $(DRIVER) --arch $(GUEST)
 
 check-host: tools
 	cd tools && $(CARGO) fmt --all --check

@@ -23,8 +23,9 @@ require mkfs-ext4 mkfs.ext4 -q -F -b 4096 -O ^has_journal "$dev"
 mkdir -p /mnt
 require mount-dax mount -t ext4 -o dax "$dev" /mnt
 check mounted-with-dax sh -c 'grep " /mnt " /proc/mounts | grep -q "dax"'
+# sync returns once everything dirty is written and flushed: from here on
+# only the fsync below asks for a flush.
 sync
-sleep 1
 before=$(hcall_count "$H_SCM_FLUSH")
 check write-fsync dd if=/dev/urandom of=/mnt/file bs=64k count=16 conv=fsync
 after=$(hcall_count "$H_SCM_FLUSH")

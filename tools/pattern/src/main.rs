@@ -12,7 +12,9 @@
 //! has an entry whose name starts with PREFIX and prints the clock then
 //! (benchmarks: a shell loop forking `sleep` cannot resolve milliseconds),
 //! or `pattern poll FILE TIMEOUT_MS`, which reads a sysfs attribute and
-//! waits for the kernel to notify it (`POLLPRI`, as `ndctl monitor` does).
+//! waits for the kernel to notify it (`POLLPRI`, as `ndctl monitor` does);
+//! it prints `armed: FILE` once a notification can no longer be missed, so
+//! a scenario waits for that line before it triggers one.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -260,9 +262,11 @@ fn wait(dir: &str, prefix: &str, timeout_ms: &str) -> ExitCode {
 }
 
 /// `pattern poll FILE TIMEOUT_MS`: success when the attribute is notified
-/// within the timeout.
+/// within the timeout. Prints `armed: FILE` (flushed) as soon as a
+/// notification would be seen: a scenario that starts the poller in the
+/// background waits for that line, not for a guessed delay.
 fn poll_attr(path: &str, timeout_ms: &str) -> ExitCode {
-    use std::io::Read;
+    use std::io::{Read, Write};
     use std::os::fd::AsRawFd;
     let Ok(timeout_ms) = timeout_ms.parse::<i32>() else {
         eprintln!("pattern poll: bad timeout '{timeout_ms}'");
@@ -281,6 +285,15 @@ fn poll_attr(path: &str, timeout_ms: &str) -> ExitCode {
         eprintln!("pattern poll: {path}: {e}");
         return ExitCode::FAILURE;
     }
+    // From the read on, kernfs compares the attribute's event count with
+    // the one this open file saw: a notification between here and poll()
+    // still makes poll() return at once.
+    let mut out = io::stdout().lock();
+    if let Err(e) = writeln!(out, "armed: {path}").and_then(|()| out.flush()) {
+        eprintln!("pattern poll: stdout: {e}");
+        return ExitCode::FAILURE;
+    }
+    drop(out);
     let mut fds = libc::pollfd {
         fd: file.as_raw_fd(),
         events: libc::POLLPRI | libc::POLLERR,

@@ -62,6 +62,7 @@ stats
 check last-start-full test "$(last_start_flags)" = 0
 ndctl list --media-errors -N -n "$ns"
 check full-reports-poison wait_for 10 badblocks_are 8
+json media-errors ndctl list --media-errors -N -n "$ns"
 check clear-errors ndctl clear-errors "$ns"
 check clean-again no_badblocks
 
@@ -84,14 +85,26 @@ stats
 
 # 5. A DIMM's health notification, Notify(NVss, 0x81), wakes the pollers of
 #    its nfit/flags (what ndctl monitor waits on), not those of the others.
-poll_flags() { pattern poll "/sys/bus/nd/devices/$1/nfit/flags" "$2"; }
-poll_flags nmem1 20000 >/tmp/poll1.out 2>&1 &
+#    Each poller prints "armed:" once it has read the attribute (from then
+#    on no notification is missed); nmem0's must still be polling when
+#    nmem1's has been woken, and then time out.
+flags() { echo "/sys/bus/nd/devices/$1/nfit/flags"; }
+pattern poll "$(flags nmem1)" 20000 >/tmp/poll1.out 2>&1 &
 p1=$!
-poll_flags nmem0 3000 >/tmp/poll0.out 2>&1 &
+pattern poll "$(flags nmem0)" 10000 >/tmp/poll0.out 2>&1 &
 p0=$!
-sleep 1
+pollers_armed() { grep -q '^armed:' /tmp/poll1.out && grep -q '^armed:' /tmp/poll0.out; }
+# polling PID: PID is alive and not a zombie (still in poll()).
+polling() { read -r _pid _comm _state _rest </proc/$1/stat && [ "$_state" != Z ]; }
+# timed_out PID OUT: the poller PID ended without a notification.
+timed_out() { ! wait "$1" && grep -q 'no notification' "$2"; }
+check pollers-armed wait_for 10 pollers_armed
+cat /tmp/poll1.out /tmp/poll0.out
 require notify-dimm-2 vmm_ctl '{"cmd":"notify","value":129,"dimm":2}'
 check dimm-health-wakes-its-flags wait $p1
-check_not other-dimm-not-woken wait $p0
+cat /tmp/poll1.out
+check other-dimm-still-polling polling $p0
+check other-dimm-not-woken timed_out $p0 /tmp/poll0.out
+cat /tmp/poll0.out
 check_not dimm-notify-needs-81 vmm_ctl '{"cmd":"notify","value":128,"dimm":2}'
 check_not dimm-notify-unknown-dimm vmm_ctl '{"cmd":"notify","value":129,"dimm":9}'

@@ -11,13 +11,17 @@
 //! ocxlpmem events [DEV]           pending events
 //! ocxlpmem watch-health [DEV]     register an eventfd, request health data,
 //!                                 wait (5 s at most) for the interrupt
+//! ocxlpmem unknown-ioctl [DEV]    issue an ioctl the driver does not have
+//!                                 (its magic, an unassigned number): succeeds
+//!                                 only if the kernel answers ENOTTY
 //! ```
 //!
 //! DEV defaults to `/dev/ocxlpmem0`. Exit status: 0 done, 1 the ioctl
 //! failed (errno printed), 2 bad usage.
 
 use ocxlpmem_core::data::ErrorLogEntry;
-use ocxlpmem_core::uapi::{self, DumpDataArgs, ErrorLogArgs, Ioctl};
+use ocxlpmem_core::uapi::{self, Dir, DumpDataArgs, ErrorLogArgs, Ioctl};
+use std::fmt;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
@@ -222,9 +226,76 @@ fn watch_health(dev: &File) -> Result<(), String> {
     Ok(())
 }
 
+/// The ioctl numbers the driver owns (`uapi::MAGIC`, these `nr`s; the
+/// debug ones, 0xf0..=0xf3, are outside).
+const DRIVER_NRS: std::ops::RangeInclusive<u8> = 0x30..=0x3f;
+
+/// Why `unknown-ioctl` failed.
+#[derive(Debug)]
+enum UnknownIoctlError {
+    /// Every number of the driver's range is assigned: nothing to issue.
+    NoFreeNumber,
+    /// The kernel accepted the ioctl `cmd`.
+    Accepted { cmd: u32 },
+    /// The kernel refused `cmd` with another errno than ENOTTY.
+    Refused { cmd: u32, err: std::io::Error },
+}
+
+impl fmt::Display for UnknownIoctlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NoFreeNumber => write!(
+                f,
+                "every ioctl number {:#x}..={:#x} is assigned",
+                DRIVER_NRS.start(),
+                DRIVER_NRS.end()
+            ),
+            Self::Accepted { cmd } => {
+                write!(f, "ioctl {cmd:#010x} succeeded, expected ENOTTY")
+            }
+            Self::Refused { cmd, err } => write!(
+                f,
+                "ioctl {cmd:#010x} failed with errno {} ({err}), expected ENOTTY ({})",
+                err.raw_os_error().unwrap_or(0),
+                libc::ENOTTY
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UnknownIoctlError {}
+
+/// `_IO(MAGIC, nr)` for the first `nr` of the driver's range that no ioctl
+/// uses (in any direction) under `enc`: no payload, so the call cannot
+/// touch memory.
+fn unassigned_ioctl(enc: &uapi::IocEncoding) -> Option<u32> {
+    let nr = DRIVER_NRS
+        .clone()
+        .find(|&nr| uapi::IOCTLS.iter().all(|i| i.def().0 != nr))?;
+    uapi::ioc(enc, Dir::None, nr, 0)
+}
+
+/// Issues an ioctl number of the driver's magic that it does not implement
+/// and succeeds only if the kernel refused it with ENOTTY.
+fn unknown_ioctl(dev: &File) -> Result<(), UnknownIoctlError> {
+    let cmd = unassigned_ioctl(encoding()).ok_or(UnknownIoctlError::NoFreeNumber)?;
+    // SAFETY: an `_IO` number (no payload): the argument is not a pointer
+    // and nothing is read or written through it.
+    let rc = unsafe { libc::ioctl(dev.as_raw_fd(), cmd as libc::c_ulong, 0 as libc::c_ulong) };
+    if rc >= 0 {
+        return Err(UnknownIoctlError::Accepted { cmd });
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::ENOTTY) {
+        return Err(UnknownIoctlError::Refused { cmd, err });
+    }
+    println!("{{\"ioctl\":\"{cmd:#010x}\",\"errno\":\"ENOTTY\"}}");
+    Ok(())
+}
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: ocxlpmem stats|error-log|request-health|events|watch-health [DEV] | ocxlpmem dump FILE [DEV]"
+        "usage: ocxlpmem stats|error-log|request-health|events|watch-health|unknown-ioctl [DEV] | ocxlpmem dump FILE [DEV]"
     );
     ExitCode::from(2)
 }
@@ -251,6 +322,7 @@ fn main() -> ExitCode {
         ("request-health", None) => ioctl(&dev_file, Ioctl::RequestHealth, &mut []),
         ("events", None) => events(&dev_file),
         ("watch-health", None) => watch_health(&dev_file),
+        ("unknown-ioctl", None) => unknown_ioctl(&dev_file).map_err(|e| e.to_string()),
         ("dump", Some(path)) => dump(&dev_file, path),
         _ => return usage(),
     };
@@ -260,5 +332,38 @@ fn main() -> ExitCode {
             eprintln!("ocxlpmem: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unassigned_ioctl_is_the_drivers_and_unknown_to_it() {
+        for enc in [&uapi::IOC_GENERIC, &uapi::IOC_POWERPC] {
+            let cmd = unassigned_ioctl(enc).expect("a free number");
+            assert_eq!((cmd >> 8) & 0xff, u32::from(uapi::MAGIC));
+            let nr = (cmd & 0xff) as u8;
+            assert!(DRIVER_NRS.contains(&nr), "{nr:#x}");
+            assert_eq!(Ioctl::from_number(cmd, enc), None);
+            assert!(uapi::IOCTLS.iter().all(|i| i.def().0 != nr));
+            assert_eq!(Some(cmd), uapi::ioc(enc, Dir::None, nr, 0));
+        }
+    }
+
+    #[test]
+    fn unknown_ioctl_errors_name_the_errno() {
+        let e = UnknownIoctlError::Refused {
+            cmd: 0xca38,
+            err: std::io::Error::from_raw_os_error(libc::EINVAL),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("errno 22") && text.contains("0x0000ca38"),
+            "{text}"
+        );
+        let a = UnknownIoctlError::Accepted { cmd: 0xca38 }.to_string();
+        assert!(a.contains("succeeded"), "{a}");
     }
 }

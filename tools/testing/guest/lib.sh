@@ -134,6 +134,54 @@ load_nfit() {
 	require regions-ready wait_for 30 have_regions "$1"
 }
 
+# --- malformed-NFIT campaigns (vmm-malformed, vmm-malformed-c-oops) ---------
+
+# malformed_class: the class of this boot's malformed NFIT (malformed= on
+# the kernel command line).
+malformed_class() { sed -n 's/.* malformed=\([a-z-]*\).*/\1/p' /proc/cmdline; }
+
+# nfit_table_record CLASS: the NFIT the guest sees, as JSON: the class,
+# the table's length and its SHA-256. The test VMM builds the table from
+# the class alone, so it is the same under both drivers; record it before
+# any NFIT driver loads (a C driver's boot may end in its probe).
+nfit_table_record() {
+	_nt=/sys/firmware/acpi/tables/NFIT
+	[ -r "$_nt" ] || {
+		echo "no $_nt" >&2
+		return 1
+	}
+	_sum=$(sha256sum <"$_nt") || return 1
+	_len=$(wc -c <"$_nt") || return 1
+	echo "{\"class\":\"$1\",\"nfit_bytes\":$((_len)),\"nfit_sha256\":\"${_sum%% *}\"}"
+}
+
+# nfit_root: the ACPI NVDIMM root device (ACPI0012) on the platform bus.
+nfit_root() {
+	for _r in /sys/bus/platform/devices/ACPI0012:*; do
+		[ -e "$_r" ] && echo "$_r"
+	done
+}
+
+# nfit_bound: the root device is bound to the NFIT driver $driver names.
+nfit_bound() {
+	_r=$(nfit_root)
+	[ -n "$_r" ] && [ -e "$_r/driver" ] &&
+		[ "$(readlink -f "$_r/driver")" = "$(readlink -f /sys/module/"$(nfit_module)"/drivers/platform:*)" ]
+}
+
+# nfit_probe_settled: the NFIT driver is registered and its probe of the
+# root device has ended; when it bound, its bus has finished registering
+# and probing DIMMs, regions and namespaces (reading the bus's wait_probe
+# flushes libnvdimm's asynchronous registration).
+nfit_probe_settled() {
+	ls -d /sys/module/"$(nfit_module)"/drivers/platform:* >/dev/null 2>&1 || return 1
+	nfit_bound || return 0
+	for _b in "$(nfit_root)"/ndbus*; do
+		[ -e "$_b/wait_probe" ] && cat "$_b/wait_probe" >/dev/null && return 0
+	done
+	return 1
+}
+
 # Field of the one-line-per-field JSON that ndctl prints: json_field KEY < json
 json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",]*\)\"\{0,1\}.*/\1/p" | head -n 1; }
 

@@ -25,11 +25,15 @@ dimm_at() { ndctl list -D -b "ibm,persistent-memory:ibm,pmemory@$1" | json_field
 region_of() { ndctl list -R -d "$1" | json_field dev; }
 ns_of() { ndctl list -N -r "$(region_of "$1")" $2; }
 blockdev_of() { ns_of "$1" "$2" | json_field blockdev; }
+regions_enabled() { [ "$(ls -d /sys/bus/nd/drivers/nd_region/region* 2>/dev/null | wc -l)" -ge 2 ]; }
+# swap_to OLD NEW: unloads papr_scm driver OLD, loads NEW and waits for
+# both regions to be enabled again; fails at the first step that fails.
 swap_to() {
-	ndctl disable-region all >/dev/null 2>&1
-	rmmod "$1" && modprobe "$2" && wait_for 30 have_regions 2 &&
-		ndctl enable-region all >/dev/null 2>&1
-	true
+	ndctl disable-region all &&
+		rmmod "$1" &&
+		modprobe "$2" &&
+		wait_for 30 regions_enabled &&
+		ndctl enable-region all
 }
 verify_all() {
 	fl=$(dimm_at 90000000) pm=$(dimm_at 90000001)

@@ -18,6 +18,7 @@ load_papr_scm 1
 hcall_trace_start
 require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
 ns_create create-sector sector 64M || exit 1
+json sector ndctl list -N -n "$ns"
 check region-hcall-flush sh -c 'ls /proc/device-tree/ibm,persistent-memory/*/ibm,hcall-flush-required'
 before=$(hcall_count "$H_SCM_FLUSH")
 check sector-write-8m pattern fill "$dev" 8M 41
@@ -27,4 +28,5 @@ check btt-writes-flushed test "$after" -gt "$before"
 check sector-read-back-8m pattern verify "$dev" 8M 41
 check no-sleep-in-atomic sh -c '! dmesg | grep -q "scheduling while atomic"'
 check no-flush-error sh -c '! dmesg | grep -q "flush error"'
+json after-io ndctl list -BDRN
 check destroy-sector ndctl destroy-namespace -f "$ns"

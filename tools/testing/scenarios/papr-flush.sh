@@ -18,14 +18,18 @@ hcall_trace_start
 require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enable-region all'
 check region-hcall-flush sh -c 'ls /proc/device-tree/ibm,persistent-memory/*/ibm,hcall-flush-required'
 ns_create create-fsdax fsdax 128M || exit 1
-# No journal: the only flush after the write is the one fsync asks for.
-require mkfs-ext4 mkfs.ext4 -q -F -b 4096 -O ^has_journal "$dev"
+json fsdax ndctl list -N -n "$ns"
+# No journal, and the inode tables zeroed by mkfs (no ext4lazyinit thread
+# writing them in the background): the only flush after the write is the
+# one fsync asks for.
+require mkfs-ext4 mkfs.ext4 -q -F -b 4096 -O ^has_journal -E lazy_itable_init=0 "$dev"
 mkdir -p /mnt
-require mount-dax mount -t ext4 -o dax "$dev" /mnt
+require mount-dax mount -t ext4 -o dax,noinit_itable "$dev" /mnt
 check mounted-with-dax sh -c 'grep " /mnt " /proc/mounts | grep -q "dax"'
+check no-background-writer sh -c '! grep -qx ext4lazyinit /proc/[0-9]*/comm'
 # sync returns once everything dirty is written and flushed: from here on
 # only the fsync below asks for a flush.
-sync
+require sync sync
 before=$(hcall_count "$H_SCM_FLUSH")
 check write-fsync dd if=/dev/urandom of=/mnt/file bs=64k count=16 conv=fsync
 after=$(hcall_count "$H_SCM_FLUSH")

@@ -34,6 +34,7 @@ require poison vmm_ctl "{\"cmd\":\"poison\",\"address\":$((base + 0x100000)),\"l
 check scrub-1 scrub
 ndctl list --media-errors -N -n "$ns"
 check media-errors-listed test "$(badblocks)" = 8
+json poisoned ndctl list --media-errors -N -n "$ns"
 check poisoned-read-eio read_fails_eio 1M
 check clean-read-ok pattern verify "$dev" 4K 1 2M
 
@@ -49,6 +50,7 @@ check inject ndctl inject-error "$ns" -B 4096 -n 2
 check inject-status sh -c "ndctl inject-error --status $ns | grep -q 4096"
 check scrub-2 scrub
 check injected-listed test "$(badblocks)" = 2
+json injected ndctl list --media-errors -N -n "$ns"
 check injected-read-eio read_fails_eio $((4096 * 512))
 check uninject ndctl inject-error "$ns" -B 4096 -n 2 --uninject
 check clear-injected ndctl clear-errors "$ns"

@@ -19,6 +19,7 @@ relabel() { ndctl disable-region all && ndctl init-labels -f nmem0 && ndctl enab
 load_nfit 1
 require init-labels relabel
 check baseline-read read_labels
+json baseline ndctl list -BDRN
 
 # 1. An error status on label reads: the read fails with an error.
 require arm-status vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"status":4}'
@@ -83,13 +84,14 @@ rmmod "$(nfit_module)"
 require arm-probe-fault vmm_ctl '{"cmd":"fault","dimm":1,"function":4,"status":4}'
 check probe-with-fault modprobe "$(nfit_module)"
 check dimm-still-listed wait_for 30 have_regions 1
-ndctl list -DR
+json probe-fault ndctl list -DR
 check_not labels-unreadable-at-probe read_labels
 vmm_ctl '{"cmd":"clear-faults"}'
 ndctl disable-region all >/dev/null
 rmmod "$(nfit_module)"
 check reprobe-clean modprobe "$(nfit_module)"
 check labels-back wait_for 30 labels_ok
+json reprobed ndctl list -BDR
 
 # 7. The VMM counted what it injected, and the answer it dropped.
 vmm_ctl '{"cmd":"stats"}' >/tmp/stats.json

@@ -29,6 +29,7 @@ r0=$(region_of nmem0)
 r1=$(region_of nmem1)
 r2=$(region_of nmem2)
 echo "regions: $r0 $r1 $r2"
+json bdr ndctl list -BDR
 check deep-flush-hints-2 grep -qx 1 /sys/bus/nd/devices/$r0/deep_flush
 check deep-flush-hints-1 grep -qx 1 /sys/bus/nd/devices/$r1/deep_flush
 check deep-flush-no-hints grep -qx 0 /sys/bus/nd/devices/$r2/deep_flush

@@ -256,10 +256,15 @@ prove_all() {
 
 mkdir -p "$CACHE"
 if [ -z "$PROVE_ONLY" ]; then
+	# bindgen-cli compiles for about two minutes with the machine's own
+	# cargo, which needs nothing from apt: build it while the downloads run.
+	install_bindgen >"$CACHE/bindgen-install.log" 2>&1 &
+	bindgen_pid=$!
 	install_apt
-	install_bindgen
 	fetch_kernel
 	want_arch ppc64le && make_rust_sysroot
+	wait "$bindgen_pid" || { cat "$CACHE/bindgen-install.log" >&2; die "installing bindgen-cli failed (log above)"; }
+	grep '^==>' "$CACHE/bindgen-install.log" >&2
 fi
 prove_all
 say "setup done (cache: $CACHE)"

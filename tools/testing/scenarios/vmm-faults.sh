@@ -84,7 +84,11 @@ rmmod "$(nfit_module)"
 require arm-probe-fault vmm_ctl '{"cmd":"fault","dimm":1,"function":4,"status":4}'
 check probe-with-fault modprobe "$(nfit_module)"
 check dimm-still-listed wait_for 30 have_regions 1
-json probe-fault ndctl list -DR
+# No JSON record here: the drivers differ. C's nvdimm probe fails
+# (-EIO; 'ndctl list -D' leaves the disabled DIMM out, the region has no
+# mappings); nfit_rs asks for the label size itself at probe and registers
+# the DIMM label-less, so it is enabled and listed.
+ndctl list -DR
 check_not labels-unreadable-at-probe read_labels
 vmm_ctl '{"cmd":"clear-faults"}'
 ndctl disable-region all >/dev/null

@@ -19,12 +19,12 @@ require init-labels sh -c 'ndctl disable-region all && ndctl init-labels -f nmem
 check region-hcall-flush sh -c 'ls /proc/device-tree/ibm,persistent-memory/*/ibm,hcall-flush-required'
 ns_create create-fsdax fsdax 128M || exit 1
 json fsdax ndctl list -N -n "$ns"
-# No journal, and the inode tables zeroed by mkfs (no ext4lazyinit thread
-# writing them in the background): the only flush after the write is the
-# one fsync asks for.
+# No journal, the inode tables zeroed by mkfs and no block bitmap prefetch
+# (so no ext4lazyinit thread works on the mount in the background): the
+# only flush after the write is the one fsync asks for.
 require mkfs-ext4 mkfs.ext4 -q -F -b 4096 -O ^has_journal -E lazy_itable_init=0 "$dev"
 mkdir -p /mnt
-require mount-dax mount -t ext4 -o dax,noinit_itable "$dev" /mnt
+require mount-dax mount -t ext4 -o dax,noinit_itable,no_prefetch_block_bitmaps "$dev" /mnt
 check mounted-with-dax sh -c 'grep " /mnt " /proc/mounts | grep -q "dax"'
 check no-background-writer sh -c '! grep -qx ext4lazyinit /proc/[0-9]*/comm'
 # sync returns once everything dirty is written and flushed: from here on

@@ -670,12 +670,19 @@ mod tests {
         let parse = |t: &str| Scenario::parse("x", p, t);
         // A typo is an error, not an ignored line.
         let typo = parse("# title: t\n# drviers: c rust\n").unwrap_err();
-        assert!(typo.contains("'drviers'") && typo.contains("unknown header key"), "{typo}");
+        assert!(
+            typo.contains("'drviers'") && typo.contains("unknown header key"),
+            "{typo}"
+        );
         assert!(parse("# title: t\n# an aside in the header\n").is_err());
         // Prose after a '#' line is not header.
-        assert!(parse("# SPDX-License-Identifier: GPL-2.0\n# title: t\n#\n# note: prose\n").is_ok());
+        assert!(
+            parse("# SPDX-License-Identifier: GPL-2.0\n# title: t\n#\n# note: prose\n").is_ok()
+        );
         // Architectures and drivers the harness does not run.
-        assert!(parse("# title: t\n# arch: x86\n").unwrap_err().contains("matches none"));
+        assert!(parse("# title: t\n# arch: x86\n")
+            .unwrap_err()
+            .contains("matches none"));
         assert!(parse("# title: t\n# arch:\n").is_err());
         assert!(parse("# title: t\n# drivers: c go\n").is_err());
         assert!(parse("# title: t\n# nvdimm[ppc]: size=4M\n").is_err());
@@ -724,7 +731,10 @@ mod tests {
         assert!(k.explains("c", &console));
         assert!(!k.explains("rust", &console), "another driver's panic");
         let before_start = format!("BUG: unable\n=== scenario x\n{panic}: Fatal\n");
-        assert!(!k.explains("c", &before_start), "text before the scenario ran");
+        assert!(
+            !k.explains("c", &before_start),
+            "text before the scenario ran"
+        );
         let after_panic = format!("=== scenario x\n{panic}: Fatal BUG: unable\n");
         assert!(!k.explains("c", &after_panic), "text not before the panic");
     }

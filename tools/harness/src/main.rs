@@ -291,10 +291,11 @@ fn run_scenario(
             sc.drivers.join(" and ")
         ));
     }
-    if run.problems.is_empty() && run.checks < sc.min_checks {
+    let min = sc.min_checks_for(driver);
+    if run.problems.is_empty() && run.checks < min {
         run.problems.push(format!(
-            "{} checks ran, fewer than the scenario's '# min-checks: {}'",
-            run.checks, sc.min_checks
+            "{} checks ran, fewer than the scenario's '# min-checks: {min}' for driver {driver}",
+            run.checks
         ));
     }
     if let Expect::Problem(want) = &sc.expect {

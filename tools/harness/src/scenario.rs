@@ -147,6 +147,8 @@ pub struct Scenario {
     pub known_panics: Vec<KnownPanic>,
     /// `# min-checks: N`: a run with fewer checks fails.
     pub min_checks: usize,
+    /// `# min-checks[DRIVER]: N`: the minimum of the runs with DRIVER.
+    pub driver_min_checks: Vec<(String, usize)>,
     /// Who serves the NVDIMMs, per boot (the last one repeats): `qemu`
     /// (QEMU's native nvdimm) or `vmm` (the project's test VMM,
     /// `tools/vmm`). `# platform: vmm qemu vmm` switches between boots.
@@ -257,6 +259,14 @@ fn header_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .take_while(|(_, l)| l.starts_with('#') && *l != "#")
 }
 
+/// A count of at least 1.
+fn parse_count(val: &str) -> Result<usize, String> {
+    val.parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| "expected a count of at least 1".into())
+}
+
 /// Every item of `items` must be one of `known` (and there must be one).
 fn one_of(items: Vec<String>, known: &[&str], what: &str) -> Result<Vec<String>, String> {
     if items.is_empty() {
@@ -335,6 +345,7 @@ impl Scenario {
             in_check: true,
             expect: Expect::Pass,
             min_checks: 1,
+            driver_min_checks: Vec::new(),
             memory_mib: 1024,
             cmdline: String::new(),
             arch_cmdline: Vec::new(),
@@ -389,12 +400,12 @@ impl Scenario {
                     }
                 }
                 "expect-problem" if !val.is_empty() => sc.expect = Expect::Problem(val.to_string()),
-                "min-checks" => {
-                    sc.min_checks = val
-                        .parse()
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| err("expected a count of at least 1".into()))?
+                "min-checks" => sc.min_checks = parse_count(val).map_err(err)?,
+                _ if key.starts_with("min-checks[") && key.ends_with(']') => {
+                    let driver = &key["min-checks[".len()..key.len() - 1];
+                    one_of(vec![driver.to_string()], DRIVERS, "driver").map_err(err)?;
+                    let n = parse_count(val).map_err(err)?;
+                    sc.driver_min_checks.push((driver.to_string(), n));
                 }
                 "memory" => {
                     sc.memory_mib = parse_size(val)
@@ -492,6 +503,14 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The fewest checks a run with `driver` may run.
+    pub fn min_checks_for(&self, driver: &str) -> usize {
+        self.driver_min_checks
+            .iter()
+            .find(|(d, _)| d == driver)
+            .map_or(self.min_checks, |(_, n)| *n)
+    }
+
     /// Who serves the NVDIMMs in boot `boot` (1-based).
     pub fn platform_for(&self, boot: u32) -> Platform {
         let i = (boot as usize)
@@ -547,7 +566,17 @@ pub fn load_all(dir: &Path) -> Result<(Vec<Scenario>, Vec<Rejected>), String> {
                 .ok_or_else(|| format!("{}: bad file name", path.display()))?;
             let text =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            match Scenario::parse(name, &path, &text) {
+            let declares_min = header_lines(&text).any(|(_, l)| l.starts_with("# min-checks"));
+            match Scenario::parse(name, &path, &text).and_then(|sc| {
+                if sc.in_check && sc.expect == Expect::Pass && !declares_min {
+                    return Err(format!(
+                        "{}: no '# min-checks: N' header: a scenario of make check declares \
+                         how many checks a run must at least run",
+                        path.display()
+                    ));
+                }
+                Ok(sc)
+            }) {
                 Ok(sc) => good.push(sc),
                 Err(error) => bad.push(Rejected {
                     name: name.to_string(),
@@ -693,6 +722,10 @@ mod tests {
         assert_eq!(sc.min_checks, 4);
         assert_eq!(sc.expect, Expect::Problem("ran no check".into()));
         assert!(parse("# title: t\n# min-checks: 0\n").is_err());
+        let sc = parse("# title: t\n# drivers: c rust\n# min-checks: 8\n# min-checks[rust]: 16\n")
+            .unwrap();
+        assert_eq!((sc.min_checks_for("c"), sc.min_checks_for("rust")), (8, 16));
+        assert!(parse("# title: t\n# min-checks[go]: 3\n").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 # drivers: rust c
 # nvdimm: size=512M label-size=128K
 # timeout: 180
+# min-checks: 8
 #
 # What 'make run' shows: the NFIT driver enumerates the DIMM, ndctl labels it,
 # creates an fsdax namespace, a pattern goes through /dev/pmemN with O_DIRECT

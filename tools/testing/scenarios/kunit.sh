@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: the KUnit suites of the Rust code ran at boot and passed
 # timeout: 120
+# min-checks: 9
 #
 # Built-in KUnit suites run before init; their KTAP results are in dmesg.
 

@@ -5,6 +5,7 @@
 # nvdimm[x86_64]: size=512M label-size=128K
 # nvdimm[ppc64le]: size=512M label-size=128K pmem=on
 # timeout: 400
+# min-checks: 33
 #
 # On pseries the DIMM is pmem=on (no H_SCM_FLUSH); papr-btt-hcall-flush
 # covers a sector namespace on an hcall-flush DIMM.

@@ -4,6 +4,7 @@
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=256M
 # timeout: 180
+# min-checks: 22
 
 load_nfit 2
 check bus-listed sh -c 'ndctl list -B | grep -q "\"provider\":\"ACPI.NFIT\""'

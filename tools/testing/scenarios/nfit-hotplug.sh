@@ -3,6 +3,7 @@
 # drivers: c rust
 # nvdimm: size=512M label-size=128K
 # timeout: 300
+# min-checks: 12
 
 load_nfit 1
 # ND_CMD_CALL as C's nfit passes it: offered functions only, never the

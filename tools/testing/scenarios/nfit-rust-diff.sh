@@ -6,6 +6,7 @@
 # machine: nvdimm-persistence=cpu
 # boots: 2
 # timeout: 400
+# min-checks: 35
 #
 # The platform capabilities say the CPU caches are in the persistence domain
 # (nvdimm-persistence=cpu), so both drivers must report "cpu_cache".

@@ -3,6 +3,7 @@
 # drivers: c rust
 # nvdimm: size=256M unarmed=on
 # timeout: 180
+# min-checks: 10
 
 load_nfit 1
 r=$(ndctl list -R -d nmem0 | json_field dev)

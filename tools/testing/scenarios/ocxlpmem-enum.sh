@@ -5,6 +5,7 @@
 # boots: 2
 # timeout: 400
 # vmm-args: --ocxlpmem path={dir}/card.img,size=512M
+# min-checks: 56
 #
 # The card (tools/vmm/src/ocxl) is attached as ocxlpmem_rs/attach.rs
 # describes: its register file is BAR2 of the ivshmem-doorbell device

@@ -4,6 +4,7 @@
 # drivers: rust
 # timeout: 300
 # vmm-args: --ocxlpmem path={dir}/card.img,size=256M
+# min-checks: 30
 #
 # The card model (tools/vmm/src/ocxl) answers with known values: the
 # statistics of its default configuration, a health & performance error

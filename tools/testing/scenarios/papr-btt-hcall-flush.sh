@@ -4,6 +4,7 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
 # timeout: 400
+# min-checks: 15
 #
 # BTT writes its flog and map entries under a map lock, and each of those
 # writes ends in the region's flush, which on this DIMM

@@ -5,6 +5,7 @@
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K pmem=on
 # timeout: 180
+# min-checks: 13
 #
 # QEMU's spapr-nvdimm on a plain file asks for H_SCM_FLUSH
 # (ibm,hcall-flush-required); with pmem=on it does not.

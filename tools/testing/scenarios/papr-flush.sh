@@ -5,6 +5,7 @@
 # nvdimm: size=256M label-size=128K
 # qemu-trace: thread_pool_submit_aio
 # timeout: 300
+# min-checks: 20
 #
 # Two witnesses: in the guest, the powerpc hcall_entry trace event filtered
 # on H_SCM_FLUSH, counted before and after the fsync (the same for both

@@ -4,6 +4,7 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K pmem=on
 # timeout: 300
+# min-checks: 21
 #
 # QEMU answers H_SCM_HEALTH with H_FUNCTION (an empty bitmap), so every
 # state but "ok" comes from the driver's inject mask (PAPR_PDSM_SMART_INJECT),

@@ -4,6 +4,7 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K pmem=on
 # timeout: 300
+# min-checks: 11
 #
 # The guest asks the harness (a line on its results port) to run QMP
 # object-add + device_add; QEMU adds the DT node and raises an RTAS hotplug

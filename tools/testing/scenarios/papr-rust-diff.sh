@@ -5,6 +5,7 @@
 # nvdimm: size=512M label-size=128K pmem=on
 # boots: 2
 # timeout: 600
+# min-checks: 34
 #
 # One DIMM on a plain file (QEMU sets ibm,hcall-flush-required: an
 # asynchronous region; the first node, ibm,pmemory@90000000) and one on a

@@ -5,6 +5,7 @@
 # nvdimm: size=512M label-size=128K
 # boots: 2
 # timeout: 240
+# min-checks: 16
 #
 # On pseries the DIMM is a plain file, so QEMU asks for H_SCM_FLUSH.
 

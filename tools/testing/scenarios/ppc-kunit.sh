@@ -2,6 +2,7 @@
 # title: the KUnit suites of the Rust code ran at boot on pseries and passed
 # arch: ppc64le
 # timeout: 120
+# min-checks: 7
 #
 # Built-in KUnit suites run before init; their KTAP results are in dmesg.
 

@@ -3,6 +3,7 @@
 # arch: ppc64le
 # drivers: c
 # timeout: 120
+# min-checks: 5
 
 check insmod-rust-minimal modprobe rust_minimal
 check init-logged sh -c 'dmesg | grep -q "Rust minimal sample (init)"'

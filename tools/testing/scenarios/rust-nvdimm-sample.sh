@@ -5,6 +5,7 @@
 # cmdline[x86_64]: memmap=512M$0x40000000
 # cmdline[ppc64le]: mem=1G
 # timeout: 400
+# min-checks: 46
 #
 # The sample serves a 512 MiB range at 1 GiB through the Rust libnvdimm
 # abstractions; stock ndctl labels it and creates a namespace. On x86 the

@@ -2,6 +2,7 @@
 # title: a Rust sample module of the tree loads, logs and unloads
 # drivers: c
 # timeout: 120
+# min-checks: 5
 
 check insmod-rust-minimal modprobe rust_minimal
 check init-logged sh -c 'dmesg | grep -q "Rust minimal sample (init)"'

@@ -3,6 +3,7 @@
 # arch: x86_64 ppc64le
 # drivers: c
 # timeout: 120
+# min-checks: 6
 #
 # samples/rust/rust_warn.rs fires warn_on!(true) in its init and loads. On
 # powerpc this needs patches/0002 (ARCH_WARN_ASM). 7.3 prints, for example,

@@ -5,6 +5,7 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
 # timeout: 300
+# min-checks: 30
 #
 # QEMU's vNVDIMM has no ARS, so ndctl's scrub and error commands cannot be
 # exercised on it; the test VMM serves them. Poison is placed through the

@@ -4,6 +4,8 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
 # timeout: 360
+# min-checks: 38
+# min-checks[c]: 40
 #
 # The guest arms each fault itself through the VMM's control protocol
 # (over its results port), runs the ndctl operation the fault hits, and

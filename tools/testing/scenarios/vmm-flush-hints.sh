@@ -6,6 +6,7 @@
 # nvdimm: size=256M label-size=128K flush-hints=1
 # nvdimm: size=256M label-size=128K
 # timeout: 300
+# min-checks: 26
 #
 # The hints are 8-byte slots in a page of guest memory the VMM maps (a
 # pc-dimm at 64 GiB, 4 KiB per DIMM slot, hints 64 bytes apart): DIMM 1's

@@ -4,6 +4,7 @@
 # drivers: c rust
 # nvdimm: size=512M label-size=128K
 # timeout: 300
+# min-checks: 11
 
 load_nfit 1
 hotplug_second_nvdimm

@@ -6,6 +6,7 @@
 # boots: 3
 # machine: nvdimm-persistence=mem-ctrl
 # timeout: 300
+# min-checks: 37
 #
 # Boot 1 (VMM) labels the DIMM and writes namespace 'from-vmm'; boot 2
 # (QEMU -machine pc,nvdimm=on -device nvdimm,label-size=128K) finds it

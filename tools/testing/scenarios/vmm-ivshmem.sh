@@ -5,6 +5,7 @@
 # boots: 2
 # timeout: 300
 # vmm-args: --ocxlpmem path={dir}/ocxlpmem.img,size=512M,vectors=2
+# min-checks: 34
 #
 # bar-poke maps the card's BARs through /sys/bus/pci/devices/*/resourceN
 # and drives the card with the kernel driver's protocol code

@@ -5,6 +5,7 @@
 # nvdimm: size=256M label-size=128K label-methods=on
 # nvdimm: size=256M label-size=128K label-methods=both
 # timeout: 360
+# min-checks: 38
 #
 # DIMM 1 (nmem0) serves its labels through the ACPI label methods only: its
 # Intel _DSM function 0 lists no label function. DIMM 2 (nmem1) has both;

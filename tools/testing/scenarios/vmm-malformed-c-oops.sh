@@ -8,6 +8,8 @@
 # cmdline: oops=panic
 # known-panic[c]: BUG: unable to handle page fault
 # timeout: 60
+# min-checks: 8
+# min-checks[rust]: 16
 #
 # Both classes make the C driver read past the end of a structure whose
 # count field claims more entries than its length holds: a page fault in

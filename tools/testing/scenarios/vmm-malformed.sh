@@ -7,6 +7,7 @@
 # malformed-nfit: table-length subtable-length-zero subtable-length-overrun spa-length-short dcr-length-short memdev-spa-index memdev-dcr-index duplicate-spa-index spa-overlap spa-unaligned spa-zero-length memdev-size-overflow interleave-ways-zero
 # timeout: 60
 # cmdline: oops=panic
+# min-checks: 93
 #
 # Boot N gets the Nth class (nvdimm-vmm --malformed-nfit CLASS). Each boot
 # records the table it got (class, length, SHA-256: the same under both

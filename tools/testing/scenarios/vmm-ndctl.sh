@@ -8,6 +8,7 @@
 # boots: 2
 # machine: nvdimm-persistence=cpu
 # timeout: 400
+# min-checks: 57
 #
 # Every boot is a new nvdimm-vmm process (and a new QEMU): what survives
 # from boot 1 to boot 2 survives in the backing files only. The DIMMs'

@@ -5,6 +5,7 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
 # timeout: 360
+# min-checks: 34
 #
 # The VMM raises Notify(NVDR, value) through its notification line
 # ({"cmd":"notify","value":129}, accepted from the guest). On 0x81 a driver

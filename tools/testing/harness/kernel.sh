@@ -99,7 +99,7 @@ cp_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
 configure() {
 	local frag=$KTREE/arch/$(srcarch)/configs/nvdimm_rs.config want
 	[ -f "$frag" ] || die "no config fragment arch/$(srcarch)/configs/nvdimm_rs.config in the overlay"
-	want=$(cat "$frag" "$KTREE/Kconfig.nvdimm-rs" $(grep 'Kconfig' "$KTREE/.nvdimm-rs-manifest" | sed "s|^|$KTREE/|") | sha256sum | cut -c1-16)
+	want=$({ llvm_for "$ARCH"; cat "$frag" "$KTREE/Kconfig.nvdimm-rs" $(grep 'Kconfig' "$KTREE/.nvdimm-rs-manifest" | sed "s|^|$KTREE/|"); } | sha256sum | cut -c1-16)
 	if [ -f "$OUT/.config" ] && [ "$(cat "$OUT/.nvdimm-rs-config" 2>/dev/null)" = "$want" ]; then
 		return
 	fi

@@ -22,12 +22,11 @@
 
 use core::fmt::Write;
 use kernel::{
-    bindings,
     device::{self, property::FwNode, Core},
-    ffi::{c_ulong, c_void},
     nvdimm::{
-        AttributeGroup, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions, Family,
-        InterleaveSet, LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
+        self, papr, AttributeGroup, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions,
+        Family, InterleaveSet, LabelArea, Mapping, Persistence, Provider, RegionKind,
+        RegionOptions,
     },
     of, platform,
     prelude::*,
@@ -53,7 +52,7 @@ mod logic;
 #[allow(dead_code, unreachable_pub)]
 mod stats;
 
-use hcall::{Hypervisor, PLPAR_HCALL9_BUFSIZE, PLPAR_HCALL_BUFSIZE};
+use hcall::{Hypervisor, PLPAR_HCALL9_BUFSIZE};
 
 /// Label bytes per `ND_CMD_GET/SET_CONFIG_DATA`: one v1.1 label. The
 /// hypervisor moves 8 bytes per hcall whatever this is, so a larger transfer
@@ -70,56 +69,17 @@ const HEALTH_CACHE_MS: i64 = health::MIN_HEALTH_QUERY_INTERVAL_SECS as i64 * 100
 /// `NUMA_NO_NODE`.
 const NO_NODE: i32 = -1;
 
-/// The platform's hypervisor: `plpar_hcall()`, `msleep()`, `cond_resched()`.
+/// The platform's hypervisor: the SCM calls of [`papr`], `msleep()`,
+/// `cond_resched()`.
 struct Hcalls;
 
 impl Hypervisor for Hcalls {
     fn hcall(&mut self, opcode: u64, args: &[u64], ret: &mut [u64; PLPAR_HCALL9_BUFSIZE]) -> i64 {
-        let a = |i: usize| args.get(i).copied().unwrap_or(0) as c_ulong;
-        let mut buf = [0 as c_ulong; PLPAR_HCALL9_BUFSIZE];
-        let rc = if args.len() <= 6 {
-            // SAFETY: `plpar_hcall()` writes `PLPAR_HCALL_BUFSIZE` words to
-            // its return buffer, which has room for more; every argument is
-            // passed as an `unsigned long`, as the variadic call expects.
-            unsafe {
-                bindings::plpar_hcall(
-                    opcode as c_ulong,
-                    buf.as_mut_ptr(),
-                    a(0),
-                    a(1),
-                    a(2),
-                    a(3),
-                    a(4),
-                    a(5),
-                )
-            }
-        } else {
-            // SAFETY: As above, with `PLPAR_HCALL9_BUFSIZE` return words.
-            unsafe {
-                bindings::plpar_hcall9(
-                    opcode as c_ulong,
-                    buf.as_mut_ptr(),
-                    a(0),
-                    a(1),
-                    a(2),
-                    a(3),
-                    a(4),
-                    a(5),
-                    a(6),
-                    a(7),
-                    a(8),
-                )
-            }
-        };
-        let words = if args.len() <= 6 {
-            PLPAR_HCALL_BUFSIZE
-        } else {
-            PLPAR_HCALL9_BUFSIZE
-        };
-        for (r, b) in ret.iter_mut().zip(buf).take(words) {
-            *r = b as u64;
+        match papr::ScmHcall::from_opcode(opcode) {
+            Some(call) => papr::hcall(call, args, ret),
+            // The shared code makes SCM calls only.
+            None => hcall::H_FUNCTION,
         }
-        rc as i64
     }
 
     fn hcall_buf(
@@ -129,16 +89,21 @@ impl Hypervisor for Hcalls {
         buf: Option<&mut [u8]>,
         ret: &mut [u64; PLPAR_HCALL9_BUFSIZE],
     ) -> i64 {
-        let (addr, len) = match buf {
-            Some(b) => {
-                // SAFETY: Callers pass `kmalloc`ed buffers (`KVec`), which are
-                // in the linear map and physically contiguous.
-                let pa = unsafe { bindings::virt_to_phys(b.as_mut_ptr().cast::<c_void>()) };
-                (pa, b.len() as u64)
-            }
-            None => (0, 0),
+        let Some(call) = papr::ScmHcall::from_opcode(opcode) else {
+            return hcall::H_FUNCTION;
         };
-        self.hcall(opcode, &[arg0, addr, len], ret)
+        let Some(buf) = buf else {
+            return papr::hcall(call, &[arg0, 0, 0], ret);
+        };
+        // The hypervisor needs memory a physical address describes: a copy
+        // in a `kmalloc` buffer (statistics are read rarely).
+        let Ok(mut hv_buf) = papr::HcallBuffer::new(buf.len()) else {
+            return hcall::H_NO_MEM;
+        };
+        hv_buf.as_mut_slice().copy_from_slice(buf);
+        let rc = papr::hcall_with_buffer(call, arg0, &mut hv_buf, buf.len(), ret);
+        buf.copy_from_slice(hv_buf.as_slice());
+        rc
     }
 
     fn sleep_ms(&mut self, ms: u32) {
@@ -146,9 +111,7 @@ impl Hypervisor for Hcalls {
     }
 
     fn cond_resched(&mut self) {
-        // SAFETY: Called from process context only (probe, remove, commands
-        // and flushes of the core, none under a spinlock).
-        unsafe { bindings::cond_resched() };
+        papr::cond_resched();
     }
 }
 
@@ -421,11 +384,7 @@ fn numa_nodes(dev: &device::Device) -> (i32, i32) {
     let Some(target) = dev.numa_node() else {
         return (NO_NODE, NO_NODE);
     };
-    #[cfg(CONFIG_NUMA)]
-    // SAFETY: A lookup in the node masks, for a valid node number.
-    let online = unsafe { bindings::numa_nearest_node(target, bindings::node_states_N_ONLINE) };
-    #[cfg(not(CONFIG_NUMA))]
-    let online = target;
+    let online = nvdimm::nearest_online_node(target);
     (target, online)
 }
 

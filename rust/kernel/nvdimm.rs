@@ -21,6 +21,8 @@
 
 pub mod cmd;
 pub mod cookie;
+#[cfg(CONFIG_PPC_PSERIES)]
+pub mod papr;
 pub mod sysfs;
 
 use crate::{
@@ -36,7 +38,7 @@ use crate::{
 };
 use core::{
     ptr::{self, NonNull},
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicPtr, AtomicU64, Ordering},
 };
 
 pub use cmd::{CallPackage, DimmCommand, LabelArea};
@@ -72,6 +74,23 @@ impl Family {
         }
         mask
     }
+}
+
+/// The online NUMA node nearest to `node` (C's `numa_map_to_online_node()`),
+/// for a region's `numa_node` when the memory's own node may be offline;
+/// `NUMA_NO_NODE` (-1) stays so, as does any node without NUMA support.
+pub fn nearest_online_node(node: i32) -> i32 {
+    #[cfg(CONFIG_NUMA)]
+    {
+        let valid = u32::try_from(node).is_ok_and(|n| n < bindings::MAX_NUMNODES);
+        if !valid {
+            return bindings::NUMA_NO_NODE;
+        }
+        // SAFETY: A lookup in the node masks, for a node number in range.
+        unsafe { bindings::numa_nearest_node(node, bindings::node_states_N_ONLINE) }
+    }
+    #[cfg(not(CONFIG_NUMA))]
+    node
 }
 
 /// Options of a bus registration.
@@ -175,12 +194,20 @@ pub trait Provider: Send + Sync + Sized {
     /// the command's status for in-kernel callers (0, or a negative errno
     /// translated from the firmware's status, which stays in the buffer for
     /// user space); an error fails the command itself.
-    fn bus_command(&self, _bus: &Bus<Self>, _cmd: BusCommand<'_>) -> Result<i32> {
+    ///
+    /// The core holds the bus's device lock and `nvdimm_bus_lock` around a
+    /// command, so it gets a [`LockedBus`]: what is safe under those locks.
+    /// A command that arrives while [`Bus::register`] is still running
+    /// fails with `EBUSY` without reaching the provider.
+    fn bus_command(&self, _bus: &LockedBus<'_, Self>, _cmd: BusCommand<'_>) -> Result<i32> {
         Err(ENOTTY)
     }
 
     /// Handles a write of bus attribute `index` (one of the group's
-    /// `writable` ones); `data` is what was written.
+    /// `writable` ones); `data` is what was written. Runs in the writer's
+    /// process without any lock of the core held, so it may add DIMMs or
+    /// notify regions; a write during [`Bus::register`] fails with `EBUSY`
+    /// without reaching the provider.
     fn store_bus_attribute(&self, _bus: &Bus<Self>, _index: usize, _data: &[u8]) -> Result {
         Err(EINVAL)
     }
@@ -195,6 +222,34 @@ pub trait Provider: Send + Sync + Sized {
     /// [`RegionOptions::async_flush`]. Called in process context; may sleep.
     fn flush(&self, _region: &Self::Region) -> Result {
         Err(ENOTTY)
+    }
+}
+
+/// The bus as [`Provider::bus_command`] sees it.
+///
+/// The core runs a command with the bus's device lock and `nvdimm_bus_lock`
+/// held. Region probe takes a region's device lock and then
+/// `nvdimm_bus_lock`, so notifying a region from here could deadlock, and
+/// adding a DIMM or region would wait for a probe that waits for these
+/// locks. This handle offers only what takes neither: the provider, bad
+/// ranges and attribute notifications.
+pub struct LockedBus<'a, P: Provider>(&'a Bus<P>);
+
+impl<P: Provider> LockedBus<'_, P> {
+    /// The provider's data.
+    pub fn provider(&self) -> &P {
+        &self.0.provider
+    }
+
+    /// As [`Bus::add_badrange`] (the core's bad-range list has its own
+    /// spinlock).
+    pub fn add_badrange(&self, start: u64, len: u64) -> Result {
+        self.0.add_badrange(start, len)
+    }
+
+    /// As [`Bus::notify_bus_attribute`].
+    pub fn notify_bus_attribute(&self, index: usize) {
+        self.0.notify_bus_attribute(index)
     }
 }
 
@@ -273,13 +328,25 @@ pub enum Persistence {
     MemoryController,
 }
 
-/// Identifies a DIMM of a [`Bus`].
+/// Identifies a DIMM of a [`Bus`]. It names the bus it came from: another
+/// bus does not accept it (its lookups fail with `EINVAL` or `None`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DimmId(usize);
+pub struct DimmId {
+    bus: u64,
+    index: usize,
+}
 
-/// Identifies a region of a [`Bus`].
+/// Identifies a region of a [`Bus`]; like [`DimmId`], only its own bus
+/// accepts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RegionId(usize);
+pub struct RegionId {
+    bus: u64,
+    index: usize,
+}
+
+/// Serial numbers of registrations, which brand their ids. Never reused (a
+/// 64-bit counter does not wrap).
+static BUS_SERIAL: AtomicU64 = AtomicU64::new(1);
 
 /// One DIMM's part of a region.
 #[derive(Clone, Copy, Debug)]
@@ -355,17 +422,47 @@ unsafe impl Send for AttributeNotifier {}
 // SAFETY: `notify` is safe to call concurrently.
 unsafe impl Sync for AttributeNotifier {}
 
-/// A write-back mapping of persistent memory a provider owns outside its
-/// regions (the label area of a device that keeps its labels in its own
-/// media), with bounds-checked copies; writes are flushed to the
-/// persistence domain. Unmapped on drop.
+/// The mapping type of persistent memory: write-back where the architecture
+/// can write cache lines back to the persistence domain
+/// (`CONFIG_ARCH_HAS_PMEM_API`, as the pmem driver's `ARCH_MEMREMAP_PMEM`),
+/// write-through elsewhere.
+#[cfg(CONFIG_ARCH_HAS_PMEM_API)]
+const PMEM_MAPPING: u32 = bindings::MEMREMAP_WB;
+#[cfg(not(CONFIG_ARCH_HAS_PMEM_API))]
+const PMEM_MAPPING: u32 = bindings::MEMREMAP_WT;
+
+/// Writes `len` bytes at `addr` back to the persistence domain.
+///
+/// # Safety
+///
+/// `addr..addr + len` is mapped.
+unsafe fn write_back(addr: *mut u8, len: usize) {
+    #[cfg(CONFIG_ARCH_HAS_PMEM_API)]
+    // SAFETY: Per the function's safety requirements.
+    unsafe {
+        bindings::arch_wb_cache_pmem(addr.cast(), len)
+    };
+    // A write-through mapping has nothing to write back.
+    #[cfg(not(CONFIG_ARCH_HAS_PMEM_API))]
+    let _ = (addr, len);
+}
+
+/// A mapping of persistent memory a provider owns outside its regions (the
+/// label area of a device that keeps its labels in its own media), with
+/// bounds-checked copies, each made under the mapping's own lock, so
+/// concurrent readers and writers (a DIMM probe reading labels while an
+/// ioctl writes them) never race; writes reach the persistence domain
+/// before they return. Mapped as the pmem driver maps persistent memory
+/// (see [`PMEM_MAPPING`]). Unmapped on drop.
 ///
 /// # Invariants
 ///
-/// `addr` maps `size` bytes (`memremap(MEMREMAP_WB)`) until dropped.
+/// `addr` maps `size` bytes (`memremap(PMEM_MAPPING)`) until dropped, and is
+/// only accessed with `lock` held.
 pub struct DeviceMemory {
     addr: NonNull<u8>,
     size: usize,
+    lock: Pin<KBox<Mutex<()>>>,
 }
 
 impl DeviceMemory {
@@ -380,11 +477,12 @@ impl DeviceMemory {
         if size == 0 || start.checked_add(size as u64).is_none() {
             return Err(EINVAL);
         }
+        let lock = KBox::pin_init(crate::new_mutex!(()), GFP_KERNEL)?;
         // SAFETY: The caller vouches for the range; memremap() checks it
         // against system RAM itself.
-        let addr = unsafe { bindings::memremap(start, size, bindings::MEMREMAP_WB as c_ulong) };
+        let addr = unsafe { bindings::memremap(start, size, PMEM_MAPPING as c_ulong) };
         let addr = NonNull::new(addr.cast::<u8>()).ok_or(ENOMEM)?;
-        Ok(Self { addr, size })
+        Ok(Self { addr, size, lock })
     }
 
     /// Bytes mapped.
@@ -410,8 +508,10 @@ impl DeviceMemory {
     /// Copies `out.len()` bytes at `offset` into `out`.
     pub fn read(&self, offset: usize, out: &mut [u8]) -> Result {
         let src = self.range(offset, out.len())?;
+        let _guard = self.lock.lock();
         // SAFETY: `src` is valid for `out.len()` bytes of the mapping (type
-        // invariant, `range`); the mapping never overlaps `out`.
+        // invariant, `range`), which nobody writes while the lock is held;
+        // the mapping never overlaps `out`.
         unsafe { ptr::copy_nonoverlapping(src, out.as_mut_ptr(), out.len()) };
         Ok(())
     }
@@ -420,11 +520,13 @@ impl DeviceMemory {
     /// domain.
     pub fn write(&self, offset: usize, data: &[u8]) -> Result {
         let dst = self.range(offset, data.len())?;
-        // SAFETY: As in `read`; the memory is only accessed by copies, so no
-        // reference to it exists that the write could invalidate.
+        let _guard = self.lock.lock();
+        // SAFETY: As in `read`, with the lock excluding every other access;
+        // the memory is only accessed by copies, so no reference to it
+        // exists that the write could invalidate.
         unsafe {
             ptr::copy_nonoverlapping(data.as_ptr(), dst, data.len());
-            bindings::arch_wb_cache_pmem(dst.cast(), data.len());
+            write_back(dst, data.len());
         }
         Ok(())
     }
@@ -437,11 +539,28 @@ impl Drop for DeviceMemory {
     }
 }
 
-// SAFETY: The mapping is only accessed by copies through `&self`; callers
-// serialise conflicting accesses (the core serialises label accesses).
+// SAFETY: The mapping may be used and unmapped from any thread.
 unsafe impl Send for DeviceMemory {}
-// SAFETY: As above.
+// SAFETY: Every access through `&self` is a copy made with `lock` held.
 unsafe impl Sync for DeviceMemory {}
+
+/// Whether any part of `start..start + size` is system RAM, which a region
+/// must never hand to the pmem driver. Not generic, so built in once.
+fn overlaps_system_ram(start: u64, size: u64) -> bool {
+    let Ok(len) = usize::try_from(size) else {
+        return true;
+    };
+    // SAFETY: A query of the iomem resource tree, which takes its own lock.
+    let found = unsafe {
+        bindings::region_intersects(
+            start,
+            len,
+            bindings::IORESOURCE_SYSTEM_RAM as c_ulong,
+            bindings::IORES_DESC_NONE as c_ulong,
+        )
+    };
+    found != bindings::REGION_DISJOINT as c_int
+}
 
 /// A "Persistent Memory" iomem resource inserted for a region.
 struct IomemClaim(KBox<Opaque<bindings::resource>>);
@@ -572,9 +691,108 @@ struct DimmEntry<P: Provider> {
     bus: *const Bus<P>,
 }
 
+/// A counted reference to a device the core created for a bus (a DIMM or a
+/// region).
+///
+/// # Invariants
+///
+/// The reference on the `struct device` at `.0` is owned by this value.
+struct DeviceRef(NonNull<bindings::device>);
+
+impl Drop for DeviceRef {
+    fn drop(&mut self) {
+        // SAFETY: Drops the reference this value owns (type invariant).
+        unsafe { bindings::put_device(self.0.as_ptr()) };
+    }
+}
+
+// SAFETY: A device reference may be dropped on any thread.
+unsafe impl Send for DeviceRef {}
+// SAFETY: Shared references give no access to the device.
+unsafe impl Sync for DeviceRef {}
+
+/// Which kind of child of a bus [`find_child`] looks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ChildKind {
+    Dimm,
+    Region,
+}
+
+/// What [`find_child`] matches: a child of the given kind whose provider
+/// data is `data`.
+struct ChildQuery {
+    kind: ChildKind,
+    data: *const c_void,
+}
+
+/// `device_find_child()`'s match callback for a [`ChildQuery`].
+///
+/// # Safety
+///
+/// `dev` is a live child of a bus device and `query` points to a
+/// [`ChildQuery`].
+unsafe extern "C" fn match_child(dev: *mut bindings::device, query: *const c_void) -> c_int {
+    // SAFETY: Per the function's safety requirements.
+    let query = unsafe { &*query.cast::<ChildQuery>() };
+    // SAFETY: `dev` is a registered device, so it has a name.
+    let name = unsafe { CStr::from_char_ptr(bindings::dev_name(dev)) }.to_bytes();
+    // The children of a bus are the core's: `nmemN` DIMMs, `regionN`
+    // regions and the `ndctlN` control device; the name tells which type
+    // `to_nvdimm()`/`to_nd_region()` may be used on.
+    let data = match query.kind {
+        // SAFETY: A bus child named `nmem*` is an nvdimm.
+        ChildKind::Dimm if name.starts_with(b"nmem") => unsafe {
+            bindings::nvdimm_provider_data(bindings::to_nvdimm(dev))
+        },
+        // SAFETY: A bus child named `region*` is an nd_region.
+        ChildKind::Region if name.starts_with(b"region") => unsafe {
+            bindings::nd_region_provider_data(bindings::to_nd_region(dev))
+        },
+        _ => return 0,
+    };
+    c_int::from(ptr::eq(data.cast_const(), query.data))
+}
+
+/// Finds the registered DIMM or region of `bus` whose provider data is
+/// `data`, and takes a reference on it. Not generic, so that it is built
+/// into the kernel once rather than into each provider.
+///
+/// The pointer the core's create functions return cannot be trusted for
+/// this: a device whose `device_add()` fails is freed (synchronously for a
+/// DIMM registered with `NDD_REGISTER_SYNC`, later for a region), and the
+/// pointer is returned all the same.
+///
+/// # Safety
+///
+/// `bus` is a registered nvdimm bus.
+unsafe fn find_child(
+    bus: *mut bindings::nvdimm_bus,
+    kind: ChildKind,
+    data: *const c_void,
+) -> Option<DeviceRef> {
+    let query = ChildQuery { kind, data };
+    // SAFETY: The bus device is alive (the bus is registered); the query
+    // outlives the call; `device_find_child()` returns the match with a
+    // reference taken, which the `DeviceRef` then owns.
+    let dev = unsafe {
+        bindings::device_find_child(
+            bindings::to_nvdimm_bus_dev(bus),
+            ptr::from_ref(&query).cast(),
+            Some(match_child),
+        )
+    };
+    NonNull::new(dev).map(DeviceRef)
+}
+
+/// A registered DIMM.
+///
+/// # Invariants
+///
+/// `nvdimm` is the DIMM that `dev` holds a reference on.
 struct DimmSlot<P: Provider> {
     entry: Pin<KBox<DimmEntry<P>>>,
     nvdimm: *mut bindings::nvdimm,
+    _dev: DeviceRef,
 }
 
 #[pin_data]
@@ -586,9 +804,15 @@ struct RegionEntry<P: Provider> {
     bus: *const Bus<P>,
 }
 
+/// A registered region.
+///
+/// # Invariants
+///
+/// `region` is the region that `dev` holds a reference on.
 struct RegionSlot<P: Provider> {
     entry: Pin<KBox<RegionEntry<P>>>,
     region: *mut bindings::nd_region,
+    _dev: DeviceRef,
     _of_node: Option<ARef<FwNode>>,
     /// Dropped with the slot, after the bus is unregistered.
     _iomem: Option<IomemClaim>,
@@ -619,9 +843,16 @@ fn of_node_ref(
 ///   `Bus::<P>::ndctl_callback`; it is registered with
 ///   `nvdimm_bus_register()` once the `Bus` is pinned, and `bus` then holds
 ///   the result until `nvdimm_bus_unregister()` in `drop`.
+/// - `bus` is not null whenever provider code can reach a `&Bus`: `register`
+///   stores it before it returns the `Bus`, and the callbacks that hand the
+///   provider a `&Bus` ([`Provider::bus_command`],
+///   [`Provider::store_bus_attribute`]) fail with `EBUSY` while it is null
+///   (the core creates the bus's sysfs files and `/dev/ndctlN` inside
+///   `nvdimm_bus_register()`, before `register` has the pointer).
 /// - Every `nvdimm` in `dimms` and `nd_region` in `regions` belongs to that
-///   bus, has its entry (which never moves) as provider data, and lives until
-///   the bus is unregistered.
+///   bus, has its entry (which never moves) as provider data, and is kept
+///   alive by the slot's device reference.
+/// - `serial` is unique among registrations; the ids of this bus carry it.
 #[pin_data(PinnedDrop)]
 pub struct Bus<P: Provider> {
     #[pin]
@@ -638,6 +869,13 @@ pub struct Bus<P: Provider> {
     bus_commands: u64,
     bus_families: u64,
     families: u64,
+    serial: u64,
+    /// Serialises the creation of DIMMs and regions, which runs the core's
+    /// synchronous device registration; `dimms` and `regions` are only held
+    /// for lookups and the final push, never across a call into the core
+    /// that can reach a provider callback.
+    #[pin]
+    adding: Mutex<()>,
     #[pin]
     dimms: Mutex<KVec<DimmSlot<P>>>,
     #[pin]
@@ -659,6 +897,29 @@ impl<P: Provider> Bus<P> {
     pub fn register<E>(
         module: &'static ThisModule,
         parent: Option<&device::Device>,
+        options: &BusOptions<'_>,
+        provider: impl PinInit<P, E>,
+    ) -> Result<Pin<KBox<Self>>>
+    where
+        Error: From<E>,
+    {
+        let this = Self::new(module, options, provider)?;
+        let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
+        // SAFETY: `desc` is initialised and pinned, and outlives the bus: `drop`
+        // unregisters the bus before the descriptor is freed. `parent`, if
+        // not null, is a live device; the core takes its own reference.
+        let bus = unsafe { bindings::nvdimm_bus_register(parent, this.desc.get()) };
+        if bus.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: From here on the callbacks hand the provider this `Bus`.
+        this.bus.store(bus, Ordering::Release);
+        Ok(this)
+    }
+
+    /// A pinned bus that is not registered yet.
+    fn new<E>(
+        module: &'static ThisModule,
         options: &BusOptions<'_>,
         provider: impl PinInit<P, E>,
     ) -> Result<Pin<KBox<Self>>>
@@ -692,7 +953,7 @@ impl<P: Provider> Bus<P> {
         // The group memory is on the heap and moves with `bus_groups`
         // without changing address.
         let attr_groups = bus_groups.as_ref().map_or(ptr::null_mut(), |g| g.groups());
-        let this = KBox::try_pin_init(
+        KBox::try_pin_init(
             try_pin_init!(Self {
                 provider <- with_error(provider),
                 desc <- Opaque::ffi_init(move |slot: *mut bindings::nvdimm_bus_descriptor| {
@@ -715,27 +976,39 @@ impl<P: Provider> Bus<P> {
                 bus_commands,
                 bus_families,
                 families,
+                serial: BUS_SERIAL.fetch_add(1, Ordering::Relaxed),
+                adding <- crate::new_mutex!(()),
                 dimms <- crate::new_mutex!(KVec::new()),
                 regions <- crate::new_mutex!(KVec::new()),
                 dimm_groups,
                 bus_groups,
             }),
             GFP_KERNEL,
-        )?;
-        let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
-        // SAFETY: `desc` is initialised and pinned, and outlives the bus: `drop`
-        // unregisters the bus before the descriptor is freed. `parent`, if
-        // not null, is a live device; the core takes its own reference.
-        let bus = unsafe { bindings::nvdimm_bus_register(parent, this.desc.get()) };
-        if bus.is_null() {
-            return Err(ENOMEM);
-        }
-        this.bus.store(bus, Ordering::Release);
-        Ok(this)
+        )
     }
 
+    /// The core's bus: never null where a `&Bus` is in provider code (type
+    /// invariant).
     fn raw(&self) -> *mut bindings::nvdimm_bus {
         self.bus.load(Ordering::Acquire)
+    }
+
+    /// Fails with `EBUSY` while `register` has not stored the core's bus yet
+    /// (a callback that arrived during `nvdimm_bus_register()`).
+    fn registered(&self) -> Result {
+        if self.raw().is_null() {
+            Err(EBUSY)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn dimm_index(&self, id: DimmId) -> Option<usize> {
+        (id.bus == self.serial).then_some(id.index)
+    }
+
+    fn region_index(&self, id: RegionId) -> Option<usize> {
+        (id.bus == self.serial).then_some(id.index)
     }
 
     /// The provider's data.
@@ -786,8 +1059,10 @@ impl<P: Provider> Bus<P> {
             }),
             GFP_KERNEL,
         )?;
-        let mut dimms = self.dimms.lock();
-        dimms.reserve(1, GFP_KERNEL)?;
+        let _adding = self.adding.lock();
+        // Room for the slot first: once the core has the DIMM, nothing may
+        // fail before it is in `dimms`.
+        self.dimms.lock().reserve(1, GFP_KERNEL)?;
         let provider_data = ptr::from_ref::<DimmEntry<P>>(&entry)
             .cast_mut()
             .cast::<c_void>();
@@ -801,11 +1076,12 @@ impl<P: Provider> Bus<P> {
             entry.flush.as_ptr().cast_mut()
         };
         // SAFETY: The bus is registered (type invariant). `provider_data` is
-        // pinned and stays in `dimms` until the bus is unregistered, which
-        // ends every use of it; so does the `num_flush` resources' buffer at
-        // `flush_wpq`, which the core only reads; `groups` lives as long as
-        // the bus too. No id or security/firmware ops are passed.
-        let nvdimm = unsafe {
+        // pinned and, once the DIMM is registered, stays in `dimms` until the
+        // bus is unregistered, which ends every use of it; so does the
+        // `num_flush` resources' buffer at `flush_wpq`, which the core only
+        // reads; `groups` lives as long as the bus too. No id or
+        // security/firmware ops are passed.
+        let created = unsafe {
             bindings::__nvdimm_create(
                 self.raw(),
                 provider_data,
@@ -819,24 +1095,42 @@ impl<P: Provider> Bus<P> {
                 ptr::null(),
             )
         };
-        if nvdimm.is_null() {
+        if created.is_null() {
             return Err(ENOMEM);
         }
-        let id = dimms.len();
+        // With `NDD_REGISTER_SYNC` the DIMM is registered, or already freed
+        // if `device_add()` failed, when the call returns; `created` is not
+        // looked at again. If it is not found, the core holds nothing of
+        // `entry` any more, and dropping it here is sound.
+        // SAFETY: The bus is registered.
+        let dev = unsafe { find_child(self.raw(), ChildKind::Dimm, provider_data) }.ok_or(ENXIO)?;
+        // SAFETY: `dev` is a DIMM (`find_child` matched one).
+        let nvdimm = unsafe { bindings::to_nvdimm(dev.0.as_ptr()) };
+        let mut dimms = self.dimms.lock();
+        let index = dimms.len();
+        // INVARIANT: `nvdimm` is the DIMM `dev` references.
         dimms
-            .push_within_capacity(DimmSlot { entry, nvdimm })
-            .map_err(|_| ENOMEM)?;
-        let count = c_int::try_from(id + 1).map_err(|_| EINVAL)?;
-        // SAFETY: The bus is registered; this waits for pending registrations
-        // and checks that every DIMM of ours made it.
-        to_result(unsafe { bindings::nvdimm_bus_check_dimm_count(self.raw(), count) })?;
-        Ok(DimmId(id))
+            .push_within_capacity(DimmSlot {
+                entry,
+                nvdimm,
+                _dev: dev,
+            })
+            // Cannot fail (room was made under `adding`); if it did, the
+            // registered DIMM's provider data must stay alive: leak it.
+            .map_err(|slot| {
+                core::mem::forget(slot);
+                ENOMEM
+            })?;
+        Ok(DimmId {
+            bus: self.serial,
+            index,
+        })
     }
 
     /// The provider data of a DIMM.
     pub fn dimm(&self, id: DimmId) -> Option<Pin<&P::Dimm>> {
         let dimms = self.dimms.lock();
-        let entry: *const DimmEntry<P> = &*dimms.get(id.0)?.entry;
+        let entry: *const DimmEntry<P> = &*dimms.get(self.dimm_index(id)?)?.entry;
         // SAFETY: Entries are boxed, pinned and never removed before `self`
         // is dropped, so the data outlives the returned borrow of `self`.
         Some(unsafe { Pin::new_unchecked(&(*entry).data) })
@@ -855,11 +1149,17 @@ impl<P: Provider> Bus<P> {
         if options.async_flush && !P::HAS_FLUSH {
             return Err(EINVAL);
         }
+        if overlaps_system_ram(options.start, options.size) {
+            return Err(EBUSY);
+        }
         let mut mappings = KVec::with_capacity(options.mappings.len(), GFP_KERNEL)?;
         {
             let dimms = self.dimms.lock();
             for m in options.mappings {
-                let slot = dimms.get(m.dimm.0).ok_or(EINVAL)?;
+                let slot = self
+                    .dimm_index(m.dimm)
+                    .and_then(|i| dimms.get(i))
+                    .ok_or(EINVAL)?;
                 let mut desc: bindings::nd_mapping_desc = pin_init::zeroed();
                 desc.nvdimm = slot.nvdimm;
                 desc.start = m.start;
@@ -908,18 +1208,19 @@ impl<P: Provider> Bus<P> {
             desc.flush = Some(Self::flush_callback);
         }
 
-        let mut regions = self.regions.lock();
-        regions.reserve(1, GFP_KERNEL)?;
+        let _adding = self.adding.lock();
+        self.regions.lock().reserve(1, GFP_KERNEL)?;
         let iomem = if options.claim_iomem {
             IomemClaim::new(options.start, options.size)?
         } else {
             None
         };
         // SAFETY: The bus is registered. The core copies `res` and the
-        // mappings (whose DIMMs belong to this bus) and keeps `nd_set` and
-        // the provider data, both pinned in `entry`, which stays in `regions`
-        // until the bus is unregistered.
-        let region = unsafe {
+        // mappings (whose DIMMs belong to this bus and are referenced by
+        // their slots) and keeps `nd_set` and the provider data, both pinned
+        // in `entry`, which stays in `regions` until the bus is unregistered
+        // once the region is registered.
+        let created = unsafe {
             match options.kind {
                 RegionKind::Pmem => bindings::nvdimm_pmem_region_create(self.raw(), &mut desc),
                 RegionKind::Volatile => {
@@ -927,25 +1228,51 @@ impl<P: Provider> Bus<P> {
                 }
             }
         };
-        if region.is_null() {
+        if created.is_null() {
             return Err(ENOMEM);
         }
-        let id = regions.len();
+        // The core registers regions asynchronously and frees one whose
+        // `device_add()` fails, so `created` is not looked at again: wait for
+        // the registrations in flight (the DIMM count is right by
+        // construction, the call is made for its wait), then look the region
+        // up. Not found: the core holds nothing of `entry` any more.
+        // Nothing may return early from here until the lookup decides who
+        // owns `entry`.
+        let live = c_int::try_from(self.dimms.lock().len()).unwrap_or(c_int::MAX);
+        // SAFETY: The bus is registered. Its answer (whether the count
+        // matches) says nothing about the region; it is called for its wait.
+        let _ = unsafe { bindings::nvdimm_bus_check_dimm_count(self.raw(), live) };
+        let entry_data = ptr::from_ref::<RegionEntry<P>>(&entry).cast::<c_void>();
+        // SAFETY: The bus is registered.
+        let dev = unsafe { find_child(self.raw(), ChildKind::Region, entry_data) }.ok_or(ENXIO)?;
+        // SAFETY: `dev` is a region (`find_child` matched one).
+        let region = unsafe { bindings::to_nd_region(dev.0.as_ptr()) };
+        let mut regions = self.regions.lock();
+        let index = regions.len();
+        // INVARIANT: `region` is the region `dev` references.
         regions
             .push_within_capacity(RegionSlot {
                 entry,
                 region,
+                _dev: dev,
                 _of_node: of_node,
                 _iomem: iomem,
             })
-            .map_err(|_| ENOMEM)?;
-        Ok(RegionId(id))
+            // As in `add_dimm`: cannot fail, and leaks rather than frees.
+            .map_err(|slot| {
+                core::mem::forget(slot);
+                ENOMEM
+            })?;
+        Ok(RegionId {
+            bus: self.serial,
+            index,
+        })
     }
 
     /// The provider data of a region.
     pub fn region(&self, id: RegionId) -> Option<Pin<&P::Region>> {
         let regions = self.regions.lock();
-        let entry: *const RegionEntry<P> = &*regions.get(id.0)?.entry;
+        let entry: *const RegionEntry<P> = &*regions.get(self.region_index(id)?)?.entry;
         // SAFETY: As in `dimm`: entries never move or go away before `self`.
         Some(unsafe { Pin::new_unchecked(&(*entry).data) })
     }
@@ -987,10 +1314,10 @@ impl<P: Provider> Bus<P> {
     pub fn dimm_attribute_notifier(&self, id: DimmId, index: usize) -> Option<AttributeNotifier> {
         let group = P::DIMM_ATTRIBUTES?;
         let name = group.attributes.get(index)?;
-        let nvdimm = self.dimms.lock().get(id.0)?.nvdimm;
-        // SAFETY: `nvdimm` belongs to this registered bus and lives until it
-        // is unregistered, which cannot happen while `self` is borrowed; the
-        // lookups take references on the kernfs nodes they return.
+        let nvdimm = self.dimms.lock().get(self.dimm_index(id)?)?.nvdimm;
+        // SAFETY: `nvdimm` belongs to this registered bus and its slot holds
+        // a reference on it until `self` is dropped; the lookups take
+        // references on the kernfs nodes they return.
         unsafe {
             let kobj = bindings::nvdimm_kobj(nvdimm);
             let dir =
@@ -1007,13 +1334,19 @@ impl<P: Provider> Bus<P> {
     /// Notifies a region's namespaces of an event. Takes the region's device
     /// lock: not to be called from the region's own callbacks.
     pub fn notify_region(&self, id: RegionId, event: RegionEvent) -> Result {
-        let region = self.regions.lock().get(id.0).ok_or(EINVAL)?.region;
+        let region = self
+            .region_index(id)
+            .and_then(|i| self.regions.lock().get(i).map(|r| r.region))
+            .ok_or(EINVAL)?;
         let event = match event {
             RegionEvent::RevalidatePoison => bindings::nvdimm_event_NVDIMM_REVALIDATE_POISON,
             RegionEvent::RevalidateRegion => bindings::nvdimm_event_NVDIMM_REVALIDATE_REGION,
         };
-        // SAFETY: `region` belongs to this registered bus and lives until it
-        // is unregistered, which cannot happen while `self` is borrowed.
+        // SAFETY: `region` belongs to this registered bus, whose device is
+        // alive while `self` is borrowed, and its slot holds the reference
+        // the call requires until `self` is dropped. Once unregistered
+        // (while the bus is being dropped) the region has no driver to
+        // notify, and the call does nothing.
         unsafe { bindings::nvdimm_region_notify(region, event) };
         Ok(())
     }
@@ -1051,6 +1384,7 @@ impl<P: Provider> Bus<P> {
 
     /// Checks and dispatches a bus command.
     fn bus_command(&self, cmd: u32, buf: &mut [u8]) -> Result<i32> {
+        self.registered()?;
         if cmd >= u64::BITS || self.bus_commands & (1 << cmd) == 0 {
             return Err(ENOTTY);
         }
@@ -1062,7 +1396,13 @@ impl<P: Provider> Bus<P> {
             | bindings::ND_CMD_CLEAR_ERROR => BusCommand::Fixed { cmd, buf },
             _ => return Err(ENOTTY),
         };
-        self.provider.bus_command(self, cmd)
+        self.provider.bus_command(&LockedBus(self), cmd)
+    }
+
+    /// Dispatches a write of a bus attribute.
+    fn store_bus_attribute(&self, index: usize, data: &[u8]) -> Result {
+        self.registered()?;
+        self.provider.store_bus_attribute(self, index, data)
     }
 
     /// The descriptor's `ndctl` callback.
@@ -1081,7 +1421,7 @@ impl<P: Provider> Bus<P> {
         buf_len: c_uint,
         cmd_rc: *mut c_int,
     ) -> c_int {
-        // SAFETY: Only `register` installs this callback, in the `desc` of a
+        // SAFETY: Only `new` installs this callback, in the `desc` of a
         // pinned `Bus<P>` that outlives the registration.
         let bus = unsafe { &*crate::container_of!(Opaque::cast_from(nd_desc), Self, desc) };
         let result = if nvdimm.is_null() {
@@ -1183,7 +1523,8 @@ impl<P: Provider> Bus<P> {
         unsafe { sysfs::show_page(buf, |out| bus.provider.show_bus_attribute(slot.index, out)) }
     }
 
-    /// The bus of a bus device.
+    /// The `Bus` of a bus device; it may still be inside `register` (the
+    /// core's bus not yet stored).
     ///
     /// # Safety
     ///
@@ -1216,7 +1557,7 @@ impl<P: Provider> Bus<P> {
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: sysfs passes `count` bytes of a buffer it owns.
         let data = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
-        match bus.provider.store_bus_attribute(bus, slot.index, data) {
+        match bus.store_bus_attribute(slot.index, data) {
             Ok(()) => isize::try_from(count).unwrap_or(isize::MAX),
             Err(e) => e.to_errno() as isize,
         }
@@ -1341,7 +1682,7 @@ mod tests {
     #[test]
     fn region_flags() {
         let map = [Mapping {
-            dimm: DimmId(0),
+            dimm: DimmId { bus: 0, index: 0 },
             start: 0,
             size: 1 << 20,
             position: 0,
@@ -1380,5 +1721,139 @@ mod tests {
     fn family_mask() {
         assert_eq!(Family::mask(&[Family::Intel, Family::Papr]), 1 | 1 << 5);
         assert_eq!(Family::mask(&[]), 0);
+    }
+}
+
+#[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_nvdimm_bus)]
+mod bus_tests {
+    use super::*;
+    use core::sync::atomic::AtomicUsize;
+
+    /// Counts the callbacks that receive the bus.
+    struct Counting {
+        calls: AtomicUsize,
+    }
+
+    impl Counting {
+        fn new() -> Self {
+            Self {
+                calls: AtomicUsize::new(0),
+            }
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(Ordering::Relaxed)
+        }
+    }
+
+    #[vtable]
+    impl Provider for Counting {
+        type Dimm = u32;
+        type Region = ();
+
+        const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
+            name: c"kunit",
+            attributes: &[c"knob"],
+            admin_only: 0,
+            writable: 1,
+        });
+
+        fn bus_command(&self, bus: &LockedBus<'_, Self>, _cmd: BusCommand<'_>) -> Result<i32> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            // Uses the core's bus: a null one would fault here.
+            bus.notify_bus_attribute(0);
+            Ok(0)
+        }
+
+        fn store_bus_attribute(&self, bus: &Bus<Self>, _index: usize, _data: &[u8]) -> Result {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            bus.notify_bus_attribute(0);
+            Ok(())
+        }
+    }
+
+    fn options() -> BusOptions<'static> {
+        BusOptions {
+            provider_name: c"rust_nvdimm_kunit",
+            of_node: None,
+            dimm_families: &[],
+            bus_commands: 1 << bindings::ND_CMD_ARS_CAP,
+            bus_families: 0,
+        }
+    }
+
+    fn module() -> &'static ThisModule {
+        crate::module::this_module::<crate::LocalModule>()
+    }
+
+    #[test]
+    fn callbacks_wait_for_registration() -> Result {
+        // What the core's callbacks find while nvdimm_bus_register() runs.
+        let bus = Bus::new(module(), &options(), Counting::new())?;
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            bus.bus_command(bindings::ND_CMD_ARS_CAP, &mut buf),
+            Err(EBUSY)
+        );
+        assert_eq!(bus.store_bus_attribute(0, b"1\n"), Err(EBUSY));
+        let mut rc = 0;
+        // SAFETY: `desc` is the descriptor of a `Bus<Counting>`; `buf` and
+        // `rc` are valid for the call.
+        let ret = unsafe {
+            Bus::<Counting>::ndctl_callback(
+                bus.desc.get(),
+                ptr::null_mut(),
+                bindings::ND_CMD_ARS_CAP,
+                buf.as_mut_ptr().cast(),
+                buf.len() as c_uint,
+                &mut rc,
+            )
+        };
+        assert_eq!(ret, EBUSY.to_errno());
+        assert_eq!(rc, EBUSY.to_errno());
+        assert_eq!(bus.provider().calls(), 0);
+
+        // Once registered, the provider gets them.
+        let bus = Bus::register(module(), None, &options(), Counting::new())?;
+        assert_eq!(bus.bus_command(bindings::ND_CMD_ARS_CAP, &mut buf), Ok(0));
+        assert_eq!(bus.store_bus_attribute(0, b"1\n"), Ok(()));
+        assert_eq!(bus.provider().calls(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn ids_belong_to_their_bus() -> Result {
+        let one = Bus::register(module(), None, &options(), Counting::new())?;
+        let two = Bus::register(module(), None, &options(), Counting::new())?;
+        let a = one.add_dimm(7u32, &DimmOptions::default())?;
+        let b = two.add_dimm(8u32, &DimmOptions::default())?;
+        assert_eq!(one.dimm(a).map(|d| *d), Some(7));
+        assert_eq!(two.dimm(b).map(|d| *d), Some(8));
+        // Same index, other bus: refused.
+        assert!(one.dimm(b).is_none());
+        assert!(two.dimm(a).is_none());
+        let map = [Mapping {
+            dimm: b,
+            start: 0,
+            size: 1 << 20,
+            position: 0,
+        }];
+        let region = RegionOptions {
+            kind: RegionKind::Volatile,
+            start: 1 << 40,
+            size: 1 << 20,
+            mappings: &map,
+            numa_node: -1,
+            target_node: -1,
+            interleave_set: None,
+            persistence: None,
+            async_flush: false,
+            pagemap: false,
+            of_node: None,
+            claim_iomem: false,
+        };
+        assert_eq!(one.add_region((), &region).err(), Some(EINVAL));
+        Ok(())
     }
 }

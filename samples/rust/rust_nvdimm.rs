@@ -158,8 +158,7 @@ struct RustNvdimm {
     _bus: Pin<KBox<Bus<SampleBus>>>,
 }
 
-/// Checks the range the parameters name: aligned, non-empty, and not memory
-/// the kernel already uses.
+/// Checks the range the parameters name: aligned and non-empty.
 fn check_range(start: u64, size: u64) -> Result {
     if size == 0 || start % REGION_ALIGN != 0 || size % REGION_ALIGN != 0 {
         pr_err!("phys_addr={start:#x} size={size:#x}: both must be non-zero multiples of 16 MiB\n");
@@ -169,19 +168,8 @@ fn check_range(start: u64, size: u64) -> Result {
         pr_err!("phys_addr={start:#x} size={size:#x}: range overflows\n");
         return Err(EINVAL);
     }
-    // SAFETY: `region_intersects` only reads the resource tree.
-    let overlap = unsafe {
-        bindings::region_intersects(
-            start,
-            size as usize,
-            bindings::IORESOURCE_SYSTEM_RAM as c_ulong,
-            bindings::IORES_DESC_NONE as c_ulong,
-        )
-    };
-    if overlap != bindings::REGION_DISJOINT as i32 {
-        pr_err!("{start:#x}+{size:#x} overlaps system RAM: reserve it first (memmap=)\n");
-        return Err(EBUSY);
-    }
+    // Whether the range is free memory (not system RAM) is the
+    // abstraction's to check: `add_region` refuses system RAM with `EBUSY`.
     Ok(())
 }
 
@@ -235,33 +223,41 @@ impl kernel::Module for RustNvdimm {
         id[..8].copy_from_slice(&start.to_le_bytes());
         id[8..].copy_from_slice(&size.to_le_bytes());
         let cookie = fletcher64(&id, true);
-        let region = bus.add_region(
-            (),
-            &RegionOptions {
-                kind: RegionKind::Pmem,
-                start,
-                size,
-                mappings: &[Mapping {
-                    dimm,
-                    start: 0,
+        let region = bus
+            .add_region(
+                (),
+                &RegionOptions {
+                    kind: RegionKind::Pmem,
+                    start,
                     size,
-                    position: 0,
-                }],
-                numa_node: bindings::NUMA_NO_NODE,
-                target_node: bindings::NUMA_NO_NODE,
-                interleave_set: Some(InterleaveSet {
-                    cookie1: cookie,
-                    cookie2: cookie,
-                    altcookie: cookie,
-                    ..InterleaveSet::default()
-                }),
-                persistence: None,
-                async_flush: module_parameters::async_flush.value(),
-                of_node: None,
-                pagemap: true,
-                claim_iomem: false,
-            },
-        )?;
+                    mappings: &[Mapping {
+                        dimm,
+                        start: 0,
+                        size,
+                        position: 0,
+                    }],
+                    numa_node: bindings::NUMA_NO_NODE,
+                    target_node: bindings::NUMA_NO_NODE,
+                    interleave_set: Some(InterleaveSet {
+                        cookie1: cookie,
+                        cookie2: cookie,
+                        altcookie: cookie,
+                        ..InterleaveSet::default()
+                    }),
+                    persistence: None,
+                    async_flush: module_parameters::async_flush.value(),
+                    of_node: None,
+                    pagemap: true,
+                    claim_iomem: false,
+                },
+            )
+            .inspect_err(|e| {
+                if *e == EBUSY {
+                    pr_err!(
+                        "{start:#x}+{size:#x} overlaps system RAM: reserve it first (memmap=)\n"
+                    );
+                }
+            })?;
         if poison.is_some() {
             // Namespaces that already exist re-read their badblocks.
             bus.notify_region(region, RegionEvent::RevalidatePoison)?;

@@ -24,8 +24,8 @@ use kernel::{
     device::{self, Core},
     nvdimm::{
         self, AttributeGroup, AttributeOutput, Bus, BusCommand, BusOptions, CallPackage, DimmId,
-        DimmOptions, Family, LabelArea, Mapping, Persistence, Provider, RegionEvent, RegionId,
-        RegionKind, RegionOptions, MAX_FLUSH_HINTS,
+        DimmOptions, Family, LabelArea, LockedBus, Mapping, Persistence, Provider, RegionEvent,
+        RegionId, RegionKind, RegionOptions, MAX_FLUSH_HINTS,
     },
     platform,
     prelude::*,
@@ -466,7 +466,7 @@ impl Provider for NfitBus {
         Ok(())
     }
 
-    fn bus_command(&self, _bus: &Bus<Self>, cmd: BusCommand<'_>) -> Result<i32> {
+    fn bus_command(&self, _bus: &LockedBus<'_, Self>, cmd: BusCommand<'_>) -> Result<i32> {
         match cmd {
             BusCommand::Fixed { cmd, buf } => {
                 if cmd >= 64 || self.bus_dsm_mask & (1 << cmd) == 0 {

@@ -38,6 +38,8 @@ pub const H_PRIVILEGE: i64 = -3;
 pub const H_PARAMETER: i64 = -4;
 /// Return code: not found.
 pub const H_NOT_FOUND: i64 = -7;
+/// Return code: no memory for the call.
+pub const H_NO_MEM: i64 = -9;
 /// Return code: permission denied.
 pub const H_AUTHORITY: i64 = -10;
 /// Return code: parameter 2 invalid.

@@ -264,8 +264,8 @@ pub struct SmartInject {
     pub flags: u32,
     /// `fatal_enable`.
     pub fatal_enable: bool,
-    /// `unsafe_shutdown_enable`.
-    pub unsafe_shutdown_enable: bool,
+    /// The uapi field `unsafe_shutdown_enable` (a dirty shutdown to inject).
+    pub dirty_shutdown_enable: bool,
 }
 
 impl SmartInject {
@@ -279,7 +279,7 @@ impl SmartInject {
         Some(SmartInject {
             flags,
             fatal_enable: *payload.get(4)? != 0,
-            unsafe_shutdown_enable: *payload.get(5)? != 0,
+            dirty_shutdown_enable: *payload.get(5)? != 0,
         })
     }
 
@@ -297,7 +297,7 @@ impl SmartInject {
         }
         if self.flags & PDSM_SMART_INJECT_BAD_SHUTDOWN != 0 {
             supported |= PDSM_SMART_INJECT_BAD_SHUTDOWN;
-            if self.unsafe_shutdown_enable {
+            if self.dirty_shutdown_enable {
                 inject |= PAPR_PMEM_SHUTDOWN_DIRTY;
             } else {
                 clear |= PAPR_PMEM_SHUTDOWN_DIRTY;

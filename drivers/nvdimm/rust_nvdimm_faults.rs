@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit cases in which the libnvdimm core fails on purpose, for the error
+//! paths of `kernel::nvdimm`.
+//!
+//! The only failure a test can cause in the core is a device_add() that
+//! meets a duplicate sysfs name, which the core reports with a warning and
+//! a stack dump. So these cases run when this module is loaded (the `kunit`
+//! boot scenario loads it and expects the dump), not at boot with the
+//! quiet suites, where every boot's clean-dmesg check would see it.
+
+use kernel::prelude::*;
+
+module! {
+    type: NvdimmFaults,
+    name: "rust_nvdimm_faults",
+    authors: ["nvdimm-rs developers"],
+    description: "KUnit cases for the error paths of the Rust libnvdimm abstractions",
+    license: "GPL",
+}
+
+struct NvdimmFaults;
+
+impl kernel::Module for NvdimmFaults {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        Ok(Self)
+    }
+}
+
+#[kunit_tests(rust_nvdimm_faults)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+    use kernel::nvdimm::{AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, Provider};
+
+    /// A bus whose sysfs groups name one attribute twice when asked to, so
+    /// that the core's device_add() of the bus or of a DIMM fails.
+    struct Clashing {
+        bus_clash: bool,
+    }
+
+    /// A DIMM of [`Clashing`]; `clash` makes its registration fail.
+    struct TestDimm {
+        tag: u32,
+        clash: bool,
+    }
+
+    #[vtable]
+    impl Provider for Clashing {
+        type Dimm = TestDimm;
+        type Region = ();
+
+        const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
+            name: c"kunit",
+            attributes: &[c"tag", c"tag"],
+            admin_only: 0,
+            writable: 0,
+        });
+
+        const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
+            name: c"kunit",
+            attributes: &[c"tag", c"tag"],
+            admin_only: 0,
+            writable: 0,
+        });
+
+        fn show_bus_attribute(&self, _index: usize, out: &mut AttributeOutput<'_>) -> Result {
+            writeln!(out, "bus").map_err(|_| EOVERFLOW)
+        }
+
+        fn bus_attribute_visible(&self, index: usize) -> bool {
+            index == 0 || self.bus_clash
+        }
+
+        fn show_dimm_attribute(
+            &self,
+            dimm: &TestDimm,
+            _index: usize,
+            out: &mut AttributeOutput<'_>,
+        ) -> Result {
+            writeln!(out, "{}", dimm.tag).map_err(|_| EOVERFLOW)
+        }
+
+        fn dimm_attribute_visible(&self, dimm: &TestDimm, index: usize) -> bool {
+            index == 0 || dimm.clash
+        }
+    }
+
+    fn register(bus_clash: bool) -> Result<Pin<KBox<Bus<Clashing>>>> {
+        Bus::register(
+            kernel::module::this_module::<LocalModule>(),
+            None,
+            &BusOptions {
+                provider_name: c"rust_nvdimm_faults",
+                of_node: None,
+                dimm_families: &[],
+                bus_commands: 0,
+                bus_families: 0,
+            },
+            Clashing { bus_clash },
+        )
+    }
+
+    fn dimm(tag: u32, clash: bool) -> TestDimm {
+        TestDimm { tag, clash }
+    }
+
+    #[test]
+    fn failed_dimm_leaves_the_bus_usable() -> Result {
+        let bus = register(false)?;
+        let first = bus.add_dimm(dimm(1, false), &DimmOptions::default())?;
+        // device_add() fails, and the core frees the DIMM.
+        let failed = bus.add_dimm(dimm(2, true), &DimmOptions::default());
+        assert!(failed.is_err());
+        // The bus takes further DIMMs, and each id leads to its own data.
+        let next = bus.add_dimm(dimm(3, false), &DimmOptions::default());
+        assert!(next.is_ok());
+        let next = next?;
+        let last = bus.add_dimm(dimm(4, false), &DimmOptions::default())?;
+        assert_eq!(bus.dimm(first).map(|d| d.tag), Some(1));
+        assert_eq!(bus.dimm(next).map(|d| d.tag), Some(3));
+        assert_eq!(bus.dimm(last).map(|d| d.tag), Some(4));
+        // The new DIMMs are registered: their attributes exist.
+        assert!(bus.dimm_attribute_notifier(next, 0).is_some());
+        assert!(bus.dimm_attribute_notifier(last, 0).is_some());
+        // Dropping the bus unregisters what is left.
+        drop(bus);
+        Ok(())
+    }
+
+    #[test]
+    fn failed_registration_unwinds() -> Result {
+        // device_add() of the bus fails: nothing is registered, and the
+        // registration's data goes away without an unregistration.
+        assert!(register(true).is_err());
+        // The next bus registers and works.
+        let bus = register(false)?;
+        let id = bus.add_dimm(dimm(5, false), &DimmOptions::default())?;
+        assert_eq!(bus.dimm(id).map(|d| d.tag), Some(5));
+        Ok(())
+    }
+}

@@ -533,10 +533,12 @@ impl OcxlPmemDriver {
 
         let (meta_start, _) = desc.metadata(SECTION);
         let (pmem_start, pmem_size) = desc.pmem(SECTION);
-        // SAFETY: The metadata section is the card's memory (the
-        // descriptor names it), outside system RAM (the attachment keeps
-        // it offline), and outside the region, which starts a section later.
-        let labels = unsafe { DeviceMemory::map(meta_start, LABEL_AREA_SIZE as usize)? };
+        // The descriptor is the device's word: the claim refuses system RAM
+        // and memory someone else uses, whatever address it names.
+        let labels = DeviceMemory::claim(meta_start, LABEL_AREA_SIZE as usize, c"ocxlpmem labels")
+            .inspect_err(|e| {
+                dev_err!(pdev, "label area at {meta_start:#x} refused: {e:?}\n");
+            })?;
 
         let bus = Bus::register(
             kernel::module::this_module::<LocalModule>(),

@@ -458,15 +458,66 @@ unsafe fn write_back(addr: *mut u8, len: usize) {
 /// # Invariants
 ///
 /// `addr` maps `size` bytes (`memremap(PMEM_MAPPING)`) until dropped, and is
-/// only accessed with `lock` held.
+/// only accessed with `lock` held. If `claimed`, the range is a busy iomem
+/// resource of this mapping, released on drop.
 pub struct DeviceMemory {
     addr: NonNull<u8>,
+    start: u64,
     size: usize,
+    claimed: bool,
     lock: Pin<KBox<Mutex<()>>>,
 }
 
 impl DeviceMemory {
-    /// Maps `size` bytes of device memory at physical address `start`.
+    /// Claims `size` bytes of memory at physical address `start` for the
+    /// caller alone and maps them. The range may come from a device (a
+    /// descriptor the device wrote): it is refused with `EBUSY` if any of
+    /// it is system RAM or already claimed by someone else (another
+    /// driver, a namespace of a region), so whatever the address, this
+    /// mapping is the only user of memory the kernel does not use.
+    /// `name` labels the claim in `/proc/iomem`.
+    pub fn claim(start: u64, size: usize, name: &'static CStr) -> Result<Self> {
+        let len = u64::try_from(size).map_err(|_| EINVAL)?;
+        if size == 0 || start.checked_add(len).is_none() {
+            return Err(EINVAL);
+        }
+        if overlaps_system_ram(start, len) {
+            return Err(EBUSY);
+        }
+        let lock = KBox::pin_init(crate::new_mutex!(()), GFP_KERNEL)?;
+        // SAFETY: `iomem_resource` is the root of the iomem tree, whose
+        // lock the call takes; `name` is static.
+        let res = unsafe {
+            bindings::__request_region(
+                &raw mut bindings::iomem_resource,
+                start,
+                len,
+                name.as_char_ptr(),
+                0,
+            )
+        };
+        if res.is_null() {
+            return Err(EBUSY);
+        }
+        // SAFETY: The range is claimed for this mapping alone and is not
+        // system RAM (both checked above).
+        let addr = unsafe { bindings::memremap(start, size, PMEM_MAPPING as c_ulong) };
+        let Some(addr) = NonNull::new(addr.cast::<u8>()) else {
+            // SAFETY: Claimed above.
+            unsafe { bindings::__release_region(&raw mut bindings::iomem_resource, start, len) };
+            return Err(ENOMEM);
+        };
+        Ok(Self {
+            addr,
+            start,
+            size,
+            claimed: true,
+            lock,
+        })
+    }
+
+    /// Maps `size` bytes of device memory at physical address `start`
+    /// without claiming them.
     ///
     /// # Safety
     ///
@@ -482,7 +533,13 @@ impl DeviceMemory {
         // against system RAM itself.
         let addr = unsafe { bindings::memremap(start, size, PMEM_MAPPING as c_ulong) };
         let addr = NonNull::new(addr.cast::<u8>()).ok_or(ENOMEM)?;
-        Ok(Self { addr, size, lock })
+        Ok(Self {
+            addr,
+            start,
+            size,
+            claimed: false,
+            lock,
+        })
     }
 
     /// Bytes mapped.
@@ -534,8 +591,19 @@ impl DeviceMemory {
 
 impl Drop for DeviceMemory {
     fn drop(&mut self) {
-        // SAFETY: Mapped by `map` (type invariant).
+        // SAFETY: Mapped by `claim` or `map` (type invariant).
         unsafe { bindings::memunmap(self.addr.as_ptr().cast()) };
+        if self.claimed {
+            // SAFETY: Claimed by `claim` (type invariant); `size` fits in a
+            // `u64` (checked there).
+            unsafe {
+                bindings::__release_region(
+                    &raw mut bindings::iomem_resource,
+                    self.start,
+                    self.size as u64,
+                )
+            };
+        }
     }
 }
 

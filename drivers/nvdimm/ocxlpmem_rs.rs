@@ -597,7 +597,6 @@ impl OcxlPmemDriver {
                 async_flush: false,
                 pagemap: true,
                 of_node: None,
-                claim_iomem: true,
             },
         )?;
         dev_info!(

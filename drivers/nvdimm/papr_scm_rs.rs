@@ -527,7 +527,6 @@ impl PaprScm {
                 async_flush: cfg.hcall_flush_required,
                 pagemap: false,
                 of_node: plain.fwnode(),
-                claim_iomem: false,
             },
         )
         .inspect_err(|e| {

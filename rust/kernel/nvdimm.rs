@@ -272,6 +272,7 @@ pub struct DimmOptions<'a> {
     /// Physical addresses of the DIMM's flush hints (write-pending-queue
     /// flush registers, eight bytes each): the core maps them when one of
     /// the DIMM's regions is enabled and writes them on every region flush.
+    /// A hint in system RAM or persistent memory fails the DIMM (`EBUSY`).
     pub flush_hints: &'a [u64],
 }
 
@@ -365,7 +366,12 @@ pub struct Mapping {
 pub struct RegionOptions<'a> {
     /// Persistent or volatile.
     pub kind: RegionKind,
-    /// Physical address of the region (page aligned).
+    /// Physical address of the region (page aligned). Whatever the
+    /// provider passes, the region only gets memory that the platform
+    /// describes as persistent memory in `/proc/iomem`, or physical address
+    /// space nothing else uses, which the region then claims there as
+    /// "Persistent Memory" until the bus is gone (what C's NFIT driver
+    /// does); anything else, system RAM first, fails with `EBUSY`.
     pub start: u64,
     /// Size of the region in bytes (page aligned).
     pub size: u64,
@@ -386,11 +392,6 @@ pub struct RegionOptions<'a> {
     /// Device-tree node of the region (`regionN/of_node`); the bus holds a
     /// reference until it is unregistered.
     pub of_node: Option<&'a FwNode>,
-    /// Claim the range in `/proc/iomem` as "Persistent Memory" unless the
-    /// platform described it so already (firmware-described memory that
-    /// the E820 map does not list, as ACPI NFIT does); released after the
-    /// bus is unregistered. Failing to claim it fails the region.
-    pub claim_iomem: bool,
 }
 
 /// A reference to one sysfs attribute file whose pollers (`poll()` for
@@ -634,21 +635,37 @@ fn overlaps_system_ram(start: u64, size: u64) -> bool {
 struct IomemClaim(KBox<Opaque<bindings::resource>>);
 
 impl IomemClaim {
-    /// Inserts a resource for `start..start + size` unless one of
-    /// descriptor "persistent memory" covers the range already.
-    fn new(start: u64, size: u64) -> Result<Option<Self>> {
+    /// Decides whether a region may have `start..start + size` (see
+    /// [`RegionOptions::start`]): firmware-described persistent memory is
+    /// used as it is (`None`); free address space is claimed for the region
+    /// (`Some`); anything else is refused. Not generic, so built in once.
+    fn for_region(start: u64, size: u64) -> Result<Option<Self>> {
+        let len = usize::try_from(size).map_err(|_| EINVAL)?;
         let end = start.checked_add(size - 1).ok_or(EINVAL)?;
-        // SAFETY: A query of the iomem tree.
-        let there = unsafe {
-            bindings::region_intersects(
-                start,
-                size as usize,
-                bindings::IORESOURCE_MEM as c_ulong,
-                bindings::IORES_DESC_PERSISTENT_MEMORY as c_ulong,
-            )
+        if overlaps_system_ram(start, size) {
+            return Err(EBUSY);
+        }
+        let covered_by = |desc: u32| {
+            // SAFETY: A query of the iomem tree, which takes its own lock.
+            unsafe {
+                bindings::region_intersects(
+                    start,
+                    len,
+                    bindings::IORESOURCE_MEM as c_ulong,
+                    desc as c_ulong,
+                )
+            }
         };
-        if there == bindings::REGION_INTERSECTS as c_int {
+        let described = bindings::REGION_INTERSECTS as c_int;
+        if covered_by(bindings::IORES_DESC_PERSISTENT_MEMORY) == described
+            || covered_by(bindings::IORES_DESC_PERSISTENT_MEMORY_LEGACY) == described
+        {
             return Ok(None);
+        }
+        // Any other memory resource there (a device's window, reserved
+        // memory) belongs to someone else.
+        if covered_by(bindings::IORES_DESC_NONE) != bindings::REGION_DISJOINT as c_int {
+            return Err(EBUSY);
         }
         let mut res: bindings::resource = pin_init::zeroed();
         res.name = c"Persistent Memory".as_char_ptr();
@@ -661,9 +678,36 @@ impl IomemClaim {
         // that lives until `drop` removes it from the tree again.
         to_result(unsafe {
             bindings::insert_resource(&raw mut bindings::iomem_resource, claim.get())
-        })?;
+        })
+        .map_err(|_| EBUSY)?;
         Ok(Some(Self(claim)))
     }
+}
+
+/// Whether a DIMM's flush hint (an eight-byte register at `addr`) may be
+/// handed to the core, which maps and writes it on every region flush:
+/// never in system RAM or persistent memory.
+fn flush_hint_allowed(addr: u64) -> bool {
+    if addr.checked_add(7).is_none() || overlaps_system_ram(addr, 8) {
+        return false;
+    }
+    [
+        bindings::IORES_DESC_PERSISTENT_MEMORY,
+        bindings::IORES_DESC_PERSISTENT_MEMORY_LEGACY,
+    ]
+    .into_iter()
+    .all(|desc| {
+        // SAFETY: A query of the iomem tree, which takes its own lock.
+        let found = unsafe {
+            bindings::region_intersects(
+                addr,
+                8,
+                bindings::IORESOURCE_MEM as c_ulong,
+                desc as c_ulong,
+            )
+        };
+        found == bindings::REGION_DISJOINT as c_int
+    })
 }
 
 impl Drop for IomemClaim {
@@ -1108,6 +1152,9 @@ impl<P: Provider> Bus<P> {
         }
         let mut flush = KVec::with_capacity(options.flush_hints.len(), GFP_KERNEL)?;
         for &start in options.flush_hints {
+            if !flush_hint_allowed(start) {
+                return Err(EBUSY);
+            }
             let mut res: bindings::resource = pin_init::zeroed();
             res.start = start;
             // A hint is one 64-bit register.
@@ -1217,9 +1264,6 @@ impl<P: Provider> Bus<P> {
         if options.async_flush && !P::HAS_FLUSH {
             return Err(EINVAL);
         }
-        if overlaps_system_ram(options.start, options.size) {
-            return Err(EBUSY);
-        }
         let mut mappings = KVec::with_capacity(options.mappings.len(), GFP_KERNEL)?;
         {
             let dimms = self.dimms.lock();
@@ -1278,11 +1322,7 @@ impl<P: Provider> Bus<P> {
 
         let _adding = self.adding.lock();
         self.regions.lock().reserve(1, GFP_KERNEL)?;
-        let iomem = if options.claim_iomem {
-            IomemClaim::new(options.start, options.size)?
-        } else {
-            None
-        };
+        let iomem = IomemClaim::for_region(options.start, options.size)?;
         // SAFETY: The bus is registered. The core copies `res` and the
         // mappings (whose DIMMs belong to this bus and are referenced by
         // their slots) and keeps `nd_set` and the provider data, both pinned
@@ -1767,7 +1807,6 @@ mod tests {
             async_flush: false,
             pagemap: false,
             of_node: None,
-            claim_iomem: false,
         };
         // ND_REGION_PAGEMAP 0, PERSIST_CACHE 1, PERSIST_MEMCTRL 2, ASYNC 3.
         assert_eq!(r.flags(), 1 << 1);
@@ -1919,7 +1958,6 @@ mod bus_tests {
             async_flush: false,
             pagemap: false,
             of_node: None,
-            claim_iomem: false,
         };
         assert_eq!(one.add_region((), &region).err(), Some(EINVAL));
         Ok(())

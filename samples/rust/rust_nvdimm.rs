@@ -4,7 +4,8 @@
 //!
 //! Registers a bus with one DIMM and one persistent-memory region over a
 //! physical range that the administrator set aside, for example with
-//! `memmap=512M$1G` on the kernel command line and then
+//! `mem=1G` (or `memmap=512M!1G` where no e820 pmem driver takes it) on the
+//! kernel command line and then
 //! `modprobe rust_nvdimm phys_addr=0x40000000 size=0x20000000`. The DIMM's
 //! label area lives in memory, so namespaces last until the module is
 //! removed; the data in the range stays.
@@ -248,13 +249,13 @@ impl kernel::Module for RustNvdimm {
                     async_flush: module_parameters::async_flush.value(),
                     of_node: None,
                     pagemap: true,
-                    claim_iomem: false,
                 },
             )
             .inspect_err(|e| {
                 if *e == EBUSY {
                     pr_err!(
-                        "{start:#x}+{size:#x} overlaps system RAM: reserve it first (memmap=)\n"
+                        "{start:#x}+{size:#x} overlaps system RAM or memory in use: \
+                         set it aside first (mem= or memmap=nn!ss)\n"
                     );
                 }
             })?;

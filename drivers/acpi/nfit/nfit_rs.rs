@@ -1159,8 +1159,6 @@ impl NfitDriver {
                     async_flush: false,
                     pagemap: false,
                     of_node: None,
-                    // As C's acpi_nfit_insert_resource().
-                    claim_iomem: true,
                 },
             )
             .inspect_err(|e| {

@@ -2,15 +2,15 @@
 # title: the Rust sample provider: bus, DIMM, region, labels, an fsdax namespace, bad ioctls, load cycles
 # arch: x86_64 ppc64le
 # memory: 2G
-# cmdline[x86_64]: memmap=512M$0x40000000
+# cmdline[x86_64]: mem=1G
 # cmdline[ppc64le]: mem=1G
 # timeout: 400
 # min-checks: 46
 #
 # The sample serves a 512 MiB range at 1 GiB through the Rust libnvdimm
-# abstractions; stock ndctl labels it and creates a namespace. On x86 the
-# range is reserved with memmap=; powerpc has no memmap=, so mem=1G keeps
-# the kernel off the guest's second GiB.
+# abstractions; stock ndctl labels it and creates a namespace. mem=1G keeps
+# the kernel off the guest's second GiB, which is then free physical address
+# space: the region claims it in /proc/iomem as "Persistent Memory".
 
 params="phys_addr=0x40000000 size=0x20000000"
 load_pmem_drivers

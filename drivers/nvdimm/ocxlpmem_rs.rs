@@ -542,6 +542,7 @@ impl OcxlPmemDriver {
 
         let bus = Bus::register(
             kernel::module::this_module::<LocalModule>(),
+            pdev.as_ref(),
             Some(pdev.as_ref()),
             &BusOptions {
                 provider_name: c"ocxlpmem",

@@ -448,6 +448,7 @@ impl PaprScm {
         };
         let bus = Bus::register(
             kernel::module::this_module::<LocalModule>(),
+            dev,
             None,
             &BusOptions {
                 provider_name: plain.name(),

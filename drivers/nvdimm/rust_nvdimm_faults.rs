@@ -31,7 +31,11 @@ impl kernel::Module for NvdimmFaults {
 mod tests {
     use super::*;
     use core::fmt::Write;
-    use kernel::nvdimm::{AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, Provider};
+    use kernel::{
+        device::Bound,
+        faux,
+        nvdimm::{AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, Provider},
+    };
 
     /// A bus whose sysfs groups name one attribute twice when asked to, so
     /// that the core's device_add() of the bus or of a DIMM fails.
@@ -86,9 +90,16 @@ mod tests {
         }
     }
 
-    fn register(bus_clash: bool) -> Result<Pin<KBox<Bus<Clashing>>>> {
+    /// A bound device to own the test buses.
+    fn owner() -> Result<faux::Registration> {
+        faux::Registration::new(c"rust_nvdimm_faults", None)
+    }
+
+    fn register(owner: &faux::Registration, bus_clash: bool) -> Result<Pin<KBox<Bus<Clashing>>>> {
+        let faux: &faux::Device<Bound> = owner.as_ref();
         Bus::register(
             kernel::module::this_module::<LocalModule>(),
+            faux.as_ref(),
             None,
             &BusOptions {
                 provider_name: c"rust_nvdimm_faults",
@@ -107,7 +118,8 @@ mod tests {
 
     #[test]
     fn failed_dimm_leaves_the_bus_usable() -> Result {
-        let bus = register(false)?;
+        let owner = owner()?;
+        let bus = register(&owner, false)?;
         let first = bus.add_dimm(dimm(1, false), &DimmOptions::default())?;
         // device_add() fails, and the core frees the DIMM.
         let failed = bus.add_dimm(dimm(2, true), &DimmOptions::default());
@@ -132,9 +144,10 @@ mod tests {
     fn failed_registration_unwinds() -> Result {
         // device_add() of the bus fails: nothing is registered, and the
         // registration's data goes away without an unregistration.
-        assert!(register(true).is_err());
+        let owner = owner()?;
+        assert!(register(&owner, true).is_err());
         // The next bus registers and works.
-        let bus = register(false)?;
+        let bus = register(&owner, false)?;
         let id = bus.add_dimm(dimm(5, false), &DimmOptions::default())?;
         assert_eq!(bus.dimm(id).map(|d| d.tag), Some(5));
         Ok(())

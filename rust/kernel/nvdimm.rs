@@ -32,13 +32,13 @@ use crate::{
     error::to_result,
     prelude::*,
     str::CString,
-    sync::{aref::ARef, Mutex},
+    sync::{aref::ARef, Completion, Mutex},
     types::Opaque,
     ThisModule, //
 };
 use core::{
     ptr::{self, NonNull},
-    sync::atomic::{AtomicPtr, AtomicU64, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering},
 };
 
 pub use cmd::{CallPackage, DimmCommand, LabelArea};
@@ -954,7 +954,14 @@ fn of_node_ref(
 /// - `desc` holds a descriptor whose `ndctl` callback is
 ///   `Bus::<P>::ndctl_callback`; it is registered with
 ///   `nvdimm_bus_register()` once the `Bus` is pinned, and `bus` then holds
-///   the result until `nvdimm_bus_unregister()` in `drop`.
+///   the result until `teardown` swaps it out and unregisters it (from
+///   `drop`, or from the owner's devres action when the owner unbinds
+///   first). `bus_dev` holds a reference on the bus's device from
+///   registration until `drop`, so the core's bus stays valid memory for a
+///   method that loaded `bus` just before a teardown.
+/// - While `armed`, the owner has a devres action with this `Bus` as its
+///   data; `drop` removes it, or waits for `action_done` if the owner's
+///   unbind already took it.
 /// - `bus` is not null whenever provider code can reach a `&Bus`: `register`
 ///   stores it before it returns the `Bus`, and the callbacks that hand the
 ///   provider a `&Bus` ([`Provider::bus_command`],
@@ -972,6 +979,14 @@ pub struct Bus<P: Provider> {
     #[pin]
     desc: Opaque<bindings::nvdimm_bus_descriptor>,
     bus: AtomicPtr<bindings::nvdimm_bus>,
+    bus_dev: AtomicPtr<bindings::device>,
+    /// The device whose binding the registration lives in.
+    owner: ARef<device::Device>,
+    armed: AtomicBool,
+    /// Set (under `adding`) when the bus is unregistered.
+    torn_down: AtomicBool,
+    #[pin]
+    action_done: Completion,
     /// The descriptor's `provider_name`, which the core reads until the bus
     /// is unregistered.
     _provider_name: CString,
@@ -1004,10 +1019,15 @@ unsafe impl<P: Provider> Send for Bus<P> {}
 unsafe impl<P: Provider> Sync for Bus<P> {}
 
 impl<P: Provider> Bus<P> {
-    /// Registers a bus. `parent` is the device the bus hangs off (`None` for
-    /// a bus at `/sys/devices/ndbusN`, as pseries has it).
+    /// Registers a bus for as long as `owner` stays bound: dropping the
+    /// returned `Bus` unregisters it, and so does the owner's unbind if the
+    /// `Bus` is still alive then (leaked, say), after which its methods fail
+    /// with `ENXIO`; so no callback can run into a driver or module that is
+    /// gone. `parent` is the device the bus hangs off (`None` for a bus at
+    /// `/sys/devices/ndbusN`, as pseries has it).
     pub fn register<E>(
         module: &'static ThisModule,
+        owner: &device::Device<device::Bound>,
         parent: Option<&device::Device>,
         options: &BusOptions<'_>,
         provider: impl PinInit<P, E>,
@@ -1015,23 +1035,72 @@ impl<P: Provider> Bus<P> {
     where
         Error: From<E>,
     {
-        let this = Self::new(module, options, provider)?;
+        let this = Self::new(module, owner, options, provider)?;
         let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
-        // SAFETY: `desc` is initialised and pinned, and outlives the bus: `drop`
-        // unregisters the bus before the descriptor is freed. `parent`, if
-        // not null, is a live device; the core takes its own reference.
+        // SAFETY: `desc` is initialised and pinned, and outlives the bus:
+        // `teardown` unregisters the bus before the descriptor is freed.
+        // `parent`, if not null, is a live device; the core takes its own
+        // reference.
         let bus = unsafe { bindings::nvdimm_bus_register(parent, this.desc.get()) };
         if bus.is_null() {
             return Err(ENOMEM);
         }
+        // SAFETY: The bus is registered; the reference is dropped in `drop`.
+        let dev = unsafe { bindings::get_device(bindings::to_nvdimm_bus_dev(bus)) };
+        this.bus_dev.store(dev, Ordering::Release);
         // INVARIANT: From here on the callbacks hand the provider this `Bus`.
         this.bus.store(bus, Ordering::Release);
+        let data = ptr::from_ref::<Self>(&*this).cast_mut().cast::<c_void>();
+        // SAFETY: `owner` is bound; the action gets the pinned `Bus`, which
+        // `drop` keeps alive until the action is removed or has completed.
+        to_result(unsafe {
+            bindings::__devm_add_action(
+                owner.as_raw(),
+                Some(Self::unbind_action),
+                data,
+                c"nvdimm bus".as_char_ptr(),
+            )
+        })?;
+        // INVARIANT: The action is installed.
+        this.armed.store(true, Ordering::Release);
         Ok(this)
+    }
+
+    /// The owner's devres action: unregisters a bus that outlived its
+    /// owner's binding.
+    ///
+    /// # Safety
+    ///
+    /// `data` is the `Bus<P>` that installed the action, kept alive by its
+    /// `drop` until this returns.
+    unsafe extern "C" fn unbind_action(data: *mut c_void) {
+        // SAFETY: Per the function's safety requirements.
+        let this = unsafe { &*data.cast::<Self>() };
+        this.teardown();
+        this.action_done.complete_all();
+    }
+
+    /// Unregisters the bus once (whoever comes first: `drop` or the owner's
+    /// unbind). Adds in progress finish first; later ones see no bus.
+    fn teardown(&self) {
+        let bus = {
+            let _adding = self.adding.lock();
+            self.torn_down.store(true, Ordering::Release);
+            self.bus.swap(ptr::null_mut(), Ordering::AcqRel)
+        };
+        if !bus.is_null() {
+            // SAFETY: `bus` was registered by `register` and `swap` hands it
+            // out once. This removes the regions and DIMMs and waits for
+            // commands and sysfs accesses in flight, so no callback runs
+            // after it.
+            unsafe { bindings::nvdimm_bus_unregister(bus) };
+        }
     }
 
     /// A pinned bus that is not registered yet.
     fn new<E>(
         module: &'static ThisModule,
+        owner: &device::Device<device::Bound>,
         options: &BusOptions<'_>,
         provider: impl PinInit<P, E>,
     ) -> Result<Pin<KBox<Self>>>
@@ -1083,6 +1152,11 @@ impl<P: Provider> Bus<P> {
                     unsafe { slot.write(desc) };
                 }),
                 bus: AtomicPtr::new(ptr::null_mut()),
+                bus_dev: AtomicPtr::new(ptr::null_mut()),
+                owner: ARef::from(&**owner),
+                armed: AtomicBool::new(false),
+                torn_down: AtomicBool::new(false),
+                action_done <- Completion::new(),
                 _provider_name: provider_name,
                 _of_node: of_node,
                 bus_commands,
@@ -1099,20 +1173,29 @@ impl<P: Provider> Bus<P> {
         )
     }
 
-    /// The core's bus: never null where a `&Bus` is in provider code (type
-    /// invariant).
+    /// The core's bus: not null where a callback hands the provider a
+    /// `&Bus` (type invariant), null before registration and after teardown.
     fn raw(&self) -> *mut bindings::nvdimm_bus {
         self.bus.load(Ordering::Acquire)
     }
 
-    /// Fails with `EBUSY` while `register` has not stored the core's bus yet
-    /// (a callback that arrived during `nvdimm_bus_register()`).
-    fn registered(&self) -> Result {
-        if self.raw().is_null() {
-            Err(EBUSY)
+    /// The core's bus, or `EBUSY` while `register` has not stored it yet (a
+    /// callback that arrived during `nvdimm_bus_register()`) and `ENXIO`
+    /// once it is unregistered (the owner unbound before the `Bus` was
+    /// dropped).
+    fn live(&self) -> Result<*mut bindings::nvdimm_bus> {
+        let bus = self.raw();
+        if !bus.is_null() {
+            Ok(bus)
+        } else if self.torn_down.load(Ordering::Acquire) {
+            Err(ENXIO)
         } else {
-            Ok(())
+            Err(EBUSY)
         }
+    }
+
+    fn registered(&self) -> Result {
+        self.live().map(|_| ())
     }
 
     fn dimm_index(&self, id: DimmId) -> Option<usize> {
@@ -1175,6 +1258,8 @@ impl<P: Provider> Bus<P> {
             GFP_KERNEL,
         )?;
         let _adding = self.adding.lock();
+        // The bus cannot be torn down while `adding` is held.
+        let bus = self.live()?;
         // Room for the slot first: once the core has the DIMM, nothing may
         // fail before it is in `dimms`.
         self.dimms.lock().reserve(1, GFP_KERNEL)?;
@@ -1198,7 +1283,7 @@ impl<P: Provider> Bus<P> {
         // security/firmware ops are passed.
         let created = unsafe {
             bindings::__nvdimm_create(
-                self.raw(),
+                bus,
                 provider_data,
                 groups,
                 options.flags() as c_ulong,
@@ -1218,7 +1303,7 @@ impl<P: Provider> Bus<P> {
         // looked at again. If it is not found, the core holds nothing of
         // `entry` any more, and dropping it here is sound.
         // SAFETY: The bus is registered.
-        let dev = unsafe { find_child(self.raw(), ChildKind::Dimm, provider_data) }.ok_or(ENXIO)?;
+        let dev = unsafe { find_child(bus, ChildKind::Dimm, provider_data) }.ok_or(ENXIO)?;
         // SAFETY: `dev` is a DIMM (`find_child` matched one).
         let nvdimm = unsafe { bindings::to_nvdimm(dev.0.as_ptr()) };
         let mut dimms = self.dimms.lock();
@@ -1321,6 +1406,7 @@ impl<P: Provider> Bus<P> {
         }
 
         let _adding = self.adding.lock();
+        let bus = self.live()?;
         self.regions.lock().reserve(1, GFP_KERNEL)?;
         let iomem = IomemClaim::for_region(options.start, options.size)?;
         // SAFETY: The bus is registered. The core copies `res` and the
@@ -1330,10 +1416,8 @@ impl<P: Provider> Bus<P> {
         // once the region is registered.
         let created = unsafe {
             match options.kind {
-                RegionKind::Pmem => bindings::nvdimm_pmem_region_create(self.raw(), &mut desc),
-                RegionKind::Volatile => {
-                    bindings::nvdimm_volatile_region_create(self.raw(), &mut desc)
-                }
+                RegionKind::Pmem => bindings::nvdimm_pmem_region_create(bus, &mut desc),
+                RegionKind::Volatile => bindings::nvdimm_volatile_region_create(bus, &mut desc),
             }
         };
         if created.is_null() {
@@ -1349,10 +1433,10 @@ impl<P: Provider> Bus<P> {
         let live = c_int::try_from(self.dimms.lock().len()).unwrap_or(c_int::MAX);
         // SAFETY: The bus is registered. Its answer (whether the count
         // matches) says nothing about the region; it is called for its wait.
-        let _ = unsafe { bindings::nvdimm_bus_check_dimm_count(self.raw(), live) };
+        let _ = unsafe { bindings::nvdimm_bus_check_dimm_count(bus, live) };
         let entry_data = ptr::from_ref::<RegionEntry<P>>(&entry).cast::<c_void>();
         // SAFETY: The bus is registered.
-        let dev = unsafe { find_child(self.raw(), ChildKind::Region, entry_data) }.ok_or(ENXIO)?;
+        let dev = unsafe { find_child(bus, ChildKind::Region, entry_data) }.ok_or(ENXIO)?;
         // SAFETY: `dev` is a region (`find_child` matched one).
         let region = unsafe { bindings::to_nd_region(dev.0.as_ptr()) };
         let mut regions = self.regions.lock();
@@ -1388,8 +1472,11 @@ impl<P: Provider> Bus<P> {
     /// Records a range of poisoned media (physical address and length) with
     /// the bus; follow with [`RegionEvent::RevalidatePoison`] on the region.
     pub fn add_badrange(&self, start: u64, len: u64) -> Result {
-        // SAFETY: The bus is registered.
-        to_result(unsafe { bindings::nvdimm_bus_add_badrange(self.raw(), start, len) })
+        let bus = self.live()?;
+        // SAFETY: `bus` is registered, or was until a teardown that raced
+        // with this call: `bus_dev`'s reference keeps its memory, and the
+        // bad-range list it owns, valid until `self` is dropped.
+        to_result(unsafe { bindings::nvdimm_bus_add_badrange(bus, start, len) })
     }
 
     /// Wakes the pollers of bus attribute `index` of
@@ -1402,11 +1489,16 @@ impl<P: Provider> Bus<P> {
         let Some(name) = group.attributes.get(index) else {
             return;
         };
-        // SAFETY: The bus is registered, so its device is alive while `self`
-        // is borrowed; sysfs only reads the two names, and does nothing when
-        // the attribute does not exist (a hidden one).
+        let Ok(bus) = self.live() else {
+            return;
+        };
+        // SAFETY: `bus` is registered, or was until a racing teardown; its
+        // device is referenced (`bus_dev`) while `self` is borrowed. sysfs
+        // only reads the two names, and does nothing when the attribute or
+        // the device's directory does not exist (a hidden attribute, a
+        // device already deleted).
         unsafe {
-            let dev = bindings::to_nvdimm_bus_dev(self.raw());
+            let dev = bindings::to_nvdimm_bus_dev(bus);
             bindings::sysfs_notify(
                 &raw mut (*dev).kobj,
                 group.name.as_char_ptr(),
@@ -1750,12 +1842,30 @@ impl<P: Provider> Bus<P> {
 #[pinned_drop]
 impl<P: Provider> PinnedDrop for Bus<P> {
     fn drop(self: Pin<&mut Self>) {
-        let bus = self.bus.load(Ordering::Acquire);
-        if !bus.is_null() {
-            // SAFETY: `bus` was registered by `register` and is unregistered
-            // only here. This removes the regions and DIMMs and waits for
-            // commands in flight; the provider data is dropped afterwards.
-            unsafe { bindings::nvdimm_bus_unregister(bus) };
+        if self.armed.load(Ordering::Acquire) {
+            let data = ptr::from_ref::<Self>(&*self).cast_mut().cast::<c_void>();
+            // SAFETY: The action was installed on `owner` with this data
+            // (type invariant); `owner` is referenced.
+            let removed = unsafe {
+                bindings::devm_remove_action_nowarn(
+                    self.owner.as_raw(),
+                    Some(Self::unbind_action),
+                    data,
+                )
+            } == 0;
+            if !removed {
+                // The owner's unbind took the action: it runs, or ran, on
+                // this `Bus`, which must stay until it is done.
+                self.action_done.wait_for_completion();
+            }
+        }
+        // Unregistering removes the regions and DIMMs and waits for commands
+        // in flight; the provider data is dropped afterwards.
+        self.teardown();
+        let dev = self.bus_dev.load(Ordering::Acquire);
+        if !dev.is_null() {
+            // SAFETY: The reference `register` took.
+            unsafe { bindings::put_device(dev) };
         }
     }
 }
@@ -1835,6 +1945,7 @@ mod tests {
 #[macros::kunit_tests(rust_nvdimm_bus)]
 mod bus_tests {
     use super::*;
+    use crate::faux;
     use core::sync::atomic::AtomicUsize;
 
     /// Counts the callbacks that receive the bus.
@@ -1894,10 +2005,22 @@ mod bus_tests {
         crate::module::this_module::<crate::LocalModule>()
     }
 
+    /// A bound device to own the test buses.
+    fn owner() -> Result<faux::Registration> {
+        faux::Registration::new(c"rust_nvdimm_kunit", None)
+    }
+
+    /// The owner as a plain bound device.
+    fn bound(owner: &faux::Registration) -> &device::Device<device::Bound> {
+        let faux: &faux::Device<device::Bound> = owner.as_ref();
+        faux.as_ref()
+    }
+
     #[test]
     fn callbacks_wait_for_registration() -> Result {
+        let owner = owner()?;
         // What the core's callbacks find while nvdimm_bus_register() runs.
-        let bus = Bus::new(module(), &options(), Counting::new())?;
+        let bus = Bus::new(module(), bound(&owner), &options(), Counting::new())?;
         let mut buf = [0u8; 16];
         assert_eq!(
             bus.bus_command(bindings::ND_CMD_ARS_CAP, &mut buf),
@@ -1922,7 +2045,7 @@ mod bus_tests {
         assert_eq!(bus.provider().calls(), 0);
 
         // Once registered, the provider gets them.
-        let bus = Bus::register(module(), None, &options(), Counting::new())?;
+        let bus = Bus::register(module(), bound(&owner), None, &options(), Counting::new())?;
         assert_eq!(bus.bus_command(bindings::ND_CMD_ARS_CAP, &mut buf), Ok(0));
         assert_eq!(bus.store_bus_attribute(0, b"1\n"), Ok(()));
         assert_eq!(bus.provider().calls(), 2);
@@ -1931,8 +2054,9 @@ mod bus_tests {
 
     #[test]
     fn ids_belong_to_their_bus() -> Result {
-        let one = Bus::register(module(), None, &options(), Counting::new())?;
-        let two = Bus::register(module(), None, &options(), Counting::new())?;
+        let owner = owner()?;
+        let one = Bus::register(module(), bound(&owner), None, &options(), Counting::new())?;
+        let two = Bus::register(module(), bound(&owner), None, &options(), Counting::new())?;
         let a = one.add_dimm(7u32, &DimmOptions::default())?;
         let b = two.add_dimm(8u32, &DimmOptions::default())?;
         assert_eq!(one.dimm(a).map(|d| *d), Some(7));
@@ -1960,6 +2084,37 @@ mod bus_tests {
             of_node: None,
         };
         assert_eq!(one.add_region((), &region).err(), Some(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn unbind_unregisters_a_leaked_bus() -> Result {
+        let owner = owner()?;
+        let bus = Bus::register(module(), bound(&owner), None, &options(), Counting::new())?;
+        let id = bus.add_dimm(1u32, &DimmOptions::default())?;
+        // What a driver may do in safe code: never drop its registration
+        // (`mem::forget`). Kept as a raw pointer, so that the test can free
+        // it at the end and leave no device ids taken for the boot's buses.
+        // SAFETY: The box is rebuilt from this pointer exactly once, below,
+        // and never moved out of.
+        let raw = KBox::into_raw(unsafe { Pin::into_inner_unchecked(bus) });
+        // SAFETY: `raw` is a live allocation until it is rebuilt below.
+        let leaked = unsafe { &*raw };
+        assert_eq!(leaked.dimm(id).map(|d| *d), Some(1));
+        // The owner unbinds: its devres action unregisters the bus.
+        drop(owner);
+        assert!(leaked.raw().is_null());
+        assert_eq!(
+            leaked.add_dimm(2u32, &DimmOptions::default()).err(),
+            Some(ENXIO)
+        );
+        assert_eq!(leaked.add_badrange(1 << 40, 4096), Err(ENXIO));
+        // Notifying a bus that is gone does nothing.
+        leaked.notify_bus_attribute(0);
+        // The late drop finds the action gone and only drops references.
+        // SAFETY: `raw` came from `KBox::into_raw` above; `leaked` is not
+        // used after this.
+        drop(unsafe { KBox::from_raw(raw) });
         Ok(())
     }
 }

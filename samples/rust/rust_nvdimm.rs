@@ -23,6 +23,8 @@ use core::{
 };
 use kernel::{
     bindings,
+    device::Bound,
+    faux,
     nvdimm::{
         fletcher64, AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, InterleaveSet,
         LabelArea, Mapping, Provider, RegionEvent, RegionKind, RegionOptions,
@@ -155,8 +157,10 @@ impl Provider for SampleBus {
     }
 }
 
+/// Dropped in field order: the bus, then the device it belongs to.
 struct RustNvdimm {
     _bus: Pin<KBox<Bus<SampleBus>>>,
+    _owner: faux::Registration,
 }
 
 /// Checks the range the parameters name: aligned and non-empty.
@@ -188,8 +192,12 @@ impl kernel::Module for RustNvdimm {
             }
         };
 
+        // A module has no device of its own: a faux device owns the bus.
+        let owner = faux::Registration::new(c"rust_nvdimm", None)?;
+        let owner_dev: &faux::Device<Bound> = owner.as_ref();
         let bus = Bus::register(
             module,
+            owner_dev.as_ref(),
             None,
             &BusOptions {
                 provider_name: c"rust_nvdimm",
@@ -264,6 +272,9 @@ impl kernel::Module for RustNvdimm {
             bus.notify_region(region, RegionEvent::RevalidatePoison)?;
         }
         pr_info!("serving {start:#x}+{size:#x} with a {LABEL_AREA_SIZE}-byte label area\n");
-        Ok(Self { _bus: bus })
+        Ok(Self {
+            _bus: bus,
+            _owner: owner,
+        })
     }
 }

@@ -964,6 +964,7 @@ impl NfitDriver {
                 | 1 << ars::FUNC_CLEAR_ERROR);
         let bus = Bus::register(
             kernel::module::this_module::<LocalModule>(),
+            dev,
             Some(dev),
             &BusOptions {
                 provider_name: c"ACPI.NFIT",

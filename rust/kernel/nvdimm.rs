@@ -2118,3 +2118,142 @@ mod bus_tests {
         Ok(())
     }
 }
+
+/// The example of `Documentation/nvdimm-rs/rust-libnvdimm.rst`, which
+/// includes the lines between the `ANCHOR` comments: compiled with the
+/// KUnit suites and run at boot, so the documented API is the one that
+/// builds.
+#[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
+#[macros::kunit_tests(rust_nvdimm_example)]
+mod example {
+    // ANCHOR: example
+    use crate::{
+        device::{Bound, Device},
+        nvdimm::{
+            Bus, BusOptions, DimmOptions, LabelArea, Mapping, Provider, RegionKind, RegionOptions,
+        },
+        prelude::*,
+        sync::Mutex,
+        ThisModule,
+    };
+
+    /// A DIMM whose labels live in memory.
+    #[pin_data]
+    struct LabelStore {
+        #[pin]
+        area: Mutex<KVec<u8>>,
+    }
+
+    impl LabelStore {
+        fn new(size: usize) -> impl PinInit<Self, Error> {
+            try_pin_init!(Self {
+                area <- crate::new_mutex!(KVec::from_elem(0u8, size, GFP_KERNEL)?),
+            })
+        }
+    }
+
+    struct Sample;
+
+    #[vtable]
+    impl Provider for Sample {
+        type Dimm = LabelStore;
+        type Region = ();
+
+        // Offsets and lengths arrive checked against the DIMM's LabelArea.
+        fn read_labels(&self, dimm: &LabelStore, offset: u32, out: &mut [u8]) -> Result {
+            let area = dimm.area.lock();
+            let start = offset as usize;
+            out.copy_from_slice(area.get(start..start + out.len()).ok_or(EINVAL)?);
+            Ok(())
+        }
+
+        fn write_labels(&self, dimm: &LabelStore, offset: u32, data: &[u8]) -> Result {
+            let mut area = dimm.area.lock();
+            let start = offset as usize;
+            let dst = area.get_mut(start..start + data.len()).ok_or(EINVAL)?;
+            dst.copy_from_slice(data);
+            Ok(())
+        }
+    }
+
+    /// Registers a bus owned by `dev` with one labelled DIMM and one region
+    /// over `size` bytes at `start` (firmware-described pmem, or address
+    /// space nothing else uses: the bus claims it).
+    fn serve(
+        module: &'static ThisModule,
+        dev: &Device<Bound>,
+        start: u64,
+        size: u64,
+    ) -> Result<Pin<KBox<Bus<Sample>>>> {
+        let bus = Bus::register(
+            module,
+            dev,
+            None,
+            &BusOptions {
+                provider_name: c"sample",
+                of_node: None,
+                dimm_families: &[],
+                bus_commands: 0,
+                bus_families: 0,
+            },
+            Sample,
+        )?;
+        let dimm = bus.add_dimm(
+            LabelStore::new(128 << 10),
+            &DimmOptions {
+                label_area: Some(LabelArea {
+                    size: 128 << 10,
+                    max_xfer: 4096,
+                }),
+                ..DimmOptions::default()
+            },
+        )?;
+        bus.add_region(
+            (),
+            &RegionOptions {
+                kind: RegionKind::Pmem,
+                start,
+                size,
+                mappings: &[Mapping {
+                    dimm,
+                    start: 0,
+                    size,
+                    position: 0,
+                }],
+                numa_node: crate::bindings::NUMA_NO_NODE,
+                target_node: crate::bindings::NUMA_NO_NODE,
+                interleave_set: None,
+                persistence: None,
+                async_flush: false,
+                pagemap: false,
+                of_node: None,
+            },
+        )?;
+        Ok(bus)
+    }
+    // ANCHOR_END: example
+
+    #[test]
+    fn example_serves_a_region() -> Result {
+        let owner = crate::faux::Registration::new(c"rust_nvdimm_example", None)?;
+        let faux: &crate::faux::Device<Bound> = owner.as_ref();
+        // 512 GiB: above the RAM, PCI windows and hotplug areas of the
+        // test guests, below their physical address limits.
+        let bus = serve(
+            crate::module::this_module::<crate::LocalModule>(),
+            faux.as_ref(),
+            1 << 39,
+            16 << 20,
+        )?;
+        // System RAM is refused, whatever the provider says.
+        let ram = serve(
+            crate::module::this_module::<crate::LocalModule>(),
+            faux.as_ref(),
+            0x100_0000,
+            16 << 20,
+        );
+        assert_eq!(ram.err(), Some(EBUSY));
+        drop(bus);
+        Ok(())
+    }
+}

@@ -548,8 +548,8 @@ impl OcxlPmemDriver {
                 provider_name: c"ocxlpmem",
                 of_node: None,
                 dimm_families: &[],
-                bus_commands: 0,
-                bus_families: 0,
+                bus_commands: nvdimm::BusCommands::empty(),
+                bus_families: nvdimm::BusFamilies::empty(),
             },
             CardBus,
         )?;

@@ -454,8 +454,8 @@ impl PaprScm {
                 provider_name: plain.name(),
                 of_node: plain.fwnode(),
                 dimm_families: &[Family::Papr],
-                bus_commands: 0,
-                bus_families: 0,
+                bus_commands: nvdimm::BusCommands::empty(),
+                bus_families: nvdimm::BusFamilies::empty(),
             },
             try_pin_init!(Scm {
                 dev: ARef::from(plain),

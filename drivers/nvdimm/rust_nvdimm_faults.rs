@@ -105,8 +105,8 @@ mod tests {
                 provider_name: c"rust_nvdimm_faults",
                 of_node: None,
                 dimm_families: &[],
-                bus_commands: 0,
-                bus_families: 0,
+                bus_commands: kernel::nvdimm::BusCommands::empty(),
+                bus_families: kernel::nvdimm::BusFamilies::empty(),
             },
             Clashing { bus_clash },
         )

@@ -30,6 +30,7 @@ use crate::{
     device,
     device::property::FwNode,
     error::to_result,
+    impl_flags,
     prelude::*,
     str::CString,
     sync::{aref::ARef, Completion, Mutex},
@@ -103,24 +104,97 @@ pub struct BusOptions<'a> {
     pub of_node: Option<&'a FwNode>,
     /// Families whose `ND_CMD_CALL` commands DIMMs of this bus accept.
     pub dimm_families: &'static [Family],
-    /// Bus commands the provider serves ([`Provider::bus_command`]): bit `n`
-    /// for `ND_CMD_*` number `n` (`ND_CMD_ARS_CAP` 1 to `ND_CMD_CLEAR_ERROR`
-    /// 4, `ND_CMD_CALL` 10). Zero for none.
-    pub bus_commands: u64,
-    /// `NVDIMM_BUS_FAMILY_*` values (a bitmask) whose bus-level
-    /// `ND_CMD_CALL` packages the provider accepts.
-    pub bus_families: u64,
+    /// Bus commands the provider serves ([`Provider::bus_command`]).
+    pub bus_commands: BusCommands,
+    /// Bus families whose bus-level `ND_CMD_CALL` packages the provider
+    /// accepts (with [`BusCommandKind::Call`]).
+    pub bus_families: BusFamilies,
+}
+
+impl_flags!(
+    /// The commands a bus serves (the descriptor's `cmd_mask`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct BusCommands(u64);
+
+    /// One command to the bus itself.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BusCommandKind {
+        /// `ND_CMD_ARS_CAP`.
+        ArsCap = 1 << bindings::ND_CMD_ARS_CAP,
+        /// `ND_CMD_ARS_START`.
+        ArsStart = 1 << bindings::ND_CMD_ARS_START,
+        /// `ND_CMD_ARS_STATUS`.
+        ArsStatus = 1 << bindings::ND_CMD_ARS_STATUS,
+        /// `ND_CMD_CLEAR_ERROR`.
+        ClearError = 1 << bindings::ND_CMD_CLEAR_ERROR,
+        /// `ND_CMD_CALL`.
+        Call = 1 << bindings::ND_CMD_CALL,
+    }
+);
+
+impl BusCommands {
+    /// The commands among `mask`'s bits, by `ND_CMD_*` number (bit `n` for
+    /// command `n`); other bits are dropped. For a platform whose own
+    /// function numbers are the command numbers, as ACPI's root `_DSM` is.
+    pub fn from_command_numbers(mask: u64) -> Self {
+        Self(mask & Self::all_bits())
+    }
+
+    fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+impl BusCommandKind {
+    /// The command of an `ND_CMD_*` number the bus may be asked.
+    fn from_number(cmd: u32) -> Option<Self> {
+        [
+            Self::ArsCap,
+            Self::ArsStart,
+            Self::ArsStatus,
+            Self::ClearError,
+            Self::Call,
+        ]
+        .into_iter()
+        .find(|k| (*k as u64) == 1u64.checked_shl(cmd).unwrap_or(0))
+    }
+
+    /// The `ND_CMD_*` number (which is also the function number of ACPI's
+    /// root `_DSM` for the same command).
+    pub fn number(self) -> u32 {
+        (self as u64).trailing_zeros()
+    }
+}
+
+impl_flags!(
+    /// Families of bus-level `ND_CMD_CALL` packages (`bus_family_mask`).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct BusFamilies(u64);
+
+    /// One bus-level family.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum BusFamily {
+        /// `NVDIMM_BUS_FAMILY_NFIT`: ACPI root `_DSM` functions by number.
+        Nfit = 1 << bindings::NVDIMM_BUS_FAMILY_NFIT,
+    }
+);
+
+impl BusFamilies {
+    fn bits(self) -> u64 {
+        self.0
+    }
 }
 
 /// A command to the bus itself rather than to one of its DIMMs.
 pub enum BusCommand<'a> {
-    /// `ND_CMD_ARS_CAP`, `ND_CMD_ARS_START`, `ND_CMD_ARS_STATUS` or
-    /// `ND_CMD_CLEAR_ERROR`: `buf` is the whole `struct nd_cmd_*` (input
-    /// fields, then output fields, as `include/uapi/linux/ndctl.h` lays them
-    /// out), as long as the caller made it; its layout is not checked here.
+    /// [`BusCommandKind::ArsCap`], [`BusCommandKind::ArsStart`],
+    /// [`BusCommandKind::ArsStatus`] or [`BusCommandKind::ClearError`]:
+    /// `buf` is the whole `struct nd_cmd_*` (input fields, then output
+    /// fields, as `include/uapi/linux/ndctl.h` lays them out), as long as
+    /// the caller made it; its layout is not checked here.
     Fixed {
-        /// The `ND_CMD_*` number.
-        cmd: u32,
+        /// Which command.
+        kind: BusCommandKind,
         /// The command buffer.
         buf: &'a mut [u8],
     },
@@ -993,8 +1067,8 @@ pub struct Bus<P: Provider> {
     /// The descriptor's `of_node`, referenced while the bus exists.
     _of_node: Option<ARef<FwNode>>,
     /// `BusOptions::bus_commands` and `bus_families`.
-    bus_commands: u64,
-    bus_families: u64,
+    bus_commands: BusCommands,
+    bus_families: BusFamilies,
     families: u64,
     serial: u64,
     /// Serialises the creation of DIMMs and regions, which runs the core's
@@ -1145,8 +1219,8 @@ impl<P: Provider> Bus<P> {
                     desc.module = module.as_ptr();
                     desc.ndctl = Some(Self::ndctl_callback);
                     desc.dimm_family_mask = families as c_ulong;
-                    desc.cmd_mask = bus_commands as c_ulong;
-                    desc.bus_family_mask = bus_families as c_ulong;
+                    desc.cmd_mask = bus_commands.bits() as c_ulong;
+                    desc.bus_family_mask = bus_families.bits() as c_ulong;
                     desc.attr_groups = attr_groups;
                     // SAFETY: `slot` is valid for writes while being initialised.
                     unsafe { slot.write(desc) };
@@ -1585,16 +1659,15 @@ impl<P: Provider> Bus<P> {
     /// Checks and dispatches a bus command.
     fn bus_command(&self, cmd: u32, buf: &mut [u8]) -> Result<i32> {
         self.registered()?;
-        if cmd >= u64::BITS || self.bus_commands & (1 << cmd) == 0 {
+        let kind = BusCommandKind::from_number(cmd).ok_or(ENOTTY)?;
+        if !self.bus_commands.contains(kind) {
             return Err(ENOTTY);
         }
-        let cmd = match cmd {
-            bindings::ND_CMD_CALL => BusCommand::Call(CallPackage::parse(buf, self.bus_families)?),
-            bindings::ND_CMD_ARS_CAP
-            | bindings::ND_CMD_ARS_START
-            | bindings::ND_CMD_ARS_STATUS
-            | bindings::ND_CMD_CLEAR_ERROR => BusCommand::Fixed { cmd, buf },
-            _ => return Err(ENOTTY),
+        let cmd = match kind {
+            BusCommandKind::Call => {
+                BusCommand::Call(CallPackage::parse(buf, self.bus_families.bits())?)
+            }
+            kind => BusCommand::Fixed { kind, buf },
         };
         self.provider.bus_command(&LockedBus(self), cmd)
     }
@@ -1935,6 +2008,28 @@ mod tests {
     }
 
     #[test]
+    fn bus_command_numbers() {
+        assert_eq!(
+            BusCommandKind::from_number(bindings::ND_CMD_ARS_START),
+            Some(BusCommandKind::ArsStart)
+        );
+        assert_eq!(BusCommandKind::ArsStatus.number(), 3);
+        assert_eq!(BusCommandKind::Call.number(), 10);
+        // A DIMM command, and numbers past the mask.
+        assert_eq!(
+            BusCommandKind::from_number(bindings::ND_CMD_GET_CONFIG_DATA),
+            None
+        );
+        assert_eq!(BusCommandKind::from_number(64), None);
+        assert_eq!(BusCommandKind::from_number(u32::MAX), None);
+        let c = BusCommands::from_command_numbers(1 << 1 | 1 << 4 | 1 << 5 | 1 << 63);
+        assert!(c.contains(BusCommandKind::ArsCap));
+        assert!(c.contains(BusCommandKind::ClearError));
+        assert!(!c.contains(BusCommandKind::ArsStart));
+        assert_eq!(c.bits(), 1 << 1 | 1 << 4);
+    }
+
+    #[test]
     fn family_mask() {
         assert_eq!(Family::mask(&[Family::Intel, Family::Papr]), 1 | 1 << 5);
         assert_eq!(Family::mask(&[]), 0);
@@ -1996,8 +2091,8 @@ mod bus_tests {
             provider_name: c"rust_nvdimm_kunit",
             of_node: None,
             dimm_families: &[],
-            bus_commands: 1 << bindings::ND_CMD_ARS_CAP,
-            bus_families: 0,
+            bus_commands: BusCommandKind::ArsCap.into(),
+            bus_families: BusFamilies::empty(),
         }
     }
 
@@ -2130,7 +2225,8 @@ mod example {
     use crate::{
         device::{Bound, Device},
         nvdimm::{
-            Bus, BusOptions, DimmOptions, LabelArea, Mapping, Provider, RegionKind, RegionOptions,
+            Bus, BusCommands, BusFamilies, BusOptions, DimmOptions, LabelArea, Mapping, Provider,
+            RegionKind, RegionOptions,
         },
         prelude::*,
         sync::Mutex,
@@ -2193,8 +2289,8 @@ mod example {
                 provider_name: c"sample",
                 of_node: None,
                 dimm_families: &[],
-                bus_commands: 0,
-                bus_families: 0,
+                bus_commands: BusCommands::empty(),
+                bus_families: BusFamilies::empty(),
             },
             Sample,
         )?;

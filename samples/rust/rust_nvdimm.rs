@@ -203,8 +203,8 @@ impl kernel::Module for RustNvdimm {
                 provider_name: c"rust_nvdimm",
                 of_node: None,
                 dimm_families: &[],
-                bus_commands: 0,
-                bus_families: 0,
+                bus_commands: kernel::nvdimm::BusCommands::empty(),
+                bus_families: kernel::nvdimm::BusFamilies::empty(),
             },
             SampleBus {
                 poison,

@@ -23,9 +23,10 @@ use kernel::{
     bindings,
     device::{self, Core},
     nvdimm::{
-        self, AttributeGroup, AttributeOutput, Bus, BusCommand, BusOptions, CallPackage, DimmId,
-        DimmOptions, Family, LabelArea, LockedBus, Mapping, Persistence, Provider, RegionEvent,
-        RegionId, RegionKind, RegionOptions, MAX_FLUSH_HINTS,
+        self, AttributeGroup, AttributeOutput, Bus, BusCommand, BusCommandKind, BusCommands,
+        BusFamily, BusOptions, CallPackage, DimmId, DimmOptions, Family, LabelArea, LockedBus,
+        Mapping, Persistence, Provider, RegionEvent, RegionId, RegionKind, RegionOptions,
+        MAX_FLUSH_HINTS,
     },
     platform,
     prelude::*,
@@ -468,7 +469,8 @@ impl Provider for NfitBus {
 
     fn bus_command(&self, _bus: &LockedBus<'_, Self>, cmd: BusCommand<'_>) -> Result<i32> {
         match cmd {
-            BusCommand::Fixed { cmd, buf } => {
+            BusCommand::Fixed { kind, buf } => {
+                let cmd = kind.number();
                 if cmd >= 64 || self.bus_dsm_mask & (1 << cmd) == 0 {
                     return Err(ENOTTY);
                 }
@@ -979,8 +981,8 @@ impl NfitDriver {
                     Family::Msft,
                     Family::Hyperv,
                 ],
-                bus_commands: fixed | 1 << bindings::ND_CMD_CALL,
-                bus_families: 1 << bindings::NVDIMM_BUS_FAMILY_NFIT,
+                bus_commands: BusCommands::from_command_numbers(fixed) | BusCommandKind::Call,
+                bus_families: BusFamily::Nfit.into(),
             },
             try_pin_init!(NfitBus {
                 revision: nfit_revision(),

@@ -10,18 +10,45 @@
 //! checked here, with overflow-safe arithmetic, before a provider sees a
 //! slice. Fields are native-endian, like the C structs.
 
-use crate::{bindings, prelude::*};
+use crate::{
+    bindings::{
+        self, nd_cmd_get_config_data_hdr, nd_cmd_get_config_size, nd_cmd_pkg, nd_cmd_set_config_hdr,
+    },
+    prelude::*,
+    transmute::{AsBytes, FromBytes},
+};
+use core::mem::{offset_of, size_of};
+
+// SAFETY: `__packed` structs of `__u32` fields (the flexible array member
+// has no size): no padding, and every bit pattern is a valid value.
+unsafe impl FromBytes for nd_cmd_get_config_size {}
+// SAFETY: As above: no padding, so every byte of a value is initialised.
+unsafe impl AsBytes for nd_cmd_get_config_size {}
+// SAFETY: As above.
+unsafe impl FromBytes for nd_cmd_get_config_data_hdr {}
+// SAFETY: As above.
+unsafe impl FromBytes for nd_cmd_set_config_hdr {}
+// SAFETY: `__u64` and `__u32` fields laid out without padding (64 bytes,
+// checked below), every bit pattern valid.
+unsafe impl FromBytes for nd_cmd_pkg {}
 
 /// Size of `struct nd_cmd_get_config_size`.
-pub const CONFIG_SIZE_LEN: usize = 12;
+pub const CONFIG_SIZE_LEN: usize = size_of::<nd_cmd_get_config_size>();
 /// Size of `struct nd_cmd_get_config_data_hdr`.
-pub const GET_CONFIG_HDR_LEN: usize = 12;
+pub const GET_CONFIG_HDR_LEN: usize = size_of::<nd_cmd_get_config_data_hdr>();
 /// Size of `struct nd_cmd_set_config_hdr`.
-pub const SET_CONFIG_HDR_LEN: usize = 8;
+pub const SET_CONFIG_HDR_LEN: usize = size_of::<nd_cmd_set_config_hdr>();
 /// Size of the trailing status word of a set-config-data command.
-pub const STATUS_LEN: usize = 4;
+pub const STATUS_LEN: usize = size_of::<u32>();
 /// Size of `struct nd_cmd_pkg` without its payload.
-pub const CALL_HDR_LEN: usize = 64;
+pub const CALL_HDR_LEN: usize = size_of::<nd_cmd_pkg>();
+
+const _: () = {
+    assert!(CONFIG_SIZE_LEN == 12);
+    assert!(GET_CONFIG_HDR_LEN == 12);
+    assert!(SET_CONFIG_HDR_LEN == 8);
+    assert!(CALL_HDR_LEN == 64);
+};
 
 /// Geometry of a DIMM's label (config) area, as reported by
 /// `ND_CMD_GET_CONFIG_SIZE`.
@@ -72,18 +99,10 @@ pub struct CallPackage<'a> {
     size_in: usize,
 }
 
-fn read_u32(buf: &[u8], at: usize) -> Result<u32> {
-    let bytes = buf.get(at..at + 4).ok_or(EINVAL)?;
-    let mut word = [0u8; 4];
-    word.copy_from_slice(bytes);
-    Ok(u32::from_ne_bytes(word))
-}
-
-fn read_u64(buf: &[u8], at: usize) -> Result<u64> {
-    let bytes = buf.get(at..at + 8).ok_or(EINVAL)?;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(bytes);
-    Ok(u64::from_ne_bytes(word))
+/// Reads the header a command buffer starts with (a copy: the buffer's
+/// alignment is the caller's).
+fn header<T: FromBytes>(buf: &[u8]) -> Result<T> {
+    T::from_bytes_copy(buf.get(..size_of::<T>()).ok_or(EINVAL)?).ok_or(EINVAL)
 }
 
 /// Writes a native-endian `u32` into a status or size field.
@@ -124,24 +143,25 @@ impl<'a> DimmCommand<'a> {
             }
             bindings::ND_CMD_GET_CONFIG_DATA => {
                 let area = label.ok_or(ENOTTY)?;
-                let offset = read_u32(buf, 0)?;
-                let len = read_u32(buf, 4)?;
+                let hdr: nd_cmd_get_config_data_hdr = header(buf)?;
+                let (offset, len) = (hdr.in_offset, hdr.in_length);
                 check_range(area, offset, len)?;
                 let end = GET_CONFIG_HDR_LEN.checked_add(len as usize).ok_or(EINVAL)?;
                 let (hdr, rest) = buf
                     .get_mut(..end)
                     .ok_or(EINVAL)?
                     .split_at_mut(GET_CONFIG_HDR_LEN);
+                let status = offset_of!(nd_cmd_get_config_data_hdr, status);
                 Ok(Self::GetConfigData {
                     offset,
                     out: rest,
-                    status: &mut hdr[8..12],
+                    status: &mut hdr[status..status + STATUS_LEN],
                 })
             }
             bindings::ND_CMD_SET_CONFIG_DATA => {
                 let area = label.ok_or(ENOTTY)?;
-                let offset = read_u32(buf, 0)?;
-                let len = read_u32(buf, 4)?;
+                let hdr: nd_cmd_set_config_hdr = header(buf)?;
+                let (offset, len) = (hdr.in_offset, hdr.in_length);
                 check_range(area, offset, len)?;
                 let end = (len as usize)
                     .checked_add(SET_CONFIG_HDR_LEN + STATUS_LEN)
@@ -161,9 +181,12 @@ impl<'a> DimmCommand<'a> {
 
     /// Answers `ND_CMD_GET_CONFIG_SIZE` from the label area geometry.
     pub fn reply_config_size(out: &mut [u8], area: &LabelArea) {
-        write_u32(&mut out[0..4], 0);
-        write_u32(&mut out[4..8], area.size);
-        write_u32(&mut out[8..12], area.max_xfer);
+        if let Some(reply) = nd_cmd_get_config_size::from_bytes_mut(out) {
+            // A `__packed` struct: its fields are assigned, never borrowed.
+            reply.status = 0;
+            reply.config_size = area.size;
+            reply.max_xfer = area.max_xfer;
+        }
     }
 }
 
@@ -171,12 +194,13 @@ impl<'a> CallPackage<'a> {
     /// Checks a `struct nd_cmd_pkg` in `buf`: its family is one of
     /// `families` (a bitmask) and `buf` holds the declared payload.
     pub(super) fn parse(buf: &'a mut [u8], families: u64) -> Result<Self> {
-        let family = read_u64(buf, 0)?;
+        let pkg: nd_cmd_pkg = header(buf)?;
+        let family = pkg.nd_family;
         if family >= 64 || families & (1 << family) == 0 {
             return Err(EINVAL);
         }
-        let size_in = read_u32(buf, 16)? as usize;
-        let size_out = read_u32(buf, 20)? as usize;
+        let size_in = pkg.nd_size_in as usize;
+        let size_out = pkg.nd_size_out as usize;
         let end = size_in
             .checked_add(size_out)
             .and_then(|n| n.checked_add(CALL_HDR_LEN))
@@ -191,17 +215,17 @@ impl<'a> CallPackage<'a> {
 
     /// The `NVDIMM_FAMILY_*` of the command (already checked against the bus).
     pub fn family(&self) -> u64 {
-        read_u64(self.header, 0).unwrap_or(u64::MAX)
+        header::<nd_cmd_pkg>(self.header).map_or(u64::MAX, |p| p.nd_family)
     }
 
     /// The family-specific function number (`nd_command`), not validated.
     pub fn command(&self) -> u64 {
-        read_u64(self.header, 8).unwrap_or(u64::MAX)
+        header::<nd_cmd_pkg>(self.header).map_or(u64::MAX, |p| p.nd_command)
     }
 
     /// Whether the reserved words of the header (`nd_reserved2`) are zero.
     pub fn reserved_is_zero(&self) -> bool {
-        self.header[24..60].iter().all(|&b| b == 0)
+        header::<nd_cmd_pkg>(self.header).is_ok_and(|p| p.nd_reserved2.iter().all(|&w| w == 0))
     }
 
     /// The input part of the payload (`nd_size_in` bytes).
@@ -222,7 +246,8 @@ impl<'a> CallPackage<'a> {
 
     /// Records how many bytes the firmware returned (`nd_fw_size`).
     pub fn set_fw_size(&mut self, len: u32) {
-        write_u32(&mut self.header[60..64], len);
+        let at = offset_of!(nd_cmd_pkg, nd_fw_size);
+        write_u32(&mut self.header[at..at + 4], len);
     }
 }
 
@@ -230,6 +255,11 @@ impl<'a> CallPackage<'a> {
 #[macros::kunit_tests(rust_nvdimm_cmd)]
 mod tests {
     use super::*;
+
+    fn read_u32(buf: &[u8], at: usize) -> Result<u32> {
+        let bytes = buf.get(at..at + 4).ok_or(EINVAL)?;
+        Ok(u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+    }
 
     const AREA: LabelArea = LabelArea {
         size: 128 << 10,

@@ -33,8 +33,8 @@ use kernel::{
     irq::{self, IrqReturn, ThreadedHandler, ThreadedRegistration},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
-        self, AttributeGroup, AttributeOutput, Bus, BusOptions, DeviceMemory, DimmOptions,
-        LabelArea, Mapping, Persistence, Provider, RegionKind, RegionOptions,
+        self, AttributeOutput, Bus, BusOptions, DeviceMemory, DimmOptions, LabelArea, Mapping,
+        NoAttributes, Persistence, Provider, RegionKind, RegionOptions,
     },
     pci,
     prelude::*,
@@ -171,8 +171,12 @@ struct Card {
     caps: regs::Capabilities,
 }
 
-/// The `ocxlpmem/*` DIMM attributes.
-const ATTRS: &[&CStr] = &[c"fw_version"];
+kernel::nvdimm_attributes! {
+    /// The `ocxlpmem/*` DIMM attributes.
+    enum CardAttr in c"ocxlpmem" {
+        FwVersion = c"fw_version",
+    }
+}
 
 struct CardBus;
 
@@ -181,12 +185,8 @@ impl Provider for CardBus {
     type Dimm = Card;
     type Region = ();
 
-    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-        name: c"ocxlpmem",
-        attributes: ATTRS,
-        admin_only: 0,
-        writable: 0,
-    });
+    type BusAttribute = NoAttributes;
+    type DimmAttribute = CardAttr;
 
     fn read_labels(&self, card: &Card, offset: u32, out: &mut [u8]) -> Result {
         card.labels.read(offset as usize, out)
@@ -199,15 +199,14 @@ impl Provider for CardBus {
     fn show_dimm_attribute(
         &self,
         card: &Card,
-        index: usize,
+        attr: CardAttr,
         out: &mut AttributeOutput<'_>,
     ) -> Result {
         use core::fmt::Write;
-        let r = match index {
-            0 => writeln!(out, "{}", card.caps.fw_version_text().ok_or(EIO)?),
-            _ => return Err(ENXIO),
-        };
-        r.map_err(|_| EOVERFLOW)
+        match attr {
+            CardAttr::FwVersion => writeln!(out, "{}", card.caps.fw_version_text().ok_or(EIO)?),
+        }
+        .map_err(|_| EOVERFLOW)
     }
 }
 

@@ -24,8 +24,8 @@ use core::fmt::Write;
 use kernel::{
     device::{self, property::FwNode, Core},
     nvdimm::{
-        self, papr, AttributeGroup, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions,
-        Family, InterleaveSet, LabelArea, Mapping, Persistence, Provider, RegionKind,
+        self, papr, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions, Family,
+        InterleaveSet, LabelArea, Mapping, NoAttributes, Persistence, Provider, RegionKind,
         RegionOptions,
     },
     of, platform,
@@ -235,23 +235,24 @@ fn meta_error(dev: &device::Device, what: &str, offset: u32, e: logic::MetaError
     Error::from_errno(e.errno())
 }
 
+kernel::nvdimm_attributes! {
+    /// The `papr/*` DIMM attributes; `perf_stats` and
+    /// `health_bitmap_inject` are `DEVICE_ATTR_ADMIN_RO` in C.
+    enum PaprAttr in c"papr" {
+        Flags = c"flags",
+        PerfStats = c"perf_stats": AdminReadOnly,
+        DirtyShutdown = c"dirty_shutdown",
+        HealthBitmapInject = c"health_bitmap_inject": AdminReadOnly,
+    }
+}
+
 #[vtable]
 impl Provider for Scm {
     type Dimm = ();
     type Region = ();
 
-    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-        name: c"papr",
-        attributes: &[
-            c"flags",
-            c"perf_stats",
-            c"dirty_shutdown",
-            c"health_bitmap_inject",
-        ],
-        // perf_stats and health_bitmap_inject are DEVICE_ATTR_ADMIN_RO in C.
-        admin_only: 0b1010,
-        writable: 0,
-    });
+    type BusAttribute = NoAttributes;
+    type DimmAttribute = PaprAttr;
 
     fn read_labels(&self, _dimm: &(), offset: u32, out: &mut [u8]) -> Result {
         let c = &self.cfg;
@@ -306,25 +307,24 @@ impl Provider for Scm {
     fn show_dimm_attribute(
         &self,
         _dimm: &(),
-        index: usize,
+        attr: PaprAttr,
         out: &mut AttributeOutput<'_>,
     ) -> Result {
-        match index {
-            0 => {
+        match attr {
+            PaprAttr::Flags => {
                 let bitmap = self.health_cached()?;
                 health::write_flags(bitmap, out)
             }
-            1 => self.with_stats(&[], |s| s.write_text(out))?,
-            2 => writeln!(out, "{}", self.cfg.dirty_shutdown_count),
+            PaprAttr::PerfStats => self.with_stats(&[], |s| s.write_text(out))?,
+            PaprAttr::DirtyShutdown => writeln!(out, "{}", self.cfg.dirty_shutdown_count),
             // The kernel's "%#llx" prints the prefix for zero too: "0x0".
-            3 => writeln!(out, "{:#x}", self.health.lock().inject),
-            _ => return Err(ENXIO),
+            PaprAttr::HealthBitmapInject => writeln!(out, "{:#x}", self.health.lock().inject),
         }
         .map_err(|_| EOVERFLOW)
     }
 
-    fn dimm_attribute_visible(&self, _dimm: &(), index: usize) -> bool {
-        index != 1 || self.stats_len.is_some()
+    fn dimm_attribute_visible(&self, _dimm: &(), attr: PaprAttr) -> bool {
+        attr != PaprAttr::PerfStats || self.stats_len.is_some()
     }
 
     fn flush(&self, _region: &()) -> Result {

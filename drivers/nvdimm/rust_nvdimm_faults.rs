@@ -34,7 +34,7 @@ mod tests {
     use kernel::{
         device::Bound,
         faux,
-        nvdimm::{AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, Provider},
+        nvdimm::{AttributeOutput, Bus, BusOptions, DimmOptions, Provider},
     };
 
     /// A bus whose sysfs groups name one attribute twice when asked to, so
@@ -49,44 +49,41 @@ mod tests {
         clash: bool,
     }
 
+    kernel::nvdimm_attributes! {
+        /// One file name twice: the second makes sysfs refuse the group.
+        enum Tag in c"kunit" {
+            Tag = c"tag",
+            Again = c"tag",
+        }
+    }
+
     #[vtable]
     impl Provider for Clashing {
         type Dimm = TestDimm;
         type Region = ();
 
-        const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-            name: c"kunit",
-            attributes: &[c"tag", c"tag"],
-            admin_only: 0,
-            writable: 0,
-        });
+        type BusAttribute = Tag;
+        type DimmAttribute = Tag;
 
-        const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-            name: c"kunit",
-            attributes: &[c"tag", c"tag"],
-            admin_only: 0,
-            writable: 0,
-        });
-
-        fn show_bus_attribute(&self, _index: usize, out: &mut AttributeOutput<'_>) -> Result {
+        fn show_bus_attribute(&self, _attr: Tag, out: &mut AttributeOutput<'_>) -> Result {
             writeln!(out, "bus").map_err(|_| EOVERFLOW)
         }
 
-        fn bus_attribute_visible(&self, index: usize) -> bool {
-            index == 0 || self.bus_clash
+        fn bus_attribute_visible(&self, attr: Tag) -> bool {
+            attr == Tag::Tag || self.bus_clash
         }
 
         fn show_dimm_attribute(
             &self,
             dimm: &TestDimm,
-            _index: usize,
+            _attr: Tag,
             out: &mut AttributeOutput<'_>,
         ) -> Result {
             writeln!(out, "{}", dimm.tag).map_err(|_| EOVERFLOW)
         }
 
-        fn dimm_attribute_visible(&self, dimm: &TestDimm, index: usize) -> bool {
-            index == 0 || dimm.clash
+        fn dimm_attribute_visible(&self, dimm: &TestDimm, attr: Tag) -> bool {
+            attr == Tag::Tag || dimm.clash
         }
     }
 
@@ -133,8 +130,8 @@ mod tests {
         assert_eq!(bus.dimm(next).map(|d| d.tag), Some(3));
         assert_eq!(bus.dimm(last).map(|d| d.tag), Some(4));
         // The new DIMMs are registered: their attributes exist.
-        assert!(bus.dimm_attribute_notifier(next, 0).is_some());
-        assert!(bus.dimm_attribute_notifier(last, 0).is_some());
+        assert!(bus.dimm_attribute_notifier(next, Tag::Tag).is_some());
+        assert!(bus.dimm_attribute_notifier(last, Tag::Tag).is_some());
         // Dropping the bus unregisters what is left.
         drop(bus);
         Ok(())

@@ -44,7 +44,7 @@ use core::{
 
 pub use cmd::{CallPackage, DimmCommand, LabelArea};
 pub use cookie::{fletcher64, InterleaveSet};
-pub use sysfs::{AttributeGroup, AttributeOutput};
+pub use sysfs::{Attribute, AttributeOutput, Mode, NoAttributes};
 
 /// A family of DIMM commands passed through with `ND_CMD_CALL`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,11 +217,14 @@ pub trait Provider: Send + Sync + Sized {
     /// What the provider keeps for each region.
     type Region: Send + Sync;
 
-    /// A read-only sysfs attribute group of the bus itself.
-    const BUS_ATTRIBUTES: Option<AttributeGroup> = None;
+    /// The sysfs attributes of the bus itself (`ndbusN/<group>/`);
+    /// [`NoAttributes`] for none.
+    type BusAttribute: Attribute;
 
-    /// A read-only sysfs attribute group every DIMM of the bus gets.
-    const DIMM_ATTRIBUTES: Option<AttributeGroup> = None;
+    /// The sysfs attributes every DIMM of the bus gets
+    /// (`nmemN/<group>/`); [`NoAttributes`] for none. DIMM attributes are
+    /// read-only whatever their mode says.
+    type DimmAttribute: Attribute;
 
     /// Reads `out.len()` bytes at `offset` of the DIMM's label area. The
     /// range lies within the [`LabelArea`] the DIMM was created with, and is
@@ -242,25 +245,29 @@ pub trait Provider: Send + Sync + Sized {
         Err(ENOTTY)
     }
 
-    /// Shows attribute `index` of [`Provider::BUS_ATTRIBUTES`].
-    fn show_bus_attribute(&self, _index: usize, _out: &mut AttributeOutput<'_>) -> Result {
-        Err(ENOTTY)
-    }
-
-    /// Shows attribute `index` of [`Provider::DIMM_ATTRIBUTES`] for a DIMM.
-    /// The output holds one page; writing past it fails.
-    fn show_dimm_attribute(
+    /// Shows a bus attribute.
+    fn show_bus_attribute(
         &self,
-        _dimm: &Self::Dimm,
-        _index: usize,
+        _attr: Self::BusAttribute,
         _out: &mut AttributeOutput<'_>,
     ) -> Result {
         Err(ENOTTY)
     }
 
-    /// Whether attribute `index` of [`Provider::DIMM_ATTRIBUTES`] exists for
-    /// a DIMM (asked once, when the DIMM is registered).
-    fn dimm_attribute_visible(&self, _dimm: &Self::Dimm, _index: usize) -> bool {
+    /// Shows a DIMM attribute of a DIMM.
+    /// The output holds one page; writing past it fails.
+    fn show_dimm_attribute(
+        &self,
+        _dimm: &Self::Dimm,
+        _attr: Self::DimmAttribute,
+        _out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Whether a DIMM attribute exists for a DIMM (asked once, when the
+    /// DIMM is registered).
+    fn dimm_attribute_visible(&self, _dimm: &Self::Dimm, _attr: Self::DimmAttribute) -> bool {
         true
     }
 
@@ -277,18 +284,23 @@ pub trait Provider: Send + Sync + Sized {
         Err(ENOTTY)
     }
 
-    /// Handles a write of bus attribute `index` (one of the group's
-    /// `writable` ones); `data` is what was written. Runs in the writer's
+    /// Handles a write of a bus attribute (one with a writable [`Mode`]);
+    /// `data` is what was written. Runs in the writer's
     /// process without any lock of the core held, so it may add DIMMs or
     /// notify regions; a write during [`Bus::register`] fails with `EBUSY`
     /// without reaching the provider.
-    fn store_bus_attribute(&self, _bus: &Bus<Self>, _index: usize, _data: &[u8]) -> Result {
+    fn store_bus_attribute(
+        &self,
+        _bus: &Bus<Self>,
+        _attr: Self::BusAttribute,
+        _data: &[u8],
+    ) -> Result {
         Err(EINVAL)
     }
 
-    /// Whether bus attribute `index` exists on this bus (asked once, when
-    /// the bus is registered).
-    fn bus_attribute_visible(&self, _index: usize) -> bool {
+    /// Whether a bus attribute exists on this bus (asked once, when the bus
+    /// is registered).
+    fn bus_attribute_visible(&self, _attr: Self::BusAttribute) -> bool {
         true
     }
 
@@ -322,8 +334,8 @@ impl<P: Provider> LockedBus<'_, P> {
     }
 
     /// As [`Bus::notify_bus_attribute`].
-    pub fn notify_bus_attribute(&self, index: usize) {
-        self.0.notify_bus_attribute(index)
+    pub fn notify_bus_attribute(&self, attr: P::BusAttribute) {
+        self.0.notify_bus_attribute(attr)
     }
 }
 
@@ -1187,24 +1199,16 @@ impl<P: Provider> Bus<P> {
         // The string is on the heap and does not move with `provider_name`.
         let name = provider_name.as_char_ptr();
         let (of_node, of_ptr) = of_node_ref(options.of_node)?;
-        let dimm_groups = match P::DIMM_ATTRIBUTES {
-            Some(def) => Some(sysfs::GroupStorage::new(
-                &def,
-                Self::show_callback,
-                None,
-                Some(Self::visible_callback),
-            )?),
-            None => None,
-        };
-        let bus_groups = match P::BUS_ATTRIBUTES {
-            Some(def) => Some(sysfs::GroupStorage::new(
-                &def,
-                Self::show_bus_callback,
-                Some(Self::store_bus_callback),
-                Some(Self::bus_visible_callback),
-            )?),
-            None => None,
-        };
+        let dimm_groups = sysfs::GroupStorage::new::<P::DimmAttribute>(
+            Self::show_callback,
+            None,
+            Some(Self::visible_callback),
+        )?;
+        let bus_groups = sysfs::GroupStorage::new::<P::BusAttribute>(
+            Self::show_bus_callback,
+            Some(Self::store_bus_callback),
+            Some(Self::bus_visible_callback),
+        )?;
         // The group memory is on the heap and moves with `bus_groups`
         // without changing address.
         let attr_groups = bus_groups.as_ref().map_or(ptr::null_mut(), |g| g.groups());
@@ -1553,16 +1557,11 @@ impl<P: Provider> Bus<P> {
         to_result(unsafe { bindings::nvdimm_bus_add_badrange(bus, start, len) })
     }
 
-    /// Wakes the pollers of bus attribute `index` of
-    /// [`Provider::BUS_ATTRIBUTES`] (`sysfs_notify()`), for attributes whose
-    /// value changes on their own (`ndctl wait-scrub` polls `nfit/scrub`).
-    pub fn notify_bus_attribute(&self, index: usize) {
-        let Some(group) = P::BUS_ATTRIBUTES else {
-            return;
-        };
-        let Some(name) = group.attributes.get(index) else {
-            return;
-        };
+    /// Wakes the pollers of a bus attribute (`sysfs_notify()`), for
+    /// attributes whose value changes on their own (`ndctl wait-scrub`
+    /// polls `nfit/scrub`).
+    pub fn notify_bus_attribute(&self, attr: P::BusAttribute) {
+        let (group, name) = (P::BusAttribute::GROUP, attr.name());
         let Ok(bus) = self.live() else {
             return;
         };
@@ -1575,19 +1574,21 @@ impl<P: Provider> Bus<P> {
             let dev = bindings::to_nvdimm_bus_dev(bus);
             bindings::sysfs_notify(
                 &raw mut (*dev).kobj,
-                group.name.as_char_ptr(),
+                group.as_char_ptr(),
                 name.as_char_ptr(),
             );
         }
     }
 
-    /// A handle on DIMM attribute `index` of [`Provider::DIMM_ATTRIBUTES`]
-    /// for waking its pollers later without the bus (from an ACPI
-    /// notification on the DIMM, say); `None` when the DIMM or the attribute
-    /// does not exist (a hidden one).
-    pub fn dimm_attribute_notifier(&self, id: DimmId, index: usize) -> Option<AttributeNotifier> {
-        let group = P::DIMM_ATTRIBUTES?;
-        let name = group.attributes.get(index)?;
+    /// A handle on a DIMM attribute for waking its pollers later without
+    /// the bus (from an ACPI notification on the DIMM, say); `None` when the
+    /// DIMM or the attribute does not exist (a hidden one).
+    pub fn dimm_attribute_notifier(
+        &self,
+        id: DimmId,
+        attr: P::DimmAttribute,
+    ) -> Option<AttributeNotifier> {
+        let (group, name) = (P::DimmAttribute::GROUP, attr.name());
         let nvdimm = self.dimms.lock().get(self.dimm_index(id)?)?.nvdimm;
         // SAFETY: `nvdimm` belongs to this registered bus and its slot holds
         // a reference on it until `self` is dropped; the lookups take
@@ -1595,7 +1596,7 @@ impl<P: Provider> Bus<P> {
         unsafe {
             let kobj = bindings::nvdimm_kobj(nvdimm);
             let dir =
-                bindings::kernfs_find_and_get_ns((*kobj).sd, group.name.as_char_ptr(), ptr::null());
+                bindings::kernfs_find_and_get_ns((*kobj).sd, group.as_char_ptr(), ptr::null());
             if dir.is_null() {
                 return None;
             }
@@ -1675,7 +1676,8 @@ impl<P: Provider> Bus<P> {
     /// Dispatches a write of a bus attribute.
     fn store_bus_attribute(&self, index: usize, data: &[u8]) -> Result {
         self.registered()?;
-        self.provider.store_bus_attribute(self, index, data)
+        let attr = *P::BusAttribute::ALL.get(index).ok_or(ENXIO)?;
+        self.provider.store_bus_attribute(self, attr, data)
     }
 
     /// The descriptor's `ndctl` callback.
@@ -1770,8 +1772,8 @@ impl<P: Provider> Bus<P> {
         // SAFETY: sysfs hands `show` a buffer of one page.
         unsafe {
             sysfs::show_page(buf, |out| {
-                bus.provider
-                    .show_dimm_attribute(&entry.data, slot.index, out)
+                let attr = *P::DimmAttribute::ALL.get(slot.index).ok_or(ENXIO)?;
+                bus.provider.show_dimm_attribute(&entry.data, attr, out)
             })
         }
     }
@@ -1793,7 +1795,12 @@ impl<P: Provider> Bus<P> {
         // bus's `bus_groups`, which outlives the bus device.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: sysfs hands `show` a buffer of one page.
-        unsafe { sysfs::show_page(buf, |out| bus.provider.show_bus_attribute(slot.index, out)) }
+        unsafe {
+            sysfs::show_page(buf, |out| {
+                let attr = *P::BusAttribute::ALL.get(slot.index).ok_or(ENXIO)?;
+                bus.provider.show_bus_attribute(attr, out)
+            })
+        }
     }
 
     /// The `Bus` of a bus device; it may still be inside `register` (the
@@ -1851,8 +1858,8 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The group is only given to this bus's device.
         let bus = unsafe { Self::of_bus_device(dev) };
         let index = usize::try_from(n).unwrap_or(usize::MAX);
-        let known = bus.bus_groups.as_ref().is_some_and(|g| index < g.len());
-        if known && bus.provider.bus_attribute_visible(index) {
+        let item = P::BusAttribute::ALL.get(index).copied();
+        if item.is_some_and(|a| bus.provider.bus_attribute_visible(a)) {
             // SAFETY: `attr` is one of the group's attributes, built by
             // `GroupStorage::new` with the mode the provider asked for.
             unsafe { (*attr).mode }
@@ -1878,8 +1885,8 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The entry's bus owns it and so outlives it.
         let bus = unsafe { &*entry.bus };
         let index = usize::try_from(n).unwrap_or(usize::MAX);
-        let known = bus.dimm_groups.as_ref().is_some_and(|g| index < g.len());
-        if known && bus.provider.dimm_attribute_visible(&entry.data, index) {
+        let item = P::DimmAttribute::ALL.get(index).copied();
+        if item.is_some_and(|a| bus.provider.dimm_attribute_visible(&entry.data, a)) {
             // SAFETY: `attr` is one of the group's attributes, built by
             // `GroupStorage::new` with the mode the provider asked for.
             unsafe { (*attr).mode }
@@ -2060,28 +2067,29 @@ mod bus_tests {
         }
     }
 
+    crate::nvdimm_attributes! {
+        enum Knob in c"kunit" {
+            Knob = c"knob": ReadWrite,
+        }
+    }
+
     #[vtable]
     impl Provider for Counting {
         type Dimm = u32;
         type Region = ();
-
-        const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-            name: c"kunit",
-            attributes: &[c"knob"],
-            admin_only: 0,
-            writable: 1,
-        });
+        type BusAttribute = Knob;
+        type DimmAttribute = NoAttributes;
 
         fn bus_command(&self, bus: &LockedBus<'_, Self>, _cmd: BusCommand<'_>) -> Result<i32> {
             self.calls.fetch_add(1, Ordering::Relaxed);
             // Uses the core's bus: a null one would fault here.
-            bus.notify_bus_attribute(0);
+            bus.notify_bus_attribute(Knob::Knob);
             Ok(0)
         }
 
-        fn store_bus_attribute(&self, bus: &Bus<Self>, _index: usize, _data: &[u8]) -> Result {
+        fn store_bus_attribute(&self, bus: &Bus<Self>, _attr: Knob, _data: &[u8]) -> Result {
             self.calls.fetch_add(1, Ordering::Relaxed);
-            bus.notify_bus_attribute(0);
+            bus.notify_bus_attribute(Knob::Knob);
             Ok(())
         }
     }
@@ -2205,7 +2213,7 @@ mod bus_tests {
         );
         assert_eq!(leaked.add_badrange(1 << 40, 4096), Err(ENXIO));
         // Notifying a bus that is gone does nothing.
-        leaked.notify_bus_attribute(0);
+        leaked.notify_bus_attribute(Knob::Knob);
         // The late drop finds the action gone and only drops references.
         // SAFETY: `raw` came from `KBox::into_raw` above; `leaked` is not
         // used after this.
@@ -2225,8 +2233,8 @@ mod example {
     use crate::{
         device::{Bound, Device},
         nvdimm::{
-            Bus, BusCommands, BusFamilies, BusOptions, DimmOptions, LabelArea, Mapping, Provider,
-            RegionKind, RegionOptions,
+            Bus, BusCommands, BusFamilies, BusOptions, DimmOptions, LabelArea, Mapping,
+            NoAttributes, Provider, RegionKind, RegionOptions,
         },
         prelude::*,
         sync::Mutex,
@@ -2254,6 +2262,8 @@ mod example {
     impl Provider for Sample {
         type Dimm = LabelStore;
         type Region = ();
+        type BusAttribute = NoAttributes;
+        type DimmAttribute = NoAttributes;
 
         // Offsets and lengths arrive checked against the DIMM's LabelArea.
         fn read_labels(&self, dimm: &LabelStore, offset: u32, out: &mut [u8]) -> Result {

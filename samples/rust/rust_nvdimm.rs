@@ -26,8 +26,8 @@ use kernel::{
     device::Bound,
     faux,
     nvdimm::{
-        fletcher64, AttributeGroup, AttributeOutput, Bus, BusOptions, DimmOptions, InterleaveSet,
-        LabelArea, Mapping, Provider, RegionEvent, RegionKind, RegionOptions,
+        fletcher64, AttributeOutput, Bus, BusOptions, DimmOptions, InterleaveSet, LabelArea,
+        Mapping, NoAttributes, Provider, RegionEvent, RegionKind, RegionOptions,
     },
     prelude::*,
     sync::Mutex,
@@ -93,42 +93,45 @@ struct SampleBus {
     flushes: AtomicU64,
 }
 
-/// Indexes into the attribute group.
-const ATTR_LABEL_READS: usize = 0;
-const ATTR_LABEL_WRITES: usize = 1;
-const ATTR_POISONED: usize = 2;
-const ATTR_FLUSHES: usize = 3;
+kernel::nvdimm_attributes! {
+    /// The `rust_sample/*` DIMM attributes.
+    enum SampleAttr in c"rust_sample" {
+        /// Label reads served.
+        LabelReads = c"label_reads",
+        /// Label writes served.
+        LabelWrites = c"label_writes",
+        /// The bad range, when one was given.
+        Poisoned = c"poisoned",
+        /// Flushes of the asynchronous region.
+        Flushes = c"flushes",
+    }
+}
 
 #[vtable]
 impl Provider for SampleBus {
     type Dimm = LabelStore;
     type Region = ();
 
-    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-        name: c"rust_sample",
-        attributes: &[c"label_reads", c"label_writes", c"poisoned", c"flushes"],
-        admin_only: 0,
-        writable: 0,
-    });
+    type BusAttribute = NoAttributes;
+    type DimmAttribute = SampleAttr;
 
     fn show_dimm_attribute(
         &self,
         dimm: &LabelStore,
-        index: usize,
+        attr: SampleAttr,
         out: &mut AttributeOutput<'_>,
     ) -> Result {
-        match index {
-            ATTR_LABEL_READS => writeln!(out, "{}", dimm.reads.load(Ordering::Relaxed)),
-            ATTR_LABEL_WRITES => writeln!(out, "{}", dimm.writes.load(Ordering::Relaxed)),
-            ATTR_POISONED => writeln!(out, "{:#x} {POISON_LEN}", self.poison.unwrap_or(0)),
-            ATTR_FLUSHES => writeln!(out, "{}", self.flushes.load(Ordering::Relaxed)),
-            _ => return Err(EINVAL),
+        match attr {
+            SampleAttr::LabelReads => writeln!(out, "{}", dimm.reads.load(Ordering::Relaxed)),
+            SampleAttr::LabelWrites => writeln!(out, "{}", dimm.writes.load(Ordering::Relaxed)),
+            SampleAttr::Poisoned => writeln!(out, "{:#x} {POISON_LEN}", self.poison.unwrap_or(0)),
+            SampleAttr::Flushes => writeln!(out, "{}", self.flushes.load(Ordering::Relaxed)),
         }
         .map_err(|_| EOVERFLOW)
     }
 
-    fn dimm_attribute_visible(&self, _dimm: &LabelStore, index: usize) -> bool {
-        index != ATTR_POISONED || self.poison.is_some()
+    fn dimm_attribute_visible(&self, _dimm: &LabelStore, attr: SampleAttr) -> bool {
+        attr != SampleAttr::Poisoned || self.poison.is_some()
     }
 
     fn read_labels(&self, dimm: &LabelStore, offset: u32, out: &mut [u8]) -> Result {

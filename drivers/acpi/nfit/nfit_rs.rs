@@ -23,10 +23,9 @@ use kernel::{
     bindings,
     device::{self, Core},
     nvdimm::{
-        self, AttributeGroup, AttributeOutput, Bus, BusCommand, BusCommandKind, BusCommands,
-        BusFamily, BusOptions, CallPackage, DimmId, DimmOptions, Family, LabelArea, LockedBus,
-        Mapping, Persistence, Provider, RegionEvent, RegionId, RegionKind, RegionOptions,
-        MAX_FLUSH_HINTS,
+        self, AttributeOutput, Bus, BusCommand, BusCommandKind, BusCommands, BusFamily, BusOptions,
+        CallPackage, DimmId, DimmOptions, Family, LabelArea, LockedBus, Mapping, Persistence,
+        Provider, RegionEvent, RegionId, RegionKind, RegionOptions, MAX_FLUSH_HINTS,
     },
     platform,
     prelude::*,
@@ -223,29 +222,40 @@ fn package_bytes(obj: acpi::node::ObjectRef<'_>) -> Result<KVec<u8>> {
     Ok(out)
 }
 
-/// The `nfit/*` DIMM attributes, in the C driver's order.
-const ATTRS: &[&CStr] = &[
-    c"handle",
-    c"phys_id",
-    c"vendor",
-    c"device",
-    c"rev_id",
-    c"subsystem_vendor",
-    c"subsystem_device",
-    c"subsystem_rev_id",
-    c"format",
-    c"formats",
-    c"format1",
-    c"serial",
-    c"flags",
-    c"id",
-    c"family",
-    c"dsm_mask",
-    c"dirty_shutdown",
-];
+kernel::nvdimm_attributes! {
+    /// The `nfit/*` DIMM attributes, in the C driver's order.
+    enum DimmAttr in c"nfit" {
+        Handle = c"handle",
+        PhysId = c"phys_id",
+        Vendor = c"vendor",
+        Device = c"device",
+        RevId = c"rev_id",
+        SubsystemVendor = c"subsystem_vendor",
+        SubsystemDevice = c"subsystem_device",
+        SubsystemRevId = c"subsystem_rev_id",
+        Format = c"format",
+        Formats = c"formats",
+        Format1 = c"format1",
+        Serial = c"serial",
+        Flags = c"flags",
+        Id = c"id",
+        Family = c"family",
+        DsmMask = c"dsm_mask",
+        DirtyShutdown = c"dirty_shutdown",
+    }
+}
 
-/// Index of `flags` in [`ATTRS`].
-const ATTR_FLAGS: usize = 12;
+kernel::nvdimm_attributes! {
+    /// The `nfit/*` bus attributes. `scrub` exists when the platform scrubs
+    /// (as in C); C's `firmware_activate_noidle` needs firmware activation,
+    /// which this driver does not offer.
+    enum BusAttr in c"nfit" {
+        Revision = c"revision",
+        HwErrorScrub = c"hw_error_scrub": ReadWrite,
+        DsmMask = c"dsm_mask",
+        Scrub = c"scrub": ReadWrite,
+    }
+}
 
 #[pin_data]
 struct NfitBus {
@@ -279,9 +289,6 @@ const ROOT_ARS: u64 = 1 << ars::FUNC_ARS_CAP | 1 << ars::FUNC_ARS_START | 1 << a
 /// is given up on after about a minute).
 const ARS_POLL_MS: i64 = 10;
 const ARS_POLLS: u32 = 6000;
-/// Index of `hw_error_scrub` and `scrub` in the bus attributes.
-const ATTR_HW_ERROR_SCRUB: usize = 1;
-const ATTR_SCRUB: usize = 3;
 
 /// What was written to a sysfs attribute, without the newline and the NUL
 /// libndctl appends.
@@ -396,7 +403,7 @@ impl NfitBus {
         }
         self.scrub_count.fetch_add(1, Ordering::AcqRel);
         self.scrubbing.store(false, Ordering::Release);
-        bus.notify_bus_attribute(ATTR_SCRUB);
+        bus.notify_bus_attribute(BusAttr::Scrub);
         result
     }
 }
@@ -415,53 +422,38 @@ impl Provider for NfitBus {
     type Dimm = Dimm;
     type Region = ();
 
-    const BUS_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-        name: c"nfit",
-        // `scrub` exists when the platform scrubs (as in C); C's
-        // `firmware_activate_noidle` needs firmware activation, which this
-        // driver does not offer.
-        attributes: &[c"revision", c"hw_error_scrub", c"dsm_mask", c"scrub"],
-        admin_only: 0,
-        writable: 1 << ATTR_SCRUB | 1 << ATTR_HW_ERROR_SCRUB,
-    });
+    type BusAttribute = BusAttr;
+    type DimmAttribute = DimmAttr;
 
-    const DIMM_ATTRIBUTES: Option<AttributeGroup> = Some(AttributeGroup {
-        name: c"nfit",
-        attributes: ATTRS,
-        admin_only: 0,
-        writable: 0,
-    });
-
-    fn show_bus_attribute(&self, index: usize, out: &mut AttributeOutput<'_>) -> Result {
-        match index {
-            0 => writeln!(out, "{}", self.revision),
-            ATTR_HW_ERROR_SCRUB => writeln!(
+    fn show_bus_attribute(&self, attr: BusAttr, out: &mut AttributeOutput<'_>) -> Result {
+        match attr {
+            BusAttr::Revision => writeln!(out, "{}", self.revision),
+            BusAttr::HwErrorScrub => writeln!(
                 out,
                 "{}",
                 u8::from(self.hw_error_scrub.load(Ordering::Relaxed))
             ),
-            2 => writeln!(out, "{:#x}", self.bus_dsm_mask),
-            ATTR_SCRUB => {
+            BusAttr::DsmMask => writeln!(out, "{:#x}", self.bus_dsm_mask),
+            BusAttr::Scrub => {
                 let busy = self.scrubbing.load(Ordering::Acquire);
                 let count = self.scrub_count.load(Ordering::Acquire);
                 writeln!(out, "{count}{}", if busy { "+" } else { "" })
             }
-            _ => return Err(ENXIO),
         }
         .map_err(|_| EOVERFLOW)
     }
 
-    fn bus_attribute_visible(&self, index: usize) -> bool {
-        index != ATTR_SCRUB || self.ars_supported()
+    fn bus_attribute_visible(&self, attr: BusAttr) -> bool {
+        attr != BusAttr::Scrub || self.ars_supported()
     }
 
-    fn store_bus_attribute(&self, bus: &Bus<Self>, index: usize, data: &[u8]) -> Result {
-        match (index, written_value(data)) {
+    fn store_bus_attribute(&self, bus: &Bus<Self>, attr: BusAttr, data: &[u8]) -> Result {
+        match (attr, written_value(data)) {
             // As C: 0 (off) or 1 (on).
-            (ATTR_HW_ERROR_SCRUB, b"0") => self.hw_error_scrub.store(false, Ordering::Relaxed),
-            (ATTR_HW_ERROR_SCRUB, b"1") => self.hw_error_scrub.store(true, Ordering::Relaxed),
+            (BusAttr::HwErrorScrub, b"0") => self.hw_error_scrub.store(false, Ordering::Relaxed),
+            (BusAttr::HwErrorScrub, b"1") => self.hw_error_scrub.store(true, Ordering::Relaxed),
             // As C: only 1 starts a scrub.
-            (ATTR_SCRUB, b"1") => return self.scrub(bus, &self.dev, Scrub::Long, None),
+            (BusAttr::Scrub, b"1") => return self.scrub(bus, &self.dev, Scrub::Long, None),
             _ => return Err(EINVAL),
         }
         Ok(())
@@ -570,29 +562,29 @@ impl Provider for NfitBus {
     fn show_dimm_attribute(
         &self,
         dimm: &Dimm,
-        index: usize,
+        attr: DimmAttr,
         out: &mut AttributeOutput<'_>,
     ) -> Result {
         let d = &dimm.dcr;
-        let r = match ATTRS.get(index).map(|n| n.to_bytes()) {
-            Some(b"handle") => writeln!(out, "{:#x}", dimm.handle),
-            Some(b"phys_id") => writeln!(out, "{:#x}", dimm.physical_id),
-            Some(b"vendor") => writeln!(out, "0x{:04x}", d.vendor_id.swap_bytes()),
-            Some(b"device") => writeln!(out, "0x{:04x}", d.device_id.swap_bytes()),
-            Some(b"rev_id") => writeln!(out, "0x{:04x}", d.revision_id.swap_bytes()),
-            Some(b"subsystem_vendor") => {
+        let r = match attr {
+            DimmAttr::Handle => writeln!(out, "{:#x}", dimm.handle),
+            DimmAttr::PhysId => writeln!(out, "{:#x}", dimm.physical_id),
+            DimmAttr::Vendor => writeln!(out, "0x{:04x}", d.vendor_id.swap_bytes()),
+            DimmAttr::Device => writeln!(out, "0x{:04x}", d.device_id.swap_bytes()),
+            DimmAttr::RevId => writeln!(out, "0x{:04x}", d.revision_id.swap_bytes()),
+            DimmAttr::SubsystemVendor => {
                 writeln!(out, "0x{:04x}", d.subsystem_vendor_id.swap_bytes())
             }
-            Some(b"subsystem_device") => {
+            DimmAttr::SubsystemDevice => {
                 writeln!(out, "0x{:04x}", d.subsystem_device_id.swap_bytes())
             }
-            Some(b"subsystem_rev_id") => {
+            DimmAttr::SubsystemRevId => {
                 writeln!(out, "0x{:04x}", d.subsystem_revision_id.swap_bytes())
             }
-            Some(b"format") => writeln!(out, "0x{:04x}", d.code),
-            Some(b"formats") => writeln!(out, "{}", u32::from(dimm.pmem)),
-            Some(b"serial") => writeln!(out, "0x{:08x}", d.serial_number.swap_bytes()),
-            Some(b"flags") => {
+            DimmAttr::Format => writeln!(out, "0x{:04x}", d.code),
+            DimmAttr::Formats => writeln!(out, "{}", u32::from(dimm.pmem)),
+            DimmAttr::Serial => writeln!(out, "0x{:08x}", d.serial_number.swap_bytes()),
+            DimmAttr::Flags => {
                 let f = dimm.flags;
                 let names = [
                     (table::MEM_SAVE_FAILED, "save_fail "),
@@ -609,27 +601,25 @@ impl Provider for NfitBus {
                     .try_for_each(|(_, name)| out.write_str(name))
                     .and_then(|()| out.write_str("\n"))
             }
-            Some(b"id") => dimm.write_id(out).and_then(|()| out.write_str("\n")),
-            Some(b"family") => match dimm.dsm {
+            DimmAttr::Id => dimm.write_id(out).and_then(|()| out.write_str("\n")),
+            DimmAttr::Family => match dimm.dsm {
                 Some(d) => writeln!(out, "{}", d.info.family),
                 None => return Err(ENXIO),
             },
-            Some(b"dsm_mask") => match dimm.dsm {
+            DimmAttr::DsmMask => match dimm.dsm {
                 Some(d) => writeln!(out, "{:#x}", d.mask),
                 None => return Err(ENXIO),
             },
-            _ => return Err(ENXIO),
+            // Hidden (see below).
+            DimmAttr::Format1 | DimmAttr::DirtyShutdown => return Err(ENXIO),
         };
         r.map_err(|_| EOVERFLOW)
     }
 
-    fn dimm_attribute_visible(&self, _dimm: &Dimm, index: usize) -> bool {
+    fn dimm_attribute_visible(&self, _dimm: &Dimm, attr: DimmAttr) -> bool {
         // One interface code per DIMM here, and no shutdown count (that needs
         // the SMART function): the C driver hides these two the same way.
-        !matches!(
-            ATTRS.get(index).map(|n| n.to_bytes()),
-            Some(b"format1" | b"dirty_shutdown") | None
-        )
+        !matches!(attr, DimmAttr::Format1 | DimmAttr::DirtyShutdown)
     }
 }
 
@@ -1084,7 +1074,7 @@ impl NfitDriver {
         let events = Notifier::install(
             events_node,
             try_pin_init!(DimmEvents {
-                flags: bus.dimm_attribute_notifier(id, ATTR_FLAGS),
+                flags: bus.dimm_attribute_notifier(id, DimmAttr::Flags),
             }),
         )
         .inspect_err(|_| dev_err!(dev, "DIMM {handle:#x}: notification handler failed\n"))?;

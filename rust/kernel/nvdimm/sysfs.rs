@@ -1,50 +1,130 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read-only sysfs attributes of a provider's bus and DIMMs.
+//! sysfs attributes of a provider's bus and DIMMs.
 //!
 //! Providers publish information in a named group under the bus
 //! (`ndbusN/<group>/<attribute>`, the NFIT driver's `nfit/revision`) and
 //! under each DIMM (`nmemN/<group>/<attribute>`: `nfit/handle`,
-//! papr_scm's `papr/flags`). Each group is described once per bus by an
-//! [`AttributeGroup`]; values come from the provider's `show_*_attribute`
-//! callbacks and DIMM attribute visibility from
-//! [`Provider::dimm_attribute_visible`](super::Provider::dimm_attribute_visible).
+//! papr_scm's `papr/flags`). Each group is an [`Attribute`] enum, built
+//! into C structures once per bus; values come from the provider's
+//! `show_*_attribute` callbacks, which get the enum value, and visibility
+//! from its `*_attribute_visible` callbacks.
 
 use crate::{bindings, prelude::*};
 use core::{fmt, ptr};
 
-/// A named group of read-only attributes.
-#[derive(Clone, Copy)]
-pub struct AttributeGroup {
-    /// The group's directory under the DIMM.
-    pub name: &'static CStr,
-    /// The attributes; their index in this slice identifies them in the
-    /// provider's callbacks.
-    pub attributes: &'static [&'static CStr],
-    /// Bit `n` set: attribute `n` is readable by root only (mode 0400, C's
-    /// `DEVICE_ATTR_ADMIN_RO`); the others are world-readable (0444).
-    pub admin_only: u64,
-    /// Bit `n` set: root may also write attribute `n` (mode 0644, C's
-    /// `DEVICE_ATTR_RW`); only bus attributes can be written (see
+/// Who may read and write an attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// World-readable (0444, C's `DEVICE_ATTR_RO`).
+    ReadOnly,
+    /// Readable by root only (0400, C's `DEVICE_ATTR_ADMIN_RO`).
+    AdminReadOnly,
+    /// World-readable, writable by root (0644, C's `DEVICE_ATTR_RW`); only
+    /// bus attributes can be written (see
     /// [`Provider::store_bus_attribute`](super::Provider::store_bus_attribute)).
-    pub writable: u64,
+    ReadWrite,
+    /// Readable and writable by root only (0600).
+    AdminReadWrite,
 }
 
-impl AttributeGroup {
-    /// The sysfs mode of attribute `index`.
-    pub const fn mode(&self, index: usize) -> u16 {
-        let bit = if index < 64 { 1u64 << index } else { 0 };
-        let read = if self.admin_only & bit != 0 {
-            0o400
-        } else {
-            0o444
-        };
-        if self.writable & bit != 0 {
-            read | 0o200
-        } else {
-            read
+impl Mode {
+    /// The sysfs file mode.
+    pub const fn bits(self) -> u16 {
+        match self {
+            Self::ReadOnly => 0o444,
+            Self::AdminReadOnly => 0o400,
+            Self::ReadWrite => 0o644,
+            Self::AdminReadWrite => 0o600,
         }
     }
+
+    /// Whether the attribute takes writes.
+    pub const fn writable(self) -> bool {
+        matches!(self, Self::ReadWrite | Self::AdminReadWrite)
+    }
+}
+
+/// The sysfs attributes a provider publishes in one named group under the
+/// bus (`ndbusN/<group>/<attribute>`) or under each DIMM
+/// (`nmemN/<group>/<attribute>`): a fieldless enum, usually declared with
+/// [`nvdimm_attributes!`](crate::nvdimm_attributes). The callbacks get the
+/// attribute itself, never an index or a name to dispatch on.
+pub trait Attribute: Copy + PartialEq + Send + Sync + 'static {
+    /// The group's directory.
+    const GROUP: &'static CStr;
+    /// Every attribute, in the order sysfs creates them.
+    const ALL: &'static [Self];
+    /// The file's name.
+    fn name(self) -> &'static CStr;
+    /// The file's mode.
+    fn mode(self) -> Mode {
+        Mode::ReadOnly
+    }
+}
+
+/// No attributes: a provider without a group of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoAttributes {}
+
+impl Attribute for NoAttributes {
+    const GROUP: &'static CStr = c"";
+    const ALL: &'static [Self] = &[];
+
+    fn name(self) -> &'static CStr {
+        match self {}
+    }
+}
+
+/// Declares a fieldless enum of sysfs attributes and implements
+/// [`Attribute`](crate::nvdimm::Attribute) for it: the group's directory
+/// follows `in`, each variant names its file and may give a
+/// [`Mode`](crate::nvdimm::Mode) after a colon (read-only otherwise).
+///
+/// ```ignore
+/// kernel::nvdimm_attributes! {
+///     /// The `sample/*` DIMM attributes.
+///     enum SampleAttribute in c"sample" {
+///         /// Label reads so far.
+///         LabelReads = c"label_reads",
+///         /// Only root may read it.
+///         Secret = c"secret": AdminReadOnly,
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! nvdimm_attributes {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident in $group:literal {
+            $( $(#[$vmeta:meta])* $variant:ident = $file:literal $(: $mode:ident)? ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant ),*
+        }
+
+        impl $crate::nvdimm::Attribute for $name {
+            const GROUP: &'static $crate::prelude::CStr = $group;
+            const ALL: &'static [Self] = &[ $( Self::$variant ),* ];
+
+            fn name(self) -> &'static $crate::prelude::CStr {
+                match self {
+                    $( Self::$variant => $file ),*
+                }
+            }
+
+            fn mode(self) -> $crate::nvdimm::Mode {
+                match self {
+                    $( Self::$variant => $crate::nvdimm_attributes!(@mode $($mode)?) ),*
+                }
+            }
+        }
+    };
+    (@mode) => { $crate::nvdimm::Mode::ReadOnly };
+    (@mode $mode:ident) => { $crate::nvdimm::Mode::$mode };
 }
 
 /// Where a `show` callback writes its text: one page, as sysfs gives it.
@@ -104,12 +184,13 @@ pub(super) struct AttributeSlot {
 ///
 /// # Invariants
 ///
-/// `_ptrs` holds a pointer to every `attr` of `slots` and a final null;
+/// `_ptrs` holds a pointer to every `attr` of `_slots` and a final null;
 /// `_group.attrs` points at `_ptrs` and `groups` at `_group`. None of the
 /// buffers is resized after construction, so the pointers stay valid for
 /// the lifetime of `self`. (`_ptrs` and `_group` are only read by C.)
 pub(super) struct GroupStorage {
-    slots: KVec<AttributeSlot>,
+    /// Read by C only, through `_ptrs`.
+    _slots: KVec<AttributeSlot>,
     _ptrs: KVec<*mut bindings::attribute>,
     _group: KBox<bindings::attribute_group>,
     groups: KVec<*const bindings::attribute_group>,
@@ -131,20 +212,23 @@ pub(super) type VisibleFn =
     unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, c_int) -> u16;
 
 impl GroupStorage {
-    pub(super) fn new(
-        def: &AttributeGroup,
+    /// The C group of attribute set `A`; `None` when it has no attributes.
+    pub(super) fn new<A: Attribute>(
         show: ShowFn,
         store: Option<StoreFn>,
         visible: Option<VisibleFn>,
-    ) -> Result<Self> {
-        let n = def.attributes.len();
+    ) -> Result<Option<Self>> {
+        let n = A::ALL.len();
+        if n == 0 {
+            return Ok(None);
+        }
         let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
-        for (index, name) in def.attributes.iter().enumerate() {
+        for (index, a) in A::ALL.iter().enumerate() {
             let mut attr: bindings::device_attribute = pin_init::zeroed();
-            attr.attr.name = name.as_char_ptr();
-            attr.attr.mode = def.mode(index);
+            attr.attr.name = a.name().as_char_ptr();
+            attr.attr.mode = a.mode().bits();
             attr.__bindgen_anon_1.show = Some(show);
-            if attr.attr.mode & 0o200 != 0 {
+            if a.mode().writable() {
                 attr.__bindgen_anon_2.store = store;
             }
             slots.push(AttributeSlot { attr, index }, GFP_KERNEL)?;
@@ -158,29 +242,24 @@ impl GroupStorage {
         }
         ptrs.push(ptr::null_mut(), GFP_KERNEL)?;
         let mut group: bindings::attribute_group = pin_init::zeroed();
-        group.name = def.name.as_char_ptr();
+        group.name = A::GROUP.as_char_ptr();
         group.__bindgen_anon_1.is_visible = visible;
         group.__bindgen_anon_2.attrs = ptrs.as_mut_ptr();
         let group = KBox::new(group, GFP_KERNEL)?;
         let mut groups = KVec::with_capacity(2, GFP_KERNEL)?;
         groups.push(ptr::from_ref(&*group), GFP_KERNEL)?;
         groups.push(ptr::null(), GFP_KERNEL)?;
-        Ok(Self {
-            slots,
+        Ok(Some(Self {
+            _slots: slots,
             _ptrs: ptrs,
             _group: group,
             groups,
-        })
+        }))
     }
 
     /// The null-terminated group list for `__nvdimm_create()`.
     pub(super) fn groups(&self) -> *mut *const bindings::attribute_group {
         self.groups.as_ptr().cast_mut()
-    }
-
-    /// Number of attributes.
-    pub(super) fn len(&self) -> usize {
-        self.slots.len()
     }
 }
 
@@ -201,21 +280,25 @@ mod tests {
         assert_eq!(&page[..5], b"0x12\n");
     }
 
+    crate::nvdimm_attributes! {
+        enum Sample in c"g" {
+            A = c"a",
+            B = c"b": AdminReadOnly,
+            C = c"c": ReadWrite,
+            D = c"d": AdminReadWrite,
+        }
+    }
+
     #[test]
     fn attribute_modes() {
-        let group = AttributeGroup {
-            name: c"g",
-            attributes: &[c"a", c"b", c"c", c"d"],
-            admin_only: 0b1010,
-            writable: 0b1100,
-        };
+        assert_eq!(Sample::GROUP, c"g");
+        assert_eq!(Sample::ALL, &[Sample::A, Sample::B, Sample::C, Sample::D]);
+        assert_eq!(Sample::C.name(), c"c");
+        let modes: [u16; 4] = [0, 1, 2, 3].map(|i| Sample::ALL[i].mode().bits());
         // Read-only, root-only, root-writable, root-only and root-writable.
-        assert_eq!(group.mode(0), 0o444);
-        assert_eq!(group.mode(1), 0o400);
-        assert_eq!(group.mode(2), 0o644);
-        assert_eq!(group.mode(3), 0o600);
-        // Indexes past the masks are plain read-only.
-        assert_eq!(group.mode(64), 0o444);
-        assert_eq!(group.mode(usize::MAX), 0o444);
+        assert_eq!(modes, [0o444, 0o400, 0o644, 0o600]);
+        assert!(!Sample::B.mode().writable());
+        assert!(Sample::D.mode().writable());
+        assert!(NoAttributes::ALL.is_empty());
     }
 }

@@ -5,8 +5,10 @@
 #
 #   make run      build, boot an x86 guest with a vNVDIMM, create a namespace,
 #                 write and read it back, show 'ndctl list'
-#   make check    everything: host tests and every boot scenario
-#   make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le]  one scenario
+#   make check    everything: host tests, every boot scenario, and the debug lane
+#   make check-debug  every Rust-driver scenario on the debug kernels (KASAN,
+#                 lockdep, atomic sleep, debug objects, kmemleak); a splat fails it
+#   make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le] [KERNEL=debug]  one scenario
 #   make bench    benchmark tables (Rust vs C drivers on one guest)
 #   make bench-vmm  the test VMM vs QEMU's native nvdimm (label _DSM, boot, pmem I/O)
 #
@@ -21,7 +23,7 @@ CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
 RUNNER := $(CARGO_TARGET)/release/nvdimm-harness
 
 .PHONY: all setup kernel initramfs tools run scenario check check-host check-guest bench bench-vmm \
-	scenarios rustfmt clean-cache help
+	scenarios rustfmt clean-cache help kernel-debug initramfs-debug check-debug
 
 all: kernel initramfs
 
@@ -42,6 +44,14 @@ tools: setup
 initramfs: kernel tools
 	@for a in $(ARCHES); do $(H)/initramfs.sh $$a || exit 1; done
 
+# The debug kernels: nvdimm_rs.config + nvdimm_rs_debug.config, LLVM 22,
+# their own build directories ($(NVDIMM_RS_CACHE)/build/<arch>-debug).
+kernel-debug: setup
+	@for a in $(ARCHES); do $(H)/kernel.sh $$a debug || exit 1; done
+
+initramfs-debug: kernel-debug tools
+	@for a in $(ARCHES); do $(H)/initramfs.sh $$a debug || exit 1; done
+
 # The main job: one guest, one vNVDIMM, the Rust nfit_rs, a namespace written
 # and read. It builds the x86 guest only (target-specific ARCHES reach its
 # prerequisites).
@@ -60,10 +70,11 @@ run: initramfs
 # guest's kernel and initramfs (an edited driver: seconds).
 DRIVER ?= rust
 GUEST ?= x86_64
+KERNEL ?= default
 scenario: ARCHES = $(GUEST)
-scenario: initramfs
-	@[ -n "$(S)" ] || { echo "usage: make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le]"; exit 2; }
-	$(RUNNER) run $(S) --driver $(DRIVER) --arch $(GUEST)
+scenario: $(if $(filter debug,$(KERNEL)),initramfs-debug,initramfs)
+	@[ -n "$(S)" ] || { echo "usage: make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le] [KERNEL=debug]"; exit 2; }
+	$(RUNNER) --kernel $(KERNEL) run $(S) --driver $(DRIVER) --arch $(GUEST)
 
 check-host: tools
 	cd tools && $(CARGO) fmt --all --check
@@ -77,7 +88,13 @@ check-host: tools
 check-guest: initramfs
 	$(RUNNER) check --arch $(subst $(eval) ,$(comma),$(ARCHES))
 
-check: check-host check-guest
+# The debug lane: every Rust-driver scenario (and the Rust KUnit suites) on
+# the debug kernels; any lockdep, KASAN, atomic-sleep, debug-objects or
+# kmemleak report fails the scenario (Documentation/nvdimm-rs/testing.rst).
+check-debug: initramfs-debug
+	$(RUNNER) --kernel debug check --arch $(subst $(eval) ,$(comma),$(ARCHES))
+
+check: check-host check-guest check-debug
 
 # Benchmarks print tables; they are never part of check.
 bench: initramfs

@@ -8,6 +8,7 @@
 
 mod bench;
 mod console;
+mod debug;
 mod guest;
 mod qmp;
 mod report;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use debug::Kernel;
 use guest::{GuestConfig, Nvdimm, Outcome};
 use report::BootReport;
 use scenario::{Expect, Scenario};
@@ -33,6 +35,10 @@ struct Cli {
     /// Build cache (kernel builds, initramfs, results).
     #[arg(long, env = "NVDIMM_RS_CACHE")]
     cache: Option<PathBuf>,
+    /// The kernel the guests boot: the one of `make check`, or the debug
+    /// kernel (KASAN, lockdep, kmemleak; `make check-debug`).
+    #[arg(long, value_enum, default_value = "default")]
+    kernel: Kernel,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -73,6 +79,7 @@ enum Cmd {
 struct Ctx {
     repo: PathBuf,
     cache: PathBuf,
+    kernel: Kernel,
 }
 
 impl Ctx {
@@ -93,7 +100,9 @@ impl Ctx {
             "ppc64le" => "powerpc",
             a => a,
         };
-        self.cache.join("build").join(kbuild)
+        self.cache
+            .join("build")
+            .join(format!("{kbuild}{}", self.kernel.suffix()))
     }
 
     fn kernel(&self, arch: &str) -> PathBuf {
@@ -129,12 +138,14 @@ fn run_scenario(
     driver: &str,
     echo: bool,
 ) -> Result<ScenarioRun, String> {
-    let label = format!("{arch}/{}/{driver}", sc.name);
+    let arch_kernel = format!("{arch}{}", ctx.kernel.suffix());
+    let label = format!("{arch_kernel}/{}/{driver}", sc.name);
     let dir = ctx
         .cache
         .join("results")
-        .join(arch)
+        .join(&arch_kernel)
         .join(format!("{}-{driver}", sc.name));
+    let timeout_secs = sc.timeout_secs * ctx.kernel.timeout_factor();
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -181,7 +192,7 @@ fn run_scenario(
             nvdimms: nvdimms.clone(),
             memory_mib: sc.memory_mib,
             machine_props: sc.machine.clone(),
-            timeout: Duration::from_secs(sc.timeout_secs),
+            timeout: Duration::from_secs(timeout_secs),
             console_log: console.clone(),
             results: results.clone(),
             echo,
@@ -210,6 +221,15 @@ fn run_scenario(
                 run.problems.push(format!(
                     "QEMU trace event '{ev}' never fired (trace: {})",
                     cfg.trace_log.display()
+                ));
+            }
+        }
+        if ctx.kernel == Kernel::Debug {
+            let found = debug::reports(&guest::read_lossy(&console));
+            if let Some(first) = found.first() {
+                run.problems.push(format!(
+                    "the debug kernel reported {} problem(s), the first: '{first}'",
+                    found.len()
                 ));
             }
         }
@@ -265,10 +285,7 @@ fn run_scenario(
         let why = ended.or(match &g.outcome {
             Outcome::PowerOff => None,
             Outcome::Panic => Some("the guest kernel panicked".to_string()),
-            Outcome::Timeout => Some(format!(
-                "the guest did not finish within {} s",
-                sc.timeout_secs
-            )),
+            Outcome::Timeout => Some(format!("the guest did not finish within {timeout_secs} s")),
             Outcome::QemuError(e) => Some(e.clone()),
         });
         let stop = why.is_some();
@@ -400,7 +417,7 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
             if !selected(&sc.name) {
                 continue;
             }
-            for d in &sc.drivers {
+            for d in sc.drivers_on(ctx.kernel) {
                 work.push((sc.clone(), arch.clone(), d.clone()));
             }
         }
@@ -529,6 +546,7 @@ fn main() -> ExitCode {
     let ctx = Ctx {
         repo: cli.repo,
         cache,
+        kernel: cli.kernel,
     };
     let res = match cli.cmd {
         Cmd::List => ctx.scenarios().map(|(all, rejected)| {

@@ -19,6 +19,8 @@
 //! # vmm-args: --ars             (extra nvdimm-vmm arguments; {dir} is the
 //! #                               run's directory, e.g. --ocxlpmem path={dir}/c.img,size=512M)
 //! # expect-problem: ran no check  (a self-test: the run must report this)
+//! # kernel: debug               (the kernels it runs on; default: default, and
+//! #                               debug with the rust driver for a Rust scenario)
 //! ```
 //!
 //! The header is the comment block after the SPDX line, up to the first
@@ -29,6 +31,8 @@
 //! command cannot fail.
 
 use std::path::Path;
+
+use crate::debug::Kernel;
 
 /// One NVDIMM of a scenario, served by QEMU's native device model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,6 +132,8 @@ pub struct Scenario {
     pub timeout_secs: u64,
     /// Part of `make check`.
     pub in_check: bool,
+    /// The kernels `check` runs it on (`# kernel:`), if it names them.
+    pub kernels: Option<Vec<Kernel>>,
     pub expect: Expect,
     /// Guest RAM in MiB.
     pub memory_mib: u64,
@@ -343,6 +349,7 @@ impl Scenario {
             boots: 1,
             timeout_secs: 180,
             in_check: true,
+            kernels: None,
             expect: Expect::Pass,
             min_checks: 1,
             driver_min_checks: Vec::new(),
@@ -388,6 +395,20 @@ impl Scenario {
                         .ok_or_else(|| err("expected seconds".into()))?
                 }
                 "check" => sc.in_check = parse_bool(val).map_err(err)?,
+                "kernel" => {
+                    let k = val
+                        .split_whitespace()
+                        .map(|k| match k {
+                            "default" => Ok(Kernel::Default),
+                            "debug" => Ok(Kernel::Debug),
+                            _ => Err(err(format!("unknown kernel '{k}' (default, debug)"))),
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    if k.is_empty() {
+                        return Err(err("expected default, debug or both".into()));
+                    }
+                    sc.kernels = Some(k);
+                }
                 "expect" => {
                     sc.expect = match val {
                         "pass" => Expect::Pass,
@@ -503,6 +524,24 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// The drivers `check` runs it with on `kernel`. Without a `# kernel:`
+    /// header a scenario runs on the default kernel with all its drivers and,
+    /// if one is `rust`, on the debug kernel with the Rust driver (the
+    /// debug lane judges our drivers, not the C ones).
+    pub fn drivers_on(&self, kernel: Kernel) -> Vec<String> {
+        match (&self.kernels, kernel) {
+            (Some(k), _) if k.contains(&kernel) => self.drivers.clone(),
+            (Some(_), _) => Vec::new(),
+            (None, Kernel::Default) => self.drivers.clone(),
+            (None, Kernel::Debug) => self
+                .drivers
+                .iter()
+                .filter(|d| *d == "rust")
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The fewest checks a run with `driver` may run.
     pub fn min_checks_for(&self, driver: &str) -> usize {
         self.driver_min_checks
@@ -654,6 +693,21 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn kernels() {
+        let parse = |t: &str| Scenario::parse("t", Path::new("t.sh"), t);
+        let both = parse("# title: t\n# drivers: c rust\n").unwrap();
+        assert_eq!(both.drivers_on(Kernel::Default), ["c", "rust"]);
+        assert_eq!(both.drivers_on(Kernel::Debug), ["rust"]);
+        let c_only = parse("# title: t\n").unwrap();
+        assert!(c_only.drivers_on(Kernel::Debug).is_empty());
+        let debug = parse("# title: t\n# kernel: debug\n").unwrap();
+        assert_eq!(debug.drivers_on(Kernel::Debug), ["c"]);
+        assert!(debug.drivers_on(Kernel::Default).is_empty());
+        assert!(parse("# title: t\n# kernel: kasan\n").is_err());
+        assert!(parse("# title: t\n# kernel:\n").is_err());
     }
 
     #[test]

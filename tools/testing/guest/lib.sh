@@ -192,8 +192,34 @@ known_dmesg() {
 	echo "known failure expected in dmesg: $2"
 }
 
+# On a kernel with kmemleak (the debug kernels): the objects leaked since
+# boot, on the console and as the check kmemleak-clean. kmemleak reports only
+# objects older than 5 s at a scan (and an object may look referenced from a
+# stale stack slot at the first), so it waits for the scenario's last
+# allocations to age and scans twice.
+kmemleak_check() {
+	_kml=/sys/kernel/debug/kmemleak
+	[ -e "$_kml" ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+	[ -e "$_kml" ] || return 0
+	_until=$(($(cut -d. -f1 /proc/uptime) + 6))
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt "$_until" ]; do
+		/bin/sleep 1
+	done
+	echo scan >"$_kml"
+	echo scan >"$_kml"
+	cat "$_kml" >/tmp/kmemleak.txt
+	if [ -s /tmp/kmemleak.txt ]; then
+		echo "--- kmemleak:"
+		cat /tmp/kmemleak.txt
+		fail kmemleak-clean "$(grep -c '^unreferenced object' /tmp/kmemleak.txt) object(s): $(grep -m 1 '^unreferenced object' /tmp/kmemleak.txt)"
+	else
+		pass kmemleak-clean
+	fi
+}
+
 finish() {
-	_bad='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic'
+	kmemleak_check
+	_bad='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic|UBSAN:|ODEBUG:'
 	dmesg >/tmp/dmesg.txt
 	if [ -f /run/dmesg-known ]; then
 		grep -E "$_bad" /tmp/dmesg.txt | grep -Ev "$(cat /run/dmesg-known)" >/tmp/dmesg.bad

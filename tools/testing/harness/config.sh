@@ -19,7 +19,22 @@ HARNESS=$REPO/tools/testing/harness
 
 KSRC_PRISTINE=$CACHE/src/linux-$KERNEL_DEB_VERSION
 KTREE=$CACHE/tree                   # pristine + patches + overlay
-kbuild_dir() { echo "$CACHE/build/$1"; }   # per-architecture O= directory
+
+# Kernel flavour: '' (the guests of make check) or 'debug' (KASAN, lockdep,
+# atomic-sleep checks, debug objects, kmemleak, Rust debug assertions: the
+# fragment arch/<arch>/configs/nvdimm_rs_debug.config on top of
+# nvdimm_rs.config). Each flavour has its own O= directory, modules and
+# initramfs; the scripts take it as the argument after the architecture.
+FLAVOUR=${NVDIMM_RS_FLAVOUR:-}
+set_flavour() {
+	case "$1" in
+	'' | default) FLAVOUR= ;;
+	debug) FLAVOUR=debug ;;
+	*) die "unknown kernel flavour '$1' (default, debug)" ;;
+	esac
+}
+# Per-architecture (and flavour) O= directory: build/x86_64, build/x86_64-debug.
+kbuild_dir() { echo "$CACHE/build/$1${FLAVOUR:+-$FLAVOUR}"; }
 
 BINDGEN=$CACHE/bindgen/bin/bindgen
 # The core library source of rustc-web (package rust-web-src).
@@ -31,13 +46,25 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 # on x86 needs no clang (bindgen reads GCC's flags), and a fresh x86 build
 # took 6.5 minutes on two cores against 10 with clang-19 (2026-12-03).
 # powerpc builds with LLVM: bindgen fails on GCC's -mprofile-kernel.
-llvm_for() { case "$1" in powerpc | ppc64le) echo "LLVM=$LLVM_SUFFIX" ;; esac; }
+# The debug flavour builds both architectures with the LLVM of rustc-web
+# (22): KASAN with Rust needs clang (init/Kconfig: RUST depends on
+# !KASAN || CC_IS_CLANG), and one LLVM then instruments C and Rust alike.
+LLVM_DEBUG_SUFFIX=-22
+llvm_for() {
+	if [ "$FLAVOUR" = debug ]; then
+		echo "LLVM=$LLVM_DEBUG_SUFFIX"
+		return
+	fi
+	case "$1" in powerpc | ppc64le) echo "LLVM=$LLVM_SUFFIX" ;; esac
+}
 
 # Kernel make with the Rust toolchain of toolchain.md. Rust is always built
 # through clippy with warnings as errors, so a lint is a build failure (and
 # switching CLIPPY on and off never forces a rebuild).
 kmake() {
 	local arch=$1; shift
+	# bindgen parses with the libclang of the C compiler's LLVM.
+	[ "$FLAVOUR" = debug ] && export LIBCLANG_PATH=/usr/lib/llvm${LLVM_DEBUG_SUFFIX}/lib
 	# shellcheck disable=SC2046
 	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$arch" $(llvm_for "$arch") \
 		RUSTC=/usr/bin/rustc RUST_LIB_SRC="$RUST_LIB_SRC" \

@@ -9,7 +9,8 @@
 #            a separate apt state in the cache and unpacked with 'dpkg -x',
 #            and the guest tools cross-built for powerpc64le-unknown-linux-gnu
 #            against Debian's ppc64el Rust standard library.
-# Usage: initramfs.sh <x86_64|ppc64le>
+# Usage: initramfs.sh <x86_64|ppc64le> [default|debug]  (the kernel flavour
+# whose modules it takes; see config.sh)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
@@ -19,6 +20,7 @@ x86_64) KARCH=x86_64 ;;
 ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
 *) die "initramfs for $ARCH is not supported" ;;
 esac
+set_flavour "${2:-}"
 OUT=$(kbuild_dir "$KARCH")
 ROOT=$OUT/initramfs-root
 # PACKAGE or PACKAGE:BINARY (a package whose guest binary has another name).

@@ -10,17 +10,19 @@
 #   3. generated hook lines make Kbuild see the overlay: the repository's
 #      top-level Kconfig is sourced from the kernel's, and every
 #      <dir>/Makefile.overlay is included from <dir>/Makefile;
-#   4. .config = tinyconfig + arch/<arch>/configs/nvdimm_rs.config, made again
+#   4. .config = tinyconfig + arch/<arch>/configs/nvdimm_rs.config (the debug
+#      flavour adds arch/<arch>/configs/nvdimm_rs_debug.config), made again
 #      only when a fragment or Kconfig file of the overlay changes;
 #   5. make vmlinux/bzImage and modules, then install modules into
-#      $CACHE/build/<arch>/modules for the initramfs.
-# Usage: kernel.sh <x86_64|powerpc|ppc64le> [extra make targets]
+#      $CACHE/build/<arch>[-debug]/modules for the initramfs.
+# Usage: kernel.sh <x86_64|powerpc|ppc64le> [default|debug] [extra make targets]
 # (ppc64le, the harness's name for a little-endian pseries guest, builds ARCH=powerpc)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
-ARCH=${1:?usage: kernel.sh <arch>}
+ARCH=${1:?usage: kernel.sh <arch> [default|debug]}
 shift
+case "${1:-}" in default | debug) set_flavour "$1"; shift ;; esac
 [ "$ARCH" = ppc64le ] && ARCH=powerpc
 OUT=$(kbuild_dir "$ARCH")
 # Kernel-path directories of the repository that are copied into the tree.
@@ -96,14 +98,24 @@ install_hooks() {
 
 cp_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
 
+# The config fragments of the flavour, in merge order.
+fragments() {
+	echo nvdimm_rs
+	[ "$FLAVOUR" != debug ] || echo nvdimm_rs_debug
+}
+
 configure() {
-	local frag=$KTREE/arch/$(srcarch)/configs/nvdimm_rs.config want
-	[ -f "$frag" ] || die "no config fragment arch/$(srcarch)/configs/nvdimm_rs.config in the overlay"
-	want=$({ llvm_for "$ARCH"; cat "$frag" "$KTREE/Kconfig.nvdimm-rs" $(grep 'Kconfig' "$KTREE/.nvdimm-rs-manifest" | sed "s|^|$KTREE/|"); } | sha256sum | cut -c1-16)
+	local frags=() f
+	for f in $(fragments); do
+		frags+=("$KTREE/arch/$(srcarch)/configs/$f.config")
+		[ -f "${frags[-1]}" ] || die "no config fragment arch/$(srcarch)/configs/$f.config in the overlay"
+	done
+	local want
+	want=$({ llvm_for "$ARCH"; cat "${frags[@]}" "$KTREE/Kconfig.nvdimm-rs" $(grep 'Kconfig' "$KTREE/.nvdimm-rs-manifest" | sed "s|^|$KTREE/|"); } | sha256sum | cut -c1-16)
 	if [ -f "$OUT/.config" ] && [ "$(cat "$OUT/.nvdimm-rs-config" 2>/dev/null)" = "$want" ]; then
 		return
 	fi
-	say "configuring $ARCH: tinyconfig + nvdimm_rs.config"
+	say "configuring $ARCH${FLAVOUR:+ ($FLAVOUR)}: tinyconfig + $(fragments | sed 's/$/.config/' | paste -sd+ | sed 's/+/ + /g')"
 	mkdir -p "$OUT"
 	kmake "$ARCH" rustavailable >/dev/null || die "Rust is not available to the kernel build (see 'make rustavailable' output)"
 	# Generate in a scratch directory: tinyconfig there would otherwise touch
@@ -112,13 +124,15 @@ configure() {
 	rm -rf "$scratch"
 	mkdir -p "$scratch"
 	kmake "$ARCH" O="$scratch" tinyconfig >/dev/null
-	kmake "$ARCH" O="$scratch" nvdimm_rs.config >/dev/null
-	# Every =y/=m and numeric line of the fragment must have survived
+	for f in $(fragments); do
+		kmake "$ARCH" O="$scratch" "$f.config" >/dev/null
+	done
+	# Every =y/=m and numeric line of the fragments must have survived
 	# olddefconfig.
 	local line missing=
 	while read -r line; do
 		case "$line" in CONFIG_*=[ym] | CONFIG_*=[0-9]*) grep -qx "$line" "$scratch/.config" || missing="$missing $line" ;; esac
-	done <"$frag"
+	done < <(cat "${frags[@]}")
 	[ -z "$missing" ] || die "config symbols dropped by Kconfig (unmet dependencies?):$missing"
 	cmp -s "$scratch/.config" "$OUT/.config" || cp "$scratch/.config" "$OUT/.config"
 	rm -rf "$scratch"

@@ -27,6 +27,10 @@ want_arch() { [[ " ${SETUP_ARCHES[*]} " == *" $1 "* ]]; }
 APT_PKGS=(
 	rustc-web rust-web-src rust-web-clippy rustfmt-web
 	clang-19 libclang-19-dev lld-19 llvm-19
+	# The debug kernels (KASAN) compile C with the LLVM of rustc-web (22,
+	# bookworm-security): C and Rust objects then come from one LLVM's
+	# AddressSanitizer (see config.sh, flavour debug).
+	clang-22 libclang-22-dev lld-22 llvm-22
 	make gcc libc6-dev patch flex bison bc libelf-dev libssl-dev dwarves cpio kmod rsync
 	xz-utils gzip
 )
@@ -194,6 +198,11 @@ rust_hello() { # [TARGET SYSROOT LINKER]
 			-o "$PROOF_DIR/hello-$1" "$PROOF_DIR/hello.rs"
 	fi
 }
+same_llvm_major() { # the debug kernels' KASAN: one LLVM for C and Rust
+	local r
+	r=$(/usr/bin/rustc --version --verbose | sed -n 's/^LLVM version: \([0-9]*\)\..*/\1/p')
+	[ "$r" = "${LLVM_DEBUG_SUFFIX#-}" ] || { echo "rustc's LLVM is $r, the debug kernels use LLVM$LLVM_DEBUG_SUFFIX"; return 1; }
+}
 elf_machine() { # FILE MACHINE
 	readelf -h "$1" | grep -q "Machine: *$2" || { readelf -h "$1" | grep Machine; return 1; }
 }
@@ -221,6 +230,14 @@ prove_all() {
 		prove "llvm-$t-19 (LLVM=-19 builds)" llvm-19 command -v "llvm-$t-19"
 	done
 	prove "libclang ($LIBCLANG_PATH)" libclang-19-dev test -e "$LIBCLANG_PATH/libclang.so"
+	prove "clang-22 (debug kernels)" clang-22 version_is clang-22 'clang version 22\.'
+	prove "ld.lld-22 (debug kernels)" lld-22 version_is ld.lld-22 'LLD 22\.'
+	prove "llvm-ar-22 (debug kernels)" llvm-22 version_is llvm-ar-22 'LLVM version 22\.'
+	for t in nm objcopy objdump readelf strip; do
+		prove "llvm-$t-22 (debug kernels)" llvm-22 command -v "llvm-$t-22"
+	done
+	prove "libclang 22 (bindgen of the debug kernels)" libclang-22-dev test -e /usr/lib/llvm-22/lib/libclang.so
+	prove "rustc and clang-22 share an LLVM major" "rustc-web clang-22" same_llvm_major
 	prove "bindgen 0.72 runs on a header" "cargo install bindgen-cli (make setup)" bindgen_runs
 	prove "cargo" "rustup (the machine's toolchain)" version_is cargo '^cargo 1\.'
 	prove "gcc links a C program" "gcc libc6-dev" c_links gcc

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: the KUnit suites of the Rust code ran (at boot, and from the fault module) and passed
+# kernel: default debug
 # timeout: 120
 # min-checks: 17
 #

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: Rust nfit_rs vs C nfit on the same guest: same ndctl view, namespaces and data cross over, both ways, across a reboot
+# kernel: default debug
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=512M label-size=128K
 # nvdimm: size=256M

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: the KUnit suites of the Rust code ran at boot on pseries and passed
+# kernel: default debug
 # arch: ppc64le
 # timeout: 120
 # min-checks: 13

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: the Rust sample provider: bus, DIMM, region, labels, an fsdax namespace, bad ioctls, load cycles
+# kernel: default debug
 # arch: x86_64 ppc64le
 # memory: 2G
 # cmdline[x86_64]: mem=1G

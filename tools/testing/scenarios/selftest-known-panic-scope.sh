@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: harness self-test: a known panic of the C driver does not excuse a panic in a run with another driver
+# kernel: default
 # drivers: rust
 # known-panic[c]: SELFTEST known C driver bug
 # expect-problem: the guest kernel panicked

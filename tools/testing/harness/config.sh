@@ -46,16 +46,16 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 # on x86 needs no clang (bindgen reads GCC's flags), and a fresh x86 build
 # took 6.5 minutes on two cores against 10 with clang-19 (2026-12-03).
 # powerpc builds with LLVM: bindgen fails on GCC's -mprofile-kernel.
-# The debug flavour builds both architectures with the LLVM of rustc-web
-# (22): KASAN with Rust needs clang (init/Kconfig: RUST depends on
-# !KASAN || CC_IS_CLANG), and one LLVM then instruments C and Rust alike.
+# The x86 debug kernel builds with the LLVM of rustc-web (22): KASAN with
+# Rust needs clang (init/Kconfig: RUST depends on !KASAN || CC_IS_CLANG), and
+# one LLVM then instruments C and Rust alike. powerpc has no KASAN with Rust
+# (see arch/powerpc/configs/nvdimm_rs_debug.config) and keeps LLVM 19.
 LLVM_DEBUG_SUFFIX=-22
 llvm_for() {
-	if [ "$FLAVOUR" = debug ]; then
-		echo "LLVM=$LLVM_DEBUG_SUFFIX"
-		return
-	fi
-	case "$1" in powerpc | ppc64le) echo "LLVM=$LLVM_SUFFIX" ;; esac
+	case "$1" in
+	powerpc | ppc64le) echo "LLVM=$LLVM_SUFFIX" ;;
+	*) [ "$FLAVOUR" != debug ] || echo "LLVM=$LLVM_DEBUG_SUFFIX" ;;
+	esac
 }
 
 # Kernel make with the Rust toolchain of toolchain.md. Rust is always built
@@ -64,7 +64,9 @@ llvm_for() {
 kmake() {
 	local arch=$1; shift
 	# bindgen parses with the libclang of the C compiler's LLVM.
-	[ "$FLAVOUR" = debug ] && export LIBCLANG_PATH=/usr/lib/llvm${LLVM_DEBUG_SUFFIX}/lib
+	case "$(llvm_for "$arch")" in
+	"LLVM=$LLVM_DEBUG_SUFFIX") export LIBCLANG_PATH=/usr/lib/llvm${LLVM_DEBUG_SUFFIX}/lib ;;
+	esac
 	# shellcheck disable=SC2046
 	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$arch" $(llvm_for "$arch") \
 		RUSTC=/usr/bin/rustc RUST_LIB_SRC="$RUST_LIB_SRC" \

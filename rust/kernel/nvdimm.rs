@@ -1033,6 +1033,48 @@ fn of_node_ref(
     Ok((Some(ARef::from(node)), raw))
 }
 
+/// The lock class of one of a [`Bus`]'s mutexes: a name and a key, each one
+/// static item for every provider.
+///
+/// Lockdep knows a class by its key and warns ("found a different class
+/// ... with the same key") when the key comes with another name pointer.
+/// `new_mutex!()` in the generic `Bus::new` gets one key (a static in a
+/// generic function is one item), but its name literal is emitted again in
+/// every module that instantiates `Bus<P>`: the second Rust libnvdimm
+/// module to register a bus (or the KUnit fault module after the built-in
+/// suites) hit that warning on the debug kernel. Statics in this
+/// non-generic scope are emitted once, in the kernel crate.
+struct BusLockClass {
+    name: &'static CStr,
+    key: crate::sync::LockClassKey,
+}
+
+impl BusLockClass {
+    /// A class named `name`.
+    ///
+    /// # Safety
+    ///
+    /// The result is stored in a `static` (the key must never move or drop).
+    const unsafe fn new(name: &'static CStr) -> Self {
+        Self {
+            name,
+            // SAFETY: The caller puts the class in a static.
+            key: unsafe { crate::sync::LockClassKey::new_static() },
+        }
+    }
+
+    fn key(&'static self) -> Pin<&'static crate::sync::LockClassKey> {
+        Pin::static_ref(&self.key)
+    }
+}
+
+// SAFETY: Each class is a static.
+static ADDING_LOCK: BusLockClass = unsafe { BusLockClass::new(c"nvdimm::Bus::adding") };
+// SAFETY: Each class is a static.
+static DIMMS_LOCK: BusLockClass = unsafe { BusLockClass::new(c"nvdimm::Bus::dimms") };
+// SAFETY: Each class is a static.
+static REGIONS_LOCK: BusLockClass = unsafe { BusLockClass::new(c"nvdimm::Bus::regions") };
+
 /// A registered nvdimm bus with its provider.
 ///
 /// # Invariants
@@ -1241,9 +1283,9 @@ impl<P: Provider> Bus<P> {
                 bus_families,
                 families,
                 serial: BUS_SERIAL.fetch_add(1, Ordering::Relaxed),
-                adding <- crate::new_mutex!(()),
-                dimms <- crate::new_mutex!(KVec::new()),
-                regions <- crate::new_mutex!(KVec::new()),
+                adding <- Mutex::new((), ADDING_LOCK.name, ADDING_LOCK.key()),
+                dimms <- Mutex::new(KVec::new(), DIMMS_LOCK.name, DIMMS_LOCK.key()),
+                regions <- Mutex::new(KVec::new(), REGIONS_LOCK.name, REGIONS_LOCK.key()),
                 dimm_groups,
                 bus_groups,
             }),

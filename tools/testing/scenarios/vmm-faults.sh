@@ -72,7 +72,7 @@ check delayed-data-same cmp /tmp/good.bin /tmp/labels.bin
 check delay-consumed no_faults_armed
 
 # 5. A VMM that does not answer: the AML gives up (Stall, then Sleep(1)
-#    1000 times: about 12 s) and returns status 4; the VMM drops its late
+#    until 12 s have passed on ACPI's Timer) and returns status 4; the VMM drops its late
 #    answer, and the next call is served.
 require arm-timeout vmm_ctl '{"cmd":"fault","dimm":1,"function":5,"delay_ms":30000,"count":1}'
 check_not timed-out-read-fails read_labels

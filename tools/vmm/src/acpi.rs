@@ -93,12 +93,14 @@ pub struct Doorbell {
 
 /// Polling of the mailbox's `DONE` field: `Stall(STALL_US)` up to
 /// `FAST_POLLS` times (the VMM usually answers within microseconds), then
-/// `Sleep(1)` up to `SLOW_POLLS` times (injected delays). A `Sleep(1)`
-/// measured about 12 ms in a TCG guest at HZ=250, so the AML gives up after
-/// roughly 12 s, well inside ACPICA's 30 s loop timeout.
+/// `Sleep(1)` until `SLOW_POLL_TIMEOUT` (in `Timer`'s 100 ns units: 12 s)
+/// has passed (injected delays), well inside ACPICA's 30 s loop timeout.
+/// The deadline is time, not a count of `Sleep(1)`: on the debug kernel
+/// (KASAN, lockdep) each round of the interpreter took so much longer that
+/// 1000 rounds outlasted a 30 s injected delay.
 pub const STALL_US: u64 = 5;
 pub const FAST_POLLS: u64 = 2000;
-pub const SLOW_POLLS: u64 = 1000;
+pub const SLOW_POLL_TIMEOUT: u64 = 120_000_000;
 
 const MAILBOX_DEVICE: &str = "\\_SB.PCI0.NVMB";
 const ROOT: &str = "\\_SB.NVDR";
@@ -240,13 +242,20 @@ fn ncal() -> Term {
             ),
             &[aml::stall(int(STALL_US)), aml::increment(local(4))],
         ),
-        aml::store(int(0), local(4)),
+        aml::store(aml::timer(), local(4)),
         aml::while_(
             aml::l_and(
                 aml::l_not_equal(aml::name("DONE"), local(3)),
-                aml::l_less(local(4), int(SLOW_POLLS)),
+                aml::l_less(
+                    aml::and(
+                        aml::subtract(aml::timer(), local(4), None),
+                        int(0xffff_ffff),
+                        None,
+                    ),
+                    int(SLOW_POLL_TIMEOUT),
+                ),
             ),
-            &[aml::sleep(int(1)), aml::increment(local(4))],
+            &[aml::sleep(int(1))],
         ),
         aml::if_(aml::l_not_equal(aml::name("DONE"), local(3)), &[hw_error]),
         aml::store(aml::name("OLEN"), local(5)),

@@ -392,6 +392,13 @@ pub fn sleep(ms: Term) -> Term {
     cat(&[&[0x5b, 0x22], &ms])
 }
 
+/// `Timer`: the monotonic clock in 100 ns units (ACPI 3.0). In a table
+/// of revision 1 it may be cut to 32 bits: compare differences masked with
+/// `0xFFFFFFFF`, never absolute values.
+pub fn timer() -> Term {
+    vec![0x5b, 0x33]
+}
+
 /// `Notify(object, value)`.
 pub fn notify(object: &str, value: Term) -> Term {
     cat(&[&[0x86], &name(object), &value])
@@ -877,6 +884,7 @@ pub mod decode {
                 }
                 0x5b => match self.c.byte()? {
                     0x21 | 0x22 if !value => self.term_arg(),
+                    0x33 => Ok(()),
                     0x80 if !value => {
                         let n = self.c.name(&[])?;
                         self.locals.extend(n.last().cloned());

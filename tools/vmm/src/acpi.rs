@@ -91,16 +91,27 @@ pub struct Doorbell {
     pub pci_slot: u8,
 }
 
-/// Polling of the mailbox's `DONE` field: `Stall(STALL_US)` up to
-/// `FAST_POLLS` times (the VMM usually answers within microseconds), then
-/// `Sleep(1)` until `SLOW_POLL_TIMEOUT` (in `Timer`'s 100 ns units: 12 s)
-/// has passed (injected delays), well inside ACPICA's 30 s loop timeout.
-/// The deadline is time, not a count of `Sleep(1)`: on the debug kernel
-/// (KASAN, lockdep) each round of the interpreter took so much longer that
-/// 1000 rounds outlasted a 30 s injected delay.
+/// Polling of the mailbox's `DONE` field: `Stall(STALL_US)` until
+/// `FAST_POLL_TIME` has passed since the doorbell (the VMM usually answers
+/// within microseconds), then `Sleep(1)` until `POLL_TIMEOUT` (injected
+/// delays), well inside ACPICA's 30 s loop timeout. Both are in `Timer`'s
+/// 100 ns units (10 ms and 12 s). The deadlines are time, not counts of
+/// rounds: on the debug kernel (KASAN, lockdep) each round of the
+/// interpreter took so much longer that 2000 `Stall` and 1000 `Sleep(1)`
+/// rounds outlasted a 30 s injected delay.
 pub const STALL_US: u64 = 5;
-pub const FAST_POLLS: u64 = 2000;
-pub const SLOW_POLL_TIMEOUT: u64 = 120_000_000;
+pub const FAST_POLL_TIME: u64 = 100_000;
+pub const POLL_TIMEOUT: u64 = 120_000_000;
+
+/// `Timer` ticks since `start` (a `Timer` value), modulo 2^32: a
+/// revision-1 table may cut `Timer` to 32 bits.
+fn elapsed(start: Term) -> Term {
+    aml::and(
+        aml::subtract(aml::timer(), start, None),
+        int(0xffff_ffff),
+        None,
+    )
+}
 
 const MAILBOX_DEVICE: &str = "\\_SB.PCI0.NVMB";
 const ROOT: &str = "\\_SB.NVDR";
@@ -234,26 +245,18 @@ fn ncal() -> Term {
         aml::add(aml::name("SEQN"), int(1), Some(local(3))),
         aml::store(local(3), aml::name("SEQN")),
         aml::store(int(1), aml::name(&format!("{ROOT}.DBEL"))),
-        aml::store(int(0), local(4)),
-        aml::while_(
-            aml::l_and(
-                aml::l_not_equal(aml::name("DONE"), local(3)),
-                aml::l_less(local(4), int(FAST_POLLS)),
-            ),
-            &[aml::stall(int(STALL_US)), aml::increment(local(4))],
-        ),
         aml::store(aml::timer(), local(4)),
         aml::while_(
             aml::l_and(
                 aml::l_not_equal(aml::name("DONE"), local(3)),
-                aml::l_less(
-                    aml::and(
-                        aml::subtract(aml::timer(), local(4), None),
-                        int(0xffff_ffff),
-                        None,
-                    ),
-                    int(SLOW_POLL_TIMEOUT),
-                ),
+                aml::l_less(elapsed(local(4)), int(FAST_POLL_TIME)),
+            ),
+            &[aml::stall(int(STALL_US))],
+        ),
+        aml::while_(
+            aml::l_and(
+                aml::l_not_equal(aml::name("DONE"), local(3)),
+                aml::l_less(elapsed(local(4)), int(POLL_TIMEOUT)),
             ),
             &[aml::sleep(int(1))],
         ),

@@ -80,6 +80,10 @@ make_tree() {
 	local want have f src
 	want=$(series_id)
 	have=$(cat "$KTREE/.nvdimm-rs-series" 2>/dev/null || true)
+	if [ -f "$KTREE/.nvdimm-rs-pristine" ] && [ "$(cat "$KTREE/.nvdimm-rs-pristine")" != "$KERNEL_DEB_VERSION" ]; then
+		say "the pinned source changed: removing $KTREE"
+		rm -rf "$KTREE"
+	fi
 	[ "$want" = "$have" ] && [ -f "$PATCHED_LIST" ] && return
 	say "applying patch series $want"
 	assemble_series
@@ -115,6 +119,7 @@ make_tree() {
 	rm -rf "$SERIES_DIR"
 	mv "$SERIES_DIR.new" "$SERIES_DIR"
 	mv "$SERIES_DIR.new.list" "$PATCHED_LIST"
+	echo "$KERNEL_DEB_VERSION" >"$KTREE/.nvdimm-rs-pristine"
 	echo "$want" >"$KTREE/.nvdimm-rs-series"
 }
 

@@ -123,4 +123,4 @@ rustfmt:
 	cd tools && cargo fmt --all
 
 clean-cache:
-	rm -rf $(NVDIMM_RS_CACHE)/build $(NVDIMM_RS_CACHE)/tree $(CARGO_TARGET)
+	rm -rf $(NVDIMM_RS_CACHE)/build $(NVDIMM_RS_CACHE)/tree $(NVDIMM_RS_CACHE)/tree.series $(CARGO_TARGET)

@@ -20,17 +20,14 @@
 //! range the attachment's descriptor names. The ocxl attachment (POWER
 //! hosts with the card) needs the same protocol over the AFU's MMIO.
 
-use core::{
-    ptr,
-    sync::atomic::{AtomicU32, Ordering},
-};
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::{
     bindings,
     device::Core,
     eventfd::EventFd,
     fs::File,
     io::Io,
-    irq::{self, IrqReturn, ThreadedHandler, ThreadedRegistration},
+    irq::{self, IrqReturn, ThreadedHandler},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
         self, AttributeOutput, Bus, BusOptions, DeviceMemory, DimmOptions, LabelArea, Mapping,
@@ -210,12 +207,10 @@ impl Provider for CardBus {
     }
 }
 
-/// `/dev/ocxlpmemN` of one card. The registration is the `misc` field of
-/// a pinned `CardDevice`, which is how `open` finds the card.
+/// `/dev/ocxlpmemN` of one card; the registration carries the card's
+/// controller for `open`.
 #[pin_data(PinnedDrop)]
 struct CardDevice {
-    /// Set before the device node appears (initialised first).
-    ctrl: Arc<Controller>,
     index: u32,
     #[pin]
     misc: MiscDeviceRegistration<CardFile>,
@@ -244,11 +239,8 @@ impl CardDevice {
         let name = NAMES[index as usize];
         let dev = KBox::try_pin_init(
             try_pin_init!(CardDevice {
-                ctrl,
                 index,
-                misc <- MiscDeviceRegistration::register(MiscDeviceOptions {
-                    name,
-                }),
+                misc <- MiscDeviceRegistration::register(MiscDeviceOptions { name }, ctrl),
             }),
             GFP_KERNEL,
         );
@@ -282,16 +274,12 @@ const DUMP_TIMEOUT_MS: u32 = 10_000;
 #[vtable]
 impl MiscDevice for CardFile {
     type Ptr = Pin<KBox<Self>>;
+    type RegistrationData = Arc<Controller>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        // SAFETY: Every `MiscDeviceRegistration<CardFile>` is the `misc`
-        // field of a pinned `CardDevice` (`CardDevice::new` is the only
-        // place one is made), which outlives the registration and so this
-        // call (misc_open() holds the misc lock, deregistration takes it).
-        let card = unsafe { &*kernel::container_of!(ptr::from_ref(misc), CardDevice, misc) };
         KBox::pin(
             CardFile {
-                ctrl: card.ctrl.clone(),
+                ctrl: misc.data().clone(),
             },
             GFP_KERNEL,
         )
@@ -401,74 +389,17 @@ impl ThreadedHandler for Forward {
     }
 }
 
-/// The card's two MSI-X vectors (0: events, 1: fatal failures), both
-/// forwarded to the eventfd. The handlers borrow the vector allocation, so
-/// they are declared (and dropped) before it.
-#[pin_data]
-struct Interrupts<'a> {
-    #[pin]
-    events: ThreadedRegistration<'a, Forward>,
-    #[pin]
-    fatal: ThreadedRegistration<'a, Forward>,
-    vectors: pci::IrqVectorRegistration<'a>,
-}
-
-impl<'a> Interrupts<'a> {
-    fn new(
-        pdev: &'a pci::Device<kernel::device::Bound>,
-        ctrl: &Arc<Controller>,
-    ) -> impl PinInit<Self, Error> + 'a {
-        let (c0, c1) = (ctrl.clone(), ctrl.clone());
-        try_pin_init!(&this in Self {
-            vectors: pdev.alloc_irq_vectors(
-                2,
-                2,
-                pci::IrqTypes::default().with(pci::IrqType::MsiX),
-            )?,
-            events <- {
-                // SAFETY: `vectors` is initialised (above) and pinned with
-                // `this`; it is dropped after `events` and `fatal` (declared
-                // before it), so the borrow lasts as long as they do.
-                let v: &'a pci::IrqVectorRegistration<'a> =
-                    unsafe { &*core::ptr::addr_of!((*this.as_ptr()).vectors) };
-                let request = v.index(0)?.into();
-                // SAFETY: The registration is dropped with `Bound`, when the
-                // driver unbinds, while the device is still bound.
-                unsafe {
-                    ThreadedRegistration::new(
-                        request,
-                        irq::Flags::ONESHOT,
-                        c"ocxlpmem_rs-events",
-                        try_pin_init!(Forward { ctrl: c0 }),
-                    )
-                }
-            },
-            fatal <- {
-                // SAFETY: As for `events`.
-                let v: &'a pci::IrqVectorRegistration<'a> =
-                    unsafe { &*core::ptr::addr_of!((*this.as_ptr()).vectors) };
-                let request = v.index(1)?.into();
-                // SAFETY: As for `events`.
-                unsafe {
-                    ThreadedRegistration::new(
-                        request,
-                        irq::Flags::ONESHOT,
-                        c"ocxlpmem_rs-fatal",
-                        try_pin_init!(Forward { ctrl: c1 }),
-                    )
-                }
-            },
-        })
-    }
-}
+/// The card's MSI-X vectors (0: events, 1: fatal failures), both forwarded
+/// to the eventfd. They stay requested until the card is unbound, after
+/// [`Bound`] is dropped.
+const VECTORS: [&CStr; 2] = [c"ocxlpmem_rs-events", c"ocxlpmem_rs-fatal"];
 
 /// What a bound card keeps; dropped in field order: the device node goes
-/// first (no new opens), then the bus (its regions use the memory), then
-/// the interrupts.
-struct Bound<'a> {
+/// first (no new opens), then the bus (its regions use the memory). The
+/// interrupts go after both, when the device is unbound.
+struct Bound {
     _node: Pin<KBox<CardDevice>>,
     _bus: Pin<KBox<Bus<CardBus>>>,
-    _irqs: Pin<KBox<Interrupts<'a>>>,
 }
 
 struct OcxlPmemDriver;
@@ -483,7 +414,7 @@ kernel::pci_device_table!(
 );
 
 impl OcxlPmemDriver {
-    fn bind<'a>(pdev: &'a pci::Device<Core<'_>>) -> Result<Bound<'a>> {
+    fn bind(pdev: &pci::Device<Core<'_>>) -> Result<Bound> {
         pdev.enable_device_mem()?;
         // MSI-X messages are memory writes by the device.
         pdev.set_master();
@@ -527,8 +458,16 @@ impl OcxlPmemDriver {
             }),
             GFP_KERNEL,
         )?;
-        let irqs = KBox::try_pin_init(Interrupts::new(pdev, &ctrl), GFP_KERNEL)
-            .inspect_err(|e| dev_err!(pdev, "no MSI-X interrupts: {e:?}\n"))?;
+        pdev.request_threaded_irqs(
+            pci::IrqTypes::default().with(pci::IrqType::MsiX),
+            irq::Flags::ONESHOT,
+            &VECTORS,
+            |_| {
+                let ctrl = ctrl.clone();
+                try_pin_init!(Forward { ctrl })
+            },
+        )
+        .inspect_err(|e| dev_err!(pdev, "no MSI-X interrupts: {e:?}\n"))?;
 
         let (meta_start, _) = desc.metadata(SECTION);
         let (pmem_start, pmem_size) = desc.pmem(SECTION);
@@ -609,14 +548,13 @@ impl OcxlPmemDriver {
         Ok(Bound {
             _node: node,
             _bus: bus,
-            _irqs: irqs,
         })
     }
 }
 
 impl pci::Driver for OcxlPmemDriver {
     type IdInfo = ();
-    type Data<'bound> = Bound<'bound>;
+    type Data<'bound> = Bound;
 
     const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
 

@@ -3,18 +3,20 @@
 #
 # Builds the kernel for one architecture from the pinned source plus this
 # repository's overlay:
-#   1. the build tree is the pristine source with patches/series applied
-#      (re-created only when the series changes);
-#   2. the repository's kernel-path directories are copied over it (only
-#      files whose content changed are rewritten, so kbuild rebuilds little);
-#   3. generated hook lines make Kbuild see the overlay: the repository's
-#      top-level Kconfig is sourced from the kernel's, and every
-#      <dir>/Makefile.overlay is included from <dir>/Makefile;
-#   4. .config = tinyconfig + arch/<arch>/configs/nvdimm_rs.config (the debug
+#   1. the build tree is the pristine source with patches/series applied; when
+#      the series changes, it is applied again to pristine copies of the files
+#      it touches in a scratch directory, and only files whose content differs
+#      are rewritten in the tree (so kbuild rebuilds what the change touches);
+#   2. the repository's kernel-path directories are copied over it (new files
+#      only; only files whose content changed are rewritten);
+#   3. .config = tinyconfig + arch/<arch>/configs/nvdimm_rs.config (the debug
 #      flavour adds arch/<arch>/configs/nvdimm_rs_debug.config), made again
-#      only when a fragment or Kconfig file of the overlay changes;
-#   5. make vmlinux/bzImage and modules, then install modules into
+#      only when a fragment or a Kconfig file of the series or the overlay
+#      changes;
+#   4. make vmlinux/bzImage and modules, then install modules into
 #      $CACHE/build/<arch>[-debug]/modules for the initramfs.
+# Kbuild sees the overlay's new files through the Kconfig and Makefile lines
+# that the series adds to upstream files; nothing is generated here.
 # Usage: kernel.sh <x86_64|powerpc|ppc64le> [default|debug] [extra make targets]
 # (ppc64le, the harness's name for a little-endian pseries guest, builds ARCH=powerpc)
 set -euo pipefail
@@ -27,7 +29,9 @@ case "${1:-}" in default | debug) set_flavour "$1"; shift ;; esac
 OUT=$(kbuild_dir "$ARCH")
 # Kernel-path directories of the repository that are copied into the tree.
 OVERLAY_DIRS=(Documentation arch drivers include kernel lib rust samples)
-HOOK_MARK='# --- nvdimm-rs overlay hook (generated) ---'
+# The patched versions of the files the series touches, and their list.
+SERIES_DIR=$KTREE.series
+PATCHED_LIST=$KTREE/.nvdimm-rs-patched
 
 # One build at a time per cache: the tree and O= directories are shared.
 mkdir -p "$CACHE/build"
@@ -38,65 +42,108 @@ flock 9
 [ -x "$BINDGEN" ] || die "bindgen missing at $BINDGEN: run 'make setup'"
 
 series_id() {
-	(cd "$REPO" && { cat patches/series 2>/dev/null; for p in $(grep -v '^#' patches/series 2>/dev/null); do cat "patches/$p"; done; } | sha256sum | cut -c1-16)
+	(cd "$REPO" && { cat patches/series 2>/dev/null; for p in $(series_patches); do cat "patches/$p"; done; } | sha256sum | cut -c1-16)
 }
 
-make_tree() {
-	local want have
-	want=$(series_id)
-	have=$(cat "$KTREE/.nvdimm-rs-series" 2>/dev/null || true)
-	[ "$want" = "$have" ] && return
-	say "assembling build tree $KTREE (patch series $want)"
-	rm -rf "$KTREE.new"
-	cp -a "$KSRC_PRISTINE" "$KTREE.new"
-	local p
-	for p in $(grep -v '^#' "$REPO/patches/series" 2>/dev/null); do
+series_patches() { grep -v '^#' "$REPO/patches/series" 2>/dev/null || true; }
+
+# Paths a patch creates, changes or deletes (both sides of every file header).
+patch_paths() {
+	sed -n -e 's|^--- a/\([^[:space:]]*\).*|\1|p' -e 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
+}
+
+# Apply the series to pristine copies of the files it touches, in a scratch
+# directory: $SERIES_DIR.new holds the patched files, $SERIES_DIR.new.list
+# every path the series touches (a path missing from the directory is one
+# the series deletes).
+assemble_series() {
+	local p paths=$SERIES_DIR.new.list
+	rm -rf "$SERIES_DIR.new"
+	mkdir -p "$SERIES_DIR.new"
+	for p in $(series_patches); do
+		[ -f "$REPO/patches/$p" ] || die "patches/series names $p, which does not exist"
+		patch_paths "$REPO/patches/$p"
+	done | sort -u >"$paths"
+	(cd "$KSRC_PRISTINE" && while read -r f; do if [ -f "$f" ]; then printf '%s\n' "$f"; fi; done <"$paths") |
+		(cd "$KSRC_PRISTINE" && cpio -pdm --quiet "$SERIES_DIR.new")
+	for p in $(series_patches); do
 		say "  applying $p"
-		patch -d "$KTREE.new" -p1 -s --no-backup-if-mismatch -F0 -i "$REPO/patches/$p" ||
+		patch -d "$SERIES_DIR.new" -p1 -s --no-backup-if-mismatch -F0 -i "$REPO/patches/$p" ||
 			die "patch $p does not apply to $KERNEL_PKG $KERNEL_DEB_VERSION"
 	done
-	rm -rf "$KTREE"
-	mv "$KTREE.new" "$KTREE"
-	echo "$want" >"$KTREE/.nvdimm-rs-series"
-	rm -f "$KTREE/.nvdimm-rs-manifest"
 }
 
-# Copy overlay files; restore or remove files that left the overlay.
+# Make $KTREE the pristine source plus the series. A tree made before by this
+# function is updated by content: a file is rewritten (with a new time, so
+# that what depends on it rebuilds) only when its patched content differs,
+# and a file the previous series touched but this one does not goes back to
+# its pristine content (or away, if the previous series created it).
+make_tree() {
+	local want have f src
+	want=$(series_id)
+	have=$(cat "$KTREE/.nvdimm-rs-series" 2>/dev/null || true)
+	if [ -f "$KTREE/.nvdimm-rs-pristine" ] && [ "$(cat "$KTREE/.nvdimm-rs-pristine")" != "$KERNEL_DEB_VERSION" ]; then
+		say "the pinned source changed: removing $KTREE"
+		rm -rf "$KTREE"
+	fi
+	[ "$want" = "$have" ] && [ -f "$PATCHED_LIST" ] && return
+	say "applying patch series $want"
+	assemble_series
+	if [ ! -d "$KTREE" ]; then
+		say "copying the pristine source to $KTREE"
+		rm -rf "$KTREE.new"
+		cp -a "$KSRC_PRISTINE" "$KTREE.new"
+		mv "$KTREE.new" "$KTREE"
+		: >"$PATCHED_LIST"
+	elif [ ! -f "$PATCHED_LIST" ]; then
+		# A tree whose patched files are not recorded (made by an older
+		# version of this script): compare the rest of it with the
+		# pristine source once, rewriting only what differs.
+		say "restoring upstream files of $KTREE by content"
+		sed 's|^|/|' "$SERIES_DIR.new.list" | rsync -rlc --exclude-from=- "$KSRC_PRISTINE/" "$KTREE/"
+		: >"$PATCHED_LIST"
+	fi
+	sort -u "$PATCHED_LIST" "$SERIES_DIR.new.list" | while read -r f; do
+		if [ -f "$SERIES_DIR.new/$f" ]; then
+			src=$SERIES_DIR.new/$f
+		elif grep -qxF "$f" "$SERIES_DIR.new.list" || [ ! -f "$KSRC_PRISTINE/$f" ]; then
+			src= # deleted by this series, or created only by the previous one
+		else
+			src=$KSRC_PRISTINE/$f
+		fi
+		if [ -z "$src" ]; then
+			rm -f "$KTREE/$f"
+		elif ! cmp -s "$src" "$KTREE/$f"; then
+			mkdir -p "$(dirname "$KTREE/$f")"
+			cp "$src" "$KTREE/$f"
+		fi
+	done
+	rm -rf "$SERIES_DIR"
+	mv "$SERIES_DIR.new" "$SERIES_DIR"
+	mv "$SERIES_DIR.new.list" "$PATCHED_LIST"
+	echo "$KERNEL_DEB_VERSION" >"$KTREE/.nvdimm-rs-pristine"
+	echo "$want" >"$KTREE/.nvdimm-rs-series"
+}
+
+# Copy overlay files; restore or remove files that left the overlay. The
+# overlay holds only new files: a change to an upstream file is a patch.
 copy_overlay() {
-	local d new old f
+	local d new old f upstream
 	new=$(mktemp)
 	(cd "$REPO" && for d in "${OVERLAY_DIRS[@]}"; do [ -d "$d" ] && git ls-files --cached --others --exclude-standard -- "$d" 2>/dev/null || true; done) | sort >"$new"
+	upstream=$(while read -r f; do if [ -e "$KSRC_PRISTINE/$f" ]; then printf ' %s' "$f"; fi; done <"$new")
+	[ -z "$upstream" ] || die "the overlay replaces upstream files (change them with a patch in patches/):$upstream"
 	old=$KTREE/.nvdimm-rs-manifest
 	if [ -f "$old" ]; then
 		comm -23 "$old" "$new" | while read -r f; do
-			if [ -e "$KSRC_PRISTINE/$f" ]; then cp -p "$KSRC_PRISTINE/$f" "$KTREE/$f"; else rm -f "$KTREE/$f"; fi
+			if [ -f "$SERIES_DIR/$f" ]; then cp "$SERIES_DIR/$f" "$KTREE/$f"
+			elif [ -e "$KSRC_PRISTINE/$f" ]; then cp "$KSRC_PRISTINE/$f" "$KTREE/$f"
+			else rm -f "$KTREE/$f"; fi
 		done
 	fi
 	(cd "$REPO" && rsync -rc --files-from="$new" . "$KTREE/")
 	mv "$new" "$old"
 }
-
-# Append (or refresh) generated lines at the end of an upstream file.
-hook() {
-	local file=$1 lines=$2 cur tmp
-	cur=$(sed "/^$HOOK_MARK\$/,\$d" "$file")
-	tmp=$(mktemp)
-	printf '%s\n%s\n%s\n' "$cur" "$HOOK_MARK" "$lines" >"$tmp"
-	if cmp -s "$tmp" "$file"; then rm -f "$tmp"; else mv "$tmp" "$file"; fi
-}
-
-install_hooks() {
-	cp_if_changed "$REPO/Kconfig" "$KTREE/Kconfig.nvdimm-rs"
-	hook "$KTREE/Kconfig" 'source "Kconfig.nvdimm-rs"'
-	local m dir
-	while read -r m; do
-		dir=$(dirname "$m")
-		[ -f "$KTREE/$dir/Makefile" ] || die "$m: $dir has no upstream Makefile to hook into"
-		hook "$KTREE/$dir/Makefile" "include \$(srctree)/$m"
-	done < <(grep '/Makefile\.overlay$' "$KTREE/.nvdimm-rs-manifest" || true)
-}
-
-cp_if_changed() { cmp -s "$1" "$2" || cp "$1" "$2"; }
 
 # The config fragments of the flavour, in merge order.
 fragments() {
@@ -111,7 +158,10 @@ configure() {
 		[ -f "${frags[-1]}" ] || die "no config fragment arch/$(srcarch)/configs/$f.config in the overlay"
 	done
 	local want
-	want=$({ llvm_for "$ARCH"; cat "${frags[@]}" "$KTREE/Kconfig.nvdimm-rs" $(grep 'Kconfig' "$KTREE/.nvdimm-rs-manifest" | sed "s|^|$KTREE/|"); } | sha256sum | cut -c1-16)
+	# The inputs of the config: the fragments, and every Kconfig file that the
+	# series changes or the overlay adds.
+	want=$({ llvm_for "$ARCH"; cat "${frags[@]}"; { grep -h '\(^\|/\)Kconfig[^/]*$' "$PATCHED_LIST" "$KTREE/.nvdimm-rs-manifest" || true; } |
+		sort -u | while read -r f; do if [ -f "$KTREE/$f" ]; then echo "$f"; cat "$KTREE/$f"; fi; done; } | sha256sum | cut -c1-16)
 	if [ -f "$OUT/.config" ] && [ "$(cat "$OUT/.nvdimm-rs-config" 2>/dev/null)" = "$want" ]; then
 		return
 	fi
@@ -146,7 +196,6 @@ image_target() { case "$ARCH" in x86_64) echo bzImage ;; powerpc) echo vmlinux ;
 
 make_tree
 copy_overlay
-install_hooks
 configure
 say "building $ARCH in $OUT"
 kmake "$ARCH" "$(image_target)" modules "$@"

@@ -59,8 +59,13 @@ case "$boot" in
 	# The driver goes and comes back (regions disabled first, as for
 	# nfit): the namespace is read back from the labels on the card memory.
 	check disable-regions ndctl disable-region all
+	grep ocxlpmem_rs /proc/interrupts
+	check irqs-requested sh -c 'grep -q "ocxlpmem_rs-events" /proc/interrupts && grep -q "ocxlpmem_rs-fatal" /proc/interrupts'
 	check rmmod rmmod ocxlpmem_rs
 	check bus-gone test "$(count_regions)" = 0
+	# Devres frees the card's vectors at unbind (the reload below could
+	# not allocate them otherwise).
+	check irqs-freed sh -c '! grep -q ocxlpmem_rs /proc/interrupts'
 	require reload modprobe ocxlpmem_rs
 	require region-again wait_for 30 have_regions 1
 	check labels-after-reload ndctl check-labels nmem0

@@ -6,7 +6,7 @@
 # min-checks: 6
 #
 # samples/rust/rust_warn.rs fires warn_on!(true) in its init and loads. On
-# powerpc this needs patches/0002 (ARCH_WARN_ASM). 7.3 prints, for example,
+# powerpc this needs patches/0001 (ARCH_WARN_ASM). 7.3 prints, for example,
 # "WARNING: samples/rust/rust_warn.rs:25 at 0xc0080000000351f8, CPU#0: modprobe/66".
 # x86_64 can run it once its config fragment enables SAMPLE_RUST_WARN.
 

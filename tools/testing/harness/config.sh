@@ -36,6 +36,13 @@ set_flavour() {
 # Per-architecture (and flavour) O= directory: build/x86_64, build/x86_64-debug.
 kbuild_dir() { echo "$CACHE/build/$1${FLAVOUR:+-$FLAVOUR}"; }
 
+# The patches of patches/series, in order.
+series_patches() { grep -v '^#' "$REPO/patches/series" 2>/dev/null || true; }
+# Paths a patch creates, changes or deletes (both sides of every file header).
+patch_paths() {
+	sed -n -e 's|^--- a/\([^[:space:]]*\).*|\1|p' -e 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
+}
+
 BINDGEN=$CACHE/bindgen/bin/bindgen
 # The core library source of rustc-web (package rust-web-src).
 RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library

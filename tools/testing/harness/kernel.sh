@@ -45,13 +45,6 @@ series_id() {
 	(cd "$REPO" && { cat patches/series 2>/dev/null; for p in $(series_patches); do cat "patches/$p"; done; } | sha256sum | cut -c1-16)
 }
 
-series_patches() { grep -v '^#' "$REPO/patches/series" 2>/dev/null || true; }
-
-# Paths a patch creates, changes or deletes (both sides of every file header).
-patch_paths() {
-	sed -n -e 's|^--- a/\([^[:space:]]*\).*|\1|p' -e 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"
-}
-
 # Apply the series to pristine copies of the files it touches, in a scratch
 # directory: $SERIES_DIR.new holds the patched files, $SERIES_DIR.new.list
 # every path the series touches (a path missing from the directory is one

@@ -23,8 +23,6 @@ dir=${2:-}
 shift 2
 series=$REPO/patches/series
 
-patches() { grep -v '^#' "$series" || true; }
-
 case "$cmd" in
 checkout)
 	[ -f "$KSRC_PRISTINE/.unpacked" ] || die "kernel source missing in $KSRC_PRISTINE: run 'make setup'"
@@ -32,8 +30,8 @@ checkout)
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
 	{
-		for p in $(patches); do
-			sed -n -e 's|^--- a/\([^[:space:]]*\).*|\1|p' -e 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$REPO/patches/$p"
+		for p in $(series_patches); do
+			patch_paths "$REPO/patches/$p"
 		done
 		[ $# -eq 0 ] || printf '%s\n' "$@"
 	} | sort -u | (cd "$KSRC_PRISTINE" && while read -r f; do
@@ -45,7 +43,7 @@ checkout)
 	git -C "$dir" add -A
 	git -C "$dir" commit -q -m "pristine $KERNEL_PKG $KERNEL_DEB_VERSION (files the series touches)"
 	git -C "$dir" tag pristine
-	for p in $(patches); do
+	for p in $(series_patches); do
 		git -C "$dir" am -q "$REPO/patches/$p" || die "$p does not apply (git am); see $dir"
 	done
 	say "$dir: $(git -C "$dir" rev-list --count pristine..HEAD) patches on tag pristine"
@@ -54,12 +52,12 @@ export)
 	git -C "$dir" rev-parse -q --verify pristine >/dev/null || die "$dir has no tag pristine: make it with 'series.sh checkout'"
 	out=$(mktemp -d)
 	git -C "$dir" format-patch -q -N --zero-commit --no-signature -o "$out" pristine..HEAD
-	for p in $(patches); do rm -f "$REPO/patches/$p"; done
+	for p in $(series_patches); do rm -f "$REPO/patches/$p"; done
 	cp "$out"/*.patch "$REPO/patches/"
 	{ grep '^#' "$series" || true; (cd "$out" && ls -- *.patch); } >"$series.new"
 	mv "$series.new" "$series"
 	rm -rf "$out"
-	say "patches/series: $(patches | wc -l) patches"
+	say "patches/series: $(series_patches | wc -l) patches"
 	;;
 *) die "usage: series.sh checkout|export DIR [PATH...]" ;;
 esac

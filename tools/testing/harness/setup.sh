@@ -203,6 +203,16 @@ same_llvm_major() { # the debug kernels' KASAN: one LLVM for C and Rust
 	r=$(/usr/bin/rustc --version --verbose | sed -n 's/^LLVM version: \([0-9]*\)\..*/\1/p')
 	[ "$r" = "${LLVM_DEBUG_SUFFIX#-}" ] || { echo "rustc's LLVM is $r, the debug kernels use LLVM$LLVM_DEBUG_SUFFIX"; return 1; }
 }
+prove_llvm() { # MAJOR PURPOSE LIBCLANG_DIR: one LLVM's clang, lld, tools and libclang
+	local v=$1 why=$2 t
+	prove "clang-$v ($why)" "clang-$v" version_is "clang-$v" "clang version $v\\."
+	prove "ld.lld-$v ($why)" "lld-$v" version_is "ld.lld-$v" "LLD $v\\."
+	prove "llvm-ar-$v ($why)" "llvm-$v" version_is "llvm-ar-$v" "LLVM version $v\\."
+	for t in nm objcopy objdump readelf strip; do
+		prove "llvm-$t-$v ($why)" "llvm-$v" command -v "llvm-$t-$v"
+	done
+	prove "libclang $v ($3)" "libclang-$v-dev" test -e "$3/libclang.so"
+}
 elf_machine() { # FILE MACHINE
 	readelf -h "$1" | grep -q "Machine: *$2" || { readelf -h "$1" | grep Machine; return 1; }
 }
@@ -222,22 +232,9 @@ prove_all() {
 	prove "rustc builds and runs a program" rustc-web rust_hello
 	prove "clippy-driver" rust-web-clippy version_is /usr/bin/clippy-driver '^clippy 0\.1\.96'
 	prove "rustfmt" rustfmt-web version_is /usr/bin/rustfmt '^rustfmt 1\.'
-	prove "clang-19" clang-19 version_is clang-19 'clang version 19\.'
-	prove "ld.lld-19" lld-19 version_is ld.lld-19 'LLD 19\.'
-	prove "llvm-ar-19" llvm-19 version_is llvm-ar-19 'LLVM version 19\.'
-	local t
-	for t in nm objcopy objdump readelf strip; do
-		prove "llvm-$t-19 (LLVM=-19 builds)" llvm-19 command -v "llvm-$t-19"
-	done
-	prove "libclang ($LIBCLANG_PATH)" libclang-19-dev test -e "$LIBCLANG_PATH/libclang.so"
-	prove "clang-22 (debug kernels)" clang-22 version_is clang-22 'clang version 22\.'
-	prove "ld.lld-22 (debug kernels)" lld-22 version_is ld.lld-22 'LLD 22\.'
-	prove "llvm-ar-22 (debug kernels)" llvm-22 version_is llvm-ar-22 'LLVM version 22\.'
-	for t in nm objcopy objdump readelf strip; do
-		prove "llvm-$t-22 (debug kernels)" llvm-22 command -v "llvm-$t-22"
-	done
-	prove "libclang 22 (bindgen of the debug kernels)" libclang-22-dev test -e /usr/lib/llvm-22/lib/libclang.so
-	prove "rustc and clang-22 share an LLVM major" "rustc-web clang-22" same_llvm_major
+	prove_llvm "${LLVM_SUFFIX#-}" "LLVM=$LLVM_SUFFIX builds" "$LIBCLANG_PATH"
+	prove_llvm "${LLVM_DEBUG_SUFFIX#-}" "debug kernels" "/usr/lib/llvm$LLVM_DEBUG_SUFFIX/lib"
+	prove "rustc and clang$LLVM_DEBUG_SUFFIX share an LLVM major" "rustc-web clang$LLVM_DEBUG_SUFFIX" same_llvm_major
 	prove "bindgen 0.72 runs on a header" "cargo install bindgen-cli (make setup)" bindgen_runs
 	prove "cargo" "rustup (the machine's toolchain)" version_is cargo '^cargo 1\.'
 	prove "gcc links a C program" "gcc libc6-dev" c_links gcc

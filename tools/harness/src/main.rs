@@ -425,6 +425,9 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
     if work.is_empty() && rejected.is_empty() {
         return Err("no scenario selected".into());
     }
+    // Longest first: with a fixed number of guests at once, a run of
+    // minutes that starts last keeps one core busy alone at the end.
+    work.sort_by_key(|(sc, _, _)| std::cmp::Reverse(sc.cost_estimate()));
     println!(
         "running {} scenario runs, {} at a time (accelerator: {})",
         work.len(),

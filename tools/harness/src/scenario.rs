@@ -542,6 +542,14 @@ impl Scenario {
         }
     }
 
+    /// What `check` expects a run to cost, for scheduling only: the
+    /// longest a boot may take times the boots. Timeouts are set from what
+    /// the scenario did take, so the order follows the real durations.
+    pub fn cost_estimate(&self) -> u64 {
+        self.timeout_secs
+            .saturating_mul(u64::from(self.boots.max(1)))
+    }
+
     /// The fewest checks a run with `driver` may run.
     pub fn min_checks_for(&self, driver: &str) -> usize {
         self.driver_min_checks
@@ -845,6 +853,13 @@ mod tests {
         assert_eq!(sc.malformed_for(2), Some("b"));
         assert_eq!(sc.malformed_for(4), None);
         assert_eq!(sc.platform_for(3), Platform::Vmm);
+        let one = Scenario::parse("y", p, "# title: t\n# timeout: 100\n").unwrap();
+        assert!(
+            sc.cost_estimate() > one.cost_estimate(),
+            "3 boots of 180 s outrank one of 100 s: {} vs {}",
+            sc.cost_estimate(),
+            one.cost_estimate()
+        );
         let sc = Scenario::parse(
             "x",
             p,

@@ -245,7 +245,9 @@ fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
     )
 }
 
-/// Exit codes of `nvdimm-vmm` (see `tools/vmm/src/qemu.rs`).
+/// Exit codes of `nvdimm-vmm` (see `tools/vmm/src/qemu.rs`; 2 is a bad
+/// command line or an unusable path, 130/143 a stop by SIGINT/SIGTERM,
+/// both reported here as a QEMU error).
 const VMM_EXIT_PANIC: i32 = 3;
 const VMM_EXIT_TIMEOUT: i32 = 4;
 
@@ -299,6 +301,10 @@ fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
         cfg.vmm_dir.display().to_string(),
         "--control".into(),
         cfg.vmm_dir.join("control.sock").display().to_string(),
+        // Where the scenario's hot-added backing files are (the VMM's
+        // control socket takes hotplug files only from named directories).
+        "--hotplug-dir".into(),
+        cfg.hotplug_dir.display().to_string(),
         "--qmp".into(),
         cfg.qmp_socket.display().to_string(),
     ];

@@ -47,6 +47,28 @@ pub const CLEAR_UNIT: u64 = 512;
 pub const FLAG_RETURN_PREV_DATA: u8 = 1 << 1;
 /// How many ARS starts `stats` lists.
 pub const STARTS_KEPT: usize = 16;
+/// The most separate ranges a list (poison, injected, found) holds: the
+/// guest (error injection, clearing inside a range splits it) and the
+/// control protocol cannot grow them without bound. A function that would
+/// go past it changes nothing and answers [`STATUS_FULL`].
+pub const MAX_RANGES: usize = 256;
+/// The status of a function refused because a range list is full.
+pub const STATUS_FULL: u32 = crate::model::STATUS_HW_ERROR;
+
+/// A range list would hold more than [`MAX_RANGES`] separate ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyRanges;
+
+impl std::fmt::Display for TooManyRanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "more than {MAX_RANGES} separate poison ranges (clear some first)"
+        )
+    }
+}
+
+impl std::error::Error for TooManyRanges {}
 
 const INVALID: u32 = crate::model::STATUS_INVALID_INPUT;
 
@@ -72,7 +94,33 @@ fn range(input: &[u8]) -> Option<(u64, u64)> {
 pub struct Ranges(Vec<(u64, u64)>);
 
 impl Ranges {
-    pub fn add(&mut self, a: u64, l: u64) {
+    /// Adds `[a, a + l)`; the ranges now held. Nothing changes if that
+    /// would make more than [`MAX_RANGES`].
+    pub fn add(&mut self, a: u64, l: u64) -> Result<usize, TooManyRanges> {
+        Self::keep(self, self.added(a, l))
+    }
+
+    /// Removes `[a, a + l)` (which can split a range in two); as
+    /// [`Ranges::add`] for the cap.
+    #[cfg(test)]
+    pub fn remove(&mut self, a: u64, l: u64) -> Result<usize, TooManyRanges> {
+        Self::keep(self, self.removed(a, l))
+    }
+
+    fn keep(&mut self, new: Ranges) -> Result<usize, TooManyRanges> {
+        new.check()?;
+        *self = new;
+        Ok(self.0.len())
+    }
+
+    fn check(&self) -> Result<(), TooManyRanges> {
+        if self.0.len() > MAX_RANGES {
+            return Err(TooManyRanges);
+        }
+        Ok(())
+    }
+
+    fn added(&self, a: u64, l: u64) -> Ranges {
         let (mut s, mut e) = (a, a.saturating_add(l));
         let mut out = Vec::with_capacity(self.0.len() + 1);
         for &(ra, rl) in &self.0 {
@@ -86,10 +134,10 @@ impl Ranges {
         }
         out.push((s, e - s));
         out.sort_unstable();
-        self.0 = out;
+        Ranges(out)
     }
 
-    pub fn remove(&mut self, a: u64, l: u64) {
+    fn removed(&self, a: u64, l: u64) -> Ranges {
         let (s, e) = (a, a.saturating_add(l));
         let mut out = Vec::with_capacity(self.0.len() + 1);
         for &(ra, rl) in &self.0 {
@@ -105,7 +153,7 @@ impl Ranges {
                 out.push((e, re - e));
             }
         }
-        self.0 = out;
+        Ranges(out)
     }
 
     /// The parts inside `[a, a + l)`.
@@ -166,6 +214,15 @@ impl Ars {
     /// persistent range holds an address (0 if none).
     pub fn call(&mut self, function: u32, input: &[u8], handle_of: &dyn Fn(u64) -> u32) -> Vec<u8> {
         let st = |s: u32| s.to_le_bytes().to_vec();
+        let full = || {
+            // Logged once: the guest can ask again and again.
+            static LOGGED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if !LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("nvdimm-vmm: ARS function {function} refused: {TooManyRanges}");
+            }
+            st(STATUS_FULL)
+        };
         match function {
             FN_ARS_CAP => {
                 if range(input).is_none() {
@@ -196,10 +253,14 @@ impl Ars {
                     Ranges(self.known.within(a, l))
                 } else {
                     let found = Ranges(self.poison.within(a, l));
-                    self.known.remove(a, l);
+                    let mut known = self.known.removed(a, l);
                     for &(ea, el) in found.iter() {
-                        self.known.add(ea, el);
+                        known = known.added(ea, el);
                     }
+                    if known.check().is_err() {
+                        return full();
+                    }
+                    self.known = known;
                     self.scrubs += 1;
                     found
                 };
@@ -249,11 +310,8 @@ impl Ars {
                 if a % CLEAR_UNIT != 0 || l % CLEAR_UNIT != 0 {
                     return st(INVALID);
                 }
-                self.poison.remove(a, l);
-                self.injected.remove(a, l);
-                self.known.remove(a, l);
-                if let Some(scrub) = &mut self.scrub {
-                    scrub.found.remove(a, l);
+                if self.remove_everywhere(a, l).is_err() {
+                    return full();
                 }
                 let mut o = st(0);
                 o.extend(0u32.to_le_bytes());
@@ -267,17 +325,20 @@ impl Ars {
                 if input.len() < 17 {
                     return st(INVALID);
                 }
-                self.poison.add(a, l);
-                self.injected.add(a, l);
+                let (poison, injected) = (self.poison.added(a, l), self.injected.added(a, l));
+                if poison.check().and(injected.check()).is_err() {
+                    return full();
+                }
+                (self.poison, self.injected) = (poison, injected);
                 st(0)
             }
             FN_INJECT_CLEAR => {
                 let Some((a, l)) = range(input) else {
                     return st(INVALID);
                 };
-                self.poison.remove(a, l);
-                self.injected.remove(a, l);
-                self.known.remove(a, l);
+                if self.remove_everywhere(a, l).is_err() {
+                    return full();
+                }
                 st(0)
             }
             FN_INJECT_GET => {
@@ -296,6 +357,33 @@ impl Ars {
 }
 
 impl Ars {
+    /// Adds poison (the control protocol's `poison`); the poison ranges
+    /// now held.
+    pub fn add_poison(&mut self, a: u64, l: u64) -> Result<usize, TooManyRanges> {
+        self.poison.add(a, l)
+    }
+
+    /// Removes `[a, a + l)` from the poison, the injected errors, what
+    /// scrubs found and the last results: all of them or, if one would
+    /// split past [`MAX_RANGES`], none.
+    fn remove_everywhere(&mut self, a: u64, l: u64) -> Result<(), TooManyRanges> {
+        let poison = self.poison.removed(a, l);
+        let injected = self.injected.removed(a, l);
+        let known = self.known.removed(a, l);
+        let found = self.scrub.as_ref().map(|s| s.found.removed(a, l));
+        poison.check()?;
+        injected.check()?;
+        known.check()?;
+        if let Some(f) = &found {
+            f.check()?;
+        }
+        (self.poison, self.injected, self.known) = (poison, injected, known);
+        if let (Some(scrub), Some(f)) = (&mut self.scrub, found) {
+            scrub.found = f;
+        }
+        Ok(())
+    }
+
     /// The scrub counters and the last starts, for `stats`.
     pub fn json(&self) -> serde_json::Value {
         serde_json::json!({
@@ -318,15 +406,51 @@ mod tests {
     #[test]
     fn ranges() {
         let mut p = Ranges::default();
-        p.add(100, 10);
-        p.add(105, 10);
-        p.add(200, 5);
+        p.add(100, 10).unwrap();
+        p.add(105, 10).unwrap();
+        p.add(200, 5).unwrap();
         assert_eq!(p.0, [(100, 15), (200, 5)]);
-        p.remove(104, 2);
+        p.remove(104, 2).unwrap();
         assert_eq!(p.0, [(100, 4), (106, 9), (200, 5)]);
         assert_eq!(p.within(102, 100), [(102, 2), (106, 9), (200, 2)]);
-        p.remove(0, u64::MAX);
+        p.remove(0, u64::MAX).unwrap();
         assert_eq!(p.len(), 0);
+    }
+
+    #[test]
+    fn range_lists_are_capped() {
+        let mut p = Ranges::default();
+        for i in 0..MAX_RANGES as u64 {
+            assert_eq!(p.add(i * 0x1000, 0x10), Ok(i as usize + 1));
+        }
+        assert_eq!(p.add(MAX_RANGES as u64 * 0x1000, 0x10), Err(TooManyRanges));
+        assert_eq!(p.len(), MAX_RANGES);
+        // Merging into an existing range is fine; splitting one is not.
+        assert_eq!(p.add(0x8, 0x10), Ok(MAX_RANGES));
+        assert_eq!(p.remove(0x4, 0x2), Err(TooManyRanges));
+        assert_eq!(p.len(), MAX_RANGES);
+        // The guest cannot grow them either: injection and clearing that
+        // would split are refused and change nothing.
+        let mut a = Ars::default();
+        let h = |_: u64| 1;
+        let inject = |at: u64| {
+            let mut i = r(at, 0x600);
+            i.push(0);
+            i
+        };
+        for i in 0..MAX_RANGES as u64 {
+            assert_eq!(a.call(FN_INJECT_SET, &inject(i * 0x1000), &h), [0; 4]);
+        }
+        let before = (a.poison.clone(), a.injected.clone());
+        let refused = STATUS_FULL.to_le_bytes();
+        assert_eq!(a.call(FN_INJECT_SET, &inject(1 << 40), &h), refused);
+        assert_eq!(a.call(FN_INJECT_CLEAR, &r(0x100, 0x100), &h), refused);
+        assert_eq!(a.call(FN_CLEAR_ERROR, &r(0x200, 0x200), &h), refused);
+        assert_eq!((a.poison.clone(), a.injected.clone()), before.clone());
+        assert_eq!(a.add_poison(1 << 40, 1), Err(TooManyRanges));
+        // Clearing whole ranges still works.
+        assert_eq!(a.call(FN_INJECT_CLEAR, &r(0, 0x1000), &h), [0; 4]);
+        assert_eq!(a.poison.len(), MAX_RANGES - 1);
     }
 
     #[test]
@@ -392,12 +516,12 @@ mod tests {
         let h = |_: u64| 1;
         // Before any scrub, previous data is empty.
         assert_eq!(a.call(FN_ARS_START, &start(0, 0x10000, 2), &h)[..4], [0; 4]);
-        a.poison.add(0x1000, 0x200);
+        a.poison.add(0x1000, 0x200).unwrap();
         assert_eq!(records(&a.call(FN_ARS_STATUS, &[], &h)), 0);
         // A full scrub finds it; a short one then returns it too.
         a.call(FN_ARS_START, &start(0, 0x10000, 0), &h);
         assert_eq!(records(&a.call(FN_ARS_STATUS, &[], &h)), 1);
-        a.poison.add(0x8000, 0x200);
+        a.poison.add(0x8000, 0x200).unwrap();
         a.call(FN_ARS_START, &start(0, 0x10000, FLAG_RETURN_PREV_DATA), &h);
         let s = a.call(FN_ARS_STATUS, &[], &h);
         assert_eq!(records(&s), 1, "new poison not scanned");
@@ -459,7 +583,7 @@ mod tests {
         );
         // Records are capped.
         for i in 0..(MAX_RECORDS as u64 + 10) {
-            a.poison.add(i * 0x1000, 0x10);
+            a.poison.add(i * 0x1000, 0x10).unwrap();
         }
         let mut start = r(0, 1 << 30);
         start.extend(TYPE_PERSISTENT.to_le_bytes());

@@ -30,7 +30,12 @@
 //!
 //! `hotplug` (a new DIMM at run time, on a machine started with
 //! `--hotplug-slots`) is accepted from the control socket only: the guest
-//! must not name host files.
+//! must not name host files. Its backing file must be under a directory
+//! named on the command line (`--hotplug-dir`, or that of an `--nvdimm`
+//! file; see [`crate::host::HotplugDirs`]).
+//!
+//! What requests can add is bounded: [`crate::faults::MAX_RULES`] armed
+//! fault rules per model, [`crate::ars::MAX_RANGES`] poison ranges.
 //!
 //! `dimm` is an NFIT handle (0 is the root device), left out for all;
 //! `function` left out for all; `count` left out for every call until
@@ -39,7 +44,18 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::host::HotplugDirs;
 use crate::model::{Fault, FaultAction, Platform};
+
+/// Where a request comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Channel<'a> {
+    /// The guest (`@@ VMM` lines on its results port).
+    Guest,
+    /// The host (the control socket): may hot-add DIMMs whose backing
+    /// files are under `hotplug_dirs`.
+    Host { hotplug_dirs: &'a HotplugDirs },
+}
 
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 4096;
@@ -149,16 +165,16 @@ fn card_fault(m: &Map<String, Value>) -> Result<crate::ocxl::faults::Fault, Stri
     })
 }
 
-/// Handles one request line; always returns one reply object. `trusted`:
-/// the request comes from the host (the control socket), not the guest.
-pub fn handle(platform: &mut Platform, line: &str, trusted: bool) -> Value {
-    match try_handle(platform, line, trusted) {
+/// Handles one request line from `channel`; always returns one reply
+/// object.
+pub fn handle(platform: &mut Platform, line: &str, channel: Channel<'_>) -> Value {
+    match try_handle(platform, line, channel) {
         Ok(v) => v,
         Err(e) => json!({"ok": false, "error": e}),
     }
 }
 
-fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, String> {
+fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Value, String> {
     if line.len() > MAX_LINE {
         return Err(format!("request longer than {MAX_LINE} bytes"));
     }
@@ -190,8 +206,8 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             Ok(json!({"ok": true}))
         }
         "fault" => {
-            p.faults.add(fault(m)?);
-            Ok(json!({"ok": true, "armed": p.faults.armed()}))
+            let armed = p.faults.add(fault(m)?).map_err(|e| e.to_string())?;
+            Ok(json!({"ok": true, "armed": armed}))
         }
         "clear-faults" => {
             p.faults.clear();
@@ -208,8 +224,8 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
             if l == 0 || a.checked_add(l).is_none() {
                 return Err("the range must be non-empty and not wrap".into());
             }
-            ars.poison.add(a, l);
-            Ok(json!({"ok": true, "ranges": ars.poison.len()}))
+            let ranges = ars.add_poison(a, l).map_err(|e| e.to_string())?;
+            Ok(json!({"ok": true, "ranges": ranges}))
         }
         "notify" => {
             for k in m.keys() {
@@ -233,7 +249,8 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
         "card-fault" => {
             let card = p.card.as_ref().ok_or("no card on this machine (--ocxlpmem)")?;
             let f = card_fault(m)?;
-            Ok(json!({"ok": true, "armed": card.arm(f)}))
+            let armed = card.arm(f).map_err(|e| e.to_string())?;
+            Ok(json!({"ok": true, "armed": armed}))
         }
         "card-clear-faults" => {
             p.card
@@ -242,13 +259,30 @@ fn try_handle(p: &mut Platform, line: &str, trusted: bool) -> Result<Value, Stri
                 .clear();
             Ok(json!({"ok": true}))
         }
-        "hotplug" if !trusted => Err("hotplug is a host request (control socket only)".into()),
         "hotplug" => {
+            let Channel::Host { hotplug_dirs } = channel else {
+                return Err("hotplug is a host request (control socket only)".into());
+            };
             let spec = m
                 .get("nvdimm")
                 .and_then(Value::as_str)
                 .ok_or("hotplug needs \"nvdimm\": \"path=F,size=S,...\"")?;
-            let d = p.hotplug(crate::config::NvdimmConfig::parse(spec)?)?;
+            let mut config = crate::config::NvdimmConfig::parse(spec)?;
+            if p.hotplug.is_none() {
+                return Err("this machine has no hotplug slots (--hotplug-slots)".into());
+            }
+            let real = hotplug_dirs
+                .resolve(&config.path)
+                .map_err(|e| e.to_string())?;
+            if p
+                .placed
+                .iter()
+                .any(|d| std::fs::canonicalize(&d.config.path).is_ok_and(|c| c == real))
+            {
+                return Err(format!("{}: already a DIMM", real.display()));
+            }
+            config.path = real;
+            let d = p.hotplug(config)?;
             Ok(json!({
                 "ok": true,
                 "handle": u32::from(d.slot) + 1,
@@ -281,28 +315,126 @@ mod tests {
     }
 
     fn handle_t(p: &mut Platform, line: &str) -> Value {
-        handle(p, line, false)
+        handle(p, line, Channel::Guest)
+    }
+
+    fn host(dirs: &HotplugDirs) -> Channel<'_> {
+        Channel::Host { hotplug_dirs: dirs }
     }
 
     #[test]
     fn hotplug_is_a_host_request() {
         let mut p = platform();
         let req = r#"{"cmd":"hotplug","nvdimm":"path=/tmp/x.img,size=4M"}"#;
-        assert!(handle(&mut p, req, false)["error"]
+        let dirs = HotplugDirs::default();
+        assert!(handle(&mut p, req, Channel::Guest)["error"]
             .as_str()
             .unwrap()
             .contains("host request"));
         // From the host: refused for want of slots, after parsing the spec.
-        assert!(handle(&mut p, req, true)["error"]
+        assert!(handle(&mut p, req, host(&dirs))["error"]
             .as_str()
             .unwrap()
             .contains("no hotplug slots"));
         let bad = r#"{"cmd":"hotplug","nvdimm":"path=/tmp/x.img,size=3M"}"#;
-        assert!(handle(&mut p, bad, true)["error"]
+        assert!(handle(&mut p, bad, host(&dirs))["error"]
             .as_str()
             .unwrap()
             .contains("multiple of 2M"));
-        assert_eq!(handle(&mut p, r#"{"cmd":"hotplug"}"#, true)["ok"], false);
+        assert_eq!(
+            handle(&mut p, r#"{"cmd":"hotplug"}"#, host(&dirs))["ok"],
+            false
+        );
+    }
+
+    #[test]
+    fn hotplug_takes_files_only_from_named_directories() {
+        let base = std::env::temp_dir().join(format!("nvdimm-vmm-ctl-hp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let (ok, other) = (base.join("ok"), base.join("other"));
+        std::fs::create_dir_all(&ok).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let mut p = platform();
+        let added = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        p.hotplug = Some(crate::model::HotplugRoom {
+            backend: Box::new(Line(added.clone())),
+            slots: 1,
+            limit: u64::MAX,
+            capabilities: 0,
+        });
+        let mut dirs = HotplugDirs::default();
+        dirs.allow(&ok).unwrap();
+        let req = |path: &std::path::Path| {
+            format!(
+                r#"{{"cmd":"hotplug","nvdimm":"path={},size=4M"}}"#,
+                path.display()
+            )
+        };
+        // Outside, by name, by `..` or through a symlink: refused, and
+        // nothing is created.
+        std::os::unix::fs::symlink(&other, ok.join("out")).unwrap();
+        for bad in [
+            other.join("a.img"),
+            ok.join("../other/b.img"),
+            ok.join("out/c.img"),
+            std::path::PathBuf::from("/etc/passwd"),
+        ] {
+            let r = handle(&mut p, &req(&bad), host(&dirs));
+            assert_eq!(r["ok"], false, "{} -> {r}", bad.display());
+            assert!(r["error"].as_str().unwrap().contains("command line"), "{r}");
+        }
+        assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0);
+        // No directory allowed at all: refused too.
+        let none = HotplugDirs::default();
+        let r = handle(&mut p, &req(&ok.join("d.img")), host(&none));
+        assert!(
+            r["error"].as_str().unwrap().contains("--hotplug-dir"),
+            "{r}"
+        );
+        // Inside: added, under its real name.
+        let r = handle(&mut p, &req(&ok.join("d.img")), host(&dirs));
+        assert_eq!(r["ok"], true, "{r}");
+        assert!(ok.join("d.img").is_file());
+        assert_eq!(
+            p.placed.last().unwrap().config.path,
+            std::fs::canonicalize(ok.join("d.img")).unwrap()
+        );
+    }
+
+    #[test]
+    fn what_requests_add_is_bounded() {
+        let mut p = platform();
+        p.ars = Some(crate::ars::Ars::default());
+        p.card = Some(crate::ocxl::attached::Control::default());
+        let max = crate::faults::MAX_RULES;
+        for i in 0..max {
+            let r = handle_t(&mut p, r#"{"cmd":"fault","status":4}"#);
+            assert_eq!(r["armed"], i + 1, "{r}");
+            let r = handle_t(&mut p, r#"{"cmd":"card-fault","status":1}"#);
+            assert_eq!(r["armed"], i + 1, "{r}");
+        }
+        for req in [
+            r#"{"cmd":"fault","status":4}"#,
+            r#"{"cmd":"card-fault","status":1}"#,
+        ] {
+            let r = handle_t(&mut p, req);
+            assert!(r["error"].as_str().unwrap().contains("clear"), "{r}");
+        }
+        assert_eq!(p.faults.armed(), max);
+        handle_t(&mut p, r#"{"cmd":"clear-faults"}"#);
+        assert_eq!(
+            handle_t(&mut p, r#"{"cmd":"fault","status":4}"#)["ok"],
+            true
+        );
+        for i in 0..crate::ars::MAX_RANGES as u64 {
+            let req = format!(r#"{{"cmd":"poison","address":{},"length":1}}"#, i * 2);
+            assert_eq!(handle_t(&mut p, &req)["ok"], true);
+        }
+        let r = handle_t(&mut p, r#"{"cmd":"poison","address":1000000,"length":1}"#);
+        assert!(
+            r["error"].as_str().unwrap().contains("poison ranges"),
+            "{r}"
+        );
     }
 
     #[test]
@@ -354,7 +486,7 @@ mod tests {
                 line.push_str(pieces[(x % pieces.len() as u64) as usize]);
             }
             x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let r = handle(&mut p, &line, false);
+            let r = handle(&mut p, &line, Channel::Guest);
             assert!(r["ok"].is_boolean(), "{line} -> {r}");
         }
         assert!(

@@ -5,6 +5,25 @@
 //! a fault changed. The models define their rules (what they match, what
 //! they do) and implement [`Rule`] for them.
 
+/// The most rules a model keeps armed: requests (from the host or from
+/// the guest's `@@ VMM` lines) cannot grow the list without bound.
+pub const MAX_RULES: usize = 64;
+
+/// A rule could not be armed: [`MAX_RULES`] already are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyRules;
+
+impl std::fmt::Display for TooManyRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{MAX_RULES} fault rules are armed already (clear the faults first)"
+        )
+    }
+}
+
+impl std::error::Error for TooManyRules {}
+
 /// A fault rule of some model.
 pub trait Rule {
     /// What the rule does to a matching call.
@@ -32,8 +51,13 @@ impl<R> Default for Rules<R> {
 }
 
 impl<R: Rule> Rules<R> {
-    pub fn add(&mut self, r: R) {
+    /// Arms `r`; the rules now armed, or an error if [`MAX_RULES`] are.
+    pub fn add(&mut self, r: R) -> Result<usize, TooManyRules> {
+        if self.rules.len() >= MAX_RULES {
+            return Err(TooManyRules);
+        }
         self.rules.push(r);
+        Ok(self.rules.len())
     }
 
     pub fn clear(&mut self) {
@@ -79,8 +103,8 @@ mod tests {
     #[test]
     fn counted_rules_run_out_and_others_stay() {
         let mut rules = Rules::default();
-        rules.add(R(1, Some(2)));
-        rules.add(R(2, None));
+        rules.add(R(1, Some(2))).unwrap();
+        rules.add(R(2, None)).unwrap();
         assert_eq!(rules.take(|r| r.0 == 1), Some(1));
         assert_eq!(rules.take(|r| r.0 == 1), Some(1));
         assert_eq!(rules.take(|r| r.0 == 1), None);
@@ -91,5 +115,18 @@ mod tests {
         assert_eq!(rules.injected, 7);
         rules.clear();
         assert_eq!(rules.take(|_| true), None);
+    }
+
+    #[test]
+    fn rules_are_capped() {
+        let mut rules = Rules::default();
+        for i in 0..MAX_RULES {
+            assert_eq!(rules.add(R(0, None)), Ok(i + 1));
+        }
+        assert_eq!(rules.add(R(0, None)), Err(TooManyRules));
+        assert_eq!(rules.armed(), MAX_RULES);
+        assert!(TooManyRules.to_string().contains("clear"));
+        rules.clear();
+        assert_eq!(rules.add(R(0, None)), Ok(1));
     }
 }

@@ -16,6 +16,7 @@ mod config;
 mod control;
 mod faults;
 mod flush;
+mod host;
 mod ivshmem;
 mod mailbox;
 mod model;
@@ -44,7 +45,7 @@ use config::{NvdimmConfig, OcxlConfig, Persistence};
 #[command(
     about = "Test VMM: Rust NVDIMM device models (NFIT, _DSM labels, faults) served to a QEMU guest",
     after_help = "Exit codes: 0 guest powered off, 1 VMM error, 2 bad arguments, 3 guest kernel panic, \
-                  4 timeout, 5 QEMU failed."
+                  4 timeout, 5 QEMU failed, 130/143 stopped by SIGINT/SIGTERM."
 )]
 struct Cli {
     /// Guest kernel (bzImage).
@@ -75,15 +76,25 @@ struct Cli {
     /// Platform capabilities (QEMU's -machine nvdimm-persistence=).
     #[arg(long, value_enum, default_value = "none")]
     nvdimm_persistence: Persistence,
-    /// Control socket (JSON lines: faults, counters).
+    /// Control socket (JSON lines: faults, counters), mode 0600, for our
+    /// uid only. An existing PATH must be a stale socket: anything else is
+    /// refused, never replaced.
     #[arg(long)]
     control: Option<PathBuf>,
+    /// A directory whose files the control socket's "hotplug" may name
+    /// (repeat for more; those of the --nvdimm files are allowed too).
+    #[arg(long)]
+    hotplug_dir: Vec<PathBuf>,
     /// Seconds before the guest is killed (0: never).
     #[arg(long, default_value_t = 0)]
     timeout: u64,
-    /// Copy of the serial console.
+    /// Copy of the serial console (created; an existing file only with
+    /// --force).
     #[arg(long)]
     console_log: Option<PathBuf>,
+    /// Overwrite an existing --console-log file.
+    #[arg(long)]
+    force: bool,
     /// A second serial port (ttyS1) appended to this file; '@@ VMM {json}'
     /// lines on it are control requests, answered on the same port.
     #[arg(long)]
@@ -91,8 +102,10 @@ struct Cli {
     /// QMP socket of the QEMU guest.
     #[arg(long)]
     qmp: Option<PathBuf>,
-    /// Directory for the generated tables, the mailbox and sockets
-    /// (default: a fresh directory under $TMPDIR, removed at exit).
+    /// Directory for the generated tables, the mailbox and sockets: made
+    /// mode 0700 if missing, else it must be ours and writable by no one
+    /// else (default: a fresh private directory under $TMPDIR, removed at
+    /// exit).
     #[arg(long)]
     state_dir: Option<PathBuf>,
     /// I/O port of the _DSM doorbell.
@@ -175,6 +188,40 @@ struct Prepared {
     ssdt: Vec<u8>,
     /// The NFIT's structures, what `_FIT` serves.
     fit: Vec<u8>,
+    /// Where the control socket's `hotplug` may take backing files from.
+    hotplug_dirs: host::HotplugDirs,
+    state_dir: StateDir,
+}
+
+/// The state directory; a fresh one (no `--state-dir`) is removed with
+/// everything in it when this is dropped, on every way out of `run`.
+#[derive(Debug)]
+struct StateDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl StateDir {
+    fn new(explicit: Option<&std::path::Path>) -> Result<Self, host::HostError> {
+        match explicit {
+            Some(d) => host::explicit_state_dir(d).map(|()| StateDir {
+                path: d.to_path_buf(),
+                remove: false,
+            }),
+            None => host::fresh_state_dir(&std::env::temp_dir())
+                .map(|path| StateDir { path, remove: true }),
+        }
+    }
+}
+
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        if self.remove {
+            if let Err(e) = std::fs::remove_dir_all(&self.path) {
+                eprintln!("nvdimm-vmm: {}: {e}", self.path.display());
+            }
+        }
+    }
 }
 
 /// Checks everything, then creates what is missing; returns the launch.
@@ -212,6 +259,18 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
             return Err(format!("--malformed-nfit {}: needs an NVDIMM", m.name()));
         }
     }
+    if let Some(p) = &cli.console_log {
+        host::check_console_log(p, cli.force).map_err(|e| e.to_string())?;
+    }
+    if let Some(p) = &cli.control {
+        host::check_control(p).map_err(|e| e.to_string())?;
+    }
+    let mut hotplug_dirs = host::HotplugDirs::default();
+    for d in &cli.hotplug_dir {
+        hotplug_dirs
+            .allow(d)
+            .map_err(|e| format!("--hotplug-dir: {e}"))?;
+    }
     if let Some(c) = &cli.ocxlpmem {
         if cli.nvdimm.iter().any(|d| d.path == c.path) {
             return Err(format!(
@@ -241,11 +300,17 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
                 .into(),
         );
     }
+    let state_dir = StateDir::new(cli.state_dir.as_deref()).map_err(|e| e.to_string())?;
     // Every check passed: only now create missing backing files.
     for (d, e) in cli.nvdimm.iter().zip(exists) {
         if !e {
             d.create_file()?;
         }
+        let dir = match d.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        hotplug_dirs.allow(dir).map_err(|e| e.to_string())?;
     }
     if let (Some(c), Some(false)) = (&cli.ocxlpmem, card_exists) {
         c.create_file()?;
@@ -268,11 +333,6 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         }),
         usize::from(cli.hotplug_slots),
     );
-    let state_dir = match &cli.state_dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!("nvdimm-vmm-{}", std::process::id())),
-    };
-    std::fs::create_dir_all(&state_dir).map_err(|e| format!("{}: {e}", state_dir.display()))?;
     let launch = qemu::Launch {
         qemu: cli.qemu.clone(),
         accel: accel().into(),
@@ -282,12 +342,13 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         memory: cli.memory,
         dimms,
         dimms_end: end,
-        state_dir,
+        state_dir: state_dir.path.clone(),
         doorbell_port: cli.doorbell_port,
         mailbox_slot: MAILBOX_SLOT,
         results: cli.results.clone(),
         qmp: cli.qmp.clone(),
         console_log: cli.console_log.clone(),
+        overwrite_console_log: cli.force,
         echo: !cli.quiet,
         timeout: (cli.timeout > 0).then(|| Duration::from_secs(cli.timeout)),
         hotplug_slots: usize::from(cli.hotplug_slots),
@@ -303,6 +364,8 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         nfit,
         ssdt,
         fit: body,
+        hotplug_dirs,
+        state_dir,
     })
 }
 
@@ -314,10 +377,14 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         nfit,
         ssdt,
         fit,
+        hotplug_dirs,
+        mut state_dir,
     } = prepare(&cli).map_err(usage)?;
     std::fs::write(launch.nfit_path(), &nfit).map_err(|e| fail(e.to_string()))?;
     std::fs::write(launch.ssdt_path(), &ssdt).map_err(|e| fail(e.to_string()))?;
     if cli.dry_run {
+        // The printed command line names the tables: they stay.
+        state_dir.remove = false;
         println!("{} {}", launch.qemu, launch.args().join(" "));
         return Ok(qemu::EXIT_POWEROFF);
     }
@@ -329,13 +396,17 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         platform.flush = Some(flush::FlushPage::create(&launch.flush_path()).map_err(fail)?);
     }
     let platform = Arc::new(Mutex::new(platform));
-    if let Some(sock) = &cli.control {
-        let _ = std::fs::remove_file(sock);
-        let l = std::os::unix::net::UnixListener::bind(sock)
-            .map_err(|e| fail(format!("{}: {e}", sock.display())))?;
-        let p = platform.clone();
-        std::thread::spawn(move || qemu::serve_control(l, p));
-    }
+    // Removed when `run` returns, if it is still ours.
+    let _control = match &cli.control {
+        Some(sock) => {
+            let (guard, l) = host::ControlSocket::bind(sock).map_err(|e| usage(e.to_string()))?;
+            let p = platform.clone();
+            let owner = host::euid();
+            std::thread::spawn(move || qemu::serve_control(l, p, owner, hotplug_dirs));
+            Some(guard)
+        }
+        None => None,
+    };
     // The OpenCAPI pmem card behind --ocxlpmem, with the descriptor of
     // its memory; the control protocol reaches it through `control`.
     let card = launch.ocxlpmem.as_ref().map(|c| {
@@ -360,17 +431,16 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
     if let Some(s) = card_stats {
         eprintln!("nvdimm-vmm: ocxlpmem transport: {s}");
     }
-    if cli.state_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&launch.state_dir);
-    }
-    if let Some(sock) = &cli.control {
-        let _ = std::fs::remove_file(sock);
-    }
     Ok(outcome.exit_code())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before any thread starts: they all inherit the blocked signals.
+    if let Err(e) = host::handle_stop_signals() {
+        eprintln!("nvdimm-vmm: {e}");
+        return ExitCode::from(qemu::EXIT_ERROR);
+    }
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err((code, e)) => {

@@ -303,12 +303,20 @@ impl Faults {
     }
 }
 
+/// The most keys each per-call counter map holds: the guest chooses the
+/// handle and function of a call, so a map keyed by them must not grow
+/// without bound. Calls with a new key past it are counted in
+/// [`Counters::other_calls`].
+pub const MAX_COUNTER_KEYS: usize = 1024;
+
 /// Counters of served calls, per handle and function.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
     pub calls: BTreeMap<(u32, u32), u64>,
     /// Label method calls per handle and method (`"1:LSR"` in `calls`).
     pub methods: BTreeMap<(u32, &'static str), u64>,
+    /// Calls not counted per key: their map had [`MAX_COUNTER_KEYS`].
+    pub other_calls: u64,
     pub label_bytes_read: u64,
     pub label_bytes_written: u64,
     pub fit_reads: u64,
@@ -317,7 +325,32 @@ pub struct Counters {
     pub abandoned: u64,
 }
 
+/// Counts one call under `key` in `map`, or in `other` when `map` is full.
+fn count<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, other: &mut u64) {
+    if map.len() < MAX_COUNTER_KEYS || map.contains_key(&key) {
+        *map.entry(key).or_default() += 1;
+        return;
+    }
+    if *other == 0 {
+        eprintln!(
+            "nvdimm-vmm: more than {MAX_COUNTER_KEYS} distinct calls; \
+             further ones are counted as calls_other"
+        );
+    }
+    *other += 1;
+}
+
 impl Counters {
+    /// Counts a `_DSM` call.
+    pub fn count_call(&mut self, handle: u32, function: u32) {
+        count(&mut self.calls, (handle, function), &mut self.other_calls);
+    }
+
+    /// Counts a label method call.
+    pub fn count_method(&mut self, handle: u32, name: &'static str) {
+        count(&mut self.methods, (handle, name), &mut self.other_calls);
+    }
+
     pub fn json(&self) -> Value {
         let calls: serde_json::Map<String, Value> = self
             .calls
@@ -331,7 +364,10 @@ impl Counters {
             .collect();
         json!({
             "calls": calls,
-            "total": self.calls.values().sum::<u64>() + self.methods.values().sum::<u64>(),
+            "calls_other": self.other_calls,
+            "total": self.calls.values().sum::<u64>()
+                + self.methods.values().sum::<u64>()
+                + self.other_calls,
             "label_bytes_read": self.label_bytes_read,
             "label_bytes_written": self.label_bytes_written,
             "fit_reads": self.fit_reads,
@@ -532,7 +568,7 @@ impl Platform {
             self.counters.bad_requests += 1;
             return reply(status(LS_INVALID_INPUT));
         };
-        *self.counters.methods.entry((handle, name)).or_default() += 1;
+        self.counters.count_method(handle, name);
         let Some(input) = input else {
             self.counters.bad_requests += 1;
             return reply(status(LS_INVALID_INPUT));
@@ -603,11 +639,7 @@ impl Platform {
 
     /// Serves one `_DSM` call.
     pub fn call(&mut self, c: &DsmCall) -> DsmReply {
-        *self
-            .counters
-            .calls
-            .entry((c.handle, c.function))
-            .or_default() += 1;
+        self.counters.count_call(c.handle, c.function);
         let Some(input) = c.input.as_deref() else {
             self.counters.bad_requests += 1;
             return DsmReply {
@@ -728,6 +760,24 @@ mod tests {
     }
 
     #[test]
+    fn counters_keyed_by_guest_values_are_capped() {
+        let mut p = platform("counters", &["size=4M,label-size=128K"]);
+        let n = MAX_COUNTER_KEYS as u32 + 100;
+        for f in 0..n {
+            call(&mut p, 7, f, &[]);
+            p.label_method(f, 4, Some(&[]));
+        }
+        call(&mut p, 7, 0, &[]);
+        assert_eq!(p.counters.calls.len(), MAX_COUNTER_KEYS);
+        assert_eq!(p.counters.methods.len(), MAX_COUNTER_KEYS);
+        assert_eq!(p.counters.calls[&(7, 0)], 2, "known keys still count");
+        assert_eq!(p.counters.other_calls, 200);
+        let j = p.counters.json();
+        assert_eq!(j["calls_other"], 200);
+        assert_eq!(j["total"], u64::from(n) * 2 + 1);
+    }
+
+    #[test]
     fn label_area() {
         let mut p = platform("labels", &["size=4M,label-size=128K"]);
         let size = call(&mut p, 1, 4, &[]);
@@ -828,19 +878,23 @@ mod tests {
         assert_eq!(m(&mut p, 2, 4, &[]).len(), 12, "both: the methods work too");
         // Faults keyed by the function hit the method too; injected
         // statuses pass unchanged (3: locked).
-        p.faults.add(Fault {
-            handle: Some(1),
-            function: Some(5),
-            action: FaultAction::Status(LS_LOCKED),
-            remaining: Some(1),
-        });
+        p.faults
+            .add(Fault {
+                handle: Some(1),
+                function: Some(5),
+                action: FaultAction::Status(LS_LOCKED),
+                remaining: Some(1),
+            })
+            .unwrap();
         assert_eq!(m(&mut p, 1, 5, &range(10, 3)), status(LS_LOCKED));
-        p.faults.add(Fault {
-            handle: None,
-            function: Some(5),
-            action: FaultAction::Short(5),
-            remaining: Some(1),
-        });
+        p.faults
+            .add(Fault {
+                handle: None,
+                function: Some(5),
+                action: FaultAction::Short(5),
+                remaining: Some(1),
+            })
+            .unwrap();
         assert_eq!(m(&mut p, 1, 5, &range(10, 3)).len(), 5);
         let s = p.counters.json();
         assert_eq!(s["calls"]["1:LSR"], 4);
@@ -1011,44 +1065,52 @@ mod tests {
             "faults",
             &["size=4M,label-size=128K", "size=4M,label-size=128K"],
         );
-        p.faults.add(Fault {
-            handle: Some(1),
-            function: Some(5),
-            action: FaultAction::Status(STATUS_HW_ERROR),
-            remaining: Some(1),
-        });
+        p.faults
+            .add(Fault {
+                handle: Some(1),
+                function: Some(5),
+                action: FaultAction::Status(STATUS_HW_ERROR),
+                remaining: Some(1),
+            })
+            .unwrap();
         assert_eq!(call(&mut p, 1, 5, &range(0, 4)), status(4));
         assert_eq!(
             call(&mut p, 1, 5, &range(0, 4)).len(),
             8,
             "one-shot rule consumed"
         );
-        p.faults.add(Fault {
-            handle: None,
-            function: Some(4),
-            action: FaultAction::Short(6),
-            remaining: None,
-        });
+        p.faults
+            .add(Fault {
+                handle: None,
+                function: Some(4),
+                action: FaultAction::Short(6),
+                remaining: None,
+            })
+            .unwrap();
         assert_eq!(call(&mut p, 2, 4, &[]).len(), 6);
         assert_eq!(call(&mut p, 1, 4, &[]).len(), 6, "persistent rule");
         p.faults.clear();
         assert_eq!(call(&mut p, 1, 4, &[]).len(), 12);
-        p.faults.add(Fault {
-            handle: Some(2),
-            function: None,
-            action: FaultAction::TornWrite(2),
-            remaining: Some(1),
-        });
+        p.faults
+            .add(Fault {
+                handle: Some(2),
+                function: None,
+                action: FaultAction::TornWrite(2),
+                remaining: Some(1),
+            })
+            .unwrap();
         let mut w = range(0, 4);
         w.extend(b"ABCD");
         assert_eq!(call(&mut p, 2, 6, &w), status(4));
         assert_eq!(&call(&mut p, 2, 5, &range(0, 4))[4..], b"AB\0\0");
-        p.faults.add(Fault {
-            handle: None,
-            function: None,
-            action: FaultAction::Delay(5),
-            remaining: Some(1),
-        });
+        p.faults
+            .add(Fault {
+                handle: None,
+                function: None,
+                action: FaultAction::Delay(5),
+                remaining: Some(1),
+            })
+            .unwrap();
         let r = p.call(&DsmCall {
             handle: 1,
             uuid: INTEL_UUID,

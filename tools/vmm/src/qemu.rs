@@ -29,6 +29,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,8 @@ pub enum Outcome {
     Panic,
     Timeout,
     QemuFailed(String),
+    /// SIGINT or SIGTERM (the signal number) stopped QEMU.
+    Stopped(i32),
 }
 
 /// Exit codes of `nvdimm-vmm`.
@@ -53,6 +56,9 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_PANIC: u8 = 3;
 pub const EXIT_TIMEOUT: u8 = 4;
 pub const EXIT_QEMU: u8 = 5;
+/// Stopped by a signal: 128 plus its number, as a shell reports it (130
+/// for SIGINT, 143 for SIGTERM).
+pub const EXIT_SIGNAL_BASE: u8 = 128;
 
 impl Outcome {
     pub fn exit_code(&self) -> u8 {
@@ -61,6 +67,7 @@ impl Outcome {
             Outcome::Panic => EXIT_PANIC,
             Outcome::Timeout => EXIT_TIMEOUT,
             Outcome::QemuFailed(_) => EXIT_QEMU,
+            Outcome::Stopped(sig) => EXIT_SIGNAL_BASE.saturating_add(*sig as u8),
         }
     }
 }
@@ -83,6 +90,8 @@ pub struct Launch {
     pub results: Option<PathBuf>,
     pub qmp: Option<PathBuf>,
     pub console_log: Option<PathBuf>,
+    /// Truncate an existing `console_log` (`--force`).
+    pub overwrite_console_log: bool,
     pub echo: bool,
     pub timeout: Option<Duration>,
     /// DIMMs that can be hot-added (0: no hotplug, no `_FIT`).
@@ -411,32 +420,129 @@ fn serve_doorbell(mut conn: UnixStream, mailbox: Mailbox, platform: Arc<Mutex<Pl
     }
 }
 
-/// Serves control connections on the control socket.
-pub fn serve_control(listener: UnixListener, platform: Arc<Mutex<Platform>>) {
-    for conn in listener.incoming() {
-        let Ok(conn) = conn else { continue };
-        let platform = platform.clone();
-        std::thread::spawn(move || {
-            let Ok(mut out) = conn.try_clone() else {
-                return;
-            };
-            let mut reader = BufReader::new(conn).take(1 << 20);
-            let mut line = String::new();
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                let reply = {
-                    let mut p = match platform.lock() {
-                        Ok(p) => p,
-                        Err(e) => e.into_inner(),
-                    };
-                    crate::control::handle(&mut p, line.trim(), true)
-                };
-                if writeln!(out, "{reply}").is_err() {
-                    return;
-                }
-                line.clear();
-                reader.set_limit(1 << 20);
+/// The most control connections served at once; one more is answered
+/// with an error and closed.
+pub const MAX_CONTROL_CONNECTIONS: usize = 8;
+
+/// What [`read_line_within`] read.
+#[derive(Debug, PartialEq, Eq)]
+enum LineRead {
+    End,
+    Line,
+    /// Longer than allowed: the rest of it was skipped.
+    TooLong,
+}
+
+/// Reads one line of at most `max` bytes (the newline not included, not
+/// kept) into `buf`; the rest of a longer line is read and dropped.
+fn read_line_within(
+    r: &mut impl BufRead,
+    max: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<LineRead> {
+    buf.clear();
+    if r.take(max as u64 + 1).read_until(b'\n', buf)? == 0 {
+        return Ok(LineRead::End);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        return Ok(LineRead::Line);
+    }
+    if buf.len() <= max {
+        return Ok(LineRead::Line);
+    }
+    loop {
+        let (done, used) = {
+            let avail = r.fill_buf()?;
+            match avail.iter().position(|b| *b == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (avail.is_empty(), avail.len()),
             }
+        };
+        r.consume(used);
+        if done {
+            buf.clear();
+            return Ok(LineRead::TooLong);
+        }
+    }
+}
+
+/// Serves control connections on the control socket: only peers whose
+/// uid is `owner` (checked with `SO_PEERCRED`; others are closed unheard),
+/// at most [`MAX_CONTROL_CONNECTIONS`] at once, lines of at most
+/// [`crate::control::MAX_LINE`] bytes. `hotplug` takes backing files
+/// under `dirs`.
+pub fn serve_control(
+    listener: UnixListener,
+    platform: Arc<Mutex<Platform>>,
+    owner: u32,
+    dirs: crate::host::HotplugDirs,
+) {
+    let dirs = Arc::new(dirs);
+    let open = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        let Ok(mut conn) = conn else { continue };
+        match crate::host::peer_uid(&conn) {
+            Ok(uid) if uid == owner => {}
+            Ok(uid) => {
+                eprintln!(
+                    "nvdimm-vmm: control: connection from uid {uid} refused (only uid {owner} may connect)"
+                );
+                continue;
+            }
+            Err(e) => {
+                eprintln!("nvdimm-vmm: control: no peer credentials ({e}); connection refused");
+                continue;
+            }
+        }
+        if open.load(Ordering::SeqCst) >= MAX_CONTROL_CONNECTIONS {
+            let e = format!("more than {MAX_CONTROL_CONNECTIONS} control connections at once");
+            eprintln!("nvdimm-vmm: control: {e}; connection refused");
+            let _ = writeln!(conn, "{}", serde_json::json!({"ok": false, "error": e}));
+            continue;
+        }
+        open.fetch_add(1, Ordering::SeqCst);
+        let (platform, dirs, open) = (platform.clone(), dirs.clone(), open.clone());
+        std::thread::spawn(move || {
+            serve_control_connection(conn, &platform, &dirs);
+            open.fetch_sub(1, Ordering::SeqCst);
         });
+    }
+}
+
+fn serve_control_connection(
+    conn: UnixStream,
+    platform: &Mutex<Platform>,
+    dirs: &crate::host::HotplugDirs,
+) {
+    let Ok(mut out) = conn.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(conn);
+    let mut line = Vec::new();
+    loop {
+        let reply = match read_line_within(&mut reader, crate::control::MAX_LINE, &mut line) {
+            Ok(LineRead::End) | Err(_) => return,
+            Ok(LineRead::TooLong) => serde_json::json!({
+                "ok": false,
+                "error": format!("request longer than {} bytes", crate::control::MAX_LINE),
+            }),
+            Ok(LineRead::Line) => {
+                let mut p = match platform.lock() {
+                    Ok(p) => p,
+                    Err(e) => e.into_inner(),
+                };
+                let text = String::from_utf8_lossy(&line);
+                crate::control::handle(
+                    &mut p,
+                    text.trim(),
+                    crate::control::Channel::Host { hotplug_dirs: dirs },
+                )
+            }
+        };
+        if writeln!(out, "{reply}").is_err() {
+            return;
+        }
     }
 }
 
@@ -479,7 +585,7 @@ fn serve_results(conn: UnixStream, file: PathBuf, platform: Arc<Mutex<Platform>>
                     Ok(p) => p,
                     Err(e) => e.into_inner(),
                 };
-                crate::control::handle(&mut p, req.trim(), false)
+                crate::control::handle(&mut p, req.trim(), crate::control::Channel::Guest)
             };
             let _ = writeln!(reply_to, "@@ VMM-REPLY {reply}");
         }
@@ -507,6 +613,9 @@ fn accept_within(
         }
         if start.elapsed() > limit {
             return Err("QEMU did not connect to the VMM's sockets".into());
+        }
+        if let Some(sig) = crate::host::stop_requested() {
+            return Err(format!("stopped by signal {sig}"));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -565,9 +674,14 @@ pub fn run(
         _ => Some(bind(&l.notify_socket())?),
     };
     let mut log = match &l.console_log {
-        Some(p) => Some(File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+        Some(p) => Some(
+            crate::host::open_console_log(p, l.overwrite_console_log).map_err(|e| e.to_string())?,
+        ),
         None => None,
     };
+    if let Some(sig) = crate::host::stop_requested() {
+        return Ok((Outcome::Stopped(sig), None));
+    }
     let args = l.args();
     if let Some(f) = &mut log {
         let _ = writeln!(f, "# {} {}", l.qemu, args.join(" "));
@@ -577,14 +691,18 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: prctl is async-signal-safe; it only asks the kernel to kill
-    // QEMU when the VMM dies, so no guest outlives its device models.
+    // Its own process group: a terminal's ^C reaches the VMM only, which
+    // then stops QEMU itself (and cleans up).
+    cmd.process_group(0);
+    // SAFETY: prctl and sigprocmask are async-signal-safe; prctl only asks
+    // the kernel to kill QEMU when the VMM dies, so no guest outlives its
+    // device models, and QEMU gets the signals the VMM blocks unblocked.
     unsafe {
         cmd.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
-            Ok(())
+            crate::host::unblock_stop_signals()
         });
     }
     let start = Instant::now();
@@ -629,6 +747,9 @@ pub fn run(
         let _ = child.kill();
         let status = child.wait().map_err(|e| e.to_string())?;
         let _ = console.finish();
+        if let Some(sig) = crate::host::stop_requested() {
+            return Ok((Outcome::Stopped(sig), None));
+        }
         let err = errors.join().unwrap_or_default();
         return Ok((
             Outcome::QemuFailed(format!("{e}; QEMU exited with {status}: {}", err.trim())),
@@ -648,6 +769,13 @@ pub fn run(
                     break Outcome::PowerOff;
                 }
                 break Outcome::QemuFailed(format!("QEMU exited with {status}: {}", err.trim()));
+            }
+            Ok(None) if crate::host::stop_requested().is_some() => {
+                // Our own child, ended through its handle.
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = console.finish();
+                break Outcome::Stopped(crate::host::stop_requested().unwrap_or_default());
             }
             Ok(None) if l.timeout.is_some_and(|t| start.elapsed() > t) => {
                 // Our own child, ended through its handle.
@@ -697,6 +825,7 @@ mod tests {
             results: Some("/r/results.txt".into()),
             qmp: None,
             console_log: None,
+            overwrite_console_log: false,
             echo: false,
             timeout: None,
             hotplug_slots: 0,
@@ -801,12 +930,90 @@ mod tests {
     }
 
     #[test]
+    fn control_lines_are_bounded() {
+        let long = format!("{}\nnext\nlast", "x".repeat(10_000));
+        let mut r = BufReader::with_capacity(64, long.as_bytes());
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line_within(&mut r, 100, &mut buf).unwrap(),
+            LineRead::TooLong
+        );
+        assert!(buf.is_empty());
+        assert_eq!(
+            read_line_within(&mut r, 100, &mut buf).unwrap(),
+            LineRead::Line
+        );
+        assert_eq!(buf, b"next");
+        assert_eq!(
+            read_line_within(&mut r, 4, &mut buf).unwrap(),
+            LineRead::Line
+        );
+        assert_eq!(buf, b"last");
+        assert_eq!(
+            read_line_within(&mut r, 4, &mut buf).unwrap(),
+            LineRead::End
+        );
+    }
+
+    fn control_server(name: &str, owner: u32) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("nvdimm-vmm-ctlsrv-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("control.sock");
+        let l = UnixListener::bind(&sock).unwrap();
+        let p = Arc::new(Mutex::new(Platform::new(&[], vec![]).unwrap()));
+        std::thread::spawn(move || serve_control(l, p, owner, Default::default()));
+        sock
+    }
+
+    fn request(s: &mut BufReader<UnixStream>, line: &str) -> String {
+        let _ = writeln!(s.get_mut(), "{line}");
+        let mut reply = String::new();
+        let _ = s.read_line(&mut reply);
+        reply
+    }
+
+    #[test]
+    fn control_peers_of_another_uid_are_not_heard() {
+        // Served for a uid that is not ours: our own connection is closed
+        // before any request is handled.
+        let sock = control_server("uid", crate::host::euid().wrapping_add(1));
+        let mut s = BufReader::new(UnixStream::connect(&sock).unwrap());
+        assert_eq!(request(&mut s, r#"{"cmd":"ping"}"#), "");
+    }
+
+    #[test]
+    fn control_connections_and_lines_are_capped() {
+        let sock = control_server("cap", crate::host::euid());
+        let mut open: Vec<_> = (0..MAX_CONTROL_CONNECTIONS)
+            .map(|_| BufReader::new(UnixStream::connect(&sock).unwrap()))
+            .collect();
+        for s in &mut open {
+            assert!(request(s, r#"{"cmd":"ping"}"#).contains("true"));
+        }
+        let mut extra = BufReader::new(UnixStream::connect(&sock).unwrap());
+        let mut reply = String::new();
+        extra.read_line(&mut reply).unwrap();
+        assert!(reply.contains("control connections at once"), "{reply}");
+        reply.clear();
+        assert_eq!(extra.read_line(&mut reply).unwrap(), 0, "then closed");
+        // A line past the limit is refused; the connection goes on.
+        let s = &mut open[0];
+        let long = "x".repeat(crate::control::MAX_LINE + 1);
+        assert!(request(s, &long).contains("longer than"));
+        assert!(request(s, r#"{"cmd":"ping"}"#).contains("true"));
+    }
+
+    #[test]
     fn exit_codes_are_distinct() {
         let codes = [
             Outcome::PowerOff.exit_code(),
             Outcome::Panic.exit_code(),
             Outcome::Timeout.exit_code(),
             Outcome::QemuFailed(String::new()).exit_code(),
+            Outcome::Stopped(libc::SIGINT).exit_code(),
+            Outcome::Stopped(libc::SIGTERM).exit_code(),
             EXIT_ERROR,
             EXIT_USAGE,
         ];

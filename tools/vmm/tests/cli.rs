@@ -109,3 +109,243 @@ fn dry_run_prints_the_qemu_command_and_writes_tables() {
         assert_eq!(t.iter().fold(0u8, |s, b| s.wrapping_add(*b)), 0, "checksum");
     }
 }
+
+/// A kernel file and the arguments that boot it with one small NVDIMM.
+fn machine(d: &std::path::Path) -> Vec<String> {
+    let kernel = d.join("bzImage");
+    std::fs::write(&kernel, b"k").unwrap();
+    vec![
+        "--kernel".into(),
+        kernel.display().to_string(),
+        "--quiet".into(),
+        "--nvdimm".into(),
+        format!("path={},size=4M", d.join("d.img").display()),
+    ]
+}
+
+/// A stand-in for QEMU: a shell script (it gets QEMU's arguments and the
+/// VMM's environment).
+fn fake_qemu(d: &std::path::Path, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = d.join("fake-qemu");
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+fn entries(d: &std::path::Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn default_state_dir_is_fresh_and_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = dir("state");
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    for _ in 0..2 {
+        let out = vmm()
+            .args(machine(&d))
+            .arg("--dry-run")
+            .env("TMPDIR", &tmp)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+    }
+    let made = entries(&tmp);
+    assert_eq!(made.len(), 2, "{made:?}");
+    for s in &made {
+        let m = std::fs::symlink_metadata(s).unwrap();
+        assert!(m.is_dir());
+        assert_eq!(m.permissions().mode() & 0o777, 0o700, "{}", s.display());
+        assert!(s.join("nfit.aml").is_file());
+    }
+    assert_ne!(made[0], made[1]);
+    // No directory to make it in: an error, never a directory made on
+    // the way.
+    let missing = d.join("missing");
+    let out = vmm()
+        .args(machine(&d))
+        .arg("--dry-run")
+        .env("TMPDIR", &missing)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(!missing.exists());
+}
+
+#[test]
+fn explicit_state_dir_must_be_private() {
+    let d = dir("explicit");
+    let real = d.join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = d.join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = vmm()
+        .args(machine(&d))
+        .args(["--dry-run", "--state-dir"])
+        .arg(&link)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("symlink"));
+    assert!(entries(&real).is_empty());
+    assert!(!d.join("d.img").exists(), "nothing created");
+}
+
+#[test]
+fn control_path_that_is_not_a_socket_is_refused() {
+    let d = dir("ctlfile");
+    let ctl = d.join("precious.txt");
+    std::fs::write(&ctl, b"precious").unwrap();
+    let out = vmm()
+        .args(machine(&d))
+        .arg("--control")
+        .arg(&ctl)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a socket"), "{err}");
+    assert_eq!(std::fs::read(&ctl).unwrap(), b"precious");
+    assert!(!d.join("d.img").exists(), "nothing created");
+}
+
+#[test]
+fn live_control_socket_is_refused_and_a_stale_one_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = dir("ctllive");
+    let ctl = d.join("control.sock");
+    let live = std::os::unix::net::UnixListener::bind(&ctl).unwrap();
+    let out = vmm()
+        .args(machine(&d))
+        .arg("--control")
+        .arg(&ctl)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("answers"), "{err}");
+    assert!(std::fs::symlink_metadata(&ctl)
+        .unwrap()
+        .file_type()
+        .is_socket());
+    // Gone stale: replaced by ours, mode 0600 while QEMU runs, removed
+    // at the end.
+    drop(live);
+    let mode = d.join("mode");
+    let qemu = fake_qemu(&d, r#"stat -c %a "$CTL" >"$MODE"; exit 1"#);
+    let out = vmm()
+        .args(machine(&d))
+        .arg("--control")
+        .arg(&ctl)
+        .arg("--qemu")
+        .arg(&qemu)
+        .env("CTL", &ctl)
+        .env("MODE", &mode)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&mode).unwrap().trim(), "600");
+    assert!(!ctl.exists(), "our socket is removed at exit");
+}
+
+#[test]
+fn control_socket_replaced_behind_our_back_is_left_alone() {
+    let d = dir("ctlswap");
+    let ctl = d.join("control.sock");
+    let qemu = fake_qemu(&d, r#"rm -f "$CTL"; echo mine >"$CTL"; exit 1"#);
+    let out = vmm()
+        .args(machine(&d))
+        .arg("--control")
+        .arg(&ctl)
+        .arg("--qemu")
+        .arg(&qemu)
+        .env("CTL", &ctl)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&ctl).unwrap(), "mine\n");
+}
+
+#[test]
+fn console_log_is_not_truncated_without_force() {
+    let d = dir("log");
+    let log = d.join("console.log");
+    std::fs::write(&log, b"precious").unwrap();
+    let qemu = fake_qemu(&d, "exit 1");
+    let run = |extra: &[&str]| {
+        vmm()
+            .args(machine(&d))
+            .arg("--console-log")
+            .arg(&log)
+            .arg("--qemu")
+            .arg(&qemu)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(std::fs::read(&log).unwrap(), b"precious");
+    assert!(!d.join("d.img").exists(), "nothing created");
+    let out = run(&["--force"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.starts_with("# "), "{text}");
+}
+
+#[test]
+fn stop_signals_stop_qemu_and_remove_the_state_dir() {
+    use std::io::BufRead;
+    let d = dir("signal");
+    let tmp = d.join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    // Runs until it is killed; says so first, with its pid.
+    let qemu = fake_qemu(&d, r#"echo "fake-qemu $$"; exec sleep 600"#);
+    for (sig, code) in [("TERM", 143), ("INT", 130)] {
+        let mut args = machine(&d);
+        args.retain(|a| a != "--quiet");
+        let mut child = vmm()
+            .args(&args)
+            .arg("--qemu")
+            .arg(&qemu)
+            .env("TMPDIR", &tmp)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let qemu_pid = loop {
+            let line = lines.next().expect("the fake QEMU's line").unwrap();
+            if let Some(p) = line.strip_prefix("fake-qemu ") {
+                break p.trim().to_string();
+            }
+        };
+        assert_eq!(entries(&tmp).len(), 1, "the state directory exists");
+        let kill = Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "SIG{sig}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(entries(&tmp).is_empty(), "SIG{sig}: state directory left");
+        assert!(
+            !PathBuf::from(format!("/proc/{qemu_pid}")).exists(),
+            "SIG{sig}: QEMU {qemu_pid} still runs"
+        );
+    }
+}

@@ -50,11 +50,15 @@ impl Control {
         }
     }
 
-    /// Arms `fault`; returns the faults armed (pending ones included).
-    pub fn arm(&self, fault: Fault) -> usize {
+    /// Arms `fault`; returns the faults armed (pending ones included), or
+    /// an error if [`crate::faults::MAX_RULES`] are.
+    pub fn arm(&self, fault: Fault) -> Result<usize, crate::faults::TooManyRules> {
         let mut s = self.lock();
+        if s.armed + s.pending.len() >= crate::faults::MAX_RULES {
+            return Err(crate::faults::TooManyRules);
+        }
         s.pending.push(fault);
-        s.armed + s.pending.len()
+        Ok(s.armed + s.pending.len())
     }
 
     /// Disarms every fault.
@@ -136,7 +140,10 @@ impl Attached {
             self.card.faults.clear();
         }
         for f in s.pending.drain(..) {
-            self.card.faults.add(f);
+            // `arm` keeps armed and pending rules within the cap.
+            if let Err(e) = self.card.faults.add(f) {
+                eprintln!("nvdimm-vmm: ocxlpmem: {e}");
+            }
         }
     }
 
@@ -286,11 +293,13 @@ mod tests {
     fn host_faults_reach_the_card() {
         let control = Control::default();
         let mut b = bus(&control);
-        let armed = control.arm(Fault {
-            opcode: Some(admin::HEARTBEAT),
-            action: FaultAction::Status(admin::STATUS_FAIL),
-            remaining: Some(1),
-        });
+        let armed = control
+            .arm(Fault {
+                opcode: Some(admin::HEARTBEAT),
+                action: FaultAction::Status(admin::STATUS_FAIL),
+                remaining: Some(1),
+            })
+            .unwrap();
         assert_eq!(armed, 1);
         assert_eq!(control.json()["faults_armed"], 1);
         let e = probe(&mut b).unwrap_err();
@@ -299,11 +308,13 @@ mod tests {
         assert_eq!(control.json()["faults_armed"], 0);
         assert!(probe(&mut b).is_ok(), "one command only");
         // Armed until cleared.
-        control.arm(Fault {
-            opcode: None,
-            action: FaultAction::Status(admin::STATUS_FAIL),
-            remaining: None,
-        });
+        control
+            .arm(Fault {
+                opcode: None,
+                action: FaultAction::Status(admin::STATUS_FAIL),
+                remaining: None,
+            })
+            .unwrap();
         assert!(probe(&mut b).is_err());
         assert!(probe(&mut b).is_err());
         control.clear();

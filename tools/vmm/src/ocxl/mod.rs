@@ -94,6 +94,9 @@ impl Default for CardConfig {
     }
 }
 
+/// The most error log entries the card holds unread.
+pub const MAX_ERROR_LOG_ENTRIES: usize = 64;
+
 /// Counters of what the card served.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
@@ -474,6 +477,21 @@ impl Card {
     }
 
     fn queue_log(&mut self, mut entry: ErrorLogEntry, extra: Vec<u8>) {
+        // The guest requests health entries at will and need not read
+        // them: the queue is bounded, new entries past it are dropped.
+        if self.error_log.len() >= MAX_ERROR_LOG_ENTRIES {
+            // Logged once: the guest can ask again and again.
+            static LOGGED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                return;
+            }
+            eprintln!(
+                "nvdimm-vmm: ocxlpmem: {MAX_ERROR_LOG_ENTRIES} error log entries unread; \
+                 new ones are dropped (logged once)"
+            );
+            return;
+        }
         if entry.log_identifier == 0 {
             entry.log_identifier = self.next_log_id;
             self.next_log_id += 1;

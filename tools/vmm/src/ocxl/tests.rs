@@ -87,11 +87,14 @@ impl Shared {
     }
 
     fn fault(&self, opcode: Option<u8>, action: FaultAction, remaining: Option<u32>) {
-        self.card().faults.add(Fault {
-            opcode,
-            action,
-            remaining,
-        });
+        self.card()
+            .faults
+            .add(Fault {
+                opcode,
+                action,
+                remaining,
+            })
+            .unwrap();
     }
 
     fn take_vectors(&self) -> Vectors {
@@ -281,6 +284,15 @@ fn health_request_arrives_as_an_error_log_entry() {
     assert_eq!(n, data::STATS_BYTES);
     let st = data::ControllerStats::parse(&buf, data::STATS_BYTES).unwrap();
     assert_eq!(st.life_remaining, 98);
+}
+
+#[test]
+fn unread_error_log_entries_are_bounded() {
+    let (mut w, _s, _mb) = setup();
+    for _ in 0..MAX_ERROR_LOG_ENTRIES + 10 {
+        commands::request_health_perf(&mut w).unwrap();
+    }
+    assert_eq!(w.card().pending_error_logs(), MAX_ERROR_LOG_ENTRIES);
 }
 
 #[test]

@@ -158,10 +158,27 @@ HW_ERROR=B:04:04000000 # NCAL's answer when the VMM cannot be reached
 # --- acpiexec --------------------------------------------------------------
 
 # canon: acpiexec's output as one line per evaluation, "PATH RESULT":
-# none, fail:STATUS, I:HEX, B:LEN:HEXBYTES, P:COUNT followed by its elements.
+# none, fail:STATUS, I:HEX, B:LEN:HEXBYTES, P:COUNT followed by its
+# elements, and before them N:DEVICE:VALUE[*COUNT] for the Notify()s the
+# AML made.
 canon() {
 	awk '
-	function flush() { if (path != "") { sub(/^ /, "", res); print path, res } }
+	# Notifications run on their own threads: their order is not fixed, so
+	# they are sorted and counted (N:DEV:VAL*COUNT).
+	function flush(   i, j, t, out, run) {
+		if (path == "") return
+		for (i = 2; i <= nn; i++)
+			for (j = i; j > 1 && nt[j - 1] > nt[j]; j--) { t = nt[j]; nt[j] = nt[j - 1]; nt[j - 1] = t }
+		out = ""
+		for (i = 1; i <= nn; i += run) {
+			for (run = 1; i + run <= nn && nt[i + run] == nt[i]; run++);
+			out = out " " nt[i] (run > 1 ? "*" run : "")
+		}
+		res = out res
+		sub(/^ /, "", res)
+		print path, res
+		nn = 0
+	}
 	function bytes(from,   i) {
 		for (i = from; i <= NF; i++) {
 			if ($i == "//") break
@@ -171,6 +188,11 @@ canon() {
 	}
 	/^Evaluating / { flush(); path = $2; res = ""; inbuf = 0; next }
 	/^No object was returned/ { res = res " none"; next }
+	/Received a .*Notify on \[/ {
+		dev = $0; sub(/.*Notify on \[/, "", dev); sub(/\].*/, "", dev)
+		val = $0; sub(/.*Value 0x/, "", val); sub(/ .*/, "", val)
+		nt[++nn] = "N:" dev ":" toupper(val); next
+	}
 	/^Evaluation of .* failed with status/ { res = res " fail:" $NF; next }
 	/^ +\[Package\] Contains / { res = res " P:" $3; inbuf = 0; next }
 	/^ +\[Integer\] = / { n = $NF; sub(/^0+/, "", n); if (n == "") n = "0"; res = res " I:" n; inbuf = 0; next }
@@ -250,6 +272,10 @@ flush_run() {
 #   HUNG        a mailbox nobody answers
 #   AFIT        ANSW(FITB), the NFIT's structures
 #   REQ         the last request: HNDL REVI FUNC ILEN KIND UUID input
+#   UART(b)     the notification UART (0x3e8) has byte b to read; as
+#               nothing reads it out of the stub, _EVT reads it 64 times,
+#               its bound
+#   UEMP        the UART has nothing to read
 #   LSWN(n)     _LSW(0, n, n zero bytes) of the first DIMM with labels
 #   LSRN(n)     _LSR(0, n) of that DIMM, as {status, size, first 8 bytes,
 #               last 8 bytes} (the debugger cannot show 128 KiB)
@@ -281,7 +307,21 @@ $([ -z "$3" ] || printf '    External (\\_SB.NVDR.%s.%s, MethodObj)\n' "$3" _LSR
     {
         Offset (0x1000), DATA, 32768
     }
+    OperationRegion (SUAR, SystemIO, 0x03E8, 0x08)
+    Field (SUAR, ByteAcc, NoLock, Preserve)
+    {
+        URBR, 8, UIER, 8, UIIR, 8, ULCR, 8, UMCR, 8, ULSR, 8
+    }
     Name (FITB, Buffer () { $fit })
+    Method (UART, 1, Serialized)
+    {
+        URBR = Arg0
+        ULSR = One
+    }
+    Method (UEMP, 0, Serialized)
+    {
+        ULSR = Zero
+    }
     Method (MBAR, 0, Serialized)
     {
         \_SB.PCI0.NVMB.MBLO = $MAILBOX
@@ -355,7 +395,7 @@ req() {
 # DIR/ssdt.aml (DIR/nfit.aml gives _FIT's answer).
 hung_checked=
 check_ssdt() {
-	local d=$1 name=$2 out
+	local d=$1 name=$2
 	(cd "$d" && iasl -dl ssdt.aml >dis.log 2>&1) || die "$name: iasl -d ssdt.aml failed ($d/dis.log)"
 	! grep -E -q -i 'error|warning' "$d/dis.log" || die "$name: iasl -d reports problems ($d/dis.log)"
 	mkdir "$d/re"
@@ -386,8 +426,9 @@ check_ssdt() {
 	mapfile -t dimms < <(sed -n 's/^ *Device (\(NV[0-9A-F][0-9A-F]\))$/\1/p' "$d/ssdt.dsl")
 	mapfile -t labelled < <(awk '/^ *Device \(NV[0-9A-F][0-9A-F]\)$/ { dev = substr($2, 2, 4) }
 		/^ *Method \(_LSI,/ { print dev }' "$d/ssdt.dsl")
-	local fit=
+	local fit= evt=
 	grep -q '^ *Method (_FIT,' "$d/ssdt.dsl" && fit=1
+	grep -q '^ *Method (_EVT,' "$d/ssdt.dsl" && evt=1
 	[ ${#dimms[@]} -gt 0 ] || die "$name: no DIMM device in the SSDT"
 	write_dsdt "$d/dsdt.asl" "$d/nfit.aml" "${labelled[0]:-}"
 	(cd "$d" && iasl dsdt.asl >dsdt.log 2>&1) || die "$name: the test DSDT does not compile ($d/dsdt.log)"
@@ -472,6 +513,28 @@ check_ssdt() {
 		cmd "evaluate $root._FIT" "B:$(buflen $n):$(hex "$d/nfit.aml" 40)"
 		cmd "evaluate \\REQ" "$(req 0 0 0 0 1 "$NO_UUID" "")"
 		end_group "$d" "$dsdt" "$ssdt"
+	fi
+	if [ -n "$evt" ]; then
+		# The GED's _EVT: the low five bits of each byte (see aml::ged).
+		local past=$((${#dimms[@]} + 2))
+		cmd "execute \\UEMP" none
+		cmd "evaluate \\_SB.NVGE._EVT 0" "N:NVDR:80 none" # nothing read: re-read _FIT
+		cmd "execute \\UART 0x80" none
+		cmd "evaluate \\_SB.NVGE._EVT 0" "N:NVDR:80 none"
+		cmd "execute \\UART 0x81" none
+		cmd "evaluate \\_SB.NVGE._EVT 0" "N:NVDR:81 none"
+		end_group "$d" "$dsdt" "$ssdt"
+		# A DIMM's health byte notifies the DIMM; it leaves _EVT's flags
+		# at 0, so the root gets 0x80 too (If (Local2 == 0 || Local2 & 1)).
+		cmd "execute \\UART 0x82" none
+		cmd "evaluate \\_SB.NVGE._EVT 0" "N:NV00:81*64 N:NVDR:80 none"
+		end_group "$d" "$dsdt" "$ssdt"
+		if [ $past -lt 32 ]; then
+			# A slot past the devices: an update.
+			cmd "execute \\UART $((0x80 | past))" none
+			cmd "evaluate \\_SB.NVGE._EVT 0" "N:NVDR:80 none"
+			end_group "$d" "$dsdt" "$ssdt"
+		fi
 	fi
 	flush_run "$d" "$dsdt" "$ssdt"
 

@@ -135,7 +135,7 @@ hex() {
 size() { stat -c %s "$1"; }
 # uuid_hex UUID: the 16 bytes of ToUUID(UUID), as hex.
 uuid_hex() {
-	local u=${1//-/} out= i
+	local u=${1//-/} out='' i
 	for i in 6 4 2 0 10 8 14 12; do out+=${u:i:2}; done
 	out+=${u:16:16}
 	printf '%s' "${out^^}"
@@ -229,19 +229,17 @@ end_group() {
 	group_cmds=()
 	group_want=()
 }
-# flush_run DIR DSDT SSDT [ACPIEXEC OPTIONS...]: one acpiexec process.
+# flush_run DIR DSDT SSDT: the current run, one acpiexec process.
 flush_run() {
 	local dir=$1 dsdt=$2 ssdt=$3 batch out
-	shift 3
 	[ ${#run_cmds[@]} -gt 0 ] || return 0
 	run_no=$((run_no + 1))
 	out=$dir/acpiexec-$run_no.log
 	batch=$(IFS=';'; printf '%s' "${run_cmds[*]}")
 	# The kernel's loop timeout (acpiexec's own default is shorter).
-	timeout 120 acpiexec -to 30 "$@" -b "$batch" "$dsdt" "$ssdt" >"$out" 2>&1 ||
+	timeout 120 acpiexec -to 30 -b "$batch" "$dsdt" "$ssdt" >"$out" 2>&1 ||
 		die "acpiexec failed or timed out ($out)"
 	printf '%s\n' "${run_want[@]}" | sed 's/  *$//' >"$dir/want-$run_no"
-	# Paths in the log are as given; the expectation names them the same.
 	canon <"$out" | sed 's/  *$//' >"$dir/got-$run_no"
 	if grep -E -q "$ACPI_TROUBLE" "$out"; then
 		grep -E -n "$ACPI_TROUBLE" "$out" | head -n 5 >&2
@@ -405,9 +403,9 @@ check_ssdt() {
 	grep -q 'Compilation successful. 0 Errors, 0 Warnings' "$d/re/re.log" ||
 		die "$name: recompiling the SSDT gives errors or warnings ($d/re/re.log)"
 	local r
-	for r in $(sed -n 's/^Remark *\([0-9]*\) .*/\1/p' "$d/re/re.log" | sort -u); do
+	while read -r r; do
 		[[ $ALLOWED_REMARKS == *" $r "* ]] || die "$name: iasl remark $r is not an expected one ($d/re/re.log)"
-	done
+	done < <(sed -n 's/^Remark *\([0-9]*\) .*/\1/p' "$d/re/re.log" | sort -u)
 	# Our bytes: the header (less length, checksum, compiler id and
 	# revision, which are iasl's) and the body after the External()
 	# declaration iasl adds for \_SB.PCI0 (encoded as If (Zero) {
@@ -416,8 +414,9 @@ check_ssdt() {
 	[ "$(hex "$ours" 0 4)$(hex "$ours" 8 1)$(hex "$ours" 10 18)" = "$(hex "$re" 0 4)$(hex "$re" 8 1)$(hex "$re" 10 18)" ] ||
 		die "$name: the recompiled SSDT's header differs from ours"
 	ext=$(($(size "$re") - $(size "$ours")))
-	[ $ext -gt 0 ] && [[ $(hex "$re" 36 4) =~ ^A0..0015$ ]] && grep -q '^    External (' "$d/ssdt.dsl" ||
+	if [ $ext -le 0 ] || ! [[ $(hex "$re" 36 4) =~ ^A0..0015$ ]] || ! grep -q '^    External (' "$d/ssdt.dsl"; then
 		die "$name: the recompiled SSDT does not start with the External() iasl adds"
+	fi
 	cmp -s <(tail -c +37 "$ours") <(tail -c +$((37 + ext)) "$re") ||
 		die "$name: the recompiled SSDT's AML differs from ours ($ours, $re)"
 
@@ -426,7 +425,7 @@ check_ssdt() {
 	mapfile -t dimms < <(sed -n 's/^ *Device (\(NV[0-9A-F][0-9A-F]\))$/\1/p' "$d/ssdt.dsl")
 	mapfile -t labelled < <(awk '/^ *Device \(NV[0-9A-F][0-9A-F]\)$/ { dev = substr($2, 2, 4) }
 		/^ *Method \(_LSI,/ { print dev }' "$d/ssdt.dsl")
-	local fit= evt=
+	local fit='' evt=''
 	grep -q '^ *Method (_FIT,' "$d/ssdt.dsl" && fit=1
 	grep -q '^ *Method (_EVT,' "$d/ssdt.dsl" && evt=1
 	[ ${#dimms[@]} -gt 0 ] || die "$name: no DIMM device in the SSDT"
@@ -569,10 +568,10 @@ nfit_outcome() {
 		mkdir "$d/nfit-re"
 		cp "$d/nfit.dsl" "$d/nfit-re/"
 		if (cd "$d/nfit-re" && iasl nfit.dsl >re.log 2>&1) && grep -q 'Compilation successful' "$d/nfit-re/re.log"; then
-			local a=$d/nfit.aml b=$d/nfit-re/nfit.aml
+			local ours=$d/nfit.aml back=$d/nfit-re/nfit.aml
 			# Checksum (9) and compiler id and revision (28-35) are iasl's.
-			if [ "$(size "$a")" = "$(size "$b")" ] &&
-				[ "$(hex "$a" 0 9)$(hex "$a" 10 18)$(hex "$a" 36)" = "$(hex "$b" 0 9)$(hex "$b" 10 18)$(hex "$b" 36)" ]; then
+			if [ "$(size "$ours")" = "$(size "$back")" ] &&
+				[ "$(hex "$ours" 0 9)$(hex "$ours" 10 18)$(hex "$ours" 36)" = "$(hex "$back" 0 9)$(hex "$back" 10 18)$(hex "$back" 36)" ]; then
 				re=identical
 			else
 				re=repaired
@@ -594,7 +593,7 @@ tables=0
 # check_config NAME RUN_DIR NVDIMM-VMM-ARGS...: the tables of one
 # configuration (each distinct SSDT and NFIT once).
 check_config() {
-	local name=$1 rundir=$2 state= class= i d sum want got
+	local name=$1 rundir=$2 state='' class='' i d sum want got
 	shift 2
 	local -a args=("$@")
 	for ((i = 0; i + 1 < ${#args[@]}; i++)); do
@@ -654,7 +653,7 @@ mapfile -t classes < <("$vmm" --help | sed -n '/--malformed-nfit/,/^ *--[a-z]/p'
 [ ${#classes[@]} -gt 0 ] || die "cannot read the malformed classes from 'nvdimm-vmm --help'"
 listed=$(printf '%s\n' "$MALFORMED_OUTCOMES" | sed -n 's/^\([a-z0-9-]*\)|.*/\1/p' | sort)
 [ "$listed" = "$(printf '%s\n' "${classes[@]}" | sort)" ] ||
-	die "MALFORMED_OUTCOMES lists [$(echo $listed)], nvdimm-vmm has [${classes[*]}]"
+	die "MALFORMED_OUTCOMES lists [${listed//$'\n'/ }], nvdimm-vmm has [${classes[*]}]"
 
 while IFS=$'\t' read -r -u 3 -a f; do
 	check_config "${f[@]}"

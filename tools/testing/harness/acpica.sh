@@ -16,7 +16,9 @@
 #     mailbox nobody answers (once: the AML's 12 s deadline, under ACPICA's
 #     30 s loop timeout, as in the kernel) and with answers the stub gives;
 #     each return value and each request written to the mailbox must be
-#     exactly what the AML source says, and ACPICA must report no error.
+#     exactly what the AML source says, and ACPICA must report no error;
+#     and the GED's _EVT;
+#   - a negative control: an SSDT patched to answer status 5 must fail.
 #
 # The configurations come from `nvdimm-harness vmm-configs` (the scenario
 # headers, through the harness's own code); `nvdimm-vmm --dry-run` writes
@@ -261,6 +263,7 @@ flush_run() {
 # VMM's side of the mailbox, at the address the stub gives the BAR
 # (acpiexec backs every region with zeroed memory, shared by regions at
 # the same address). Methods:
+#   BHI(n)      the BAR's upper 32 bits
 #   MBAR        the BAR at MAILBOX with the VMM's magic
 #   ANSW(buf)   answer the next request with buf (it is written at the
 #               payload before the call: it stays only if the call has no
@@ -285,6 +288,7 @@ write_dsdt() { # FILE NFIT LSW_DEVICE
 DefinitionBlock ("", "DSDT", 1, "NVDMRS", "ACPICHK", 1)
 {
     External (\_SB.PCI0.NVMB.MBLO, FieldUnitObj)
+    External (\_SB.PCI0.NVMB.MBHI, FieldUnitObj)
 $([ -z "$3" ] || printf '    External (\\_SB.NVDR.%s.%s, MethodObj)\n' "$3" _LSR "$3" _LSW)
     Scope (\_SB)
     {
@@ -319,6 +323,10 @@ $([ -z "$3" ] || printf '    External (\\_SB.NVDR.%s.%s, MethodObj)\n' "$3" _LSR
     Method (UEMP, 0, Serialized)
     {
         ULSR = Zero
+    }
+    Method (BHI, 1, Serialized)
+    {
+        \_SB.PCI0.NVMB.MBHI = Arg0
     }
     Method (MBAR, 0, Serialized)
     {
@@ -435,6 +443,11 @@ check_ssdt() {
 
 	# No mailbox (the BAR reads 0): every method gives NCAL's status 4.
 	cmd "evaluate $root._DSM $(args_hex "$ROOT_HEX") 1 0 [ ]" "$HW_ERROR"
+	end_group "$d" "$dsdt" "$ssdt"
+	# A BAR above 4 GiB, out of reach of 32-bit integers: status 4 too.
+	cmd "execute \\BHI 1" none
+	cmd "evaluate $root._DSM $(args_hex "$ROOT_HEX") 1 0 [ ]" "$HW_ERROR"
+	cmd "execute \\BHI 0" none
 	end_group "$d" "$dsdt" "$ssdt"
 	for dev in "${dimms[@]}"; do
 		cmd "evaluate $root.$dev._DSM $(args_hex "$INTEL_HEX") 1 4 [ ]" "$HW_ERROR"
@@ -669,4 +682,31 @@ for c in "${classes[@]}"; do
 		--nvdimm "path=$x/b.img,size=256M,label-size=128K" --malformed-nfit "$c"
 done
 
-say "passed: $configs configurations, ${#ssdt_seen[@]} distinct SSDTs, ${#nfit_seen[@]} distinct NFITs, ${#classes[@]} malformed classes${keep:+ (files in $work)}"
+# Negative control: the checks must catch an SSDT whose NCAL answers 5,
+# not 4, when the VMM cannot be reached (checksum kept valid). It runs
+# in a subshell of its own with errexit, whose failure is the result.
+first=$(find "$work/tables" -mindepth 1 -maxdepth 1 -name '1-*' -print -quit)
+bad=$work/tables/control
+mkdir "$bad"
+cp "$first/nfit.aml" "$bad/"
+hw=11070A0404000000
+body=$(hex "$first/ssdt.aml")
+[[ $body == *"$hw"* ]] || die "negative control: NCAL's status-4 buffer ($hw) is not in $first/ssdt.aml"
+body=${body//"$hw"/11070A0405000000}
+body=${body:0:18}00${body:20}
+sum=0
+for ((i = 0; i < ${#body}; i += 2)); do sum=$(((sum + 16#${body:i:2}) % 256)); done
+body=${body:0:18}$(printf '%02X' $(((256 - sum) % 256)))${body:20}
+printf '%b' "$(printf '%s' "$body" | sed 's/../\\x&/g')" >"$bad/ssdt.aml"
+set +e
+(
+	set -e
+	check_ssdt "$bad" control
+) >"$bad/check.log" 2>&1
+status=$?
+set -e
+[ $status -ne 0 ] || die "negative control: an SSDT answering status 5 passed the checks ($bad)"
+grep -q 'acpiexec results differ' "$bad/check.log" ||
+	die "negative control: failed for another reason than its results ($bad/check.log)"
+
+say "passed: $configs configurations, ${#ssdt_seen[@]} distinct SSDTs, ${#nfit_seen[@]} distinct NFITs, ${#classes[@]} malformed classes; the negative control failed as it must${keep:+ (files in $work)}"

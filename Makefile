@@ -84,6 +84,9 @@ check-host: tools
 	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/nfit/fuzz.sh 1000000
 	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/papr/fuzz.sh 1000000
 	CARGO_TARGET_DIR=$(CARGO_TARGET) tools/ocxlpmem/fuzz.sh 1000000
+	# The test VMM's SSDT and NFIT of every scenario configuration through
+	# ACPICA: iasl -d, iasl, acpiexec (Documentation/nvdimm-rs/vmm.rst).
+	CARGO_TARGET_DIR=$(CARGO_TARGET) $(H)/acpica.sh
 
 check-guest: initramfs
 	$(RUNNER) check --arch $(subst $(eval) ,$(comma),$(ARCHES))

@@ -278,6 +278,13 @@ fn expand_vmm_args(args: &[String], dir: &Path) -> Vec<String> {
 /// The test VMM's command line for the same guest: the same kernel,
 /// initramfs, command line, RAM, DIMMs and results port.
 fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
+    let args = vmm_arguments(cfg)?;
+    Ok((vmm_binary()?.display().to_string(), args))
+}
+
+/// The arguments of `nvdimm-vmm` for `cfg` (what [`vmm_args`] runs; also
+/// listed by `nvdimm-harness vmm-configs`).
+pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
     if cfg.arch != "x86_64" {
         return Err(format!(
             "the test VMM serves x86_64 guests, not {}",
@@ -337,7 +344,7 @@ fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
         None => args.extend(["--hotplug-slots".into(), "2".into()]),
     }
     args.extend(expand_vmm_args(&cfg.vmm_args, &cfg.hotplug_dir));
-    Ok((vmm_binary()?.display().to_string(), args))
+    Ok(args)
 }
 
 fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), String> {

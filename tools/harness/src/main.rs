@@ -7,6 +7,7 @@
 //! drivers it runs. See `Documentation/nvdimm-rs/testing.rst`.
 
 mod bench;
+mod configs;
 mod console;
 mod debug;
 mod guest;
@@ -17,12 +18,11 @@ mod scenario;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
 use debug::Kernel;
-use guest::{GuestConfig, Nvdimm, Outcome};
+use guest::Outcome;
 use report::BootReport;
 use scenario::{Expect, Scenario};
 
@@ -62,6 +62,17 @@ enum Cmd {
     /// Benchmark the test VMM against QEMU's native nvdimm (scenario
     /// bench-vmm) and print the table.
     BenchVmm,
+    /// Print the nvdimm-vmm command line of every scenario boot the test
+    /// VMM serves (one line each: NAME, RUN_DIR, arguments, tab-separated;
+    /// paths under --cache), for host-side checks of its tables.
+    VmmConfigs {
+        /// The kernel the command lines name (an existing file).
+        #[arg(long)]
+        kernel: PathBuf,
+        /// The initramfs the command lines name (an existing file).
+        #[arg(long)]
+        initrd: PathBuf,
+    },
     /// Run every scenario that belongs to `make check`, with every driver it
     /// names, and summarise.
     Check {
@@ -140,25 +151,13 @@ fn run_scenario(
 ) -> Result<ScenarioRun, String> {
     let arch_kernel = format!("{arch}{}", ctx.kernel.suffix());
     let label = format!("{arch_kernel}/{}/{driver}", sc.name);
-    let dir = ctx
-        .cache
-        .join("results")
-        .join(&arch_kernel)
-        .join(format!("{}-{driver}", sc.name));
+    let dir = configs::run_dir(ctx, sc, arch, driver);
     let timeout_secs = sc.timeout_secs * ctx.kernel.timeout_factor();
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let nvdimms: Vec<Nvdimm> = sc
-        .nvdimms_for(arch)
-        .iter()
-        .enumerate()
-        .map(|(i, spec)| Nvdimm {
-            spec: spec.clone(),
-            file: dir.join(format!("nvdimm{i}.img")),
-        })
-        .collect();
+    let nvdimms = configs::scenario_nvdimms(sc, arch, &dir);
 
     let mut run = ScenarioRun {
         label,
@@ -174,37 +173,21 @@ fn run_scenario(
         marks: Vec::new(),
     };
     for boot in 1..=sc.boots {
-        let console = dir.join(format!("console-boot{boot}.log"));
-        let results = dir.join(format!("results-boot{boot}.txt"));
-        let cfg = GuestConfig {
-            arch: arch.to_string(),
-            kernel: ctx.kernel(arch),
-            initrd: ctx.build_dir(arch).join("initramfs.cpio.gz"),
-            cmdline: format!(
-                "scenario={} driver={driver} boot={boot} platform={}{} {}",
-                sc.name,
-                sc.platform_for(boot).name(),
-                sc.malformed_for(boot)
-                    .map(|m| format!(" malformed={m}"))
-                    .unwrap_or_default(),
-                sc.cmdline_for(arch)
-            ),
-            nvdimms: nvdimms.clone(),
-            memory_mib: sc.memory_mib,
-            machine_props: sc.machine.clone(),
-            timeout: Duration::from_secs(timeout_secs),
-            console_log: console.clone(),
-            results: results.clone(),
+        let cfg = configs::guest_config(
+            ctx,
+            sc,
+            configs::Boot {
+                arch,
+                driver,
+                boot,
+                dir: &dir,
+                timeout_secs,
+            },
+            &nvdimms,
             echo,
-            trace_events: sc.qemu_trace.clone(),
-            trace_log: dir.join(format!("qemu-trace-boot{boot}.log")),
-            qmp_socket: dir.join("qmp.sock"),
-            hotplug_dir: dir.clone(),
-            platform: sc.platform_for(boot),
-            malformed_nfit: sc.malformed_for(boot).map(str::to_string),
-            vmm_dir: dir.join(format!("vmm-boot{boot}")),
-            vmm_args: sc.vmm_args.clone(),
-        };
+        );
+        let console = cfg.console_log.clone();
+        let results = cfg.results.clone();
         let g = guest::run(&cfg)?;
         run.accel = g.accel.name();
         run.boot_secs.push(g.elapsed.as_secs_f64());
@@ -592,6 +575,19 @@ fn main() -> ExitCode {
             Ok(r.problems.is_empty())
         }),
         Cmd::Check { arch, jobs, only } => check(&ctx, &arch, jobs, only.as_deref()),
+        Cmd::VmmConfigs { kernel, initrd } => ctx.scenarios().and_then(|(all, rejected)| {
+            // A scenario rejected by mistake would leave its boots out;
+            // self-tests that expect their rejection have no boots.
+            if let Some(r) = rejected.iter().find(|r| r.expect_problem.is_none()) {
+                return Err(format!("scenario {} is rejected: {}", r.name, r.error));
+            }
+            let configs =
+                configs::vmm_configs_of(&ctx, &all, &kernel, &initrd).map_err(|e| e.to_string())?;
+            for c in &configs {
+                println!("{}", c.line().map_err(|e| e.to_string())?);
+            }
+            Ok(true)
+        }),
         Cmd::BenchVmm => ctx.scenarios().and_then(|(all, _)| {
             let sc = all
                 .iter()

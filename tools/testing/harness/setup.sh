@@ -33,6 +33,9 @@ APT_PKGS=(
 	clang-22 libclang-22-dev lld-22 llvm-22
 	make gcc libc6-dev patch flex bison bc libelf-dev libssl-dev dwarves cpio kmod rsync
 	xz-utils gzip
+	# iasl and acpiexec: make check-host checks the test VMM's tables with
+	# ACPICA (tools/testing/harness/acpica.sh).
+	acpica-tools
 )
 BACKPORTS_PKGS=()
 if want_arch x86_64; then
@@ -216,6 +219,21 @@ prove_llvm() { # MAJOR PURPOSE LIBCLANG_DIR: one LLVM's clang, lld, tools and li
 elf_machine() { # FILE MACHINE
 	readelf -h "$1" | grep -q "Machine: *$2" || { readelf -h "$1" | grep Machine; return 1; }
 }
+acpica_round_trip() { # iasl compiles, disassembles and recompiles; acpiexec runs a method
+	cat >"$PROOF_DIR/t.asl" <<'EOA'
+DefinitionBlock ("", "SSDT", 1, "NVDMRS", "PROOF", 1)
+{
+    Method (ADD2, 1, Serialized)
+    {
+        Return (Arg0 + 2)
+    }
+}
+EOA
+	(cd "$PROOF_DIR" && iasl t.asl && mkdir re && iasl -d -p re/t t.aml && iasl -p re/t2 re/t.dsl) || return 1
+	local out
+	out=$(timeout 60 acpiexec -b 'evaluate \ADD2 40' "$PROOF_DIR/re/t2.aml" 2>&1) || { echo "$out"; return 1; }
+	grep -q '\[Integer\] = 000000000000002A' <<<"$out" || { echo "acpiexec: ADD2(40) did not give 42: $out"; return 1; }
+}
 ppc_c_links() {
 	c_links powerpc64le-linux-gnu-gcc && elf_machine "$PROOF_DIR/c-powerpc64le-linux-gnu-gcc" PowerPC64
 }
@@ -243,6 +261,8 @@ prove_all() {
 		"rsync rsync" "xz xz-utils" "patch patch" "make make"; do
 		prove "${t% *}" "${t#* }" command -v "${t% *}"
 	done
+	prove "iasl and acpiexec of the ACPICA release acpica.sh expects" acpica-tools "$HARNESS/acpica.sh" --tools
+	prove "iasl compiles, disassembles and recompiles; acpiexec evaluates" acpica-tools acpica_round_trip
 	prove "kernel source $KERNEL_DEB_VERSION" "$KERNEL_PKG (make setup)" test -f "$KSRC_PRISTINE/.unpacked"
 	if want_arch x86_64; then
 		prove "qemu-system-x86_64 $QEMU_VERSION" "qemu-system-x86 (bookworm-backports)" \

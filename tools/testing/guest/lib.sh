@@ -217,8 +217,22 @@ kmemleak_check() {
 	fi
 }
 
+# On a kernel with lockdep (the debug kernels): lockdep must still be on at
+# the end. It turns itself off after its first report, and also without
+# one (a table overflowing, a taint that makes it unreliable), after which
+# it proves nothing about the rest of the run.
+lockdep_check() {
+	[ -r /proc/lockdep_stats ] || return 0
+	if grep -Eq '^ *debug_locks: +1$' /proc/lockdep_stats; then
+		pass lockdep-on
+	else
+		fail lockdep-on "lockdep turned itself off during the run: $(grep -E 'debug_locks' /proc/lockdep_stats | tr -s ' ')"
+	fi
+}
+
 finish() {
 	kmemleak_check
+	lockdep_check
 	_bad='WARNING:|BUG:|Oops|Call Trace|general protection|Kernel panic|UBSAN:|ODEBUG:'
 	dmesg >/tmp/dmesg.txt
 	if [ -f /run/dmesg-known ]; then

@@ -32,6 +32,8 @@
 
 use std::path::Path;
 
+use nvdimm_testkit::parse_size;
+
 use crate::debug::Kernel;
 
 /// One NVDIMM of a scenario, served by QEMU's native device model.
@@ -107,7 +109,7 @@ impl KnownPanic {
             return false;
         };
         let after = &console[start..];
-        let Some(panic) = after.find(crate::console::PANIC_MARK) else {
+        let Some(panic) = after.find(nvdimm_testkit::console::PANIC_MARK) else {
             return false;
         };
         after[..panic].contains(self.text.as_str())
@@ -182,20 +184,6 @@ impl Platform {
             Platform::Vmm => "vmm",
         }
     }
-}
-
-/// Parses `512M`, `128K`, `1G` or a plain byte count.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, shift) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 30),
-        _ => (s, 0),
-    };
-    let n: u64 = num.parse().map_err(|_| format!("bad size '{s}'"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("size '{s}' overflows"))
 }
 
 fn parse_bool(s: &str) -> Result<bool, String> {
@@ -821,7 +809,7 @@ mod tests {
             driver: "c".into(),
             text: "BUG: unable".into(),
         };
-        let panic = crate::console::PANIC_MARK;
+        let panic = nvdimm_testkit::console::PANIC_MARK;
         let console = format!("=== scenario x\nBUG: unable to handle\n{panic}: Fatal\n");
         assert!(k.explains("c", &console));
         assert!(!k.explains("rust", &console), "another driver's panic");

@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use nvdimm_testkit::parse_size;
+
 /// The smallest label area QEMU and the Linux label code accept.
 pub const MIN_LABEL_SIZE: u64 = 128 << 10;
 /// NVDIMM sizes (the persistent part) must be a multiple of this, as on
@@ -69,23 +71,6 @@ impl LabelMethods {
     pub fn dsm(self) -> bool {
         self != LabelMethods::On
     }
-}
-
-/// Parses `512M`, `128K`, `1G`, `2T` or a byte count (QEMU's suffixes).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, shift) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 30),
-        Some('T' | 't') => (&s[..s.len() - 1], 40),
-        _ => (s, 0),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 128K, 1G)"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("size '{s}' is too large"))
 }
 
 fn parse_switch(key: &str, v: &str) -> Result<bool, String> {
@@ -450,17 +435,6 @@ mod tests {
         let d = std::env::temp_dir().join(format!("nvdimm-vmm-test-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d.join(name)
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("128K").unwrap(), 128 << 10);
-        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("12Q").is_err());
-        assert!(parse_size("").is_err());
-        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]

@@ -38,39 +38,7 @@ use crate::config::{OcxlConfig, PlacedDimm, DEVICE_MEMORY_BASE};
 use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT, KIND_LABEL};
 use crate::model::{DsmCall, Platform};
 
-/// How a guest ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    PowerOff,
-    Panic,
-    Timeout,
-    QemuFailed(String),
-    /// SIGINT or SIGTERM (the signal number) stopped QEMU.
-    Stopped(i32),
-}
-
-/// Exit codes of `nvdimm-vmm`.
-pub const EXIT_POWEROFF: u8 = 0;
-pub const EXIT_ERROR: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_PANIC: u8 = 3;
-pub const EXIT_TIMEOUT: u8 = 4;
-pub const EXIT_QEMU: u8 = 5;
-/// Stopped by a signal: 128 plus its number, as a shell reports it (130
-/// for SIGINT, 143 for SIGTERM).
-pub const EXIT_SIGNAL_BASE: u8 = 128;
-
-impl Outcome {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Outcome::PowerOff => EXIT_POWEROFF,
-            Outcome::Panic => EXIT_PANIC,
-            Outcome::Timeout => EXIT_TIMEOUT,
-            Outcome::QemuFailed(_) => EXIT_QEMU,
-            Outcome::Stopped(sig) => EXIT_SIGNAL_BASE.saturating_add(*sig as u8),
-        }
-    }
-}
+pub use nvdimm_testkit::Outcome;
 
 /// Everything the transport needs to start a guest.
 #[derive(Debug, Clone)]
@@ -314,14 +282,14 @@ impl Launch {
 /// of a `pc-dimm` at the DIMM's address) and raises the notification line.
 struct QemuHotplug {
     qmp_socket: PathBuf,
-    qmp: Option<crate::qmp::Qmp>,
+    qmp: Option<nvdimm_testkit::qmp::Qmp>,
     notify: UnixStream,
 }
 
 impl crate::model::HotplugBackend for QemuHotplug {
     fn add(&mut self, d: &PlacedDimm) -> Result<(), String> {
         if self.qmp.is_none() {
-            self.qmp = Some(crate::qmp::Qmp::connect(&self.qmp_socket)?);
+            self.qmp = Some(nvdimm_testkit::qmp::Qmp::connect(&self.qmp_socket)?);
         }
         let qmp = self.qmp.as_mut().ok_or("no QMP")?;
         qmp.execute(
@@ -349,7 +317,7 @@ impl crate::model::HotplugBackend for QemuHotplug {
                 "object-del",
                 serde_json::json!({ "id": format!("nvmem{}", d.slot) }),
             );
-            return Err(e);
+            return Err(e.into());
         }
         Ok(())
     }
@@ -710,9 +678,9 @@ pub fn run(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", l.qemu))?;
     let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
-    let errors = crate::console::collect(stderr);
+    let errors = nvdimm_testkit::console::collect(stderr);
     let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
-    let console = crate::console::copy(stdout, log, l.echo);
+    let console = nvdimm_testkit::console::copy(stdout, log, l.echo);
 
     let connect = (|| -> Result<(), String> {
         // QEMU connects its chardevs in command-line order.
@@ -1003,22 +971,5 @@ mod tests {
         let long = "x".repeat(crate::control::MAX_LINE + 1);
         assert!(request(s, &long).contains("longer than"));
         assert!(request(s, r#"{"cmd":"ping"}"#).contains("true"));
-    }
-
-    #[test]
-    fn exit_codes_are_distinct() {
-        let codes = [
-            Outcome::PowerOff.exit_code(),
-            Outcome::Panic.exit_code(),
-            Outcome::Timeout.exit_code(),
-            Outcome::QemuFailed(String::new()).exit_code(),
-            Outcome::Stopped(libc::SIGINT).exit_code(),
-            Outcome::Stopped(libc::SIGTERM).exit_code(),
-            EXIT_ERROR,
-            EXIT_USAGE,
-        ];
-        for (i, a) in codes.iter().enumerate() {
-            assert!(codes[i + 1..].iter().all(|b| b != a));
-        }
     }
 }

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+//! `nvdimm-testkit`: what `nvdimm-harness` and `nvdimm-vmm` both need, one
+//! implementation each: the guest console ([`console`]), a QMP client
+//! that matches answers by id ([`qmp`]), how a guest ends and the VMM's
+//! exit codes ([`outcome`]), sizes ([`size`]) and the accelerator
+//! ([`accel`]).
+
+pub mod accel;
+pub mod console;
+pub mod outcome;
+pub mod qmp;
+pub mod size;
+
+pub use accel::Accel;
+pub use outcome::{Exit, Outcome};
+pub use size::{parse_size, SizeError};

@@ -342,29 +342,12 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
             ))
         }
     };
-    args.extend(
-        [
-            "-accel",
-            accel.name(),
-            "-smp",
-            "1",
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-serial",
-            "stdio",
-        ]
-        .map(String::from),
-    );
+    args.extend(["-accel", accel.name(), "-smp", "1"].map(String::from));
+    args.extend(nvdimm_testkit::qemu::HEADLESS.map(String::from));
     args.push("-serial".into());
     args.push(format!("file:{}", cfg.results.display()));
     args.push("-qmp".into());
-    args.push(format!(
-        "unix:{},server=on,wait=off",
-        cfg.qmp_socket.display()
-    ));
+    args.push(nvdimm_testkit::qemu::qmp_server(&cfg.qmp_socket));
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
             args.push("-trace".into());
@@ -603,6 +586,45 @@ mod tests {
             },
             file: PathBuf::from("/tmp/d.img"),
         }
+    }
+
+    #[test]
+    fn x86_command_line() {
+        let p = PathBuf::from;
+        let cfg = GuestConfig {
+            arch: "x86_64".into(),
+            kernel: p("/k/bzImage"),
+            initrd: p("/k/initrd"),
+            cmdline: "quiet".into(),
+            nvdimms: vec![dimm(256 << 20, true)],
+            memory_mib: 1024,
+            machine_props: vec!["nvdimm-persistence=cpu".into()],
+            timeout: Duration::from_secs(1),
+            console_log: p("/r/console.log"),
+            results: p("/r/results"),
+            echo: false,
+            trace_events: vec!["nvdimm*".into()],
+            trace_log: p("/r/trace.log"),
+            qmp_socket: p("/r/qmp.sock"),
+            hotplug_dir: p("/r/hp"),
+            platform: Platform::Qemu,
+            malformed_nfit: None,
+            vmm_dir: p("/r/vmm"),
+            vmm_args: Vec::new(),
+        };
+        let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
+        assert_eq!(bin, "qemu-system-x86_64");
+        assert_eq!(
+            args.join(" "),
+            "-machine pc,nvdimm=on,nvdimm-persistence=cpu -m 1024M,slots=4,maxmem=16G \
+             -accel tcg -smp 1 -nodefaults -no-user-config -display none -no-reboot \
+             -serial stdio -serial file:/r/results -qmp unix:/r/qmp.sock,server=on,wait=off \
+             -trace enable=nvdimm* -D /r/trace.log \
+             -object memory-backend-file,id=nvmem0,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on \
+             -device nvdimm,id=nvdimm0,memdev=nvmem0,label-size=131072 \
+             -kernel /k/bzImage -initrd /k/initrd \
+             -append console=ttyS0 results=/dev/ttyS1 panic=-1 quiet"
+        );
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! `nvdimm-testkit`: what `nvdimm-harness` and `nvdimm-vmm` both need, one
 //! implementation each: the guest console ([`console`]), a QMP client
 //! that matches answers by id ([`qmp`]), how a guest ends and the VMM's
-//! exit codes ([`outcome`]), sizes ([`size`]) and the accelerator
-//! ([`accel`]).
+//! exit codes ([`outcome`]), sizes ([`size`]), the accelerator
+//! ([`accel`]) and the QEMU command-line pieces both write ([`qemu`]).
 
 pub mod accel;
 pub mod console;
 pub mod outcome;
+pub mod qemu;
 pub mod qmp;
 pub mod size;
 

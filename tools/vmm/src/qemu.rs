@@ -38,6 +38,7 @@ use crate::config::{OcxlConfig, PlacedDimm, DEVICE_MEMORY_BASE};
 use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT, KIND_LABEL};
 use crate::model::{DsmCall, Platform};
 
+use nvdimm_testkit::qemu as qemu_cmdline;
 pub use nvdimm_testkit::Outcome;
 
 /// Everything the transport needs to start a guest.
@@ -153,15 +154,7 @@ impl Launch {
             let maxmem = (self.memory + span).div_ceil(1 << 30) << 10;
             push(&["-m", &format!("{mem_mib}M,slots={slots},maxmem={maxmem}M")]);
         }
-        push(&[
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-serial",
-            "stdio",
-        ]);
+        push(&qemu_cmdline::HEADLESS);
         if self.results.is_some() {
             push(&[
                 "-chardev",
@@ -176,10 +169,10 @@ impl Launch {
             "-device",
             &format!("isa-debugcon,iobase={:#x},chardev=nvdb", self.doorbell_port),
             "-object",
-            &format!(
-                "memory-backend-file,id=nvmb,share=on,mem-path={},size={}",
-                self.mailbox_path().display(),
-                crate::mailbox::SIZE
+            &qemu_cmdline::shared_file_backend(
+                "nvmb",
+                &self.mailbox_path(),
+                crate::mailbox::SIZE as u64,
             ),
             "-device",
             &format!("ivshmem-plain,memdev=nvmb,addr={:#x}", self.mailbox_slot),
@@ -205,20 +198,17 @@ impl Launch {
                     self.notify_port, self.notify_irq
                 ),
                 "-qmp",
-                &format!(
-                    "unix:{},server=on,wait=off",
-                    self.vmm_qmp_socket().display()
-                ),
+                &qemu_cmdline::qmp_server(&self.vmm_qmp_socket()),
             ]);
         }
         for d in &self.dimms {
             let size = d.config.size + d.config.label_size;
             push(&[
                 "-object",
-                &format!(
-                    "memory-backend-file,id=nvmem{},share=on,mem-path={},size={size}",
-                    d.slot,
-                    d.config.path.display()
+                &qemu_cmdline::shared_file_backend(
+                    &format!("nvmem{}", d.slot),
+                    &d.config.path,
+                    size,
                 ),
                 "-device",
                 &format!(
@@ -230,11 +220,7 @@ impl Launch {
         if let Some(c) = &self.ocxlpmem {
             push(&[
                 "-object",
-                &format!(
-                    "memory-backend-file,id=nvocxlmem,share=on,mem-path={},size={}",
-                    c.path.display(),
-                    c.size
-                ),
+                &qemu_cmdline::shared_file_backend("nvocxlmem", &c.path, c.size),
                 "-device",
                 &format!(
                     "pc-dimm,id=nvocxld,memdev=nvocxlmem,addr={:#x}",
@@ -245,10 +231,10 @@ impl Launch {
         if self.flush_page {
             push(&[
                 "-object",
-                &format!(
-                    "memory-backend-file,id=nvflush,share=on,mem-path={},size={}",
-                    self.flush_path().display(),
-                    crate::config::FLUSH_SIZE
+                &qemu_cmdline::shared_file_backend(
+                    "nvflush",
+                    &self.flush_path(),
+                    crate::config::FLUSH_SIZE,
                 ),
                 "-device",
                 &format!(
@@ -264,7 +250,7 @@ impl Launch {
             &format!("file={}", self.ssdt_path().display()),
         ]);
         if let Some(q) = &self.qmp {
-            push(&["-qmp", &format!("unix:{},server=on,wait=off", q.display())]);
+            push(&["-qmp", &qemu_cmdline::qmp_server(q)]);
         }
         push(&["-kernel", &self.kernel.display().to_string()]);
         if let Some(i) = &self.initrd {
@@ -805,6 +791,46 @@ mod tests {
             ocxl_slot: 0x11,
         };
         let a = l.args().join(" ");
+        // Whole command lines, as they were before the pieces moved to
+        // nvdimm-testkit.
+        assert_eq!(
+            a,
+            "-machine pc -accel tcg -smp 1 -m 1024M,slots=1,maxmem=2048M -nodefaults \
+             -no-user-config -display none -no-reboot -serial stdio \
+             -chardev socket,id=nvres,path=/s/results.sock -serial chardev:nvres \
+             -chardev socket,id=nvdb,path=/s/doorbell.sock \
+             -device isa-debugcon,iobase=0xa40,chardev=nvdb \
+             -object memory-backend-file,id=nvmb,share=on,mem-path=/s/mailbox,size=262144 \
+             -device ivshmem-plain,memdev=nvmb,addr=0x10 \
+             -object memory-backend-file,id=nvmem0,share=on,mem-path=/d/a.img,size=537001984 \
+             -device pc-dimm,id=nvdimm0,memdev=nvmem0,addr=0x100000000 \
+             -acpitable file=/s/nfit.aml -acpitable file=/s/ssdt.aml -kernel /k/bzImage \
+             -initrd /k/initrd -append console=ttyS0 acpi_no_memhotplug"
+        );
+        let mut q = l.clone();
+        q.qmp = Some("/s/user-qmp.sock".into());
+        q.hotplug_slots = 1;
+        q.flush_page = true;
+        assert_eq!(
+            q.args().join(" "),
+            "-machine pc -accel tcg -smp 1 -m 1024M,slots=3,maxmem=63488M -nodefaults \
+             -no-user-config -display none -no-reboot -serial stdio \
+             -chardev socket,id=nvres,path=/s/results.sock -serial chardev:nvres \
+             -chardev socket,id=nvdb,path=/s/doorbell.sock \
+             -device isa-debugcon,iobase=0xa40,chardev=nvdb \
+             -object memory-backend-file,id=nvmb,share=on,mem-path=/s/mailbox,size=262144 \
+             -device ivshmem-plain,memdev=nvmb,addr=0x10 \
+             -chardev socket,id=nvhp,path=/s/notify.sock \
+             -device isa-serial,iobase=0xa50,irq=5,chardev=nvhp \
+             -qmp unix:/s/vmm-qmp.sock,server=on,wait=off \
+             -object memory-backend-file,id=nvmem0,share=on,mem-path=/d/a.img,size=537001984 \
+             -device pc-dimm,id=nvdimm0,memdev=nvmem0,addr=0x100000000 \
+             -object memory-backend-file,id=nvflush,share=on,mem-path=/s/flush-hints,size=2097152 \
+             -device pc-dimm,id=nvflushd,memdev=nvflush,addr=0x1000000000 \
+             -acpitable file=/s/nfit.aml -acpitable file=/s/ssdt.aml \
+             -qmp unix:/s/user-qmp.sock,server=on,wait=off -kernel /k/bzImage \
+             -initrd /k/initrd -append console=ttyS0 acpi_no_memhotplug"
+        );
         assert!(a.contains("-machine pc -accel tcg"), "{a}");
         assert!(!a.contains("nvdimm=on"));
         assert!(a.contains("-m 1024M,slots=1,maxmem=2048M"), "{a}");

@@ -33,6 +33,7 @@
 use std::path::Path;
 
 use nvdimm_testkit::parse_size;
+use nvdimm_testkit::spec::{parse_flush_hints, parse_switch, LabelMethods};
 
 use crate::debug::Kernel;
 
@@ -186,14 +187,6 @@ impl Platform {
     }
 }
 
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "yes" | "on" | "true" => Ok(true),
-        "no" | "off" | "false" => Ok(false),
-        _ => Err(format!("expected yes/no, got '{s}'")),
-    }
-}
-
 impl NvdimmSpec {
     /// Parses `size=512M label-size=128K unarmed=on` (order free).
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -212,21 +205,13 @@ impl NvdimmSpec {
             match k {
                 "size" => spec.size = parse_size(v)?,
                 "label-size" => spec.label_size = parse_size(v)?,
-                "unarmed" => spec.unarmed = parse_bool(v)?,
-                "pmem" => spec.pmem = parse_bool(v)?,
+                "unarmed" => spec.unarmed = parse_switch(k, v)?,
+                "pmem" => spec.pmem = parse_switch(k, v)?,
                 "label-methods" => {
-                    if !["off", "on", "both"].contains(&v) {
-                        return Err(format!("label-methods={v}: expected off, on or both"));
-                    }
+                    LabelMethods::parse(v)?;
                     spec.label_methods = v.to_string();
                 }
-                "flush-hints" => {
-                    spec.flush_hints = v
-                        .parse()
-                        .ok()
-                        .filter(|n| *n <= 8)
-                        .ok_or_else(|| format!("flush-hints={v}: expected 0 to 8"))?
-                }
+                "flush-hints" => spec.flush_hints = parse_flush_hints(v)?,
                 _ => return Err(format!("unknown nvdimm key '{k}'")),
             }
         }
@@ -382,7 +367,7 @@ impl Scenario {
                         .filter(|t| *t > 0)
                         .ok_or_else(|| err("expected seconds".into()))?
                 }
-                "check" => sc.in_check = parse_bool(val).map_err(err)?,
+                "check" => sc.in_check = parse_switch(key, val).map_err(|e| err(e.into()))?,
                 "kernel" => {
                     let k = val
                         .split_whitespace()

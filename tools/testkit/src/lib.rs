@@ -3,7 +3,8 @@
 //! implementation each: the guest console ([`console`]), a QMP client
 //! that matches answers by id ([`qmp`]), how a guest ends and the VMM's
 //! exit codes ([`outcome`]), sizes ([`size`]), the accelerator
-//! ([`accel`]) and the QEMU command-line pieces both write ([`qemu`]).
+//! ([`accel`]), the QEMU command-line pieces both write ([`qemu`]) and
+//! the values of an NVDIMM spec both read ([`spec`]).
 
 pub mod accel;
 pub mod console;
@@ -11,6 +12,7 @@ pub mod outcome;
 pub mod qemu;
 pub mod qmp;
 pub mod size;
+pub mod spec;
 
 pub use accel::Accel;
 pub use outcome::{Exit, Outcome};

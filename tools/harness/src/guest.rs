@@ -12,53 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::scenario::{NvdimmSpec, Platform};
 
-/// How a guest ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The guest powered off (QEMU exited with status 0).
-    PowerOff,
-    /// The kernel panicked (seen on the console).
-    Panic,
-    /// The guest did not power off within the timeout and was killed.
-    Timeout,
-    /// QEMU itself failed (bad arguments, missing files).
-    QemuError(String),
-}
-
-/// Which accelerator runs the guest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Accel {
-    Tcg,
-    Kvm,
-}
-
-impl Accel {
-    /// KVM only where the host has real hardware virtualization: `/dev/kvm`
-    /// alone is not enough (a software-emulated hypervisor can provide it,
-    /// and Linux guests then do not boot in useful time).
-    pub fn detect(arch: &str) -> Accel {
-        if arch != "x86_64" || !Path::new("/dev/kvm").exists() {
-            return Accel::Tcg;
-        }
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let hw = cpuinfo
-            .lines()
-            .filter(|l| l.starts_with("flags"))
-            .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
-        if hw {
-            Accel::Kvm
-        } else {
-            Accel::Tcg
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Accel::Tcg => "tcg",
-            Accel::Kvm => "kvm",
-        }
-    }
-}
+pub use nvdimm_testkit::{Accel, Outcome};
 
 /// An NVDIMM backed by a host file, served by QEMU's native model.
 #[derive(Debug, Clone)]
@@ -245,12 +199,6 @@ fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
     )
 }
 
-/// Exit codes of `nvdimm-vmm` (see `tools/vmm/src/qemu.rs`; 2 is a bad
-/// command line or an unusable path, 130/143 a stop by SIGINT/SIGTERM,
-/// both reported here as a QEMU error).
-const VMM_EXIT_PANIC: i32 = 3;
-const VMM_EXIT_TIMEOUT: i32 = 4;
-
 /// Seconds the harness waits past the test VMM's own timeout before it
 /// kills the VMM (which takes its QEMU with it).
 const VMM_GRACE: Duration = Duration::from_secs(20);
@@ -394,29 +342,12 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
             ))
         }
     };
-    args.extend(
-        [
-            "-accel",
-            accel.name(),
-            "-smp",
-            "1",
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-serial",
-            "stdio",
-        ]
-        .map(String::from),
-    );
+    args.extend(["-accel", accel.name(), "-smp", "1"].map(String::from));
+    args.extend(nvdimm_testkit::qemu::HEADLESS.map(String::from));
     args.push("-serial".into());
     args.push(format!("file:{}", cfg.results.display()));
     args.push("-qmp".into());
-    args.push(format!(
-        "unix:{},server=on,wait=off",
-        cfg.qmp_socket.display()
-    ));
+    args.push(nvdimm_testkit::qemu::qmp_server(&cfg.qmp_socket));
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
             args.push("-trace".into());
@@ -509,7 +440,7 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
     let o = nvdimm_objects(&cfg.arch, index, &nv)?;
     let mut backend = props_json(&o.backend);
     backend["qom-type"] = "memory-backend-file".into();
-    let mut qmp = crate::qmp::Qmp::connect(&cfg.qmp_socket)?;
+    let mut qmp = nvdimm_testkit::qmp::Qmp::connect(&cfg.qmp_socket)?;
     qmp.execute("object-add", backend)?;
     qmp.execute("device_add", props_json(&o.device))?;
     Ok(())
@@ -577,9 +508,9 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         .map_err(|e| format!("cannot start {bin}: {e} (run 'make setup')"))?;
 
     let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
-    let console = crate::console::copy(stdout, Some(log), cfg.echo);
+    let console = nvdimm_testkit::console::copy(stdout, Some(log), cfg.echo);
     let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
-    let errors = crate::console::collect(stderr);
+    let errors = nvdimm_testkit::console::collect(stderr);
 
     let limit = match cfg.platform {
         Platform::Qemu => cfg.timeout,
@@ -603,14 +534,14 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
                 } else if status.success() {
                     break Outcome::PowerOff;
                 }
+                // `nvdimm-vmm` reports a panic or a timeout by its exit
+                // code (`nvdimm_testkit::Exit`); others need its message.
                 if cfg.platform == Platform::Vmm {
-                    match status.code() {
-                        Some(VMM_EXIT_PANIC) => break Outcome::Panic,
-                        Some(VMM_EXIT_TIMEOUT) => break Outcome::Timeout,
-                        _ => {}
+                    if let Some(o) = Outcome::from_vmm_status(status.code()) {
+                        break o;
                     }
                 }
-                break Outcome::QemuError(format!("{bin} exited with {status}: {}", err.trim()));
+                break Outcome::QemuFailed(format!("{bin} exited with {status}: {}", err.trim()));
             }
             Ok(None) if start.elapsed() > limit => {
                 // Our own child, ended by pid through its handle.
@@ -655,6 +586,45 @@ mod tests {
             },
             file: PathBuf::from("/tmp/d.img"),
         }
+    }
+
+    #[test]
+    fn x86_command_line() {
+        let p = PathBuf::from;
+        let cfg = GuestConfig {
+            arch: "x86_64".into(),
+            kernel: p("/k/bzImage"),
+            initrd: p("/k/initrd"),
+            cmdline: "quiet".into(),
+            nvdimms: vec![dimm(256 << 20, true)],
+            memory_mib: 1024,
+            machine_props: vec!["nvdimm-persistence=cpu".into()],
+            timeout: Duration::from_secs(1),
+            console_log: p("/r/console.log"),
+            results: p("/r/results"),
+            echo: false,
+            trace_events: vec!["nvdimm*".into()],
+            trace_log: p("/r/trace.log"),
+            qmp_socket: p("/r/qmp.sock"),
+            hotplug_dir: p("/r/hp"),
+            platform: Platform::Qemu,
+            malformed_nfit: None,
+            vmm_dir: p("/r/vmm"),
+            vmm_args: Vec::new(),
+        };
+        let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
+        assert_eq!(bin, "qemu-system-x86_64");
+        assert_eq!(
+            args.join(" "),
+            "-machine pc,nvdimm=on,nvdimm-persistence=cpu -m 1024M,slots=4,maxmem=16G \
+             -accel tcg -smp 1 -nodefaults -no-user-config -display none -no-reboot \
+             -serial stdio -serial file:/r/results -qmp unix:/r/qmp.sock,server=on,wait=off \
+             -trace enable=nvdimm* -D /r/trace.log \
+             -object memory-backend-file,id=nvmem0,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on \
+             -device nvdimm,id=nvdimm0,memdev=nvmem0,label-size=131072 \
+             -kernel /k/bzImage -initrd /k/initrd \
+             -append console=ttyS0 results=/dev/ttyS1 panic=-1 quiet"
+        );
     }
 
     #[test]

@@ -8,10 +8,8 @@
 
 mod bench;
 mod configs;
-mod console;
 mod debug;
 mod guest;
-mod qmp;
 mod report;
 mod scenario;
 
@@ -269,7 +267,9 @@ fn run_scenario(
             Outcome::PowerOff => None,
             Outcome::Panic => Some("the guest kernel panicked".to_string()),
             Outcome::Timeout => Some(format!("the guest did not finish within {timeout_secs} s")),
-            Outcome::QemuError(e) => Some(e.clone()),
+            Outcome::QemuFailed(e) => Some(e.clone()),
+            // The harness is not stopped by a signal it reports.
+            Outcome::Stopped(sig) => Some(format!("stopped by signal {sig}")),
         });
         let stop = why.is_some();
         run.problems.extend(why);

@@ -32,6 +32,9 @@
 
 use std::path::Path;
 
+use nvdimm_testkit::parse_size;
+use nvdimm_testkit::spec::{parse_flush_hints, parse_switch, LabelMethods};
+
 use crate::debug::Kernel;
 
 /// One NVDIMM of a scenario, served by QEMU's native device model.
@@ -107,7 +110,7 @@ impl KnownPanic {
             return false;
         };
         let after = &console[start..];
-        let Some(panic) = after.find(crate::console::PANIC_MARK) else {
+        let Some(panic) = after.find(nvdimm_testkit::console::PANIC_MARK) else {
             return false;
         };
         after[..panic].contains(self.text.as_str())
@@ -184,28 +187,6 @@ impl Platform {
     }
 }
 
-/// Parses `512M`, `128K`, `1G` or a plain byte count.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, shift) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 30),
-        _ => (s, 0),
-    };
-    let n: u64 = num.parse().map_err(|_| format!("bad size '{s}'"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("size '{s}' overflows"))
-}
-
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "yes" | "on" | "true" => Ok(true),
-        "no" | "off" | "false" => Ok(false),
-        _ => Err(format!("expected yes/no, got '{s}'")),
-    }
-}
-
 impl NvdimmSpec {
     /// Parses `size=512M label-size=128K unarmed=on` (order free).
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -224,21 +205,13 @@ impl NvdimmSpec {
             match k {
                 "size" => spec.size = parse_size(v)?,
                 "label-size" => spec.label_size = parse_size(v)?,
-                "unarmed" => spec.unarmed = parse_bool(v)?,
-                "pmem" => spec.pmem = parse_bool(v)?,
+                "unarmed" => spec.unarmed = parse_switch(k, v)?,
+                "pmem" => spec.pmem = parse_switch(k, v)?,
                 "label-methods" => {
-                    if !["off", "on", "both"].contains(&v) {
-                        return Err(format!("label-methods={v}: expected off, on or both"));
-                    }
+                    LabelMethods::parse(v)?;
                     spec.label_methods = v.to_string();
                 }
-                "flush-hints" => {
-                    spec.flush_hints = v
-                        .parse()
-                        .ok()
-                        .filter(|n| *n <= 8)
-                        .ok_or_else(|| format!("flush-hints={v}: expected 0 to 8"))?
-                }
+                "flush-hints" => spec.flush_hints = parse_flush_hints(v)?,
                 _ => return Err(format!("unknown nvdimm key '{k}'")),
             }
         }
@@ -394,7 +367,7 @@ impl Scenario {
                         .filter(|t| *t > 0)
                         .ok_or_else(|| err("expected seconds".into()))?
                 }
-                "check" => sc.in_check = parse_bool(val).map_err(err)?,
+                "check" => sc.in_check = parse_switch(key, val).map_err(|e| err(e.into()))?,
                 "kernel" => {
                     let k = val
                         .split_whitespace()
@@ -821,7 +794,7 @@ mod tests {
             driver: "c".into(),
             text: "BUG: unable".into(),
         };
-        let panic = crate::console::PANIC_MARK;
+        let panic = nvdimm_testkit::console::PANIC_MARK;
         let console = format!("=== scenario x\nBUG: unable to handle\n{panic}: Fatal\n");
         assert!(k.explains("c", &console));
         assert!(!k.explains("rust", &console), "another driver's panic");

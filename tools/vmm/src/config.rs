@@ -9,6 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
+use nvdimm_testkit::parse_size;
+use nvdimm_testkit::spec::{parse_flush_hints, parse_switch};
+
 /// The smallest label area QEMU and the Linux label code accept.
 pub const MIN_LABEL_SIZE: u64 = 128 << 10;
 /// NVDIMM sizes (the persistent part) must be a multiple of this, as on
@@ -39,61 +42,11 @@ pub const FLUSH_SIZE: u64 = 2 << 20;
 /// `FLUSH_BASE + slot * FLUSH_PAGE`; hint `i` is at `+ i * FLUSH_STRIDE`.
 pub const FLUSH_PAGE: u64 = 4 << 10;
 pub const FLUSH_STRIDE: u64 = 64;
-/// The most flush hints of one DIMM.
-pub const MAX_FLUSH_HINTS: u8 = 8;
+pub use nvdimm_testkit::spec::{LabelMethods, MAX_FLUSH_HINTS};
 
 /// The guest physical address of flush hint `i` of the DIMM in `slot`.
 pub fn flush_hint_address(slot: u16, i: u8) -> u64 {
     FLUSH_BASE + u64::from(slot) * FLUSH_PAGE + u64::from(i) * FLUSH_STRIDE
-}
-
-/// Label access methods of a DIMM (`label-methods=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LabelMethods {
-    /// Intel `_DSM` functions 4, 5 and 6 only (QEMU's interface).
-    #[default]
-    Off,
-    /// `_LSI`, `_LSR` and `_LSW` only: function 0 no longer lists 4-6.
-    On,
-    /// Both the methods and the `_DSM` functions.
-    Both,
-}
-
-impl LabelMethods {
-    /// Whether the DIMM's device has `_LSI`/`_LSR`/`_LSW`.
-    pub fn methods(self) -> bool {
-        self != LabelMethods::Off
-    }
-
-    /// Whether the Intel `_DSM` offers functions 4, 5 and 6.
-    pub fn dsm(self) -> bool {
-        self != LabelMethods::On
-    }
-}
-
-/// Parses `512M`, `128K`, `1G`, `2T` or a byte count (QEMU's suffixes).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, shift) = match s.chars().last() {
-        Some('K' | 'k') => (&s[..s.len() - 1], 10),
-        Some('M' | 'm') => (&s[..s.len() - 1], 20),
-        Some('G' | 'g') => (&s[..s.len() - 1], 30),
-        Some('T' | 't') => (&s[..s.len() - 1], 40),
-        _ => (s, 0),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 512M, 128K, 1G)"))?;
-    n.checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("size '{s}' is too large"))
-}
-
-fn parse_switch(key: &str, v: &str) -> Result<bool, String> {
-    match v {
-        "on" | "yes" | "true" => Ok(true),
-        "off" | "no" | "false" => Ok(false),
-        _ => Err(format!("{key}={v}: expected on or off")),
-    }
 }
 
 /// One `--nvdimm` option.
@@ -151,23 +104,8 @@ impl NvdimmConfig {
                 "size" => size = Some(parse_size(v)?),
                 "label-size" => label_size = parse_size(v)?,
                 "unarmed" => unarmed = parse_switch(k, v)?,
-                "label-methods" => {
-                    label_methods = match v {
-                        "off" => LabelMethods::Off,
-                        "on" => LabelMethods::On,
-                        "both" => LabelMethods::Both,
-                        _ => return Err(format!("label-methods={v}: expected off, on or both")),
-                    }
-                }
-                "flush-hints" => {
-                    flush_hints = v
-                        .parse::<u8>()
-                        .ok()
-                        .filter(|n| *n <= MAX_FLUSH_HINTS)
-                        .ok_or_else(|| {
-                            format!("flush-hints={v}: expected 0 to {MAX_FLUSH_HINTS}")
-                        })?
-                }
+                "label-methods" => label_methods = LabelMethods::parse(v)?,
+                "flush-hints" => flush_hints = parse_flush_hints(v)?,
                 _ => {
                     return Err(format!(
                         "unknown key '{k}' (known: path, size, label-size, unarmed, label-methods, flush-hints)"
@@ -450,17 +388,6 @@ mod tests {
         let d = std::env::temp_dir().join(format!("nvdimm-vmm-test-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d.join(name)
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("128K").unwrap(), 128 << 10);
-        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("12Q").is_err());
-        assert!(parse_size("").is_err());
-        assert!(parse_size("99999999999T").is_err());
     }
 
     #[test]

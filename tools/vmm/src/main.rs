@@ -26,11 +26,6 @@ mod model;
 mod ocxl;
 mod qemu;
 mod shm;
-// The harness's console handling and QMP client, shared rather than copied.
-#[path = "../../harness/src/console.rs"]
-mod console;
-#[path = "../../harness/src/qmp.rs"]
-mod qmp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,14 +33,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
+use nvdimm_testkit::size::parse_size_arg;
+use nvdimm_testkit::{Accel, Exit};
 
 use config::{NvdimmConfig, OcxlConfig, Persistence};
 
 #[derive(Parser, Debug)]
 #[command(
     about = "Test VMM: Rust NVDIMM device models (NFIT, _DSM labels, faults) served to a QEMU guest",
-    after_help = "Exit codes: 0 guest powered off, 1 VMM error, 2 bad arguments, 3 guest kernel panic, \
-                  4 timeout, 5 QEMU failed, 130/143 stopped by SIGINT/SIGTERM."
+    after_help = Exit::help()
 )]
 struct Cli {
     /// Guest kernel (bzImage).
@@ -58,7 +54,7 @@ struct Cli {
     #[arg(long, default_value = "console=ttyS0 panic=-1")]
     append: String,
     /// Guest RAM (at most 3G).
-    #[arg(long, short = 'm', default_value = "1G", value_parser = config::parse_size)]
+    #[arg(long, short = 'm', default_value = "1G", value_parser = parse_size_arg)]
     memory: u64,
     /// An NVDIMM: path=FILE,size=SIZE,label-size=SIZE,unarmed=on|off,
     /// label-methods=off|on|both,flush-hints=0..8 (repeat for more; size
@@ -165,20 +161,6 @@ const NOTIFY_IRQ: u8 = 7;
 const MAILBOX_SLOT: u8 = 0x10;
 /// The PCI slot of the `--ocxlpmem` card (`0000:00:11.0` in the guest).
 const OCXL_SLOT: u8 = 0x11;
-
-/// Whether the host has real hardware virtualization (see testing.rst).
-fn accel() -> &'static str {
-    let hw = std::fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("flags"))
-        .any(|l| l.split_whitespace().any(|f| f == "vmx" || f == "svm"));
-    if hw && std::path::Path::new("/dev/kvm").exists() {
-        "kvm"
-    } else {
-        "tcg"
-    }
-}
 
 /// A checked machine: how to launch it and its tables.
 #[derive(Debug)]
@@ -335,7 +317,7 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
     );
     let launch = qemu::Launch {
         qemu: cli.qemu.clone(),
-        accel: accel().into(),
+        accel: Accel::detect("x86_64").name().into(),
         kernel: cli.kernel.clone(),
         initrd: cli.initrd.clone(),
         append: cli.append.clone(),
@@ -370,8 +352,8 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
 }
 
 fn run(cli: Cli) -> Result<u8, (u8, String)> {
-    let usage = |e: String| (qemu::EXIT_USAGE, e);
-    let fail = |e: String| (qemu::EXIT_ERROR, e);
+    let usage = |e: String| (Exit::Usage.code(), e);
+    let fail = |e: String| (Exit::Error.code(), e);
     let Prepared {
         launch,
         nfit,
@@ -386,7 +368,7 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         // The printed command line names the tables: they stay.
         state_dir.remove = false;
         println!("{} {}", launch.qemu, launch.args().join(" "));
-        return Ok(qemu::EXIT_POWEROFF);
+        return Ok(Exit::PowerOff.code());
     }
     let mut platform = model::Platform::new(&launch.dimms, fit).map_err(fail)?;
     if cli.ars {
@@ -439,7 +421,7 @@ fn main() -> ExitCode {
     // Before any thread starts: they all inherit the blocked signals.
     if let Err(e) = host::handle_stop_signals() {
         eprintln!("nvdimm-vmm: {e}");
-        return ExitCode::from(qemu::EXIT_ERROR);
+        return ExitCode::from(Exit::Error.code());
     }
     match run(cli) {
         Ok(code) => ExitCode::from(code),

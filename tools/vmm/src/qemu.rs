@@ -38,39 +38,8 @@ use crate::config::{OcxlConfig, PlacedDimm, DEVICE_MEMORY_BASE};
 use crate::mailbox::{Mailbox, KIND_DSM, KIND_FIT, KIND_LABEL};
 use crate::model::{DsmCall, Platform};
 
-/// How a guest ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    PowerOff,
-    Panic,
-    Timeout,
-    QemuFailed(String),
-    /// SIGINT or SIGTERM (the signal number) stopped QEMU.
-    Stopped(i32),
-}
-
-/// Exit codes of `nvdimm-vmm`.
-pub const EXIT_POWEROFF: u8 = 0;
-pub const EXIT_ERROR: u8 = 1;
-pub const EXIT_USAGE: u8 = 2;
-pub const EXIT_PANIC: u8 = 3;
-pub const EXIT_TIMEOUT: u8 = 4;
-pub const EXIT_QEMU: u8 = 5;
-/// Stopped by a signal: 128 plus its number, as a shell reports it (130
-/// for SIGINT, 143 for SIGTERM).
-pub const EXIT_SIGNAL_BASE: u8 = 128;
-
-impl Outcome {
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Outcome::PowerOff => EXIT_POWEROFF,
-            Outcome::Panic => EXIT_PANIC,
-            Outcome::Timeout => EXIT_TIMEOUT,
-            Outcome::QemuFailed(_) => EXIT_QEMU,
-            Outcome::Stopped(sig) => EXIT_SIGNAL_BASE.saturating_add(*sig as u8),
-        }
-    }
-}
+use nvdimm_testkit::qemu as qemu_cmdline;
+pub use nvdimm_testkit::Outcome;
 
 /// Everything the transport needs to start a guest.
 #[derive(Debug, Clone)]
@@ -185,15 +154,7 @@ impl Launch {
             let maxmem = (self.memory + span).div_ceil(1 << 30) << 10;
             push(&["-m", &format!("{mem_mib}M,slots={slots},maxmem={maxmem}M")]);
         }
-        push(&[
-            "-nodefaults",
-            "-no-user-config",
-            "-display",
-            "none",
-            "-no-reboot",
-            "-serial",
-            "stdio",
-        ]);
+        push(&qemu_cmdline::HEADLESS);
         if self.results.is_some() {
             push(&[
                 "-chardev",
@@ -208,10 +169,10 @@ impl Launch {
             "-device",
             &format!("isa-debugcon,iobase={:#x},chardev=nvdb", self.doorbell_port),
             "-object",
-            &format!(
-                "memory-backend-file,id=nvmb,share=on,mem-path={},size={}",
-                self.mailbox_path().display(),
-                crate::mailbox::SIZE
+            &qemu_cmdline::shared_file_backend(
+                "nvmb",
+                &self.mailbox_path(),
+                crate::mailbox::SIZE as u64,
             ),
             "-device",
             &format!("ivshmem-plain,memdev=nvmb,addr={:#x}", self.mailbox_slot),
@@ -237,20 +198,17 @@ impl Launch {
                     self.notify_port, self.notify_irq
                 ),
                 "-qmp",
-                &format!(
-                    "unix:{},server=on,wait=off",
-                    self.vmm_qmp_socket().display()
-                ),
+                &qemu_cmdline::qmp_server(&self.vmm_qmp_socket()),
             ]);
         }
         for d in &self.dimms {
             let size = d.config.size + d.config.label_size;
             push(&[
                 "-object",
-                &format!(
-                    "memory-backend-file,id=nvmem{},share=on,mem-path={},size={size}",
-                    d.slot,
-                    d.config.path.display()
+                &qemu_cmdline::shared_file_backend(
+                    &format!("nvmem{}", d.slot),
+                    &d.config.path,
+                    size,
                 ),
                 "-device",
                 &format!(
@@ -262,11 +220,7 @@ impl Launch {
         if let Some(c) = &self.ocxlpmem {
             push(&[
                 "-object",
-                &format!(
-                    "memory-backend-file,id=nvocxlmem,share=on,mem-path={},size={}",
-                    c.path.display(),
-                    c.size
-                ),
+                &qemu_cmdline::shared_file_backend("nvocxlmem", &c.path, c.size),
                 "-device",
                 &format!(
                     "pc-dimm,id=nvocxld,memdev=nvocxlmem,addr={:#x}",
@@ -277,10 +231,10 @@ impl Launch {
         if self.flush_page {
             push(&[
                 "-object",
-                &format!(
-                    "memory-backend-file,id=nvflush,share=on,mem-path={},size={}",
-                    self.flush_path().display(),
-                    crate::config::FLUSH_SIZE
+                &qemu_cmdline::shared_file_backend(
+                    "nvflush",
+                    &self.flush_path(),
+                    crate::config::FLUSH_SIZE,
                 ),
                 "-device",
                 &format!(
@@ -296,7 +250,7 @@ impl Launch {
             &format!("file={}", self.ssdt_path().display()),
         ]);
         if let Some(q) = &self.qmp {
-            push(&["-qmp", &format!("unix:{},server=on,wait=off", q.display())]);
+            push(&["-qmp", &qemu_cmdline::qmp_server(q)]);
         }
         push(&["-kernel", &self.kernel.display().to_string()]);
         if let Some(i) = &self.initrd {
@@ -314,14 +268,14 @@ impl Launch {
 /// of a `pc-dimm` at the DIMM's address) and raises the notification line.
 struct QemuHotplug {
     qmp_socket: PathBuf,
-    qmp: Option<crate::qmp::Qmp>,
+    qmp: Option<nvdimm_testkit::qmp::Qmp>,
     notify: UnixStream,
 }
 
 impl crate::model::HotplugBackend for QemuHotplug {
     fn add(&mut self, d: &PlacedDimm) -> Result<(), String> {
         if self.qmp.is_none() {
-            self.qmp = Some(crate::qmp::Qmp::connect(&self.qmp_socket)?);
+            self.qmp = Some(nvdimm_testkit::qmp::Qmp::connect(&self.qmp_socket)?);
         }
         let qmp = self.qmp.as_mut().ok_or("no QMP")?;
         qmp.execute(
@@ -349,7 +303,7 @@ impl crate::model::HotplugBackend for QemuHotplug {
                 "object-del",
                 serde_json::json!({ "id": format!("nvmem{}", d.slot) }),
             );
-            return Err(e);
+            return Err(e.into());
         }
         Ok(())
     }
@@ -710,9 +664,9 @@ pub fn run(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", l.qemu))?;
     let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
-    let errors = crate::console::collect(stderr);
+    let errors = nvdimm_testkit::console::collect(stderr);
     let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
-    let console = crate::console::copy(stdout, log, l.echo);
+    let console = nvdimm_testkit::console::copy(stdout, log, l.echo);
 
     let connect = (|| -> Result<(), String> {
         // QEMU connects its chardevs in command-line order.
@@ -837,6 +791,46 @@ mod tests {
             ocxl_slot: 0x11,
         };
         let a = l.args().join(" ");
+        // Whole command lines, as they were before the pieces moved to
+        // nvdimm-testkit.
+        assert_eq!(
+            a,
+            "-machine pc -accel tcg -smp 1 -m 1024M,slots=1,maxmem=2048M -nodefaults \
+             -no-user-config -display none -no-reboot -serial stdio \
+             -chardev socket,id=nvres,path=/s/results.sock -serial chardev:nvres \
+             -chardev socket,id=nvdb,path=/s/doorbell.sock \
+             -device isa-debugcon,iobase=0xa40,chardev=nvdb \
+             -object memory-backend-file,id=nvmb,share=on,mem-path=/s/mailbox,size=262144 \
+             -device ivshmem-plain,memdev=nvmb,addr=0x10 \
+             -object memory-backend-file,id=nvmem0,share=on,mem-path=/d/a.img,size=537001984 \
+             -device pc-dimm,id=nvdimm0,memdev=nvmem0,addr=0x100000000 \
+             -acpitable file=/s/nfit.aml -acpitable file=/s/ssdt.aml -kernel /k/bzImage \
+             -initrd /k/initrd -append console=ttyS0 acpi_no_memhotplug"
+        );
+        let mut q = l.clone();
+        q.qmp = Some("/s/user-qmp.sock".into());
+        q.hotplug_slots = 1;
+        q.flush_page = true;
+        assert_eq!(
+            q.args().join(" "),
+            "-machine pc -accel tcg -smp 1 -m 1024M,slots=3,maxmem=63488M -nodefaults \
+             -no-user-config -display none -no-reboot -serial stdio \
+             -chardev socket,id=nvres,path=/s/results.sock -serial chardev:nvres \
+             -chardev socket,id=nvdb,path=/s/doorbell.sock \
+             -device isa-debugcon,iobase=0xa40,chardev=nvdb \
+             -object memory-backend-file,id=nvmb,share=on,mem-path=/s/mailbox,size=262144 \
+             -device ivshmem-plain,memdev=nvmb,addr=0x10 \
+             -chardev socket,id=nvhp,path=/s/notify.sock \
+             -device isa-serial,iobase=0xa50,irq=5,chardev=nvhp \
+             -qmp unix:/s/vmm-qmp.sock,server=on,wait=off \
+             -object memory-backend-file,id=nvmem0,share=on,mem-path=/d/a.img,size=537001984 \
+             -device pc-dimm,id=nvdimm0,memdev=nvmem0,addr=0x100000000 \
+             -object memory-backend-file,id=nvflush,share=on,mem-path=/s/flush-hints,size=2097152 \
+             -device pc-dimm,id=nvflushd,memdev=nvflush,addr=0x1000000000 \
+             -acpitable file=/s/nfit.aml -acpitable file=/s/ssdt.aml \
+             -qmp unix:/s/user-qmp.sock,server=on,wait=off -kernel /k/bzImage \
+             -initrd /k/initrd -append console=ttyS0 acpi_no_memhotplug"
+        );
         assert!(a.contains("-machine pc -accel tcg"), "{a}");
         assert!(!a.contains("nvdimm=on"));
         assert!(a.contains("-m 1024M,slots=1,maxmem=2048M"), "{a}");
@@ -1003,22 +997,5 @@ mod tests {
         let long = "x".repeat(crate::control::MAX_LINE + 1);
         assert!(request(s, &long).contains("longer than"));
         assert!(request(s, r#"{"cmd":"ping"}"#).contains("true"));
-    }
-
-    #[test]
-    fn exit_codes_are_distinct() {
-        let codes = [
-            Outcome::PowerOff.exit_code(),
-            Outcome::Panic.exit_code(),
-            Outcome::Timeout.exit_code(),
-            Outcome::QemuFailed(String::new()).exit_code(),
-            Outcome::Stopped(libc::SIGINT).exit_code(),
-            Outcome::Stopped(libc::SIGTERM).exit_code(),
-            EXIT_ERROR,
-            EXIT_USAGE,
-        ];
-        for (i, a) in codes.iter().enumerate() {
-            assert!(codes[i + 1..].iter().all(|b| b != a));
-        }
     }
 }

@@ -349,3 +349,19 @@ fn stop_signals_stop_qemu_and_remove_the_state_dir() {
         );
     }
 }
+
+#[test]
+fn help_states_the_shared_exit_codes() {
+    let out = vmm().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for e in nvdimm_testkit::Exit::ALL {
+        let said = format!(" {} {},", e.code(), e.meaning());
+        assert!(text.contains(&said), "--help lacks '{said}': {text}");
+    }
+    assert!(
+        text.contains("130/143 stopped by SIGINT/SIGTERM."),
+        "{text}"
+    );
+}

@@ -2,8 +2,8 @@
 //! The guest console as both supervisors (`nvdimm-harness` for QEMU's own
 //! devices, `nvdimm-vmm` for the test VMM's) handle it: copied line by line
 //! to a log and optionally to stdout, watched for a kernel panic, and the
-//! child's stderr collected for the error message. `tools/vmm` compiles
-//! this file too (`#[path]`), so both classify a guest's end alike.
+//! child's stderr collected for the error message. One implementation, so
+//! both classify a guest's end alike.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -198,19 +198,27 @@ fn explicit_state_dir_must_be_private() {
     assert!(!d.join("d.img").exists(), "nothing created");
 }
 
+/// nvdimm-vmm on the test machine of `d`, with `--control ctl`.
+fn with_control(d: &std::path::Path, ctl: &std::path::Path) -> Command {
+    let mut c = vmm();
+    c.args(machine(d)).arg("--control").arg(ctl);
+    c
+}
+
+/// Runs `c`, which must refuse its command line (exit 2); its stderr.
+fn refused(c: &mut Command) -> String {
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
+}
+
 #[test]
 fn control_path_that_is_not_a_socket_is_refused() {
     let d = dir("ctlfile");
     let ctl = d.join("precious.txt");
     std::fs::write(&ctl, b"precious").unwrap();
-    let out = vmm()
-        .args(machine(&d))
-        .arg("--control")
-        .arg(&ctl)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&mut with_control(&d, &ctl));
     assert!(err.contains("not a socket"), "{err}");
     assert_eq!(std::fs::read(&ctl).unwrap(), b"precious");
     assert!(!d.join("d.img").exists(), "nothing created");
@@ -222,14 +230,7 @@ fn live_control_socket_is_refused_and_a_stale_one_replaced() {
     let d = dir("ctllive");
     let ctl = d.join("control.sock");
     let live = std::os::unix::net::UnixListener::bind(&ctl).unwrap();
-    let out = vmm()
-        .args(machine(&d))
-        .arg("--control")
-        .arg(&ctl)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&mut with_control(&d, &ctl));
     assert!(err.contains("answers"), "{err}");
     assert!(std::fs::symlink_metadata(&ctl)
         .unwrap()
@@ -240,10 +241,7 @@ fn live_control_socket_is_refused_and_a_stale_one_replaced() {
     drop(live);
     let mode = d.join("mode");
     let qemu = fake_qemu(&d, r#"stat -c %a "$CTL" >"$MODE"; exit 1"#);
-    let out = vmm()
-        .args(machine(&d))
-        .arg("--control")
-        .arg(&ctl)
+    let out = with_control(&d, &ctl)
         .arg("--qemu")
         .arg(&qemu)
         .env("CTL", &ctl)
@@ -260,10 +258,7 @@ fn control_socket_replaced_behind_our_back_is_left_alone() {
     let d = dir("ctlswap");
     let ctl = d.join("control.sock");
     let qemu = fake_qemu(&d, r#"rm -f "$CTL"; echo mine >"$CTL"; exit 1"#);
-    let out = vmm()
-        .args(machine(&d))
-        .arg("--control")
-        .arg(&ctl)
+    let out = with_control(&d, &ctl)
         .arg("--qemu")
         .arg(&qemu)
         .env("CTL", &ctl)

@@ -264,9 +264,12 @@ impl OcxlConfig {
                     vectors = v
                         .parse::<u32>()
                         .ok()
-                        .filter(|n| (1..=crate::ivshmem::MAX_VECTORS).contains(n))
+                        .filter(|n| (1..=crate::transport::ivshmem::MAX_VECTORS).contains(n))
                         .ok_or_else(|| {
-                            format!("vectors={v}: expected 1 to {}", crate::ivshmem::MAX_VECTORS)
+                            format!(
+                                "vectors={v}: expected 1 to {}",
+                                crate::transport::ivshmem::MAX_VECTORS
+                            )
                         })?
                 }
                 _ => return Err(format!("unknown key '{k}' (known: path, size, vectors)")),

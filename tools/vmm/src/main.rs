@@ -7,25 +7,14 @@
 //! `Documentation/nvdimm-rs/vmm.rst`.
 
 mod acpi;
-mod aml;
-mod ars;
-// Register access helpers the transport's own tests use.
-#[allow(dead_code)]
-mod card;
 mod config;
 mod control;
-mod faults;
-mod flush;
+mod devices;
+mod dsm;
 mod host;
-mod ivshmem;
 mod mailbox;
-mod model;
-// The model offers more than the control protocol reaches yet (error log
-// entries, fatal failures, malformed answers): its tests use all of it.
-#[allow(dead_code)]
-mod ocxl;
-mod qemu;
 mod shm;
+mod transport;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +26,11 @@ use nvdimm_testkit::size::parse_size_arg;
 use nvdimm_testkit::{Accel, Exit};
 
 use config::{NvdimmConfig, OcxlConfig, Persistence};
+use devices::card::Device;
+use devices::nvdimm::flush::FlushPage;
+use devices::nvdimm::Platform;
+use devices::ocxl::attached::{Attached, Control};
+use devices::ocxl::{Card, CardConfig};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -165,7 +159,7 @@ const OCXL_SLOT: u8 = 0x11;
 /// A checked machine: how to launch it and its tables.
 #[derive(Debug)]
 struct Prepared {
-    launch: qemu::Launch,
+    launch: transport::Launch,
     nfit: Vec<u8>,
     ssdt: Vec<u8>,
     /// The NFIT's structures, what `_FIT` serves.
@@ -273,7 +267,8 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         .transpose()?;
     let (dimms, end) = config::place(&cli.nvdimm)?;
     if cli.ocxlpmem.is_some()
-        && end.max(config::DEVICE_MEMORY_BASE) + u64::from(cli.hotplug_slots) * qemu::HOTPLUG_ROOM
+        && end.max(config::DEVICE_MEMORY_BASE)
+            + u64::from(cli.hotplug_slots) * transport::HOTPLUG_ROOM
             > config::FLUSH_BASE
     {
         return Err(
@@ -315,7 +310,7 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
         }),
         usize::from(cli.hotplug_slots),
     );
-    let launch = qemu::Launch {
+    let launch = transport::Launch {
         qemu: cli.qemu.clone(),
         accel: Accel::detect("x86_64").name().into(),
         kernel: cli.kernel.clone(),
@@ -370,45 +365,46 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         println!("{} {}", launch.qemu, launch.args().join(" "));
         return Ok(Exit::PowerOff.code());
     }
-    let mut platform = model::Platform::new(&launch.dimms, fit).map_err(fail)?;
+    let mut platform = Platform::new(&launch.dimms, fit).map_err(fail)?;
     if cli.ars {
-        platform.ars = Some(ars::Ars::default());
+        platform = platform.with_ars();
     }
     if launch.flush_page {
-        platform.flush = Some(flush::FlushPage::create(&launch.flush_path()).map_err(fail)?);
+        platform = platform.with_flush_page(FlushPage::create(&launch.flush_path()).map_err(fail)?);
     }
-    let platform = Arc::new(Mutex::new(platform));
+    // The OpenCAPI pmem card behind --ocxlpmem, with the descriptor of
+    // its memory; the control protocol reaches it through its `Control`.
+    let card_control = launch.ocxlpmem.as_ref().map(|_| Control::default());
+    let card = launch
+        .ocxlpmem
+        .as_ref()
+        .zip(card_control.clone())
+        .map(|(c, control)| {
+            Box::new(Attached::new(
+                Card::new(CardConfig::default()),
+                config::OCXL_MEMORY_BASE,
+                c.size,
+                transport::ivshmem::VMM_PEER,
+                control,
+            )) as Box<dyn Device>
+        });
+    let target = control::Target {
+        platform: Arc::new(Mutex::new(platform)),
+        card: card_control,
+    };
     // Removed when `run` returns, if it is still ours.
     let _control = match &cli.control {
         Some(sock) => {
             let (guard, l) = host::ControlSocket::bind(sock).map_err(|e| usage(e.to_string()))?;
-            let p = platform.clone();
+            let t = target.clone();
             let owner = host::euid();
-            std::thread::spawn(move || qemu::serve_control(l, p, owner, hotplug_dirs));
+            std::thread::spawn(move || control::server::serve_control(l, t, owner, hotplug_dirs));
             Some(guard)
         }
         None => None,
     };
-    // The OpenCAPI pmem card behind --ocxlpmem, with the descriptor of
-    // its memory; the control protocol reaches it through `control`.
-    let card = launch.ocxlpmem.as_ref().map(|c| {
-        let control = ocxl::attached::Control::default();
-        if let Ok(mut p) = platform.lock() {
-            p.card = Some(control.clone());
-        }
-        Box::new(ocxl::attached::Attached::new(
-            ocxl::Card::new(ocxl::CardConfig::default()),
-            config::OCXL_MEMORY_BASE,
-            c.size,
-            ivshmem::VMM_PEER,
-            control,
-        )) as Box<dyn card::Device>
-    });
-    let (outcome, card_stats) = qemu::run(&launch, platform.clone(), card).map_err(fail)?;
-    let stats = match platform.lock() {
-        Ok(p) => p.counters.json(),
-        Err(e) => e.into_inner().counters.json(),
-    };
+    let (outcome, card_stats) = transport::run(&launch, target.clone(), card).map_err(fail)?;
+    let stats = Platform::lock(&target.platform).counters().json();
     eprintln!("nvdimm-vmm: guest ended: {outcome:?}; _DSM calls served: {stats}");
     if let Some(s) = card_stats {
         eprintln!("nvdimm-vmm: ocxlpmem transport: {s}");

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The `ivshmem-doorbell` transport: serves a register-file device model
-//! ([`crate::card::Device`]) to a QEMU guest through QEMU's standard
+//! ([`crate::devices::card::Device`]) to a QEMU guest through QEMU's standard
 //! `ivshmem-doorbell` PCI device.
 //!
 //! The VMM runs its own ivshmem server (the protocol of QEMU's
@@ -50,7 +50,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::card::{Device, Registers, Vectors};
+use crate::devices::card::{Device, Registers, Vectors};
 use crate::shm::SharedFile;
 
 /// The ivshmem client-server protocol version.

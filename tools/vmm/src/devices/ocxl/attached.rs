@@ -23,7 +23,7 @@ use ocxlpmem_core::attach::{self, Descriptor};
 
 use super::faults::Fault;
 use super::{Card, Counters};
-use crate::card::{Device, Registers, Vectors};
+use crate::devices::card::{Device, Registers, Vectors};
 
 /// What the host and the card's thread share.
 #[derive(Debug, Default)]
@@ -51,11 +51,11 @@ impl Control {
     }
 
     /// Arms `fault`; returns the faults armed (pending ones included), or
-    /// an error if [`crate::faults::MAX_RULES`] are.
-    pub fn arm(&self, fault: Fault) -> Result<usize, crate::faults::TooManyRules> {
+    /// an error if [`crate::devices::faults::MAX_RULES`] are.
+    pub fn arm(&self, fault: Fault) -> Result<usize, crate::devices::faults::TooManyRules> {
         let mut s = self.lock();
-        if s.armed + s.pending.len() >= crate::faults::MAX_RULES {
-            return Err(crate::faults::TooManyRules);
+        if s.armed + s.pending.len() >= crate::devices::faults::MAX_RULES {
+            return Err(crate::devices::faults::TooManyRules);
         }
         s.pending.push(fault);
         Ok(s.armed + s.pending.len())
@@ -231,7 +231,7 @@ mod tests {
             Card::new(CardConfig::default()),
             crate::config::OCXL_MEMORY_BASE,
             512 << 20,
-            crate::ivshmem::VMM_PEER,
+            0, // the VMM's ivshmem peer id
             control.clone(),
         );
         let mut regs = vec![0xa5u8; dev.register_bytes()];

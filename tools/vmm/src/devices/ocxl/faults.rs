@@ -40,7 +40,7 @@ pub enum FaultAction {
     BadArea { offsets: u64, data: u64 },
 }
 
-impl crate::faults::Rule for Fault {
+impl crate::devices::faults::Rule for Fault {
     type Action = FaultAction;
     fn action(&self) -> &FaultAction {
         &self.action
@@ -51,7 +51,7 @@ impl crate::faults::Rule for Fault {
 }
 
 /// The armed rules.
-pub type Faults = crate::faults::Rules<Fault>;
+pub type Faults = crate::devices::faults::Rules<Fault>;
 
 impl Faults {
     /// Takes the first rule for `opcode` (`None`: reset time) whose action

@@ -34,18 +34,42 @@
 //! named on the command line (`--hotplug-dir`, or that of an `--nvdimm`
 //! file; see [`crate::host::HotplugDirs`]).
 //!
-//! What requests can add is bounded: [`crate::faults::MAX_RULES`] armed
-//! fault rules per model, [`crate::ars::MAX_RANGES`] poison ranges.
+//! What requests can add is bounded: [`crate::devices::faults::MAX_RULES`] armed
+//! fault rules per model, [`crate::devices::nvdimm::ars::MAX_RANGES`] poison ranges.
 //!
 //! `dimm` is an NFIT handle (0 is the root device), left out for all;
 //! `function` left out for all; `count` left out for every call until
 //! `clear-faults`. Errors answer `{"ok":false,"error":"..."}`. Lines are
 //! untrusted: every field is type- and range-checked.
 
+pub mod server;
+
 use serde_json::{json, Map, Value};
 
+use std::sync::{Arc, Mutex};
+
+use crate::devices::nvdimm::{Fault, FaultAction, Platform};
+use crate::devices::ocxl::attached::Control;
+use crate::dsm::Notification;
 use crate::host::HotplugDirs;
-use crate::model::{Fault, FaultAction, Platform};
+
+/// What the control plane acts on: the NVDIMM platform (shared with the
+/// transport's threads that serve the guest's calls) and the card's
+/// control handle.
+#[derive(Clone)]
+pub struct Target {
+    pub platform: Arc<Mutex<Platform>>,
+    pub card: Option<Control>,
+}
+
+impl Target {
+    /// Handles one request line from `channel`; always returns one reply
+    /// object.
+    pub fn handle(&self, line: &str, channel: Channel<'_>) -> Value {
+        let mut p = Platform::lock(&self.platform);
+        handle(&mut p, self.card.as_ref(), line, channel)
+    }
+}
 
 /// Where a request comes from.
 #[derive(Debug, Clone, Copy)]
@@ -112,8 +136,8 @@ fn fault(m: &Map<String, Value>) -> Result<Fault, String> {
 /// The most ticks (10 ms) a card answer may be delayed.
 pub const MAX_CARD_DELAY_MS: u32 = 60_000;
 
-fn card_fault(m: &Map<String, Value>) -> Result<crate::ocxl::faults::Fault, String> {
-    use crate::ocxl::faults::{Fault, FaultAction};
+fn card_fault(m: &Map<String, Value>) -> Result<crate::devices::ocxl::faults::Fault, String> {
+    use crate::devices::ocxl::faults::{Fault, FaultAction};
     let kinds: Vec<&str> = ["status", "action", "delay_ms"]
         .into_iter()
         .filter(|k| m.contains_key(*k))
@@ -167,14 +191,24 @@ fn card_fault(m: &Map<String, Value>) -> Result<crate::ocxl::faults::Fault, Stri
 
 /// Handles one request line from `channel`; always returns one reply
 /// object.
-pub fn handle(platform: &mut Platform, line: &str, channel: Channel<'_>) -> Value {
-    match try_handle(platform, line, channel) {
+pub fn handle(
+    platform: &mut Platform,
+    card: Option<&Control>,
+    line: &str,
+    channel: Channel<'_>,
+) -> Value {
+    match try_handle(platform, card, line, channel) {
         Ok(v) => v,
         Err(e) => json!({"ok": false, "error": e}),
     }
 }
 
-fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Value, String> {
+fn try_handle(
+    p: &mut Platform,
+    card: Option<&Control>,
+    line: &str,
+    channel: Channel<'_>,
+) -> Result<Value, String> {
     if line.len() > MAX_LINE {
         return Err(format!("request longer than {MAX_LINE} bytes"));
     }
@@ -187,34 +221,25 @@ fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Valu
     match cmd {
         "ping" => Ok(json!({"ok": true})),
         "stats" => {
-            let mut s = p.counters.json();
-            s["faults_armed"] = json!(p.faults.armed());
-            s["faults_injected"] = json!(p.faults.injected);
-            if let Some(ars) = &p.ars {
-                if let (Some(s), Value::Object(a)) = (s.as_object_mut(), ars.json()) {
-                    s.extend(a);
-                }
-            }
-            if let Some(card) = &p.card {
+            let mut s = p.stats();
+            if let Some(card) = card {
                 s["card"] = card.json();
             }
             Ok(json!({"ok": true, "stats": s}))
         }
         "reset-stats" => {
-            p.counters = Default::default();
-            p.faults.injected = 0;
+            p.reset_stats();
             Ok(json!({"ok": true}))
         }
         "fault" => {
-            let armed = p.faults.add(fault(m)?).map_err(|e| e.to_string())?;
+            let armed = p.arm_fault(fault(m)?).map_err(|e| e.to_string())?;
             Ok(json!({"ok": true, "armed": armed}))
         }
         "clear-faults" => {
-            p.faults.clear();
+            p.clear_faults();
             Ok(json!({"ok": true}))
         }
         "poison" => {
-            let ars = p.ars.as_mut().ok_or("no ARS on this machine (--ars)")?;
             let num = |k: &str| {
                 m.get(k)
                     .and_then(Value::as_u64)
@@ -224,7 +249,7 @@ fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Valu
             if l == 0 || a.checked_add(l).is_none() {
                 return Err("the range must be non-empty and not wrap".into());
             }
-            let ranges = ars.add_poison(a, l).map_err(|e| e.to_string())?;
+            let ranges = p.add_poison(a, l)?;
             Ok(json!({"ok": true, "ranges": ranges}))
         }
         "notify" => {
@@ -239,7 +264,8 @@ fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Valu
                 .filter(|v| *v == 0x80 || *v == 0x81)
                 .ok_or("notify needs \"value\": 128 (0x80) or 129 (0x81)")?;
             match opt_u32(m, "dimm")? {
-                None => p.notify(v as u8)?,
+                None if v == 0x80 => p.notify(Notification::Update)?,
+                None => p.notify(Notification::UcMemoryError)?,
                 Some(h) if v == 0x81 => p.notify_dimm_health(h)?,
                 Some(_) => return Err("a DIMM takes only 129 (0x81, health changed)".into()),
             }
@@ -247,16 +273,13 @@ fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Valu
         }
         "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints()?})),
         "card-fault" => {
-            let card = p.card.as_ref().ok_or("no card on this machine (--ocxlpmem)")?;
+            let card = card.ok_or("no card on this machine (--ocxlpmem)")?;
             let f = card_fault(m)?;
             let armed = card.arm(f).map_err(|e| e.to_string())?;
             Ok(json!({"ok": true, "armed": armed}))
         }
         "card-clear-faults" => {
-            p.card
-                .as_ref()
-                .ok_or("no card on this machine (--ocxlpmem)")?
-                .clear();
+            card.ok_or("no card on this machine (--ocxlpmem)")?.clear();
             Ok(json!({"ok": true}))
         }
         "hotplug" => {
@@ -268,14 +291,14 @@ fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Valu
                 .and_then(Value::as_str)
                 .ok_or("hotplug needs \"nvdimm\": \"path=F,size=S,...\"")?;
             let mut config = crate::config::NvdimmConfig::parse(spec)?;
-            if p.hotplug.is_none() {
+            if !p.has_hotplug() {
                 return Err("this machine has no hotplug slots (--hotplug-slots)".into());
             }
             let real = hotplug_dirs
                 .resolve(&config.path)
                 .map_err(|e| e.to_string())?;
             if p
-                .placed
+                .placed()
                 .iter()
                 .any(|d| std::fs::canonicalize(&d.config.path).is_ok_and(|c| c == real))
             {
@@ -298,7 +321,8 @@ fn try_handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Result<Valu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{DsmCall, INTEL_UUID};
+    use crate::devices::ocxl::attached::Control;
+    use crate::dsm::{DsmCall, INTEL_UUID};
 
     fn platform() -> Platform {
         let dir = std::env::temp_dir().join(format!("nvdimm-vmm-ctl-{}", std::process::id()));
@@ -314,8 +338,18 @@ mod tests {
         Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap()
     }
 
+    /// A request to a machine without a card.
+    fn handle(p: &mut Platform, line: &str, channel: Channel<'_>) -> Value {
+        super::handle(p, None, line, channel)
+    }
+
     fn handle_t(p: &mut Platform, line: &str) -> Value {
         handle(p, line, Channel::Guest)
+    }
+
+    /// A guest request to a machine with `card`.
+    fn handle_c(p: &mut Platform, card: &Control, line: &str) -> Value {
+        super::handle(p, Some(card), line, Channel::Guest)
     }
 
     fn host(dirs: &HotplugDirs) -> Channel<'_> {
@@ -356,7 +390,7 @@ mod tests {
         std::fs::create_dir_all(&other).unwrap();
         let mut p = platform();
         let added = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        p.hotplug = Some(crate::model::HotplugRoom {
+        p.attach_hotplug(crate::devices::nvdimm::HotplugRoom {
             backend: Box::new(Line(added.clone())),
             slots: 1,
             limit: u64::MAX,
@@ -396,37 +430,37 @@ mod tests {
         assert_eq!(r["ok"], true, "{r}");
         assert!(ok.join("d.img").is_file());
         assert_eq!(
-            p.placed.last().unwrap().config.path,
+            p.placed().last().unwrap().config.path,
             std::fs::canonicalize(ok.join("d.img")).unwrap()
         );
     }
 
     #[test]
     fn what_requests_add_is_bounded() {
-        let mut p = platform();
-        p.ars = Some(crate::ars::Ars::default());
-        p.card = Some(crate::ocxl::attached::Control::default());
-        let max = crate::faults::MAX_RULES;
+        let p = platform();
+        let mut p = p.with_ars();
+        let card = Control::default();
+        let max = crate::devices::faults::MAX_RULES;
         for i in 0..max {
             let r = handle_t(&mut p, r#"{"cmd":"fault","status":4}"#);
             assert_eq!(r["armed"], i + 1, "{r}");
-            let r = handle_t(&mut p, r#"{"cmd":"card-fault","status":1}"#);
+            let r = handle_c(&mut p, &card, r#"{"cmd":"card-fault","status":1}"#);
             assert_eq!(r["armed"], i + 1, "{r}");
         }
         for req in [
             r#"{"cmd":"fault","status":4}"#,
             r#"{"cmd":"card-fault","status":1}"#,
         ] {
-            let r = handle_t(&mut p, req);
+            let r = handle_c(&mut p, &card, req);
             assert!(r["error"].as_str().unwrap().contains("clear"), "{r}");
         }
-        assert_eq!(p.faults.armed(), max);
+        assert_eq!(p.stats()["faults_armed"], max);
         handle_t(&mut p, r#"{"cmd":"clear-faults"}"#);
         assert_eq!(
             handle_t(&mut p, r#"{"cmd":"fault","status":4}"#)["ok"],
             true
         );
-        for i in 0..crate::ars::MAX_RANGES as u64 {
+        for i in 0..crate::devices::nvdimm::ars::MAX_RANGES as u64 {
             let req = format!(r#"{{"cmd":"poison","address":{},"length":1}}"#, i * 2);
             assert_eq!(handle_t(&mut p, &req)["ok"], true);
         }
@@ -439,8 +473,8 @@ mod tests {
 
     #[test]
     fn random_lines_are_answered() {
-        let mut p = platform();
-        p.ars = Some(crate::ars::Ars::default());
+        let p = platform();
+        let mut p = p.with_ars();
         let pieces = [
             "{",
             "}",
@@ -520,17 +554,17 @@ mod tests {
         assert_eq!(handle_t(&mut p, r#"{"cmd":"stats"}"#)["stats"]["total"], 0);
         handle_t(&mut p, r#"{"cmd":"fault","short":3}"#);
         assert_eq!(handle_t(&mut p, r#"{"cmd":"clear-faults"}"#)["ok"], true);
-        assert_eq!(p.faults.armed(), 0);
+        assert_eq!(p.stats()["faults_armed"], 0);
     }
 
-    struct Line(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    struct Line(std::sync::Arc<std::sync::Mutex<Vec<Notification>>>);
 
-    impl crate::model::HotplugBackend for Line {
+    impl crate::devices::nvdimm::HotplugBackend for Line {
         fn add(&mut self, _: &crate::config::PlacedDimm) -> Result<(), String> {
             Ok(())
         }
-        fn notify(&mut self, value: u8) -> Result<(), String> {
-            self.0.lock().unwrap().push(value);
+        fn notify(&mut self, n: Notification) -> Result<(), String> {
+            self.0.lock().unwrap().push(n);
             Ok(())
         }
     }
@@ -544,7 +578,7 @@ mod tests {
             "{r}"
         );
         let sent = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        p.hotplug = Some(crate::model::HotplugRoom {
+        p.attach_hotplug(crate::devices::nvdimm::HotplugRoom {
             backend: Box::new(Line(sent.clone())),
             slots: 0,
             limit: 0,
@@ -567,7 +601,10 @@ mod tests {
         ] {
             assert_eq!(handle_t(&mut p, bad)["ok"], false, "{bad}");
         }
-        assert_eq!(*sent.lock().unwrap(), [0x81, 0x80]);
+        assert_eq!(
+            *sent.lock().unwrap(),
+            [Notification::UcMemoryError, Notification::Update]
+        );
         let r = handle_t(&mut p, r#"{"cmd":"flush-hints"}"#);
         assert!(
             r["error"].as_str().unwrap().contains("flush-hints=N"),
@@ -584,10 +621,10 @@ mod tests {
         ))
         .unwrap();
         c.create_file().unwrap();
-        let mut p = Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap();
-        let page = crate::flush::FlushPage::create(&dir.join("flush")).unwrap();
+        let p = Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap();
+        let page = crate::devices::nvdimm::flush::FlushPage::create(&dir.join("flush")).unwrap();
         page.write(0, 1, 1);
-        p.flush = Some(page);
+        let mut p = p.with_flush_page(page);
         let r = handle_t(&mut p, r#"{"cmd":"flush-hints"}"#);
         assert_eq!(
             r["flush_hints"],
@@ -609,18 +646,17 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("--ocxlpmem"));
-        let card = crate::ocxl::attached::Control::default();
-        p.card = Some(card.clone());
-        assert_eq!(handle_t(&mut p, req)["armed"], 1);
+        let card = Control::default();
+        assert_eq!(handle_c(&mut p, &card, req)["armed"], 1);
         for good in [
             r#"{"cmd":"card-fault","action":"no-response"}"#,
             r#"{"cmd":"card-fault","opcode":4,"delay_ms":200}"#,
             r#"{"cmd":"card-fault","action":"fatal","count":2}"#,
         ] {
-            assert_eq!(handle_t(&mut p, good)["ok"], true, "{good}");
+            assert_eq!(handle_c(&mut p, &card, good)["ok"], true, "{good}");
         }
         assert_eq!(
-            handle_t(&mut p, r#"{"cmd":"stats"}"#)["stats"]["card"]["faults_armed"],
+            handle_c(&mut p, &card, r#"{"cmd":"stats"}"#)["stats"]["card"]["faults_armed"],
             4
         );
         for bad in [
@@ -633,10 +669,10 @@ mod tests {
             r#"{"cmd":"card-fault","delay_ms":60001}"#,
             r#"{"cmd":"card-fault","status":1,"dimm":1}"#,
         ] {
-            assert_eq!(handle_t(&mut p, bad)["ok"], false, "{bad}");
+            assert_eq!(handle_c(&mut p, &card, bad)["ok"], false, "{bad}");
         }
         assert_eq!(
-            handle_t(&mut p, r#"{"cmd":"card-clear-faults"}"#)["ok"],
+            handle_c(&mut p, &card, r#"{"cmd":"card-clear-faults"}"#)["ok"],
             true
         );
         assert_eq!(card.json()["faults_armed"], 0);
@@ -668,13 +704,17 @@ mod tests {
         }
         let long = format!(r#"{{"cmd":"ping","x":"{}"}}"#, "a".repeat(MAX_LINE));
         assert_eq!(handle_t(&mut p, &long)["ok"], false);
-        assert_eq!(p.faults.armed(), 0, "nothing armed by bad requests");
+        assert_eq!(
+            p.stats()["faults_armed"],
+            0,
+            "nothing armed by bad requests"
+        );
         let poison = r#"{"cmd":"poison","address":4096,"length":512}"#;
         assert!(handle_t(&mut p, poison)["error"]
             .as_str()
             .unwrap()
             .contains("--ars"));
-        p.ars = Some(crate::ars::Ars::default());
+        let mut p = p.with_ars();
         assert_eq!(handle_t(&mut p, poison)["ranges"], 1);
         for bad in [
             r#"{"cmd":"poison","address":4096}"#,

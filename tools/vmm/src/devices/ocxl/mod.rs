@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! The emulated OpenCAPI persistent memory card (IBM 0x1014:0x0625).
 //!
-//! A register-file device ([`crate::card::Device`]) with the v4 global
+//! A register-file device ([`crate::devices::card::Device`]) with the v4 global
 //! MMIO layout: after reset the controller is ready (`CHI.CRDY`) with its
 //! memory available (`CHI.MA`), and describes its admin command area in
 //! `ACMA_*`. The guest writes a request and sets `HCI.ACRW`; the card
@@ -29,7 +29,7 @@ use ocxlpmem_core::data::{self, CommandCaps, ControllerStats, ErrorLogEntry, Sma
 use ocxlpmem_core::device;
 use ocxlpmem_core::regs::{self, chi, hci, Capabilities};
 
-use crate::card::{Device, Registers, Vectors};
+use crate::devices::card::{Device, Registers, Vectors};
 use faults::{FaultAction, Faults};
 
 /// Bytes of register file (global registers, admin area, data buffer).

@@ -11,76 +11,10 @@
 //! device's configuration space on every call, so it follows the BAR
 //! wherever the firmware or the OS put it.
 
-use nfit_table::builder::{self, DcrEntry, MemdevEntry, SpaEntry};
-
-use crate::aml::{self, arg, int, local, Access, FieldUnit, RegionSpace, Term};
+use super::aml::{self, arg, int, local, Access, FieldUnit, RegionSpace, Term};
 use crate::config::PlacedDimm;
+use crate::dsm;
 use crate::mailbox;
-
-/// OEM fields of the tables.
-pub const OEM_ID: &[u8; 6] = b"NVDMRS";
-pub const OEM_REVISION: u32 = 1;
-pub const CREATOR_ID: &[u8; 4] = b"NVRS";
-pub const CREATOR_REVISION: u32 = 1;
-
-/// The ACPI checksum byte for a table whose byte 9 is the checksum.
-pub fn checksum(t: &[u8]) -> u8 {
-    builder::checksum(t)
-}
-
-/// A system description table: the 36-byte header, then `body`.
-pub fn sdt(signature: &[u8; 4], revision: u8, oem_table_id: &[u8; 8], body: &[u8]) -> Vec<u8> {
-    let mut t = Vec::with_capacity(36 + body.len());
-    t.extend_from_slice(signature);
-    let len = u32::try_from(36 + body.len()).expect("ACPI table above 4 GiB");
-    t.extend(len.to_le_bytes());
-    t.push(revision);
-    t.push(0);
-    t.extend_from_slice(OEM_ID);
-    t.extend_from_slice(oem_table_id);
-    t.extend(OEM_REVISION.to_le_bytes());
-    t.extend_from_slice(CREATOR_ID);
-    t.extend(CREATOR_REVISION.to_le_bytes());
-    t.extend_from_slice(body);
-    t[9] = checksum(&t);
-    t
-}
-
-/// The QEMU-compatible description of a DIMM (see `tools/nfit`'s builder
-/// for QEMU's numbering: handle slot + 1, SPA index (slot + 1) << 1, ...).
-pub fn qemu_dimm(d: &PlacedDimm) -> builder::QemuDimm {
-    builder::QemuDimm {
-        slot: d.slot,
-        address: d.address,
-        size: d.config.size,
-        node: 0,
-        unarmed: d.config.unarmed,
-    }
-}
-
-/// The NFIT's structures (what `_FIT` returns): QEMU's, plus a flush
-/// hint address structure for each DIMM with `flush-hints=N`.
-pub fn nfit_body(dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
-    let mut body = builder::Qemu {
-        dimms: dimms.iter().map(qemu_dimm).collect(),
-        capabilities,
-    }
-    .body();
-    for d in dimms.iter().filter(|d| d.config.flush_hints > 0) {
-        let hints: Vec<u64> = (0..d.config.flush_hints)
-            .map(|i| crate::config::flush_hint_address(d.slot, i))
-            .collect();
-        body.extend(builder::flush(builder::qemu_handle(d.slot), &hints, None));
-    }
-    body
-}
-
-/// The NFIT: its header (with the reserved word) and `body`.
-pub fn nfit(body: &[u8]) -> Vec<u8> {
-    let mut b = vec![0u8; 4];
-    b.extend_from_slice(body);
-    sdt(b"NFIT", 1, b"NVDIMMRS", &b)
-}
 
 /// Where the SSDT finds the VMM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,7 +81,7 @@ fn ladder(size: Term, op: &dyn Fn(&str) -> Term) -> Vec<Term> {
 /// buffer when the VMM cannot be reached.
 fn ncal() -> Term {
     let mbx = |f: &str| format!("{MAILBOX_DEVICE}.{f}");
-    let hw_error = aml::ret(status_buffer(crate::model::STATUS_HW_ERROR));
+    let hw_error = aml::ret(status_buffer(dsm::STATUS_HW_ERROR));
     let header = vec![
         FieldUnit::Named("MAGI", 32),
         FieldUnit::Named("VERS", 32),
@@ -295,8 +229,18 @@ const GED: &str = "\\_SB.NVGE";
 pub const MAX_NOTIFY_SLOTS: usize = 30;
 
 /// The notification-line byte for "DIMM slot `slot`'s health changed".
-pub fn dimm_health_byte(slot: usize) -> Option<u8> {
+fn dimm_health_byte(slot: usize) -> Option<u8> {
     (slot < MAX_NOTIFY_SLOTS).then(|| 0x80 | (slot as u8 + 2))
+}
+
+/// The byte the transport writes to the notification line for `n`;
+/// `None` for a DIMM slot past the line's range.
+pub fn notify_byte(n: dsm::Notification) -> Option<u8> {
+    match n {
+        dsm::Notification::Update => Some(dsm::NOTIFY_UPDATE),
+        dsm::Notification::UcMemoryError => Some(dsm::NOTIFY_UC_MEMORY_ERROR),
+        dsm::Notification::DimmHealth(slot) => dimm_health_byte(slot),
+    }
 }
 
 fn ged(n: NotifyLine, slots: usize) -> Term {
@@ -307,7 +251,7 @@ fn ged(n: NotifyLine, slots: usize) -> Term {
                 aml::l_equal(local(3), int(slot as u64 + 2)),
                 &[aml::notify(
                     &format!("{ROOT}.NV{slot:02X}"),
-                    int(u64::from(crate::model::NOTIFY_DIMM_HEALTH)),
+                    int(u64::from(dsm::NOTIFY_DIMM_HEALTH)),
                 )],
             )
         })
@@ -400,16 +344,13 @@ fn ged(n: NotifyLine, slots: usize) -> Term {
                             aml::l_equal(local(2), int(0)),
                             aml::and(local(2), int(1), None),
                         ),
-                        &[aml::notify(
-                            ROOT,
-                            int(u64::from(crate::model::NOTIFY_UPDATE)),
-                        )],
+                        &[aml::notify(ROOT, int(u64::from(dsm::NOTIFY_UPDATE)))],
                     ),
                     aml::if_(
                         aml::and(local(2), int(2), None),
                         &[aml::notify(
                             ROOT,
-                            int(u64::from(crate::model::NOTIFY_UC_MEMORY_ERROR)),
+                            int(u64::from(dsm::NOTIFY_UC_MEMORY_ERROR)),
                         )],
                     ),
                 ],
@@ -441,7 +382,7 @@ fn label_methods(handle: u32) -> Vec<Term> {
     };
     let dword = |x: Term| aml::mid(aml::to_buffer(x), int(0), int(4));
     let range = || aml::concatenate(dword(arg(0)), dword(arg(1)), None);
-    let fail = u64::from(crate::model::LS_HW_ERROR);
+    let fail = u64::from(dsm::LS_HW_ERROR);
     let status_of = |t: Term| aml::to_integer(aml::mid(t, int(0), int(4)));
     let has_status = || aml::l_greater(aml::size_of(local(0)), int(3));
     // Local1: the package; Local2: the status. A non-zero status goes
@@ -467,7 +408,7 @@ fn label_methods(handle: u32) -> Vec<Term> {
         0,
         true,
         &[
-            aml::store(ncal(crate::model::FN_GET_CONFIG_SIZE, int(0)), local(0)),
+            aml::store(ncal(dsm::FN_GET_CONFIG_SIZE, int(0)), local(0)),
             aml::store(aml::package(&[int(fail), int(0), int(0)]), local(1)),
             fill(
                 aml::l_greater(aml::size_of(local(0)), int(11)),
@@ -490,7 +431,7 @@ fn label_methods(handle: u32) -> Vec<Term> {
         2,
         true,
         &[
-            aml::store(ncal(crate::model::FN_GET_CONFIG_DATA, range()), local(0)),
+            aml::store(ncal(dsm::FN_GET_CONFIG_DATA, range()), local(0)),
             aml::store(aml::package(&[int(fail), aml::buffer(&[])]), local(1)),
             fill(
                 aml::l_equal(aml::size_of(local(0)), aml::add(arg(1), int(4), None)),
@@ -509,7 +450,7 @@ fn label_methods(handle: u32) -> Vec<Term> {
         &[
             aml::store(
                 ncal(
-                    crate::model::FN_SET_CONFIG_DATA,
+                    dsm::FN_SET_CONFIG_DATA,
                     aml::concatenate(range(), arg(2), None),
                 ),
                 local(0),
@@ -626,378 +567,4 @@ pub fn ssdt(
     }
     let sb = aml::scope("\\_SB", &sb);
     aml::definition_block(b"SSDT", 1, b"NVDIMMRS", &[pci, sb])
-}
-
-/// Classes of malformed NFITs, one field class each, for the robustness
-/// campaign (`--malformed-nfit CLASS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Malformed {
-    /// The table header's length is longer than the table.
-    TableLength,
-    /// A subtable length of zero (a parser that trusts it never advances).
-    SubtableLengthZero,
-    /// A subtable length past the end of the table.
-    SubtableLengthOverrun,
-    /// An SPA range structure shorter than its type's fixed size.
-    SpaLengthShort,
-    /// A control region structure shorter than its type's fixed size.
-    DcrLengthShort,
-    /// An interleave structure whose line count exceeds its length.
-    InterleaveCount,
-    /// A flush hint structure whose hint count exceeds its length.
-    FlushHintCount,
-    /// A memory device naming an SPA range index that does not exist.
-    MemdevSpaIndex,
-    /// A memory device naming a control region index that does not exist.
-    MemdevDcrIndex,
-    /// Two SPA structures with the same range index.
-    DuplicateSpaIndex,
-    /// The second DIMM's SPA range overlaps the first one's.
-    SpaOverlap,
-    /// An SPA range whose base is not page aligned.
-    SpaUnaligned,
-    /// An SPA range of length zero.
-    SpaZeroLength,
-    /// A memory device mapping more than its SPA range holds.
-    MemdevSizeOverflow,
-    /// A memory device with zero interleave ways.
-    InterleaveWaysZero,
-}
-
-impl Malformed {
-    /// Every class, for the campaign and the tests.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub const ALL: [Malformed; 15] = [
-        Malformed::TableLength,
-        Malformed::SubtableLengthZero,
-        Malformed::SubtableLengthOverrun,
-        Malformed::SpaLengthShort,
-        Malformed::DcrLengthShort,
-        Malformed::InterleaveCount,
-        Malformed::FlushHintCount,
-        Malformed::MemdevSpaIndex,
-        Malformed::MemdevDcrIndex,
-        Malformed::DuplicateSpaIndex,
-        Malformed::SpaOverlap,
-        Malformed::SpaUnaligned,
-        Malformed::SpaZeroLength,
-        Malformed::MemdevSizeOverflow,
-        Malformed::InterleaveWaysZero,
-    ];
-
-    pub fn name(self) -> String {
-        use clap::ValueEnum;
-        self.to_possible_value()
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default()
-    }
-
-    /// The malformed NFIT (whole table) for `dimms`; the table checksum is
-    /// kept valid so that the malformation is the only fault.
-    pub fn nfit(self, dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
-        let q = builder::Qemu {
-            dimms: dimms.iter().map(qemu_dimm).collect(),
-            capabilities,
-        };
-        let mut body = Vec::new();
-        let first = q.dimms.first().copied();
-        for (i, d) in q.dimms.iter().enumerate() {
-            let mut spa: SpaEntry = builder::Qemu::spa(d);
-            let mut memdev: MemdevEntry = builder::Qemu::memdev(d);
-            let dcr = DcrEntry::qemu(d.slot);
-            let mut spa_len = 56;
-            let mut dcr_len = 80;
-            if i == 0 {
-                match self {
-                    Malformed::SpaLengthShort => spa_len = 48,
-                    Malformed::DcrLengthShort => dcr_len = 24,
-                    Malformed::MemdevSpaIndex => memdev.range_index = 0x7777,
-                    Malformed::MemdevDcrIndex => memdev.region_index = 0x7777,
-                    Malformed::SpaUnaligned => spa.address += 0x200,
-                    Malformed::SpaZeroLength => spa.length = 0,
-                    Malformed::MemdevSizeOverflow => memdev.region_size = spa.length * 2,
-                    Malformed::InterleaveWaysZero => memdev.interleave_ways = 0,
-                    _ => {}
-                }
-            }
-            if i == 1 {
-                if let (Some(f), Malformed::SpaOverlap) = (first, self) {
-                    spa.address = f.address + f.size / 2;
-                }
-                if self == Malformed::DuplicateSpaIndex {
-                    spa.range_index = builder::qemu_spa_index(0);
-                    memdev.range_index = spa.range_index;
-                }
-            }
-            body.extend(spa.bytes_len(spa_len));
-            body.extend(memdev.bytes());
-            body.extend(dcr.bytes_len(dcr_len));
-        }
-        match self {
-            Malformed::InterleaveCount => {
-                body.extend(builder::interleave(1, 256, &[0, 1], Some(1000)))
-            }
-            Malformed::FlushHintCount => body.extend(builder::flush(
-                builder::qemu_handle(0),
-                &[0xfed0_0000],
-                Some(500),
-            )),
-            Malformed::SubtableLengthZero => {
-                let mut st = builder::smbios(&[0; 8]);
-                st[2..4].copy_from_slice(&0u16.to_le_bytes());
-                body.extend(st);
-            }
-            Malformed::SubtableLengthOverrun => {
-                let mut s = builder::smbios(&[0; 8]);
-                s[2..4].copy_from_slice(&0x4000u16.to_le_bytes());
-                body.extend(s);
-            }
-            _ => {}
-        }
-        if capabilities != 0 {
-            let highest = 31 - capabilities.leading_zeros();
-            body.extend(builder::capabilities(highest as u8, capabilities));
-        }
-        let mut t = nfit(&body);
-        if self == Malformed::TableLength {
-            let len = (t.len() as u32 + 0x100).to_le_bytes();
-            t[4..8].copy_from_slice(&len);
-            t[9] = checksum(&t);
-        }
-        t
-    }
-
-    /// Whether the class needs two DIMMs to be expressed.
-    pub fn needs_two_dimms(self) -> bool {
-        matches!(self, Malformed::SpaOverlap | Malformed::DuplicateSpaIndex)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{place, NvdimmConfig};
-    use nfit_table::table;
-
-    fn dimms(n: usize) -> Vec<PlacedDimm> {
-        let cfgs: Vec<NvdimmConfig> = (0..n)
-            .map(|i| {
-                NvdimmConfig::parse(&format!(
-                    "path=/x{i},size=512M,label-size=128K,unarmed={}",
-                    if i == 1 { "on" } else { "off" }
-                ))
-                .unwrap()
-            })
-            .collect();
-        place(&cfgs).unwrap().0
-    }
-
-    fn sum(t: &[u8]) -> u8 {
-        t.iter().fold(0u8, |s, b| s.wrapping_add(*b))
-    }
-
-    #[test]
-    fn nfit_parses_like_qemus() {
-        let d = dimms(2);
-        let t = nfit(&nfit_body(&d, 3));
-        assert_eq!(sum(&t), 0);
-        assert_eq!(&t[0..4], b"NFIT");
-        assert_eq!(
-            u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize,
-            t.len()
-        );
-        let n = table::Nfit::parse(&t).expect("our NFIT parses");
-        // Same structures as QEMU's own NFIT for these DIMMs.
-        let q = builder::Qemu {
-            dimms: d.iter().map(qemu_dimm).collect(),
-            capabilities: 3,
-        };
-        assert_eq!(&t[40..], &q.body()[..]);
-        assert_eq!(n.memdevs().count(), 2);
-        let spas: Vec<_> = n.spas().collect();
-        assert_eq!(spas[0].address, 1 << 32);
-        assert_eq!(spas[0].length, 512 << 20);
-        assert_eq!(spas[1].address, (1 << 32) + (640 << 20));
-        let m: Vec<_> = n.memdevs().collect();
-        assert_eq!(m[0].device_handle, 1);
-        assert_eq!(m[1].flags & table::MEM_NOT_ARMED, table::MEM_NOT_ARMED);
-        assert_eq!(n.capabilities(), 3);
-    }
-
-    #[test]
-    fn flush_hints_in_the_nfit() {
-        let cfgs: Vec<NvdimmConfig> = [
-            "path=/a,size=512M,flush-hints=2",
-            "path=/b,size=512M",
-            "path=/c,size=512M,flush-hints=8",
-        ]
-        .iter()
-        .map(|s| NvdimmConfig::parse(s).unwrap())
-        .collect();
-        let d = place(&cfgs).unwrap().0;
-        let t = nfit(&nfit_body(&d, 0));
-        let n = table::Nfit::parse(&t).expect("our NFIT parses");
-        let hints = |h: u32| -> Vec<u64> {
-            n.flush_hints(h)
-                .map(|f| f.addresses().collect())
-                .unwrap_or_default()
-        };
-        assert_eq!(hints(1), [0x10_0000_0000, 0x10_0000_0040]);
-        assert!(hints(2).is_empty());
-        let h = hints(3);
-        assert_eq!(h.len(), 8);
-        assert_eq!(h[0], 0x10_0000_2000, "slot 2's own page");
-        assert_eq!(h[7], 0x10_0000_2000 + 7 * 64);
-        // Every hint is outside every SPA range.
-        for a in [hints(1), hints(3)].concat() {
-            assert!(d
-                .iter()
-                .all(|d| a < d.address || a >= d.address + d.config.size));
-        }
-    }
-
-    #[test]
-    fn malformed_tables_are_rejected_by_the_rust_parser() {
-        let d = dimms(2);
-        for m in Malformed::ALL {
-            let t = m.nfit(&d, 0);
-            assert_eq!(sum(&t), 0, "{m:?}: checksum still valid");
-            // TableLength, SpaUnaligned and friends: whatever the parser
-            // thinks, the table differs from the good one.
-            assert_ne!(t, nfit(&nfit_body(&d, 0)), "{m:?}");
-            let strict = [
-                Malformed::TableLength,
-                Malformed::SubtableLengthZero,
-                Malformed::SubtableLengthOverrun,
-                Malformed::SpaLengthShort,
-                Malformed::DcrLengthShort,
-                Malformed::InterleaveCount,
-                Malformed::FlushHintCount,
-                Malformed::MemdevSpaIndex,
-                Malformed::MemdevDcrIndex,
-                Malformed::DuplicateSpaIndex,
-                Malformed::SpaOverlap,
-            ];
-            if strict.contains(&m) {
-                assert!(table::Nfit::parse(&t).is_err(), "{m:?} must be rejected");
-            }
-            assert!(!m.name().is_empty());
-        }
-    }
-
-    #[test]
-    fn ssdt_label_methods() {
-        use crate::aml::decode::{decode, Object};
-        let cfgs: Vec<NvdimmConfig> = [
-            "path=/a,size=512M,label-size=128K,label-methods=on",
-            "path=/b,size=512M,label-size=128K",
-            "path=/c,size=512M,label-size=128K,label-methods=both",
-        ]
-        .iter()
-        .map(|s| NvdimmConfig::parse(s).unwrap())
-        .collect();
-        let d = place(&cfgs).unwrap().0;
-        let db = Doorbell {
-            port: 0xa40,
-            pci_slot: 0x10,
-        };
-        let t = ssdt(&d, db, None, 1);
-        // The decoder checks every method body's terms and NCAL's arity.
-        let ns = decode(&t[36..]).expect("the SSDT decodes");
-        let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
-        for dev in ["NV00", "NV02"] {
-            let m = |n: &str| get(&format!("\\_SB_.NVDR.{dev}.{n}"));
-            assert_eq!(m("_LSI"), Some(Object::Method(0, true)), "{dev}");
-            assert_eq!(m("_LSR"), Some(Object::Method(2, true)), "{dev}");
-            assert_eq!(m("_LSW"), Some(Object::Method(3, true)), "{dev}");
-        }
-        for dev in ["NV01", "NV03"] {
-            assert!(get(&format!("\\_SB_.NVDR.{dev}._LSI")).is_none(), "{dev}");
-        }
-    }
-
-    #[test]
-    fn ssdt_declares_the_root_and_dimms() {
-        use crate::aml::decode::{decode, Object};
-        let d = dimms(3);
-        let db = Doorbell {
-            port: 0xa40,
-            pci_slot: 0x10,
-        };
-        let t = ssdt(
-            &d,
-            db,
-            Some(NotifyLine {
-                port: 0xa50,
-                irq: 5,
-            }),
-            2,
-        );
-        assert_eq!(sum(&t), 0);
-        assert_eq!(&t[0..4], b"SSDT");
-        assert_eq!(
-            u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize,
-            t.len()
-        );
-        let ns = decode(&t[36..]).expect("the SSDT decodes");
-        let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
-        assert_eq!(
-            get("\\_SB_.NVDR._HID"),
-            Some(Object::String("ACPI0012".into()))
-        );
-        assert_eq!(
-            get("\\_SB_.PCI0.NVMB._ADR"),
-            Some(Object::Integer(0x10_0000))
-        );
-        assert_eq!(
-            get("\\_SB_.PCI0.NVMB.PCFG"),
-            Some(Object::Region(2, 0, 0x20))
-        );
-        assert_eq!(get("\\_SB_.NVDR.DBIO"), Some(Object::Region(1, 0xa40, 1)));
-        assert_eq!(get("\\_SB_.NVDR.NCAL"), Some(Object::Method(6, true)));
-        assert_eq!(get("\\_SB_.NVDR._DSM"), Some(Object::Method(4, true)));
-        assert_eq!(get("\\_SB_.NVDR._FIT"), Some(Object::Method(0, true)));
-        for f in [
-            "\\_SB_.PCI0.NVMB.PCMD",
-            "\\_SB_.PCI0.NVMB.MBLO",
-            "\\_SB_.PCI0.NVMB.MBHI",
-            "\\_SB_.NVDR.DBEL",
-        ] {
-            assert_eq!(get(f), Some(Object::FieldUnit), "{f}");
-        }
-        for (i, _) in d.iter().enumerate() {
-            let dev = format!("\\_SB_.NVDR.NV{i:02X}");
-            assert_eq!(get(&dev), Some(Object::Device));
-            assert_eq!(
-                get(&format!("{dev}._ADR")),
-                Some(Object::Integer(i as u64 + 1))
-            );
-            assert_eq!(get(&format!("{dev}._DSM")), Some(Object::Method(4, true)));
-        }
-        assert_eq!(
-            get("\\_SB_.NVGE._HID"),
-            Some(Object::String("ACPI0013".into()))
-        );
-        assert_eq!(get("\\_SB_.NVGE._CRS"), Some(Object::Buffer(11)));
-        assert_eq!(get("\\_SB_.NVGE.NUAR"), Some(Object::Region(1, 0xa50, 8)));
-        assert_eq!(get("\\_SB_.NVGE._EVT"), Some(Object::Method(1, true)));
-        assert_eq!(get("\\_SB_.NVGE._INI"), Some(Object::Method(0, true)));
-        assert_eq!(
-            ns.iter().filter(|(_, o)| *o == Object::Device).count(),
-            3 + d.len() + 2
-        );
-        assert_eq!(
-            get("\\_SB_.NVDR.NV04._ADR"),
-            Some(Object::Integer(5)),
-            "hotplug slots"
-        );
-        assert!(
-            get("\\_SB_.NVDR.NV00._LSR").is_none(),
-            "no label methods by default"
-        );
-        let no_fit = decode(&ssdt(&d, db, None, 0)[36..]).unwrap();
-        assert!(!no_fit
-            .iter()
-            .any(|(n, _)| n.ends_with("_FIT") || n.contains("NVGE")));
-    }
 }

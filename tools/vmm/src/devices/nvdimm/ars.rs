@@ -53,7 +53,7 @@ pub const STARTS_KEPT: usize = 16;
 /// go past it changes nothing and answers [`STATUS_FULL`].
 pub const MAX_RANGES: usize = 256;
 /// The status of a function refused because a range list is full.
-pub const STATUS_FULL: u32 = crate::model::STATUS_HW_ERROR;
+pub const STATUS_FULL: u32 = crate::dsm::STATUS_HW_ERROR;
 
 /// A range list would hold more than [`MAX_RANGES`] separate ranges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ impl std::fmt::Display for TooManyRanges {
 
 impl std::error::Error for TooManyRanges {}
 
-const INVALID: u32 = crate::model::STATUS_INVALID_INPUT;
+const INVALID: u32 = crate::dsm::STATUS_INVALID_INPUT;
 
 fn le64(b: &[u8], off: usize) -> Option<u64> {
     b.get(off..off + 8)
@@ -351,7 +351,7 @@ impl Ars {
                 }
                 o
             }
-            _ => st(crate::model::STATUS_NOT_SUPPORTED),
+            _ => st(crate::dsm::STATUS_NOT_SUPPORTED),
         }
     }
 }
@@ -579,7 +579,7 @@ mod tests {
         );
         assert_eq!(
             a.call(5, &[], &h),
-            crate::model::STATUS_NOT_SUPPORTED.to_le_bytes()
+            crate::dsm::STATUS_NOT_SUPPORTED.to_le_bytes()
         );
         // Records are capped.
         for i in 0..(MAX_RECORDS as u64 + 10) {

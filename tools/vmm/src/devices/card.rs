@@ -2,7 +2,7 @@
 //! The boundary between a register-file device model (the OpenCAPI pmem
 //! card) and the transport that serves it to a guest.
 //!
-//! A transport (the `ivshmem-doorbell` one in `ivshmem.rs`, or a test
+//! A transport (the `ivshmem-doorbell` one in `crate::transport::ivshmem`, or a test
 //! harness) owns a window of memory the guest maps: the device's register
 //! file (memory the device exposes is attached separately). When the
 //! guest rings the doorbell, the transport calls [`Device::doorbell`]; it

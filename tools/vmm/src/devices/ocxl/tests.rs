@@ -14,7 +14,7 @@ use ocxlpmem_core::uapi;
 
 use super::faults::{Fault, FaultAction};
 use super::*;
-use crate::card::{Device, Registers, Vectors};
+use crate::devices::card::{Device, Registers, Vectors};
 
 struct Bus {
     regs: Vec<u8>,

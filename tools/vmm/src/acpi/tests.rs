@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Tests of the generated tables, across the ACPI modules.
+
+use nfit_table::builder;
+
+use super::malformed::Malformed;
+use super::nfit::{nfit, nfit_body, qemu_dimm};
+use super::ssdt::*;
+use crate::config::PlacedDimm;
+use crate::config::{place, NvdimmConfig};
+use nfit_table::table;
+
+fn dimms(n: usize) -> Vec<PlacedDimm> {
+    let cfgs: Vec<NvdimmConfig> = (0..n)
+        .map(|i| {
+            NvdimmConfig::parse(&format!(
+                "path=/x{i},size=512M,label-size=128K,unarmed={}",
+                if i == 1 { "on" } else { "off" }
+            ))
+            .unwrap()
+        })
+        .collect();
+    place(&cfgs).unwrap().0
+}
+
+fn sum(t: &[u8]) -> u8 {
+    t.iter().fold(0u8, |s, b| s.wrapping_add(*b))
+}
+
+#[test]
+fn nfit_parses_like_qemus() {
+    let d = dimms(2);
+    let t = nfit(&nfit_body(&d, 3));
+    assert_eq!(sum(&t), 0);
+    assert_eq!(&t[0..4], b"NFIT");
+    assert_eq!(
+        u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize,
+        t.len()
+    );
+    let n = table::Nfit::parse(&t).expect("our NFIT parses");
+    // Same structures as QEMU's own NFIT for these DIMMs.
+    let q = builder::Qemu {
+        dimms: d.iter().map(qemu_dimm).collect(),
+        capabilities: 3,
+    };
+    assert_eq!(&t[40..], &q.body()[..]);
+    assert_eq!(n.memdevs().count(), 2);
+    let spas: Vec<_> = n.spas().collect();
+    assert_eq!(spas[0].address, 1 << 32);
+    assert_eq!(spas[0].length, 512 << 20);
+    assert_eq!(spas[1].address, (1 << 32) + (640 << 20));
+    let m: Vec<_> = n.memdevs().collect();
+    assert_eq!(m[0].device_handle, 1);
+    assert_eq!(m[1].flags & table::MEM_NOT_ARMED, table::MEM_NOT_ARMED);
+    assert_eq!(n.capabilities(), 3);
+}
+
+#[test]
+fn flush_hints_in_the_nfit() {
+    let cfgs: Vec<NvdimmConfig> = [
+        "path=/a,size=512M,flush-hints=2",
+        "path=/b,size=512M",
+        "path=/c,size=512M,flush-hints=8",
+    ]
+    .iter()
+    .map(|s| NvdimmConfig::parse(s).unwrap())
+    .collect();
+    let d = place(&cfgs).unwrap().0;
+    let t = nfit(&nfit_body(&d, 0));
+    let n = table::Nfit::parse(&t).expect("our NFIT parses");
+    let hints = |h: u32| -> Vec<u64> {
+        n.flush_hints(h)
+            .map(|f| f.addresses().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(hints(1), [0x10_0000_0000, 0x10_0000_0040]);
+    assert!(hints(2).is_empty());
+    let h = hints(3);
+    assert_eq!(h.len(), 8);
+    assert_eq!(h[0], 0x10_0000_2000, "slot 2's own page");
+    assert_eq!(h[7], 0x10_0000_2000 + 7 * 64);
+    // Every hint is outside every SPA range.
+    for a in [hints(1), hints(3)].concat() {
+        assert!(d
+            .iter()
+            .all(|d| a < d.address || a >= d.address + d.config.size));
+    }
+}
+
+#[test]
+fn malformed_tables_are_rejected_by_the_rust_parser() {
+    let d = dimms(2);
+    for m in Malformed::ALL {
+        let t = m.nfit(&d, 0);
+        assert_eq!(sum(&t), 0, "{m:?}: checksum still valid");
+        // TableLength, SpaUnaligned and friends: whatever the parser
+        // thinks, the table differs from the good one.
+        assert_ne!(t, nfit(&nfit_body(&d, 0)), "{m:?}");
+        let strict = [
+            Malformed::TableLength,
+            Malformed::SubtableLengthZero,
+            Malformed::SubtableLengthOverrun,
+            Malformed::SpaLengthShort,
+            Malformed::DcrLengthShort,
+            Malformed::InterleaveCount,
+            Malformed::FlushHintCount,
+            Malformed::MemdevSpaIndex,
+            Malformed::MemdevDcrIndex,
+            Malformed::DuplicateSpaIndex,
+            Malformed::SpaOverlap,
+        ];
+        if strict.contains(&m) {
+            assert!(table::Nfit::parse(&t).is_err(), "{m:?} must be rejected");
+        }
+        assert!(!m.name().is_empty());
+    }
+}
+
+#[test]
+fn ssdt_label_methods() {
+    use crate::acpi::aml::decode::{decode, Object};
+    let cfgs: Vec<NvdimmConfig> = [
+        "path=/a,size=512M,label-size=128K,label-methods=on",
+        "path=/b,size=512M,label-size=128K",
+        "path=/c,size=512M,label-size=128K,label-methods=both",
+    ]
+    .iter()
+    .map(|s| NvdimmConfig::parse(s).unwrap())
+    .collect();
+    let d = place(&cfgs).unwrap().0;
+    let db = Doorbell {
+        port: 0xa40,
+        pci_slot: 0x10,
+    };
+    let t = ssdt(&d, db, None, 1);
+    // The decoder checks every method body's terms and NCAL's arity.
+    let ns = decode(&t[36..]).expect("the SSDT decodes");
+    let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
+    for dev in ["NV00", "NV02"] {
+        let m = |n: &str| get(&format!("\\_SB_.NVDR.{dev}.{n}"));
+        assert_eq!(m("_LSI"), Some(Object::Method(0, true)), "{dev}");
+        assert_eq!(m("_LSR"), Some(Object::Method(2, true)), "{dev}");
+        assert_eq!(m("_LSW"), Some(Object::Method(3, true)), "{dev}");
+    }
+    for dev in ["NV01", "NV03"] {
+        assert!(get(&format!("\\_SB_.NVDR.{dev}._LSI")).is_none(), "{dev}");
+    }
+}
+
+#[test]
+fn ssdt_declares_the_root_and_dimms() {
+    use crate::acpi::aml::decode::{decode, Object};
+    let d = dimms(3);
+    let db = Doorbell {
+        port: 0xa40,
+        pci_slot: 0x10,
+    };
+    let t = ssdt(
+        &d,
+        db,
+        Some(NotifyLine {
+            port: 0xa50,
+            irq: 5,
+        }),
+        2,
+    );
+    assert_eq!(sum(&t), 0);
+    assert_eq!(&t[0..4], b"SSDT");
+    assert_eq!(
+        u32::from_le_bytes(t[4..8].try_into().unwrap()) as usize,
+        t.len()
+    );
+    let ns = decode(&t[36..]).expect("the SSDT decodes");
+    let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
+    assert_eq!(
+        get("\\_SB_.NVDR._HID"),
+        Some(Object::String("ACPI0012".into()))
+    );
+    assert_eq!(
+        get("\\_SB_.PCI0.NVMB._ADR"),
+        Some(Object::Integer(0x10_0000))
+    );
+    assert_eq!(
+        get("\\_SB_.PCI0.NVMB.PCFG"),
+        Some(Object::Region(2, 0, 0x20))
+    );
+    assert_eq!(get("\\_SB_.NVDR.DBIO"), Some(Object::Region(1, 0xa40, 1)));
+    assert_eq!(get("\\_SB_.NVDR.NCAL"), Some(Object::Method(6, true)));
+    assert_eq!(get("\\_SB_.NVDR._DSM"), Some(Object::Method(4, true)));
+    assert_eq!(get("\\_SB_.NVDR._FIT"), Some(Object::Method(0, true)));
+    for f in [
+        "\\_SB_.PCI0.NVMB.PCMD",
+        "\\_SB_.PCI0.NVMB.MBLO",
+        "\\_SB_.PCI0.NVMB.MBHI",
+        "\\_SB_.NVDR.DBEL",
+    ] {
+        assert_eq!(get(f), Some(Object::FieldUnit), "{f}");
+    }
+    for (i, _) in d.iter().enumerate() {
+        let dev = format!("\\_SB_.NVDR.NV{i:02X}");
+        assert_eq!(get(&dev), Some(Object::Device));
+        assert_eq!(
+            get(&format!("{dev}._ADR")),
+            Some(Object::Integer(i as u64 + 1))
+        );
+        assert_eq!(get(&format!("{dev}._DSM")), Some(Object::Method(4, true)));
+    }
+    assert_eq!(
+        get("\\_SB_.NVGE._HID"),
+        Some(Object::String("ACPI0013".into()))
+    );
+    assert_eq!(get("\\_SB_.NVGE._CRS"), Some(Object::Buffer(11)));
+    assert_eq!(get("\\_SB_.NVGE.NUAR"), Some(Object::Region(1, 0xa50, 8)));
+    assert_eq!(get("\\_SB_.NVGE._EVT"), Some(Object::Method(1, true)));
+    assert_eq!(get("\\_SB_.NVGE._INI"), Some(Object::Method(0, true)));
+    assert_eq!(
+        ns.iter().filter(|(_, o)| *o == Object::Device).count(),
+        3 + d.len() + 2
+    );
+    assert_eq!(
+        get("\\_SB_.NVDR.NV04._ADR"),
+        Some(Object::Integer(5)),
+        "hotplug slots"
+    );
+    assert!(
+        get("\\_SB_.NVDR.NV00._LSR").is_none(),
+        "no label methods by default"
+    );
+    let no_fit = decode(&ssdt(&d, db, None, 0)[36..]).unwrap();
+    assert!(!no_fit
+        .iter()
+        .any(|(n, _)| n.ends_with("_FIT") || n.contains("NVGE")));
+}

@@ -2,7 +2,7 @@
 //! Guest-side check of the test VMM's `ivshmem-doorbell` attachment of the
 //! OpenCAPI pmem card with no kernel driver: finds the card's PCI device,
 //! maps its BARs through `/sys/bus/pci/devices/*/resourceN` and talks to
-//! the card model (`tools/vmm/src/ocxl`) with the driver's own protocol
+//! the card model (`tools/vmm/src/devices/ocxl`) with the driver's own protocol
 //! code (`ocxlpmem-core`, the kernel's `drivers/nvdimm/ocxlpmem_rs/`).
 //!
 //! ```text

@@ -7,7 +7,7 @@
 # vmm-args: --ocxlpmem path={dir}/card.img,size=512M
 # min-checks: 56
 #
-# The card (tools/vmm/src/ocxl) is attached as ocxlpmem_rs/attach.rs
+# The card (tools/vmm/src/devices/ocxl) is attached as ocxlpmem_rs/attach.rs
 # describes: its register file is BAR2 of the ivshmem-doorbell device
 # 0000:00:11.0, its 512 MiB of memory a pc-dimm at 0x1040000000 (65 GiB):
 # the first 128 MiB section metadata (labels in its first 128 KiB), the

@@ -6,7 +6,7 @@
 # vmm-args: --ocxlpmem path={dir}/card.img,size=256M
 # min-checks: 16
 #
-# card-fault arms a fault of the card model (tools/vmm/src/ocxl/faults.rs)
+# card-fault arms a fault of the card model (tools/vmm/src/devices/ocxl/faults.rs)
 # for admin opcode 0 (HEARTBEAT), the last step of the driver's probe.
 
 CARD=0000:00:11.0

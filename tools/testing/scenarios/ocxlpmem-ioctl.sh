@@ -6,7 +6,7 @@
 # vmm-args: --ocxlpmem path={dir}/card.img,size=256M
 # min-checks: 30
 #
-# The card model (tools/vmm/src/ocxl) answers with known values: the
+# The card model (tools/vmm/src/devices/ocxl) answers with known values: the
 # statistics of its default configuration, a health & performance error
 # log entry after a health request, a 20000-byte dump starting "OCXLDUMP".
 

@@ -614,6 +614,8 @@ mod tests {
         };
         let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
         assert_eq!(bin, "qemu-system-x86_64");
+        // 33 arguments: the only one with blanks is the kernel command line.
+        assert_eq!(args.len(), 33, "{args:?}");
         assert_eq!(
             args.join(" "),
             "-machine pc,nvdimm=on,nvdimm-persistence=cpu -m 1024M,slots=4,maxmem=16G \
@@ -624,6 +626,108 @@ mod tests {
              -device nvdimm,id=nvdimm0,memdev=nvmem0,label-size=131072 \
              -kernel /k/bzImage -initrd /k/initrd \
              -append console=ttyS0 results=/dev/ttyS1 panic=-1 quiet"
+        );
+    }
+
+    #[test]
+    fn ppc64le_command_line() {
+        let p = PathBuf::from;
+        let mut unarmed = dimm(512 << 20, false);
+        unarmed.spec.unarmed = true;
+        unarmed.spec.label_size = 0;
+        unarmed.file = p("/r/nvdimm1.img");
+        let cfg = GuestConfig {
+            arch: "ppc64le".into(),
+            kernel: p("/k/vmlinux"),
+            initrd: p("/k/initrd"),
+            cmdline: "".into(),
+            nvdimms: vec![dimm(256 << 20, true), unarmed],
+            memory_mib: 2048,
+            machine_props: Vec::new(),
+            timeout: Duration::from_secs(1),
+            console_log: p("/r/console.log"),
+            results: p("/r/results"),
+            echo: false,
+            trace_events: Vec::new(),
+            trace_log: p("/r/trace.log"),
+            qmp_socket: p("/r/qmp.sock"),
+            hotplug_dir: p("/r/hp"),
+            platform: Platform::Qemu,
+            malformed_nfit: None,
+            vmm_dir: p("/r/vmm"),
+            vmm_args: Vec::new(),
+        };
+        let (bin, args) = qemu_args(&cfg, Accel::Kvm).unwrap();
+        assert_eq!(bin, "qemu-system-ppc64");
+        assert_eq!(
+            args,
+            [
+                "-machine",
+                "pseries",
+                "-cpu",
+                "POWER9",
+                "-m",
+                "2048M,slots=4,maxmem=16G",
+                "-accel",
+                "kvm",
+                "-smp",
+                "1",
+                "-nodefaults",
+                "-no-user-config",
+                "-display",
+                "none",
+                "-no-reboot",
+                "-serial",
+                "stdio",
+                "-serial",
+                "file:/r/results",
+                "-qmp",
+                "unix:/r/qmp.sock,server=on,wait=off",
+                "-object",
+                "memory-backend-file,id=nvmem0,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on",
+                "-device",
+                "spapr-nvdimm,id=nvdimm0,memdev=nvmem0,label-size=131072,\
+                 uuid=6e766469-6d6d-4272-8000-000000000000",
+                "-object",
+                "memory-backend-file,id=nvmem1,share=on,mem-path=/r/nvdimm1.img,size=536870912",
+                "-device",
+                "spapr-nvdimm,id=nvdimm1,memdev=nvmem1,unarmed=on,\
+                 uuid=6e766469-6d6d-4272-8000-000000000001",
+                "-kernel",
+                "/k/vmlinux",
+                "-initrd",
+                "/k/initrd",
+                "-append",
+                "console=hvc0 results=/dev/hvc1 panic=-1 ",
+            ]
+        );
+    }
+
+    #[test]
+    fn hotplug_qmp_arguments() {
+        // What `hotplug` sends: `object-add` and `device_add` of one DIMM.
+        let o = nvdimm_objects("x86_64", 2, &dimm(128 << 20, true)).unwrap();
+        let mut backend = props_json(&o.backend);
+        backend["qom-type"] = "memory-backend-file".into();
+        assert_eq!(
+            backend,
+            serde_json::json!({
+                "qom-type": "memory-backend-file",
+                "id": "nvmem2",
+                "share": true,
+                "mem-path": "/tmp/d.img",
+                "size": 134348800u64,
+                "pmem": true,
+            })
+        );
+        assert_eq!(
+            props_json(&o.device),
+            serde_json::json!({
+                "driver": "nvdimm",
+                "id": "nvdimm2",
+                "memdev": "nvmem2",
+                "label-size": 131072,
+            })
         );
     }
 

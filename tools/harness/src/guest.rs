@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::scenario::{NvdimmSpec, Platform};
 
+use nvdimm_testkit::qemu::{CommandLine, MemSize, Props};
 pub use nvdimm_testkit::{Accel, Outcome};
 
 /// An NVDIMM backed by a host file, served by QEMU's native model.
@@ -42,6 +43,22 @@ impl Nvdimm {
                 .and_then(|f| f.set_len(self.file_size()))
                 .map_err(|e| format!("{}: {e}", self.file.display())),
         }
+    }
+
+    /// The DIMM as the test VMM's `--nvdimm` option (and its control
+    /// socket's hotplug request) write it.
+    pub fn vmm_spec(&self) -> String {
+        let mut spec = format!("path={},size={}", self.file.display(), self.spec.size);
+        if self.spec.label_size != 0 {
+            spec += &format!(",label-size={}", self.spec.label_size);
+        }
+        if self.spec.unarmed {
+            spec += ",unarmed=on";
+        }
+        for kv in self.spec.vmm_only() {
+            spec += &format!(",{kv}");
+        }
+        spec
     }
 }
 
@@ -92,39 +109,12 @@ pub struct GuestRun {
     pub marks: Vec<(String, Duration)>,
 }
 
-/// A QEMU property value, rendered for the command line or for QMP.
-#[derive(Debug, Clone, PartialEq)]
-enum Prop {
-    Str(String),
-    Int(u64),
-    Bool(bool),
-}
-
-impl Prop {
-    fn cmdline(&self) -> String {
-        match self {
-            Prop::Str(s) => s.clone(),
-            Prop::Int(n) => n.to_string(),
-            Prop::Bool(b) => if *b { "on" } else { "off" }.into(),
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        match self {
-            Prop::Str(s) => s.clone().into(),
-            Prop::Int(n) => (*n).into(),
-            Prop::Bool(b) => (*b).into(),
-        }
-    }
-}
-
-/// The two QEMU objects of one NVDIMM, as property lists (the first is the
-/// QOM type or device driver), so that the command line and QMP hotplug
-/// describe a DIMM the same way.
+/// The two QEMU objects of one NVDIMM, so that the command line and QMP
+/// hotplug describe a DIMM the same way.
 #[derive(Debug, Clone, PartialEq)]
 struct NvdimmObjects {
-    backend: Vec<(&'static str, Prop)>,
-    device: Vec<(&'static str, Prop)>,
+    backend: Props,
+    device: Props,
 }
 
 /// QEMU pseries serves NVDIMM memory in blocks of 256 MiB.
@@ -142,15 +132,11 @@ fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects
             "nvdimm{index}: '{k}' is served by the test VMM only (QEMU's nvdimm has no such property)"
         ));
     }
-    let mut backend = vec![
-        ("id", Prop::Str(format!("nvmem{index}"))),
-        ("share", Prop::Bool(true)),
-        ("mem-path", Prop::Str(nv.file.display().to_string())),
-        // The label area is carved from the end of the backend on both machines.
-        ("size", Prop::Int(nv.file_size())),
-    ];
+    // The label area is carved from the end of the backend on both machines.
+    let mut backend =
+        Props::shared_file_backend(&format!("nvmem{index}"), &nv.file, nv.file_size());
     if nv.spec.pmem {
-        backend.push(("pmem", Prop::Bool(true)));
+        backend.push("pmem", true);
     }
     let driver = match arch {
         "x86_64" => "nvdimm",
@@ -165,38 +151,19 @@ fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects
         }
         a => return Err(format!("no NVDIMM device for architecture '{a}'")),
     };
-    let mut device = vec![
-        ("driver", Prop::Str(driver.into())),
-        ("id", Prop::Str(format!("nvdimm{index}"))),
-        ("memdev", Prop::Str(format!("nvmem{index}"))),
-    ];
+    let mut device = Props::device(driver)
+        .with("id", format!("nvdimm{index}"))
+        .with("memdev", format!("nvmem{index}"));
     if nv.spec.label_size != 0 {
-        device.push(("label-size", Prop::Int(nv.spec.label_size)));
+        device.push("label-size", nv.spec.label_size);
     }
     if nv.spec.unarmed {
-        device.push(("unarmed", Prop::Bool(true)));
+        device.push("unarmed", true);
     }
     if arch == "ppc64le" {
-        device.push(("uuid", Prop::Str(nvdimm_uuid(index))));
+        device.push("uuid", nvdimm_uuid(index));
     }
     Ok(NvdimmObjects { backend, device })
-}
-
-fn props_cmdline(first: &str, props: &[(&'static str, Prop)]) -> String {
-    let mut s = first.to_string();
-    for (k, v) in props {
-        s += &format!(",{k}={}", v.cmdline());
-    }
-    s
-}
-
-fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
-    serde_json::Value::Object(
-        props
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.json()))
-            .collect(),
-    )
 }
 
 /// Seconds the harness waits past the test VMM's own timeout before it
@@ -273,17 +240,7 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
         if nv.spec.pmem {
             return Err("pmem=on is a QEMU backend property; the test VMM has none".into());
         }
-        let mut spec = format!("path={},size={}", nv.file.display(), nv.spec.size);
-        if nv.spec.label_size != 0 {
-            spec += &format!(",label-size={}", nv.spec.label_size);
-        }
-        if nv.spec.unarmed {
-            spec += ",unarmed=on";
-        }
-        for kv in nv.spec.vmm_only() {
-            spec += &format!(",{kv}");
-        }
-        args.extend(["--nvdimm".into(), spec]);
+        args.extend(["--nvdimm".into(), nv.vmm_spec()]);
     }
     match &cfg.malformed_nfit {
         Some(m) => args.extend(["--malformed-nfit".into(), m.clone()]),
@@ -301,38 +258,20 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
     }
     // The console and the port that carries the scenario's result lines
     // (on pseries, `-serial` ports become spapr-vty devices: hvc0, hvc1).
-    let machine = |base: &str| {
-        let mut m = base.to_string();
-        for p in &cfg.machine_props {
-            m.push(',');
-            m.push_str(p);
-        }
-        m
-    };
-    let (bin, mut args, console, results_dev) = match cfg.arch.as_str() {
+    let (bin, mut machine, cpu, console, results_dev) = match cfg.arch.as_str() {
         "x86_64" => (
             "qemu-system-x86_64",
-            vec![
-                "-machine".into(),
-                machine("pc,nvdimm=on"),
-                "-m".into(),
-                format!("{}M,slots=4,maxmem=16G", cfg.memory_mib),
-            ],
+            Props::machine("pc").with("nvdimm", true),
+            None,
             "ttyS0",
             "/dev/ttyS1",
         ),
+        // The default CPU model makes Debian's ppc64el ndctl die with
+        // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
         "ppc64le" => (
             "qemu-system-ppc64",
-            vec![
-                "-machine".into(),
-                machine("pseries"),
-                // The default CPU model makes Debian's ppc64el ndctl die with
-                // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
-                "-cpu".into(),
-                "POWER9".into(),
-                "-m".into(),
-                format!("{}M,slots=4,maxmem=16G", cfg.memory_mib),
-            ],
+            Props::machine("pseries"),
+            Some("POWER9"),
             "hvc0",
             "/dev/hvc1",
         ),
@@ -342,40 +281,39 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
             ))
         }
     };
-    args.extend(["-accel", accel.name(), "-smp", "1"].map(String::from));
-    args.extend(nvdimm_testkit::qemu::HEADLESS.map(String::from));
-    args.push("-serial".into());
-    args.push(format!("file:{}", cfg.results.display()));
-    args.push("-qmp".into());
-    args.push(nvdimm_testkit::qemu::qmp_server(&cfg.qmp_socket));
+    for p in &cfg.machine_props {
+        // Scenario headers have only `key=value`; a bare key is QEMU's `key=on`.
+        match p.split_once('=') {
+            Some((k, v)) => machine.push(k, v),
+            None => machine.push(p.as_str(), true),
+        };
+    }
+    let mut c = CommandLine::new();
+    c.machine(&machine);
+    if let Some(model) = cpu {
+        c.cpu(model);
+    }
+    c.memory(cfg.memory_mib, Some((4, MemSize::GiB(16))))
+        .accel(accel.name())
+        .smp(1)
+        .headless()
+        .serial_file(&cfg.results)
+        .qmp(&cfg.qmp_socket);
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
-            args.push("-trace".into());
-            args.push(format!("enable={ev}"));
+            c.trace_event(ev);
         }
-        args.push("-D".into());
-        args.push(cfg.trace_log.display().to_string());
+        c.log_file(&cfg.trace_log);
     }
     for (i, nv) in cfg.nvdimms.iter().enumerate() {
         let o = nvdimm_objects(&cfg.arch, i, nv)?;
-        args.push("-object".into());
-        args.push(props_cmdline("memory-backend-file", &o.backend));
-        args.push("-device".into());
-        let driver = o.device[0].1.cmdline();
-        args.push(props_cmdline(&driver, &o.device[1..]));
+        c.object(&o.backend).device(&o.device);
     }
-    args.extend([
-        "-kernel".into(),
-        cfg.kernel.display().to_string(),
-        "-initrd".into(),
-        cfg.initrd.display().to_string(),
-        "-append".into(),
-        format!(
-            "console={console} results={results_dev} panic=-1 {}",
-            cfg.cmdline
-        ),
-    ]);
-    Ok((bin.to_string(), args))
+    c.kernel(&cfg.kernel).initrd(&cfg.initrd).append(&format!(
+        "console={console} results={results_dev} panic=-1 {}",
+        cfg.cmdline
+    ));
+    Ok((bin.to_string(), c.into_args()))
 }
 
 /// Serves the guest's hotplug requests: the scenario writes
@@ -438,11 +376,9 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
         return vmm_hotplug(cfg, &nv);
     }
     let o = nvdimm_objects(&cfg.arch, index, &nv)?;
-    let mut backend = props_json(&o.backend);
-    backend["qom-type"] = "memory-backend-file".into();
     let mut qmp = nvdimm_testkit::qmp::Qmp::connect(&cfg.qmp_socket)?;
-    qmp.execute("object-add", backend)?;
-    qmp.execute("device_add", props_json(&o.device))?;
+    qmp.execute("object-add", o.backend.qmp_args())?;
+    qmp.execute("device_add", o.device.qmp_args())?;
     Ok(())
 }
 
@@ -453,17 +389,7 @@ fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), String> {
     let mut s = UnixStream::connect(&sock).map_err(|e| format!("{}: {e}", sock.display()))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
-    let mut spec = format!("path={},size={}", nv.file.display(), nv.spec.size);
-    if nv.spec.label_size != 0 {
-        spec += &format!(",label-size={}", nv.spec.label_size);
-    }
-    if nv.spec.unarmed {
-        spec += ",unarmed=on";
-    }
-    for kv in nv.spec.vmm_only() {
-        spec += &format!(",{kv}");
-    }
-    let req = serde_json::json!({"cmd": "hotplug", "nvdimm": spec});
+    let req = serde_json::json!({"cmd": "hotplug", "nvdimm": nv.vmm_spec()});
     writeln!(s, "{req}").map_err(|e| e.to_string())?;
     let mut line = String::new();
     BufReader::new(s)
@@ -707,10 +633,8 @@ mod tests {
     fn hotplug_qmp_arguments() {
         // What `hotplug` sends: `object-add` and `device_add` of one DIMM.
         let o = nvdimm_objects("x86_64", 2, &dimm(128 << 20, true)).unwrap();
-        let mut backend = props_json(&o.backend);
-        backend["qom-type"] = "memory-backend-file".into();
         assert_eq!(
-            backend,
+            o.backend.qmp_args(),
             serde_json::json!({
                 "qom-type": "memory-backend-file",
                 "id": "nvmem2",
@@ -721,13 +645,30 @@ mod tests {
             })
         );
         assert_eq!(
-            props_json(&o.device),
+            o.device.qmp_args(),
             serde_json::json!({
                 "driver": "nvdimm",
                 "id": "nvdimm2",
                 "memdev": "nvmem2",
                 "label-size": 131072,
             })
+        );
+    }
+
+    #[test]
+    fn vmm_nvdimm_spec() {
+        let mut nv = dimm(128 << 20, false);
+        assert_eq!(
+            nv.vmm_spec(),
+            "path=/tmp/d.img,size=134217728,label-size=131072"
+        );
+        nv.spec.unarmed = true;
+        nv.spec.label_methods = "both".into();
+        nv.spec.flush_hints = 2;
+        assert_eq!(
+            nv.vmm_spec(),
+            "path=/tmp/d.img,size=134217728,label-size=131072,unarmed=on,\
+             label-methods=both,flush-hints=2"
         );
     }
 
@@ -755,16 +696,16 @@ mod tests {
     fn pseries_dimm() {
         let o = nvdimm_objects("ppc64le", 3, &dimm(256 << 20, true)).unwrap();
         assert_eq!(
-            props_cmdline("memory-backend-file", &o.backend),
+            o.backend.cmdline(),
             "memory-backend-file,id=nvmem3,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on"
         );
         assert_eq!(
-            props_cmdline("x", &o.device),
-            "x,driver=spapr-nvdimm,id=nvdimm3,memdev=nvmem3,label-size=131072,\
+            o.device.cmdline(),
+            "spapr-nvdimm,id=nvdimm3,memdev=nvmem3,label-size=131072,\
              uuid=6e766469-6d6d-4272-8000-000000000003"
         );
         // QMP wants integers for sizes and a JSON bool for pmem.
-        let j = props_json(&o.backend);
+        let j = o.backend.qmp_args();
         assert_eq!(j["size"], 268566528u64);
         assert_eq!(j["pmem"], true);
         assert!(nvdimm_objects("ppc64le", 0, &dimm(128 << 20, false)).is_err());
@@ -773,9 +714,9 @@ mod tests {
     #[test]
     fn x86_dimm() {
         let o = nvdimm_objects("x86_64", 0, &dimm(128 << 20, false)).unwrap();
-        assert_eq!(o.device[0].1, Prop::Str("nvdimm".into()));
-        assert!(!o.device.iter().any(|(k, _)| *k == "uuid"));
-        assert!(!o.backend.iter().any(|(k, _)| *k == "pmem"));
+        assert_eq!(o.device.type_name(), "nvdimm");
+        assert_eq!(o.device.get("uuid"), None);
+        assert_eq!(o.backend.get("pmem"), None);
         let mut lsx = dimm(128 << 20, false);
         lsx.spec.label_methods = "on".into();
         assert!(nvdimm_objects("x86_64", 0, &lsx)

@@ -176,6 +176,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn memcpy_messages() {
+        let f = std::env::temp_dir().join(format!("nvdimm-harness-bench-{}", std::process::id()));
+        let _ = std::fs::remove_file(&f);
+        assert_eq!(
+            host_memcpy(&f, 8).unwrap_err().to_string(),
+            format!("{}: No such file or directory (os error 2)", f.display())
+        );
+        std::fs::write(&f, b"abc").unwrap();
+        assert_eq!(
+            host_memcpy(&f, 8).unwrap_err().to_string(),
+            format!("{}: shorter than 8 bytes", f.display())
+        );
+        let _ = std::fs::remove_file(&f);
+    }
+
+    #[test]
     fn lines_and_medians() {
         let l = bench_lines("x\nBENCH|a|10\r\nBENCH|b|x\nBENCH|c|7.5|extra\nBENCH|\n");
         assert_eq!(l, [("a".to_string(), 10.0), ("c".to_string(), 7.5)]);

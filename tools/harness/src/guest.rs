@@ -672,6 +672,98 @@ mod tests {
         );
     }
 
+    /// The messages a user sees when a guest cannot be configured.
+    #[test]
+    fn messages() {
+        let mut lsx = dimm(128 << 20, false);
+        lsx.spec.label_methods = "on".into();
+        fn err<E: std::fmt::Display>(r: Result<NvdimmObjects, E>) -> String {
+            r.err().map(|e| e.to_string()).unwrap_or_default()
+        }
+        assert_eq!(
+            err(nvdimm_objects("x86_64", 0, &lsx)),
+            "nvdimm0: 'label-methods=on' is served by the test VMM only (QEMU's nvdimm has no \
+             such property)"
+        );
+        assert_eq!(
+            err(nvdimm_objects("ppc64le", 1, &dimm(128 << 20, false))),
+            "nvdimm1: on pseries the size without the label area must be a multiple of 256M, \
+             not 134217728"
+        );
+        assert_eq!(
+            err(nvdimm_objects("arm64", 0, &dimm(128 << 20, false))),
+            "no NVDIMM device for architecture 'arm64'"
+        );
+        let p = PathBuf::from;
+        let mut cfg = GuestConfig {
+            arch: "arm64".into(),
+            kernel: p("/nonexistent/k"),
+            initrd: p("/nonexistent/i"),
+            cmdline: String::new(),
+            nvdimms: Vec::new(),
+            memory_mib: 1024,
+            machine_props: vec!["x=y".into()],
+            timeout: Duration::from_secs(1),
+            console_log: p("/r/console.log"),
+            results: p("/r/results"),
+            echo: false,
+            trace_events: Vec::new(),
+            trace_log: p("/r/trace.log"),
+            qmp_socket: p("/r/qmp.sock"),
+            hotplug_dir: p("/nonexistent/hp"),
+            platform: Platform::Qemu,
+            malformed_nfit: None,
+            vmm_dir: p("/r/vmm"),
+            vmm_args: Vec::new(),
+        };
+        assert_eq!(
+            qemu_args(&cfg, Accel::Tcg).unwrap_err().to_string(),
+            "architecture 'arm64' is not supported by the harness yet"
+        );
+        assert_eq!(
+            run(&cfg).unwrap_err().to_string(),
+            "/nonexistent/k does not exist (run 'make initramfs')"
+        );
+        assert_eq!(
+            vmm_arguments(&cfg).unwrap_err().to_string(),
+            "the test VMM serves x86_64 guests, not arm64"
+        );
+        cfg.arch = "x86_64".into();
+        assert_eq!(
+            vmm_arguments(&cfg).unwrap_err().to_string(),
+            "the test VMM has no machine property 'x=y'"
+        );
+        cfg.machine_props.clear();
+        cfg.nvdimms.push(dimm(128 << 20, true));
+        assert_eq!(
+            vmm_arguments(&cfg).unwrap_err().to_string(),
+            "pmem=on is a QEMU backend property; the test VMM has none"
+        );
+        assert_eq!(
+            hotplug(&cfg, 1, "disk size=4M").unwrap_err().to_string(),
+            "only 'nvdimm' can be hot-added"
+        );
+        assert_eq!(
+            hotplug(&cfg, 1, "nvdimm size=3M").unwrap_err().to_string(),
+            "nvdimm size must be a non-zero multiple of 2 MiB"
+        );
+        assert_eq!(
+            hotplug(&cfg, 1, "nvdimm size=4M").unwrap_err().to_string(),
+            "/nonexistent/hp/nvdimm1.img: No such file or directory (os error 2)"
+        );
+        let f = std::env::temp_dir().join(format!("nvdimm-harness-short-{}", std::process::id()));
+        std::fs::write(&f, b"abc").unwrap();
+        let short = Nvdimm {
+            file: f.clone(),
+            ..dimm(128 << 20, false)
+        };
+        assert_eq!(
+            short.ensure_file().unwrap_err().to_string(),
+            format!("{}: is 3 bytes, expected 134348800", f.display())
+        );
+        let _ = std::fs::remove_file(&f);
+    }
+
     #[test]
     fn vmm_args_name_the_run_directory() {
         let a = expand_vmm_args(

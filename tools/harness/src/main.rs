@@ -611,3 +611,31 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages a user sees when there is nothing to run.
+    #[test]
+    fn messages() {
+        let mut ctx = Ctx {
+            repo: PathBuf::from("/nonexistent"),
+            cache: PathBuf::from("/c"),
+            kernel: Kernel::Default,
+        };
+        assert_eq!(
+            ctx.scenarios().err().map(|e| e.to_string()).as_deref(),
+            Some(
+                "/nonexistent/tools/testing/scenarios not found: run from the repository root \
+                 or pass --repo"
+            )
+        );
+        ctx.repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let none = check(&ctx, &["x86_64".into()], 1, Some("no-such-scenario"));
+        assert_eq!(
+            none.err().map(|e| e.to_string()).as_deref(),
+            Some("no scenario selected")
+        );
+    }
+}

@@ -691,6 +691,164 @@ mod tests {
         assert!(parse("# title: t\n# kernel:\n").is_err());
     }
 
+    /// The messages a user sees for each way a header or body is refused.
+    #[test]
+    fn messages() {
+        let msg = |t: &str| {
+            Scenario::parse("s", Path::new("s.sh"), t)
+                .unwrap_err()
+                .to_string()
+        };
+        let cases = [
+            (
+                "# title: t\n# an aside\n",
+                "s.sh:2: header line '# an aside' is not '# key: value' (end the header with a \
+                 line '#' before prose)",
+            ),
+            ("# title: t\n# drviers: c\n", "s.sh: 'drviers': unknown header key"),
+            ("# title: t\n# expect-problem:\n", "s.sh: 'expect-problem': unknown header key"),
+            (
+                "# title: t\n# arch:\n",
+                "s.sh: 'arch': expected one or more of x86_64, ppc64le",
+            ),
+            (
+                "# title: t\n# drivers: c go\n",
+                "s.sh: 'drivers': driver 'go' matches none the harness runs (c, rust)",
+            ),
+            (
+                "# title: t\n# nvdimm[ppc]: size=4M\n",
+                "s.sh: 'nvdimm[ppc]': architecture 'ppc' matches none the harness runs \
+                 (x86_64, ppc64le)",
+            ),
+            (
+                "# title: t\n# nvdimm: size=3M\n",
+                "s.sh: 'nvdimm': nvdimm size must be a non-zero multiple of 2 MiB",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M label-size=4K\n",
+                "s.sh: 'nvdimm': label-size must be at least 128K (or absent)",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M colour=red\n",
+                "s.sh: 'nvdimm': unknown nvdimm key 'colour'",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M label-methods=on\n",
+                "s.sh: 'nvdimm': label-methods=on|both needs a label area (label-size=)",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4X\n",
+                "s.sh: 'nvdimm': '4X' is not a size (e.g. 512M, 128K, 1G, 2T)",
+            ),
+            (
+                "# title: t\n# nvdimm: size\n",
+                "s.sh: 'nvdimm': expected key=value, got 'size'",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M unarmed=maybe\n",
+                "s.sh: 'nvdimm': unarmed=maybe: expected on or off",
+            ),
+            ("# title: t\n# boots: 0\n", "s.sh: 'boots': expected 1..16"),
+            ("# title: t\n# timeout: x\n", "s.sh: 'timeout': expected seconds"),
+            ("# title: t\n# check: maybe\n", "s.sh: 'check': check=maybe: expected on or off"),
+            (
+                "# title: t\n# kernel: kasan\n",
+                "s.sh: 'kernel': unknown kernel 'kasan' (default, debug)",
+            ),
+            (
+                "# title: t\n# kernel:\n",
+                "s.sh: 'kernel': expected default, debug or both",
+            ),
+            (
+                "# title: t\n# expect: maybe\n",
+                "s.sh: 'expect': expected pass, failed-check, panic or timeout",
+            ),
+            (
+                "# title: t\n# min-checks: 0\n",
+                "s.sh: 'min-checks': expected a count of at least 1",
+            ),
+            (
+                "# title: t\n# min-checks[rust]: x\n",
+                "s.sh: 'min-checks[rust]': expected a count of at least 1",
+            ),
+            (
+                "# title: t\n# memory: 1M\n",
+                "s.sh: 'memory': expected a size of at least 256M",
+            ),
+            (
+                "# title: t\n# machine: x\n",
+                "s.sh: 'machine': expected key=value, got 'x'",
+            ),
+            (
+                "# title: t\n# known-panic: BUG\n",
+                "s.sh: 'known-panic': name the driver whose known bug it is: \
+                 '# known-panic[c]: TEXT'",
+            ),
+            (
+                "# title: t\n# known-panic[c]:\n",
+                "s.sh: 'known-panic[c]': expected the console text of the known bug",
+            ),
+            (
+                "# title: t\n# platform: kvm\n",
+                "s.sh: 'platform': unknown platform 'kvm' (qemu, vmm)",
+            ),
+            ("# title: t\n# platform:\n", "s.sh: 'platform': expected qemu or vmm"),
+            ("# boots: 2\n", "s.sh: no '# title:' header"),
+            (
+                "# title: t\n# nvdimm: size=4M label-size=128K label-methods=on\n",
+                "s.sh: nvdimm 'label-methods=on' is served by the test VMM only: QEMU's nvdimm \
+                 has no such property (use '# platform: vmm')",
+            ),
+            (
+                "# title: t\n# malformed-nfit: spa-overlap\n",
+                "s.sh: '# malformed-nfit:' needs '# platform: vmm'",
+            ),
+            (
+                "# title: t\n# platform: vmm\n# malformed-nfit: a a a a a a a a a a a a a a a a a\n",
+                "s.sh: 1 to 16 malformed-nfit classes",
+            ),
+            (
+                "# title: t\n\nsleep 1\n",
+                "s.sh:3: 'sleep' is not synchronisation: wait_for the condition (with a \
+                 deadline in seconds)",
+            ),
+            (
+                "# title: t\n\ncheck x true\n",
+                "s.sh:3: this check cannot fail: 'check x true'",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(msg(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn load_messages() {
+        let dir = std::env::temp_dir().join(format!("nvdimm-harness-load-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let missing = dir.join("none");
+        assert_eq!(
+            load_all(&missing).unwrap_err().to_string(),
+            format!(
+                "{}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.sh"), "# title: t\n").unwrap();
+        let (good, bad) = load_all(&dir).unwrap();
+        assert!(good.is_empty());
+        assert_eq!(
+            bad[0].error.to_string(),
+            format!(
+                "{}: no '# min-checks: N' header: a scenario of make check declares how many \
+                 checks a run must at least run",
+                dir.join("a.sh").display()
+            )
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn bad_headers() {
         let p = Path::new("x.sh");

@@ -10,10 +10,85 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::scenario::{NvdimmSpec, Platform};
+use crate::scenario::{NvdimmSpec, NvdimmSpecError, Platform};
 
 use nvdimm_testkit::qemu::{CommandLine, MemSize, Props};
+use nvdimm_testkit::qmp::QmpError;
 pub use nvdimm_testkit::{Accel, Outcome};
+
+/// Why a guest could not be configured, started or served.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestError {
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: is {len} bytes, expected {expected}")]
+    FileSize {
+        path: PathBuf,
+        len: u64,
+        expected: u64,
+    },
+    #[error("{path} does not exist (run 'make initramfs')")]
+    NoBootFile { path: PathBuf },
+    #[error(
+        "nvdimm{index}: '{key}' is served by the test VMM only (QEMU's nvdimm has no such property)"
+    )]
+    VmmOnly { index: usize, key: String },
+    #[error(
+        "nvdimm{index}: on pseries the size without the label area must be a multiple of 256M, \
+         not {size}"
+    )]
+    PseriesUnaligned { index: usize, size: u64 },
+    #[error("no NVDIMM device for architecture '{0}'")]
+    NoNvdimmDevice(String),
+    #[error("architecture '{0}' is not supported by the harness yet")]
+    UnsupportedArch(String),
+    #[error("current_exe: {0}")]
+    CurrentExe(#[source] std::io::Error),
+    #[error("{path} not found (run 'make tools')")]
+    NoVmm { path: PathBuf },
+    #[error("the test VMM serves x86_64 guests, not {0}")]
+    VmmArch(String),
+    #[error("the test VMM has no machine property '{0}'")]
+    VmmMachineProperty(String),
+    #[error("pmem=on is a QEMU backend property; the test VMM has none")]
+    VmmPmem,
+    #[error("only 'nvdimm' can be hot-added")]
+    HotplugKind,
+    #[error(transparent)]
+    Spec(#[from] NvdimmSpecError),
+    #[error(transparent)]
+    Qmp(#[from] QmpError),
+    /// Setting up or writing the test VMM's control socket, or writing
+    /// the console log's first line.
+    #[error(transparent)]
+    Io(std::io::Error),
+    #[error("test VMM control: {0}")]
+    ControlRead(#[source] std::io::Error),
+    #[error("test VMM control: '{line}': {source}")]
+    ControlReply {
+        line: String,
+        source: serde_json::Error,
+    },
+    /// The test VMM refused the request: its `error`, as JSON.
+    #[error("test VMM: {0}")]
+    ControlRefused(serde_json::Value),
+    #[error("cannot start {bin}: {source} (run 'make setup')")]
+    Start { bin: String, source: std::io::Error },
+    /// QEMU's stdout or stderr was not piped.
+    #[error("no QEMU {0}")]
+    NoPipe(&'static str),
+    #[error("waiting for {bin}: {source}")]
+    Wait { bin: String, source: std::io::Error },
+}
+
+/// `path: error`, for `map_err`.
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> GuestError {
+    let path = path.to_path_buf();
+    move |source| GuestError::File { path, source }
+}
 
 /// An NVDIMM backed by a host file, served by QEMU's native model.
 #[derive(Debug, Clone)]
@@ -30,18 +105,17 @@ impl Nvdimm {
 
     /// Creates the (sparse) backing file if it does not exist yet; an
     /// existing file of another size is an error, never truncated.
-    pub fn ensure_file(&self) -> Result<(), String> {
+    pub fn ensure_file(&self) -> Result<(), GuestError> {
         match std::fs::metadata(&self.file) {
             Ok(m) if m.len() == self.file_size() => Ok(()),
-            Ok(m) => Err(format!(
-                "{}: is {} bytes, expected {}",
-                self.file.display(),
-                m.len(),
-                self.file_size()
-            )),
+            Ok(m) => Err(GuestError::FileSize {
+                path: self.file.clone(),
+                len: m.len(),
+                expected: self.file_size(),
+            }),
             Err(_) => File::create_new(&self.file)
                 .and_then(|f| f.set_len(self.file_size()))
-                .map_err(|e| format!("{}: {e}", self.file.display())),
+                .map_err(file_error(&self.file)),
         }
     }
 
@@ -126,11 +200,9 @@ fn nvdimm_uuid(index: usize) -> String {
     format!("6e766469-6d6d-4272-8000-{index:012x}")
 }
 
-fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects, String> {
-    if let Some(k) = nv.spec.vmm_only().first() {
-        return Err(format!(
-            "nvdimm{index}: '{k}' is served by the test VMM only (QEMU's nvdimm has no such property)"
-        ));
+fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects, GuestError> {
+    if let Some(key) = nv.spec.vmm_only().into_iter().next() {
+        return Err(GuestError::VmmOnly { index, key });
     }
     // The label area is carved from the end of the backend on both machines.
     let mut backend =
@@ -142,14 +214,14 @@ fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects
         "x86_64" => "nvdimm",
         "ppc64le" => {
             if !nv.spec.size.is_multiple_of(PSERIES_NVDIMM_ALIGN) {
-                return Err(format!(
-                    "nvdimm{index}: on pseries the size without the label area must be a multiple of 256M, not {}",
-                    nv.spec.size
-                ));
+                return Err(GuestError::PseriesUnaligned {
+                    index,
+                    size: nv.spec.size,
+                });
             }
             "spapr-nvdimm"
         }
-        a => return Err(format!("no NVDIMM device for architecture '{a}'")),
+        a => return Err(GuestError::NoNvdimmDevice(a.to_string())),
     };
     let mut device = Props::device(driver)
         .with("id", format!("nvdimm{index}"))
@@ -171,13 +243,13 @@ fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects
 const VMM_GRACE: Duration = Duration::from_secs(20);
 
 /// The `nvdimm-vmm` binary: built with the harness, next to it.
-fn vmm_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+fn vmm_binary() -> Result<PathBuf, GuestError> {
+    let exe = std::env::current_exe().map_err(GuestError::CurrentExe)?;
     let vmm = exe.with_file_name("nvdimm-vmm");
     if vmm.is_file() {
         Ok(vmm)
     } else {
-        Err(format!("{} not found (run 'make tools')", vmm.display()))
+        Err(GuestError::NoVmm { path: vmm })
     }
 }
 
@@ -192,19 +264,16 @@ fn expand_vmm_args(args: &[String], dir: &Path) -> Vec<String> {
 
 /// The test VMM's command line for the same guest: the same kernel,
 /// initramfs, command line, RAM, DIMMs and results port.
-fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
+fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), GuestError> {
     let args = vmm_arguments(cfg)?;
     Ok((vmm_binary()?.display().to_string(), args))
 }
 
 /// The arguments of `nvdimm-vmm` for `cfg` (what [`vmm_args`] runs; also
 /// listed by `nvdimm-harness vmm-configs`).
-pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
+pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, GuestError> {
     if cfg.arch != "x86_64" {
-        return Err(format!(
-            "the test VMM serves x86_64 guests, not {}",
-            cfg.arch
-        ));
+        return Err(GuestError::VmmArch(cfg.arch.clone()));
     }
     let mut args: Vec<String> = vec![
         "--kernel".into(),
@@ -233,12 +302,12 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
     for p in &cfg.machine_props {
         match p.strip_prefix("nvdimm-persistence=") {
             Some(v) => args.extend(["--nvdimm-persistence".into(), v.to_string()]),
-            None => return Err(format!("the test VMM has no machine property '{p}'")),
+            None => return Err(GuestError::VmmMachineProperty(p.clone())),
         }
     }
     for nv in &cfg.nvdimms {
         if nv.spec.pmem {
-            return Err("pmem=on is a QEMU backend property; the test VMM has none".into());
+            return Err(GuestError::VmmPmem);
         }
         args.extend(["--nvdimm".into(), nv.vmm_spec()]);
     }
@@ -252,7 +321,7 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
     Ok(args)
 }
 
-fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), String> {
+fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), GuestError> {
     if cfg.platform == Platform::Vmm {
         return vmm_args(cfg);
     }
@@ -275,11 +344,7 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), S
             "hvc0",
             "/dev/hvc1",
         ),
-        a => {
-            return Err(format!(
-                "architecture '{a}' is not supported by the harness yet"
-            ))
-        }
+        a => return Err(GuestError::UnsupportedArch(a.to_string())),
     };
     for p in &cfg.machine_props {
         // Scenario headers have only `key=value`; a bare key is QEMU's `key=on`.
@@ -362,11 +427,8 @@ impl Hotplug {
     }
 }
 
-fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
-    let spec = req
-        .strip_prefix("nvdimm ")
-        .ok_or("only 'nvdimm' can be hot-added")
-        .map(NvdimmSpec::parse)??;
+fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), GuestError> {
+    let spec = NvdimmSpec::parse(req.strip_prefix("nvdimm ").ok_or(GuestError::HotplugKind)?)?;
     let nv = Nvdimm {
         spec,
         file: cfg.hotplug_dir.join(format!("nvdimm{index}.img")),
@@ -383,35 +445,35 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
 }
 
 /// Asks the test VMM (its control socket) to hot-add `nv`.
-fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), String> {
+fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), GuestError> {
     use std::os::unix::net::UnixStream;
     let sock = cfg.vmm_dir.join("control.sock");
-    let mut s = UnixStream::connect(&sock).map_err(|e| format!("{}: {e}", sock.display()))?;
+    let mut s = UnixStream::connect(&sock).map_err(file_error(&sock))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
+        .map_err(GuestError::Io)?;
     let req = serde_json::json!({"cmd": "hotplug", "nvdimm": nv.vmm_spec()});
-    writeln!(s, "{req}").map_err(|e| e.to_string())?;
+    writeln!(s, "{req}").map_err(GuestError::Io)?;
     let mut line = String::new();
     BufReader::new(s)
         .read_line(&mut line)
-        .map_err(|e| format!("test VMM control: {e}"))?;
-    let reply: serde_json::Value = serde_json::from_str(&line)
-        .map_err(|e| format!("test VMM control: '{}': {e}", line.trim()))?;
+        .map_err(GuestError::ControlRead)?;
+    let reply: serde_json::Value =
+        serde_json::from_str(&line).map_err(|source| GuestError::ControlReply {
+            line: line.trim().to_string(),
+            source,
+        })?;
     if reply["ok"] == true {
         Ok(())
     } else {
-        Err(format!("test VMM: {}", reply["error"]))
+        Err(GuestError::ControlRefused(reply["error"].clone()))
     }
 }
 
 /// Boots the guest and waits for it to end.
-pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
+pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
     for f in [&cfg.kernel, &cfg.initrd] {
         if !f.exists() {
-            return Err(format!(
-                "{} does not exist (run 'make initramfs')",
-                f.display()
-            ));
+            return Err(GuestError::NoBootFile { path: f.clone() });
         }
     }
     for nv in &cfg.nvdimms {
@@ -419,10 +481,9 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
     }
     let accel = Accel::detect(&cfg.arch);
     let (bin, args) = qemu_args(cfg, accel)?;
-    File::create(&cfg.results).map_err(|e| format!("{}: {e}", cfg.results.display()))?;
-    let mut log = File::create(&cfg.console_log)
-        .map_err(|e| format!("{}: {e}", cfg.console_log.display()))?;
-    writeln!(log, "# {bin} {}", args.join(" ")).map_err(|e| e.to_string())?;
+    File::create(&cfg.results).map_err(file_error(&cfg.results))?;
+    let mut log = File::create(&cfg.console_log).map_err(file_error(&cfg.console_log))?;
+    writeln!(log, "# {bin} {}", args.join(" ")).map_err(GuestError::Io)?;
 
     let start = Instant::now();
     let mut child = Command::new(&bin)
@@ -431,11 +492,14 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {bin}: {e} (run 'make setup')"))?;
+        .map_err(|source| GuestError::Start {
+            bin: bin.clone(),
+            source,
+        })?;
 
-    let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+    let stdout = child.stdout.take().ok_or(GuestError::NoPipe("stdout"))?;
     let console = nvdimm_testkit::console::copy(stdout, Some(log), cfg.echo);
-    let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
+    let stderr = child.stderr.take().ok_or(GuestError::NoPipe("stderr"))?;
     let errors = nvdimm_testkit::console::collect(stderr);
 
     let limit = match cfg.platform {
@@ -477,7 +541,12 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
                 break Outcome::Timeout;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for {bin}: {e}")),
+            Err(source) => {
+                return Err(GuestError::Wait {
+                    bin: bin.clone(),
+                    source,
+                })
+            }
         }
     };
     Ok(GuestRun {
@@ -811,8 +880,9 @@ mod tests {
         assert_eq!(o.backend.get("pmem"), None);
         let mut lsx = dimm(128 << 20, false);
         lsx.spec.label_methods = "on".into();
-        assert!(nvdimm_objects("x86_64", 0, &lsx)
-            .unwrap_err()
-            .contains("test VMM only"));
+        assert!(matches!(
+            nvdimm_objects("x86_64", 0, &lsx),
+            Err(GuestError::VmmOnly { index: 0, key }) if key == "label-methods=on"
+        ));
     }
 }

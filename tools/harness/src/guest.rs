@@ -583,22 +583,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn x86_command_line() {
+    /// A guest of `arch` with no DIMMs, its files under `/k` and `/r`.
+    fn guest(arch: &str) -> GuestConfig {
         let p = PathBuf::from;
-        let cfg = GuestConfig {
-            arch: "x86_64".into(),
+        GuestConfig {
+            arch: arch.into(),
             kernel: p("/k/bzImage"),
             initrd: p("/k/initrd"),
-            cmdline: "quiet".into(),
-            nvdimms: vec![dimm(256 << 20, true)],
+            cmdline: String::new(),
+            nvdimms: Vec::new(),
             memory_mib: 1024,
-            machine_props: vec!["nvdimm-persistence=cpu".into()],
+            machine_props: Vec::new(),
             timeout: Duration::from_secs(1),
             console_log: p("/r/console.log"),
             results: p("/r/results"),
             echo: false,
-            trace_events: vec!["nvdimm*".into()],
+            trace_events: Vec::new(),
             trace_log: p("/r/trace.log"),
             qmp_socket: p("/r/qmp.sock"),
             hotplug_dir: p("/r/hp"),
@@ -606,6 +606,17 @@ mod tests {
             malformed_nfit: None,
             vmm_dir: p("/r/vmm"),
             vmm_args: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn x86_command_line() {
+        let cfg = GuestConfig {
+            cmdline: "quiet".into(),
+            nvdimms: vec![dimm(256 << 20, true)],
+            machine_props: vec!["nvdimm-persistence=cpu".into()],
+            trace_events: vec!["nvdimm*".into()],
+            ..guest("x86_64")
         };
         let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
         assert_eq!(bin, "qemu-system-x86_64");
@@ -632,25 +643,10 @@ mod tests {
         unarmed.spec.label_size = 0;
         unarmed.file = p("/r/nvdimm1.img");
         let cfg = GuestConfig {
-            arch: "ppc64le".into(),
             kernel: p("/k/vmlinux"),
-            initrd: p("/k/initrd"),
-            cmdline: "".into(),
             nvdimms: vec![dimm(256 << 20, true), unarmed],
             memory_mib: 2048,
-            machine_props: Vec::new(),
-            timeout: Duration::from_secs(1),
-            console_log: p("/r/console.log"),
-            results: p("/r/results"),
-            echo: false,
-            trace_events: Vec::new(),
-            trace_log: p("/r/trace.log"),
-            qmp_socket: p("/r/qmp.sock"),
-            hotplug_dir: p("/r/hp"),
-            platform: Platform::Qemu,
-            malformed_nfit: None,
-            vmm_dir: p("/r/vmm"),
-            vmm_args: Vec::new(),
+            ..guest("ppc64le")
         };
         let (bin, args) = qemu_args(&cfg, Accel::Kvm).unwrap();
         assert_eq!(bin, "qemu-system-ppc64");
@@ -765,25 +761,11 @@ mod tests {
         );
         let p = PathBuf::from;
         let mut cfg = GuestConfig {
-            arch: "arm64".into(),
             kernel: p("/nonexistent/k"),
             initrd: p("/nonexistent/i"),
-            cmdline: String::new(),
-            nvdimms: Vec::new(),
-            memory_mib: 1024,
             machine_props: vec!["x=y".into()],
-            timeout: Duration::from_secs(1),
-            console_log: p("/r/console.log"),
-            results: p("/r/results"),
-            echo: false,
-            trace_events: Vec::new(),
-            trace_log: p("/r/trace.log"),
-            qmp_socket: p("/r/qmp.sock"),
             hotplug_dir: p("/nonexistent/hp"),
-            platform: Platform::Qemu,
-            malformed_nfit: None,
-            vmm_dir: p("/r/vmm"),
-            vmm_args: Vec::new(),
+            ..guest("arm64")
         };
         assert_eq!(
             qemu_args(&cfg, Accel::Tcg).unwrap_err().to_string(),

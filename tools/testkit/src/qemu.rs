@@ -489,12 +489,14 @@ mod tests {
     fn command_line() {
         let p = Path::new;
         let mut c = CommandLine::new();
-        c.machine(&Props::machine("pseries"))
-            .cpu("POWER9")
-            .memory(2048, Some((4, MemSize::GiB(16))))
-            .accel("kvm")
-            .smp(1)
-            .headless()
+        let machine = Props::machine("q35")
+            .with("nvdimm", true)
+            .with("nvdimm-persistence", "cpu");
+        c.machine(&machine)
+            .cpu("max")
+            .memory(4096, Some((2, MemSize::GiB(8))))
+            .accel("tcg")
+            .smp(2)
             .serial_file(p("/r/results"))
             .chardev_socket("nvres", p("/s/results.sock"))
             .serial_chardev("nvres")
@@ -518,22 +520,15 @@ mod tests {
             c.into_args(),
             [
                 "-machine",
-                "pseries",
+                "q35,nvdimm=on,nvdimm-persistence=cpu",
                 "-cpu",
-                "POWER9",
+                "max",
                 "-m",
-                "2048M,slots=4,maxmem=16G",
+                "4096M,slots=2,maxmem=8G",
                 "-accel",
-                "kvm",
+                "tcg",
                 "-smp",
-                "1",
-                "-nodefaults",
-                "-no-user-config",
-                "-display",
-                "none",
-                "-no-reboot",
-                "-serial",
-                "stdio",
+                "2",
                 "-serial",
                 "file:/r/results",
                 "-chardev",
@@ -565,6 +560,9 @@ mod tests {
                 "console=hvc0 panic=-1",
             ]
         );
+        let mut h = CommandLine::new();
+        h.headless();
+        assert_eq!(h.into_args(), HEADLESS);
         let mut m = CommandLine::new();
         m.memory(1024, None)
             .memory(512, Some((1, MemSize::MiB(2048))));

@@ -5,10 +5,24 @@
 //! the host's memcpy of the backing file as the ceiling for pmem I/O.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::scenario::{Platform, Scenario};
+
+/// Why the table could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: shorter than {len} bytes")]
+    Short { path: PathBuf, len: usize },
+    #[error("no samples")]
+    NoSamples,
+}
 
 /// `metric -> platform -> values` (microseconds).
 type Samples = BTreeMap<String, BTreeMap<&'static str, Vec<f64>>>;
@@ -35,11 +49,17 @@ pub fn bench_lines(console: &str) -> Vec<(String, f64)> {
 /// Median microseconds to copy `len` bytes of `file` between two host
 /// buffers (after reading it once: page cache and memory, as QEMU's
 /// shared mapping sees it).
-fn host_memcpy(file: &Path, len: usize) -> Result<f64, String> {
-    let mut src = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+fn host_memcpy(file: &Path, len: usize) -> Result<f64, BenchError> {
+    let mut src = std::fs::read(file).map_err(|source| BenchError::Read {
+        path: file.to_path_buf(),
+        source,
+    })?;
     src.truncate(len);
     if src.len() < len {
-        return Err(format!("{}: shorter than {len} bytes", file.display()));
+        return Err(BenchError::Short {
+            path: file.to_path_buf(),
+            len,
+        });
     }
     let mut dst = vec![1u8; len];
     let mut t = Vec::new();
@@ -49,14 +69,18 @@ fn host_memcpy(file: &Path, len: usize) -> Result<f64, String> {
         t.push(s.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(&dst);
     }
-    median(&t).ok_or_else(|| "no samples".into())
+    median(&t).ok_or(BenchError::NoSamples)
 }
 
 const MIB128: f64 = 128.0 * 1024.0 * 1024.0;
 const KIB128: f64 = 128.0 * 1024.0;
 
 /// Prints the table for the run in `dir`.
-pub fn vmm_table(sc: &Scenario, dir: &Path, marks: &[(u32, String, f64)]) -> Result<(), String> {
+pub fn vmm_table(
+    sc: &Scenario,
+    dir: &Path,
+    marks: &[(u32, String, f64)],
+) -> Result<(), BenchError> {
     let mut s: Samples = BTreeMap::new();
     for boot in 1..=sc.boots {
         let p = sc.platform_for(boot).name();
@@ -174,6 +198,22 @@ pub fn vmm_table(sc: &Scenario, dir: &Path, marks: &[(u32, String, f64)]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memcpy_messages() {
+        let f = std::env::temp_dir().join(format!("nvdimm-harness-bench-{}", std::process::id()));
+        let _ = std::fs::remove_file(&f);
+        assert_eq!(
+            host_memcpy(&f, 8).unwrap_err().to_string(),
+            format!("{}: No such file or directory (os error 2)", f.display())
+        );
+        std::fs::write(&f, b"abc").unwrap();
+        assert_eq!(
+            host_memcpy(&f, 8).unwrap_err().to_string(),
+            format!("{}: shorter than 8 bytes", f.display())
+        );
+        let _ = std::fs::remove_file(&f);
+    }
 
     #[test]
     fn lines_and_medians() {

@@ -16,7 +16,6 @@
 //! `--hotplug-dir`, `{dir}` of `# vmm-args:`) name; it must exist before
 //! `nvdimm-vmm` runs.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -117,26 +116,19 @@ pub struct VmmConfig {
 }
 
 /// Why a scenario boot has no printable VMM command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The harness refuses the boot's configuration for the VMM.
-    Arguments { name: String, cause: String },
+    #[error("{name}: {cause}")]
+    Arguments {
+        name: String,
+        #[source]
+        cause: guest::GuestError,
+    },
     /// A field holds a tab or a newline, which separate the output.
+    #[error("{name}: '{field}' holds a tab or a newline")]
     Separator { name: String, field: String },
 }
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::Arguments { name, cause } => write!(f, "{name}: {cause}"),
-            ConfigError::Separator { name, field } => {
-                write!(f, "{name}: '{field}' holds a tab or a newline")
-            }
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl VmmConfig {
     /// The output line: name, run directory and arguments, tab-separated.
@@ -286,12 +278,11 @@ mod tests {
         };
         assert_eq!(c.line().unwrap(), "s-boot1\t/r\t--append\ta b");
         c.args.push("x\ty".into());
-        assert_eq!(
-            c.line(),
-            Err(ConfigError::Separator {
-                name: "s-boot1".into(),
-                field: "x\ty".into()
-            })
+        let e = c.line().unwrap_err();
+        assert!(
+            matches!(&e, ConfigError::Separator { name, field } if name == "s-boot1" && field == "x\ty"),
+            "{e:?}"
         );
+        assert_eq!(e.to_string(), "s-boot1: 'x\ty' holds a tab or a newline");
     }
 }

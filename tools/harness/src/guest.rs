@@ -10,9 +10,85 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::scenario::{NvdimmSpec, Platform};
+use crate::scenario::{NvdimmSpec, NvdimmSpecError, Platform};
 
+use nvdimm_testkit::qemu::{CommandLine, MemSize, Props};
+use nvdimm_testkit::qmp::QmpError;
 pub use nvdimm_testkit::{Accel, Outcome};
+
+/// Why a guest could not be configured, started or served.
+#[derive(Debug, thiserror::Error)]
+pub enum GuestError {
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: is {len} bytes, expected {expected}")]
+    FileSize {
+        path: PathBuf,
+        len: u64,
+        expected: u64,
+    },
+    #[error("{path} does not exist (run 'make initramfs')")]
+    NoBootFile { path: PathBuf },
+    #[error(
+        "nvdimm{index}: '{key}' is served by the test VMM only (QEMU's nvdimm has no such property)"
+    )]
+    VmmOnly { index: usize, key: String },
+    #[error(
+        "nvdimm{index}: on pseries the size without the label area must be a multiple of 256M, \
+         not {size}"
+    )]
+    PseriesUnaligned { index: usize, size: u64 },
+    #[error("no NVDIMM device for architecture '{0}'")]
+    NoNvdimmDevice(String),
+    #[error("architecture '{0}' is not supported by the harness yet")]
+    UnsupportedArch(String),
+    #[error("current_exe: {0}")]
+    CurrentExe(#[source] std::io::Error),
+    #[error("{path} not found (run 'make tools')")]
+    NoVmm { path: PathBuf },
+    #[error("the test VMM serves x86_64 guests, not {0}")]
+    VmmArch(String),
+    #[error("the test VMM has no machine property '{0}'")]
+    VmmMachineProperty(String),
+    #[error("pmem=on is a QEMU backend property; the test VMM has none")]
+    VmmPmem,
+    #[error("only 'nvdimm' can be hot-added")]
+    HotplugKind,
+    #[error(transparent)]
+    Spec(#[from] NvdimmSpecError),
+    #[error(transparent)]
+    Qmp(#[from] QmpError),
+    /// Setting up or writing the test VMM's control socket, or writing
+    /// the console log's first line.
+    #[error(transparent)]
+    Io(std::io::Error),
+    #[error("test VMM control: {0}")]
+    ControlRead(#[source] std::io::Error),
+    #[error("test VMM control: '{line}': {source}")]
+    ControlReply {
+        line: String,
+        source: serde_json::Error,
+    },
+    /// The test VMM refused the request: its `error`, as JSON.
+    #[error("test VMM: {0}")]
+    ControlRefused(serde_json::Value),
+    #[error("cannot start {bin}: {source} (run 'make setup')")]
+    Start { bin: String, source: std::io::Error },
+    /// QEMU's stdout or stderr was not piped.
+    #[error("no QEMU {0}")]
+    NoPipe(&'static str),
+    #[error("waiting for {bin}: {source}")]
+    Wait { bin: String, source: std::io::Error },
+}
+
+/// `path: error`, for `map_err`.
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> GuestError {
+    let path = path.to_path_buf();
+    move |source| GuestError::File { path, source }
+}
 
 /// An NVDIMM backed by a host file, served by QEMU's native model.
 #[derive(Debug, Clone)]
@@ -29,19 +105,34 @@ impl Nvdimm {
 
     /// Creates the (sparse) backing file if it does not exist yet; an
     /// existing file of another size is an error, never truncated.
-    pub fn ensure_file(&self) -> Result<(), String> {
+    pub fn ensure_file(&self) -> Result<(), GuestError> {
         match std::fs::metadata(&self.file) {
             Ok(m) if m.len() == self.file_size() => Ok(()),
-            Ok(m) => Err(format!(
-                "{}: is {} bytes, expected {}",
-                self.file.display(),
-                m.len(),
-                self.file_size()
-            )),
+            Ok(m) => Err(GuestError::FileSize {
+                path: self.file.clone(),
+                len: m.len(),
+                expected: self.file_size(),
+            }),
             Err(_) => File::create_new(&self.file)
                 .and_then(|f| f.set_len(self.file_size()))
-                .map_err(|e| format!("{}: {e}", self.file.display())),
+                .map_err(file_error(&self.file)),
         }
+    }
+
+    /// The DIMM as the test VMM's `--nvdimm` option (and its control
+    /// socket's hotplug request) write it.
+    pub fn vmm_spec(&self) -> String {
+        let mut spec = format!("path={},size={}", self.file.display(), self.spec.size);
+        if self.spec.label_size != 0 {
+            spec += &format!(",label-size={}", self.spec.label_size);
+        }
+        if self.spec.unarmed {
+            spec += ",unarmed=on";
+        }
+        for kv in self.spec.vmm_only() {
+            spec += &format!(",{kv}");
+        }
+        spec
     }
 }
 
@@ -92,39 +183,12 @@ pub struct GuestRun {
     pub marks: Vec<(String, Duration)>,
 }
 
-/// A QEMU property value, rendered for the command line or for QMP.
-#[derive(Debug, Clone, PartialEq)]
-enum Prop {
-    Str(String),
-    Int(u64),
-    Bool(bool),
-}
-
-impl Prop {
-    fn cmdline(&self) -> String {
-        match self {
-            Prop::Str(s) => s.clone(),
-            Prop::Int(n) => n.to_string(),
-            Prop::Bool(b) => if *b { "on" } else { "off" }.into(),
-        }
-    }
-
-    fn json(&self) -> serde_json::Value {
-        match self {
-            Prop::Str(s) => s.clone().into(),
-            Prop::Int(n) => (*n).into(),
-            Prop::Bool(b) => (*b).into(),
-        }
-    }
-}
-
-/// The two QEMU objects of one NVDIMM, as property lists (the first is the
-/// QOM type or device driver), so that the command line and QMP hotplug
-/// describe a DIMM the same way.
+/// The two QEMU objects of one NVDIMM, so that the command line and QMP
+/// hotplug describe a DIMM the same way.
 #[derive(Debug, Clone, PartialEq)]
 struct NvdimmObjects {
-    backend: Vec<(&'static str, Prop)>,
-    device: Vec<(&'static str, Prop)>,
+    backend: Props,
+    device: Props,
 }
 
 /// QEMU pseries serves NVDIMM memory in blocks of 256 MiB.
@@ -136,67 +200,42 @@ fn nvdimm_uuid(index: usize) -> String {
     format!("6e766469-6d6d-4272-8000-{index:012x}")
 }
 
-fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects, String> {
-    if let Some(k) = nv.spec.vmm_only().first() {
-        return Err(format!(
-            "nvdimm{index}: '{k}' is served by the test VMM only (QEMU's nvdimm has no such property)"
-        ));
+fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects, GuestError> {
+    if let Some(key) = nv.spec.vmm_only().into_iter().next() {
+        return Err(GuestError::VmmOnly { index, key });
     }
-    let mut backend = vec![
-        ("id", Prop::Str(format!("nvmem{index}"))),
-        ("share", Prop::Bool(true)),
-        ("mem-path", Prop::Str(nv.file.display().to_string())),
-        // The label area is carved from the end of the backend on both machines.
-        ("size", Prop::Int(nv.file_size())),
-    ];
+    // The label area is carved from the end of the backend on both machines.
+    let mut backend =
+        Props::shared_file_backend(&format!("nvmem{index}"), &nv.file, nv.file_size());
     if nv.spec.pmem {
-        backend.push(("pmem", Prop::Bool(true)));
+        backend.push("pmem", true);
     }
     let driver = match arch {
         "x86_64" => "nvdimm",
         "ppc64le" => {
             if !nv.spec.size.is_multiple_of(PSERIES_NVDIMM_ALIGN) {
-                return Err(format!(
-                    "nvdimm{index}: on pseries the size without the label area must be a multiple of 256M, not {}",
-                    nv.spec.size
-                ));
+                return Err(GuestError::PseriesUnaligned {
+                    index,
+                    size: nv.spec.size,
+                });
             }
             "spapr-nvdimm"
         }
-        a => return Err(format!("no NVDIMM device for architecture '{a}'")),
+        a => return Err(GuestError::NoNvdimmDevice(a.to_string())),
     };
-    let mut device = vec![
-        ("driver", Prop::Str(driver.into())),
-        ("id", Prop::Str(format!("nvdimm{index}"))),
-        ("memdev", Prop::Str(format!("nvmem{index}"))),
-    ];
+    let mut device = Props::device(driver)
+        .with("id", format!("nvdimm{index}"))
+        .with("memdev", format!("nvmem{index}"));
     if nv.spec.label_size != 0 {
-        device.push(("label-size", Prop::Int(nv.spec.label_size)));
+        device.push("label-size", nv.spec.label_size);
     }
     if nv.spec.unarmed {
-        device.push(("unarmed", Prop::Bool(true)));
+        device.push("unarmed", true);
     }
     if arch == "ppc64le" {
-        device.push(("uuid", Prop::Str(nvdimm_uuid(index))));
+        device.push("uuid", nvdimm_uuid(index));
     }
     Ok(NvdimmObjects { backend, device })
-}
-
-fn props_cmdline(first: &str, props: &[(&'static str, Prop)]) -> String {
-    let mut s = first.to_string();
-    for (k, v) in props {
-        s += &format!(",{k}={}", v.cmdline());
-    }
-    s
-}
-
-fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
-    serde_json::Value::Object(
-        props
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.json()))
-            .collect(),
-    )
 }
 
 /// Seconds the harness waits past the test VMM's own timeout before it
@@ -204,13 +243,13 @@ fn props_json(props: &[(&'static str, Prop)]) -> serde_json::Value {
 const VMM_GRACE: Duration = Duration::from_secs(20);
 
 /// The `nvdimm-vmm` binary: built with the harness, next to it.
-fn vmm_binary() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+fn vmm_binary() -> Result<PathBuf, GuestError> {
+    let exe = std::env::current_exe().map_err(GuestError::CurrentExe)?;
     let vmm = exe.with_file_name("nvdimm-vmm");
     if vmm.is_file() {
         Ok(vmm)
     } else {
-        Err(format!("{} not found (run 'make tools')", vmm.display()))
+        Err(GuestError::NoVmm { path: vmm })
     }
 }
 
@@ -225,19 +264,16 @@ fn expand_vmm_args(args: &[String], dir: &Path) -> Vec<String> {
 
 /// The test VMM's command line for the same guest: the same kernel,
 /// initramfs, command line, RAM, DIMMs and results port.
-fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), String> {
+fn vmm_args(cfg: &GuestConfig) -> Result<(String, Vec<String>), GuestError> {
     let args = vmm_arguments(cfg)?;
     Ok((vmm_binary()?.display().to_string(), args))
 }
 
 /// The arguments of `nvdimm-vmm` for `cfg` (what [`vmm_args`] runs; also
 /// listed by `nvdimm-harness vmm-configs`).
-pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
+pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, GuestError> {
     if cfg.arch != "x86_64" {
-        return Err(format!(
-            "the test VMM serves x86_64 guests, not {}",
-            cfg.arch
-        ));
+        return Err(GuestError::VmmArch(cfg.arch.clone()));
     }
     let mut args: Vec<String> = vec![
         "--kernel".into(),
@@ -266,24 +302,14 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
     for p in &cfg.machine_props {
         match p.strip_prefix("nvdimm-persistence=") {
             Some(v) => args.extend(["--nvdimm-persistence".into(), v.to_string()]),
-            None => return Err(format!("the test VMM has no machine property '{p}'")),
+            None => return Err(GuestError::VmmMachineProperty(p.clone())),
         }
     }
     for nv in &cfg.nvdimms {
         if nv.spec.pmem {
-            return Err("pmem=on is a QEMU backend property; the test VMM has none".into());
+            return Err(GuestError::VmmPmem);
         }
-        let mut spec = format!("path={},size={}", nv.file.display(), nv.spec.size);
-        if nv.spec.label_size != 0 {
-            spec += &format!(",label-size={}", nv.spec.label_size);
-        }
-        if nv.spec.unarmed {
-            spec += ",unarmed=on";
-        }
-        for kv in nv.spec.vmm_only() {
-            spec += &format!(",{kv}");
-        }
-        args.extend(["--nvdimm".into(), spec]);
+        args.extend(["--nvdimm".into(), nv.vmm_spec()]);
     }
     match &cfg.malformed_nfit {
         Some(m) => args.extend(["--malformed-nfit".into(), m.clone()]),
@@ -295,87 +321,64 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, String> {
     Ok(args)
 }
 
-fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), String> {
+fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), GuestError> {
     if cfg.platform == Platform::Vmm {
         return vmm_args(cfg);
     }
     // The console and the port that carries the scenario's result lines
     // (on pseries, `-serial` ports become spapr-vty devices: hvc0, hvc1).
-    let machine = |base: &str| {
-        let mut m = base.to_string();
-        for p in &cfg.machine_props {
-            m.push(',');
-            m.push_str(p);
-        }
-        m
-    };
-    let (bin, mut args, console, results_dev) = match cfg.arch.as_str() {
+    let (bin, mut machine, cpu, console, results_dev) = match cfg.arch.as_str() {
         "x86_64" => (
             "qemu-system-x86_64",
-            vec![
-                "-machine".into(),
-                machine("pc,nvdimm=on"),
-                "-m".into(),
-                format!("{}M,slots=4,maxmem=16G", cfg.memory_mib),
-            ],
+            Props::machine("pc").with("nvdimm", true),
+            None,
             "ttyS0",
             "/dev/ttyS1",
         ),
+        // The default CPU model makes Debian's ppc64el ndctl die with
+        // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
         "ppc64le" => (
             "qemu-system-ppc64",
-            vec![
-                "-machine".into(),
-                machine("pseries"),
-                // The default CPU model makes Debian's ppc64el ndctl die with
-                // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
-                "-cpu".into(),
-                "POWER9".into(),
-                "-m".into(),
-                format!("{}M,slots=4,maxmem=16G", cfg.memory_mib),
-            ],
+            Props::machine("pseries"),
+            Some("POWER9"),
             "hvc0",
             "/dev/hvc1",
         ),
-        a => {
-            return Err(format!(
-                "architecture '{a}' is not supported by the harness yet"
-            ))
-        }
+        a => return Err(GuestError::UnsupportedArch(a.to_string())),
     };
-    args.extend(["-accel", accel.name(), "-smp", "1"].map(String::from));
-    args.extend(nvdimm_testkit::qemu::HEADLESS.map(String::from));
-    args.push("-serial".into());
-    args.push(format!("file:{}", cfg.results.display()));
-    args.push("-qmp".into());
-    args.push(nvdimm_testkit::qemu::qmp_server(&cfg.qmp_socket));
+    for p in &cfg.machine_props {
+        // Scenario headers have only `key=value`; a bare key is QEMU's `key=on`.
+        match p.split_once('=') {
+            Some((k, v)) => machine.push(k, v),
+            None => machine.push(p.as_str(), true),
+        };
+    }
+    let mut c = CommandLine::new();
+    c.machine(&machine);
+    if let Some(model) = cpu {
+        c.cpu(model);
+    }
+    c.memory(cfg.memory_mib, Some((4, MemSize::GiB(16))))
+        .accel(accel.name())
+        .smp(1)
+        .headless()
+        .serial_file(&cfg.results)
+        .qmp(&cfg.qmp_socket);
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
-            args.push("-trace".into());
-            args.push(format!("enable={ev}"));
+            c.trace_event(ev);
         }
-        args.push("-D".into());
-        args.push(cfg.trace_log.display().to_string());
+        c.log_file(&cfg.trace_log);
     }
     for (i, nv) in cfg.nvdimms.iter().enumerate() {
         let o = nvdimm_objects(&cfg.arch, i, nv)?;
-        args.push("-object".into());
-        args.push(props_cmdline("memory-backend-file", &o.backend));
-        args.push("-device".into());
-        let driver = o.device[0].1.cmdline();
-        args.push(props_cmdline(&driver, &o.device[1..]));
+        c.object(&o.backend).device(&o.device);
     }
-    args.extend([
-        "-kernel".into(),
-        cfg.kernel.display().to_string(),
-        "-initrd".into(),
-        cfg.initrd.display().to_string(),
-        "-append".into(),
-        format!(
-            "console={console} results={results_dev} panic=-1 {}",
-            cfg.cmdline
-        ),
-    ]);
-    Ok((bin.to_string(), args))
+    c.kernel(&cfg.kernel).initrd(&cfg.initrd).append(&format!(
+        "console={console} results={results_dev} panic=-1 {}",
+        cfg.cmdline
+    ));
+    Ok((bin.to_string(), c.into_args()))
 }
 
 /// Serves the guest's hotplug requests: the scenario writes
@@ -424,11 +427,8 @@ impl Hotplug {
     }
 }
 
-fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
-    let spec = req
-        .strip_prefix("nvdimm ")
-        .ok_or("only 'nvdimm' can be hot-added")
-        .map(NvdimmSpec::parse)??;
+fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), GuestError> {
+    let spec = NvdimmSpec::parse(req.strip_prefix("nvdimm ").ok_or(GuestError::HotplugKind)?)?;
     let nv = Nvdimm {
         spec,
         file: cfg.hotplug_dir.join(format!("nvdimm{index}.img")),
@@ -438,54 +438,42 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), String> {
         return vmm_hotplug(cfg, &nv);
     }
     let o = nvdimm_objects(&cfg.arch, index, &nv)?;
-    let mut backend = props_json(&o.backend);
-    backend["qom-type"] = "memory-backend-file".into();
     let mut qmp = nvdimm_testkit::qmp::Qmp::connect(&cfg.qmp_socket)?;
-    qmp.execute("object-add", backend)?;
-    qmp.execute("device_add", props_json(&o.device))?;
+    qmp.execute("object-add", o.backend.qmp_args())?;
+    qmp.execute("device_add", o.device.qmp_args())?;
     Ok(())
 }
 
 /// Asks the test VMM (its control socket) to hot-add `nv`.
-fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), String> {
+fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), GuestError> {
     use std::os::unix::net::UnixStream;
     let sock = cfg.vmm_dir.join("control.sock");
-    let mut s = UnixStream::connect(&sock).map_err(|e| format!("{}: {e}", sock.display()))?;
+    let mut s = UnixStream::connect(&sock).map_err(file_error(&sock))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    let mut spec = format!("path={},size={}", nv.file.display(), nv.spec.size);
-    if nv.spec.label_size != 0 {
-        spec += &format!(",label-size={}", nv.spec.label_size);
-    }
-    if nv.spec.unarmed {
-        spec += ",unarmed=on";
-    }
-    for kv in nv.spec.vmm_only() {
-        spec += &format!(",{kv}");
-    }
-    let req = serde_json::json!({"cmd": "hotplug", "nvdimm": spec});
-    writeln!(s, "{req}").map_err(|e| e.to_string())?;
+        .map_err(GuestError::Io)?;
+    let req = serde_json::json!({"cmd": "hotplug", "nvdimm": nv.vmm_spec()});
+    writeln!(s, "{req}").map_err(GuestError::Io)?;
     let mut line = String::new();
     BufReader::new(s)
         .read_line(&mut line)
-        .map_err(|e| format!("test VMM control: {e}"))?;
-    let reply: serde_json::Value = serde_json::from_str(&line)
-        .map_err(|e| format!("test VMM control: '{}': {e}", line.trim()))?;
+        .map_err(GuestError::ControlRead)?;
+    let reply: serde_json::Value =
+        serde_json::from_str(&line).map_err(|source| GuestError::ControlReply {
+            line: line.trim().to_string(),
+            source,
+        })?;
     if reply["ok"] == true {
         Ok(())
     } else {
-        Err(format!("test VMM: {}", reply["error"]))
+        Err(GuestError::ControlRefused(reply["error"].clone()))
     }
 }
 
 /// Boots the guest and waits for it to end.
-pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
+pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
     for f in [&cfg.kernel, &cfg.initrd] {
         if !f.exists() {
-            return Err(format!(
-                "{} does not exist (run 'make initramfs')",
-                f.display()
-            ));
+            return Err(GuestError::NoBootFile { path: f.clone() });
         }
     }
     for nv in &cfg.nvdimms {
@@ -493,10 +481,9 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
     }
     let accel = Accel::detect(&cfg.arch);
     let (bin, args) = qemu_args(cfg, accel)?;
-    File::create(&cfg.results).map_err(|e| format!("{}: {e}", cfg.results.display()))?;
-    let mut log = File::create(&cfg.console_log)
-        .map_err(|e| format!("{}: {e}", cfg.console_log.display()))?;
-    writeln!(log, "# {bin} {}", args.join(" ")).map_err(|e| e.to_string())?;
+    File::create(&cfg.results).map_err(file_error(&cfg.results))?;
+    let mut log = File::create(&cfg.console_log).map_err(file_error(&cfg.console_log))?;
+    writeln!(log, "# {bin} {}", args.join(" ")).map_err(GuestError::Io)?;
 
     let start = Instant::now();
     let mut child = Command::new(&bin)
@@ -505,11 +492,14 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {bin}: {e} (run 'make setup')"))?;
+        .map_err(|source| GuestError::Start {
+            bin: bin.clone(),
+            source,
+        })?;
 
-    let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+    let stdout = child.stdout.take().ok_or(GuestError::NoPipe("stdout"))?;
     let console = nvdimm_testkit::console::copy(stdout, Some(log), cfg.echo);
-    let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
+    let stderr = child.stderr.take().ok_or(GuestError::NoPipe("stderr"))?;
     let errors = nvdimm_testkit::console::collect(stderr);
 
     let limit = match cfg.platform {
@@ -551,7 +541,12 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, String> {
                 break Outcome::Timeout;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for {bin}: {e}")),
+            Err(source) => {
+                return Err(GuestError::Wait {
+                    bin: bin.clone(),
+                    source,
+                })
+            }
         }
     };
     Ok(GuestRun {
@@ -588,22 +583,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn x86_command_line() {
+    /// A guest of `arch` with no DIMMs, its files under `/k` and `/r`.
+    fn guest(arch: &str) -> GuestConfig {
         let p = PathBuf::from;
-        let cfg = GuestConfig {
-            arch: "x86_64".into(),
+        GuestConfig {
+            arch: arch.into(),
             kernel: p("/k/bzImage"),
             initrd: p("/k/initrd"),
-            cmdline: "quiet".into(),
-            nvdimms: vec![dimm(256 << 20, true)],
+            cmdline: String::new(),
+            nvdimms: Vec::new(),
             memory_mib: 1024,
-            machine_props: vec!["nvdimm-persistence=cpu".into()],
+            machine_props: Vec::new(),
             timeout: Duration::from_secs(1),
             console_log: p("/r/console.log"),
             results: p("/r/results"),
             echo: false,
-            trace_events: vec!["nvdimm*".into()],
+            trace_events: Vec::new(),
             trace_log: p("/r/trace.log"),
             qmp_socket: p("/r/qmp.sock"),
             hotplug_dir: p("/r/hp"),
@@ -611,9 +606,22 @@ mod tests {
             malformed_nfit: None,
             vmm_dir: p("/r/vmm"),
             vmm_args: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn x86_command_line() {
+        let cfg = GuestConfig {
+            cmdline: "quiet".into(),
+            nvdimms: vec![dimm(256 << 20, true)],
+            machine_props: vec!["nvdimm-persistence=cpu".into()],
+            trace_events: vec!["nvdimm*".into()],
+            ..guest("x86_64")
         };
         let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
         assert_eq!(bin, "qemu-system-x86_64");
+        // 33 arguments: the only one with blanks is the kernel command line.
+        assert_eq!(args.len(), 33, "{args:?}");
         assert_eq!(
             args.join(" "),
             "-machine pc,nvdimm=on,nvdimm-persistence=cpu -m 1024M,slots=4,maxmem=16G \
@@ -625,6 +633,186 @@ mod tests {
              -kernel /k/bzImage -initrd /k/initrd \
              -append console=ttyS0 results=/dev/ttyS1 panic=-1 quiet"
         );
+    }
+
+    #[test]
+    fn ppc64le_command_line() {
+        let p = PathBuf::from;
+        let mut unarmed = dimm(512 << 20, false);
+        unarmed.spec.unarmed = true;
+        unarmed.spec.label_size = 0;
+        unarmed.file = p("/r/nvdimm1.img");
+        let cfg = GuestConfig {
+            kernel: p("/k/vmlinux"),
+            nvdimms: vec![dimm(256 << 20, true), unarmed],
+            memory_mib: 2048,
+            ..guest("ppc64le")
+        };
+        let (bin, args) = qemu_args(&cfg, Accel::Kvm).unwrap();
+        assert_eq!(bin, "qemu-system-ppc64");
+        assert_eq!(
+            args,
+            [
+                "-machine",
+                "pseries",
+                "-cpu",
+                "POWER9",
+                "-m",
+                "2048M,slots=4,maxmem=16G",
+                "-accel",
+                "kvm",
+                "-smp",
+                "1",
+                "-nodefaults",
+                "-no-user-config",
+                "-display",
+                "none",
+                "-no-reboot",
+                "-serial",
+                "stdio",
+                "-serial",
+                "file:/r/results",
+                "-qmp",
+                "unix:/r/qmp.sock,server=on,wait=off",
+                "-object",
+                "memory-backend-file,id=nvmem0,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on",
+                "-device",
+                "spapr-nvdimm,id=nvdimm0,memdev=nvmem0,label-size=131072,\
+                 uuid=6e766469-6d6d-4272-8000-000000000000",
+                "-object",
+                "memory-backend-file,id=nvmem1,share=on,mem-path=/r/nvdimm1.img,size=536870912",
+                "-device",
+                "spapr-nvdimm,id=nvdimm1,memdev=nvmem1,unarmed=on,\
+                 uuid=6e766469-6d6d-4272-8000-000000000001",
+                "-kernel",
+                "/k/vmlinux",
+                "-initrd",
+                "/k/initrd",
+                "-append",
+                "console=hvc0 results=/dev/hvc1 panic=-1 ",
+            ]
+        );
+    }
+
+    #[test]
+    fn hotplug_qmp_arguments() {
+        // What `hotplug` sends: `object-add` and `device_add` of one DIMM.
+        let o = nvdimm_objects("x86_64", 2, &dimm(128 << 20, true)).unwrap();
+        assert_eq!(
+            o.backend.qmp_args(),
+            serde_json::json!({
+                "qom-type": "memory-backend-file",
+                "id": "nvmem2",
+                "share": true,
+                "mem-path": "/tmp/d.img",
+                "size": 134348800u64,
+                "pmem": true,
+            })
+        );
+        assert_eq!(
+            o.device.qmp_args(),
+            serde_json::json!({
+                "driver": "nvdimm",
+                "id": "nvdimm2",
+                "memdev": "nvmem2",
+                "label-size": 131072,
+            })
+        );
+    }
+
+    #[test]
+    fn vmm_nvdimm_spec() {
+        let mut nv = dimm(128 << 20, false);
+        assert_eq!(
+            nv.vmm_spec(),
+            "path=/tmp/d.img,size=134217728,label-size=131072"
+        );
+        nv.spec.unarmed = true;
+        nv.spec.label_methods = "both".into();
+        nv.spec.flush_hints = 2;
+        assert_eq!(
+            nv.vmm_spec(),
+            "path=/tmp/d.img,size=134217728,label-size=131072,unarmed=on,\
+             label-methods=both,flush-hints=2"
+        );
+    }
+
+    /// The messages a user sees when a guest cannot be configured.
+    #[test]
+    fn messages() {
+        let mut lsx = dimm(128 << 20, false);
+        lsx.spec.label_methods = "on".into();
+        fn err<E: std::fmt::Display>(r: Result<NvdimmObjects, E>) -> String {
+            r.err().map(|e| e.to_string()).unwrap_or_default()
+        }
+        assert_eq!(
+            err(nvdimm_objects("x86_64", 0, &lsx)),
+            "nvdimm0: 'label-methods=on' is served by the test VMM only (QEMU's nvdimm has no \
+             such property)"
+        );
+        assert_eq!(
+            err(nvdimm_objects("ppc64le", 1, &dimm(128 << 20, false))),
+            "nvdimm1: on pseries the size without the label area must be a multiple of 256M, \
+             not 134217728"
+        );
+        assert_eq!(
+            err(nvdimm_objects("arm64", 0, &dimm(128 << 20, false))),
+            "no NVDIMM device for architecture 'arm64'"
+        );
+        let p = PathBuf::from;
+        let mut cfg = GuestConfig {
+            kernel: p("/nonexistent/k"),
+            initrd: p("/nonexistent/i"),
+            machine_props: vec!["x=y".into()],
+            hotplug_dir: p("/nonexistent/hp"),
+            ..guest("arm64")
+        };
+        assert_eq!(
+            qemu_args(&cfg, Accel::Tcg).unwrap_err().to_string(),
+            "architecture 'arm64' is not supported by the harness yet"
+        );
+        assert_eq!(
+            run(&cfg).unwrap_err().to_string(),
+            "/nonexistent/k does not exist (run 'make initramfs')"
+        );
+        assert_eq!(
+            vmm_arguments(&cfg).unwrap_err().to_string(),
+            "the test VMM serves x86_64 guests, not arm64"
+        );
+        cfg.arch = "x86_64".into();
+        assert_eq!(
+            vmm_arguments(&cfg).unwrap_err().to_string(),
+            "the test VMM has no machine property 'x=y'"
+        );
+        cfg.machine_props.clear();
+        cfg.nvdimms.push(dimm(128 << 20, true));
+        assert_eq!(
+            vmm_arguments(&cfg).unwrap_err().to_string(),
+            "pmem=on is a QEMU backend property; the test VMM has none"
+        );
+        assert_eq!(
+            hotplug(&cfg, 1, "disk size=4M").unwrap_err().to_string(),
+            "only 'nvdimm' can be hot-added"
+        );
+        assert_eq!(
+            hotplug(&cfg, 1, "nvdimm size=3M").unwrap_err().to_string(),
+            "nvdimm size must be a non-zero multiple of 2 MiB"
+        );
+        assert_eq!(
+            hotplug(&cfg, 1, "nvdimm size=4M").unwrap_err().to_string(),
+            "/nonexistent/hp/nvdimm1.img: No such file or directory (os error 2)"
+        );
+        let f = std::env::temp_dir().join(format!("nvdimm-harness-short-{}", std::process::id()));
+        std::fs::write(&f, b"abc").unwrap();
+        let short = Nvdimm {
+            file: f.clone(),
+            ..dimm(128 << 20, false)
+        };
+        assert_eq!(
+            short.ensure_file().unwrap_err().to_string(),
+            format!("{}: is 3 bytes, expected 134348800", f.display())
+        );
+        let _ = std::fs::remove_file(&f);
     }
 
     #[test]
@@ -651,16 +839,16 @@ mod tests {
     fn pseries_dimm() {
         let o = nvdimm_objects("ppc64le", 3, &dimm(256 << 20, true)).unwrap();
         assert_eq!(
-            props_cmdline("memory-backend-file", &o.backend),
+            o.backend.cmdline(),
             "memory-backend-file,id=nvmem3,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on"
         );
         assert_eq!(
-            props_cmdline("x", &o.device),
-            "x,driver=spapr-nvdimm,id=nvdimm3,memdev=nvmem3,label-size=131072,\
+            o.device.cmdline(),
+            "spapr-nvdimm,id=nvdimm3,memdev=nvmem3,label-size=131072,\
              uuid=6e766469-6d6d-4272-8000-000000000003"
         );
         // QMP wants integers for sizes and a JSON bool for pmem.
-        let j = props_json(&o.backend);
+        let j = o.backend.qmp_args();
         assert_eq!(j["size"], 268566528u64);
         assert_eq!(j["pmem"], true);
         assert!(nvdimm_objects("ppc64le", 0, &dimm(128 << 20, false)).is_err());
@@ -669,13 +857,14 @@ mod tests {
     #[test]
     fn x86_dimm() {
         let o = nvdimm_objects("x86_64", 0, &dimm(128 << 20, false)).unwrap();
-        assert_eq!(o.device[0].1, Prop::Str("nvdimm".into()));
-        assert!(!o.device.iter().any(|(k, _)| *k == "uuid"));
-        assert!(!o.backend.iter().any(|(k, _)| *k == "pmem"));
+        assert_eq!(o.device.type_name(), "nvdimm");
+        assert_eq!(o.device.get("uuid"), None);
+        assert_eq!(o.backend.get("pmem"), None);
         let mut lsx = dimm(128 << 20, false);
         lsx.spec.label_methods = "on".into();
-        assert!(nvdimm_objects("x86_64", 0, &lsx)
-            .unwrap_err()
-            .contains("test VMM only"));
+        assert!(matches!(
+            nvdimm_objects("x86_64", 0, &lsx),
+            Err(GuestError::VmmOnly { index: 0, key }) if key == "label-methods=on"
+        ));
     }
 }

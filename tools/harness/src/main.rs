@@ -85,6 +85,44 @@ enum Cmd {
     },
 }
 
+/// What ends `nvdimm-harness` with exit code 2 (printed by `main`).
+#[derive(Debug, thiserror::Error)]
+enum HarnessError {
+    #[error("{0} not found: run from the repository root or pass --repo")]
+    NoScenarioDir(PathBuf),
+    #[error(transparent)]
+    Load(#[from] scenario::LoadError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Guest(#[from] guest::GuestError),
+    #[error("no scenario selected")]
+    NothingSelected,
+    #[error("no scenario '{0}' (see 'nvdimm-harness list')")]
+    NoScenario(String),
+    #[error("no scenario 'bench-vmm'")]
+    NoBenchScenario,
+    #[error("scenario {name} is rejected: {error}")]
+    Rejected {
+        name: String,
+        #[source]
+        error: Box<scenario::ScenarioError>,
+    },
+    #[error(transparent)]
+    Config(#[from] configs::ConfigError),
+    #[error(transparent)]
+    Bench(#[from] bench::BenchError),
+}
+
+/// `path: error`, for `map_err`.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HarnessError {
+    let path = path.to_path_buf();
+    move |source| HarnessError::Io { path, source }
+}
+
 struct Ctx {
     repo: PathBuf,
     cache: PathBuf,
@@ -93,15 +131,12 @@ struct Ctx {
 
 impl Ctx {
     /// The scenarios that parse, and the files that do not.
-    fn scenarios(&self) -> Result<(Vec<Scenario>, Vec<scenario::Rejected>), String> {
+    fn scenarios(&self) -> Result<(Vec<Scenario>, Vec<scenario::Rejected>), HarnessError> {
         let dir = self.repo.join("tools/testing/scenarios");
         if !dir.is_dir() {
-            return Err(format!(
-                "{} not found: run from the repository root or pass --repo",
-                dir.display()
-            ));
+            return Err(HarnessError::NoScenarioDir(dir));
         }
-        scenario::load_all(&dir)
+        Ok(scenario::load_all(&dir)?)
     }
 
     fn build_dir(&self, arch: &str) -> PathBuf {
@@ -146,15 +181,15 @@ fn run_scenario(
     arch: &str,
     driver: &str,
     echo: bool,
-) -> Result<ScenarioRun, String> {
+) -> Result<ScenarioRun, HarnessError> {
     let arch_kernel = format!("{arch}{}", ctx.kernel.suffix());
     let label = format!("{arch_kernel}/{}/{driver}", sc.name);
     let dir = configs::run_dir(ctx, sc, arch, driver);
     let timeout_secs = sc.timeout_secs * ctx.kernel.timeout_factor();
     if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::remove_dir_all(&dir).map_err(io_error(&dir))?;
     }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
     let nvdimms = configs::scenario_nvdimms(sc, arch, &dir);
 
     let mut run = ScenarioRun {
@@ -226,7 +261,7 @@ fn run_scenario(
                     json.clone()
                 }
             };
-            std::fs::write(&file, text + "\n").map_err(|e| format!("{}: {e}", file.display()))?;
+            std::fs::write(&file, text + "\n").map_err(io_error(&file))?;
         }
         if g.outcome == Outcome::Panic {
             let text = guest::read_lossy(&console);
@@ -383,7 +418,12 @@ impl ScenarioRun {
     }
 }
 
-fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Result<bool, String> {
+fn check(
+    ctx: &Ctx,
+    arches: &[String],
+    jobs: usize,
+    only: Option<&str>,
+) -> Result<bool, HarnessError> {
     let (all, rejected) = ctx.scenarios()?;
     let selected = |name: &str| only.is_none_or(|o| name.contains(o));
     // Rejected files are reported, never dropped: a typo in a header must
@@ -406,7 +446,7 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
         }
     }
     if work.is_empty() && rejected.is_empty() {
-        return Err("no scenario selected".into());
+        return Err(HarnessError::NothingSelected);
     }
     // Longest first: with a fixed number of guests at once, a run of
     // minutes that starts last keeps one core busy alone at the end.
@@ -427,8 +467,9 @@ fn check(ctx: &Ctx, arches: &[String], jobs: usize, only: Option<&str>) -> Resul
                 let Some((sc, arch, driver)) = queue.lock().unwrap().next() else {
                     break;
                 };
-                let r = run_scenario(ctx, &sc, &arch, &driver, false)
-                    .unwrap_or_else(|e| ScenarioRun::not_run(&arch, &sc.name, &driver, vec![e]));
+                let r = run_scenario(ctx, &sc, &arch, &driver, false).unwrap_or_else(|e| {
+                    ScenarioRun::not_run(&arch, &sc.name, &driver, vec![e.to_string()])
+                });
                 print_run(&r);
                 results.lock().unwrap().push(r);
             });
@@ -567,7 +608,7 @@ fn main() -> ExitCode {
             let sc = all
                 .iter()
                 .find(|s| s.name == scenario)
-                .ok_or_else(|| format!("no scenario '{scenario}' (see 'nvdimm-harness list')"))?;
+                .ok_or_else(|| HarnessError::NoScenario(scenario.clone()))?;
             let r = run_scenario(&ctx, sc, &arch, &driver, !quiet)?;
             println!();
             print_run(&r);
@@ -579,12 +620,14 @@ fn main() -> ExitCode {
             // A scenario rejected by mistake would leave its boots out;
             // self-tests that expect their rejection have no boots.
             if let Some(r) = rejected.iter().find(|r| r.expect_problem.is_none()) {
-                return Err(format!("scenario {} is rejected: {}", r.name, r.error));
+                return Err(HarnessError::Rejected {
+                    name: r.name.clone(),
+                    error: Box::new(r.error.clone()),
+                });
             }
-            let configs =
-                configs::vmm_configs_of(&ctx, &all, &kernel, &initrd).map_err(|e| e.to_string())?;
+            let configs = configs::vmm_configs_of(&ctx, &all, &kernel, &initrd)?;
             for c in &configs {
-                println!("{}", c.line().map_err(|e| e.to_string())?);
+                println!("{}", c.line()?);
             }
             Ok(true)
         }),
@@ -592,7 +635,7 @@ fn main() -> ExitCode {
             let sc = all
                 .iter()
                 .find(|s| s.name == "bench-vmm")
-                .ok_or("no scenario 'bench-vmm'")?;
+                .ok_or(HarnessError::NoBenchScenario)?;
             let r = run_scenario(&ctx, sc, "x86_64", "c", false)?;
             print_run(&r);
             if !r.problems.is_empty() {
@@ -609,5 +652,33 @@ fn main() -> ExitCode {
             eprintln!("nvdimm-harness: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages a user sees when there is nothing to run.
+    #[test]
+    fn messages() {
+        let mut ctx = Ctx {
+            repo: PathBuf::from("/nonexistent"),
+            cache: PathBuf::from("/c"),
+            kernel: Kernel::Default,
+        };
+        assert_eq!(
+            ctx.scenarios().err().map(|e| e.to_string()).as_deref(),
+            Some(
+                "/nonexistent/tools/testing/scenarios not found: run from the repository root \
+                 or pass --repo"
+            )
+        );
+        ctx.repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let none = check(&ctx, &["x86_64".into()], 1, Some("no-such-scenario"));
+        assert_eq!(
+            none.err().map(|e| e.to_string()).as_deref(),
+            Some("no scenario selected")
+        );
     }
 }

@@ -30,10 +30,10 @@
 //! testing anything: a `sleep` used as synchronisation and a check whose
 //! command cannot fail.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use nvdimm_testkit::parse_size;
-use nvdimm_testkit::spec::{parse_flush_hints, parse_switch, LabelMethods};
+use nvdimm_testkit::spec::{parse_flush_hints, parse_switch, LabelMethods, SpecError};
+use nvdimm_testkit::{parse_size, SizeError};
 
 use crate::debug::Kernel;
 
@@ -187,9 +187,133 @@ impl Platform {
     }
 }
 
+/// Why an NVDIMM description (`# nvdimm:`, a hotplug request) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NvdimmSpecError {
+    #[error("expected key=value, got '{0}'")]
+    NotKeyValue(String),
+    #[error(transparent)]
+    Size(#[from] SizeError),
+    #[error(transparent)]
+    Value(#[from] SpecError),
+    #[error("unknown nvdimm key '{0}'")]
+    UnknownKey(String),
+    #[error("nvdimm size must be a non-zero multiple of 2 MiB")]
+    Unaligned,
+    #[error("label-size must be at least 128K (or absent)")]
+    SmallLabelArea,
+    #[error("label-methods=on|both needs a label area (label-size=)")]
+    LabelMethodsWithoutLabelArea,
+}
+
+/// Why the value of one header key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("unknown header key")]
+    UnknownKey,
+    #[error("expected one or more of {}", .known.join(", "))]
+    NoneGiven { known: &'static [&'static str] },
+    #[error("{what} '{item}' matches none the harness runs ({})", .known.join(", "))]
+    Unknown {
+        what: &'static str,
+        item: String,
+        known: &'static [&'static str],
+    },
+    #[error("expected a count of at least 1")]
+    Count,
+    #[error("expected 1..16")]
+    Boots,
+    #[error("expected seconds")]
+    Timeout,
+    #[error("expected a size of at least 256M")]
+    Memory,
+    #[error("unknown kernel '{0}' (default, debug)")]
+    UnknownKernel(String),
+    #[error("expected default, debug or both")]
+    NoKernel,
+    #[error("expected pass, failed-check, panic or timeout")]
+    Expect,
+    #[error("expected key=value, got '{0}'")]
+    NotKeyValue(String),
+    #[error("name the driver whose known bug it is: '# known-panic[c]: TEXT'")]
+    KnownPanicWithoutDriver,
+    #[error("expected the console text of the known bug")]
+    KnownPanicWithoutText,
+    #[error("unknown platform '{0}' (qemu, vmm)")]
+    UnknownPlatform(String),
+    #[error("expected qemu or vmm")]
+    NoPlatform,
+    #[error(transparent)]
+    Nvdimm(#[from] NvdimmSpecError),
+    #[error(transparent)]
+    Switch(#[from] SpecError),
+}
+
+/// Why a scenario file was refused: it runs as a failed run (see [`Rejected`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScenarioError {
+    #[error(
+        "{path}:{line}: header line '{text}' is not '# key: value' (end the header with a \
+         line '#' before prose)"
+    )]
+    NotHeaderLine {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
+    #[error("{path}: '{key}': {cause}")]
+    Header {
+        path: PathBuf,
+        key: String,
+        #[source]
+        cause: HeaderError,
+    },
+    #[error(
+        "{path}:{line}: 'sleep' is not synchronisation: wait_for the condition (with a deadline \
+         in seconds)"
+    )]
+    Sleep { path: PathBuf, line: usize },
+    #[error("{path}:{line}: this check cannot fail: '{code}'")]
+    CheckCannotFail {
+        path: PathBuf,
+        line: usize,
+        code: String,
+    },
+    #[error("{path}: no '# title:' header")]
+    NoTitle { path: PathBuf },
+    #[error(
+        "{path}: nvdimm '{key}' is served by the test VMM only: QEMU's nvdimm has no such \
+         property (use '# platform: vmm')"
+    )]
+    VmmOnlyOnQemu { path: PathBuf, key: String },
+    #[error("{path}: '# malformed-nfit:' needs '# platform: vmm'")]
+    MalformedNeedsVmm { path: PathBuf },
+    #[error("{path}: 1 to 16 malformed-nfit classes")]
+    MalformedCount { path: PathBuf },
+    #[error(
+        "{path}: no '# min-checks: N' header: a scenario of make check declares how many checks \
+         a run must at least run"
+    )]
+    NoMinChecks { path: PathBuf },
+}
+
+/// Why the scenario directory could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Entry(std::io::Error),
+    #[error("{path}: bad file name")]
+    FileName { path: PathBuf },
+}
+
 impl NvdimmSpec {
     /// Parses `size=512M label-size=128K unarmed=on` (order free).
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, NvdimmSpecError> {
         let mut spec = NvdimmSpec {
             size: 0,
             label_size: 0,
@@ -201,7 +325,7 @@ impl NvdimmSpec {
         for kv in s.split([' ', ',']).filter(|t| !t.is_empty()) {
             let (k, v) = kv
                 .split_once('=')
-                .ok_or_else(|| format!("expected key=value, got '{kv}'"))?;
+                .ok_or_else(|| NvdimmSpecError::NotKeyValue(kv.to_string()))?;
             match k {
                 "size" => spec.size = parse_size(v)?,
                 "label-size" => spec.label_size = parse_size(v)?,
@@ -212,17 +336,17 @@ impl NvdimmSpec {
                     spec.label_methods = v.to_string();
                 }
                 "flush-hints" => spec.flush_hints = parse_flush_hints(v)?,
-                _ => return Err(format!("unknown nvdimm key '{k}'")),
+                _ => return Err(NvdimmSpecError::UnknownKey(k.to_string())),
             }
         }
         if spec.size == 0 || !spec.size.is_multiple_of(2 << 20) {
-            return Err("nvdimm size must be a non-zero multiple of 2 MiB".into());
+            return Err(NvdimmSpecError::Unaligned);
         }
         if spec.label_size != 0 && spec.label_size < 128 << 10 {
-            return Err("label-size must be at least 128K (or absent)".into());
+            return Err(NvdimmSpecError::SmallLabelArea);
         }
         if spec.label_methods != "off" && spec.label_size == 0 {
-            return Err("label-methods=on|both needs a label area (label-size=)".into());
+            return Err(NvdimmSpecError::LabelMethodsWithoutLabelArea);
         }
         Ok(spec)
     }
@@ -239,23 +363,28 @@ fn header_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 /// A count of at least 1.
-fn parse_count(val: &str) -> Result<usize, String> {
+fn parse_count(val: &str) -> Result<usize, HeaderError> {
     val.parse()
         .ok()
         .filter(|n| *n >= 1)
-        .ok_or_else(|| "expected a count of at least 1".into())
+        .ok_or(HeaderError::Count)
 }
 
 /// Every item of `items` must be one of `known` (and there must be one).
-fn one_of(items: Vec<String>, known: &[&str], what: &str) -> Result<Vec<String>, String> {
+fn one_of(
+    items: Vec<String>,
+    known: &'static [&'static str],
+    what: &'static str,
+) -> Result<Vec<String>, HeaderError> {
     if items.is_empty() {
-        return Err(format!("expected one or more of {}", known.join(", ")));
+        return Err(HeaderError::NoneGiven { known });
     }
     match items.iter().find(|i| !known.contains(&i.as_str())) {
-        Some(bad) => Err(format!(
-            "{what} '{bad}' matches none the harness runs ({})",
-            known.join(", ")
-        )),
+        Some(bad) => Err(HeaderError::Unknown {
+            what,
+            item: bad.clone(),
+            known,
+        }),
         None => Ok(items),
     }
 }
@@ -264,7 +393,7 @@ fn one_of(items: Vec<String>, known: &[&str], what: &str) -> Result<Vec<String>,
 /// a `sleep` statement (synchronise with `wait_for CONDITION`, which has a
 /// deadline) and a check whose command cannot fail (`check NAME true`, or a
 /// command ending in `|| true` / `; true`).
-fn lint_body(path: &Path, text: &str) -> Result<(), String> {
+fn lint_body(path: &Path, text: &str) -> Result<(), ScenarioError> {
     for (i, line) in text.lines().enumerate() {
         let code = line.trim();
         if code.starts_with('#') {
@@ -275,11 +404,10 @@ fn lint_body(path: &Path, text: &str) -> Result<(), String> {
             .clone()
             .any(|s| s == "sleep" || s.starts_with("sleep "))
         {
-            return Err(format!(
-                "{}:{}: 'sleep' is not synchronisation: wait_for the condition (with a deadline in seconds)",
-                path.display(),
-                i + 1
-            ));
+            return Err(ScenarioError::Sleep {
+                path: path.to_path_buf(),
+                line: i + 1,
+            });
         }
         let words: Vec<&str> = code.split_whitespace().collect();
         let is_check = matches!(words.first(), Some(&("check" | "require")));
@@ -290,11 +418,11 @@ fn lint_body(path: &Path, text: &str) -> Result<(), String> {
             || trimmed.ends_with("|| :")
             || trimmed.ends_with("; true");
         if is_check && always_true {
-            return Err(format!(
-                "{}:{}: this check cannot fail: '{code}'",
-                path.display(),
-                i + 1
-            ));
+            return Err(ScenarioError::CheckCannotFail {
+                path: path.to_path_buf(),
+                line: i + 1,
+                code: code.to_string(),
+            });
         }
     }
     Ok(())
@@ -305,13 +433,13 @@ fn lint_body(path: &Path, text: &str) -> Result<(), String> {
 #[derive(Debug, Clone)]
 pub struct Rejected {
     pub name: String,
-    pub error: String,
+    pub error: ScenarioError,
     /// `# expect-problem:`, read from the file even though its header is bad.
     pub expect_problem: Option<String>,
 }
 
 impl Scenario {
-    pub fn parse(name: &str, path: &Path, text: &str) -> Result<Self, String> {
+    pub fn parse(name: &str, path: &Path, text: &str) -> Result<Self, ScenarioError> {
         let mut sc = Scenario {
             name: name.to_string(),
             title: String::new(),
@@ -338,34 +466,40 @@ impl Scenario {
         };
         for (n, line) in header_lines(text) {
             let Some((key, val)) = line.strip_prefix("# ").and_then(|r| r.split_once(':')) else {
-                return Err(format!(
-                    "{}:{n}: header line '{line}' is not '# key: value' (end the header with a \
-                     line '#' before prose)",
-                    path.display()
-                ));
+                return Err(ScenarioError::NotHeaderLine {
+                    path: path.to_path_buf(),
+                    line: n,
+                    text: line.to_string(),
+                });
             };
             let key = key.trim();
             let val = val.trim();
-            let err = |e: String| format!("{}: '{key}': {e}", path.display());
+            let err = |cause: HeaderError| ScenarioError::Header {
+                path: path.to_path_buf(),
+                key: key.to_string(),
+                cause,
+            };
             let list = |v: &str| v.split_whitespace().map(str::to_string).collect();
             match key {
                 "title" => sc.title = val.to_string(),
                 "arch" => sc.arches = one_of(list(val), ARCHES, "architecture").map_err(err)?,
                 "drivers" => sc.drivers = one_of(list(val), DRIVERS, "driver").map_err(err)?,
-                "nvdimm" => sc.nvdimms.push(NvdimmSpec::parse(val).map_err(err)?),
+                "nvdimm" => sc
+                    .nvdimms
+                    .push(NvdimmSpec::parse(val).map_err(|e| err(e.into()))?),
                 "boots" => {
                     sc.boots = val
                         .parse()
                         .ok()
                         .filter(|b| (1..=16).contains(b))
-                        .ok_or_else(|| err("expected 1..16".into()))?
+                        .ok_or_else(|| err(HeaderError::Boots))?
                 }
                 "timeout" => {
                     sc.timeout_secs = val
                         .parse()
                         .ok()
                         .filter(|t| *t > 0)
-                        .ok_or_else(|| err("expected seconds".into()))?
+                        .ok_or_else(|| err(HeaderError::Timeout))?
                 }
                 "check" => sc.in_check = parse_switch(key, val).map_err(|e| err(e.into()))?,
                 "kernel" => {
@@ -374,11 +508,11 @@ impl Scenario {
                         .map(|k| match k {
                             "default" => Ok(Kernel::Default),
                             "debug" => Ok(Kernel::Debug),
-                            _ => Err(err(format!("unknown kernel '{k}' (default, debug)"))),
+                            _ => Err(err(HeaderError::UnknownKernel(k.to_string()))),
                         })
                         .collect::<Result<Vec<_>, _>>()?;
                     if k.is_empty() {
-                        return Err(err("expected default, debug or both".into()));
+                        return Err(err(HeaderError::NoKernel));
                     }
                     sc.kernels = Some(k);
                 }
@@ -388,9 +522,7 @@ impl Scenario {
                         "failed-check" => Expect::FailedCheck,
                         "panic" => Expect::Panic,
                         "timeout" => Expect::Timeout,
-                        _ => {
-                            return Err(err("expected pass, failed-check, panic or timeout".into()))
-                        }
+                        _ => return Err(err(HeaderError::Expect)),
                     }
                 }
                 "expect-problem" if !val.is_empty() => sc.expect = Expect::Problem(val.to_string()),
@@ -406,13 +538,13 @@ impl Scenario {
                         .ok()
                         .filter(|m| *m >= 256 << 20)
                         .map(|m| m >> 20)
-                        .ok_or_else(|| err("expected a size of at least 256M".into()))?
+                        .ok_or_else(|| err(HeaderError::Memory))?
                 }
                 "cmdline" => sc.cmdline = val.to_string(),
                 "machine" => {
                     for prop in val.split([' ', ',']).filter(|p| !p.is_empty()) {
                         if !prop.contains('=') {
-                            return Err(err(format!("expected key=value, got '{prop}'")));
+                            return Err(err(HeaderError::NotKeyValue(prop.to_string())));
                         }
                         sc.machine.push(prop.to_string());
                     }
@@ -420,7 +552,7 @@ impl Scenario {
                 _ if key.starts_with("nvdimm[") && key.ends_with(']') => {
                     let arch = &key["nvdimm[".len()..key.len() - 1];
                     one_of(vec![arch.to_string()], ARCHES, "architecture").map_err(err)?;
-                    let spec = NvdimmSpec::parse(val).map_err(err)?;
+                    let spec = NvdimmSpec::parse(val).map_err(|e| err(e.into()))?;
                     sc.arch_nvdimms.push((arch.to_string(), spec));
                 }
                 _ if key.starts_with("cmdline[") && key.ends_with(']') => {
@@ -429,16 +561,12 @@ impl Scenario {
                     sc.arch_cmdline.push((arch.to_string(), val.to_string()));
                 }
                 "qemu-trace" => sc.qemu_trace = list(val),
-                "known-panic" => {
-                    return Err(err(
-                        "name the driver whose known bug it is: '# known-panic[c]: TEXT'".into(),
-                    ))
-                }
+                "known-panic" => return Err(err(HeaderError::KnownPanicWithoutDriver)),
                 _ if key.starts_with("known-panic[") && key.ends_with(']') => {
                     let driver = &key["known-panic[".len()..key.len() - 1];
                     one_of(vec![driver.to_string()], DRIVERS, "driver").map_err(err)?;
                     if val.is_empty() {
-                        return Err(err("expected the console text of the known bug".into()));
+                        return Err(err(HeaderError::KnownPanicWithoutText));
                     }
                     sc.known_panics.push(KnownPanic {
                         driver: driver.to_string(),
@@ -451,21 +579,23 @@ impl Scenario {
                         .map(|p| match p {
                             "qemu" => Ok(Platform::Qemu),
                             "vmm" => Ok(Platform::Vmm),
-                            _ => Err(err(format!("unknown platform '{p}' (qemu, vmm)"))),
+                            _ => Err(err(HeaderError::UnknownPlatform(p.to_string()))),
                         })
                         .collect::<Result<_, _>>()?;
                     if sc.platforms.is_empty() {
-                        return Err(err("expected qemu or vmm".into()));
+                        return Err(err(HeaderError::NoPlatform));
                     }
                 }
                 "malformed-nfit" => sc.malformed_nfit = list(val),
                 "vmm-args" => sc.vmm_args = list(val),
-                _ => return Err(err("unknown header key".into())),
+                _ => return Err(err(HeaderError::UnknownKey)),
             }
         }
         lint_body(path, text)?;
         if sc.title.is_empty() {
-            return Err(format!("{}: no '# title:' header", path.display()));
+            return Err(ScenarioError::NoTitle {
+                path: path.to_path_buf(),
+            });
         }
         let vmm_only = sc
             .nvdimms
@@ -474,23 +604,23 @@ impl Scenario {
             .flat_map(NvdimmSpec::vmm_only)
             .next();
         if let (Some(k), true) = (vmm_only, sc.platforms.contains(&Platform::Qemu)) {
-            return Err(format!(
-                "{}: nvdimm '{k}' is served by the test VMM only: QEMU's nvdimm has no such \
-                 property (use '# platform: vmm')",
-                path.display()
-            ));
+            return Err(ScenarioError::VmmOnlyOnQemu {
+                path: path.to_path_buf(),
+                key: k,
+            });
         }
         if !sc.malformed_nfit.is_empty() {
             if sc.platforms != [Platform::Vmm] {
-                return Err(format!(
-                    "{}: '# malformed-nfit:' needs '# platform: vmm'",
-                    path.display()
-                ));
+                return Err(ScenarioError::MalformedNeedsVmm {
+                    path: path.to_path_buf(),
+                });
             }
             sc.boots = u32::try_from(sc.malformed_nfit.len())
                 .ok()
                 .filter(|b| (1..=16).contains(b))
-                .ok_or_else(|| format!("{}: 1 to 16 malformed-nfit classes", path.display()))?;
+                .ok_or_else(|| ScenarioError::MalformedCount {
+                    path: path.to_path_buf(),
+                })?;
         }
         Ok(sc)
     }
@@ -573,27 +703,26 @@ impl Scenario {
 
 /// All scenarios of a directory, sorted by name: those that parse, and
 /// those that do not (reported as failures by `check`, never dropped).
-pub fn load_all(dir: &Path) -> Result<(Vec<Scenario>, Vec<Rejected>), String> {
+pub fn load_all(dir: &Path) -> Result<(Vec<Scenario>, Vec<Rejected>), LoadError> {
     let mut good = Vec::new();
     let mut bad = Vec::new();
-    let rd = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| LoadError::Io { path, source }
+    };
+    let rd = std::fs::read_dir(dir).map_err(io(dir))?;
     for entry in rd {
-        let path = entry.map_err(|e| e.to_string())?.path();
+        let path = entry.map_err(LoadError::Entry)?.path();
         if path.extension().is_some_and(|e| e == "sh") {
             let name = path
                 .file_stem()
                 .and_then(|s| s.to_str())
-                .ok_or_else(|| format!("{}: bad file name", path.display()))?;
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                .ok_or_else(|| LoadError::FileName { path: path.clone() })?;
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
             let declares_min = header_lines(&text).any(|(_, l)| l.starts_with("# min-checks"));
             match Scenario::parse(name, &path, &text).and_then(|sc| {
                 if sc.in_check && sc.expect == Expect::Pass && !declares_min {
-                    return Err(format!(
-                        "{}: no '# min-checks: N' header: a scenario of make check declares \
-                         how many checks a run must at least run",
-                        path.display()
-                    ));
+                    return Err(ScenarioError::NoMinChecks { path: path.clone() });
                 }
                 Ok(sc)
             }) {
@@ -691,6 +820,164 @@ mod tests {
         assert!(parse("# title: t\n# kernel:\n").is_err());
     }
 
+    /// The messages a user sees for each way a header or body is refused.
+    #[test]
+    fn messages() {
+        let msg = |t: &str| {
+            Scenario::parse("s", Path::new("s.sh"), t)
+                .unwrap_err()
+                .to_string()
+        };
+        let cases = [
+            (
+                "# title: t\n# an aside\n",
+                "s.sh:2: header line '# an aside' is not '# key: value' (end the header with a \
+                 line '#' before prose)",
+            ),
+            ("# title: t\n# drviers: c\n", "s.sh: 'drviers': unknown header key"),
+            ("# title: t\n# expect-problem:\n", "s.sh: 'expect-problem': unknown header key"),
+            (
+                "# title: t\n# arch:\n",
+                "s.sh: 'arch': expected one or more of x86_64, ppc64le",
+            ),
+            (
+                "# title: t\n# drivers: c go\n",
+                "s.sh: 'drivers': driver 'go' matches none the harness runs (c, rust)",
+            ),
+            (
+                "# title: t\n# nvdimm[ppc]: size=4M\n",
+                "s.sh: 'nvdimm[ppc]': architecture 'ppc' matches none the harness runs \
+                 (x86_64, ppc64le)",
+            ),
+            (
+                "# title: t\n# nvdimm: size=3M\n",
+                "s.sh: 'nvdimm': nvdimm size must be a non-zero multiple of 2 MiB",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M label-size=4K\n",
+                "s.sh: 'nvdimm': label-size must be at least 128K (or absent)",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M colour=red\n",
+                "s.sh: 'nvdimm': unknown nvdimm key 'colour'",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M label-methods=on\n",
+                "s.sh: 'nvdimm': label-methods=on|both needs a label area (label-size=)",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4X\n",
+                "s.sh: 'nvdimm': '4X' is not a size (e.g. 512M, 128K, 1G, 2T)",
+            ),
+            (
+                "# title: t\n# nvdimm: size\n",
+                "s.sh: 'nvdimm': expected key=value, got 'size'",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M unarmed=maybe\n",
+                "s.sh: 'nvdimm': unarmed=maybe: expected on or off",
+            ),
+            ("# title: t\n# boots: 0\n", "s.sh: 'boots': expected 1..16"),
+            ("# title: t\n# timeout: x\n", "s.sh: 'timeout': expected seconds"),
+            ("# title: t\n# check: maybe\n", "s.sh: 'check': check=maybe: expected on or off"),
+            (
+                "# title: t\n# kernel: kasan\n",
+                "s.sh: 'kernel': unknown kernel 'kasan' (default, debug)",
+            ),
+            (
+                "# title: t\n# kernel:\n",
+                "s.sh: 'kernel': expected default, debug or both",
+            ),
+            (
+                "# title: t\n# expect: maybe\n",
+                "s.sh: 'expect': expected pass, failed-check, panic or timeout",
+            ),
+            (
+                "# title: t\n# min-checks: 0\n",
+                "s.sh: 'min-checks': expected a count of at least 1",
+            ),
+            (
+                "# title: t\n# min-checks[rust]: x\n",
+                "s.sh: 'min-checks[rust]': expected a count of at least 1",
+            ),
+            (
+                "# title: t\n# memory: 1M\n",
+                "s.sh: 'memory': expected a size of at least 256M",
+            ),
+            (
+                "# title: t\n# machine: x\n",
+                "s.sh: 'machine': expected key=value, got 'x'",
+            ),
+            (
+                "# title: t\n# known-panic: BUG\n",
+                "s.sh: 'known-panic': name the driver whose known bug it is: \
+                 '# known-panic[c]: TEXT'",
+            ),
+            (
+                "# title: t\n# known-panic[c]:\n",
+                "s.sh: 'known-panic[c]': expected the console text of the known bug",
+            ),
+            (
+                "# title: t\n# platform: kvm\n",
+                "s.sh: 'platform': unknown platform 'kvm' (qemu, vmm)",
+            ),
+            ("# title: t\n# platform:\n", "s.sh: 'platform': expected qemu or vmm"),
+            ("# boots: 2\n", "s.sh: no '# title:' header"),
+            (
+                "# title: t\n# nvdimm: size=4M label-size=128K label-methods=on\n",
+                "s.sh: nvdimm 'label-methods=on' is served by the test VMM only: QEMU's nvdimm \
+                 has no such property (use '# platform: vmm')",
+            ),
+            (
+                "# title: t\n# malformed-nfit: spa-overlap\n",
+                "s.sh: '# malformed-nfit:' needs '# platform: vmm'",
+            ),
+            (
+                "# title: t\n# platform: vmm\n# malformed-nfit: a a a a a a a a a a a a a a a a a\n",
+                "s.sh: 1 to 16 malformed-nfit classes",
+            ),
+            (
+                "# title: t\n\nsleep 1\n",
+                "s.sh:3: 'sleep' is not synchronisation: wait_for the condition (with a \
+                 deadline in seconds)",
+            ),
+            (
+                "# title: t\n\ncheck x true\n",
+                "s.sh:3: this check cannot fail: 'check x true'",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(msg(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn load_messages() {
+        let dir = std::env::temp_dir().join(format!("nvdimm-harness-load-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let missing = dir.join("none");
+        assert_eq!(
+            load_all(&missing).unwrap_err().to_string(),
+            format!(
+                "{}: No such file or directory (os error 2)",
+                missing.display()
+            )
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.sh"), "# title: t\n").unwrap();
+        let (good, bad) = load_all(&dir).unwrap();
+        assert!(good.is_empty());
+        assert_eq!(
+            bad[0].error.to_string(),
+            format!(
+                "{}: no '# min-checks: N' header: a scenario of make check declares how many \
+                 checks a run must at least run",
+                dir.join("a.sh").display()
+            )
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn bad_headers() {
         let p = Path::new("x.sh");
@@ -708,9 +995,10 @@ mod tests {
             ["label-methods=on", "flush-hints=2"]
         );
         let native = "# title: t\n# nvdimm: size=4M label-size=128K label-methods=on\n";
-        assert!(Scenario::parse("x", p, native)
-            .unwrap_err()
-            .contains("test VMM only"));
+        assert!(matches!(
+            Scenario::parse("x", p, native),
+            Err(ScenarioError::VmmOnlyOnQemu { key, .. }) if key == "label-methods=on"
+        ));
         let mixed = "# title: t\n# platform: vmm qemu\n# nvdimm: size=4M flush-hints=1\n";
         assert!(Scenario::parse("x", p, mixed).is_err());
         for bad in [
@@ -735,7 +1023,8 @@ mod tests {
         // A typo is an error, not an ignored line.
         let typo = parse("# title: t\n# drviers: c rust\n").unwrap_err();
         assert!(
-            typo.contains("'drviers'") && typo.contains("unknown header key"),
+            matches!(&typo, ScenarioError::Header { key, cause: HeaderError::UnknownKey, .. }
+                if key == "drviers"),
             "{typo}"
         );
         assert!(parse("# title: t\n# an aside in the header\n").is_err());
@@ -744,9 +1033,16 @@ mod tests {
             parse("# SPDX-License-Identifier: GPL-2.0\n# title: t\n#\n# note: prose\n").is_ok()
         );
         // Architectures and drivers the harness does not run.
-        assert!(parse("# title: t\n# arch: x86\n")
-            .unwrap_err()
-            .contains("matches none"));
+        assert!(matches!(
+            parse("# title: t\n# arch: x86\n"),
+            Err(ScenarioError::Header {
+                cause: HeaderError::Unknown {
+                    what: "architecture",
+                    ..
+                },
+                ..
+            })
+        ));
         assert!(parse("# title: t\n# arch:\n").is_err());
         assert!(parse("# title: t\n# drivers: c go\n").is_err());
         assert!(parse("# title: t\n# nvdimm[ppc]: size=4M\n").is_err());

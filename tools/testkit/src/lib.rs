@@ -3,7 +3,7 @@
 //! implementation each: the guest console ([`console`]), a QMP client
 //! that matches answers by id ([`qmp`]), how a guest ends and the VMM's
 //! exit codes ([`outcome`]), sizes ([`size`]), the accelerator
-//! ([`accel`]), the QEMU command-line pieces both write ([`qemu`]) and
+//! ([`accel`]), the QEMU command lines both write ([`qemu`]) and
 //! the values of an NVDIMM spec both read ([`spec`]).
 
 pub mod accel;

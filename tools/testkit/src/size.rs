@@ -57,9 +57,9 @@ pub fn parse_size(s: &str) -> Result<u64, SizeError> {
         .ok_or_else(|| SizeError::Overflow(s.to_string()))
 }
 
-/// [`parse_size`] with a text error, for clap's `value_parser`.
-pub fn parse_size_arg(s: &str) -> Result<u64, String> {
-    parse_size(s).map_err(String::from)
+/// [`parse_size`] for clap's `value_parser` (which prints the error's text).
+pub fn parse_size_arg(s: &str) -> Result<u64, SizeError> {
+    parse_size(s)
 }
 
 #[cfg(test)]
@@ -110,8 +110,9 @@ mod tests {
             Err(SizeError::Bad("18446744073709551616".into())),
             "past u64 before any suffix"
         );
-        assert!(parse_size_arg("17179869184G")
-            .unwrap_err()
-            .contains("too large"));
+        assert_eq!(
+            parse_size_arg("17179869184G").map_err(|e| e.to_string()),
+            Err("size '17179869184G' is too large".into())
+        );
     }
 }

@@ -2,10 +2,10 @@
 //! QEMU's command line for a machine: where each device the VMM serves
 //! sits and which socket or file backs it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use nvdimm_testkit::qemu as qemu_cmdline;
+use nvdimm_testkit::qemu::{CommandLine, MemSize, Prop, Props};
 
 use crate::config::{OcxlConfig, PlacedDimm, DEVICE_MEMORY_BASE};
 
@@ -106,130 +106,104 @@ impl Launch {
 
     /// QEMU's command line (program name excluded).
     pub fn args(&self) -> Vec<String> {
-        let mut a: Vec<String> = Vec::new();
-        let mut push = |s: &[&str]| a.extend(s.iter().map(|x| x.to_string()));
-        push(&["-machine", "pc", "-accel", &self.accel, "-smp", "1"]);
+        let mut c = CommandLine::new();
+        c.machine(&Props::machine("pc")).accel(&self.accel).smp(1);
         let mem_mib = self.memory >> 20;
         let slots = self.dimms.len()
             + self.hotplug_slots
             + usize::from(self.flush_page)
             + usize::from(self.ocxlpmem.is_some());
-        if slots == 0 {
-            push(&["-m", &format!("{mem_mib}M")]);
-        } else {
-            // Device memory must span every DIMM; QEMU adds slack per slot.
+        // Device memory must span every DIMM; QEMU adds slack per slot.
+        let maxmem = || {
             let span = self.device_span_end() - DEVICE_MEMORY_BASE;
-            let maxmem = (self.memory + span).div_ceil(1 << 30) << 10;
-            push(&["-m", &format!("{mem_mib}M,slots={slots},maxmem={maxmem}M")]);
-        }
-        push(&qemu_cmdline::HEADLESS);
+            MemSize::MiB((self.memory + span).div_ceil(1 << 30) << 10)
+        };
+        c.memory(mem_mib, (slots > 0).then(|| (slots, maxmem())))
+            .headless();
         if self.results.is_some() {
-            push(&[
-                "-chardev",
-                &format!("socket,id=nvres,path={}", self.results_socket().display()),
-                "-serial",
-                "chardev:nvres",
-            ]);
+            c.chardev_socket("nvres", &self.results_socket())
+                .serial_chardev("nvres");
         }
-        push(&[
-            "-chardev",
-            &format!("socket,id=nvdb,path={}", self.doorbell_socket().display()),
-            "-device",
-            &format!("isa-debugcon,iobase={:#x},chardev=nvdb", self.doorbell_port),
-            "-object",
-            &qemu_cmdline::shared_file_backend(
-                "nvmb",
-                &self.mailbox_path(),
-                crate::mailbox::SIZE as u64,
-            ),
-            "-device",
-            &format!("ivshmem-plain,memdev=nvmb,addr={:#x}", self.mailbox_slot),
-        ]);
-        if let Some(c) = &self.ocxlpmem {
-            push(&[
-                "-chardev",
-                &format!("socket,id=nvocxl,path={}", self.ocxl_socket().display()),
-                "-device",
-                &format!(
-                    "ivshmem-doorbell,id=ocxlpmem0,chardev=nvocxl,vectors={},addr={:#x}",
-                    c.vectors, self.ocxl_slot
-                ),
-            ]);
+        c.chardev_socket("nvdb", &self.doorbell_socket())
+            .device(
+                &Props::device("isa-debugcon")
+                    .with("iobase", Prop::Hex(self.doorbell_port.into()))
+                    .with("chardev", "nvdb"),
+            )
+            .shared_file_backend("nvmb", &self.mailbox_path(), crate::mailbox::SIZE as u64)
+            .device(
+                &Props::device("ivshmem-plain")
+                    .with("memdev", "nvmb")
+                    .with("addr", Prop::Hex(self.mailbox_slot.into())),
+            );
+        if let Some(card) = &self.ocxlpmem {
+            c.chardev_socket("nvocxl", &self.ocxl_socket()).device(
+                &Props::device("ivshmem-doorbell")
+                    .with("id", "ocxlpmem0")
+                    .with("chardev", "nvocxl")
+                    .with("vectors", card.vectors)
+                    .with("addr", Prop::Hex(self.ocxl_slot.into())),
+            );
         }
         if self.hotplug_slots > 0 {
-            push(&[
-                "-chardev",
-                &format!("socket,id=nvhp,path={}", self.notify_socket().display()),
-                "-device",
-                &format!(
-                    "isa-serial,iobase={:#x},irq={},chardev=nvhp",
-                    self.notify_port, self.notify_irq
-                ),
-                "-qmp",
-                &qemu_cmdline::qmp_server(&self.vmm_qmp_socket()),
-            ]);
+            c.chardev_socket("nvhp", &self.notify_socket())
+                .device(
+                    &Props::device("isa-serial")
+                        .with("iobase", Prop::Hex(self.notify_port.into()))
+                        .with("irq", self.notify_irq)
+                        .with("chardev", "nvhp"),
+                )
+                .qmp(&self.vmm_qmp_socket());
         }
         for d in &self.dimms {
             let size = d.config.size + d.config.label_size;
-            push(&[
-                "-object",
-                &qemu_cmdline::shared_file_backend(
-                    &format!("nvmem{}", d.slot),
-                    &d.config.path,
-                    size,
-                ),
-                "-device",
-                &format!(
-                    "pc-dimm,id=nvdimm{0},memdev=nvmem{0},addr={1:#x}",
-                    d.slot, d.address
-                ),
-            ]);
+            let memdev = dimm_backend(d.slot, &d.config.path, size);
+            c.object(&memdev).device(&dimm_device(d.slot, d.address));
         }
-        if let Some(c) = &self.ocxlpmem {
-            push(&[
-                "-object",
-                &qemu_cmdline::shared_file_backend("nvocxlmem", &c.path, c.size),
-                "-device",
-                &format!(
-                    "pc-dimm,id=nvocxld,memdev=nvocxlmem,addr={:#x}",
-                    crate::config::OCXL_MEMORY_BASE
-                ),
-            ]);
+        if let Some(card) = &self.ocxlpmem {
+            c.shared_file_backend("nvocxlmem", &card.path, card.size)
+                .device(&pc_dimm(
+                    "nvocxld",
+                    "nvocxlmem",
+                    crate::config::OCXL_MEMORY_BASE,
+                ));
         }
         if self.flush_page {
-            push(&[
-                "-object",
-                &qemu_cmdline::shared_file_backend(
-                    "nvflush",
-                    &self.flush_path(),
-                    crate::config::FLUSH_SIZE,
-                ),
-                "-device",
-                &format!(
-                    "pc-dimm,id=nvflushd,memdev=nvflush,addr={:#x}",
-                    crate::config::FLUSH_BASE
-                ),
-            ]);
+            c.shared_file_backend("nvflush", &self.flush_path(), crate::config::FLUSH_SIZE)
+                .device(&pc_dimm("nvflushd", "nvflush", crate::config::FLUSH_BASE));
         }
-        push(&[
-            "-acpitable",
-            &format!("file={}", self.nfit_path().display()),
-            "-acpitable",
-            &format!("file={}", self.ssdt_path().display()),
-        ]);
+        c.acpitable(&self.nfit_path()).acpitable(&self.ssdt_path());
         if let Some(q) = &self.qmp {
-            push(&["-qmp", &qemu_cmdline::qmp_server(q)]);
+            c.qmp(q);
         }
-        push(&["-kernel", &self.kernel.display().to_string()]);
+        c.kernel(&self.kernel);
         if let Some(i) = &self.initrd {
-            push(&["-initrd", &i.display().to_string()]);
+            c.initrd(i);
         }
         // The DIMMs are device memory only the NFIT describes: keep the
         // guest's ACPI memory hotplug driver from adding them as RAM.
         let append = format!("{} acpi_no_memhotplug", self.append.trim());
-        push(&["-append", append.trim()]);
-        a
+        c.append(append.trim());
+        c.into_args()
     }
+}
+
+/// A `pc-dimm` at `addr` on backend `memdev`.
+fn pc_dimm(id: &str, memdev: &str, addr: u64) -> Props {
+    Props::device("pc-dimm")
+        .with("id", id)
+        .with("memdev", memdev)
+        .with("addr", Prop::Hex(addr))
+}
+
+/// The `pc-dimm` of NVDIMM `slot` (at boot, and hot-added over QMP).
+pub(super) fn dimm_device(slot: u16, addr: u64) -> Props {
+    pc_dimm(&format!("nvdimm{slot}"), &format!("nvmem{slot}"), addr)
+}
+
+/// The backend of NVDIMM `slot`: its whole backing file, shared.
+pub(super) fn dimm_backend(slot: u16, path: &Path, size: u64) -> Props {
+    Props::shared_file_backend(&format!("nvmem{slot}"), path, size)
 }
 
 #[cfg(test)]

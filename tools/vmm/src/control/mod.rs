@@ -39,19 +39,26 @@
 //!
 //! `dimm` is an NFIT handle (0 is the root device), left out for all;
 //! `function` left out for all; `count` left out for every call until
-//! `clear-faults`. Errors answer `{"ok":false,"error":"..."}`. Lines are
-//! untrusted: every field is type- and range-checked.
+//! `clear-faults`; `null` is the same as leaving these out. Errors answer
+//! `{"ok":false,"error":"..."}` ([`ControlError`]). Lines are untrusted:
+//! a line is parsed into a [`Request`] (unknown commands, unknown or
+//! repeated fields and wrong types refused, naming the field), which is
+//! range-checked, and only then carried out.
 
+pub mod error;
+pub mod request;
 pub mod server;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use std::sync::{Arc, Mutex};
 
-use crate::devices::nvdimm::{Fault, FaultAction, Platform};
+use crate::devices::nvdimm::Platform;
 use crate::devices::ocxl::attached::Control;
 use crate::dsm::Notification;
 use crate::host::HotplugDirs;
+use error::{device, ControlError};
+use request::Request;
 
 /// What the control plane acts on: the NVDIMM platform (shared with the
 /// transport's threads that serve the guest's calls) and the card's
@@ -83,111 +90,6 @@ pub enum Channel<'a> {
 
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 4096;
-/// Longest injectable delay: past the AML's polling budget (about 12 s in
-/// a TCG guest), so that its timeout can be tested too.
-pub const MAX_DELAY_MS: u64 = 60_000;
-
-fn opt_u32(m: &Map<String, Value>, key: &str) -> Result<Option<u32>, String> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .map(Some)
-            .ok_or_else(|| format!("'{key}' must be an integer from 0 to 4294967295")),
-    }
-}
-
-fn fault(m: &Map<String, Value>) -> Result<Fault, String> {
-    let actions: Vec<&str> = ["status", "short", "torn", "delay_ms"]
-        .into_iter()
-        .filter(|k| m.contains_key(*k))
-        .collect();
-    let [kind] = actions[..] else {
-        return Err("a fault needs exactly one of status, short, torn, delay_ms".into());
-    };
-    let n = opt_u32(m, kind)?.ok_or_else(|| format!("'{kind}' must not be null"))?;
-    let action = match kind {
-        "status" => FaultAction::Status(n),
-        "short" => FaultAction::Short(n as usize),
-        "torn" => FaultAction::TornWrite(n as usize),
-        _ if u64::from(n) > MAX_DELAY_MS => {
-            return Err(format!("delay_ms above {MAX_DELAY_MS}"));
-        }
-        _ => FaultAction::Delay(u64::from(n)),
-    };
-    let remaining = opt_u32(m, "count")?;
-    if remaining == Some(0) {
-        return Err("'count' must be at least 1 (leave it out for every call)".into());
-    }
-    for k in m.keys() {
-        if !["cmd", "dimm", "function", "count", kind].contains(&k.as_str()) {
-            return Err(format!("unknown field '{k}'"));
-        }
-    }
-    Ok(Fault {
-        handle: opt_u32(m, "dimm")?,
-        function: opt_u32(m, "function")?,
-        action,
-        remaining,
-    })
-}
-
-/// The most ticks (10 ms) a card answer may be delayed.
-pub const MAX_CARD_DELAY_MS: u32 = 60_000;
-
-fn card_fault(m: &Map<String, Value>) -> Result<crate::devices::ocxl::faults::Fault, String> {
-    use crate::devices::ocxl::faults::{Fault, FaultAction};
-    let kinds: Vec<&str> = ["status", "action", "delay_ms"]
-        .into_iter()
-        .filter(|k| m.contains_key(*k))
-        .collect();
-    let [kind] = kinds[..] else {
-        return Err("a card fault needs exactly one of status, action, delay_ms".into());
-    };
-    let action = match kind {
-        "status" => FaultAction::Status(
-            opt_u32(m, "status")?
-                .and_then(|n| u8::try_from(n).ok())
-                .ok_or("'status' must be an integer from 0 to 255")?,
-        ),
-        "delay_ms" => {
-            let ms = opt_u32(m, "delay_ms")?
-                .filter(|n| *n <= MAX_CARD_DELAY_MS)
-                .ok_or_else(|| format!("'delay_ms' must be from 0 to {MAX_CARD_DELAY_MS}"))?;
-            FaultAction::Delay((ms / 10).max(1))
-        }
-        _ => match m.get("action").and_then(Value::as_str) {
-            Some("no-response") => FaultAction::NoResponse,
-            Some("fatal") => FaultAction::Fatal,
-            Some("hardware-fatal") => FaultAction::HardwareFatal,
-            Some("wrong-id") => FaultAction::WrongId,
-            _ => {
-                return Err(
-                    "'action' must be no-response, fatal, hardware-fatal or wrong-id".into(),
-                )
-            }
-        },
-    };
-    let opcode = match opt_u32(m, "opcode")? {
-        None => None,
-        Some(n) => Some(u8::try_from(n).map_err(|_| "'opcode' must be from 0 to 255")?),
-    };
-    let remaining = opt_u32(m, "count")?;
-    if remaining == Some(0) {
-        return Err("'count' must be at least 1 (leave it out for every command)".into());
-    }
-    for k in m.keys() {
-        if !["cmd", "opcode", "count", kind].contains(&k.as_str()) {
-            return Err(format!("unknown field '{k}'"));
-        }
-    }
-    Ok(Fault {
-        opcode,
-        action,
-        remaining,
-    })
-}
 
 /// Handles one request line from `channel`; always returns one reply
 /// object.
@@ -197,124 +99,97 @@ pub fn handle(
     line: &str,
     channel: Channel<'_>,
 ) -> Value {
-    match try_handle(platform, card, line, channel) {
-        Ok(v) => v,
-        Err(e) => json!({"ok": false, "error": e}),
-    }
+    let reply = if line.len() > MAX_LINE {
+        Err(ControlError::TooLong { max: MAX_LINE })
+    } else {
+        Request::parse(line).and_then(|r| execute(platform, card, r, channel))
+    };
+    reply.unwrap_or_else(|e| json!({"ok": false, "error": e.to_string()}))
 }
 
-fn try_handle(
+/// Carries out a parsed request.
+fn execute(
     p: &mut Platform,
     card: Option<&Control>,
-    line: &str,
+    request: Request,
     channel: Channel<'_>,
-) -> Result<Value, String> {
-    if line.len() > MAX_LINE {
-        return Err(format!("request longer than {MAX_LINE} bytes"));
-    }
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("bad JSON: {e}"))?;
-    let m = v.as_object().ok_or("the request must be a JSON object")?;
-    let cmd = m
-        .get("cmd")
-        .and_then(Value::as_str)
-        .ok_or("missing \"cmd\"")?;
-    match cmd {
-        "ping" => Ok(json!({"ok": true})),
-        "stats" => {
+) -> Result<Value, ControlError> {
+    match request {
+        Request::Ping {} => Ok(json!({"ok": true})),
+        Request::Stats {} => {
             let mut s = p.stats();
             if let Some(card) = card {
                 s["card"] = card.json();
             }
             Ok(json!({"ok": true, "stats": s}))
         }
-        "reset-stats" => {
+        Request::ResetStats {} => {
             p.reset_stats();
             Ok(json!({"ok": true}))
         }
-        "fault" => {
-            let armed = p.arm_fault(fault(m)?).map_err(|e| e.to_string())?;
+        Request::Fault(f) => {
+            let armed = p.arm_fault(f.try_into()?)?;
             Ok(json!({"ok": true, "armed": armed}))
         }
-        "clear-faults" => {
+        Request::ClearFaults {} => {
             p.clear_faults();
             Ok(json!({"ok": true}))
         }
-        "poison" => {
-            let num = |k: &str| {
-                m.get(k)
-                    .and_then(Value::as_u64)
-                    .ok_or_else(|| format!("'{k}' must be an unsigned integer"))
-            };
-            let (a, l) = (num("address")?, num("length")?);
-            if l == 0 || a.checked_add(l).is_none() {
-                return Err("the range must be non-empty and not wrap".into());
+        Request::Poison { address, length } => {
+            if length == 0 || address.checked_add(length).is_none() {
+                return Err(ControlError::PoisonRange);
             }
-            let ranges = p.add_poison(a, l)?;
+            let ranges = p.add_poison(address, length).map_err(device)?;
             Ok(json!({"ok": true, "ranges": ranges}))
         }
-        "notify" => {
-            for k in m.keys() {
-                if k != "cmd" && k != "value" && k != "dimm" {
-                    return Err(format!("unknown field '{k}'"));
-                }
+        Request::Notify { value, dimm } => {
+            match (value, dimm) {
+                (0x80, None) => p.notify(Notification::Update),
+                (0x81, None) => p.notify(Notification::UcMemoryError),
+                (0x81, Some(h)) => p.notify_dimm_health(h),
+                (0x80, Some(_)) => return Err(ControlError::DimmNotifyValue),
+                _ => return Err(ControlError::NotifyValue),
             }
-            let v = m
-                .get("value")
-                .and_then(Value::as_u64)
-                .filter(|v| *v == 0x80 || *v == 0x81)
-                .ok_or("notify needs \"value\": 128 (0x80) or 129 (0x81)")?;
-            match opt_u32(m, "dimm")? {
-                None if v == 0x80 => p.notify(Notification::Update)?,
-                None => p.notify(Notification::UcMemoryError)?,
-                Some(h) if v == 0x81 => p.notify_dimm_health(h)?,
-                Some(_) => return Err("a DIMM takes only 129 (0x81, health changed)".into()),
-            }
+            .map_err(device)?;
             Ok(json!({"ok": true}))
         }
-        "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints()?})),
-        "card-fault" => {
-            let card = card.ok_or("no card on this machine (--ocxlpmem)")?;
-            let f = card_fault(m)?;
-            let armed = card.arm(f).map_err(|e| e.to_string())?;
+        Request::FlushHints {} => {
+            let hints = p.take_flush_hints().map_err(device)?;
+            Ok(json!({"ok": true, "flush_hints": hints}))
+        }
+        Request::CardFault(f) => {
+            let card = card.ok_or(ControlError::NoCard)?;
+            let armed = card.arm(f.try_into()?)?;
             Ok(json!({"ok": true, "armed": armed}))
         }
-        "card-clear-faults" => {
-            card.ok_or("no card on this machine (--ocxlpmem)")?.clear();
+        Request::CardClearFaults {} => {
+            card.ok_or(ControlError::NoCard)?.clear();
             Ok(json!({"ok": true}))
         }
-        "hotplug" => {
+        Request::Hotplug { nvdimm } => {
             let Channel::Host { hotplug_dirs } = channel else {
-                return Err("hotplug is a host request (control socket only)".into());
+                return Err(ControlError::HostOnly);
             };
-            let spec = m
-                .get("nvdimm")
-                .and_then(Value::as_str)
-                .ok_or("hotplug needs \"nvdimm\": \"path=F,size=S,...\"")?;
-            let mut config = crate::config::NvdimmConfig::parse(spec)?;
+            let mut config = crate::config::NvdimmConfig::parse(&nvdimm)
+                .map_err(|e| ControlError::NvdimmSpec(e.to_string()))?;
             if !p.has_hotplug() {
-                return Err("this machine has no hotplug slots (--hotplug-slots)".into());
+                return Err(ControlError::NoHotplugSlots);
             }
-            let real = hotplug_dirs
-                .resolve(&config.path)
-                .map_err(|e| e.to_string())?;
-            if p
-                .placed()
+            let real = hotplug_dirs.resolve(&config.path)?;
+            if p.placed()
                 .iter()
                 .any(|d| std::fs::canonicalize(&d.config.path).is_ok_and(|c| c == real))
             {
-                return Err(format!("{}: already a DIMM", real.display()));
+                return Err(ControlError::AlreadyADimm(real));
             }
             config.path = real;
-            let d = p.hotplug(config)?;
+            let d = p.hotplug(config).map_err(device)?;
             Ok(json!({
                 "ok": true,
                 "handle": u32::from(d.slot) + 1,
                 "address": d.address,
             }))
         }
-        other => Err(format!(
-            "unknown cmd '{other}' (ping, stats, reset-stats, fault, clear-faults, poison, notify, flush-hints, hotplug, card-fault, card-clear-faults)"
-        )),
     }
 }
 
@@ -324,10 +199,14 @@ mod tests {
     use crate::devices::ocxl::attached::Control;
     use crate::dsm::{DsmCall, INTEL_UUID};
 
+    /// A platform with one DIMM, on a backing file of its own: tests run
+    /// in parallel.
     fn platform() -> Platform {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("nvdimm-vmm-ctl-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("d.img");
+        let p = dir.join(format!("d{n}.img"));
         let _ = std::fs::remove_file(&p);
         let c = crate::config::NvdimmConfig::parse(&format!(
             "path={},size=4M,label-size=128K",
@@ -676,6 +555,47 @@ mod tests {
             true
         );
         assert_eq!(card.json()["faults_armed"], 0);
+    }
+
+    #[test]
+    fn refusals_name_what_was_wrong() {
+        let mut p = platform();
+        let card = Control::default();
+        for (line, want) in [
+            (r#"{"cmd":"ping","x":1}"#, "unknown field `x`"),
+            (r#"{"cmd":"fault","status":4,"colour":"red"}"#, "`colour`"),
+            (r#"{"cmd":"card-fault","status":1,"dimm":1}"#, "`dimm`"),
+            (r#"{"cmd":"reboot"}"#, "`card-clear-faults`"),
+            (r#"{"cmd":"fault","status":"4"}"#, "'status'"),
+            (r#"{"cmd":"poison","address":4096}"#, "`length`"),
+            (
+                r#"{"cmd":"fault","delay_ms":60001}"#,
+                "'delay_ms' must be from 0 to 60000",
+            ),
+            (
+                r#"{"cmd":"card-fault","status":256}"#,
+                "'status' must be from 0 to 255",
+            ),
+            (
+                r#"{"cmd":"notify","value":130}"#,
+                "128 (0x80) or 129 (0x81)",
+            ),
+            (r#"{"cmd":"notify","value":128,"dimm":1}"#, "only 129"),
+            ("[1,2]", "JSON object"),
+            ("{", "bad JSON"),
+        ] {
+            let r = handle_c(&mut p, &card, line);
+            assert_eq!(r["ok"], false, "{line} -> {r}");
+            let e = r["error"].as_str().unwrap();
+            assert!(e.contains(want), "{line} -> {e}");
+        }
+        let long = format!(r#"{{"cmd":"ping","x":"{}"}}"#, "a".repeat(MAX_LINE));
+        assert_eq!(
+            handle_t(&mut p, &long)["error"],
+            format!("request longer than {MAX_LINE} bytes")
+        );
+        assert_eq!(card.json()["faults_armed"], 0);
+        assert_eq!(p.stats()["faults_armed"], 0);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::{Channel, Target, MAX_LINE};
+use super::{Channel, ControlError, Target, MAX_LINE};
 
 /// The most control connections served at once; one more is answered
 /// with an error and closed.
@@ -73,19 +73,19 @@ pub fn serve_control(
         match crate::host::peer_uid(&conn) {
             Ok(uid) if uid == owner => {}
             Ok(uid) => {
-                eprintln!(
-                    "nvdimm-vmm: control: connection from uid {uid} refused (only uid {owner} may connect)"
+                log::warn!(
+                    "control: connection from uid {uid} refused (only uid {owner} may connect)"
                 );
                 continue;
             }
             Err(e) => {
-                eprintln!("nvdimm-vmm: control: no peer credentials ({e}); connection refused");
+                log::warn!("control: no peer credentials ({e}); connection refused");
                 continue;
             }
         }
         if open.load(Ordering::SeqCst) >= MAX_CONTROL_CONNECTIONS {
             let e = format!("more than {MAX_CONTROL_CONNECTIONS} control connections at once");
-            eprintln!("nvdimm-vmm: control: {e}; connection refused");
+            log::warn!("control: {e}; connection refused");
             let _ = writeln!(conn, "{}", serde_json::json!({"ok": false, "error": e}));
             continue;
         }
@@ -109,7 +109,7 @@ fn serve_control_connection(conn: UnixStream, target: &Target, dirs: &crate::hos
             Ok(LineRead::End) | Err(_) => return,
             Ok(LineRead::TooLong) => serde_json::json!({
                 "ok": false,
-                "error": format!("request longer than {} bytes", MAX_LINE),
+                "error": ControlError::TooLong { max: MAX_LINE }.to_string(),
             }),
             Ok(LineRead::Line) => {
                 let text = String::from_utf8_lossy(&line);

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+//! What the control plane refuses, as answered in `{"ok":false,"error":...}`.
+
+use std::path::PathBuf;
+
+use crate::devices::faults::TooManyRules;
+use crate::host::HostError;
+
+/// What the device models refuse a request with. `Platform`'s methods
+/// answer `String`s for now; when they answer a typed error, this alias
+/// names it and nothing else here changes.
+pub type DeviceError = String;
+
+/// A request the control plane did not carry out.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("request longer than {max} bytes")]
+    TooLong { max: usize },
+    #[error("bad JSON: {0}")]
+    Json(serde_json::Error),
+    #[error("the request must be a JSON object")]
+    NotAnObject,
+    /// Unknown `cmd` or field, a field of the wrong type, a missing or
+    /// repeated field: serde's words, which name the field or list the
+    /// known commands.
+    #[error("bad request: {0}")]
+    Malformed(serde_json::Error),
+    #[error("a fault needs exactly one of status, short, torn, delay_ms")]
+    FaultAction,
+    #[error("a card fault needs exactly one of status, action, delay_ms")]
+    CardFaultAction,
+    #[error("'{field}' must be from 0 to {max}")]
+    OutOfRange { field: &'static str, max: u64 },
+    /// `count` 0: a rule that never fires. `per` is what it counts.
+    #[error("'count' must be at least 1 (leave it out for every {per})")]
+    ZeroCount { per: &'static str },
+    #[error("the range must be non-empty and not wrap")]
+    PoisonRange,
+    #[error("notify needs \"value\": 128 (0x80) or 129 (0x81)")]
+    NotifyValue,
+    #[error("a DIMM takes only 129 (0x81, health changed)")]
+    DimmNotifyValue,
+    #[error("no card on this machine (--ocxlpmem)")]
+    NoCard,
+    #[error("hotplug is a host request (control socket only)")]
+    HostOnly,
+    #[error("this machine has no hotplug slots (--hotplug-slots)")]
+    NoHotplugSlots,
+    #[error("{}: already a DIMM", .0.display())]
+    AlreadyADimm(PathBuf),
+    /// A `hotplug` request's `nvdimm` specification did not parse.
+    #[error("{0}")]
+    NvdimmSpec(String),
+    /// A `hotplug` backing file outside the allowed directories.
+    #[error(transparent)]
+    HotplugPath(#[from] HostError),
+    #[error(transparent)]
+    TooManyRules(#[from] TooManyRules),
+    /// The platform refused (see [`DeviceError`]).
+    #[error("{0}")]
+    Device(DeviceError),
+}
+
+/// Wraps a refusal of the device models.
+pub(super) fn device(e: impl Into<DeviceError>) -> ControlError {
+    ControlError::Device(e.into())
+}

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Request lines as types: what serde checks (the command, field names
+//! and types) and what the types then check (one action per fault,
+//! ranges) before anything reaches a device model.
+//!
+//! Commands without fields are written `Ping {}`, not `Ping`: serde
+//! ignores unknown fields of an internally tagged unit variant even under
+//! `deny_unknown_fields`, and refuses them for a struct variant. The
+//! newtype variants' structs deny unknown fields themselves (the enum's
+//! attribute does not reach them); `cmd` is taken out before they see it.
+
+use serde::Deserialize;
+
+use super::error::ControlError;
+use crate::devices::nvdimm::{Fault, FaultAction};
+use crate::devices::ocxl::faults as card;
+
+/// Longest injectable delay: past the AML's polling budget (about 12 s in
+/// a TCG guest), so that its timeout can be tested too.
+pub const MAX_DELAY_MS: u64 = 60_000;
+
+/// Longest delay of a card answer (in ticks of 10 ms).
+pub const MAX_CARD_DELAY_MS: u32 = 60_000;
+
+/// One request line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "cmd", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Request {
+    Ping {},
+    Stats {},
+    ResetStats {},
+    Fault(FaultRequest),
+    ClearFaults {},
+    Poison {
+        #[serde(deserialize_with = "field::address")]
+        address: u64,
+        #[serde(deserialize_with = "field::length")]
+        length: u64,
+    },
+    Notify {
+        #[serde(deserialize_with = "field::value")]
+        value: u64,
+        #[serde(default, deserialize_with = "field::dimm")]
+        dimm: Option<u32>,
+    },
+    FlushHints {},
+    Hotplug {
+        #[serde(deserialize_with = "field::nvdimm")]
+        nvdimm: String,
+    },
+    CardFault(CardFaultRequest),
+    CardClearFaults {},
+}
+
+impl Request {
+    /// Parses one line: JSON, an object, then a request.
+    pub fn parse(line: &str) -> Result<Self, ControlError> {
+        serde_json::from_str::<serde::de::IgnoredAny>(line).map_err(ControlError::Json)?;
+        // An internally tagged enum also reads `["ping"]`.
+        if !line.trim_start().starts_with('{') {
+            return Err(ControlError::NotAnObject);
+        }
+        serde_json::from_str(line).map_err(ControlError::Malformed)
+    }
+}
+
+/// `fault`: a fault rule of the NVDIMM platform. `null` leaves out
+/// `dimm`, `function` and `count`; an action field must not be `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRequest {
+    #[serde(default, deserialize_with = "field::dimm")]
+    pub dimm: Option<u32>,
+    #[serde(default, deserialize_with = "field::function")]
+    pub function: Option<u32>,
+    #[serde(default, deserialize_with = "field::count")]
+    pub count: Option<u32>,
+    #[serde(default, deserialize_with = "field::status")]
+    pub status: Option<u32>,
+    #[serde(default, deserialize_with = "field::short")]
+    pub short: Option<u32>,
+    #[serde(default, deserialize_with = "field::torn")]
+    pub torn: Option<u32>,
+    #[serde(default, deserialize_with = "field::delay_ms")]
+    pub delay_ms: Option<u32>,
+}
+
+impl TryFrom<FaultRequest> for Fault {
+    type Error = ControlError;
+
+    fn try_from(r: FaultRequest) -> Result<Self, ControlError> {
+        let action = match (r.status, r.short, r.torn, r.delay_ms) {
+            (Some(s), None, None, None) => FaultAction::Status(s),
+            (None, Some(n), None, None) => FaultAction::Short(n as usize),
+            (None, None, Some(n), None) => FaultAction::TornWrite(n as usize),
+            (None, None, None, Some(ms)) if u64::from(ms) > MAX_DELAY_MS => {
+                return Err(ControlError::OutOfRange {
+                    field: "delay_ms",
+                    max: MAX_DELAY_MS,
+                });
+            }
+            (None, None, None, Some(ms)) => FaultAction::Delay(u64::from(ms)),
+            _ => return Err(ControlError::FaultAction),
+        };
+        Ok(Fault {
+            handle: r.dimm,
+            function: r.function,
+            action,
+            remaining: nonzero_count(r.count, "call")?,
+        })
+    }
+}
+
+/// `card-fault`: a fault rule of the OpenCAPI pmem card.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardFaultRequest {
+    #[serde(default, deserialize_with = "field::opcode")]
+    pub opcode: Option<u32>,
+    #[serde(default, deserialize_with = "field::count")]
+    pub count: Option<u32>,
+    #[serde(default, deserialize_with = "field::status")]
+    pub status: Option<u32>,
+    #[serde(default, deserialize_with = "field::action")]
+    pub action: Option<CardAction>,
+    #[serde(default, deserialize_with = "field::delay_ms")]
+    pub delay_ms: Option<u32>,
+}
+
+/// A `card-fault`'s `action`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CardAction {
+    NoResponse,
+    Fatal,
+    HardwareFatal,
+    WrongId,
+}
+
+impl TryFrom<CardFaultRequest> for card::Fault {
+    type Error = ControlError;
+
+    fn try_from(r: CardFaultRequest) -> Result<Self, ControlError> {
+        let action = match (r.status, r.action, r.delay_ms) {
+            (Some(s), None, None) => card::FaultAction::Status(byte("status", s)?),
+            (None, Some(a), None) => match a {
+                CardAction::NoResponse => card::FaultAction::NoResponse,
+                CardAction::Fatal => card::FaultAction::Fatal,
+                CardAction::HardwareFatal => card::FaultAction::HardwareFatal,
+                CardAction::WrongId => card::FaultAction::WrongId,
+            },
+            (None, None, Some(ms)) if ms > MAX_CARD_DELAY_MS => {
+                return Err(ControlError::OutOfRange {
+                    field: "delay_ms",
+                    max: MAX_CARD_DELAY_MS.into(),
+                });
+            }
+            // In ticks of 10 ms, at least one.
+            (None, None, Some(ms)) => card::FaultAction::Delay((ms / 10).max(1)),
+            _ => return Err(ControlError::CardFaultAction),
+        };
+        Ok(card::Fault {
+            opcode: r.opcode.map(|o| byte("opcode", o)).transpose()?,
+            action,
+            remaining: nonzero_count(r.count, "command")?,
+        })
+    }
+}
+
+fn byte(field: &'static str, n: u32) -> Result<u8, ControlError> {
+    u8::try_from(n).map_err(|_| ControlError::OutOfRange {
+        field,
+        max: u8::MAX.into(),
+    })
+}
+
+/// `count`: left out for every `per` until cleared, else at least 1.
+fn nonzero_count(count: Option<u32>, per: &'static str) -> Result<Option<u32>, ControlError> {
+    match count {
+        Some(0) => Err(ControlError::ZeroCount { per }),
+        c => Ok(c),
+    }
+}
+
+/// Field readers whose errors name their field: serde's own messages for
+/// an internally tagged request (buffered before its variant reads it)
+/// carry no path.
+mod field {
+    use serde::de::{Deserialize, Deserializer, Error};
+
+    use crate::control::request::CardAction;
+
+    /// `T`, `null` included if `T` takes it (an `Option` does).
+    fn named<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+        field: &str,
+    ) -> Result<T, D::Error> {
+        T::deserialize(d).map_err(|e| D::Error::custom(format_args!("'{field}': {e}")))
+    }
+
+    /// An optional field that is given a value if it is there at all.
+    fn given<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+        field: &str,
+    ) -> Result<Option<T>, D::Error> {
+        named(d, field).map(Some)
+    }
+
+    macro_rules! fields {
+        ($($name:ident: $t:ty = $read:ident;)*) => {$(
+            pub(super) fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                $read(d, stringify!($name))
+            }
+        )*};
+    }
+
+    fields! {
+        address: u64 = named;
+        length: u64 = named;
+        value: u64 = named;
+        nvdimm: String = named;
+        dimm: Option<u32> = named;
+        function: Option<u32> = named;
+        count: Option<u32> = named;
+        opcode: Option<u32> = named;
+        status: Option<u32> = given;
+        short: Option<u32> = given;
+        torn: Option<u32> = given;
+        delay_ms: Option<u32> = given;
+        action: Option<CardAction> = given;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(line: &str) -> String {
+        Request::parse(line).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn requests_parse() {
+        assert_eq!(
+            Request::parse(r#"{"cmd":"ping"}"#).unwrap(),
+            Request::Ping {}
+        );
+        assert_eq!(
+            Request::parse(r#" {"cmd":"notify","value":129,"dimm":null}"#).unwrap(),
+            Request::Notify {
+                value: 129,
+                dimm: None
+            }
+        );
+        assert_eq!(
+            Request::parse(r#"{"function":5,"cmd":"fault","dimm":1,"short":100}"#).unwrap(),
+            Request::Fault(FaultRequest {
+                dimm: Some(1),
+                function: Some(5),
+                count: None,
+                status: None,
+                short: Some(100),
+                torn: None,
+                delay_ms: None,
+            })
+        );
+        assert_eq!(
+            Request::parse(r#"{"cmd":"card-fault","action":"wrong-id","opcode":null}"#).unwrap(),
+            Request::CardFault(CardFaultRequest {
+                opcode: None,
+                count: None,
+                status: None,
+                action: Some(CardAction::WrongId),
+                delay_ms: None,
+            })
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_in_every_shape() {
+        for line in [
+            // Without fields.
+            r#"{"cmd":"ping","x":1}"#,
+            r#"{"cmd":"stats","x":1}"#,
+            r#"{"cmd":"reset-stats","x":1}"#,
+            r#"{"cmd":"clear-faults","x":1}"#,
+            r#"{"cmd":"flush-hints","x":1}"#,
+            r#"{"cmd":"card-clear-faults","x":1}"#,
+            // With fields of their own.
+            r#"{"cmd":"poison","address":1,"length":1,"x":1}"#,
+            r#"{"cmd":"notify","value":129,"x":1}"#,
+            r#"{"cmd":"hotplug","nvdimm":"path=/tmp/x,size=4M","x":1}"#,
+            // Through a struct of their own.
+            r#"{"cmd":"fault","status":1,"x":1}"#,
+            r#"{"cmd":"card-fault","status":1,"x":1}"#,
+            // A field of another request.
+            r#"{"cmd":"card-fault","status":1,"dimm":1}"#,
+            r#"{"cmd":"fault","status":1,"opcode":1}"#,
+        ] {
+            let e = error(line);
+            assert!(e.contains("unknown field"), "{line} -> {e}");
+            let field = if line.contains("\"x\"") {
+                "`x`"
+            } else if line.contains("dimm") {
+                "`dimm`"
+            } else {
+                "`opcode`"
+            };
+            assert!(e.contains(field), "{line} -> {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_commands_are_refused_with_the_known_ones() {
+        let e = error(r#"{"cmd":"reboot"}"#);
+        assert!(e.contains("`reboot`"), "{e}");
+        for cmd in [
+            "ping",
+            "stats",
+            "reset-stats",
+            "fault",
+            "clear-faults",
+            "poison",
+            "notify",
+            "flush-hints",
+            "hotplug",
+            "card-fault",
+            "card-clear-faults",
+        ] {
+            assert!(e.contains(&format!("`{cmd}`")), "{cmd}: {e}");
+        }
+        assert!(error(r#"{"x":1}"#).contains("missing field `cmd`"));
+        assert!(error(r#"{"cmd":7}"#).starts_with("bad request"));
+    }
+
+    #[test]
+    fn wrong_types_are_refused_naming_the_field() {
+        for (line, field) in [
+            (r#"{"cmd":"fault","status":"4"}"#, "'status'"),
+            (r#"{"cmd":"fault","status":null}"#, "'status'"),
+            (r#"{"cmd":"fault","status":-1}"#, "'status'"),
+            (r#"{"cmd":"fault","torn":4294967296}"#, "'torn'"),
+            (r#"{"cmd":"fault","status":4,"dimm":1.5}"#, "'dimm'"),
+            (r#"{"cmd":"fault","status":4,"count":true}"#, "'count'"),
+            (r#"{"cmd":"card-fault","action":"explode"}"#, "'action'"),
+            (r#"{"cmd":"card-fault","action":null}"#, "'action'"),
+            (
+                r#"{"cmd":"card-fault","status":1,"opcode":"0"}"#,
+                "'opcode'",
+            ),
+            (r#"{"cmd":"poison","address":-1,"length":2}"#, "'address'"),
+            (r#"{"cmd":"poison","address":1,"length":[]}"#, "'length'"),
+            (r#"{"cmd":"notify","value":"129"}"#, "'value'"),
+            (r#"{"cmd":"notify","value":129,"dimm":-1}"#, "'dimm'"),
+            (r#"{"cmd":"hotplug","nvdimm":7}"#, "'nvdimm'"),
+        ] {
+            let e = error(line);
+            assert!(e.starts_with("bad request: "), "{line} -> {e}");
+            assert!(e.contains(field), "{line} -> {e}");
+        }
+    }
+
+    #[test]
+    fn missing_and_repeated_fields_are_refused() {
+        for (line, field) in [
+            (
+                r#"{"cmd":"poison","address":4096}"#,
+                "missing field `length`",
+            ),
+            (r#"{"cmd":"notify"}"#, "missing field `value`"),
+            (r#"{"cmd":"hotplug"}"#, "missing field `nvdimm`"),
+            (
+                r#"{"cmd":"poison","address":1,"length":1,"length":2}"#,
+                "duplicate field `length`",
+            ),
+            (r#"{"cmd":"fault","cmd":"ping"}"#, "duplicate field `cmd`"),
+        ] {
+            let e = error(line);
+            assert!(e.contains(field), "{line} -> {e}");
+        }
+    }
+
+    #[test]
+    fn only_objects_are_requests() {
+        assert!(error("nonsense").starts_with("bad JSON"));
+        assert!(error("").starts_with("bad JSON"));
+        for line in [r#"["ping"]"#, r#"["poison",1,2]"#, "7", r#""ping""#] {
+            assert_eq!(error(line), "the request must be a JSON object", "{line}");
+        }
+    }
+
+    #[test]
+    fn faults_take_one_action_in_range() {
+        let fault = |line: &str| match Request::parse(line).unwrap() {
+            Request::Fault(f) => Fault::try_from(f).map_err(|e| e.to_string()),
+            r => panic!("{r:?}"),
+        };
+        let f = fault(r#"{"cmd":"fault","dimm":2,"torn":64,"count":1}"#).unwrap();
+        assert_eq!(
+            f,
+            Fault {
+                handle: Some(2),
+                function: None,
+                action: FaultAction::TornWrite(64),
+                remaining: Some(1),
+            }
+        );
+        assert_eq!(
+            fault(r#"{"cmd":"fault","delay_ms":60000}"#).unwrap().action,
+            FaultAction::Delay(60_000)
+        );
+        for (line, e) in [
+            (r#"{"cmd":"fault"}"#, "exactly one"),
+            (r#"{"cmd":"fault","status":1,"short":2}"#, "exactly one"),
+            (r#"{"cmd":"fault","delay_ms":60001}"#, "'delay_ms' must be"),
+            (r#"{"cmd":"fault","status":4,"count":0}"#, "every call"),
+        ] {
+            assert!(fault(line).unwrap_err().contains(e), "{line}");
+        }
+        let card = |line: &str| match Request::parse(line).unwrap() {
+            Request::CardFault(f) => card::Fault::try_from(f).map_err(|e| e.to_string()),
+            r => panic!("{r:?}"),
+        };
+        let f = card(r#"{"cmd":"card-fault","opcode":4,"delay_ms":5}"#).unwrap();
+        assert_eq!(
+            (f.opcode, f.action, f.remaining),
+            (Some(4), card::FaultAction::Delay(1), None)
+        );
+        for (line, e) in [
+            (r#"{"cmd":"card-fault"}"#, "exactly one"),
+            (
+                r#"{"cmd":"card-fault","status":1,"action":"fatal"}"#,
+                "exactly one",
+            ),
+            (r#"{"cmd":"card-fault","status":256}"#, "'status' must be"),
+            (
+                r#"{"cmd":"card-fault","status":1,"opcode":300}"#,
+                "'opcode' must be",
+            ),
+            (
+                r#"{"cmd":"card-fault","status":1,"count":0}"#,
+                "every command",
+            ),
+            (
+                r#"{"cmd":"card-fault","delay_ms":60001}"#,
+                "'delay_ms' must be",
+            ),
+        ] {
+            assert!(card(line).unwrap_err().contains(e), "{line}");
+        }
+    }
+}

@@ -107,6 +107,7 @@ fn start_card(
         .map_err(|e| format!("{}: {e}", path.display()))?;
     crate::transport::ivshmem::Transport::start(&l.ocxl_socket(), window, c.vectors, device)
         .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// Starts QEMU, serves the guest until it ends, and classifies the end.

@@ -249,7 +249,7 @@ fn try_handle(
             if l == 0 || a.checked_add(l).is_none() {
                 return Err("the range must be non-empty and not wrap".into());
             }
-            let ranges = p.add_poison(a, l)?;
+            let ranges = p.add_poison(a, l).map_err(|e| e.to_string())?;
             Ok(json!({"ok": true, "ranges": ranges}))
         }
         "notify" => {
@@ -264,14 +264,14 @@ fn try_handle(
                 .filter(|v| *v == 0x80 || *v == 0x81)
                 .ok_or("notify needs \"value\": 128 (0x80) or 129 (0x81)")?;
             match opt_u32(m, "dimm")? {
-                None if v == 0x80 => p.notify(Notification::Update)?,
-                None => p.notify(Notification::UcMemoryError)?,
-                Some(h) if v == 0x81 => p.notify_dimm_health(h)?,
+                None if v == 0x80 => p.notify(Notification::Update).map_err(|e| e.to_string())?,
+                None => p.notify(Notification::UcMemoryError).map_err(|e| e.to_string())?,
+                Some(h) if v == 0x81 => p.notify_dimm_health(h).map_err(|e| e.to_string())?,
                 Some(_) => return Err("a DIMM takes only 129 (0x81, health changed)".into()),
             }
             Ok(json!({"ok": true}))
         }
-        "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints()?})),
+        "flush-hints" => Ok(json!({"ok": true, "flush_hints": p.take_flush_hints().map_err(|e| e.to_string())?})),
         "card-fault" => {
             let card = card.ok_or("no card on this machine (--ocxlpmem)")?;
             let f = card_fault(m)?;
@@ -290,7 +290,7 @@ fn try_handle(
                 .get("nvdimm")
                 .and_then(Value::as_str)
                 .ok_or("hotplug needs \"nvdimm\": \"path=F,size=S,...\"")?;
-            let mut config = crate::config::NvdimmConfig::parse(spec)?;
+            let mut config = crate::config::NvdimmConfig::parse(spec).map_err(|e| e.to_string())?;
             if !p.has_hotplug() {
                 return Err("this machine has no hotplug slots (--hotplug-slots)".into());
             }
@@ -305,7 +305,7 @@ fn try_handle(
                 return Err(format!("{}: already a DIMM", real.display()));
             }
             config.path = real;
-            let d = p.hotplug(config)?;
+            let d = p.hotplug(config).map_err(|e| e.to_string())?;
             Ok(json!({
                 "ok": true,
                 "handle": u32::from(d.slot) + 1,
@@ -560,10 +560,13 @@ mod tests {
     struct Line(std::sync::Arc<std::sync::Mutex<Vec<Notification>>>);
 
     impl crate::devices::nvdimm::HotplugBackend for Line {
-        fn add(&mut self, _: &crate::config::PlacedDimm) -> Result<(), String> {
+        fn add(
+            &mut self,
+            _: &crate::config::PlacedDimm,
+        ) -> Result<(), crate::devices::nvdimm::BackendError> {
             Ok(())
         }
-        fn notify(&mut self, n: Notification) -> Result<(), String> {
+        fn notify(&mut self, n: Notification) -> Result<(), crate::devices::nvdimm::BackendError> {
             self.0.lock().unwrap().push(n);
             Ok(())
         }

@@ -12,6 +12,7 @@ mod control;
 mod devices;
 mod dsm;
 mod host;
+mod logger;
 mod mailbox;
 mod shm;
 mod transport;
@@ -112,9 +113,13 @@ struct Cli {
     /// Serve a malformed NFIT of this class (robustness campaign).
     #[arg(long, value_enum)]
     malformed_nfit: Option<acpi::Malformed>,
-    /// Do not copy the console to stdout.
+    /// Do not copy the console to stdout; log warnings and errors only
+    /// (the level is otherwise info, or NVDIMM_VMM_LOG=error|warn|info|debug).
     #[arg(long)]
     quiet: bool,
+    /// Log debug messages too (wins over --quiet and NVDIMM_VMM_LOG).
+    #[arg(long, short = 'v')]
+    verbose: bool,
     /// Write the tables and print the QEMU command line, run nothing.
     #[arg(long)]
     dry_run: bool,
@@ -271,7 +276,7 @@ impl Drop for StateDir {
     fn drop(&mut self) {
         if self.remove {
             if let Err(e) = std::fs::remove_dir_all(&self.path) {
-                eprintln!("nvdimm-vmm: {}: {e}", self.path.display());
+                log::warn!("{}: {e}", self.path.display());
             }
         }
     }
@@ -469,15 +474,17 @@ fn run(cli: Cli) -> Result<u8, VmmError> {
     };
     let (outcome, card_stats) = transport::run(&launch, target.clone(), card)?;
     let stats = Platform::lock(&target.platform).counters().json();
-    eprintln!("nvdimm-vmm: guest ended: {outcome:?}; _DSM calls served: {stats}");
+    log::info!("guest ended: {outcome:?}; _DSM calls served: {stats}");
     if let Some(s) = card_stats {
-        eprintln!("nvdimm-vmm: ocxlpmem transport: {s}");
+        log::info!("ocxlpmem transport: {s}");
     }
     Ok(outcome.exit_code())
 }
 
 fn main() -> ExitCode {
+    logger::init();
     let cli = Cli::parse();
+    logger::apply_cli(cli.quiet, cli.verbose);
     // Before any thread starts: they all inherit the blocked signals.
     let result = host::handle_stop_signals()
         .map_err(VmmError::Signals)
@@ -485,7 +492,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("nvdimm-vmm: {e}");
+            log::error!("{e}");
             ExitCode::from(e.exit().code())
         }
     }

@@ -169,6 +169,7 @@ pub fn run(
             crate::host::unblock_stop_signals()
         });
     }
+    log::debug!("starting {} {}", l.qemu, args.join(" "));
     let start = Instant::now();
     let mut child = cmd.spawn().map_err(|source| TransportError::Spawn {
         qemu: l.qemu.clone(),

@@ -209,7 +209,7 @@ impl Ars {
             static LOGGED: std::sync::atomic::AtomicBool =
                 std::sync::atomic::AtomicBool::new(false);
             if !LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("nvdimm-vmm: ARS function {function} refused: {TooManyRanges}");
+                log::warn!("ARS function {function} refused: {TooManyRanges}");
             }
             st(STATUS_FULL)
         };

@@ -271,6 +271,12 @@ impl Platform {
         room.backend
             .notify(Notification::Update)
             .map_err(PlatformError::Backend)?;
+        log::debug!(
+            "hot-added {} at {:#x} (handle {})",
+            new.config.path.display(),
+            new.address,
+            u32::from(new.slot) + 1
+        );
         Ok(new)
     }
 

@@ -486,8 +486,8 @@ impl Card {
             if LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 return;
             }
-            eprintln!(
-                "nvdimm-vmm: ocxlpmem: {MAX_ERROR_LOG_ENTRIES} error log entries unread; \
+            log::warn!(
+                "ocxlpmem: {MAX_ERROR_LOG_ENTRIES} error log entries unread; \
                  new ones are dropped (logged once)"
             );
             return;

@@ -250,11 +250,11 @@ impl Drop for ControlSocket {
             .is_ok_and(|m| m.file_type().is_socket() && m.dev() == self.dev && m.ino() == self.ino);
         if ours {
             if let Err(e) = std::fs::remove_file(&self.path) {
-                eprintln!("nvdimm-vmm: {}: {e}", self.path.display());
+                log::warn!("{}: {e}", self.path.display());
             }
         } else {
-            eprintln!(
-                "nvdimm-vmm: {}: no longer the control socket we created; left alone",
+            log::warn!(
+                "{}: no longer the control socket we created; left alone",
                 self.path.display()
             );
         }
@@ -396,7 +396,7 @@ pub fn handle_stop_signals() -> Result<(), HostError> {
         // SAFETY: `set` and `sig` are valid; the signals are blocked in
         // every thread, so only sigwait receives them.
         if unsafe { libc::sigwait(&set, &mut sig) } == 0 {
-            eprintln!("nvdimm-vmm: signal {sig}: stopping the guest");
+            log::info!("signal {sig}: stopping the guest");
             STOP.store(sig, Ordering::SeqCst);
         }
     });

@@ -22,7 +22,7 @@
 use std::path::Path;
 use std::sync::atomic::{fence, Ordering};
 
-use crate::shm::SharedFile;
+use crate::shm::{SharedFile, ShmError};
 
 /// `MAGIC` field value: the VMM serves this mailbox ("NVMB").
 pub const MAGIC_VALUE: u32 = u32::from_le_bytes(*b"NVMB");
@@ -87,7 +87,7 @@ pub struct Mailbox {
 
 impl Mailbox {
     /// Creates (or resets) the mailbox file and maps it shared.
-    pub fn create(path: &Path) -> Result<Self, String> {
+    pub fn create(path: &Path) -> Result<Self, ShmError> {
         let mb = Mailbox {
             shm: SharedFile::create(path, SIZE)?,
         };

@@ -12,6 +12,7 @@ mod control;
 mod devices;
 mod dsm;
 mod host;
+mod logger;
 mod mailbox;
 mod shm;
 mod transport;
@@ -25,10 +26,10 @@ use clap::Parser;
 use nvdimm_testkit::size::parse_size_arg;
 use nvdimm_testkit::{Accel, Exit};
 
-use config::{NvdimmConfig, OcxlConfig, Persistence};
+use config::{ConfigError, NvdimmConfig, OcxlConfig, Persistence};
 use devices::card::Device;
 use devices::nvdimm::flush::FlushPage;
-use devices::nvdimm::Platform;
+use devices::nvdimm::{Platform, PlatformError};
 use devices::ocxl::attached::{Attached, Control};
 use devices::ocxl::{Card, CardConfig};
 
@@ -112,9 +113,13 @@ struct Cli {
     /// Serve a malformed NFIT of this class (robustness campaign).
     #[arg(long, value_enum)]
     malformed_nfit: Option<acpi::Malformed>,
-    /// Do not copy the console to stdout.
+    /// Do not copy the console to stdout; log warnings and errors only
+    /// (the level is otherwise info, or NVDIMM_VMM_LOG=error|warn|info|debug).
     #[arg(long)]
     quiet: bool,
+    /// Log debug messages too (wins over --quiet and NVDIMM_VMM_LOG).
+    #[arg(long, short = 'v')]
+    verbose: bool,
     /// Write the tables and print the QEMU command line, run nothing.
     #[arg(long)]
     dry_run: bool,
@@ -123,23 +128,100 @@ struct Cli {
     qemu: String,
 }
 
-fn parse_port(s: &str) -> Result<u16, String> {
+/// Why `--doorbell-port` is refused.
+#[derive(Debug, thiserror::Error)]
+enum PortError {
+    #[error("'{0}' is not an I/O port number")]
+    NotAPort(String),
+    #[error("port {0:#x} is used by the platform; pick another (e.g. 0xa40)")]
+    Taken(u16),
+}
+
+fn parse_port(s: &str) -> Result<u16, PortError> {
     let v = match s.strip_prefix("0x") {
         Some(h) => u16::from_str_radix(h, 16),
         None => s.parse(),
     }
-    .map_err(|_| format!("'{s}' is not an I/O port number"))?;
+    .map_err(|_| PortError::NotAPort(s.to_string()))?;
     // Ports the PC platform or QEMU's pc machine already decode.
     if v < 0x100
         || (0x3b0..0x400).contains(&v)
         || (0xcf8..0xd00).contains(&v)
         || (0xa00..0xa20).contains(&v)
     {
-        return Err(format!(
-            "port {v:#x} is used by the platform; pick another (e.g. 0xa40)"
-        ));
+        return Err(PortError::Taken(v));
     }
     Ok(v)
+}
+
+/// Why the command line cannot be run (exit status 2): checked before
+/// anything is created.
+#[derive(Debug, thiserror::Error)]
+enum UsageError {
+    #[error("--kernel {}: no such file", .0.display())]
+    NoKernel(PathBuf),
+    #[error("--initrd {}: no such file", .0.display())]
+    NoInitrd(PathBuf),
+    #[error("--memory {0}: expected a multiple of 2M from 64M to 3G (NVDIMMs start at 4 GiB)")]
+    Memory(u64),
+    #[error("{}: used by two NVDIMMs", .0.display())]
+    SharedFile(PathBuf),
+    #[error("--malformed-nfit tests the static NFIT: leave out --hotplug-slots")]
+    MalformedWithHotplug,
+    #[error("--malformed-nfit {0}: needs two NVDIMMs")]
+    MalformedNeedsTwo(String),
+    #[error("--malformed-nfit {0}: needs an NVDIMM")]
+    MalformedNeedsOne(String),
+    #[error("--hotplug-dir: {0}")]
+    HotplugDir(host::HostError),
+    #[error("{}: used by an NVDIMM and the --ocxlpmem card", .0.display())]
+    CardSharesFile(PathBuf),
+    #[error(
+        "the NVDIMMs and their hotplug room reach 64 GiB, where the flush hint page and the \
+         --ocxlpmem card memory are"
+    )]
+    CardOverlap,
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A host path: `--console-log`, `--control`, `--state-dir`.
+    #[error(transparent)]
+    Host(#[from] host::HostError),
+}
+
+/// Why the VMM ends before the guest does.
+#[derive(Debug, thiserror::Error)]
+enum VmmError {
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// Binding `--control` (exit status 2, as for its checks).
+    #[error(transparent)]
+    ControlSocket(host::HostError),
+    /// Writing the generated tables.
+    #[error(transparent)]
+    Tables(std::io::Error),
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error(transparent)]
+    FlushPage(shm::ShmError),
+    #[error(transparent)]
+    Transport(#[from] transport::TransportError),
+    #[error(transparent)]
+    Signals(host::HostError),
+}
+
+impl VmmError {
+    /// The exit status: bad arguments or an unusable path, else a VMM
+    /// error.
+    fn exit(&self) -> Exit {
+        match self {
+            VmmError::Usage(_) | VmmError::ControlSocket(_) => Exit::Usage,
+            VmmError::Tables(_)
+            | VmmError::Platform(_)
+            | VmmError::FlushPage(_)
+            | VmmError::Transport(_)
+            | VmmError::Signals(_) => Exit::Error,
+        }
+    }
 }
 
 /// The hotplug notification UART's I/O base and ISA interrupt (both free
@@ -194,65 +276,57 @@ impl Drop for StateDir {
     fn drop(&mut self) {
         if self.remove {
             if let Err(e) = std::fs::remove_dir_all(&self.path) {
-                eprintln!("nvdimm-vmm: {}: {e}", self.path.display());
+                log::warn!("{}: {e}", self.path.display());
             }
         }
     }
 }
 
 /// Checks everything, then creates what is missing; returns the launch.
-fn prepare(cli: &Cli) -> Result<Prepared, String> {
+fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
     if !cli.kernel.is_file() {
-        return Err(format!("--kernel {}: no such file", cli.kernel.display()));
+        return Err(UsageError::NoKernel(cli.kernel.clone()));
     }
     if let Some(i) = &cli.initrd {
         if !i.is_file() {
-            return Err(format!("--initrd {}: no such file", i.display()));
+            return Err(UsageError::NoInitrd(i.clone()));
         }
     }
     if cli.memory < 64 << 20
         || cli.memory > config::MAX_MEMORY
         || !cli.memory.is_multiple_of(2 << 20)
     {
-        return Err(format!(
-            "--memory {}: expected a multiple of 2M from 64M to 3G (NVDIMMs start at 4 GiB)",
-            cli.memory
-        ));
+        return Err(UsageError::Memory(cli.memory));
     }
     for (i, a) in cli.nvdimm.iter().enumerate() {
         if cli.nvdimm[..i].iter().any(|b| b.path == a.path) {
-            return Err(format!("{}: used by two NVDIMMs", a.path.display()));
+            return Err(UsageError::SharedFile(a.path.clone()));
         }
     }
     if let Some(m) = cli.malformed_nfit {
         if cli.hotplug_slots > 0 {
-            return Err("--malformed-nfit tests the static NFIT: leave out --hotplug-slots".into());
+            return Err(UsageError::MalformedWithHotplug);
         }
         if m.needs_two_dimms() && cli.nvdimm.len() < 2 {
-            return Err(format!("--malformed-nfit {}: needs two NVDIMMs", m.name()));
+            return Err(UsageError::MalformedNeedsTwo(m.name()));
         }
         if cli.nvdimm.is_empty() {
-            return Err(format!("--malformed-nfit {}: needs an NVDIMM", m.name()));
+            return Err(UsageError::MalformedNeedsOne(m.name()));
         }
     }
     if let Some(p) = &cli.console_log {
-        host::check_console_log(p, cli.force).map_err(|e| e.to_string())?;
+        host::check_console_log(p, cli.force)?;
     }
     if let Some(p) = &cli.control {
-        host::check_control(p).map_err(|e| e.to_string())?;
+        host::check_control(p)?;
     }
     let mut hotplug_dirs = host::HotplugDirs::default();
     for d in &cli.hotplug_dir {
-        hotplug_dirs
-            .allow(d)
-            .map_err(|e| format!("--hotplug-dir: {e}"))?;
+        hotplug_dirs.allow(d).map_err(UsageError::HotplugDir)?;
     }
     if let Some(c) = &cli.ocxlpmem {
         if cli.nvdimm.iter().any(|d| d.path == c.path) {
-            return Err(format!(
-                "{}: used by an NVDIMM and the --ocxlpmem card",
-                c.path.display()
-            ));
+            return Err(UsageError::CardSharesFile(c.path.clone()));
         }
     }
     let exists: Vec<bool> = cli
@@ -271,13 +345,9 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
             + u64::from(cli.hotplug_slots) * transport::HOTPLUG_ROOM
             > config::FLUSH_BASE
     {
-        return Err(
-            "the NVDIMMs and their hotplug room reach 64 GiB, where the flush hint page and \
-             the --ocxlpmem card memory are"
-                .into(),
-        );
+        return Err(UsageError::CardOverlap);
     }
-    let state_dir = StateDir::new(cli.state_dir.as_deref()).map_err(|e| e.to_string())?;
+    let state_dir = StateDir::new(cli.state_dir.as_deref())?;
     // Every check passed: only now create missing backing files.
     for (d, e) in cli.nvdimm.iter().zip(exists) {
         if !e {
@@ -287,7 +357,7 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => std::path::Path::new("."),
         };
-        hotplug_dirs.allow(dir).map_err(|e| e.to_string())?;
+        hotplug_dirs.allow(dir)?;
     }
     if let (Some(c), Some(false)) = (&cli.ocxlpmem, card_exists) {
         c.create_file()?;
@@ -346,9 +416,7 @@ fn prepare(cli: &Cli) -> Result<Prepared, String> {
     })
 }
 
-fn run(cli: Cli) -> Result<u8, (u8, String)> {
-    let usage = |e: String| (Exit::Usage.code(), e);
-    let fail = |e: String| (Exit::Error.code(), e);
+fn run(cli: Cli) -> Result<u8, VmmError> {
     let Prepared {
         launch,
         nfit,
@@ -356,21 +424,22 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         fit,
         hotplug_dirs,
         mut state_dir,
-    } = prepare(&cli).map_err(usage)?;
-    std::fs::write(launch.nfit_path(), &nfit).map_err(|e| fail(e.to_string()))?;
-    std::fs::write(launch.ssdt_path(), &ssdt).map_err(|e| fail(e.to_string()))?;
+    } = prepare(&cli)?;
+    std::fs::write(launch.nfit_path(), &nfit).map_err(VmmError::Tables)?;
+    std::fs::write(launch.ssdt_path(), &ssdt).map_err(VmmError::Tables)?;
     if cli.dry_run {
         // The printed command line names the tables: they stay.
         state_dir.remove = false;
         println!("{} {}", launch.qemu, launch.args().join(" "));
         return Ok(Exit::PowerOff.code());
     }
-    let mut platform = Platform::new(&launch.dimms, fit).map_err(fail)?;
+    let mut platform = Platform::new(&launch.dimms, fit)?;
     if cli.ars {
         platform = platform.with_ars();
     }
     if launch.flush_page {
-        platform = platform.with_flush_page(FlushPage::create(&launch.flush_path()).map_err(fail)?);
+        let page = FlushPage::create(&launch.flush_path()).map_err(VmmError::FlushPage)?;
+        platform = platform.with_flush_page(page);
     }
     // The OpenCAPI pmem card behind --ocxlpmem, with the descriptor of
     // its memory; the control protocol reaches it through its `Control`.
@@ -395,7 +464,7 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
     // Removed when `run` returns, if it is still ours.
     let _control = match &cli.control {
         Some(sock) => {
-            let (guard, l) = host::ControlSocket::bind(sock).map_err(|e| usage(e.to_string()))?;
+            let (guard, l) = host::ControlSocket::bind(sock).map_err(VmmError::ControlSocket)?;
             let t = target.clone();
             let owner = host::euid();
             std::thread::spawn(move || control::server::serve_control(l, t, owner, hotplug_dirs));
@@ -403,27 +472,28 @@ fn run(cli: Cli) -> Result<u8, (u8, String)> {
         }
         None => None,
     };
-    let (outcome, card_stats) = transport::run(&launch, target.clone(), card).map_err(fail)?;
+    let (outcome, card_stats) = transport::run(&launch, target.clone(), card)?;
     let stats = Platform::lock(&target.platform).counters().json();
-    eprintln!("nvdimm-vmm: guest ended: {outcome:?}; _DSM calls served: {stats}");
+    log::info!("guest ended: {outcome:?}; _DSM calls served: {stats}");
     if let Some(s) = card_stats {
-        eprintln!("nvdimm-vmm: ocxlpmem transport: {s}");
+        log::info!("ocxlpmem transport: {s}");
     }
     Ok(outcome.exit_code())
 }
 
 fn main() -> ExitCode {
+    logger::init();
     let cli = Cli::parse();
+    logger::apply_cli(cli.quiet, cli.verbose);
     // Before any thread starts: they all inherit the blocked signals.
-    if let Err(e) = host::handle_stop_signals() {
-        eprintln!("nvdimm-vmm: {e}");
-        return ExitCode::from(Exit::Error.code());
-    }
-    match run(cli) {
+    let result = host::handle_stop_signals()
+        .map_err(VmmError::Signals)
+        .and_then(|()| run(cli));
+    match result {
         Ok(code) => ExitCode::from(code),
-        Err((code, e)) => {
-            eprintln!("nvdimm-vmm: {e}");
-            ExitCode::from(code)
+        Err(e) => {
+            log::error!("{e}");
+            ExitCode::from(e.exit().code())
         }
     }
 }
@@ -468,18 +538,18 @@ mod tests {
         let dimm_small = format!("path={},size=4M", small.display());
         // A too-small second file: the first, missing one is not created.
         let c = cli(&["--kernel", &k, "--nvdimm", &dimm_a, "--nvdimm", &dimm_small]).unwrap();
-        assert!(prepare(&c).unwrap_err().contains("too small"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("too small"));
         assert!(!a.exists());
         assert_eq!(std::fs::read(&small).unwrap(), [1u8; 100]);
         // A missing kernel.
         let c = cli(&["--kernel", "/nonexistent/bzImage", "--nvdimm", &dimm_a]).unwrap();
-        assert!(prepare(&c).unwrap_err().contains("--kernel"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("--kernel"));
         assert!(!a.exists());
         // The same file twice; too much memory; a malformed class without DIMMs.
         let c = cli(&["--kernel", &k, "--nvdimm", &dimm_a, "--nvdimm", &dimm_a]).unwrap();
-        assert!(prepare(&c).unwrap_err().contains("two NVDIMMs"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("two NVDIMMs"));
         let c = cli(&["--kernel", &k, "-m", "8G", "--nvdimm", &dimm_a]).unwrap();
-        assert!(prepare(&c).unwrap_err().contains("--memory"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("--memory"));
         let c = cli(&[
             "--kernel",
             &k,
@@ -489,7 +559,7 @@ mod tests {
             "spa-overlap",
         ])
         .unwrap();
-        assert!(prepare(&c).unwrap_err().contains("two NVDIMMs"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("two NVDIMMs"));
         assert!(!a.exists());
         // All good: the file appears, at its full size.
         let state = d.join("state");
@@ -533,12 +603,12 @@ mod tests {
         // A card sharing a DIMM's file: nothing created.
         let same = format!("path={},size=512M", a.display());
         let c = cli(&["--kernel", &k, "--nvdimm", &dimm, "--ocxlpmem", &same]).unwrap();
-        assert!(prepare(&c).unwrap_err().contains("--ocxlpmem"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("--ocxlpmem"));
         assert!(!a.exists());
         // A wrong-sized existing card file: the DIMM is not created either.
         std::fs::write(&card, [3u8; 10]).unwrap();
         let c = cli(&["--kernel", &k, "--nvdimm", &dimm, "--ocxlpmem", &spec]).unwrap();
-        assert!(prepare(&c).unwrap_err().contains("too small"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("too small"));
         assert!(!a.exists());
         assert_eq!(std::fs::read(&card).unwrap(), [3u8; 10]);
         std::fs::remove_file(&card).unwrap();
@@ -568,7 +638,7 @@ mod tests {
             &format!("path={},size=50G", a.display()),
         ])
         .unwrap();
-        assert!(prepare(&c).unwrap_err().contains("64 GiB"));
+        assert!(prepare(&c).unwrap_err().to_string().contains("64 GiB"));
         assert!(!a.exists());
     }
 }

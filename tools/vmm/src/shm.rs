@@ -9,7 +9,35 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::io::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Why a shared file could not be made or mapped.
+#[derive(Debug, thiserror::Error)]
+pub enum ShmError {
+    /// `source` happened on the file at `path`.
+    #[error("{}: {source}", path.display())]
+    At {
+        path: PathBuf,
+        source: Box<ShmError>,
+    },
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error("file too large to map")]
+    TooLarge,
+    #[error("an empty file cannot be mapped")]
+    Empty,
+    #[error("mmap: {0}")]
+    Mmap(io::Error),
+}
+
+impl ShmError {
+    fn at(path: &Path) -> impl FnOnce(ShmError) -> Self + '_ {
+        |e| ShmError::At {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        }
+    }
+}
 
 /// A shared mapping of a whole file.
 pub struct SharedFile {
@@ -36,25 +64,25 @@ impl std::fmt::Debug for SharedFile {
 impl SharedFile {
     /// Creates `path` (emptied if it exists) with `len` zero bytes and
     /// maps it.
-    pub fn create(path: &Path, len: usize) -> Result<Self, String> {
+    pub fn create(path: &Path, len: usize) -> Result<Self, ShmError> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(path)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| ShmError::at(path)(e.into()))?;
         file.set_len(len as u64)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::map(file).map_err(|e| format!("{}: {e}", path.display()))
+            .map_err(|e| ShmError::at(path)(e.into()))?;
+        Self::map(file).map_err(ShmError::at(path))
     }
 
     /// Maps all of an open (read-write) file.
-    pub fn map(file: File) -> Result<Self, String> {
-        let len = file.metadata().map_err(|e| e.to_string())?.len();
-        let len = usize::try_from(len).map_err(|_| "file too large to map")?;
+    pub fn map(file: File) -> Result<Self, ShmError> {
+        let len = file.metadata()?.len();
+        let len = usize::try_from(len).map_err(|_| ShmError::TooLarge)?;
         if len == 0 {
-            return Err("an empty file cannot be mapped".into());
+            return Err(ShmError::Empty);
         }
         // SAFETY: a fresh shared mapping of the whole file; checked below.
         let ptr = unsafe {
@@ -68,7 +96,7 @@ impl SharedFile {
             )
         };
         if ptr == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", io::Error::last_os_error()));
+            return Err(ShmError::Mmap(io::Error::last_os_error()));
         }
         Ok(SharedFile {
             ptr: ptr.cast(),

@@ -6,11 +6,6 @@ use std::path::PathBuf;
 use crate::devices::faults::TooManyRules;
 use crate::host::HostError;
 
-/// What the device models refuse a request with. `Platform`'s methods
-/// answer `String`s for now; when they answer a typed error, this alias
-/// names it and nothing else here changes.
-pub type DeviceError = String;
-
 /// A request the control plane did not carry out.
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -49,19 +44,14 @@ pub enum ControlError {
     #[error("{}: already a DIMM", .0.display())]
     AlreadyADimm(PathBuf),
     /// A `hotplug` request's `nvdimm` specification did not parse.
-    #[error("{0}")]
-    NvdimmSpec(String),
+    #[error(transparent)]
+    NvdimmSpec(#[from] crate::config::ConfigError),
     /// A `hotplug` backing file outside the allowed directories.
     #[error(transparent)]
     HotplugPath(#[from] HostError),
     #[error(transparent)]
     TooManyRules(#[from] TooManyRules),
-    /// The platform refused (see [`DeviceError`]).
-    #[error("{0}")]
-    Device(DeviceError),
-}
-
-/// Wraps a refusal of the device models.
-pub(super) fn device(e: impl Into<DeviceError>) -> ControlError {
-    ControlError::Device(e.into())
+    /// The NVDIMM platform refused.
+    #[error(transparent)]
+    Device(#[from] crate::devices::nvdimm::PlatformError),
 }

@@ -57,7 +57,7 @@ use crate::devices::nvdimm::Platform;
 use crate::devices::ocxl::attached::Control;
 use crate::dsm::Notification;
 use crate::host::HotplugDirs;
-use error::{device, ControlError};
+use error::ControlError;
 use request::Request;
 
 /// What the control plane acts on: the NVDIMM platform (shared with the
@@ -139,7 +139,7 @@ fn execute(
             if length == 0 || address.checked_add(length).is_none() {
                 return Err(ControlError::PoisonRange);
             }
-            let ranges = p.add_poison(address, length).map_err(device)?;
+            let ranges = p.add_poison(address, length)?;
             Ok(json!({"ok": true, "ranges": ranges}))
         }
         Request::Notify { value, dimm } => {
@@ -149,12 +149,11 @@ fn execute(
                 (0x81, Some(h)) => p.notify_dimm_health(h),
                 (0x80, Some(_)) => return Err(ControlError::DimmNotifyValue),
                 _ => return Err(ControlError::NotifyValue),
-            }
-            .map_err(device)?;
+            }?;
             Ok(json!({"ok": true}))
         }
         Request::FlushHints {} => {
-            let hints = p.take_flush_hints().map_err(device)?;
+            let hints = p.take_flush_hints()?;
             Ok(json!({"ok": true, "flush_hints": hints}))
         }
         Request::CardFault(f) => {
@@ -170,8 +169,7 @@ fn execute(
             let Channel::Host { hotplug_dirs } = channel else {
                 return Err(ControlError::HostOnly);
             };
-            let mut config = crate::config::NvdimmConfig::parse(&nvdimm)
-                .map_err(|e| ControlError::NvdimmSpec(e.to_string()))?;
+            let mut config = crate::config::NvdimmConfig::parse(&nvdimm)?;
             if !p.has_hotplug() {
                 return Err(ControlError::NoHotplugSlots);
             }
@@ -183,7 +181,7 @@ fn execute(
                 return Err(ControlError::AlreadyADimm(real));
             }
             config.path = real;
-            let d = p.hotplug(config).map_err(device)?;
+            let d = p.hotplug(config)?;
             Ok(json!({
                 "ok": true,
                 "handle": u32::from(d.slot) + 1,
@@ -439,10 +437,13 @@ mod tests {
     struct Line(std::sync::Arc<std::sync::Mutex<Vec<Notification>>>);
 
     impl crate::devices::nvdimm::HotplugBackend for Line {
-        fn add(&mut self, _: &crate::config::PlacedDimm) -> Result<(), String> {
+        fn add(
+            &mut self,
+            _: &crate::config::PlacedDimm,
+        ) -> Result<(), crate::devices::nvdimm::BackendError> {
             Ok(())
         }
-        fn notify(&mut self, n: Notification) -> Result<(), String> {
+        fn notify(&mut self, n: Notification) -> Result<(), crate::devices::nvdimm::BackendError> {
             self.0.lock().unwrap().push(n);
             Ok(())
         }

@@ -10,19 +10,9 @@
 pub const MAX_RULES: usize = 64;
 
 /// A rule could not be armed: [`MAX_RULES`] already are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{MAX_RULES} fault rules are armed already (clear the faults first)")]
 pub struct TooManyRules;
-
-impl std::fmt::Display for TooManyRules {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{MAX_RULES} fault rules are armed already (clear the faults first)"
-        )
-    }
-}
-
-impl std::error::Error for TooManyRules {}
 
 /// A fault rule of some model.
 pub trait Rule {

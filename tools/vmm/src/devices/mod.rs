@@ -9,12 +9,7 @@
 //!   device ([`card::Device`]);
 //! - [`faults`]: the fault rules both share.
 
-// Register access helpers the transport's own tests use.
-#[allow(dead_code)]
 pub mod card;
 pub mod faults;
 pub mod nvdimm;
-// The model offers more than the control protocol reaches yet (error log
-// entries, fatal failures, malformed answers): its tests use all of it.
-#[allow(dead_code)]
 pub mod ocxl;

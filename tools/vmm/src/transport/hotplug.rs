@@ -7,8 +7,9 @@ use std::path::PathBuf;
 
 use crate::acpi::ssdt::notify_byte;
 use crate::config::PlacedDimm;
-use crate::devices::nvdimm::HotplugBackend;
+use crate::devices::nvdimm::{BackendError, HotplugBackend};
 use crate::dsm::Notification;
+use crate::transport::error::TransportError;
 
 /// Hot-adds DIMMs to the running QEMU (QMP `object-add` and `device_add`
 /// of a `pc-dimm` at the DIMM's address) and raises the notification line.
@@ -31,11 +32,14 @@ impl QemuHotplug {
 }
 
 impl HotplugBackend for QemuHotplug {
-    fn add(&mut self, d: &PlacedDimm) -> Result<(), String> {
-        if self.qmp.is_none() {
-            self.qmp = Some(nvdimm_testkit::qmp::Qmp::connect(&self.qmp_socket)?);
-        }
-        let qmp = self.qmp.as_mut().ok_or("no QMP")?;
+    fn add(&mut self, d: &PlacedDimm) -> Result<(), BackendError> {
+        let qmp = match &mut self.qmp {
+            Some(q) => q,
+            None => self.qmp.insert(
+                nvdimm_testkit::qmp::Qmp::connect(&self.qmp_socket)
+                    .map_err(TransportError::from)?,
+            ),
+        };
         qmp.execute(
             "object-add",
             serde_json::json!({
@@ -43,9 +47,10 @@ impl HotplugBackend for QemuHotplug {
                 "id": format!("nvmem{}", d.slot),
                 "share": true,
                 "mem-path": d.config.path.display().to_string(),
-                "size": d.config.file_size()?,
+                "size": d.config.file_size().map_err(TransportError::from)?,
             }),
-        )?;
+        )
+        .map_err(TransportError::from)?;
         let added = qmp.execute(
             "device_add",
             serde_json::json!({
@@ -61,16 +66,16 @@ impl HotplugBackend for QemuHotplug {
                 "object-del",
                 serde_json::json!({ "id": format!("nvmem{}", d.slot) }),
             );
-            return Err(e.into());
+            return Err(TransportError::from(e).into());
         }
         Ok(())
     }
 
-    fn notify(&mut self, n: Notification) -> Result<(), String> {
-        let byte =
-            notify_byte(n).ok_or_else(|| format!("{n:?}: past the notification line's range"))?;
+    fn notify(&mut self, n: Notification) -> Result<(), BackendError> {
+        let byte = notify_byte(n).ok_or(TransportError::NotificationRange(n))?;
         self.notify
             .write_all(&[byte])
-            .map_err(|e| format!("notification line: {e}"))
+            .map_err(TransportError::NotificationLine)?;
+        Ok(())
     }
 }

@@ -78,9 +78,8 @@ pub enum IvshmemError {
     WindowFile(#[source] io::Error),
     #[error("the shared window is {0} bytes: it must be a power of two of at least {MIN_WINDOW}")]
     WindowSize(u64),
-    /// [`SharedFile::map`]'s own message.
-    #[error("{0}")]
-    WindowMap(String),
+    #[error(transparent)]
+    WindowMap(#[from] crate::shm::ShmError),
     #[error("vectors={0}: expected 1 to {MAX_VECTORS}")]
     Vectors(u32),
     #[error("the device needs {needs} bytes of registers, the window has {window}")]
@@ -192,9 +191,7 @@ impl Window {
         if len < MIN_WINDOW || !len.is_power_of_two() {
             return Err(IvshmemError::WindowSize(len));
         }
-        SharedFile::map(file)
-            .map(Window)
-            .map_err(IvshmemError::WindowMap)
+        Ok(Window(SharedFile::map(file)?))
     }
 
     pub fn len(&self) -> usize {

@@ -24,6 +24,7 @@
 //! failure, each with its own exit code ([`Outcome::exit_code`]).
 
 mod doorbell;
+mod error;
 mod hotplug;
 pub mod ivshmem;
 mod launch;
@@ -39,6 +40,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use error::TransportError;
 pub use launch::{Launch, HOTPLUG_ROOM};
 pub use nvdimm_testkit::Outcome;
 
@@ -52,34 +54,41 @@ fn accept_within(
     l: &UnixListener,
     child: &mut Child,
     limit: Duration,
-) -> Result<UnixStream, String> {
-    l.set_nonblocking(true).map_err(|e| e.to_string())?;
+) -> Result<UnixStream, TransportError> {
+    l.set_nonblocking(true)?;
     let start = Instant::now();
     loop {
         match l.accept() {
             Ok((s, _)) => {
-                s.set_nonblocking(false).map_err(|e| e.to_string())?;
+                s.set_nonblocking(false)?;
                 return Ok(s);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
         if let Ok(Some(st)) = child.try_wait() {
-            return Err(format!("QEMU exited with {st} before connecting"));
+            return Err(TransportError::ExitedEarly(st));
         }
         if start.elapsed() > limit {
-            return Err("QEMU did not connect to the VMM's sockets".into());
+            return Err(TransportError::NotConnected);
         }
         if let Some(sig) = crate::host::stop_requested() {
-            return Err(format!("stopped by signal {sig}"));
+            return Err(TransportError::Stopped(sig));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
-fn bind(path: &Path) -> Result<UnixListener, String> {
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> TransportError + '_ {
+    |source| TransportError::File {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn bind(path: &Path) -> Result<UnixListener, TransportError> {
     let _ = std::fs::remove_file(path);
-    UnixListener::bind(path).map_err(|e| format!("{}: {e}", path.display()))
+    UnixListener::bind(path).map_err(file_error(path))
 }
 
 /// Creates and maps the card's register file and starts its ivshmem
@@ -87,7 +96,7 @@ fn bind(path: &Path) -> Result<UnixListener, String> {
 fn start_card(
     l: &Launch,
     card: Option<Box<dyn Device>>,
-) -> Result<Option<crate::transport::ivshmem::Transport>, String> {
+) -> Result<Option<crate::transport::ivshmem::Transport>, TransportError> {
     let (Some(c), Some(device)) = (&l.ocxlpmem, card) else {
         return Ok(None);
     };
@@ -98,16 +107,19 @@ fn start_card(
         .create(true)
         .truncate(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(file_error(&path))?;
     // The register file the attachment asks for, a power of two as a BAR.
     let bytes = device.register_bytes().next_power_of_two() as u64;
-    file.set_len(bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let window = crate::transport::ivshmem::Window::map(file)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    file.set_len(bytes).map_err(file_error(&path))?;
+    let window = crate::transport::ivshmem::Window::map(file).map_err(|source| {
+        TransportError::CardWindow {
+            path: path.clone(),
+            source,
+        }
+    })?;
     crate::transport::ivshmem::Transport::start(&l.ocxl_socket(), window, c.vectors, device)
         .map(Some)
-        .map_err(|e| e.to_string())
+        .map_err(TransportError::Card)
 }
 
 /// Starts QEMU, serves the guest until it ends, and classifies the end.
@@ -117,7 +129,7 @@ pub fn run(
     l: &Launch,
     target: Target,
     card: Option<Box<dyn Device>>,
-) -> Result<(Outcome, Option<serde_json::Value>), String> {
+) -> Result<(Outcome, Option<serde_json::Value>), TransportError> {
     // Before QEMU starts: it reads the server's setup messages while it
     // realizes the device.
     let card = start_card(l, card)?;
@@ -132,9 +144,7 @@ pub fn run(
         _ => Some(bind(&l.notify_socket())?),
     };
     let mut log = match &l.console_log {
-        Some(p) => Some(
-            crate::host::open_console_log(p, l.overwrite_console_log).map_err(|e| e.to_string())?,
-        ),
+        Some(p) => Some(crate::host::open_console_log(p, l.overwrite_console_log)?),
         None => None,
     };
     if let Some(sig) = crate::host::stop_requested() {
@@ -163,16 +173,24 @@ pub fn run(
             crate::host::unblock_stop_signals()
         });
     }
+    log::debug!("starting {} {}", l.qemu, args.join(" "));
     let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", l.qemu))?;
-    let stderr = child.stderr.take().ok_or("no QEMU stderr")?;
+    let mut child = cmd.spawn().map_err(|source| TransportError::Spawn {
+        qemu: l.qemu.clone(),
+        source,
+    })?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or(TransportError::NoPipe("stderr"))?;
     let errors = nvdimm_testkit::console::collect(stderr);
-    let stdout = child.stdout.take().ok_or("no QEMU stdout")?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or(TransportError::NoPipe("stdout"))?;
     let console = nvdimm_testkit::console::copy(stdout, log, l.echo);
 
-    let connect = (|| -> Result<(), String> {
+    let connect = (|| -> Result<(), TransportError> {
         // QEMU connects its chardevs in command-line order.
         if let (Some(listener), Some(file)) = (&results, &l.results) {
             let conn = accept_within(listener, &mut child, Duration::from_secs(30))?;
@@ -196,7 +214,7 @@ pub fn run(
     })();
     if let Err(e) = connect {
         let _ = child.kill();
-        let status = child.wait().map_err(|e| e.to_string())?;
+        let status = child.wait()?;
         let _ = console.finish();
         if let Some(sig) = crate::host::stop_requested() {
             return Ok((Outcome::Stopped(sig), None));
@@ -236,7 +254,7 @@ pub fn run(
                 break Outcome::Timeout;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(format!("waiting for QEMU: {e}")),
+            Err(e) => return Err(TransportError::Wait(e)),
         }
     };
     for p in [

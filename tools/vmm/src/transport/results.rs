@@ -13,7 +13,7 @@ use crate::control::{Channel, Target, MAX_LINE};
 /// `@@ VMM-REPLY {json}`.
 pub fn serve_results(conn: UnixStream, file: PathBuf, target: Target) {
     let Ok(mut out) = File::options().create(true).append(true).open(&file) else {
-        eprintln!("nvdimm-vmm: cannot open {}", file.display());
+        log::error!("cannot open {}", file.display());
         return;
     };
     let Ok(mut reply_to) = conn.try_clone() else {

@@ -22,36 +22,87 @@ pub enum Object {
     FieldUnit,
 }
 
+/// Where and why a table does not decode.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("unexpected end")]
+    UnexpectedEnd,
+    #[error("package at {0} ends past the table")]
+    PackagePastEnd(usize),
+    #[error("bad name segment {0:?}")]
+    BadNameSegment(Vec<u8>),
+    #[error("^ above the root")]
+    AboveRoot,
+    #[error("expected an integer, found opcode {0:#x}")]
+    NotAnInteger(u8),
+    #[error("unterminated string")]
+    UnterminatedString,
+    #[error("buffer size disagrees with its package")]
+    BufferSize,
+    #[error("package elements disagree with its count")]
+    PackageCount,
+    #[error("field list overruns its package")]
+    FieldListOverrun,
+    #[error("term list overruns its package ({pos} > {end})")]
+    TermListOverrun { pos: usize, end: usize },
+    #[error("term list overruns its package at {0}")]
+    BodyOverrun(usize),
+    #[error("unexpected extended opcode {0:#x}")]
+    ExtendedOpcode(u8),
+    #[error("unexpected extended opcode {0:#x} at {1}")]
+    ExtendedOpcodeAt(u8, usize),
+    #[error("unexpected opcode {0:#x} at {1}")]
+    Opcode(u8, usize),
+    #[error("unexpected opcode {0:#x} at {1} (where a value is needed)")]
+    OpcodeForValue(u8, usize),
+    #[error("expected a target, found {0:#x} at {1}")]
+    NotATarget(u8, usize),
+    #[error("method {method}: {source}")]
+    InMethod {
+        method: String,
+        source: Box<DecodeError>,
+    },
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
     pos: usize,
 }
 
 impl Cursor<'_> {
-    fn byte(&mut self) -> Result<u8, String> {
-        let v = *self.b.get(self.pos).ok_or("unexpected end")?;
+    fn byte(&mut self) -> Result<u8, DecodeError> {
+        let v = *self.b.get(self.pos).ok_or(DecodeError::UnexpectedEnd)?;
         self.pos += 1;
         Ok(v)
     }
 
-    fn bytes(&mut self, n: usize) -> Result<&[u8], String> {
-        let s = self.b.get(self.pos..self.pos + n).ok_or("unexpected end")?;
+    fn bytes(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        let s = self
+            .b
+            .get(self.pos..self.pos + n)
+            .ok_or(DecodeError::UnexpectedEnd)?;
         self.pos += n;
         Ok(s)
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut a = [0; N];
+        a.copy_from_slice(self.bytes(N)?);
+        Ok(a)
+    }
+
     /// A PkgLength; returns the end offset of the package it opens.
-    fn pkg_end(&mut self) -> Result<usize, String> {
+    fn pkg_end(&mut self) -> Result<usize, DecodeError> {
         let start = self.pos;
         let len = self.raw_len()?;
         let end = start + len;
         if end > self.b.len() {
-            return Err(format!("package at {start} ends past the table"));
+            return Err(DecodeError::PackagePastEnd(start));
         }
         Ok(end)
     }
 
-    fn raw_len(&mut self) -> Result<usize, String> {
+    fn raw_len(&mut self) -> Result<usize, DecodeError> {
         let lead = self.byte()?;
         let extra = (lead >> 6) as usize;
         if extra == 0 {
@@ -64,19 +115,19 @@ impl Cursor<'_> {
         Ok(v)
     }
 
-    fn seg(&mut self) -> Result<String, String> {
+    fn seg(&mut self) -> Result<String, DecodeError> {
         let s = self.bytes(4)?;
         if !s
             .iter()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
         {
-            return Err(format!("bad name segment {s:?}"));
+            return Err(DecodeError::BadNameSegment(s.to_vec()));
         }
         Ok(String::from_utf8_lossy(s).into_owned())
     }
 
     /// A NameString resolved against `scope` (a list of segments).
-    fn name(&mut self, scope: &[String]) -> Result<Vec<String>, String> {
+    fn name(&mut self, scope: &[String]) -> Result<Vec<String>, DecodeError> {
         let mut base: Vec<String> = scope.to_vec();
         if self.b.get(self.pos) == Some(&b'\\') {
             self.pos += 1;
@@ -84,7 +135,7 @@ impl Cursor<'_> {
         }
         while self.b.get(self.pos) == Some(&b'^') {
             self.pos += 1;
-            base.pop().ok_or("^ above the root")?;
+            base.pop().ok_or(DecodeError::AboveRoot)?;
         }
         let n = match self.byte()? {
             0 => 0,
@@ -101,27 +152,27 @@ impl Cursor<'_> {
         Ok(base)
     }
 
-    fn integer(&mut self) -> Result<u64, String> {
+    fn integer(&mut self) -> Result<u64, DecodeError> {
         Ok(match self.byte()? {
             0x00 => 0,
             0x01 => 1,
             0xff => u64::MAX,
             0x0a => u64::from(self.byte()?),
-            0x0b => u64::from(u16::from_le_bytes(self.bytes(2)?.try_into().unwrap())),
-            0x0c => u64::from(u32::from_le_bytes(self.bytes(4)?.try_into().unwrap())),
-            0x0e => u64::from_le_bytes(self.bytes(8)?.try_into().unwrap()),
-            op => return Err(format!("expected an integer, found opcode {op:#x}")),
+            0x0b => u64::from(u16::from_le_bytes(self.array()?)),
+            0x0c => u64::from(u32::from_le_bytes(self.array()?)),
+            0x0e => u64::from_le_bytes(self.array()?),
+            op => return Err(DecodeError::NotAnInteger(op)),
         })
     }
 
-    fn data(&mut self) -> Result<Object, String> {
+    fn data(&mut self) -> Result<Object, DecodeError> {
         match self.b.get(self.pos) {
             Some(0x0d) => {
                 self.pos += 1;
                 let end = self.b[self.pos..]
                     .iter()
                     .position(|c| *c == 0)
-                    .ok_or("unterminated string")?;
+                    .ok_or(DecodeError::UnterminatedString)?;
                 let s = String::from_utf8_lossy(self.bytes(end)?).into_owned();
                 self.pos += 1;
                 Ok(Object::String(s))
@@ -131,7 +182,7 @@ impl Cursor<'_> {
                 let end = self.pkg_end()?;
                 let n = self.integer()? as usize;
                 if self.pos + n != end {
-                    return Err("buffer size disagrees with its package".into());
+                    return Err(DecodeError::BufferSize);
                 }
                 self.pos = end;
                 Ok(Object::Buffer(n))
@@ -146,7 +197,7 @@ impl Cursor<'_> {
                     count += 1;
                 }
                 if self.pos != end || count != n {
-                    return Err("package elements disagree with its count".into());
+                    return Err(DecodeError::PackageCount);
                 }
                 Ok(Object::Package(n))
             }
@@ -168,7 +219,7 @@ fn terms(
     scope: &[String],
     out: &mut Vec<(String, Object)>,
     bodies: &mut Bodies,
-) -> Result<(), String> {
+) -> Result<(), DecodeError> {
     while c.pos < end {
         let op = c.byte()?;
         match op {
@@ -220,19 +271,16 @@ fn terms(
                         }
                     }
                     if c.pos != e {
-                        return Err("field list overruns its package".into());
+                        return Err(DecodeError::FieldListOverrun);
                     }
                 }
-                x => return Err(format!("unexpected extended opcode {x:#x}")),
+                x => return Err(DecodeError::ExtendedOpcode(x)),
             },
-            x => return Err(format!("unexpected opcode {x:#x} at {}", c.pos - 1)),
+            x => return Err(DecodeError::Opcode(x, c.pos - 1)),
         }
     }
     if c.pos != end {
-        return Err(format!(
-            "term list overruns its package ({} > {end})",
-            c.pos
-        ));
+        return Err(DecodeError::TermListOverrun { pos: c.pos, end });
     }
     Ok(())
 }
@@ -241,7 +289,7 @@ fn terms(
 /// checks every method body: each term of the subset this module
 /// emits must have exactly its operands, and a method invoked by name
 /// must exist with its argument count.
-pub fn decode(body: &[u8]) -> Result<Vec<(String, Object)>, String> {
+pub fn decode(body: &[u8]) -> Result<Vec<(String, Object)>, DecodeError> {
     let mut c = Cursor { b: body, pos: 0 };
     let mut out = Vec::new();
     let mut bodies = Vec::new();
@@ -269,8 +317,10 @@ pub fn decode(body: &[u8]) -> Result<Vec<(String, Object)>, String> {
             methods: &methods,
             locals: Vec::new(),
         };
-        m.term_list(end)
-            .map_err(|e| format!("method {}: {e}", path(&scope)))?;
+        m.term_list(end).map_err(|e| DecodeError::InMethod {
+            method: path(&scope),
+            source: Box::new(e),
+        })?;
     }
     Ok(out)
 }
@@ -285,22 +335,22 @@ struct Body<'a> {
 }
 
 impl Body<'_> {
-    fn term_list(&mut self, end: usize) -> Result<(), String> {
+    fn term_list(&mut self, end: usize) -> Result<(), DecodeError> {
         while self.c.pos < end {
             self.term()?;
         }
         if self.c.pos != end {
-            return Err(format!("term list overruns its package at {}", self.c.pos));
+            return Err(DecodeError::BodyOverrun(self.c.pos));
         }
         Ok(())
     }
 
-    fn peek(&self) -> Result<u8, String> {
+    fn peek(&self) -> Result<u8, DecodeError> {
         self.c
             .b
             .get(self.c.pos)
             .copied()
-            .ok_or("unexpected end".into())
+            .ok_or(DecodeError::UnexpectedEnd)
     }
 
     fn is_name_start(b: u8) -> bool {
@@ -331,7 +381,7 @@ impl Body<'_> {
     }
 
     /// A NameString as an operand or a call: checks a call's arguments.
-    fn name_term(&mut self, call: bool) -> Result<(), String> {
+    fn name_term(&mut self, call: bool) -> Result<(), DecodeError> {
         let absolute = self.peek()? == b'\\';
         let n = self.c.name(&[])?;
         if !call {
@@ -353,7 +403,7 @@ impl Body<'_> {
         }
     }
 
-    fn target(&mut self) -> Result<(), String> {
+    fn target(&mut self) -> Result<(), DecodeError> {
         if self.peek()? == 0 {
             self.c.pos += 1;
             return Ok(());
@@ -361,7 +411,7 @@ impl Body<'_> {
         self.super_name()
     }
 
-    fn super_name(&mut self) -> Result<(), String> {
+    fn super_name(&mut self) -> Result<(), DecodeError> {
         match self.peek()? {
             0x60..=0x6e => {
                 self.c.pos += 1;
@@ -378,11 +428,11 @@ impl Body<'_> {
                 self.term_arg()
             }
             b if Self::is_name_start(b) => self.name_term(false),
-            b => Err(format!("expected a target, found {b:#x} at {}", self.c.pos)),
+            b => Err(DecodeError::NotATarget(b, self.c.pos)),
         }
     }
 
-    fn term_arg(&mut self) -> Result<(), String> {
+    fn term_arg(&mut self) -> Result<(), DecodeError> {
         match self.peek()? {
             0x00 | 0x01 | 0xff | 0x0a | 0x0b | 0x0c | 0x0e | 0x0d | 0x11 | 0x12 => {
                 self.c.data().map(|_| ())
@@ -396,7 +446,7 @@ impl Body<'_> {
         }
     }
 
-    fn term(&mut self) -> Result<(), String> {
+    fn term(&mut self) -> Result<(), DecodeError> {
         match self.peek()? {
             b if Self::is_name_start(b) => self.name_term(true),
             _ => self.operation(false),
@@ -404,7 +454,7 @@ impl Body<'_> {
     }
 
     /// An operator; `value`: it must produce a value.
-    fn operation(&mut self, value: bool) -> Result<(), String> {
+    fn operation(&mut self, value: bool) -> Result<(), DecodeError> {
         let at = self.c.pos;
         let op = self.c.byte()?;
         match op {
@@ -484,20 +534,14 @@ impl Body<'_> {
                         self.c.raw_len()?;
                     }
                     if self.c.pos != e {
-                        return Err("field list overruns its package".into());
+                        return Err(DecodeError::FieldListOverrun);
                     }
                     Ok(())
                 }
-                x => Err(format!("unexpected extended opcode {x:#x} at {at}")),
+                x => Err(DecodeError::ExtendedOpcodeAt(x, at)),
             },
-            x => Err(format!(
-                "unexpected opcode {x:#x} at {at}{}",
-                if value {
-                    " (where a value is needed)"
-                } else {
-                    ""
-                }
-            )),
+            x if value => Err(DecodeError::OpcodeForValue(x, at)),
+            x => Err(DecodeError::Opcode(x, at)),
         }
     }
 }

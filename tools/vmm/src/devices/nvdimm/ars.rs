@@ -56,19 +56,9 @@ pub const MAX_RANGES: usize = 256;
 pub const STATUS_FULL: u32 = crate::dsm::STATUS_HW_ERROR;
 
 /// A range list would hold more than [`MAX_RANGES`] separate ranges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("more than {MAX_RANGES} separate poison ranges (clear some first)")]
 pub struct TooManyRanges;
-
-impl std::fmt::Display for TooManyRanges {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "more than {MAX_RANGES} separate poison ranges (clear some first)"
-        )
-    }
-}
-
-impl std::error::Error for TooManyRanges {}
 
 const INVALID: u32 = crate::dsm::STATUS_INVALID_INPUT;
 
@@ -219,7 +209,7 @@ impl Ars {
             static LOGGED: std::sync::atomic::AtomicBool =
                 std::sync::atomic::AtomicBool::new(false);
             if !LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                eprintln!("nvdimm-vmm: ARS function {function} refused: {TooManyRanges}");
+                log::warn!("ARS function {function} refused: {TooManyRanges}");
             }
             st(STATUS_FULL)
         };

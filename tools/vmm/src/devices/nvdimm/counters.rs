@@ -34,9 +34,8 @@ fn count<K: Ord>(map: &mut BTreeMap<K, u64>, key: K, other: &mut u64) {
         return;
     }
     if *other == 0 {
-        eprintln!(
-            "nvdimm-vmm: more than {MAX_COUNTER_KEYS} distinct calls; \
-             further ones are counted as calls_other"
+        log::warn!(
+            "more than {MAX_COUNTER_KEYS} distinct calls; further ones are counted as calls_other"
         );
     }
     *other += 1;

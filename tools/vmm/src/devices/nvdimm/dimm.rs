@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+use super::error::PlatformError;
 use super::faults::Faults;
 use crate::config::{LabelMethods, PlacedDimm};
 use crate::dsm::*;
@@ -21,9 +22,10 @@ pub struct Nvdimm {
 
 impl Nvdimm {
     /// Opens the backing file of a placed DIMM (for its label area).
-    pub fn open(d: &PlacedDimm) -> Result<Self, String> {
+    pub fn open(d: &PlacedDimm) -> Result<Self, PlatformError> {
+        let path = || d.config.path.clone();
         let label_size = u32::try_from(d.config.label_size)
-            .map_err(|_| format!("{}: label-size above 4 GiB", d.config.path.display()))?;
+            .map_err(|_| PlatformError::LabelAreaTooLarge { path: path() })?;
         let file = if label_size == 0 {
             None
         } else {
@@ -32,7 +34,10 @@ impl Nvdimm {
                     .read(true)
                     .write(true)
                     .open(&d.config.path)
-                    .map_err(|e| format!("{}: {e}", d.config.path.display()))?,
+                    .map_err(|source| PlatformError::Io {
+                        path: path(),
+                        source,
+                    })?,
             )
         };
         Ok(Nvdimm {

@@ -15,7 +15,7 @@
 use std::path::Path;
 
 use crate::config::{FLUSH_PAGE, FLUSH_SIZE, FLUSH_STRIDE, MAX_FLUSH_HINTS};
-use crate::shm::SharedFile;
+use crate::shm::{SharedFile, ShmError};
 
 /// The host mapping of the flush hint page's backing file.
 pub struct FlushPage {
@@ -24,7 +24,7 @@ pub struct FlushPage {
 
 impl FlushPage {
     /// Creates (or resets to zero) the backing file and maps it shared.
-    pub fn create(path: &Path) -> Result<Self, String> {
+    pub fn create(path: &Path) -> Result<Self, ShmError> {
         Ok(FlushPage {
             shm: SharedFile::create(path, FLUSH_SIZE as usize)?,
         })

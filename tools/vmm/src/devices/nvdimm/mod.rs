@@ -12,6 +12,7 @@
 pub mod ars;
 mod counters;
 mod dimm;
+mod error;
 mod faults;
 pub mod flush;
 #[cfg(test)]
@@ -24,6 +25,7 @@ use serde_json::{json, Value};
 
 pub use counters::Counters;
 pub use dimm::Nvdimm;
+pub use error::{BackendError, PlatformError};
 pub use faults::{Fault, FaultAction, Faults};
 
 use ars::Ars;
@@ -37,9 +39,9 @@ use crate::dsm::*;
 /// tell the guest to re-read `_FIT`.
 pub trait HotplugBackend: Send {
     /// Maps the DIMM's backing file at its address.
-    fn add(&mut self, d: &PlacedDimm) -> Result<(), String>;
+    fn add(&mut self, d: &PlacedDimm) -> Result<(), BackendError>;
     /// Raises a notification on the guest's devices.
-    fn notify(&mut self, n: Notification) -> Result<(), String>;
+    fn notify(&mut self, n: Notification) -> Result<(), BackendError>;
 }
 
 /// Room for hot-added DIMMs, fixed when the machine starts.
@@ -72,7 +74,7 @@ pub struct Platform {
 }
 
 impl Platform {
-    pub fn new(dimms: &[PlacedDimm], fit: Vec<u8>) -> Result<Self, String> {
+    pub fn new(dimms: &[PlacedDimm], fit: Vec<u8>) -> Result<Self, PlatformError> {
         Ok(Platform {
             dimms: dimms.iter().map(Nvdimm::open).collect::<Result<_, _>>()?,
             placed: dimms.to_vec(),
@@ -157,9 +159,9 @@ impl Platform {
     }
 
     /// Adds a poisoned range (with `--ars`); returns how many there are.
-    pub fn add_poison(&mut self, address: u64, length: u64) -> Result<usize, String> {
-        let ars = self.ars.as_mut().ok_or("no ARS on this machine (--ars)")?;
-        ars.add_poison(address, length).map_err(|e| e.to_string())
+    pub fn add_poison(&mut self, address: u64, length: u64) -> Result<usize, PlatformError> {
+        let ars = self.ars.as_mut().ok_or(PlatformError::NoArs)?;
+        Ok(ars.add_poison(address, length)?)
     }
 
     /// A transport received a request it could not parse.
@@ -172,38 +174,35 @@ impl Platform {
         self.counters.abandoned += 1;
     }
 
-    fn notify_room(&mut self, n: Notification) -> Result<(), String> {
+    fn notify_room(&mut self, n: Notification) -> Result<(), PlatformError> {
         let room = self
             .hotplug
             .as_mut()
-            .ok_or("this machine has no notification line (--hotplug-slots)")?;
-        room.backend.notify(n)
+            .ok_or(PlatformError::NoNotificationLine)?;
+        room.backend.notify(n).map_err(PlatformError::Backend)
     }
 
     /// Raises a root device notification: re-read `_FIT`, or an
     /// uncorrectable memory error.
-    pub fn notify(&mut self, n: Notification) -> Result<(), String> {
+    pub fn notify(&mut self, n: Notification) -> Result<(), PlatformError> {
         self.notify_room(n)
     }
 
     /// Raises `Notify(NVss, 0x81)` on the device of the DIMM with NFIT
     /// `handle` (a DIMM of the machine or a hot-added one).
-    pub fn notify_dimm_health(&mut self, handle: u32) -> Result<(), String> {
+    pub fn notify_dimm_health(&mut self, handle: u32) -> Result<(), PlatformError> {
         let slot = handle
             .checked_sub(1)
             .map(|s| s as usize)
             .filter(|s| self.placed.iter().any(|d| usize::from(d.slot) == *s))
-            .ok_or_else(|| format!("no DIMM with handle {handle}"))?;
+            .ok_or(PlatformError::NoSuchHandle(handle))?;
         self.notify_room(Notification::DimmHealth(slot))
     }
 
     /// The flush hints of every DIMM that has some: which slots the guest
     /// wrote since the last call; clears them.
-    pub fn take_flush_hints(&mut self) -> Result<Value, String> {
-        let page = self
-            .flush
-            .as_ref()
-            .ok_or("no DIMM has flush hints (flush-hints=N)")?;
+    pub fn take_flush_hints(&mut self) -> Result<Value, PlatformError> {
+        let page = self.flush.as_ref().ok_or(PlatformError::NoFlushHints)?;
         let out: Vec<Value> = self
             .placed
             .iter()
@@ -235,46 +234,49 @@ impl Platform {
 
     /// Adds a DIMM at run time: places it after the others, has the
     /// transport map it, regenerates `_FIT` and notifies the guest.
-    pub fn hotplug(&mut self, config: crate::config::NvdimmConfig) -> Result<PlacedDimm, String> {
-        let room = self
-            .hotplug
-            .as_mut()
-            .ok_or("this machine has no hotplug slots (--hotplug-slots)")?;
+    pub fn hotplug(
+        &mut self,
+        config: crate::config::NvdimmConfig,
+    ) -> Result<PlacedDimm, PlatformError> {
+        let room = self.hotplug.as_mut().ok_or(PlatformError::NoHotplug)?;
         if room.slots == 0 {
-            return Err("no hotplug slot left".into());
+            return Err(PlatformError::NoSlotLeft);
         }
         if self.placed.iter().any(|d| d.config.path == config.path) {
-            return Err(format!("{}: already a DIMM", config.path.display()));
+            return Err(PlatformError::AlreadyADimm { path: config.path });
         }
         if config.label_methods.methods() {
-            return Err("label-methods: the hotplug slots' devices have no label methods".into());
+            return Err(PlatformError::HotplugLabelMethods);
         }
         if config.flush_hints > 0 && self.flush.is_none() {
-            return Err(
-                "flush-hints: this machine has no flush hint page (give a boot DIMM flush hints)"
-                    .into(),
-            );
+            return Err(PlatformError::HotplugFlushHints);
         }
         let mut all: Vec<_> = self.placed.iter().map(|d| d.config.clone()).collect();
         all.push(config.clone());
-        let (placed, end) = crate::config::place(&all)?;
+        let (mut placed, end) = crate::config::place(&all)?;
         if end > room.limit {
-            return Err(format!(
-                "a DIMM of {} bytes does not fit in the device memory left",
-                config.file_size()?
-            ));
+            return Err(PlatformError::NoRoom(config.file_size()?));
         }
-        let new = placed.last().cloned().ok_or("no DIMM placed")?;
+        // `place` places every DIMM it is given, this one last.
+        let new = placed.pop().ok_or(PlatformError::NotPlaced)?;
         if !config.check_file()? {
             config.create_file()?;
         }
         let model = Nvdimm::open(&new)?;
-        room.backend.add(&new)?;
+        room.backend.add(&new).map_err(PlatformError::Backend)?;
         room.slots -= 1;
         self.dimms.push(model);
         self.placed.push(new.clone());
         self.fit = crate::acpi::nfit::nfit_body(&self.placed, room.capabilities);
-        room.backend.notify(Notification::Update)?;
+        room.backend
+            .notify(Notification::Update)
+            .map_err(PlatformError::Backend)?;
+        log::debug!(
+            "hot-added {} at {:#x} (handle {})",
+            new.config.path.display(),
+            new.address,
+            u32::from(new.slot) + 1
+        );
         Ok(new)
     }
 

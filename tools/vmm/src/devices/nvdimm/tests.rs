@@ -206,11 +206,11 @@ fn label_methods() {
 struct FakeBackend(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl HotplugBackend for FakeBackend {
-    fn add(&mut self, d: &PlacedDimm) -> Result<(), String> {
+    fn add(&mut self, d: &PlacedDimm) -> Result<(), BackendError> {
         self.0.lock().unwrap().push(format!("add {:#x}", d.address));
         Ok(())
     }
-    fn notify(&mut self, n: Notification) -> Result<(), String> {
+    fn notify(&mut self, n: Notification) -> Result<(), BackendError> {
         self.0.lock().unwrap().push(format!("notify {n:?}"));
         Ok(())
     }
@@ -230,6 +230,7 @@ fn hotplug_regenerates_fit() {
     assert!(p
         .hotplug(cfg("h1.img"))
         .unwrap_err()
+        .to_string()
         .contains("no hotplug slots"));
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     p.hotplug = Some(HotplugRoom {
@@ -253,11 +254,16 @@ fn hotplug_regenerates_fit() {
     assert!(p
         .hotplug(cfg("h2.img"))
         .unwrap_err()
+        .to_string()
         .contains("no hotplug slot left"));
     p.hotplug.as_mut().unwrap().slots = 1;
     let mut big = cfg("h3.img");
     big.size = 2 << 30;
-    assert!(p.hotplug(big).unwrap_err().contains("does not fit"));
+    assert!(p
+        .hotplug(big)
+        .unwrap_err()
+        .to_string()
+        .contains("does not fit"));
     assert!(!std::env::temp_dir()
         .join(format!(
             "nvdimm-vmm-model-{}-hotplug/h3.img",

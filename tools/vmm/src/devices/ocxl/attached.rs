@@ -142,7 +142,7 @@ impl Attached {
         for f in s.pending.drain(..) {
             // `arm` keeps armed and pending rules within the cap.
             if let Err(e) = self.card.faults.add(f) {
-                eprintln!("nvdimm-vmm: ocxlpmem: {e}");
+                log::warn!("ocxlpmem: {e}");
             }
         }
     }

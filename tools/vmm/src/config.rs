@@ -114,7 +114,7 @@ pub enum ConfigError {
     NoDirectory { path: PathBuf, dir: PathBuf },
     #[error("{}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
-    #[error("vectors={0}: expected 1 to {max}", max = crate::transport::ivshmem::MAX_VECTORS)]
+    #[error("vectors={0}: expected 1 to {max}", max = MAX_OCXL_VECTORS)]
     BadVectors(String),
     #[error(
         "size={0} must be a multiple of 128M from 256M to 64G (128 MiB memory sections: one \
@@ -347,6 +347,10 @@ pub const MAX_OCXL_SIZE: u64 = 64 << 30;
 /// aligned, as the attachment requires.
 pub const OCXL_MEMORY_BASE: u64 = FLUSH_BASE + (1 << 30);
 /// Default MSI-X vectors of the card (OpenCAPI pmem uses two).
+/// The most interrupt vectors of the card: what its `ivshmem-doorbell`
+/// transport can raise (`crate::transport::ivshmem::MAX_VECTORS`, which
+/// a test keeps equal).
+pub const MAX_OCXL_VECTORS: u32 = 32;
 pub const DEFAULT_OCXL_VECTORS: u32 = 2;
 
 /// The `--ocxlpmem` option: the OpenCAPI pmem card, its register file
@@ -378,7 +382,7 @@ impl OcxlConfig {
                     vectors = v
                         .parse::<u32>()
                         .ok()
-                        .filter(|n| (1..=crate::transport::ivshmem::MAX_VECTORS).contains(n))
+                        .filter(|n| (1..=MAX_OCXL_VECTORS).contains(n))
                         .ok_or_else(|| ConfigError::BadVectors(v.to_string()))?
                 }
                 _ => {

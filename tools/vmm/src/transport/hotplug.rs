@@ -5,6 +5,9 @@ use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
+use nvdimm_testkit::qemu::Prop;
+
+use super::launch::{dimm_backend, dimm_device};
 use crate::acpi::ssdt::notify_byte;
 use crate::config::PlacedDimm;
 use crate::devices::nvdimm::{BackendError, HotplugBackend};
@@ -40,31 +43,17 @@ impl HotplugBackend for QemuHotplug {
                     .map_err(TransportError::from)?,
             ),
         };
-        qmp.execute(
-            "object-add",
-            serde_json::json!({
-                "qom-type": "memory-backend-file",
-                "id": format!("nvmem{}", d.slot),
-                "share": true,
-                "mem-path": d.config.path.display().to_string(),
-                "size": d.config.file_size().map_err(TransportError::from)?,
-            }),
-        )
-        .map_err(TransportError::from)?;
-        let added = qmp.execute(
-            "device_add",
-            serde_json::json!({
-                "driver": "pc-dimm",
-                "id": format!("nvdimm{}", d.slot),
-                "memdev": format!("nvmem{}", d.slot),
-                "addr": d.address,
-            }),
-        );
+        // The same objects as a boot DIMM's (see `launch`).
+        let size = d.config.file_size().map_err(TransportError::from)?;
+        let backend = dimm_backend(d.slot, &d.config.path, size);
+        qmp.execute("object-add", backend.qmp_args())
+            .map_err(TransportError::from)?;
+        let added = qmp.execute("device_add", dimm_device(d.slot, d.address).qmp_args());
         if let Err(e) = added {
             // Leave no backend behind: the slot can be tried again.
             let _ = qmp.execute(
                 "object-del",
-                serde_json::json!({ "id": format!("nvmem{}", d.slot) }),
+                serde_json::json!({ "id": backend.get("id").map(Prop::json) }),
             );
             return Err(TransportError::from(e).into());
         }

@@ -551,6 +551,11 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_card_config_allows_what_the_transport_raises() {
+        assert_eq!(crate::config::MAX_OCXL_VECTORS, MAX_VECTORS);
+    }
     use std::io::Write;
     use std::sync::Mutex;
 

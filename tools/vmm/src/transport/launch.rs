@@ -212,6 +212,25 @@ mod tests {
     use crate::config::{place, NvdimmConfig};
 
     #[test]
+    fn a_hot_added_dimm_is_described_as_at_boot() {
+        let backend = dimm_backend(2, Path::new("/d/h.img"), 4096);
+        assert_eq!(
+            backend.qmp_args(),
+            serde_json::json!({"qom-type": "memory-backend-file", "id": "nvmem2",
+                "share": true, "mem-path": "/d/h.img", "size": 4096})
+        );
+        assert_eq!(
+            dimm_device(2, 0x1_2000_0000).qmp_args(),
+            serde_json::json!({"driver": "pc-dimm", "id": "nvdimm2", "memdev": "nvmem2",
+                "addr": 0x1_2000_0000u64})
+        );
+        assert_eq!(
+            dimm_device(2, 0x1_2000_0000).cmdline(),
+            "pc-dimm,id=nvdimm2,memdev=nvmem2,addr=0x120000000"
+        );
+    }
+
+    #[test]
     fn command_line() {
         let c = NvdimmConfig::parse("path=/d/a.img,size=512M,label-size=128K").unwrap();
         let (dimms, end) = place(&[c]).unwrap();

@@ -519,19 +519,12 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
             Ok(Some(status)) => {
                 let panicked = console.finish();
                 let err = errors.join().unwrap_or_default();
-                if panicked {
-                    break Outcome::Panic;
-                } else if status.success() {
-                    break Outcome::PowerOff;
-                }
                 // `nvdimm-vmm` reports a panic or a timeout by its exit
                 // code (`nvdimm_testkit::Exit`); others need its message.
-                if cfg.platform == Platform::Vmm {
-                    if let Some(o) = Outcome::from_vmm_status(status.code()) {
-                        break o;
-                    }
-                }
-                break Outcome::QemuFailed(format!("{bin} exited with {status}: {}", err.trim()));
+                let vmm = (cfg.platform == Platform::Vmm && !panicked && !status.success())
+                    .then(|| Outcome::from_vmm_status(status.code()))
+                    .flatten();
+                break vmm.unwrap_or_else(|| Outcome::of_exit(&bin, status, panicked, &err));
             }
             Ok(None) if start.elapsed() > limit => {
                 // Our own child, ended by pid through its handle.

@@ -4,6 +4,7 @@
 //! back, both through this one table.
 
 use std::fmt::Write as _;
+use std::process::ExitStatus;
 
 /// How a guest ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,19 @@ impl Outcome {
         }
     }
 
+    /// How a guest ended whose `program` exited with `status`: a panic
+    /// seen on its console (`panic=-1` ends QEMU too), a power-off (exit
+    /// 0, `-no-reboot`), else a failure, with the program's stderr.
+    pub fn of_exit(program: &str, status: ExitStatus, panicked: bool, stderr: &str) -> Outcome {
+        if panicked {
+            Outcome::Panic
+        } else if status.success() {
+            Outcome::PowerOff
+        } else {
+            Outcome::QemuFailed(format!("{program} exited with {status}: {}", stderr.trim()))
+        }
+    }
+
     /// The end an `nvdimm-vmm` exit status reports by itself (a panic or a
     /// timeout); `None` for the others, which need the VMM's message.
     pub fn from_vmm_status(code: Option<i32>) -> Option<Outcome> {
@@ -110,6 +124,18 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ends_of_a_process() {
+        use std::os::unix::process::ExitStatusExt;
+        let (ok, failed) = (ExitStatus::from_raw(0), ExitStatus::from_raw(1 << 8));
+        assert_eq!(Outcome::of_exit("q", failed, true, ""), Outcome::Panic);
+        assert_eq!(Outcome::of_exit("q", ok, false, ""), Outcome::PowerOff);
+        assert_eq!(
+            Outcome::of_exit("q", failed, false, " no kvm\n"),
+            Outcome::QemuFailed("q exited with exit status: 1: no kvm".into())
+        );
+    }
 
     #[test]
     fn codes_are_distinct_and_round_trip() {

@@ -231,13 +231,7 @@ pub fn run(
             Ok(Some(status)) => {
                 let panicked = console.finish();
                 let err = errors.join().unwrap_or_default();
-                if panicked {
-                    break Outcome::Panic;
-                }
-                if status.success() {
-                    break Outcome::PowerOff;
-                }
-                break Outcome::QemuFailed(format!("QEMU exited with {status}: {}", err.trim()));
+                break Outcome::of_exit("QEMU", status, panicked, &err);
             }
             Ok(None) if crate::host::stop_requested().is_some() => {
                 // Our own child, ended through its handle.

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+//! Tests of `config.rs`.
+
+use super::*;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nvdimm-vmm-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+#[test]
+fn spec_values() {
+    let nv = NvdimmConfig::parse("path=/x/d.img,size=512M,label-size=128K,unarmed=on").unwrap();
+    assert_eq!(nv.size, 512 << 20);
+    assert_eq!(nv.label_size, 128 << 10);
+    assert!(nv.unarmed);
+    assert_eq!(nv.file_size().unwrap(), (512 << 20) + (128 << 10));
+    let e = |s: &str| NvdimmConfig::parse(s).unwrap_err().to_string();
+    assert!(e("path=/x,size=3M").contains("multiple of 2M"));
+    assert!(e("path=/x,size=0").contains("multiple of 2M"));
+    assert!(e("path=/x,size=4M,label-size=64K").contains("below the minimum"));
+    assert!(e("path=/x,size=4M,label-size=129K").contains("multiple of 4K"));
+    assert!(e("size=4M").contains("path"));
+    assert!(e("path=/x,size=4M,colour=red").contains("unknown key"));
+    assert!(e("path=/x,size=4M,unarmed=maybe").contains("on or off"));
+    assert!(e("path=/x,size=4M,junk").contains("key=value"));
+    assert!(e("path=/x,size=18446744073709551615").contains("multiple"));
+    assert!(e("path=/nonexistent/d.img").contains("give size="));
+    assert!(e("path=/x,size=4M,label-methods=on").contains("label area"));
+    assert!(e("path=/x,size=4M,label-methods=both").contains("label area"));
+    assert!(e("path=/x,size=4M,label-size=128K,label-methods=yes").contains("off, on or both"));
+    assert!(e("path=/x,size=4M,flush-hints=9").contains("0 to 8"));
+    assert!(e("path=/x,size=4M,flush-hints=-1").contains("0 to 8"));
+    let m = NvdimmConfig::parse("path=/x,size=4M,label-size=128K,label-methods=on,flush-hints=8")
+        .unwrap();
+    assert_eq!(m.label_methods, LabelMethods::On);
+    assert!(m.label_methods.methods() && !m.label_methods.dsm());
+    assert_eq!(m.flush_hints, 8);
+    let d = NvdimmConfig::parse("path=/x,size=4M").unwrap();
+    assert_eq!((d.label_methods, d.flush_hints), (LabelMethods::Off, 0));
+    assert_eq!(flush_hint_address(0, 0), FLUSH_BASE);
+    assert_eq!(flush_hint_address(2, 3), FLUSH_BASE + 2 * 4096 + 3 * 64);
+}
+
+#[test]
+fn files_are_checked_not_changed() {
+    let p = tmp("small.img");
+    std::fs::write(&p, vec![7u8; 4096]).unwrap();
+    let nv = NvdimmConfig::parse(&format!("path={},size=4M", p.display())).unwrap();
+    assert_eq!(
+        nv.check_file().unwrap_err().to_string(),
+        format!(
+            "{}: the file is 4096 bytes, too small for size=4194304 plus label-size=0 \
+             (4194304 bytes)",
+            p.display()
+        )
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), vec![7u8; 4096], "untouched");
+    // Without size=, the size comes from the file; 4 KiB is too small.
+    assert!(NvdimmConfig::parse(&format!("path={},label-size=128K", p.display())).is_err());
+    let big = tmp("big.img");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len((6 << 20) + (128 << 10))
+        .unwrap();
+    let nv = NvdimmConfig::parse(&format!("path={},label-size=128K", big.display())).unwrap();
+    assert_eq!(nv.size, 6 << 20);
+    assert!(nv.check_file().unwrap());
+    let wrong = NvdimmConfig::parse(&format!("path={},size=4M", big.display())).unwrap();
+    assert!(wrong
+        .check_file()
+        .unwrap_err()
+        .to_string()
+        .contains("must match"));
+    let new = tmp("new.img");
+    let _ = std::fs::remove_file(&new);
+    let nv =
+        NvdimmConfig::parse(&format!("path={},size=4M,label-size=128K", new.display())).unwrap();
+    assert!(!nv.check_file().unwrap());
+    assert!(!new.exists(), "checking creates nothing");
+    nv.create_file().unwrap();
+    assert_eq!(
+        std::fs::metadata(&new).unwrap().len(),
+        (4 << 20) + (128 << 10)
+    );
+    assert!(nv.create_file().is_err(), "never recreated");
+    let nodir = NvdimmConfig::parse("path=/nonexistent-dir/x.img,size=4M").unwrap();
+    assert!(nodir
+        .check_file()
+        .unwrap_err()
+        .to_string()
+        .contains("does not exist"));
+}
+
+#[test]
+fn placement() {
+    let a = NvdimmConfig::parse("path=/a,size=512M,label-size=128K").unwrap();
+    let b = NvdimmConfig::parse("path=/b,size=256M").unwrap();
+    let (p, end) = place(&[a.clone(), b]).unwrap();
+    assert_eq!(p[0].address, DEVICE_MEMORY_BASE);
+    // 512M + 128K rounds up to 640M.
+    assert_eq!(p[1].address, DEVICE_MEMORY_BASE + (640 << 20));
+    assert_eq!(p[1].slot, 1);
+    assert_eq!(end, DEVICE_MEMORY_BASE + (896 << 20));
+    assert!(place(&vec![a; MAX_DIMMS + 1]).is_err());
+}
+
+#[test]
+fn ocxlpmem_values_and_files() {
+    let c = OcxlConfig::parse("path=/x/c.img,size=512M").unwrap();
+    assert_eq!((c.size, c.vectors), (512 << 20, 2));
+    let c = OcxlConfig::parse("path=/x/c.img,size=1G,vectors=32").unwrap();
+    assert_eq!((c.size, c.vectors), (1 << 30, 32));
+    let e = |s: &str| OcxlConfig::parse(s).unwrap_err().to_string();
+    assert_eq!(
+        OcxlConfig::parse("path=/x,size=384M").unwrap().size,
+        384 << 20
+    );
+    assert!(e("path=/x,size=200M").contains("multiple of 128M"));
+    assert!(e("path=/x,size=128M").contains("multiple of 128M"));
+    assert!(e("path=/x,size=128G").contains("multiple of 128M"));
+    assert!(e("path=/x,size=512M,vectors=0").contains("1 to 32"));
+    assert!(e("path=/x,size=512M,vectors=33").contains("1 to 32"));
+    assert!(e("path=/x,size=512M,label-size=128K").contains("unknown key"));
+    assert!(e("size=512M").contains("path"));
+    assert!(e("path=/nonexistent/c.img").contains("give size="));
+    let p = tmp("ocxl-small.img");
+    std::fs::write(&p, vec![5u8; 4096]).unwrap();
+    let c = OcxlConfig::parse(&format!("path={},size=512M", p.display())).unwrap();
+    // A card has no label area: its message names the size only.
+    assert_eq!(
+        c.check_file().unwrap_err().to_string(),
+        format!(
+            "{}: the file is 4096 bytes, too small for size=536870912 (536870912 bytes)",
+            p.display()
+        )
+    );
+    assert_eq!(std::fs::read(&p).unwrap(), vec![5u8; 4096], "untouched");
+    assert!(OcxlConfig::parse(&format!("path={}", p.display()))
+        .unwrap_err()
+        .to_string()
+        .contains("multiple of 128M"));
+    const {
+        assert!(OCXL_MEMORY_BASE.is_multiple_of(OCXL_SECTION));
+        assert!(OCXL_MEMORY_BASE >= FLUSH_BASE + FLUSH_SIZE);
+    }
+    let new = tmp("ocxl-new.img");
+    let _ = std::fs::remove_file(&new);
+    let c = OcxlConfig::parse(&format!("path={},size=512M", new.display())).unwrap();
+    assert!(!c.check_file().unwrap());
+    assert!(!new.exists());
+    c.create_file().unwrap();
+    assert_eq!(std::fs::metadata(&new).unwrap().len(), 512 << 20);
+    assert!(c.create_file().is_err(), "never recreated");
+    let again = OcxlConfig::parse(&format!("path={}", new.display())).unwrap();
+    assert_eq!(again.size, 512 << 20);
+    assert!(again.check_file().unwrap());
+    let _ = std::fs::remove_file(&new);
+}
+
+#[test]
+fn persistence_bits() {
+    assert_eq!(Persistence::None.bits(), 0);
+    assert_eq!(Persistence::MemCtrl.bits(), 2);
+    assert_eq!(Persistence::Cpu.bits(), 3);
+}

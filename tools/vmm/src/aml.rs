@@ -552,7 +552,8 @@ pub mod decode {
                     self.pos += 1;
                     let end = self.pkg_end()?;
                     let n = self.integer()? as usize;
-                    if self.pos + n != end {
+                    // A size past the initializer zero-fills the rest.
+                    if self.pos + n < end {
                         return Err("buffer size disagrees with its package".into());
                     }
                     self.pos = end;

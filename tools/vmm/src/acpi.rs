@@ -156,23 +156,32 @@ fn zeros(size: Term) -> Term {
     aml::mid(aml::name("ZBUF"), int(0), size)
 }
 
-/// The input's zero tail (see [`mailbox::IN_ZERO_TAIL`]): `Local4` (the
-/// bytes to write, `Local2` of them in `Local1`) becomes the smallest
-/// payload field but the largest past which `Local1` holds only zeros
-/// (`Mid` and a zero `Buffer` compared natively, not byte by byte).
-fn trim_zero_tail() -> Vec<Term> {
+/// Writes the input (`Local2` bytes in `Local1`): through the smallest
+/// payload field past which it holds only zeros (`Mid` and a zero `Buffer`
+/// compared natively, not byte by byte; a longer buffer stored into a
+/// field is cut to it), with its zero tail in `IZTL` (see
+/// [`mailbox::IN_ZERO_TAIL`]); else through the smallest field that holds
+/// it all, as [`ladder`] does.
+fn write_input() -> Vec<Term> {
+    let plain = ladder(local(2), &|f| aml::store(local(1), aml::name(f)));
     let fields = &mailbox::DATA_FIELDS[..mailbox::DATA_FIELDS.len() - 1];
-    let mut inner: Vec<Term> = Vec::new();
-    for &n in fields.iter().rev() {
+    let mut inner = plain.clone();
+    for (i, &n) in fields.iter().enumerate().rev() {
         let rest = || aml::subtract(local(2), int(n as u64), None);
-        let mut v = vec![aml::if_(
-            aml::l_equal(aml::mid(local(1), int(n as u64), rest()), zeros(rest())),
-            &[aml::store(int(n as u64), local(4))],
-        )];
-        if !inner.is_empty() {
-            v.push(aml::else_(&inner));
-        }
-        inner = vec![aml::if_(aml::l_greater(local(2), int(n as u64)), &v)];
+        let test = vec![
+            aml::if_(
+                aml::l_equal(aml::mid(local(1), int(n as u64), rest()), zeros(rest())),
+                &[
+                    aml::store(local(1), aml::name(DATA_NAMES[i])),
+                    aml::store(rest(), aml::name("IZTL")),
+                ],
+            ),
+            aml::else_(&inner),
+        ];
+        inner = vec![
+            aml::if_(aml::l_greater(local(2), int(n as u64)), &test),
+            aml::else_(&plain),
+        ];
     }
     inner
 }
@@ -241,16 +250,8 @@ fn ncal() -> Term {
     ));
     // Input: the first element of the argument package, if it is a
     // buffer; or the argument itself when it is a buffer (label methods).
-    // Local4: the bytes written, the input less its zero tail (a longer
-    // buffer stored into a field is cut to it).
-    let write_input = [
-        vec![aml::store(local(2), local(4))],
-        trim_zero_tail(),
-        ladder(local(4), &|f| aml::store(local(1), aml::name(f))),
-    ]
-    .concat();
+    let write_input = write_input();
     body.push(aml::store(int(0), local(2)));
-    body.push(aml::store(int(0), local(4)));
     body.push(aml::if_(
         aml::l_equal(aml::object_type(arg(3)), int(3)),
         &[
@@ -284,7 +285,6 @@ fn ncal() -> Term {
         aml::store(arg(1), aml::name("REVI")),
         aml::store(arg(2), aml::name("FUNC")),
         aml::store(local(2), aml::name("ILEN")),
-        aml::store(aml::subtract(local(2), local(4), None), aml::name("IZTL")),
         aml::store(arg(5), aml::name("KIND")),
         aml::store(arg(0), aml::name("UUID")),
         aml::add(aml::name("SEQN"), int(1), Some(local(3))),
@@ -311,23 +311,30 @@ fn ncal() -> Term {
             aml::l_greater(local(5), int(mailbox::DATA_SIZE as u64)),
             &[aml::store(int(mailbox::DATA_SIZE as u64), local(5))],
         ),
-        // Local2: the bytes before the output's zero tail.
-        aml::store(aml::subtract(local(5), aml::name("OZTL"), None), local(2)),
-        aml::if_(
-            aml::l_greater(local(2), local(5)),
-            &[aml::store(local(5), local(2))],
-        ),
         aml::store(aml::buffer(&[]), local(6)),
     ]);
-    body.extend(ladder(local(2), &|f| aml::store(aml::name(f), local(6))));
+    // With a zero tail, read the bytes before it (Local2) and append
+    // zeros.
     body.push(aml::if_(
-        aml::l_less(local(2), local(5)),
-        &[aml::ret(aml::concatenate(
-            aml::mid(local(6), int(0), local(2)),
-            zeros(aml::subtract(local(5), local(2), None)),
-            None,
-        ))],
+        aml::name("OZTL"),
+        &[
+            vec![
+                aml::store(aml::subtract(local(5), aml::name("OZTL"), None), local(2)),
+                aml::if_(
+                    aml::l_greater(local(2), local(5)),
+                    &[aml::store(local(5), local(2))],
+                ),
+            ],
+            ladder(local(2), &|f| aml::store(aml::name(f), local(6))),
+            vec![aml::ret(aml::concatenate(
+                aml::mid(local(6), int(0), local(2)),
+                zeros(aml::subtract(local(5), local(2), None)),
+                None,
+            ))],
+        ]
+        .concat(),
     ));
+    body.extend(ladder(local(5), &|f| aml::store(aml::name(f), local(6))));
     body.push(aml::ret(aml::mid(local(6), int(0), local(5))));
     aml::method("NCAL", 6, true, &body)
 }

@@ -108,12 +108,7 @@ pub fn vmm_table(sc: &Scenario, dir: &Path, marks: &[(u32, String, f64)]) -> Res
         let f = |x: Option<(f64, f64, f64)>| {
             x.map_or("-".to_string(), |(a, m, b)| {
                 let (a, b) = (scale(a), scale(b));
-                format!(
-                    "{:.1} {unit} [{:.1}, {:.1}]",
-                    scale(m),
-                    a.min(b),
-                    a.max(b)
-                )
+                format!("{:.1} {unit} [{:.1}, {:.1}]", scale(m), a.min(b), a.max(b))
             })
         };
         let ratio = match (v, q) {

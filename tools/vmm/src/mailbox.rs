@@ -40,6 +40,17 @@ pub const FUNCTION: usize = 0x18;
 pub const IN_LEN: usize = 0x1c;
 pub const OUT_LEN: usize = 0x20;
 pub const KIND: usize = 0x24;
+/// Zero tails: the last `OUT_ZERO_TAIL` bytes of the output (VMM) and
+/// `IN_ZERO_TAIL` bytes of the input (guest) are zeros that were not
+/// written to the payload area: the reader pads them back. The AML moves
+/// the payload through fields one `QWordAcc` datum at a time (about 10 ms
+/// for 128 KiB under TCG), and a label area is mostly zeros. The guest
+/// writes `IN_ZERO_TAIL` only when it leaves a tail out, and the VMM
+/// clears it as it reads a request; the VMM leaves out no tail shorter
+/// than [`ZERO_TAIL_MIN`] (the AML's extra steps would cost more).
+pub const OUT_ZERO_TAIL: usize = 0x28;
+pub const IN_ZERO_TAIL: usize = 0x2c;
+pub const ZERO_TAIL_MIN: usize = 256;
 pub const UUID: usize = 0x30;
 /// Start of the payload area.
 pub const DATA: usize = 0x1000;
@@ -65,6 +76,7 @@ pub const KIND_LABEL: u32 = 2;
 pub const DATA_FIELDS: [usize; 4] = [256, 4096, 32768, DATA_SIZE];
 
 const _: () = assert!(DATA + DATA_SIZE <= SIZE);
+const _: () = assert!(OUT_ZERO_TAIL == KIND + 4 && IN_ZERO_TAIL == KIND + 8 && UUID == KIND + 12);
 
 /// One request as read from the mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,6 +137,8 @@ impl Mailbox {
             return None;
         }
         let in_len = self.read_u32(IN_LEN) as usize;
+        let sent = in_len - (self.read_u32(IN_ZERO_TAIL) as usize).min(in_len);
+        self.write_u32(IN_ZERO_TAIL, 0);
         let mut uuid = [0u8; 16];
         uuid.copy_from_slice(&self.read_bytes(UUID, 16));
         Some(Request {
@@ -134,7 +148,11 @@ impl Mailbox {
             revision: self.read_u32(REVISION),
             function: self.read_u32(FUNCTION),
             uuid,
-            input: (in_len <= DATA_SIZE).then(|| self.read_bytes(DATA, in_len)),
+            input: (in_len <= DATA_SIZE).then(|| {
+                let mut b = self.read_bytes(DATA, sent);
+                b.resize(in_len, 0);
+                b
+            }),
         })
     }
 
@@ -147,7 +165,20 @@ impl Mailbox {
     /// Answers request `seq` with `output` (cut to the payload area).
     pub fn complete(&self, seq: u32, output: &[u8]) {
         let out = &output[..output.len().min(DATA_SIZE)];
-        self.write_bytes(DATA, out);
+        // Up to the last non-zero byte (at least 8 bytes), when that
+        // leaves out ZERO_TAIL_MIN bytes or more.
+        let nz = out
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |i| i + 1)
+            .max(8);
+        let sent = if out.len() >= nz + ZERO_TAIL_MIN {
+            nz
+        } else {
+            out.len()
+        };
+        self.write_bytes(DATA, &out[..sent]);
+        self.write_u32(OUT_ZERO_TAIL, (out.len() - sent) as u32);
         self.write_u32(OUT_LEN, out.len() as u32);
         fence(Ordering::Release);
         self.write_u32(DONE, seq);
@@ -171,6 +202,7 @@ impl Mailbox {
             },
         );
         self.write_u32(KIND, r.kind);
+        self.write_u32(IN_ZERO_TAIL, 0);
         self.write_bytes(UUID, &r.uuid);
         fence(Ordering::Release);
         self.write_u32(SEQ, r.seq);
@@ -181,7 +213,10 @@ impl Mailbox {
     pub fn answer(&self) -> (u32, Vec<u8>) {
         fence(Ordering::Acquire);
         let len = (self.read_u32(OUT_LEN) as usize).min(DATA_SIZE);
-        (self.read_u32(DONE), self.read_bytes(DATA, len))
+        let sent = len - (self.read_u32(OUT_ZERO_TAIL) as usize).min(len);
+        let mut b = self.read_bytes(DATA, sent);
+        b.resize(len, 0);
+        (self.read_u32(DONE), b)
     }
 }
 
@@ -223,6 +258,38 @@ mod tests {
         // An oversized answer is cut to the payload area.
         mb.complete(2, &vec![1; DATA_SIZE + 100]);
         assert_eq!(mb.answer().1.len(), DATA_SIZE);
+        // Zero tails: only the bytes up to the last non-zero one move.
+        let mut out = vec![0u8; 4 + MAX_TRANSFER];
+        out[700] = 7;
+        mb.complete(3, &out);
+        assert_eq!(mb.read_u32(OUT_ZERO_TAIL) as usize, out.len() - 701);
+        assert_eq!(mb.answer(), (3, out));
+        mb.complete(4, &[0; 300]);
+        assert_eq!(mb.read_u32(OUT_ZERO_TAIL), 292);
+        assert_eq!(mb.answer(), (4, vec![0; 300]));
+        // A short tail moves.
+        mb.complete(5, &[0; 200]);
+        assert_eq!(mb.read_u32(OUT_ZERO_TAIL), 0);
+        // The guest's input tail: stale payload bytes past what it wrote
+        // read as zeros.
+        let req = Request {
+            seq: 6,
+            kind: KIND_LABEL,
+            handle: 1,
+            revision: 1,
+            function: 6,
+            uuid: [0; 16],
+            input: Some(vec![5; 300]),
+        };
+        mb.post(&req);
+        mb.write_u32(IN_ZERO_TAIL, 44);
+        let mut want = vec![5u8; 256];
+        want.resize(300, 0);
+        assert_eq!(mb.pending().unwrap().input, Some(want));
+        // Read once: the next request writes it only if it has a tail.
+        assert_eq!(mb.pending().unwrap().input, Some(vec![5; 300]));
+        mb.write_u32(IN_ZERO_TAIL, u32::MAX);
+        assert_eq!(mb.pending().unwrap().input, Some(vec![0; 300]));
         let _ = std::fs::remove_file(&p);
     }
 }

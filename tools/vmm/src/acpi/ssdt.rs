@@ -76,6 +76,50 @@ fn ladder(size: Term, op: &dyn Fn(&str) -> Term) -> Vec<Term> {
     inner
 }
 
+/// `NVDR.ZBUF`, `Buffer (DATA_SIZE) {}` (ACPICA allocates it at its first
+/// use), and `size` zero bytes of it.
+fn zero_buffer() -> Term {
+    let size = int(mailbox::DATA_SIZE as u64);
+    let mut v = vec![0x11];
+    v.extend(aml::pkg_length(size.len()));
+    v.extend(size);
+    aml::name_obj("ZBUF", v)
+}
+
+fn zeros(size: Term) -> Term {
+    aml::mid(aml::name("ZBUF"), int(0), size)
+}
+
+/// Writes the input (`Local2` bytes in `Local1`): through the smallest
+/// payload field past which it holds only zeros (`Mid` and a zero `Buffer`
+/// compared natively, not byte by byte; a longer buffer stored into a
+/// field is cut to it), with its zero tail in `IZTL` (see
+/// [`mailbox::IN_ZERO_TAIL`]); else through the smallest field that holds
+/// it all, as [`ladder`] does.
+fn write_input() -> Vec<Term> {
+    let plain = ladder(local(2), &|f| aml::store(local(1), aml::name(f)));
+    let fields = &mailbox::DATA_FIELDS[..mailbox::DATA_FIELDS.len() - 1];
+    let mut inner = plain.clone();
+    for (i, &n) in fields.iter().enumerate().rev() {
+        let rest = || aml::subtract(local(2), int(n as u64), None);
+        let test = vec![
+            aml::if_(
+                aml::l_equal(aml::mid(local(1), int(n as u64), rest()), zeros(rest())),
+                &[
+                    aml::store(local(1), aml::name(DATA_NAMES[i])),
+                    aml::store(rest(), aml::name("IZTL")),
+                ],
+            ),
+            aml::else_(&inner),
+        ];
+        inner = vec![
+            aml::if_(aml::l_greater(local(2), int(n as u64)), &test),
+            aml::else_(&plain),
+        ];
+    }
+    inner
+}
+
 /// `NCAL(uuid, revision, function, arg3, handle, kind)`: one call to the
 /// VMM; returns the VMM's output buffer, or a status-4 (hardware error)
 /// buffer when the VMM cannot be reached.
@@ -93,7 +137,8 @@ fn ncal() -> Term {
         FieldUnit::Named("ILEN", 32),
         FieldUnit::Named("OLEN", 32),
         FieldUnit::Named("KIND", 32),
-        FieldUnit::Reserved((mailbox::UUID - mailbox::KIND - 4) * 8),
+        FieldUnit::Named("OZTL", 32),
+        FieldUnit::Named("IZTL", 32),
         FieldUnit::Named("UUID", 128),
     ];
     let mut body = vec![
@@ -139,7 +184,7 @@ fn ncal() -> Term {
     ));
     // Input: the first element of the argument package, if it is a
     // buffer; or the argument itself when it is a buffer (label methods).
-    let write_input = ladder(local(2), &|f| aml::store(local(1), aml::name(f)));
+    let write_input = write_input();
     body.push(aml::store(int(0), local(2)));
     body.push(aml::if_(
         aml::l_equal(aml::object_type(arg(3)), int(3)),
@@ -202,6 +247,27 @@ fn ncal() -> Term {
         ),
         aml::store(aml::buffer(&[]), local(6)),
     ]);
+    // With a zero tail, read the bytes before it (Local2) and append
+    // zeros.
+    body.push(aml::if_(
+        aml::name("OZTL"),
+        &[
+            vec![
+                aml::store(aml::subtract(local(5), aml::name("OZTL"), None), local(2)),
+                aml::if_(
+                    aml::l_greater(local(2), local(5)),
+                    &[aml::store(local(5), local(2))],
+                ),
+            ],
+            ladder(local(2), &|f| aml::store(aml::name(f), local(6))),
+            vec![aml::ret(aml::concatenate(
+                aml::mid(local(6), int(0), local(2)),
+                zeros(aml::subtract(local(5), local(2), None)),
+                None,
+            ))],
+        ]
+        .concat(),
+    ));
     body.extend(ladder(local(5), &|f| aml::store(aml::name(f), local(6))));
     body.push(aml::ret(aml::mid(local(6), int(0), local(5))));
     aml::method("NCAL", 6, true, &body)
@@ -523,6 +589,7 @@ pub fn ssdt(
             int(1),
         ),
         aml::field("DBIO", Access::Byte, &[FieldUnit::Named("DBEL", 8)]),
+        zero_buffer(),
         ncal(),
         dsm(0),
     ];

@@ -181,7 +181,8 @@ impl Cursor<'_> {
                 self.pos += 1;
                 let end = self.pkg_end()?;
                 let n = self.integer()? as usize;
-                if self.pos + n != end {
+                // A size past the initializer zero-fills the rest.
+                if self.pos + n < end {
                     return Err(DecodeError::BufferSize);
                 }
                 self.pos = end;

@@ -318,17 +318,33 @@ _bench_load() {
 	echo $((_t1 - _t0))
 }
 
+# platform_driver_dir MODULE: the sysfs directory of the platform driver
+# that MODULE registers (/sys/bus/platform/drivers/NAME; the C and the Rust
+# papr_scm name their drivers differently).
+platform_driver_dir() {
+	_pdd=
+	for _d in /sys/module/"$1"/drivers/platform:*; do
+		[ -e "$_d" ] && _pdd=$(readlink -f "$_d")
+	done
+	[ -d "$_pdd" ] && echo "$_pdd"
+}
+
+# platform_driver_device MODULE: the (last) platform device bound to
+# MODULE's platform driver.
+platform_driver_device() {
+	_pdd=$(platform_driver_dir "$1") || return 1
+	_pdev=
+	for _e in "$_pdd"/*; do
+		[ -L "$_e" ] && [ "${_e##*/}" != module ] && _pdev=${_e##*/}
+	done
+	[ -n "$_pdev" ] && echo "$_pdev"
+}
+
 # Microseconds from binding the device that MODULE's platform driver serves
 # (unbound first) to a region bound: the probe without the module load.
 _bench_bind() {
-	_dd=
-	for _d in /sys/module/"$1"/drivers/platform:*; do _dd=$(readlink -f "$_d"); done
-	[ -d "$_dd" ] || return 1
-	_dev=
-	for _e in "$_dd"/*; do
-		[ -L "$_e" ] && [ "${_e##*/}" != module ] && _dev=${_e##*/}
-	done
-	[ -n "$_dev" ] || return 1
+	_dd=$(platform_driver_dir "$1") || return 1
+	_dev=$(platform_driver_device "$1") || return 1
 	echo "$_dev" >"$_dd/unbind" || return 1
 	wait_for 30 sh -c '! ls /sys/bus/nd/drivers/nd_region | grep -q ^region' || return 1
 	_t0=$(pattern now)
@@ -358,16 +374,27 @@ _bench_row() {
 	awk -v n="$1" -v c="$_c" -v r="$_rs" 'BEGIN { printf "BENCH| %-44s | %9.1f ms | %9.1f ms | %5.2fx\n", n, c / 1000, r / 1000, r / c }'
 }
 
-# The SCM flush hcall, as the powerpc hcall_entry trace event prints it
-# (opcode in decimal).
+# The SCM hcalls, as the powerpc hcall_entry trace event prints them
+# (opcode in decimal): H_SCM_FLUSH (0x44C) and H_SCM_UNBIND_ALL (0x3FC,
+# what a papr_scm driver issues once when it lets go of a DIMM).
 H_SCM_FLUSH=1100
+H_SCM_UNBIND_ALL=1020
 
-# hcall_trace_start: records every hypervisor call from now on with the
-# powerpc hcall_entry trace event: a witness of what a driver asked the
-# hypervisor, the same for the C and the Rust papr_scm.
+# hcall_trace_start [OPCODE...]: records hypervisor calls from now on with
+# the powerpc hcall_entry trace event: a witness of what a driver asked the
+# hypervisor, the same for the C and the Rust papr_scm. With OPCODEs, only
+# those (an event filter: the console's H_PUT_TERM_CHAR calls of a long
+# scenario cannot then push them out of the buffer).
 hcall_trace_start() {
 	_t=/sys/kernel/tracing
+	_filter=
+	for _op in "$@"; do
+		_filter="${_filter:+$_filter || }opcode == $_op"
+	done
 	[ -d "$_t/events" ] || mount -t tracefs nodev "$_t" 2>/dev/null
+	if [ -n "$_filter" ]; then
+		require hcall-filter sh -c "echo '$_filter' >$_t/events/powerpc/hcall_entry/filter"
+	fi
 	require hcall-tracing sh -c "echo 65536 >$_t/buffer_size_kb && echo 1 >$_t/events/powerpc/hcall_entry/enable"
 }
 

@@ -10,7 +10,7 @@
 
 use crate::builder::{self, DcrEntry, MemdevEntry, Qemu, SpaEntry};
 use crate::reference;
-use crate::table::{self, Error, Nfit, Subtable};
+use crate::table::{self, Error, Nfit, Subtable, Warning};
 use std::fmt::{self, Write as _};
 
 /// Largest input the mutator produces (the parser's cross-checks are
@@ -18,7 +18,7 @@ use std::fmt::{self, Write as _};
 pub const MAX_INPUT: usize = 16 * 1024;
 
 /// Names of the [`Error`] variants, in declaration order.
-pub const ERROR_KINDS: [&str; 15] = [
+pub const ERROR_KINDS: [&str; 12] = [
     "TooShort",
     "BadSignature",
     "BadLength",
@@ -26,14 +26,22 @@ pub const ERROR_KINDS: [&str; 15] = [
     "BadSubtableLength",
     "SubtableOverrun",
     "DuplicateIndex",
-    "MissingSpa",
     "MissingDcr",
     "MissingInterleave",
     "UnknownFlushHandle",
     "BadRange",
-    "OverlappingRanges",
-    "MappingOutOfRange",
     "DuplicateCapabilities",
+];
+
+/// Names of the [`Warning`] variants, in declaration order.
+pub const WARNING_KINDS: [&str; 7] = [
+    "ZeroLength",
+    "Overrun",
+    "DuplicateSpaIndex",
+    "OverlappingRanges",
+    "UnalignedRange",
+    "MissingSpa",
+    "MappingOutOfRange",
 ];
 
 /// Index of an error's variant in [`ERROR_KINDS`].
@@ -46,14 +54,24 @@ pub fn error_kind(e: &Error) -> usize {
         Error::BadSubtableLength { .. } => 4,
         Error::SubtableOverrun { .. } => 5,
         Error::DuplicateIndex { .. } => 6,
-        Error::MissingSpa { .. } => 7,
-        Error::MissingDcr { .. } => 8,
-        Error::MissingInterleave { .. } => 9,
-        Error::UnknownFlushHandle { .. } => 10,
-        Error::BadRange { .. } => 11,
-        Error::OverlappingRanges { .. } => 12,
-        Error::MappingOutOfRange { .. } => 13,
-        Error::DuplicateCapabilities => 14,
+        Error::MissingDcr { .. } => 7,
+        Error::MissingInterleave { .. } => 8,
+        Error::UnknownFlushHandle { .. } => 9,
+        Error::BadRange { .. } => 10,
+        Error::DuplicateCapabilities => 11,
+    }
+}
+
+/// Index of a warning's variant in [`WARNING_KINDS`].
+pub fn warning_kind(w: &Warning) -> usize {
+    match w {
+        Warning::ZeroLength { .. } => 0,
+        Warning::Overrun { .. } => 1,
+        Warning::DuplicateSpaIndex { .. } => 2,
+        Warning::OverlappingRanges { .. } => 3,
+        Warning::UnalignedRange { .. } => 4,
+        Warning::MissingSpa { .. } => 5,
+        Warning::MappingOutOfRange { .. } => 6,
     }
 }
 
@@ -76,6 +94,8 @@ pub struct Outcome {
     pub fit_body: Option<Result<(), Error>>,
     /// `Nfit::parse_fit` of the whole input taken as a header-less body.
     pub fit_whole: Result<(), Error>,
+    /// The [`WARNING_KINDS`] (bit per entry) `Nfit::parse` reported.
+    pub warnings: u8,
 }
 
 /// Parses `data` every way and checks every accepted table (see the module
@@ -120,19 +140,35 @@ pub fn check(data: &[u8]) -> Outcome {
             }
         }
     }
+    let mut warnings = 0u8;
     if let Ok(nfit) = &parse {
         assert_eq!(nfit.revision(), data[8]);
+        nfit.warnings(|w| warnings |= 1 << warning_kind(&w));
     }
     Outcome {
         parse: parse.map(|_| ()),
         fit_body: fit_body.map(|r| r.map(|_| ())),
         fit_whole: fit_whole.map(|_| ()),
+        warnings,
     }
 }
 
 /// Walks every accessor of an accepted table and checks the invariants
 /// `Nfit::parse` establishes.
 pub fn walk(nfit: &Nfit<'_>) {
+    let mut warnings = Vec::new();
+    nfit.warnings(|w| {
+        let _ = write!(Sink, "{w}");
+        warnings.push(w);
+    });
+    let warned = |w: Warning| warnings.contains(&w);
+    // Only the first warning may say where the table ends.
+    for w in warnings.iter().skip(1) {
+        assert!(
+            !matches!(w, Warning::ZeroLength { .. } | Warning::Overrun { .. }),
+            "table end reported late: {warnings:?}"
+        );
+    }
     let subtables: Vec<Subtable<'_>> = nfit.subtables().collect();
     let mut counts = [0usize; 5];
     let mut caps_seen = 0;
@@ -145,23 +181,42 @@ pub fn walk(nfit: &Nfit<'_>) {
                 assert_eq!(end, Some(spa.end()), "wrapping range {spa:?}");
                 let cookie = spa.flags & table::SPA_LOCATION_COOKIE_VALID != 0;
                 assert_eq!(spa.location_cookie.is_some(), cookie);
-                assert_eq!(nfit.spa(spa.range_index), Some(spa), "SPA index not unique");
+                let first = nfit.spa(spa.range_index).expect("SPA range not found");
+                assert_eq!(first.range_index, spa.range_index);
+                if first != spa {
+                    assert!(warned(Warning::DuplicateSpaIndex {
+                        index: spa.range_index
+                    }));
+                }
+                let aligned = (spa.address | spa.length) & 0xfff == 0;
+                if spa.is_pmem() && !aligned {
+                    assert!(warned(Warning::UnalignedRange {
+                        index: spa.range_index,
+                        address: spa.address,
+                        length: spa.length
+                    }));
+                }
                 let _ = (spa.is_pmem(), spa.is_volatile());
             }
             Subtable::Memdev(m) => {
+                let (handle, index) = (m.device_handle, m.range_index);
+                if index != 0 && nfit.spa(index).is_none() {
+                    // Ignored, as C ignores it.
+                    assert!(warned(Warning::MissingSpa { handle, index }));
+                    assert!(!nfit.memdevs().any(|o| o == m), "ignored {m:?} listed");
+                    continue;
+                }
                 counts[1] += 1;
                 assert!(
                     nfit.dcr(m.region_index).is_some(),
                     "memdev {m:?} without its DCR"
                 );
-                if m.range_index != 0 {
-                    let spa = nfit.spa(m.range_index).expect("memdev without its SPA");
-                    if spa.is_pmem() {
-                        let end = m.region_offset.checked_add(m.region_size);
-                        assert!(
-                            end.is_some_and(|e| e <= spa.length),
-                            "memdev {m:?} outside {spa:?}"
-                        );
+                if let Some(spa) = nfit.spa(index).filter(|s| s.is_pmem()) {
+                    let end = m.region_offset.checked_add(m.region_size);
+                    let inside = end.is_some_and(|e| e <= spa.length);
+                    assert_eq!(m.inside(&spa), inside);
+                    if !inside {
+                        assert!(warned(Warning::MappingOutOfRange { handle, index }));
                     }
                 }
                 if m.interleave_ways > 1 {
@@ -241,10 +296,15 @@ pub fn walk(nfit: &Nfit<'_>) {
     let pmem: Vec<table::Spa> = nfit.spas().filter(|s| s.is_pmem()).collect();
     for (i, a) in pmem.iter().enumerate() {
         for b in &pmem[i + 1..] {
-            assert!(
-                a.end() <= b.address || b.end() <= a.address,
-                "overlapping PM ranges {a:?} {b:?}"
-            );
+            if a.end() > b.address && b.end() > a.address {
+                assert!(
+                    warned(Warning::OverlappingRanges {
+                        first: a.range_index,
+                        second: b.range_index
+                    }),
+                    "overlapping PM ranges {a:?} {b:?} not reported"
+                );
+            }
         }
         check_set(nfit, a.range_index);
     }
@@ -753,7 +813,9 @@ pub struct Stats {
     /// Accepted by `Nfit::parse`.
     pub accepted: u64,
     /// Rejections by `Nfit::parse`, per [`ERROR_KINDS`] entry.
-    pub rejected: [u64; 15],
+    pub rejected: [u64; 12],
+    /// Accepted tables with a warning, per [`WARNING_KINDS`] entry.
+    pub warned: [u64; 7],
     /// Accepted by `Nfit::parse_fit` of the input as a header-less body.
     pub fit_accepted: u64,
 }
@@ -771,6 +833,10 @@ impl fmt::Display for Stats {
         writeln!(f, "accepted:   {}", self.accepted)?;
         writeln!(f, "rejected:   {}", self.rejected_total())?;
         for (name, n) in ERROR_KINDS.iter().zip(self.rejected) {
+            writeln!(f, "  {name:<22} {n}")?;
+        }
+        writeln!(f, "accepted with a warning:")?;
+        for (name, n) in WARNING_KINDS.iter().zip(self.warned) {
             writeln!(f, "  {name:<22} {n}")?;
         }
         writeln!(f, "parse_fit(whole input) accepted: {}", self.fit_accepted)
@@ -838,6 +904,9 @@ pub fn run(iterations: u64, seed: u64) -> Result<Stats, Crash> {
         match outcome.parse {
             Ok(()) => {
                 stats.accepted += 1;
+                for (i, n) in stats.warned.iter_mut().enumerate() {
+                    *n += u64::from(outcome.warnings >> i & 1);
+                }
                 // Keep accepted mutants to mutate further.
                 if pool.len() < 512 {
                     pool.push(input);

@@ -4,7 +4,7 @@
 use crate::builder::{self, wrap, DcrEntry, MemdevEntry, Qemu, SpaEntry};
 use crate::fuzz;
 use crate::reference::{interleave_cookies, nd_fletcher64};
-use crate::table::{self, interleave_set, Error, Nfit, Subtable};
+use crate::table::{self, interleave_set, Error, Nfit, Subtable, Warning};
 
 const MIB: u64 = 1 << 20;
 
@@ -22,6 +22,21 @@ fn err(body: &[u8]) -> Error {
     // The same body as a _FIT gives the same answer.
     assert_eq!(Nfit::parse_fit(body).err(), Some(e));
     e
+}
+
+/// The warnings of an accepted body, the same as a table and as a _FIT.
+fn warnings(body: &[u8]) -> Vec<Warning> {
+    let t = wrap(body);
+    let mut w = Vec::new();
+    Nfit::parse(&t)
+        .expect("table refused")
+        .warnings(|x| w.push(x));
+    let mut fit = Vec::new();
+    Nfit::parse_fit(body)
+        .expect("_FIT refused")
+        .warnings(|x| fit.push(x));
+    assert_eq!(w, fit);
+    w
 }
 
 fn spa(index: u16, address: u64, length: u64) -> SpaEntry {
@@ -216,8 +231,21 @@ fn parse_fit_header_less_body() {
     // An empty _FIT is a valid (empty) table; so is a header-only NFIT.
     assert_eq!(Nfit::parse_fit(&[]).unwrap().subtables().count(), 0);
     assert_eq!(Nfit::parse(&wrap(&[])).unwrap().subtables().count(), 0);
-    // A whole table is not a _FIT body: its header reads as a subtable.
-    assert!(Nfit::parse_fit(&qemu(1).table()).is_err());
+    // A whole table is not a _FIT body: its header reads as an unknown
+    // subtable ("NF", length "IT") that runs past the end, where C stops.
+    let t = qemu(1).table();
+    let whole = Nfit::parse_fit(&t).expect("C's reading");
+    assert_eq!(whole.subtables().count(), 0);
+    let mut w = Vec::new();
+    whole.warnings(|x| w.push(x));
+    assert_eq!(
+        w,
+        [Warning::Overrun {
+            offset: 40,
+            kind: 0x464e,
+            len: 0x5449
+        }]
+    );
 }
 
 #[test]
@@ -386,8 +414,8 @@ fn error_truncated_header() {
 }
 
 #[test]
-fn error_zero_and_tiny_subtable_length() {
-    for len in [0usize, 1, 2, 3] {
+fn error_tiny_subtable_length() {
+    for len in [1usize, 2, 3] {
         let mut s = builder::raw(table::TYPE_SPA, 8, 0);
         s[2..4].copy_from_slice(&(len as u16).to_le_bytes());
         let body = cat(&[one_dimm(), s]);
@@ -401,6 +429,35 @@ fn error_zero_and_tiny_subtable_length() {
             }
         );
     }
+}
+
+#[test]
+fn tolerated_zero_length_ends_the_table() {
+    // As C: a warning, and what came before stays, whatever follows.
+    for kind in [table::TYPE_SPA, table::TYPE_SMBIOS, 9] {
+        let mut s = builder::raw(kind, 8, 0);
+        s[2..4].copy_from_slice(&0u16.to_le_bytes());
+        let body = cat(&[one_dimm(), s, spa(2, 1 << 34, 0).bytes(), vec![1, 2]]);
+        let offset = 40 + 56 + 48 + 80;
+        assert_eq!(warnings(&body), [Warning::ZeroLength { offset, kind }]);
+        let nfit = parse(&body).unwrap();
+        assert_eq!(nfit.subtables().count(), 3);
+        assert_eq!(nfit.spas().count(), 1);
+        assert_eq!(nfit.memdevs().count(), 1);
+    }
+    // At the start: an empty table.
+    let body = cat(&[vec![0, 0, 0, 0], one_dimm()]);
+    assert_eq!(
+        warnings(&body),
+        [Warning::ZeroLength {
+            offset: 40,
+            kind: 0
+        }]
+    );
+    assert_eq!(parse(&body).unwrap().subtables().count(), 0);
+    // The ends C ignores are still checked before them.
+    let body = cat(&[spa(1, 1 << 32, 0).bytes(), vec![0; 4]]);
+    assert_eq!(err(&body), Error::BadRange { index: 1 });
 }
 
 #[test]
@@ -549,23 +606,53 @@ fn error_subtable_overrun() {
             len: 81
         }
     );
+    // Types C reads and would read past the end: refused.
+    for kind in [0u16, 1, 2, 4, 5, 6, 7] {
+        let mut s = builder::raw(kind, 8, 0);
+        s[2..4].copy_from_slice(&0x4000u16.to_le_bytes());
+        assert_eq!(
+            err(&cat(&[one_dimm(), s])),
+            Error::SubtableOverrun {
+                offset: 40 + 56 + 48 + 80,
+                kind,
+                len: 0x4000
+            }
+        );
+    }
+}
+
+#[test]
+fn tolerated_overrun_of_unread_types() {
+    // SMBIOS and unknown types, which C skips by their length: the table
+    // ends before them.
+    for kind in [table::TYPE_SMBIOS, 8, 9, 0xffff] {
+        let mut s = builder::raw(kind, 8, 0);
+        s[2..4].copy_from_slice(&0x4000u16.to_le_bytes());
+        let body = cat(&[one_dimm(), s]);
+        assert_eq!(
+            warnings(&body),
+            [Warning::Overrun {
+                offset: 40 + 56 + 48 + 80,
+                kind,
+                len: 0x4000
+            }]
+        );
+        assert_eq!(parse(&body).unwrap().subtables().count(), 3);
+    }
     let mut s = builder::raw(9, 8, 0);
     s[2..4].copy_from_slice(&0xffffu16.to_le_bytes());
     assert_eq!(
-        err(&s),
-        Error::SubtableOverrun {
+        warnings(&s),
+        [Warning::Overrun {
             offset: 40,
             kind: 9,
             len: 0xffff
-        }
+        }]
     );
 }
 
 #[test]
 fn error_duplicate_indexes() {
-    // SPA range index.
-    let body = cat(&[one_dimm(), spa(1, 1 << 34, 1 << 20).bytes()]);
-    assert_eq!(err(&body), Error::DuplicateIndex { kind: 0, index: 1 });
     // DCR index.
     let body = cat(&[one_dimm(), dcr(1).bytes()]);
     assert_eq!(err(&body), Error::DuplicateIndex { kind: 4, index: 1 });
@@ -586,16 +673,61 @@ fn error_duplicate_indexes() {
 }
 
 #[test]
-fn error_missing_references() {
-    // Memdev names a missing SPA range.
-    let body = cat(&[memdev(7, 5, 1).bytes(), dcr(1).bytes()]);
+fn tolerated_duplicate_spa_index() {
+    // As C: both ranges stay, and each maps every memdev naming the index.
+    let body = cat(&[
+        one_dimm(),
+        spa(1, 1 << 34, 1 << 30).bytes(),
+        memdev(2, 1, 2).bytes(),
+        dcr(2).bytes(),
+    ]);
+    assert_eq!(warnings(&body), [Warning::DuplicateSpaIndex { index: 1 }]);
+    let nfit = parse(&body).unwrap();
+    assert_eq!(nfit.spas().count(), 2);
+    assert_eq!(nfit.spa(1).unwrap().address, 1 << 32);
+    let handles: Vec<u32> = nfit.memdevs_of(1).map(|m| m.device_handle).collect();
+    assert_eq!(handles, [1, 2]);
+}
+
+#[test]
+fn tolerated_missing_spa() {
+    // The memdev is ignored, as C ignores it: its DIMM is gone, its DCR is
+    // not looked at, and the range it did not name stays.
+    let body = cat(&[
+        spa(1, 1 << 32, 1 << 30).bytes(),
+        memdev(7, 5, 9).bytes(),
+        dcr(1).bytes(),
+    ]);
     assert_eq!(
-        err(&body),
-        Error::MissingSpa {
+        warnings(&body),
+        [Warning::MissingSpa {
             handle: 7,
             index: 5
-        }
+        }]
     );
+    let nfit = parse(&body).unwrap();
+    assert_eq!(nfit.memdevs().count(), 0);
+    assert_eq!(nfit.memdevs_of(5).count(), 0);
+    assert_eq!(nfit.spas().count(), 1);
+    assert_eq!(nfit.subtables().count(), 3);
+    // Another entry of the same DIMM keeps it.
+    let body = cat(&[one_dimm(), memdev(1, 5, 1).bytes()]);
+    assert_eq!(warnings(&body).len(), 1);
+    let nfit = parse(&body).unwrap();
+    assert_eq!(nfit.memdevs().count(), 1);
+    assert_eq!(nfit.memdevs().next().unwrap().range_index, 1);
+    // A flush hint for the ignored DIMM names no DIMM.
+    let body = cat(&[
+        spa(1, 1 << 32, 1 << 30).bytes(),
+        memdev(7, 5, 1).bytes(),
+        dcr(1).bytes(),
+        builder::flush(7, &[0x1000], None),
+    ]);
+    assert_eq!(err(&body), Error::UnknownFlushHandle { handle: 7 });
+}
+
+#[test]
+fn error_missing_references() {
     // Memdev names a missing DCR.
     let body = cat(&[
         spa(1, 1 << 32, 1 << 30).bytes(),
@@ -657,27 +789,53 @@ fn error_bad_range() {
 }
 
 #[test]
-fn error_overlapping_pm_ranges() {
-    let body = cat(&[spa(1, 0x1000, 0x2000).bytes(), spa(2, 0x2fff, 0x10).bytes()]);
+fn tolerated_overlapping_pm_ranges() {
+    let body = cat(&[
+        spa(1, 0x1000, 0x2000).bytes(),
+        spa(2, 0x2000, 0x2000).bytes(),
+    ]);
     assert_eq!(
-        err(&body),
-        Error::OverlappingRanges {
+        warnings(&body),
+        [Warning::OverlappingRanges {
             first: 1,
             second: 2
-        }
+        }]
     );
+    assert_eq!(parse(&body).unwrap().spas().count(), 2);
     // Adjacent ranges do not overlap.
-    let body = cat(&[spa(1, 0x1000, 0x2000).bytes(), spa(2, 0x3000, 0x10).bytes()]);
-    assert!(parse(&body).is_ok());
+    let body = cat(&[
+        spa(1, 0x1000, 0x2000).bytes(),
+        spa(2, 0x3000, 0x1000).bytes(),
+    ]);
+    assert_eq!(warnings(&body), []);
     // A volatile range may overlap a pmem one.
     let mut v = spa(2, 0x1000, 0x2000);
     v.guid = table::guid::VOLATILE;
     let body = cat(&[spa(1, 0x1000, 0x2000).bytes(), v.bytes()]);
-    assert!(parse(&body).is_ok());
+    assert_eq!(warnings(&body), []);
 }
 
 #[test]
-fn error_mapping_out_of_range() {
+fn tolerated_unaligned_pm_range() {
+    for (address, length) in [((1 << 32) + 0x200, 1 << 30), (1 << 32, (1 << 30) + 1)] {
+        let body = spa(3, address, length).bytes();
+        assert_eq!(
+            warnings(&body),
+            [Warning::UnalignedRange {
+                index: 3,
+                address,
+                length
+            }]
+        );
+    }
+    // Only persistent memory is registered, and only it is looked at.
+    let mut v = spa(4, 0x1001, 0x10);
+    v.guid = table::guid::VOLATILE;
+    assert_eq!(warnings(&v.bytes()), []);
+}
+
+#[test]
+fn tolerated_mapping_out_of_range() {
     for (offset, size) in [
         (0, (1 << 30) + 1),
         (1 << 30, 1),
@@ -691,12 +849,16 @@ fn error_mapping_out_of_range() {
         };
         let body = cat(&[spa(1, 1 << 32, 1 << 30).bytes(), m.bytes(), dcr(1).bytes()]);
         assert_eq!(
-            err(&body),
-            Error::MappingOutOfRange {
+            warnings(&body),
+            [Warning::MappingOutOfRange {
                 handle: 1,
                 index: 1
-            }
+            }]
         );
+        // Kept as it is, as C keeps it.
+        let nfit = parse(&body).unwrap();
+        let kept = nfit.memdevs_of(1).next().unwrap();
+        assert_eq!((kept.region_offset, kept.region_size), (offset, size));
     }
     // Exactly filling the range is fine.
     let m = MemdevEntry {
@@ -705,7 +867,7 @@ fn error_mapping_out_of_range() {
         ..memdev(1, 1, 1)
     };
     let body = cat(&[spa(1, 1 << 32, 1 << 30).bytes(), m.bytes(), dcr(1).bytes()]);
-    assert!(parse(&body).is_ok());
+    assert_eq!(warnings(&body), []);
 }
 
 #[test]
@@ -740,10 +902,6 @@ fn every_error_variant_displays() {
             len: 9,
         },
         Error::DuplicateIndex { kind: 0, index: 1 },
-        Error::MissingSpa {
-            handle: 1,
-            index: 2,
-        },
         Error::MissingDcr {
             handle: 1,
             index: 2,
@@ -754,20 +912,55 @@ fn every_error_variant_displays() {
         },
         Error::UnknownFlushHandle { handle: 1 },
         Error::BadRange { index: 1 },
-        Error::OverlappingRanges {
-            first: 1,
-            second: 2,
-        },
-        Error::MappingOutOfRange {
-            handle: 1,
-            index: 2,
-        },
         Error::DuplicateCapabilities,
     ];
     for (i, e) in errors.iter().enumerate() {
         assert_eq!(fuzz::error_kind(e), i);
         assert!(!e.to_string().is_empty());
     }
+    assert_eq!(errors.len(), fuzz::ERROR_KINDS.len());
+}
+
+#[test]
+fn every_warning_variant_displays() {
+    let warnings = [
+        Warning::ZeroLength {
+            offset: 408,
+            kind: 3,
+        },
+        Warning::Overrun {
+            offset: 408,
+            kind: 3,
+            len: 0x4000,
+        },
+        Warning::DuplicateSpaIndex { index: 2 },
+        Warning::OverlappingRanges {
+            first: 2,
+            second: 4,
+        },
+        Warning::UnalignedRange {
+            index: 2,
+            address: 0x1_0000_0200,
+            length: 1 << 28,
+        },
+        Warning::MissingSpa {
+            handle: 1,
+            index: 0x7777,
+        },
+        Warning::MappingOutOfRange {
+            handle: 1,
+            index: 2,
+        },
+    ];
+    for (i, w) in warnings.iter().enumerate() {
+        assert_eq!(fuzz::warning_kind(w), i);
+        assert!(!w.to_string().is_empty());
+    }
+    assert_eq!(warnings.len(), fuzz::WARNING_KINDS.len());
+    assert_eq!(
+        warnings[0].to_string(),
+        "type 3 subtable at offset 408 has length 0, ignoring it and the rest of the table"
+    );
 }
 
 // --- interleave-set cookies ---------------------------------------------------
@@ -948,6 +1141,9 @@ fn fuzz_20000_iterations() {
         if *name != "TooShort" {
             assert!(n > 0, "{name} never produced\n{stats}");
         }
+    }
+    for (name, n) in fuzz::WARNING_KINDS.iter().zip(stats.warned) {
+        assert!(n > 0, "warning {name} never produced\n{stats}");
     }
     // Deterministic.
     assert_eq!(fuzz::run(2000, 1).unwrap(), fuzz::run(2000, 1).unwrap());

@@ -8,10 +8,17 @@
 //! [`Nfit::parse`] checks the whole table once: the header, every subtable's
 //! length against its type and against the end of the table, every count
 //! and index, and the cross-references between subtables (a memory device
-//! names an existing SPA range, control region and interleave description;
-//! a flush hint names an existing DIMM; ranges neither wrap nor overlap).
+//! names an existing control region and interleave description; a flush
+//! hint names an existing DIMM; ranges are not empty and do not wrap).
 //! After that, the accessors cannot fail. Every rejection says what was
 //! wrong and where, for a clear message at probe time.
+//!
+//! What the C driver tolerates is tolerated here too, and handled as C
+//! handles it: the table ends at a subtable of length zero or at an
+//! SMBIOS or unknown subtable that runs past the end, a memory device naming
+//! a missing SPA range is ignored, and duplicate SPA indexes, overlapping or
+//! unaligned ranges and mappings larger than their range are kept as they
+//! are. [`Nfit::warnings`] reports each of these, for a warning at probe.
 
 use core::fmt;
 
@@ -126,10 +133,9 @@ pub enum Error {
         kind: u16,
         len: usize,
     },
-    /// Two subtables of one type use the same index (or DIMM handle).
+    /// Two subtables of one type use the same index (or DIMM handle); two
+    /// SPA ranges with one index are a [`Warning`].
     DuplicateIndex { kind: u16, index: u32 },
-    /// A memory device names an SPA range that does not exist.
-    MissingSpa { handle: u32, index: u16 },
     /// A memory device names a control region that does not exist.
     MissingDcr { handle: u32, index: u16 },
     /// An interleaved memory device names an interleave description that
@@ -139,10 +145,6 @@ pub enum Error {
     UnknownFlushHandle { handle: u32 },
     /// An SPA range is empty or wraps around the address space.
     BadRange { index: u16 },
-    /// Two persistent-memory SPA ranges overlap.
-    OverlappingRanges { first: u16, second: u16 },
-    /// A memory device's part of its SPA range lies outside the range.
-    MappingOutOfRange { handle: u32, index: u16 },
     /// More than one platform capabilities structure.
     DuplicateCapabilities,
 }
@@ -174,9 +176,6 @@ impl fmt::Display for Error {
             Error::DuplicateIndex { kind, index } => {
                 write!(f, "type {kind} index {index:#x} appears twice")
             }
-            Error::MissingSpa { handle, index } => {
-                write!(f, "DIMM {handle:#x} names missing SPA range {index}")
-            }
             Error::MissingDcr { handle, index } => {
                 write!(f, "DIMM {handle:#x} names missing control region {index}")
             }
@@ -190,16 +189,89 @@ impl fmt::Display for Error {
                 write!(f, "flush hints for unknown DIMM {handle:#x}")
             }
             Error::BadRange { index } => write!(f, "SPA range {index} is empty or wraps"),
-            Error::OverlappingRanges { first, second } => {
-                write!(f, "persistent memory ranges {first} and {second} overlap")
-            }
-            Error::MappingOutOfRange { handle, index } => {
-                write!(f, "DIMM {handle:#x} maps outside SPA range {index}")
-            }
             Error::DuplicateCapabilities => write!(f, "more than one capabilities structure"),
         }
     }
 }
+
+/// Something wrong in a table that the C driver tolerates (it warns or says
+/// nothing, and registers the rest). The parser accepts the table and
+/// handles each as C does; [`Nfit::warnings`] reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Warning {
+    /// A subtable of length zero: the table ends before it, as C stops
+    /// reading there.
+    ZeroLength { offset: usize, kind: u16 },
+    /// An SMBIOS or unknown subtable (types neither driver reads) runs past
+    /// the end of the table: the table ends before it, as in C.
+    Overrun {
+        offset: usize,
+        kind: u16,
+        len: usize,
+    },
+    /// Two SPA ranges share an index. Both are kept and each maps every
+    /// memory device that names the index, as C registers them;
+    /// [`Nfit::spa`] finds the first.
+    DuplicateSpaIndex { index: u16 },
+    /// Two persistent-memory ranges overlap. Both are kept, as in C (the
+    /// namespaces of the second cannot claim the shared part).
+    OverlappingRanges { first: u16, second: u16 },
+    /// A persistent-memory range is not 4 KiB aligned. Kept, as in C.
+    UnalignedRange {
+        index: u16,
+        address: u64,
+        length: u64,
+    },
+    /// A memory device names an SPA range that does not exist. The entry is
+    /// ignored ([`Nfit::memdevs`] leaves it out), as C ignores it: its DIMM
+    /// is registered only if another entry maps it.
+    MissingSpa { handle: u32, index: u16 },
+    /// A memory device's part of its persistent-memory range lies outside
+    /// the range. The mapping is kept as it is, as in C.
+    MappingOutOfRange { handle: u32, index: u16 },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Warning::ZeroLength { offset, kind } => write!(
+                f,
+                "type {kind} subtable at offset {offset} has length 0, ignoring it and the rest of the table"
+            ),
+            Warning::Overrun { offset, kind, len } => write!(
+                f,
+                "type {kind} subtable at offset {offset} (length {len}) runs past the table, ignoring it"
+            ),
+            Warning::DuplicateSpaIndex { index } => write!(
+                f,
+                "SPA range index {index} appears twice, registering both ranges"
+            ),
+            Warning::OverlappingRanges { first, second } => write!(
+                f,
+                "persistent memory ranges {first} and {second} overlap, registering both"
+            ),
+            Warning::UnalignedRange {
+                index,
+                address,
+                length,
+            } => write!(
+                f,
+                "SPA range {index} ({length:#x} bytes at {address:#x}) is not 4 KiB aligned, registering it as it is"
+            ),
+            Warning::MissingSpa { handle, index } => write!(
+                f,
+                "DIMM {handle:#x} names missing SPA range {index}, ignoring that mapping"
+            ),
+            Warning::MappingOutOfRange { handle, index } => write!(
+                f,
+                "DIMM {handle:#x} maps outside SPA range {index}, registering the mapping as it is"
+            ),
+        }
+    }
+}
+
+/// Alignment below which a persistent-memory range gets a warning.
+const RANGE_ALIGN: u64 = 4096;
 
 fn u8_at(b: &[u8], off: usize) -> u8 {
     b.get(off).copied().unwrap_or(0)
@@ -276,6 +348,15 @@ pub struct Memdev {
     pub interleave_index: u16,
     pub interleave_ways: u16,
     pub flags: u16,
+}
+
+impl Memdev {
+    /// Whether the DIMM's share, placed at its offset, stays inside `spa`.
+    pub fn inside(&self, spa: &Spa) -> bool {
+        self.region_offset
+            .checked_add(self.region_size)
+            .is_some_and(|end| end <= spa.length)
+    }
 }
 
 /// An interleave description (type 2).
@@ -514,38 +595,51 @@ pub struct Subtables<'a> {
     offset: usize,
 }
 
+/// One step of the framing walk.
+enum Step<'a> {
+    /// A subtable.
+    Subtable(Subtable<'a>),
+    /// The body ends at this index, before a subtable C stops at.
+    End(usize, Warning),
+}
+
 impl<'a> Subtables<'a> {
-    /// The next subtable and its offset in the table, or a framing error.
-    fn next_checked(&mut self) -> Option<Result<(usize, Subtable<'a>), Error>> {
+    /// The next subtable, the end C would see there, or a framing error.
+    fn next_checked(&mut self) -> Option<Result<Step<'a>, Error>> {
         let rest = self.body.get(self.offset..)?;
         if rest.is_empty() {
             return None;
         }
         let offset = self.offset + HEADER_LEN;
+        // Whatever happens, the walk stops unless a subtable is decoded.
+        let at = core::mem::replace(&mut self.offset, self.body.len());
         if rest.len() < 4 {
-            self.offset = self.body.len();
             return Some(Err(Error::TruncatedHeader { offset }));
         }
         let kind = u16_at(rest, 0);
         let len = usize::from(u16_at(rest, 2));
-        let result = if len < 4 {
+        // C's `add_table()` stops at a zero length, and skips by the length
+        // the types it does not read, which ends it at an overrun.
+        let unread = kind == TYPE_SMBIOS || kind > TYPE_CAPABILITIES;
+        Some(if len == 0 {
+            Ok(Step::End(at, Warning::ZeroLength { offset, kind }))
+        } else if len < 4 {
             Err(Error::BadSubtableLength {
                 offset,
                 kind,
                 len,
                 want: 4,
             })
+        } else if len > rest.len() && unread {
+            Ok(Step::End(at, Warning::Overrun { offset, kind, len }))
         } else if len > rest.len() {
             Err(Error::SubtableOverrun { offset, kind, len })
         } else {
-            decode(offset, kind, &rest[..len]).map(|s| (offset, s))
-        };
-        match result {
-            Ok(_) => self.offset += len,
-            // Stop at the first framing error.
-            Err(_) => self.offset = self.body.len(),
-        }
-        Some(result)
+            decode(offset, kind, &rest[..len]).map(|s| {
+                self.offset = at + len;
+                Step::Subtable(s)
+            })
+        })
     }
 }
 
@@ -553,16 +647,22 @@ impl<'a> Iterator for Subtables<'a> {
     type Item = Subtable<'a>;
 
     fn next(&mut self) -> Option<Subtable<'a>> {
-        // Only handed out by `Nfit`, whose body parsed without error.
-        self.next_checked()?.ok().map(|(_, s)| s)
+        // Only handed out by `Nfit`, whose body ends where its framing does.
+        match self.next_checked()? {
+            Ok(Step::Subtable(s)) => Some(s),
+            Ok(Step::End(..)) | Err(_) => None,
+        }
     }
 }
 
 /// A parsed and validated NFIT.
 #[derive(Clone, Copy, Debug)]
 pub struct Nfit<'a> {
+    /// The subtables up to where the table ends for C.
     body: &'a [u8],
     revision: u8,
+    /// Why the table ended before its length, if it did.
+    cut: Option<Warning>,
 }
 
 impl<'a> Nfit<'a> {
@@ -581,25 +681,29 @@ impl<'a> Nfit<'a> {
                 available: table.len(),
             });
         }
-        let nfit = Nfit {
-            body: &table[HEADER_LEN..],
-            revision: table[8],
-        };
-        let mut walk = nfit.walk();
-        while let Some(item) = walk.next_checked() {
-            item?;
-        }
-        nfit.validate()?;
-        Ok(nfit)
+        Self::parse_body(&table[HEADER_LEN..], table[8])
     }
 
     /// Parses a bare list of subtables, as `_FIT` returns it (no header).
     pub fn parse_fit(body: &'a [u8]) -> Result<Self, Error> {
-        let nfit = Nfit { body, revision: 1 };
-        let mut walk = nfit.walk();
-        while let Some(item) = walk.next_checked() {
-            item?;
+        Self::parse_body(body, 1)
+    }
+
+    fn parse_body(body: &'a [u8], revision: u8) -> Result<Self, Error> {
+        let mut walk = Subtables { body, offset: 0 };
+        let mut end = body.len();
+        let mut cut = None;
+        while let Some(step) = walk.next_checked() {
+            if let Step::End(at, w) = step? {
+                end = at;
+                cut = Some(w);
+            }
         }
+        let nfit = Nfit {
+            body: &body[..end],
+            revision,
+            cut,
+        };
         nfit.validate()?;
         Ok(nfit)
     }
@@ -616,7 +720,8 @@ impl<'a> Nfit<'a> {
         self.revision
     }
 
-    /// All subtables in table order.
+    /// All subtables in table order (up to where the table ends for C),
+    /// ignored memory devices included.
     pub fn subtables(&self) -> Subtables<'a> {
         self.walk()
     }
@@ -629,12 +734,24 @@ impl<'a> Nfit<'a> {
         })
     }
 
-    /// Memory device mappings in table order.
-    pub fn memdevs(&self) -> impl Iterator<Item = Memdev> + 'a {
+    /// Every memory device entry, ignored ones included.
+    fn all_memdevs(&self) -> impl Iterator<Item = Memdev> + 'a {
         self.walk().filter_map(|s| match s {
             Subtable::Memdev(m) => Some(m),
             _ => None,
         })
+    }
+
+    /// Whether a memory device entry is ignored (it names a missing SPA
+    /// range, see [`Warning::MissingSpa`]).
+    fn ignored(&self, m: &Memdev) -> bool {
+        m.range_index != 0 && self.spa(m.range_index).is_none()
+    }
+
+    /// Memory device mappings in table order, without the ignored ones.
+    pub fn memdevs(&self) -> impl Iterator<Item = Memdev> + 'a {
+        let nfit = *self;
+        self.all_memdevs().filter(move |m| !nfit.ignored(m))
     }
 
     /// Control regions in table order.
@@ -653,7 +770,7 @@ impl<'a> Nfit<'a> {
         })
     }
 
-    /// The SPA range with this index.
+    /// The (first) SPA range with this index.
     pub fn spa(&self, index: u16) -> Option<Spa> {
         self.spas().find(|s| s.range_index == index)
     }
@@ -681,33 +798,63 @@ impl<'a> Nfit<'a> {
             .unwrap_or(0)
     }
 
-    /// The memory device entries of one SPA range, in table order.
+    /// The memory device entries of one SPA range, in table order (of every
+    /// range with that index, see [`Warning::DuplicateSpaIndex`]).
     pub fn memdevs_of(&self, range_index: u16) -> impl Iterator<Item = Memdev> + 'a {
         self.memdevs().filter(move |m| m.range_index == range_index)
     }
 
-    fn validate(&self) -> Result<(), Error> {
-        let spas = || self.spas();
-        for (i, a) in spas().enumerate() {
-            if a.length == 0 || a.address.checked_add(a.length).is_none() {
-                return Err(Error::BadRange {
+    /// Reports, in table order of the checks, everything in the table that
+    /// the parser tolerated as C does (see [`Warning`]).
+    pub fn warnings(&self, mut report: impl FnMut(Warning)) {
+        if let Some(w) = self.cut {
+            report(w);
+        }
+        for (i, a) in self.spas().enumerate() {
+            let aligned = |v: u64| v & (RANGE_ALIGN - 1) == 0;
+            if a.is_pmem() && !(aligned(a.address) && aligned(a.length)) {
+                report(Warning::UnalignedRange {
                     index: a.range_index,
+                    address: a.address,
+                    length: a.length,
                 });
             }
-            for b in spas().skip(i + 1) {
+            for b in self.spas().skip(i + 1) {
                 if a.range_index == b.range_index {
-                    return Err(Error::DuplicateIndex {
-                        kind: TYPE_SPA,
-                        index: a.range_index.into(),
+                    report(Warning::DuplicateSpaIndex {
+                        index: a.range_index,
                     });
                 }
                 let overlap = a.address < b.end() && b.address < a.end();
                 if a.is_pmem() && b.is_pmem() && overlap {
-                    return Err(Error::OverlappingRanges {
+                    report(Warning::OverlappingRanges {
                         first: a.range_index,
                         second: b.range_index,
                     });
                 }
+            }
+        }
+        for m in self.all_memdevs() {
+            let (handle, index) = (m.device_handle, m.range_index);
+            if index == 0 {
+                continue;
+            }
+            match self.spa(index) {
+                None => report(Warning::MissingSpa { handle, index }),
+                Some(spa) if spa.is_pmem() && !m.inside(&spa) => {
+                    report(Warning::MappingOutOfRange { handle, index })
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        for a in self.spas() {
+            if a.length == 0 || a.address.checked_add(a.length).is_none() {
+                return Err(Error::BadRange {
+                    index: a.range_index,
+                });
             }
         }
         for (i, a) in self.dcrs().enumerate() {
@@ -734,11 +881,16 @@ impl<'a> Nfit<'a> {
                 });
             }
         }
-        for (i, m) in self.memdevs().enumerate() {
+        // Ignored entries are not looked at, as C never looks at them.
+        for (i, m) in self.all_memdevs().enumerate() {
+            if self.ignored(&m) {
+                continue;
+            }
             let handle = m.device_handle;
-            // A DIMM appears once per SPA range it takes part in.
+            // A DIMM appears once per SPA range it takes part in (an
+            // ignored entry names another, missing, range).
             if self
-                .memdevs()
+                .all_memdevs()
                 .skip(i + 1)
                 .any(|o| o.device_handle == handle && o.range_index == m.range_index)
             {
@@ -752,23 +904,6 @@ impl<'a> Nfit<'a> {
                     handle,
                     index: m.region_index,
                 });
-            }
-            if m.range_index != 0 {
-                let spa = self.spa(m.range_index).ok_or(Error::MissingSpa {
-                    handle,
-                    index: m.range_index,
-                })?;
-                // The DIMM's share, placed at its offset, stays in the range.
-                let inside = m
-                    .region_offset
-                    .checked_add(m.region_size)
-                    .is_some_and(|end| end <= spa.length);
-                if spa.is_pmem() && !inside {
-                    return Err(Error::MappingOutOfRange {
-                        handle,
-                        index: m.range_index,
-                    });
-                }
             }
             if m.interleave_ways > 1
                 && !self

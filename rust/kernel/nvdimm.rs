@@ -452,16 +452,20 @@ pub struct Mapping {
 pub struct RegionOptions<'a> {
     /// Persistent or volatile.
     pub kind: RegionKind,
-    /// Physical address of the region (page aligned). Whatever the
+    /// Physical address of the region. Page alignment is the provider's
+    /// policy: the core takes any address (C's NFIT driver registers a
+    /// firmware range as it is), though namespaces need aligned ones. Whatever the
     /// provider passes, the region only gets memory that the platform
     /// describes as persistent memory in `/proc/iomem`, or physical address
     /// space nothing else uses, which the region then claims there as
     /// "Persistent Memory" until the bus is gone (what C's NFIT driver
     /// does); anything else, system RAM first, fails with `EBUSY`.
     pub start: u64,
-    /// Size of the region in bytes (page aligned).
+    /// Size of the region in bytes (not zero; alignment as for `start`).
     pub size: u64,
-    /// The DIMMs behind the region (1 to `ND_MAX_MAPPINGS`).
+    /// The DIMMs behind the region (at most `ND_MAX_MAPPINGS`; none for a
+    /// range whose DIMMs the firmware failed to describe, which C's NFIT
+    /// driver registers all the same).
     pub mappings: &'a [Mapping],
     /// NUMA node of the memory (`NUMA_NO_NODE` is -1).
     pub numa_node: i32,
@@ -830,15 +834,13 @@ impl RegionOptions<'_> {
         flags
     }
 
-    /// Checks what the core would reject without saying why.
+    /// Checks what the core would reject without saying why, and what the
+    /// resource needs (a size, and no wrap).
     fn validate(&self) -> Result {
         let page = bindings::PAGE_SIZE as u64;
         let aligned = |v: u64| v % page == 0;
-        if self.mappings.is_empty()
-            || self.mappings.len() > bindings::ND_MAX_MAPPINGS as usize
+        if self.mappings.len() > bindings::ND_MAX_MAPPINGS as usize
             || self.size == 0
-            || !aligned(self.start)
-            || !aligned(self.size)
             || self.start.checked_add(self.size).is_none()
         {
             return Err(EINVAL);
@@ -2047,12 +2049,22 @@ mod tests {
         r.pagemap = true;
         assert_eq!(r.flags(), 1 << 0 | 1 << 2 | 1 << 3);
         assert!(r.validate().is_ok());
-        r.start += 1;
-        // Unaligned start.
-        assert!(r.validate().is_err());
-        r.start -= 1;
+        // An unaligned range and no mappings are the provider's business.
+        r.start += 0x200;
+        assert!(r.validate().is_ok());
         r.mappings = &[];
-        // No mappings.
+        assert!(r.validate().is_ok());
+        r.size = 0;
+        assert!(r.validate().is_err());
+        r.size = u64::MAX;
+        assert!(r.validate().is_err());
+        r.size = 1 << 20;
+        // An unaligned mapping is refused (as the core refuses it).
+        let odd = [Mapping {
+            start: 0x200,
+            ..map[0]
+        }];
+        r.mappings = &odd;
         assert!(r.validate().is_err());
     }
 

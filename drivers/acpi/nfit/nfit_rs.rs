@@ -623,10 +623,10 @@ impl Provider for NfitBus {
     }
 }
 
-/// A table error printed through the kernel's formatting.
-struct TableError(table::Error);
+/// A table error or warning printed through the kernel's formatting.
+struct TableMessage<T>(T);
 
-impl kernel::fmt::Display for TableError {
+impl<T: core::fmt::Display> kernel::fmt::Display for TableMessage<T> {
     fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
         core::fmt::Display::fmt(&self.0, f)
     }
@@ -644,7 +644,8 @@ struct Registered {
     /// The DIMMs' notification handlers (they hold no reference to the
     /// bus, so they may go after it).
     dimm_events: KVec<DimmNotifier>,
-    spas: KVec<u16>,
+    /// The ranges registered, whole (two may share an index, as in C).
+    spas: KVec<table::Spa>,
 }
 
 /// A DIMM's installed notification handler.
@@ -727,15 +728,17 @@ impl Platform {
         } else {
             Nfit::parse(&bytes)
         };
+        let source = if from_fit { " (_FIT)" } else { "" };
         let nfit = parsed.map_err(|e| {
-            let e = TableError(e);
-            dev_err!(
-                dev,
-                "invalid NFIT{}: {e}\n",
-                if from_fit { " (_FIT)" } else { "" }
-            );
+            let e = TableMessage(e);
+            dev_err!(dev, "invalid NFIT{source}: {e}\n");
             EINVAL
         })?;
+        // What C tolerates, tolerated as C does, said once per scan.
+        nfit.warnings(|w| {
+            let w = TableMessage(w);
+            dev_warn!(dev, "NFIT{source}: {w}\n");
+        });
 
         // One DIMM per device handle, in handle order (the C driver sorts
         // them so, which decides the nmemN names), each described by the
@@ -771,20 +774,17 @@ impl Platform {
         };
         let mut new = KVec::new();
         for spa in nfit.spas().filter(|s| s.is_pmem() && s.range_index != 0) {
-            if reg.spas.contains(&spa.range_index) {
+            if reg.spas.contains(&spa) {
                 continue;
             }
-            let region =
-                NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
-            reg.spas.push(spa.range_index, GFP_KERNEL)?;
-            if let Some(id) = region {
-                new.push(id, GFP_KERNEL)?;
-                self.bus
-                    .provider()
-                    .ranges
-                    .lock()
-                    .push((spa.address, spa.length, id), GFP_KERNEL)?;
-            }
+            let id = NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
+            reg.spas.push(spa, GFP_KERNEL)?;
+            new.push(id, GFP_KERNEL)?;
+            self.bus
+                .provider()
+                .ranges
+                .lock()
+                .push((spa.address, spa.length, id), GFP_KERNEL)?;
         }
         Ok(new)
     }
@@ -1088,7 +1088,7 @@ impl NfitDriver {
         spa: &table::Spa,
         dimms: &[(u32, DimmId)],
         persistence: Option<Persistence>,
-    ) -> Result<Option<RegionId>> {
+    ) -> Result<RegionId> {
         let mut entries = KVec::new();
         let mut mappings = KVec::new();
         for m in nfit.memdevs_of(spa.range_index) {
@@ -1113,9 +1113,8 @@ impl NfitDriver {
                 GFP_KERNEL,
             )?;
         }
-        if mappings.is_empty() {
-            return Ok(None);
-        }
+        // A range none of whose memory devices is left (they named a
+        // missing range, say) is registered without mappings, as C does.
         let set =
             table::interleave_set(&entries, |b| nvdimm::fletcher64(b, false)).ok_or_else(|| {
                 dev_err!(
@@ -1161,7 +1160,7 @@ impl NfitDriver {
                     spa.range_index
                 )
             })?;
-        Ok(Some(id))
+        Ok(id)
     }
 }
 

@@ -1148,3 +1148,34 @@ fn fuzz_20000_iterations() {
     // Deterministic.
     assert_eq!(fuzz::run(2000, 1).unwrap(), fuzz::run(2000, 1).unwrap());
 }
+
+#[test]
+fn sort_like_kernel_sorts() {
+    let mut rng = fuzz::Rng::new(7);
+    for len in 0..40 {
+        for _ in 0..50 {
+            let mut v: Vec<(u8, usize)> = (0..len).map(|i| (rng.index(4) as u8, i)).collect();
+            let mut want: Vec<u8> = v.iter().map(|x| x.0).collect();
+            want.sort_unstable();
+            table::sort_like_kernel(&mut v, |a, b| a.0.cmp(&b.0));
+            assert_eq!(v.iter().map(|x| x.0).collect::<Vec<_>>(), want);
+            // A permutation.
+            let mut ids: Vec<usize> = v.iter().map(|x| x.1).collect();
+            ids.sort_unstable();
+            assert!(ids.into_iter().eq(0..len));
+        }
+    }
+}
+
+#[test]
+fn sort_like_kernel_swaps_two_equal_elements() {
+    // As lib/sort.c does: two DIMMs at one offset (vmm-malformed's
+    // duplicate-spa-index) get positions 1 and 0 under C.
+    let mut v = [(0u64, 'a'), (0, 'b')];
+    table::sort_like_kernel(&mut v, |x, y| x.0.cmp(&y.0));
+    assert_eq!(v, [(0, 'b'), (0, 'a')]);
+    let (a, mut b) = (dcr(1).parsed(), dcr(2).parsed());
+    b.serial_number += 1;
+    let set = interleave_set(&[(0, a), (0, b)], nd_fletcher64).unwrap();
+    assert_eq!(set.positions[..2], [1, 0]);
+}

@@ -20,6 +20,7 @@
 //! unaligned ranges and mappings larger than their range are kept as they
 //! are. [`Nfit::warnings`] reports each of these, for a warning at probe.
 
+use core::cmp::Ordering;
 use core::fmt;
 
 /// Most DIMMs in one interleave set (the core's `ND_MAX_MAPPINGS`).
@@ -962,12 +963,13 @@ pub fn interleave_set(
     if n > MAX_SET {
         return None;
     }
-    // Both cookies sort the DIMMs numerically by region offset.
+    // Both cookies sort the DIMMs numerically by region offset, with the
+    // kernel's sort, which decides the order of equal offsets.
     let mut order = [0usize; MAX_SET];
     for (i, slot) in order.iter_mut().enumerate().take(n) {
         *slot = i;
     }
-    order[..n].sort_unstable_by_key(|&i| entries[i].0);
+    sort_like_kernel(&mut order[..n], |&a, &b| entries[a].0.cmp(&entries[b].0));
     // v1.1 records: {region_offset u64, serial u32, pad u32}.
     let mut v11 = [[0u8; 16]; MAX_SET];
     // v1.2 records: v1.1 fields, vendor u16, date u16, location u8, 31 zeros.
@@ -988,7 +990,7 @@ pub fn interleave_set(
     let cookie2 = fletcher(v12[..n].as_flattened());
     // The compatibility cookie keeps an old sort that compared the offsets'
     // bytes in memory order rather than their values.
-    v11[..n].sort_unstable_by(|a, b| a[0..8].cmp(&b[0..8]));
+    sort_like_kernel(&mut v11[..n], |a, b| a[0..8].cmp(&b[0..8]));
     let altcookie = fletcher(v11[..n].as_flattened());
     Some(InterleaveSet {
         cookie1,
@@ -996,4 +998,67 @@ pub fn interleave_set(
         altcookie,
         positions,
     })
+}
+
+/// The kernel's `sort()` (`lib/sort.c`, a bottom-up heapsort), step for
+/// step: it is not stable, and the cookies and positions of a set whose
+/// DIMMs share an offset (a malformed table) depend on where it leaves
+/// equal elements.
+pub fn sort_like_kernel<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
+    // `parent()` of lib/sort.c for one-element steps.
+    let parent = |i: usize| (i - 1) / 2;
+    let mut n = v.len();
+    let mut a = n / 2;
+    if a == 0 {
+        return;
+    }
+    let mut shift = 0;
+    loop {
+        if a != 0 {
+            // Building the heap: sift down a.
+            a -= 1 << shift;
+        } else if n > 3 {
+            // Extract the two largest elements.
+            n -= 1;
+            v.swap(0, n);
+            shift = usize::from(cmp(&v[1], &v[2]) != Ordering::Greater);
+            a = 1 << shift;
+            n -= 1;
+            v.swap(a, n);
+        } else {
+            break;
+        }
+        // Find the sift-down path to the leaves, then back up to where
+        // the element at `a` belongs.
+        let mut b = a;
+        let (mut c, mut d);
+        loop {
+            c = 2 * b + 1;
+            d = c + 1;
+            if d >= n {
+                break;
+            }
+            b = if cmp(&v[c], &v[d]) == Ordering::Greater {
+                c
+            } else {
+                d
+            };
+        }
+        if d == n {
+            b = c;
+        }
+        while b != a && cmp(&v[a], &v[b]) != Ordering::Less {
+            b = parent(b);
+        }
+        c = b;
+        while b != a {
+            b = parent(b);
+            v.swap(b, c);
+        }
+    }
+    n -= 1;
+    v.swap(0, n);
+    if n == 2 && cmp(&v[0], &v[1]) == Ordering::Greater {
+        v.swap(0, 1);
+    }
 }

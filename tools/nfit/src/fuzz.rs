@@ -211,7 +211,9 @@ pub fn walk(nfit: &Nfit<'_>) {
                     nfit.dcr(m.region_index).is_some(),
                     "memdev {m:?} without its DCR"
                 );
-                if let Some(spa) = nfit.spa(index).filter(|s| s.is_pmem()) {
+                // Index 0 is "not mapped": no range to stay inside.
+                let spa = nfit.spa(index).filter(|s| index != 0 && s.is_pmem());
+                if let Some(spa) = spa {
                     let end = m.region_offset.checked_add(m.region_size);
                     let inside = end.is_some_and(|e| e <= spa.length);
                     assert_eq!(m.inside(&spa), inside);

@@ -184,6 +184,7 @@ impl Provider for CardBus {
 
     type BusAttribute = NoAttributes;
     type DimmAttribute = CardAttr;
+    type RegionAttribute = NoAttributes;
 
     fn read_labels(&self, card: &Card, offset: u32, out: &mut [u8]) -> Result {
         card.labels.read(offset as usize, out)

@@ -253,6 +253,7 @@ impl Provider for Scm {
 
     type BusAttribute = NoAttributes;
     type DimmAttribute = PaprAttr;
+    type RegionAttribute = NoAttributes;
 
     fn read_labels(&self, _dimm: &(), offset: u32, out: &mut [u8]) -> Result {
         let c = &self.cfg;

@@ -102,6 +102,7 @@ mod tests {
 
         type BusAttribute = Tag;
         type DimmAttribute = Tag;
+        type RegionAttribute = kernel::nvdimm::NoAttributes;
 
         fn show_bus_attribute(&self, _attr: Tag, out: &mut AttributeOutput<'_>) -> Result {
             writeln!(out, "bus").map_err(|_| EOVERFLOW)

@@ -226,6 +226,11 @@ pub trait Provider: Send + Sync + Sized {
     /// read-only whatever their mode says.
     type DimmAttribute: Attribute;
 
+    /// The sysfs attributes every region of the bus gets
+    /// (`regionN/<group>/`, C's `nd_region_desc.attr_groups`);
+    /// [`NoAttributes`] for none. Read-only whatever their mode says.
+    type RegionAttribute: Attribute;
+
     /// Reads `out.len()` bytes at `offset` of the DIMM's label area. The
     /// range lies within the [`LabelArea`] the DIMM was created with, and is
     /// at most its `max_xfer` bytes long when the core reads labels.
@@ -260,6 +265,17 @@ pub trait Provider: Send + Sync + Sized {
         &self,
         _dimm: &Self::Dimm,
         _attr: Self::DimmAttribute,
+        _out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Shows a region attribute of a region.
+    /// The output holds one page; writing past it fails.
+    fn show_region_attribute(
+        &self,
+        _region: &Self::Region,
+        _attr: Self::RegionAttribute,
         _out: &mut AttributeOutput<'_>,
     ) -> Result {
         Err(ENOTTY)
@@ -1138,6 +1154,7 @@ pub struct Bus<P: Provider> {
     #[pin]
     regions: Mutex<KVec<RegionSlot<P>>>,
     dimm_groups: Option<sysfs::GroupStorage>,
+    region_groups: Option<sysfs::GroupStorage>,
     bus_groups: Option<sysfs::GroupStorage>,
 }
 
@@ -1248,6 +1265,8 @@ impl<P: Provider> Bus<P> {
             None,
             Some(Self::visible_callback),
         )?;
+        let region_groups =
+            sysfs::GroupStorage::new::<P::RegionAttribute>(Self::show_region_callback, None, None)?;
         let bus_groups = sysfs::GroupStorage::new::<P::BusAttribute>(
             Self::show_bus_callback,
             Some(Self::store_bus_callback),
@@ -1289,6 +1308,7 @@ impl<P: Provider> Bus<P> {
                 dimms <- Mutex::new(KVec::new(), DIMMS_LOCK.name, DIMMS_LOCK.key()),
                 regions <- Mutex::new(KVec::new(), REGIONS_LOCK.name, REGIONS_LOCK.key()),
                 dimm_groups,
+                region_groups,
                 bus_groups,
             }),
             GFP_KERNEL,
@@ -1526,6 +1546,12 @@ impl<P: Provider> Bus<P> {
         if options.async_flush {
             desc.flush = Some(Self::flush_callback);
         }
+        // The group memory is on the heap and lives as long as the bus,
+        // which outlives its regions.
+        desc.attr_groups = self
+            .region_groups
+            .as_ref()
+            .map_or(ptr::null_mut(), |g| g.groups());
 
         let _adding = self.adding.lock();
         let bus = self.live()?;
@@ -1818,6 +1844,38 @@ impl<P: Provider> Bus<P> {
             sysfs::show_page(buf, |out| {
                 let attr = *P::DimmAttribute::ALL.get(slot.index).ok_or(ENXIO)?;
                 bus.provider.show_dimm_attribute(&entry.data, attr, out)
+            })
+        }
+    }
+
+    /// The `show` callback of the region attributes.
+    ///
+    /// # Safety
+    ///
+    /// Called by sysfs only, for an attribute of this bus's `region_groups`
+    /// on one of its regions, with a page-sized `buf`.
+    unsafe extern "C" fn show_region_callback(
+        dev: *mut bindings::device,
+        attr: *mut bindings::device_attribute,
+        buf: *mut c_char,
+    ) -> isize {
+        // SAFETY: The group is only given to regions of this bus
+        // (`add_region`), whose provider data is a pinned `RegionEntry<P>`
+        // that the bus keeps until the region is unregistered.
+        let entry = unsafe {
+            &*bindings::nd_region_provider_data(bindings::to_nd_region(dev))
+                .cast::<RegionEntry<P>>()
+        };
+        // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
+        // bus's `region_groups`, which outlives its regions.
+        let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
+        // SAFETY: The entry's bus owns it and so outlives it.
+        let bus = unsafe { &*entry.bus };
+        // SAFETY: sysfs hands `show` a buffer of one page.
+        unsafe {
+            sysfs::show_page(buf, |out| {
+                let attr = *P::RegionAttribute::ALL.get(slot.index).ok_or(ENXIO)?;
+                bus.provider.show_region_attribute(&entry.data, attr, out)
             })
         }
     }
@@ -2133,6 +2191,7 @@ mod bus_tests {
         type Region = ();
         type BusAttribute = Knob;
         type DimmAttribute = NoAttributes;
+        type RegionAttribute = NoAttributes;
 
         fn bus_command(&self, bus: &LockedBus<'_, Self>, _cmd: BusCommand<'_>) -> Result<i32> {
             self.calls.fetch_add(1, Ordering::Relaxed);
@@ -2318,6 +2377,7 @@ mod example {
         type Region = ();
         type BusAttribute = NoAttributes;
         type DimmAttribute = NoAttributes;
+        type RegionAttribute = NoAttributes;
 
         // Offsets and lengths arrive checked against the DIMM's LabelArea.
         fn read_labels(&self, dimm: &LabelStore, offset: u32, out: &mut [u8]) -> Result {

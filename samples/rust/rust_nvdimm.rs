@@ -114,6 +114,7 @@ impl Provider for SampleBus {
 
     type BusAttribute = NoAttributes;
     type DimmAttribute = SampleAttr;
+    type RegionAttribute = NoAttributes;
 
     fn show_dimm_attribute(
         &self,

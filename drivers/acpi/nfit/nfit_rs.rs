@@ -246,6 +246,13 @@ kernel::nvdimm_attributes! {
 }
 
 kernel::nvdimm_attributes! {
+    /// The `nfit/*` region attributes (C's `acpi_nfit_region_attribute_groups`).
+    enum RegionAttr in c"nfit" {
+        RangeIndex = c"range_index",
+    }
+}
+
+kernel::nvdimm_attributes! {
     /// The `nfit/*` bus attributes. `scrub` exists when the platform scrubs
     /// (as in C); C's `firmware_activate_noidle` needs firmware activation,
     /// which this driver does not offer.
@@ -417,13 +424,48 @@ enum Scrub {
     Short,
 }
 
+impl Scrub {
+    /// The scrub of a range when it is registered (at probe or added by
+    /// `_FIT`): C's `ars_register()` asks for the previous scan's records
+    /// and, unless `no_init_ars` is set, a new scan.
+    fn initial() -> Self {
+        if module_parameters::no_init_ars.value() {
+            Scrub::Short
+        } else {
+            Scrub::Long
+        }
+    }
+}
+
+/// The module parameters that decide a DIMM's `_DSM` family and functions.
+fn dsm_policy() -> dsm::Policy {
+    dsm::Policy {
+        default_family: module_parameters::default_dsm_family.value(),
+        override_mask: module_parameters::override_dsm_mask.value(),
+        disable_vendor_specific: module_parameters::disable_vendor_specific.value(),
+    }
+}
+
 #[vtable]
 impl Provider for NfitBus {
     type Dimm = Dimm;
-    type Region = ();
+    /// The SPA range index of the region's range.
+    type Region = u16;
 
     type BusAttribute = BusAttr;
     type DimmAttribute = DimmAttr;
+    type RegionAttribute = RegionAttr;
+
+    fn show_region_attribute(
+        &self,
+        range_index: &u16,
+        attr: RegionAttr,
+        out: &mut AttributeOutput<'_>,
+    ) -> Result {
+        match attr {
+            RegionAttr::RangeIndex => writeln!(out, "{range_index}").map_err(|_| EOVERFLOW),
+        }
+    }
 
     fn show_bus_attribute(&self, attr: BusAttr, out: &mut AttributeOutput<'_>) -> Result {
         match attr {
@@ -695,7 +737,7 @@ impl NotifyHandler for Platform {
             // ranges join the bus, and the new ranges are scrubbed.
             NOTIFY_NFIT_UPDATE => match self.scan() {
                 Ok(new) if !new.is_empty() && nfit_bus.ars_supported() => {
-                    let _ = nfit_bus.scrub(&self.bus, &self.dev, Scrub::Long, Some(&new));
+                    let _ = nfit_bus.scrub(&self.bus, &self.dev, Scrub::initial(), Some(&new));
                 }
                 Ok(_) => {}
                 Err(e) => dev_err!(self.dev, "NFIT update failed: {e:?}\n"),
@@ -867,24 +909,40 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
         label: None,
         label_methods: false,
     };
-    let Some((info, rev1)) = dsm::FAMILIES.iter().find_map(|f| {
-        let answer = query_functions(node, &f.guid, 1);
-        (answer & 1 != 0).then_some((f, answer))
-    }) else {
+    let policy = dsm_policy();
+    let mut rev1 = [0; dsm::FAMILIES.len()];
+    for (answer, f) in rev1.iter_mut().zip(dsm::FAMILIES.iter()) {
+        *answer = query_functions(node, &f.guid, 1);
+    }
+    let answering = dsm::FAMILIES
+        .iter()
+        .zip(rev1)
+        .filter(|(_, a)| a & 1 != 0)
+        .map(|(f, _)| f);
+    let Some(info) = policy.choose(answering) else {
         return none;
     };
+    let rev1 = dsm::FAMILIES
+        .iter()
+        .zip(rev1)
+        .find(|(f, _)| f.family == info.family)
+        .map_or(0, |(_, a)| a);
     let rev2 = if info.family == dsm::FAMILY_INTEL {
         query_functions(node, &info.guid, 2)
     } else {
         0
     };
-    let Some(mask) = dsm::offered(info, rev1, rev2) else {
+    let candidates = policy.candidates(info);
+    let Some(mask) = dsm::offered_of(info.family, candidates, rev1, rev2) else {
         return none;
     };
     let d = DimmDsm { info, mask };
-    let (label_methods, answer) = if info.family == dsm::FAMILY_INTEL {
-        // C's candidate mask for Intel always lists the label functions,
-        // so it never looks for _LSx on an Intel DIMM.
+    // As C: an Intel DIMM whose candidate functions include the label
+    // functions uses them (or has no labels); any other DIMM, or an Intel
+    // one whose `override_dsm_mask` leaves them out, uses `_LSx`.
+    let intel_labels =
+        info.family == dsm::FAMILY_INTEL && candidates & LABEL_FUNCTIONS == LABEL_FUNCTIONS;
+    let (label_methods, answer) = if intel_labels {
         if mask & LABEL_FUNCTIONS != LABEL_FUNCTIONS {
             return DimmInterface {
                 dsm: Some(d),
@@ -1002,11 +1060,12 @@ impl NfitDriver {
         )?;
         let p = platform.handler();
         p.scan()?;
-        // As C, scrub once at probe, so known errors are badblocks before
-        // namespaces are used; a failure is logged, not fatal.
+        // As C, scrub once at probe (only the previous scan's records with
+        // `no_init_ars`), so known errors are badblocks before namespaces
+        // are used; a failure is logged, not fatal.
         let nfit_bus = p.bus.provider();
         if nfit_bus.ars_supported() {
-            let _ = nfit_bus.scrub(&p.bus, plain, Scrub::Long, None);
+            let _ = nfit_bus.scrub(&p.bus, plain, Scrub::initial(), None);
         }
         Ok(Self {
             _platform: platform,
@@ -1133,7 +1192,7 @@ impl NfitDriver {
         let node = 0;
         let id = bus
             .add_region(
-                (),
+                spa.range_index,
                 &RegionOptions {
                     kind: RegionKind::Pmem,
                     start: spa.address,
@@ -1183,4 +1242,25 @@ kernel::module_platform_driver! {
     authors: ["nvdimm-rs developers"],
     description: "Rust ACPI NFIT (NVDIMM firmware interface table) consumer",
     license: "GPL",
+    // C's `nfit` parameters, read when a bus or DIMM is probed. Unlike C's,
+    // they are not in /sys/module/nfit_rs/parameters: the 7.3 `module!`
+    // macro registers parameters without sysfs permissions.
+    params: {
+        disable_vendor_specific: bool {
+            default: false,
+            description: "Limit commands to the publicly specified set",
+        },
+        override_dsm_mask: u64 {
+            default: 0,
+            description: "Bitmask of allowed NVDIMM DSM functions",
+        },
+        default_dsm_family: i32 {
+            default: -1,
+            description: "Try this DSM type first when identifying NVDIMM family",
+        },
+        no_init_ars: bool {
+            default: false,
+            description: "Skip ARS run at nfit init time",
+        },
+    },
 }

@@ -61,6 +61,66 @@ fn offered_functions() {
 }
 
 #[test]
+fn policy_defaults_keep_the_documented_functions() {
+    let p = Policy::DEFAULT;
+    for f in &FAMILIES {
+        assert_eq!(p.candidates(f), f.functions & !1, "family {}", f.family);
+    }
+}
+
+#[test]
+fn disable_vendor_specific_drops_only_the_vendor_pass_through() {
+    let p = Policy {
+        disable_vendor_specific: true,
+        ..Policy::DEFAULT
+    };
+    assert_eq!(p.candidates(&FAMILIES[0]), INTEL_FUNCTIONS & !(1 << 9));
+    assert_eq!(p.candidates(&FAMILIES[1]), 0x1c_3c76);
+    assert_eq!(p.candidates(&FAMILIES[2]), 0x1fe & !(1 << 8));
+    assert_eq!(p.candidates(&FAMILIES[3]), 0xffff_fffe);
+    assert_eq!(p.candidates(&FAMILIES[4]), 0x1e);
+}
+
+#[test]
+fn override_mask_replaces_the_family_set_unless_vendor_specific_is_off() {
+    let p = Policy {
+        override_mask: 0x31,
+        ..Policy::DEFAULT
+    };
+    // Function 0 is never a candidate; bits outside the family's set count.
+    assert_eq!(p.candidates(&FAMILIES[4]), 0x30);
+    assert_eq!(
+        offered_of(4, p.candidates(&FAMILIES[4]), 0xff, 0),
+        Some(0x30)
+    );
+    let both = Policy {
+        disable_vendor_specific: true,
+        ..p
+    };
+    // C ignores the override when vendor-specific commands are disabled.
+    assert_eq!(both.candidates(&FAMILIES[0]), INTEL_FUNCTIONS & !(1 << 9));
+}
+
+#[test]
+fn default_family_is_preferred_only_when_it_answers() {
+    let answering = || [&FAMILIES[0], &FAMILIES[3]].into_iter();
+    let pick = |default_family| {
+        Policy {
+            default_family,
+            ..Policy::DEFAULT
+        }
+        .choose(answering())
+        .map(|f| f.family)
+    };
+    assert_eq!(pick(-1), Some(0));
+    assert_eq!(pick(3), Some(3));
+    // A family the DIMM does not answer: the first in probe order.
+    assert_eq!(pick(4), Some(0));
+    assert_eq!(pick(i32::MAX), Some(0));
+    assert_eq!(Policy::DEFAULT.choose(core::iter::empty()), None);
+}
+
+#[test]
 fn label_answers() {
     let mut out = vec![0u8; 12];
     out[4..8].copy_from_slice(&(128u32 << 10).to_le_bytes());

@@ -88,24 +88,94 @@ pub fn revision(family: u32, func: u64) -> u64 {
 /// revision 1 (`rev1`) and 2 (`rev2`, for the functions that use it), or
 /// `None` when function 0 itself is not offered. Function 0 is left out.
 pub fn offered(info: &FamilyInfo, rev1: u64, rev2: u64) -> Option<u64> {
+    offered_of(info.family, info.functions, rev1, rev2)
+}
+
+/// As [`offered`], limited to `candidates` (see [`candidates`]) rather
+/// than the family's documented functions.
+pub fn offered_of(family: u32, candidates: u64, rev1: u64, rev2: u64) -> Option<u64> {
     if rev1 & 1 == 0 {
         return None;
     }
     let mut mask = 0;
     for func in 1..64 {
-        let answer = if revision(info.family, func) == 2 {
+        let answer = if revision(family, func) == 2 {
             rev2
         } else {
             rev1
         };
         // As `acpi_check_dsm()`: a function counts when the answer to its
         // revision's query has bit 0 and the function's bit.
-        if info.functions & (1 << func) != 0 && answer & 1 != 0 && answer & (1 << func) != 0 {
+        if candidates & (1 << func) != 0 && answer & 1 != 0 && answer & (1 << func) != 0 {
             mask |= 1 << func;
         }
     }
     Some(mask)
 }
+
+/// The C driver's module parameters that decide a DIMM's family and the
+/// functions it considers (`acpi_nfit_add_dimm()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// `default_dsm_family`: the family to prefer when a DIMM answers
+    /// function 0 of several (-1: none, the first in probe order wins).
+    pub default_family: i32,
+    /// `override_dsm_mask`: when not 0, the functions considered for every
+    /// family instead of the documented ones (ignored with
+    /// `disable_vendor_specific`).
+    pub override_mask: u64,
+    /// `disable_vendor_specific`: leave out the vendor-specific pass-through
+    /// (Intel function 9, HPE2 function 8).
+    pub disable_vendor_specific: bool,
+}
+
+impl Policy {
+    /// The C driver's defaults.
+    pub const DEFAULT: Policy = Policy {
+        default_family: -1,
+        override_mask: 0,
+        disable_vendor_specific: false,
+    };
+
+    /// The family a DIMM gets among those whose function 0 answers, given
+    /// in probe order: the first, unless `default_family` is one of them.
+    pub fn choose<'a>(
+        &self,
+        answering: impl Iterator<Item = &'a FamilyInfo>,
+    ) -> Option<&'a FamilyInfo> {
+        let mut chosen = None;
+        for f in answering {
+            if chosen.is_none() || i64::from(f.family) == i64::from(self.default_family) {
+                chosen = Some(f);
+            }
+        }
+        chosen
+    }
+
+    /// The functions the C driver considers for a DIMM of `info`'s family,
+    /// function 0 excluded.
+    pub fn candidates(&self, info: &FamilyInfo) -> u64 {
+        let mask = if self.override_mask != 0 && !self.disable_vendor_specific {
+            self.override_mask
+        } else if self.disable_vendor_specific {
+            match info.family {
+                FAMILY_INTEL => info.functions & !(1 << FUNC_INTEL_VENDOR),
+                FAMILY_HPE2 => info.functions & !(1 << FUNC_HPE2_VENDOR),
+                _ => info.functions,
+            }
+        } else {
+            info.functions
+        };
+        mask & !1
+    }
+}
+
+/// `NVDIMM_FAMILY_HPE2`.
+pub const FAMILY_HPE2: u32 = 2;
+/// Intel vendor-specific command pass-through (`ND_CMD_VENDOR`).
+pub const FUNC_INTEL_VENDOR: u64 = 9;
+/// HPE2 vendor-specific command pass-through.
+pub const FUNC_HPE2_VENDOR: u64 = 8;
 
 /// Status of `_LSR`/`_LSW` for a locked label area.
 pub const LABELS_LOCKED: u32 = 3;

@@ -66,6 +66,7 @@ pub enum Family {
 
 impl Family {
     /// The bitmask of a set of families, as `dimm_family_mask` holds it.
+    #[inline]
     pub const fn mask(families: &[Family]) -> u64 {
         let mut mask = 0u64;
         let mut i = 0;
@@ -80,6 +81,7 @@ impl Family {
 /// The online NUMA node nearest to `node` (C's `numa_map_to_online_node()`),
 /// for a region's `numa_node` when the memory's own node may be offline;
 /// `NUMA_NO_NODE` (-1) stays so, as does any node without NUMA support.
+#[inline]
 pub fn nearest_online_node(node: i32) -> i32 {
     #[cfg(CONFIG_NUMA)]
     {
@@ -147,6 +149,7 @@ impl BusCommands {
 
 impl BusCommandKind {
     /// The command of an `ND_CMD_*` number the bus may be asked.
+    #[inline]
     fn from_number(cmd: u32) -> Option<Self> {
         [
             Self::ArsCap,
@@ -368,6 +371,7 @@ pub const MAX_FLUSH_HINTS: usize = 256;
 
 impl DimmOptions<'_> {
     /// The `NDD_*` flags of the DIMM.
+    #[inline]
     fn flags(&self) -> u64 {
         // Registered synchronously, so a failed device_add cannot free the
         // DIMM behind the bus's back.
@@ -382,6 +386,7 @@ impl DimmOptions<'_> {
     }
 
     /// The `ND_CMD_*` mask of the DIMM, given which callbacks exist.
+    #[inline]
     fn cmd_mask(&self, can_write: bool) -> u64 {
         let mut mask = 0;
         if self.label_area.is_some() {
@@ -812,6 +817,7 @@ unsafe impl Sync for IomemClaim {}
 
 impl RegionOptions<'_> {
     /// The `ND_REGION_*` flags of the region.
+    #[inline]
     fn flags(&self) -> u64 {
         let mut flags = 0u64;
         match self.persistence {
@@ -831,6 +837,7 @@ impl RegionOptions<'_> {
     }
 
     /// Checks what the core would reject without saying why.
+    #[inline]
     fn validate(&self) -> Result {
         let page = bindings::PAGE_SIZE as u64;
         let aligned = |v: u64| v % page == 0;
@@ -898,6 +905,7 @@ struct DimmEntry<P: Provider> {
 struct DeviceRef(NonNull<bindings::device>);
 
 impl Drop for DeviceRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: Drops the reference this value owns (type invariant).
         unsafe { bindings::put_device(self.0.as_ptr()) };
@@ -1063,6 +1071,7 @@ impl BusLockClass {
         }
     }
 
+    #[inline]
     fn key(&'static self) -> Pin<&'static crate::sync::LockClassKey> {
         Pin::static_ref(&self.key)
     }

@@ -64,6 +64,7 @@ pub enum ScmHcall {
 
 impl ScmHcall {
     /// The call of an opcode, if it is one of the SCM calls.
+    #[inline]
     pub fn from_opcode(opcode: u64) -> Option<Self> {
         const ALL: [ScmHcall; 10] = [
             ScmHcall::ReadMetadata,
@@ -184,11 +185,13 @@ impl HcallBuffer {
     }
 
     /// The buffer's bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         &self.buf
     }
 
     /// The buffer's bytes, to fill in a request.
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.buf
     }

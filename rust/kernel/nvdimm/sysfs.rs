@@ -144,6 +144,7 @@ impl<'a> AttributeOutput<'a> {
 }
 
 impl fmt::Write for AttributeOutput<'_> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
@@ -258,6 +259,7 @@ impl GroupStorage {
     }
 
     /// The null-terminated group list for `__nvdimm_create()`.
+    #[inline]
     pub(super) fn groups(&self) -> *mut *const bindings::attribute_group {
         self.groups.as_ptr().cast_mut()
     }

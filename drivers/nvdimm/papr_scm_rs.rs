@@ -231,7 +231,13 @@ impl Scm {
 
 /// Errno of a label access that failed; logs what happened.
 fn meta_error(dev: &device::Device, what: &str, offset: u32, e: logic::MetaError) -> Error {
-    dev_err!(dev, "label {what} at {offset:#x} failed: {e:?}\n");
+    dev_err!(
+        dev,
+        "label {what} at {:#x} failed: {} ({})\n",
+        u64::from(offset),
+        e.what(),
+        e.rc()
+    );
     Error::from_errno(e.errno())
 }
 
@@ -316,9 +322,15 @@ impl Provider for Scm {
                 health::write_flags(bitmap, out)
             }
             PaprAttr::PerfStats => self.with_stats(&[], |s| s.write_text(out))?,
-            PaprAttr::DirtyShutdown => writeln!(out, "{}", self.cfg.dirty_shutdown_count),
+            PaprAttr::DirtyShutdown => health::write_decimal(out, self.cfg.dirty_shutdown_count)
+                .and_then(|()| out.write_str("\n")),
             // The kernel's "%#llx" prints the prefix for zero too: "0x0".
-            PaprAttr::HealthBitmapInject => writeln!(out, "{:#x}", self.health.lock().inject),
+            PaprAttr::HealthBitmapInject => {
+                let inject = self.health.lock().inject;
+                out.write_str("0x")
+                    .and_then(|()| health::write_hex(out, inject, 1, false))
+                    .and_then(|()| out.write_str("\n"))
+            }
         }
         .map_err(|_| EOVERFLOW)
     }
@@ -373,7 +385,15 @@ fn read_config(dev: &device::Device) -> Result<dt::PmemConfig> {
         persistence_failed_count: failed.as_deref(),
     };
     dt::parse(&props).map_err(|e| {
-        dev_err!(dev, "{}: {} ({e:?}), not binding\n", e.property(), e.kind());
+        match e.value() {
+            Some(v) => dev_err!(
+                dev,
+                "{}: {} ({v:#x}), not binding\n",
+                e.property(),
+                e.kind()
+            ),
+            None => dev_err!(dev, "{}: {}, not binding\n", e.property(), e.kind()),
+        }
         ENODEV
     })
 }
@@ -400,8 +420,10 @@ impl Drop for Binding {
         if let Err(e) = logic::unbind(&mut Hcalls, self.drc_index) {
             dev_err!(
                 self.dev,
-                "unbind of drc {:#x} failed: {e:?}\n",
-                self.drc_index
+                "unbind of drc {:#x} failed: {} ({})\n",
+                u64::from(self.drc_index),
+                e.what(),
+                e.value()
             );
         }
     }
@@ -424,7 +446,7 @@ impl PaprScm {
         };
         let bound =
             logic::bind(&mut Hcalls, &geometry, logic::OnOverlap::QueryExisting).map_err(|e| {
-                dev_err!(dev, "bind err: {e:?}\n");
+                dev_err!(dev, "bind err: {} ({})\n", e.what(), e.value());
                 ENXIO
             })?;
         let binding = Binding {
@@ -533,9 +555,10 @@ impl PaprScm {
         .inspect_err(|e| {
             dev_err!(
                 dev,
-                "Error registering region {:#x}+{:#x}: {e:?}\n",
+                "Error registering region {:#x}+{:#x}: {}\n",
                 bound.addr,
-                cfg.size
+                cfg.size,
+                i64::from(e.to_errno())
             )
         })?;
         if target != online {

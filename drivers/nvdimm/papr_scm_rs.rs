@@ -564,7 +564,9 @@ impl PaprScm {
         if target != online {
             dev_info!(
                 dev,
-                "Region registered with target node {target} and online node {online}\n"
+                "Region registered with target node {} and online node {}\n",
+                i64::from(target),
+                i64::from(online)
             );
         }
         Ok(Self {

@@ -775,6 +775,43 @@ impl IomemClaim {
     }
 }
 
+/// The resources of a DIMM's flush hints, each checked with
+/// [`flush_hint_allowed`]. Not generic, so built in once (as are the
+/// vector's methods).
+fn flush_hint_resources(hints: &[u64]) -> Result<KVec<bindings::resource>> {
+    let mut flush = KVec::with_capacity(hints.len(), GFP_KERNEL)?;
+    for &start in hints {
+        if !flush_hint_allowed(start) {
+            return Err(EBUSY);
+        }
+        let mut res: bindings::resource = pin_init::zeroed();
+        res.start = start;
+        // A hint is one 64-bit register.
+        res.end = start.checked_add(7).ok_or(EINVAL)?;
+        flush.push(res, GFP_KERNEL)?;
+    }
+    Ok(flush)
+}
+
+/// The core's descriptions of a region's mappings; `nvdimm_of` finds the
+/// registered DIMM of an id (`None`: not one of this bus's). Not generic,
+/// so built in once (as are the vector's methods).
+fn mapping_descs(
+    mappings: &[Mapping],
+    nvdimm_of: &dyn Fn(DimmId) -> Option<*mut bindings::nvdimm>,
+) -> Result<KVec<bindings::nd_mapping_desc>> {
+    let mut descs = KVec::with_capacity(mappings.len(), GFP_KERNEL)?;
+    for m in mappings {
+        let mut desc: bindings::nd_mapping_desc = pin_init::zeroed();
+        desc.nvdimm = nvdimm_of(m.dimm).ok_or(EINVAL)?;
+        desc.start = m.start;
+        desc.size = m.size;
+        desc.position = m.position;
+        descs.push(desc, GFP_KERNEL)?;
+    }
+    Ok(descs)
+}
+
 /// Whether a DIMM's flush hint (an eight-byte register at `addr`) may be
 /// handed to the core, which maps and writes it on every region flush:
 /// never in system RAM or persistent memory.
@@ -1362,17 +1399,7 @@ impl<P: Provider> Bus<P> {
         if options.flush_hints.len() > MAX_FLUSH_HINTS {
             return Err(EINVAL);
         }
-        let mut flush = KVec::with_capacity(options.flush_hints.len(), GFP_KERNEL)?;
-        for &start in options.flush_hints {
-            if !flush_hint_allowed(start) {
-                return Err(EBUSY);
-            }
-            let mut res: bindings::resource = pin_init::zeroed();
-            res.start = start;
-            // A hint is one 64-bit register.
-            res.end = start.checked_add(7).ok_or(EINVAL)?;
-            flush.push(res, GFP_KERNEL)?;
-        }
+        let flush = flush_hint_resources(options.flush_hints)?;
         let num_flush = c_int::try_from(flush.len()).map_err(|_| EINVAL)?;
         let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS);
         let entry = KBox::try_pin_init(
@@ -1478,22 +1505,15 @@ impl<P: Provider> Bus<P> {
         if options.async_flush && !P::HAS_FLUSH {
             return Err(EINVAL);
         }
-        let mut mappings = KVec::with_capacity(options.mappings.len(), GFP_KERNEL)?;
-        {
+        let mut mappings = {
             let dimms = self.dimms.lock();
-            for m in options.mappings {
-                let slot = self
-                    .dimm_index(m.dimm)
+            let nvdimm_of = |id: DimmId| {
+                self.dimm_index(id)
                     .and_then(|i| dimms.get(i))
-                    .ok_or(EINVAL)?;
-                let mut desc: bindings::nd_mapping_desc = pin_init::zeroed();
-                desc.nvdimm = slot.nvdimm;
-                desc.start = m.start;
-                desc.size = m.size;
-                desc.position = m.position;
-                mappings.push(desc, GFP_KERNEL)?;
-            }
-        }
+                    .map(|slot| slot.nvdimm)
+            };
+            mapping_descs(options.mappings, &nvdimm_of)?
+        };
         let set = options.interleave_set.unwrap_or_default();
         let mut nd_set: bindings::nd_interleave_set = pin_init::zeroed();
         nd_set.cookie1 = set.cookie1;

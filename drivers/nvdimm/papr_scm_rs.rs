@@ -22,7 +22,7 @@
 
 use core::fmt::Write;
 use kernel::{
-    device::{self, property::FwNode, Core},
+    device::{self, Core},
     nvdimm::{
         self, papr, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions, Family,
         InterleaveSet, LabelArea, Mapping, NoAttributes, Persistence, Provider, RegionKind,
@@ -92,18 +92,12 @@ impl Hypervisor for Hcalls {
         let Some(call) = papr::ScmHcall::from_opcode(opcode) else {
             return hcall::H_FUNCTION;
         };
-        let Some(buf) = buf else {
-            return papr::hcall(call, &[arg0, 0, 0], ret);
-        };
-        // The hypervisor needs memory a physical address describes: a copy
-        // in a `kmalloc` buffer (statistics are read rarely).
-        let Ok(mut hv_buf) = papr::HcallBuffer::new(buf.len()) else {
-            return hcall::H_NO_MEM;
-        };
-        hv_buf.as_mut_slice().copy_from_slice(buf);
-        let rc = papr::hcall_with_buffer(call, arg0, &mut hv_buf, buf.len(), ret);
-        buf.copy_from_slice(hv_buf.as_slice());
-        rc
+        match buf {
+            None => papr::hcall(call, &[arg0, 0, 0], ret),
+            // The hypervisor needs memory a physical address describes: a
+            // copy in a `kmalloc` buffer (statistics are read rarely).
+            Some(buf) => papr::hcall_with_copy(call, arg0, buf, ret),
+        }
     }
 
     fn sleep_ms(&mut self, ms: u32) {
@@ -347,33 +341,20 @@ impl Provider for Scm {
     }
 }
 
-/// Reads one property's raw value (as `of_find_property()` gives it);
-/// `Some` of an empty vector for a property without a value.
-fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
-    if !node.property_present(name) {
-        return Ok(None);
-    }
-    match node.property_count_elem::<u8>(name) {
-        Ok(len) if len > 0 => Ok(node.property_read_array_vec::<u8>(name, len)?.optional()),
-        // Present without a value (a boolean property).
-        _ => Ok(Some(KVec::new())),
-    }
-}
-
 /// Reads and validates the node's properties.
 fn read_config(dev: &device::Device) -> Result<dt::PmemConfig> {
     let node = dev.fwnode().ok_or_else(|| {
         dev_err!(dev, "no device-tree node\n");
         ENODEV
     })?;
-    let drc = raw_property(node, c"ibm,my-drc-index")?;
-    let guid = raw_property(node, c"ibm,unit-guid")?;
-    let bsize = raw_property(node, c"ibm,block-size")?;
-    let blocks = raw_property(node, c"ibm,number-of-blocks")?;
-    let meta = raw_property(node, c"ibm,metadata-size")?;
-    let cache = raw_property(node, c"ibm,cache-flush-required")?;
-    let hflush = raw_property(node, c"ibm,hcall-flush-required")?;
-    let failed = raw_property(node, c"ibm,persistence-failed-count")?;
+    let drc = papr::raw_property(node, c"ibm,my-drc-index")?;
+    let guid = papr::raw_property(node, c"ibm,unit-guid")?;
+    let bsize = papr::raw_property(node, c"ibm,block-size")?;
+    let blocks = papr::raw_property(node, c"ibm,number-of-blocks")?;
+    let meta = papr::raw_property(node, c"ibm,metadata-size")?;
+    let cache = papr::raw_property(node, c"ibm,cache-flush-required")?;
+    let hflush = papr::raw_property(node, c"ibm,hcall-flush-required")?;
+    let failed = papr::raw_property(node, c"ibm,persistence-failed-count")?;
     let props = dt::Props {
         drc_index: drc.as_deref(),
         unit_guid: guid.as_deref(),

@@ -22,7 +22,7 @@
 
 use core::fmt::Write;
 use kernel::{
-    device::{self, property::FwNode, Core},
+    device::{self, Core},
     nvdimm::{
         self, papr, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions, Family,
         InterleaveSet, LabelArea, Mapping, NoAttributes, Persistence, Provider, RegionKind,
@@ -92,18 +92,12 @@ impl Hypervisor for Hcalls {
         let Some(call) = papr::ScmHcall::from_opcode(opcode) else {
             return hcall::H_FUNCTION;
         };
-        let Some(buf) = buf else {
-            return papr::hcall(call, &[arg0, 0, 0], ret);
-        };
-        // The hypervisor needs memory a physical address describes: a copy
-        // in a `kmalloc` buffer (statistics are read rarely).
-        let Ok(mut hv_buf) = papr::HcallBuffer::new(buf.len()) else {
-            return hcall::H_NO_MEM;
-        };
-        hv_buf.as_mut_slice().copy_from_slice(buf);
-        let rc = papr::hcall_with_buffer(call, arg0, &mut hv_buf, buf.len(), ret);
-        buf.copy_from_slice(hv_buf.as_slice());
-        rc
+        match buf {
+            None => papr::hcall(call, &[arg0, 0, 0], ret),
+            // The hypervisor needs memory a physical address describes: a
+            // copy in a `kmalloc` buffer (statistics are read rarely).
+            Some(buf) => papr::hcall_with_copy(call, arg0, buf, ret),
+        }
     }
 
     fn sleep_ms(&mut self, ms: u32) {
@@ -231,7 +225,13 @@ impl Scm {
 
 /// Errno of a label access that failed; logs what happened.
 fn meta_error(dev: &device::Device, what: &str, offset: u32, e: logic::MetaError) -> Error {
-    dev_err!(dev, "label {what} at {offset:#x} failed: {e:?}\n");
+    dev_err!(
+        dev,
+        "label {what} at {:#x} failed: {} ({})\n",
+        u64::from(offset),
+        e.what(),
+        e.rc()
+    );
     Error::from_errno(e.errno())
 }
 
@@ -317,9 +317,15 @@ impl Provider for Scm {
                 health::write_flags(bitmap, out)
             }
             PaprAttr::PerfStats => self.with_stats(&[], |s| s.write_text(out))?,
-            PaprAttr::DirtyShutdown => writeln!(out, "{}", self.cfg.dirty_shutdown_count),
+            PaprAttr::DirtyShutdown => health::write_decimal(out, self.cfg.dirty_shutdown_count)
+                .and_then(|()| out.write_str("\n")),
             // The kernel's "%#llx" prints the prefix for zero too: "0x0".
-            PaprAttr::HealthBitmapInject => writeln!(out, "{:#x}", self.health.lock().inject),
+            PaprAttr::HealthBitmapInject => {
+                let inject = self.health.lock().inject;
+                out.write_str("0x")
+                    .and_then(|()| health::write_hex(out, inject, 1, false))
+                    .and_then(|()| out.write_str("\n"))
+            }
         }
         .map_err(|_| EOVERFLOW)
     }
@@ -336,33 +342,20 @@ impl Provider for Scm {
     }
 }
 
-/// Reads one property's raw value (as `of_find_property()` gives it);
-/// `Some` of an empty vector for a property without a value.
-fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
-    if !node.property_present(name) {
-        return Ok(None);
-    }
-    match node.property_count_elem::<u8>(name) {
-        Ok(len) if len > 0 => Ok(node.property_read_array_vec::<u8>(name, len)?.optional()),
-        // Present without a value (a boolean property).
-        _ => Ok(Some(KVec::new())),
-    }
-}
-
 /// Reads and validates the node's properties.
 fn read_config(dev: &device::Device) -> Result<dt::PmemConfig> {
     let node = dev.fwnode().ok_or_else(|| {
         dev_err!(dev, "no device-tree node\n");
         ENODEV
     })?;
-    let drc = raw_property(node, c"ibm,my-drc-index")?;
-    let guid = raw_property(node, c"ibm,unit-guid")?;
-    let bsize = raw_property(node, c"ibm,block-size")?;
-    let blocks = raw_property(node, c"ibm,number-of-blocks")?;
-    let meta = raw_property(node, c"ibm,metadata-size")?;
-    let cache = raw_property(node, c"ibm,cache-flush-required")?;
-    let hflush = raw_property(node, c"ibm,hcall-flush-required")?;
-    let failed = raw_property(node, c"ibm,persistence-failed-count")?;
+    let drc = papr::raw_property(node, c"ibm,my-drc-index")?;
+    let guid = papr::raw_property(node, c"ibm,unit-guid")?;
+    let bsize = papr::raw_property(node, c"ibm,block-size")?;
+    let blocks = papr::raw_property(node, c"ibm,number-of-blocks")?;
+    let meta = papr::raw_property(node, c"ibm,metadata-size")?;
+    let cache = papr::raw_property(node, c"ibm,cache-flush-required")?;
+    let hflush = papr::raw_property(node, c"ibm,hcall-flush-required")?;
+    let failed = papr::raw_property(node, c"ibm,persistence-failed-count")?;
     let props = dt::Props {
         drc_index: drc.as_deref(),
         unit_guid: guid.as_deref(),
@@ -374,7 +367,15 @@ fn read_config(dev: &device::Device) -> Result<dt::PmemConfig> {
         persistence_failed_count: failed.as_deref(),
     };
     dt::parse(&props).map_err(|e| {
-        dev_err!(dev, "{}: {} ({e:?}), not binding\n", e.property(), e.kind());
+        match e.value() {
+            Some(v) => dev_err!(
+                dev,
+                "{}: {} ({v:#x}), not binding\n",
+                e.property(),
+                e.kind()
+            ),
+            None => dev_err!(dev, "{}: {}, not binding\n", e.property(), e.kind()),
+        }
         ENODEV
     })
 }
@@ -401,8 +402,10 @@ impl Drop for Binding {
         if let Err(e) = logic::unbind(&mut Hcalls, self.drc_index) {
             dev_err!(
                 self.dev,
-                "unbind of drc {:#x} failed: {e:?}\n",
-                self.drc_index
+                "unbind of drc {:#x} failed: {} ({})\n",
+                u64::from(self.drc_index),
+                e.what(),
+                e.value()
             );
         }
     }
@@ -425,7 +428,7 @@ impl PaprScm {
         };
         let bound =
             logic::bind(&mut Hcalls, &geometry, logic::OnOverlap::QueryExisting).map_err(|e| {
-                dev_err!(dev, "bind err: {e:?}\n");
+                dev_err!(dev, "bind err: {} ({})\n", e.what(), e.value());
                 ENXIO
             })?;
         let binding = Binding {
@@ -534,15 +537,18 @@ impl PaprScm {
         .inspect_err(|e| {
             dev_err!(
                 dev,
-                "Error registering region {:#x}+{:#x}: {e:?}\n",
+                "Error registering region {:#x}+{:#x}: {}\n",
                 bound.addr,
-                cfg.size
+                cfg.size,
+                i64::from(e.to_errno())
             )
         })?;
         if target != online {
             dev_info!(
                 dev,
-                "Region registered with target node {target} and online node {online}\n"
+                "Region registered with target node {} and online node {}\n",
+                i64::from(target),
+                i64::from(online)
             );
         }
         Ok(Self {

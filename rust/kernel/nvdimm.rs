@@ -66,6 +66,7 @@ pub enum Family {
 
 impl Family {
     /// The bitmask of a set of families, as `dimm_family_mask` holds it.
+    #[inline]
     pub const fn mask(families: &[Family]) -> u64 {
         let mut mask = 0u64;
         let mut i = 0;
@@ -80,6 +81,7 @@ impl Family {
 /// The online NUMA node nearest to `node` (C's `numa_map_to_online_node()`),
 /// for a region's `numa_node` when the memory's own node may be offline;
 /// `NUMA_NO_NODE` (-1) stays so, as does any node without NUMA support.
+#[inline]
 pub fn nearest_online_node(node: i32) -> i32 {
     #[cfg(CONFIG_NUMA)]
     {
@@ -147,6 +149,7 @@ impl BusCommands {
 
 impl BusCommandKind {
     /// The command of an `ND_CMD_*` number the bus may be asked.
+    #[inline]
     fn from_number(cmd: u32) -> Option<Self> {
         [
             Self::ArsCap,
@@ -384,6 +387,7 @@ pub const MAX_FLUSH_HINTS: usize = 256;
 
 impl DimmOptions<'_> {
     /// The `NDD_*` flags of the DIMM.
+    #[inline]
     fn flags(&self) -> u64 {
         // Registered synchronously, so a failed device_add cannot free the
         // DIMM behind the bus's back.
@@ -398,6 +402,7 @@ impl DimmOptions<'_> {
     }
 
     /// The `ND_CMD_*` mask of the DIMM, given which callbacks exist.
+    #[inline]
     fn cmd_mask(&self, can_write: bool) -> u64 {
         let mut mask = 0;
         if self.label_area.is_some() {
@@ -790,6 +795,43 @@ impl IomemClaim {
     }
 }
 
+/// The resources of a DIMM's flush hints, each checked with
+/// [`flush_hint_allowed`]. Not generic, so built in once (as are the
+/// vector's methods).
+fn flush_hint_resources(hints: &[u64]) -> Result<KVec<bindings::resource>> {
+    let mut flush = KVec::with_capacity(hints.len(), GFP_KERNEL)?;
+    for &start in hints {
+        if !flush_hint_allowed(start) {
+            return Err(EBUSY);
+        }
+        let mut res: bindings::resource = pin_init::zeroed();
+        res.start = start;
+        // A hint is one 64-bit register.
+        res.end = start.checked_add(7).ok_or(EINVAL)?;
+        flush.push(res, GFP_KERNEL)?;
+    }
+    Ok(flush)
+}
+
+/// The core's descriptions of a region's mappings; `nvdimm_of` finds the
+/// registered DIMM of an id (`None`: not one of this bus's). Not generic,
+/// so built in once (as are the vector's methods).
+fn mapping_descs(
+    mappings: &[Mapping],
+    nvdimm_of: &dyn Fn(DimmId) -> Option<*mut bindings::nvdimm>,
+) -> Result<KVec<bindings::nd_mapping_desc>> {
+    let mut descs = KVec::with_capacity(mappings.len(), GFP_KERNEL)?;
+    for m in mappings {
+        let mut desc: bindings::nd_mapping_desc = pin_init::zeroed();
+        desc.nvdimm = nvdimm_of(m.dimm).ok_or(EINVAL)?;
+        desc.start = m.start;
+        desc.size = m.size;
+        desc.position = m.position;
+        descs.push(desc, GFP_KERNEL)?;
+    }
+    Ok(descs)
+}
+
 /// Whether a DIMM's flush hint (an eight-byte register at `addr`) may be
 /// handed to the core, which maps and writes it on every region flush:
 /// never in system RAM or persistent memory.
@@ -832,6 +874,7 @@ unsafe impl Sync for IomemClaim {}
 
 impl RegionOptions<'_> {
     /// The `ND_REGION_*` flags of the region.
+    #[inline]
     fn flags(&self) -> u64 {
         let mut flags = 0u64;
         match self.persistence {
@@ -852,6 +895,7 @@ impl RegionOptions<'_> {
 
     /// Checks what the core would reject without saying why, and what the
     /// resource needs (a size, and no wrap).
+    #[inline]
     fn validate(&self) -> Result {
         let page = bindings::PAGE_SIZE as u64;
         let aligned = |v: u64| v % page == 0;
@@ -916,6 +960,7 @@ struct DimmEntry<P: Provider> {
 struct DeviceRef(NonNull<bindings::device>);
 
 impl Drop for DeviceRef {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: Drops the reference this value owns (type invariant).
         unsafe { bindings::put_device(self.0.as_ptr()) };
@@ -1081,6 +1126,7 @@ impl BusLockClass {
         }
     }
 
+    #[inline]
     fn key(&'static self) -> Pin<&'static crate::sync::LockClassKey> {
         Pin::static_ref(&self.key)
     }
@@ -1375,17 +1421,7 @@ impl<P: Provider> Bus<P> {
         if options.flush_hints.len() > MAX_FLUSH_HINTS {
             return Err(EINVAL);
         }
-        let mut flush = KVec::with_capacity(options.flush_hints.len(), GFP_KERNEL)?;
-        for &start in options.flush_hints {
-            if !flush_hint_allowed(start) {
-                return Err(EBUSY);
-            }
-            let mut res: bindings::resource = pin_init::zeroed();
-            res.start = start;
-            // A hint is one 64-bit register.
-            res.end = start.checked_add(7).ok_or(EINVAL)?;
-            flush.push(res, GFP_KERNEL)?;
-        }
+        let flush = flush_hint_resources(options.flush_hints)?;
         let num_flush = c_int::try_from(flush.len()).map_err(|_| EINVAL)?;
         let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS);
         let entry = KBox::try_pin_init(
@@ -1491,22 +1527,15 @@ impl<P: Provider> Bus<P> {
         if options.async_flush && !P::HAS_FLUSH {
             return Err(EINVAL);
         }
-        let mut mappings = KVec::with_capacity(options.mappings.len(), GFP_KERNEL)?;
-        {
+        let mut mappings = {
             let dimms = self.dimms.lock();
-            for m in options.mappings {
-                let slot = self
-                    .dimm_index(m.dimm)
+            let nvdimm_of = |id: DimmId| {
+                self.dimm_index(id)
                     .and_then(|i| dimms.get(i))
-                    .ok_or(EINVAL)?;
-                let mut desc: bindings::nd_mapping_desc = pin_init::zeroed();
-                desc.nvdimm = slot.nvdimm;
-                desc.start = m.start;
-                desc.size = m.size;
-                desc.position = m.position;
-                mappings.push(desc, GFP_KERNEL)?;
-            }
-        }
+                    .map(|slot| slot.nvdimm)
+            };
+            mapping_descs(options.mappings, &nvdimm_of)?
+        };
         let set = options.interleave_set.unwrap_or_default();
         let mut nd_set: bindings::nd_interleave_set = pin_init::zeroed();
         nd_set.cookie1 = set.cookie1;

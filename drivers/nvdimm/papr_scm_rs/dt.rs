@@ -32,8 +32,6 @@
 //! C does not require it and PowerVM is not QEMU. [`PmemConfig::qemu_aligned`]
 //! tells whether it is.
 
-use core::fmt;
-
 /// Raw values of the properties of an `ibm,pmemory` node; `None` when the
 /// property is absent.
 #[derive(Clone, Copy, Debug, Default)]
@@ -109,6 +107,15 @@ impl DtError {
         }
     }
 
+    /// The number the error is about (a length or a value), if any.
+    pub fn value(&self) -> Option<u64> {
+        match *self {
+            DtError::TooShort(_, n) => Some(n as u64),
+            DtError::TooLarge(_, v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// A short name of the error kind (for counters).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -119,20 +126,6 @@ impl DtError {
             DtError::Zero(_) => "zero",
             DtError::SizeOverflow(_) => "size-overflow",
             DtError::TooLarge(..) => "too-large",
-        }
-    }
-}
-
-impl fmt::Display for DtError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            DtError::Missing(p) => write!(f, "missing {p}"),
-            DtError::TooShort(p, n) => write!(f, "{p}: {n} bytes is too short"),
-            DtError::NotAString(p) => write!(f, "{p}: not a NUL-terminated string"),
-            DtError::BadUuid(p) => write!(f, "{p}: not a UUID"),
-            DtError::Zero(p) => write!(f, "{p}: zero"),
-            DtError::SizeOverflow(p) => write!(f, "{p}: size overflows 64 bits"),
-            DtError::TooLarge(p, v) => write!(f, "{p}: {v:#x} is too large"),
         }
     }
 }

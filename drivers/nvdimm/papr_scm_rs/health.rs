@@ -257,6 +257,57 @@ pub fn write_flags(bitmap: u64, out: &mut impl fmt::Write) -> fmt::Result {
     Ok(())
 }
 
+/// Writes `value` in decimal (as `"%llu"`) with nothing but
+/// [`fmt::Write::write_str`]: the kernel module's attributes carry no
+/// `core::fmt` formatting code (each formatting function a module calls
+/// costs the powerpc module loader a stub).
+pub fn write_decimal(out: &mut impl fmt::Write, mut value: u64) -> fmt::Result {
+    // u64::MAX has 20 digits.
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for (i, slot) in digits.iter_mut().enumerate().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+        start = i;
+        if value == 0 {
+            break;
+        }
+    }
+    write_ascii(out, digits.get(start..).unwrap_or_default())
+}
+
+/// Writes `value` in hexadecimal with at least `min_digits` digits (at
+/// most 16), zero-padded, upper case or lower case, without a prefix (as
+/// `"%0*llX"` / `"%0*llx"`), like [`write_decimal`] without `core::fmt`.
+pub fn write_hex(
+    out: &mut impl fmt::Write,
+    value: u64,
+    min_digits: usize,
+    upper: bool,
+) -> fmt::Result {
+    let alphabet: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut digits = [0u8; 16];
+    for (pair, byte) in digits.chunks_exact_mut(2).zip(value.to_be_bytes()) {
+        pair[0] = alphabet[usize::from(byte >> 4)];
+        pair[1] = alphabet[usize::from(byte & 0xf)];
+    }
+    let leading_zeros = (value.leading_zeros() / 4) as usize;
+    let start = leading_zeros.min(digits.len().saturating_sub(min_digits.max(1)));
+    write_ascii(out, digits.get(start..).unwrap_or_default())
+}
+
+/// Writes ASCII digits, one character at a time (`str::from_utf8()` would
+/// be a call into `core` again).
+fn write_ascii(out: &mut impl fmt::Write, ascii: &[u8]) -> fmt::Result {
+    ascii
+        .iter()
+        .try_for_each(|&b| out.write_char(char::from(b)))
+}
+
 /// A `PAPR_PDSM_SMART_INJECT` request.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SmartInject {

@@ -12,7 +12,6 @@ use super::hcall::{
     H_SCM_UNBIND_ALL, H_SCM_WRITE_METADATA, H_SUCCESS, H_UNBIND_SCOPE_DRC,
 };
 use super::hcall::{is_long_busy, long_busy_msecs};
-use core::fmt;
 
 /// `EPERM`.
 pub const EPERM: i32 = 1;
@@ -142,24 +141,40 @@ impl BindError {
     pub fn errno(&self) -> i32 {
         -ENXIO
     }
-}
 
-impl fmt::Display for BindError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// What went wrong, without the numbers (the kernel module logs this
+    /// and [`BindError::value`] rather than the `Display` text, so that it
+    /// carries no formatting code).
+    pub fn what(&self) -> &'static str {
+        match self {
+            BindError::BadGeometry => "size overflows",
+            BindError::Hcall { .. } => "hcall failed",
+            BindError::NotContiguous { .. } => "blocks bound elsewhere than expected",
+            BindError::WrongCount { .. } => "wrong number of blocks bound",
+            BindError::NoAddress => "no bound address",
+            BindError::AddressOverflow { .. } => "bound range wraps",
+            BindError::Partial {
+                cleanup_ok: true, ..
+            } => "partial bind, unbound again",
+            BindError::Partial { .. } => "partial bind, unbind failed",
+        }
+    }
+
+    /// The number that goes with [`BindError::what`]: the hcall status
+    /// (also of the call that interrupted a partial bind), the address the
+    /// hypervisor bound at, the number of blocks bound; 0 when there is
+    /// none.
+    pub fn value(&self) -> i64 {
         match *self {
-            BindError::BadGeometry => write!(f, "size overflows"),
-            BindError::Hcall { opcode, rc } => write!(f, "hcall {opcode:#x} failed: {rc}"),
-            BindError::NotContiguous { expected, got } => {
-                write!(f, "bound at {got:#x}, expected {expected:#x}")
-            }
-            BindError::WrongCount { bound } => write!(f, "{bound} blocks bound"),
-            BindError::NoAddress => write!(f, "no bound address"),
-            BindError::AddressOverflow { addr } => write!(f, "bound range at {addr:#x} wraps"),
-            BindError::Partial { cause, cleanup_ok } => write!(
-                f,
-                "partial bind ({cause:?}), unbind {}",
-                if cleanup_ok { "done" } else { "failed" }
-            ),
+            BindError::Hcall { rc, .. }
+            | BindError::Partial {
+                cause: PartialCause::Hcall(rc),
+                ..
+            } => rc,
+            BindError::NotContiguous { got: v, .. }
+            | BindError::WrongCount { bound: v }
+            | BindError::AddressOverflow { addr: v } => v as i64,
+            _ => 0,
         }
     }
 }
@@ -393,6 +408,25 @@ impl MetaError {
         match self {
             MetaError::BadDrc { .. } => -ENODEV,
             _ => -EINVAL,
+        }
+    }
+
+    /// What went wrong (for a log line without formatting code).
+    pub fn what(&self) -> &'static str {
+        match self {
+            MetaError::OutOfRange => "out of range",
+            MetaError::BadDrc { .. } => "bad DRC index",
+            MetaError::Hcall { .. } => "hcall failed",
+        }
+    }
+
+    /// The hcall status (`H_PARAMETER` for a bad DRC index, 0 for a range
+    /// error).
+    pub fn rc(&self) -> i64 {
+        match *self {
+            MetaError::OutOfRange => 0,
+            MetaError::BadDrc { .. } => H_PARAMETER,
+            MetaError::Hcall { rc, .. } => rc,
         }
     }
 }

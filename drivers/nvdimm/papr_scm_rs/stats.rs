@@ -94,19 +94,6 @@ impl StatsError {
     }
 }
 
-impl fmt::Display for StatsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StatsError::UnknownStat => write!(f, "unknown performance stat"),
-            StatsError::Denied => write!(f, "permission denied"),
-            StatsError::Unsupported(rc) => write!(f, "not supported ({rc})"),
-            StatsError::Hcall(rc) => write!(f, "hcall failed: {rc}"),
-            StatsError::BadSize(n) => write!(f, "absurd buffer size {n}"),
-            StatsError::Truncated => write!(f, "buffer truncated"),
-        }
-    }
-}
-
 fn map_rc(rc: i64) -> Result<(), StatsError> {
     match rc {
         H_SUCCESS => Ok(()),
@@ -248,7 +235,9 @@ impl<'a> Stats<'a> {
                 };
                 out.write_char(c)?;
             }
-            writeln!(out, " = 0x{value:016X}")?;
+            out.write_str(" = 0x")?;
+            super::health::write_hex(out, value, 16, true)?;
+            out.write_str("\n")?;
         }
         Ok(())
     }

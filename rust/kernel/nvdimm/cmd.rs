@@ -106,6 +106,7 @@ fn header<T: FromBytes>(buf: &[u8]) -> Result<T> {
 }
 
 /// Writes a native-endian `u32` into a status or size field.
+#[inline]
 pub fn write_u32(field: &mut [u8], value: u32) {
     if let Some(dst) = field.get_mut(..4) {
         dst.copy_from_slice(&value.to_ne_bytes());
@@ -180,6 +181,7 @@ impl<'a> DimmCommand<'a> {
     }
 
     /// Answers `ND_CMD_GET_CONFIG_SIZE` from the label area geometry.
+    #[inline]
     pub fn reply_config_size(out: &mut [u8], area: &LabelArea) {
         if let Some(reply) = nd_cmd_get_config_size::from_bytes_mut(out) {
             // A `__packed` struct: its fields are assigned, never borrowed.
@@ -214,11 +216,13 @@ impl<'a> CallPackage<'a> {
     }
 
     /// The `NVDIMM_FAMILY_*` of the command (already checked against the bus).
+    #[inline]
     pub fn family(&self) -> u64 {
         header::<nd_cmd_pkg>(self.header).map_or(u64::MAX, |p| p.nd_family)
     }
 
     /// The family-specific function number (`nd_command`), not validated.
+    #[inline]
     pub fn command(&self) -> u64 {
         header::<nd_cmd_pkg>(self.header).map_or(u64::MAX, |p| p.nd_command)
     }
@@ -229,22 +233,26 @@ impl<'a> CallPackage<'a> {
     }
 
     /// The input part of the payload (`nd_size_in` bytes).
+    #[inline]
     pub fn input(&self) -> &[u8] {
         &self.payload[..self.size_in]
     }
 
     /// The output part of the payload (`nd_size_out` bytes after the input).
+    #[inline]
     pub fn output(&mut self) -> &mut [u8] {
         &mut self.payload[self.size_in..]
     }
 
     /// The whole payload, for families whose replies overwrite their input
     /// (PAPR's PDSMs do).
+    #[inline]
     pub fn payload(&mut self) -> &mut [u8] {
         self.payload
     }
 
     /// Records how many bytes the firmware returned (`nd_fw_size`).
+    #[inline]
     pub fn set_fw_size(&mut self, len: u32) {
         let at = offset_of!(nd_cmd_pkg, nd_fw_size);
         write_u32(&mut self.header[at..at + 4], len);

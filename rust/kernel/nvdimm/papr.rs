@@ -16,7 +16,7 @@
 //!
 //! C header: [`arch/powerpc/include/asm/hvcall.h`](srctree/arch/powerpc/include/asm/hvcall.h).
 
-use crate::{bindings, prelude::*};
+use crate::{bindings, device::property::FwNode, prelude::*};
 
 /// Return words a call can give (`PLPAR_HCALL9_BUFSIZE`).
 pub const RETURN_WORDS: usize = bindings::PLPAR_HCALL9_BUFSIZE as usize;
@@ -27,6 +27,9 @@ const SHORT_ARGS: usize = 6;
 /// `H_PARAMETER`: what a refused argument list returns, as the hypervisor
 /// itself answers a bad parameter.
 pub const H_PARAMETER: i64 = bindings::H_PARAMETER as i64;
+
+/// `H_NO_MEM`: what [`hcall_with_copy`] returns when it cannot allocate.
+pub const H_NO_MEM: i64 = bindings::H_NO_MEM as i64;
 
 /// `H_SCM_BIND_MEM`'s target address that lets the hypervisor choose where
 /// the memory appears (the only one accepted: an explicit one could lay the
@@ -64,6 +67,7 @@ pub enum ScmHcall {
 
 impl ScmHcall {
     /// The call of an opcode, if it is one of the SCM calls.
+    #[inline]
     pub fn from_opcode(opcode: u64) -> Option<Self> {
         const ALL: [ScmHcall; 10] = [
             ScmHcall::ReadMetadata,
@@ -184,11 +188,13 @@ impl HcallBuffer {
     }
 
     /// The buffer's bytes.
+    #[inline]
     pub fn as_slice(&self) -> &[u8] {
         &self.buf
     }
 
     /// The buffer's bytes, to fill in a request.
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         &mut self.buf
     }
@@ -216,6 +222,46 @@ pub fn hcall_with_buffer(
     // belong to `buf`, borrowed exclusively for the call (the call is
     // synchronous, so nothing else can look at them meanwhile).
     unsafe { raw_hcall(call as u64, &[arg0, addr, len as u64], ret) }
+}
+
+/// Makes SCM call `call` with arguments `(arg0, address of a copy of buf,
+/// buf.len())` through a fresh [`HcallBuffer`], and copies the buffer back
+/// into `buf`: for callers whose buffer is not `kmalloc` memory. Refused
+/// as [`hcall_with_buffer`] refuses (an empty `buf` too); [`H_NO_MEM`] when
+/// the copy cannot be allocated. Not generic and not inlined, so a provider
+/// module calls one function for all of it.
+pub fn hcall_with_copy(
+    call: ScmHcall,
+    arg0: u64,
+    buf: &mut [u8],
+    ret: &mut [u64; RETURN_WORDS],
+) -> i64 {
+    if buf.is_empty() {
+        return H_PARAMETER;
+    }
+    let Ok(mut copy) = HcallBuffer::new(buf.len()) else {
+        return H_NO_MEM;
+    };
+    copy.buf.copy_from_slice(buf);
+    let rc = hcall_with_buffer(call, arg0, &mut copy, buf.len(), ret);
+    buf.copy_from_slice(&copy.buf);
+    rc
+}
+
+/// Reads one property of a device-tree node as raw bytes (as
+/// `of_find_property()` gives them): `None` when the node has no such
+/// property, an empty vector for a property without a value (a boolean).
+/// For providers that validate the bytes themselves; not generic, so a
+/// provider module calls one function per property rather than three.
+pub fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
+    if !node.property_present(name) {
+        return Ok(None);
+    }
+    match node.property_count_elem::<u8>(name) {
+        Ok(len) if len > 0 => Ok(node.property_read_array_vec::<u8>(name, len)?.optional()),
+        // Present without a value.
+        _ => Ok(Some(KVec::new())),
+    }
 }
 
 /// Lets the scheduler run something else (`cond_resched()`), between the
@@ -258,6 +304,16 @@ mod tests {
             H_PARAMETER
         );
         assert!(HcallBuffer::new(0).is_err());
+        // The copying variant refuses the same, and an empty buffer.
+        let mut bytes = [0u8; 16];
+        assert_eq!(
+            hcall_with_copy(ScmHcall::Flush, 1, &mut bytes, &mut ret),
+            H_PARAMETER
+        );
+        assert_eq!(
+            hcall_with_copy(ScmHcall::PerformanceStats, 1, &mut [], &mut ret),
+            H_PARAMETER
+        );
         Ok(())
     }
 

@@ -144,6 +144,7 @@ impl<'a> AttributeOutput<'a> {
 }
 
 impl fmt::Write for AttributeOutput<'_> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
         let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
@@ -213,22 +214,40 @@ pub(super) type VisibleFn =
 
 impl GroupStorage {
     /// The C group of attribute set `A`; `None` when it has no attributes.
+    #[inline]
     pub(super) fn new<A: Attribute>(
         show: ShowFn,
         store: Option<StoreFn>,
         visible: Option<VisibleFn>,
     ) -> Result<Option<Self>> {
-        let n = A::ALL.len();
+        let attribute = |index: usize| A::ALL.get(index).map(|a| (a.name(), a.mode()));
+        Self::build(A::GROUP, A::ALL.len(), &attribute, show, store, visible)
+    }
+
+    /// [`GroupStorage::new`] without the attribute type: `attribute(i)` is
+    /// the name and mode of attribute `i` of `n`. Not generic, so that the
+    /// vectors' code is built into the kernel once rather than into every
+    /// provider module (where each function called across objects costs
+    /// the powerpc module loader a stub).
+    fn build(
+        group_name: &'static CStr,
+        n: usize,
+        attribute: &dyn Fn(usize) -> Option<(&'static CStr, Mode)>,
+        show: ShowFn,
+        store: Option<StoreFn>,
+        visible: Option<VisibleFn>,
+    ) -> Result<Option<Self>> {
         if n == 0 {
             return Ok(None);
         }
         let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
-        for (index, a) in A::ALL.iter().enumerate() {
+        for index in 0..n {
+            let (name, mode) = attribute(index).ok_or(EINVAL)?;
             let mut attr: bindings::device_attribute = pin_init::zeroed();
-            attr.attr.name = a.name().as_char_ptr();
-            attr.attr.mode = a.mode().bits();
+            attr.attr.name = name.as_char_ptr();
+            attr.attr.mode = mode.bits();
             attr.__bindgen_anon_1.show = Some(show);
-            if a.mode().writable() {
+            if mode.writable() {
                 attr.__bindgen_anon_2.store = store;
             }
             slots.push(AttributeSlot { attr, index }, GFP_KERNEL)?;
@@ -242,7 +261,7 @@ impl GroupStorage {
         }
         ptrs.push(ptr::null_mut(), GFP_KERNEL)?;
         let mut group: bindings::attribute_group = pin_init::zeroed();
-        group.name = A::GROUP.as_char_ptr();
+        group.name = group_name.as_char_ptr();
         group.__bindgen_anon_1.is_visible = visible;
         group.__bindgen_anon_2.attrs = ptrs.as_mut_ptr();
         let group = KBox::new(group, GFP_KERNEL)?;
@@ -258,6 +277,7 @@ impl GroupStorage {
     }
 
     /// The null-terminated group list for `__nvdimm_create()`.
+    #[inline]
     pub(super) fn groups(&self) -> *mut *const bindings::attribute_group {
         self.groups.as_ptr().cast_mut()
     }

@@ -31,6 +31,7 @@ pub mod health;
 #[path = "../../../drivers/nvdimm/papr_scm_rs/stats.rs"]
 pub mod stats;
 
+mod display;
 pub mod fuzz;
 pub mod model;
 

@@ -875,3 +875,64 @@ fn stats_parse_random_bytes() {
         let _ = health::SmartInject::decode(&b);
     }
 }
+
+// ---- text without core::fmt (what the kernel module writes and logs) ----
+
+#[test]
+fn numbers_as_printf_writes_them() {
+    let dec = |v: u64| {
+        let mut s = String::new();
+        health::write_decimal(&mut s, v).unwrap();
+        s
+    };
+    for v in [0, 7, 10, 4096, 12_345_678_901, u64::MAX] {
+        assert_eq!(dec(v), format!("{v}"));
+    }
+    let hex = |v: u64, width: usize, upper: bool| {
+        let mut s = String::new();
+        health::write_hex(&mut s, v, width, upper).unwrap();
+        s
+    };
+    for v in [0, 1, 0xabc, 0x5d, 1 << 40, u64::MAX] {
+        assert_eq!(hex(v, 1, false), format!("{v:x}"));
+        assert_eq!(hex(v, 16, true), format!("{v:016X}"));
+        assert_eq!(hex(v, 0, false), format!("{v:x}"));
+        assert_eq!(hex(v, 40, false), format!("{v:016x}"));
+    }
+    // A full page stops the writer with an error, as fmt::Write does.
+    struct Full;
+    impl std::fmt::Write for Full {
+        fn write_str(&mut self, _: &str) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+    assert!(health::write_decimal(&mut Full, 1).is_err());
+    assert!(health::write_hex(&mut Full, 1, 1, false).is_err());
+}
+
+#[test]
+fn errors_describe_themselves_without_fmt() {
+    let e = BindError::Hcall {
+        opcode: H_SCM_BIND_MEM,
+        rc: H_HARDWARE,
+    };
+    assert_eq!((e.what(), e.value()), ("hcall failed", H_HARDWARE));
+    let e = BindError::Partial {
+        cause: PartialCause::Hcall(H_P2),
+        cleanup_ok: false,
+    };
+    assert_eq!((e.what(), e.value()), ("partial bind, unbind failed", H_P2));
+    let e = BindError::NotContiguous {
+        expected: 0x1000,
+        got: 0x2000,
+    };
+    assert_eq!(e.value(), 0x2000);
+    assert_eq!(BindError::NoAddress.value(), 0);
+    let e = MetaError::Hcall { rc: H_P3, done: 8 };
+    assert_eq!((e.what(), e.rc()), ("hcall failed", H_P3));
+    assert_eq!(MetaError::BadDrc { done: 0 }.rc(), H_PARAMETER);
+    assert_eq!(MetaError::OutOfRange.rc(), 0);
+    assert_eq!(dt::DtError::TooLarge("p", 0x10).value(), Some(0x10));
+    assert_eq!(dt::DtError::TooShort("p", 2).value(), Some(2));
+    assert_eq!(dt::DtError::Missing("p").value(), None);
+}

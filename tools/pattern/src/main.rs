@@ -14,7 +14,13 @@
 //! or `pattern poll FILE TIMEOUT_MS`, which reads a sysfs attribute and
 //! waits for the kernel to notify it (`POLLPRI`, as `ndctl monitor` does);
 //! it prints `armed: FILE` once a notification can no longer be missed, so
-//! a scenario waits for that line before it triggers one.
+//! a scenario waits for that line before it triggers one. `pattern fsync
+//! PATH COUNT` writes 4 KiB and times an `fdatasync()` COUNT times, printing
+//! each in microseconds (benchmarks: the flush a provider makes). `pattern
+//! load PATH NAME COUNT` loads the module file PATH with `finit_module()`
+//! and unloads module NAME again, COUNT times, printing how long each
+//! `finit_module()` took in microseconds (the kernel's module loader and
+//! the module's init, without starting a process per load).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -310,6 +316,90 @@ fn poll_attr(path: &str, timeout_ms: &str) -> ExitCode {
     }
 }
 
+/// `pattern fsync PATH COUNT`: COUNT times, writes 4 KiB at the next
+/// offset and prints how long `fdatasync()` took, in microseconds (on a
+/// pmem block device: the region flush the provider makes).
+fn fsync_times(path: &str, count: &str) -> ExitCode {
+    let Ok(count) = count.parse::<u64>() else {
+        eprintln!("pattern fsync: bad count '{count}'");
+        return ExitCode::from(2);
+    };
+    let run = || -> Result<(), String> {
+        let file = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| format!("open {path}: {e}"))?;
+        let mut buf = vec![0u8; ALIGN];
+        for i in 0..count {
+            let pos = i * ALIGN as u64;
+            fill_buf(&mut buf, i, pos);
+            file.write_all_at(&buf, pos)
+                .map_err(|e| format!("write {path} at {pos}: {e}"))?;
+            let t0 = now_us().ok_or("no clock")?;
+            file.sync_data().map_err(|e| format!("fsync {path}: {e}"))?;
+            let t1 = now_us().ok_or("no clock")?;
+            println!("{}", t1 - t0);
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pattern fsync: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `pattern load PATH NAME COUNT`: COUNT times, `finit_module(PATH)` timed
+/// and printed in microseconds, then `delete_module(NAME)`.
+fn load_times(path: &str, name: &str, count: &str) -> ExitCode {
+    let Ok(count) = count.parse::<u32>() else {
+        eprintln!("pattern load: bad count '{count}'");
+        return ExitCode::from(2);
+    };
+    let Ok(cname) = std::ffi::CString::new(name) else {
+        eprintln!("pattern load: bad module name '{name}'");
+        return ExitCode::from(2);
+    };
+    let run = || -> Result<(), String> {
+        use std::os::fd::AsRawFd;
+        for _ in 0..count {
+            let file = File::open(path).map_err(|e| format!("open {path}: {e}"))?;
+            let t0 = now_us().ok_or("no clock")?;
+            // SAFETY: a valid open file descriptor and an empty, NUL-terminated
+            // parameter string for the duration of the call.
+            let rc =
+                unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), c"".as_ptr(), 0) };
+            let t1 = now_us().ok_or("no clock")?;
+            if rc != 0 {
+                return Err(format!(
+                    "finit_module {path}: {}",
+                    io::Error::last_os_error()
+                ));
+            }
+            println!("{}", t1 - t0);
+            // SAFETY: a NUL-terminated module name for the duration of the call.
+            let rc =
+                unsafe { libc::syscall(libc::SYS_delete_module, cname.as_ptr(), libc::O_NONBLOCK) };
+            if rc != 0 {
+                return Err(format!(
+                    "delete_module {name}: {}",
+                    io::Error::last_os_error()
+                ));
+            }
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pattern load: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     if args.len() == 2 && args[1] == "now" {
@@ -327,9 +417,15 @@ fn main() -> ExitCode {
     if args.len() == 5 && args[1] == "wait" {
         return wait(&args[2], &args[3], &args[4]);
     }
+    if args.len() == 4 && args[1] == "fsync" {
+        return fsync_times(&args[2], &args[3]);
+    }
+    if args.len() == 5 && args[1] == "load" {
+        return load_times(&args[2], &args[3], &args[4]);
+    }
     let usage = || {
         eprintln!(
-            "usage: pattern fill|verify PATH LEN SEED [OFFSET] | now | wait DIR PREFIX TIMEOUT_MS | poll FILE TIMEOUT_MS"
+            "usage: pattern fill|verify PATH LEN SEED [OFFSET] | now | wait DIR PREFIX TIMEOUT_MS | poll FILE TIMEOUT_MS | fsync PATH COUNT | load PATH NAME COUNT"
         );
         ExitCode::from(2)
     };

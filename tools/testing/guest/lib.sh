@@ -273,15 +273,22 @@ load_papr_scm() {
 	require regions-ready wait_for 30 have_regions "$_papr_regions"
 }
 
-# bench_drivers C-MODULE RUST-MODULE ROUNDS LOOPS: the provider benchmark.
-# The DIMM behind region0 must have labels. Alternates the two drivers in
-# one boot (so host noise hits both alike, and neither always runs on a
-# warmer guest) and prints 'BENCH|' table lines (make bench shows them):
-# modprobe to region0 enabled, and LOOPS fsdax create+destroy cycles.
+# bench_drivers C-MODULE RUST-MODULE ROUNDS LOOPS [BUS]: the provider
+# benchmark. The DIMM behind region0 must have labels. Alternates the two
+# drivers in one boot (so host noise hits both alike, and neither always runs
+# on a warmer guest) and prints 'BENCH|' table lines (make bench shows them):
+# modprobe to region0 enabled, and LOOPS fsdax create+destroy cycles. With
+# BUS (the bus the driver registers on, e.g. platform), also modprobe with
+# the bus's automatic probing off: the module load alone. With BENCH_FSYNC
+# set (a count; the DIMM must be an hcall-flush one), also that many
+# fdatasync() calls on an fsdax namespace's block device, and the time each
+# H_SCM_FLUSH retry came after the long-busy answer before it (the hcall
+# trace events' clock), to compare with the answer's hint.
 bench_drivers() {
-	_bc=$1 _br=$2 _rounds=$3 _loops=$4
+	_bc=$1 _br=$2 _rounds=$3 _loops=$4 _bbus=${5:-}
 	: >/tmp/c.load; : >/tmp/rust.load; : >/tmp/c.loop; : >/tmp/rust.loop
-	: >/tmp/c.bind; : >/tmp/rust.bind
+	: >/tmp/c.bind; : >/tmp/rust.bind; : >/tmp/c.noprobe; : >/tmp/rust.noprobe
+	: >/tmp/c.fsync; : >/tmp/rust.fsync; : >/tmp/c.gaps; : >/tmp/rust.gaps
 	_ok=1
 	_r=0
 	while [ $_r -lt "$_rounds" ] && [ $_ok = 1 ]; do
@@ -290,10 +297,17 @@ bench_drivers() {
 		for _drv in $_order; do
 			_tag=c
 			[ "$_drv" = "$_br" ] && _tag=rust
+			if [ -n "$_bbus" ]; then
+				_t=$(_bench_noprobe "$_drv" "$_bbus") || { _ok=0; break; }
+				echo "$_t" >>/tmp/$_tag.noprobe
+			fi
 			_t=$(_bench_load "$_drv") || { _ok=0; break; }
 			echo "$_t" >>/tmp/$_tag.load
 			_t=$(_bench_loop "$_loops") || { _ok=0; break; }
 			echo "$_t" >>/tmp/$_tag.loop
+			if [ -n "${BENCH_FSYNC:-}" ]; then
+				_bench_fsync "$_tag" "$BENCH_FSYNC" || { _ok=0; break; }
+			fi
 			_t=$(_bench_bind "$_drv") || { _ok=0; break; }
 			echo "$_t" >>/tmp/$_tag.bind
 			ndctl disable-region all >/dev/null 2>&1
@@ -306,7 +320,16 @@ bench_drivers() {
 	echo "BENCH| drivers: C $_bc, Rust $_br"
 	_bench_row "modprobe -> region0 enabled (1 DIMM)" load
 	_bench_row "  of which bind -> region enabled (probe)" bind
+	[ -n "$_bbus" ] && _bench_row "  finit_module, no probe ($_bbus autoprobe off)" noprobe
 	_bench_row "$_loops x fsdax create-namespace + destroy" loop
+	if [ -n "${BENCH_FSYNC:-}" ]; then
+		cut -d' ' -f1 /tmp/c.gaps >/tmp/c.gap
+		cut -d' ' -f1 /tmp/rust.gaps >/tmp/rust.gap
+		check bench-flush-long-busy-seen sh -c '[ -s /tmp/c.gap ] && [ -s /tmp/rust.gap ]'
+		_bench_row "fsync of 4 KiB, hcall-flush DIMM (x$BENCH_FSYNC)" fsync
+		_hints=$(cut -d' ' -f2 /tmp/c.gaps /tmp/rust.gaps | sort -un | tr '\n' ' ')
+		_bench_row "  H_SCM_FLUSH retry after hint of ${_hints% } ms" gap
+	fi
 }
 
 # Microseconds from modprobe MODULE to a region bound to nd_region (polled
@@ -340,6 +363,20 @@ platform_driver_device() {
 	[ -n "$_pdev" ] && echo "$_pdev"
 }
 
+# Microseconds of finit_module() on MODULE's file with BUS's automatic
+# probing off (the module is loaded, its init registers the driver, nothing
+# binds; no process started per load): what the module costs the kernel's
+# loader, without the probe. Five loads and unloads, one line each.
+_bench_noprobe() {
+	_ko=$(modinfo -n "$1") || return 1
+	_ap=/sys/bus/$2/drivers_autoprobe
+	echo 0 >"$_ap" || return 1
+	pattern load "$_ko" "$1" 5
+	_lrc=$?
+	echo 1 >"$_ap"
+	return $_lrc
+}
+
 # Microseconds from binding the device that MODULE's platform driver serves
 # (unbound first) to a region bound: the probe without the module load.
 _bench_bind() {
@@ -351,6 +388,46 @@ _bench_bind() {
 	echo "$_dev" >"$_dd/bind" || return 1
 	_t1=$(pattern wait /sys/bus/nd/drivers/nd_region region 30000) || return 1
 	echo $((_t1 - _t0))
+}
+
+# _bench_fsync TAG COUNT: COUNT timed fdatasync() calls on a new fsdax
+# namespace of region0 (to /tmp/TAG.fsync), with the hcall trace on: each
+# H_SCM_FLUSH that follows a long-busy answer adds 'GAP_US HINT_MS' to
+# /tmp/TAG.gaps.
+_bench_fsync() {
+	ndctl create-namespace -r region0 -m fsdax -s 32M >/tmp/fsync-ns.json || return 1
+	_fdev=/dev/$(json_field blockdev </tmp/fsync-ns.json)
+	_tr=/sys/kernel/tracing
+	[ -d "$_tr/events" ] || mount -t tracefs nodev "$_tr" 2>/dev/null
+	echo 0 >"$_tr/tracing_on" && : >"$_tr/trace" || return 1
+	echo 1 >"$_tr/events/powerpc/hcall_entry/enable" &&
+		echo 1 >"$_tr/events/powerpc/hcall_exit/enable" || return 1
+	echo 1 >"$_tr/tracing_on"
+	pattern fsync "$_fdev" "$2" >>/tmp/$1.fsync
+	_frc=$?
+	echo 0 >"$_tr/tracing_on"
+	echo 0 >"$_tr/events/powerpc/hcall_entry/enable"
+	echo 0 >"$_tr/events/powerpc/hcall_exit/enable"
+	awk -v op="$H_SCM_FLUSH" '
+		function ts(i, v) {
+			for (i = 1; i <= NF; i++)
+				if ($i ~ /^[0-9]+\.[0-9]+:$/) { v = $i; sub(":", "", v); return v + 0 }
+			return -1
+		}
+		$0 ~ ("hcall_exit: opcode=" op " ") {
+			r = $NF; sub("retval=", "", r); r += 0
+			# H_LONG_BUSY_ORDER_1_MSEC .. _100_SEC: 10^(r - 9900) ms.
+			if (r >= 9900 && r <= 9905) {
+				pend = ts(); hint = 1
+				for (k = 9900; k < r; k++) hint *= 10
+			} else pend = ""
+			next
+		}
+		$0 ~ ("hcall_entry: opcode=" op "$") && pend != "" {
+			printf "%d %d\n", (ts() - pend) * 1000000, hint; pend = ""
+		}' "$_tr/trace" >>/tmp/$1.gaps
+	ndctl destroy-namespace -f "$(json_field dev </tmp/fsync-ns.json)" >/dev/null 2>&1
+	return $_frc
 }
 
 # Microseconds for N fsdax create+destroy cycles on region0.
@@ -372,6 +449,15 @@ _bench_row() {
 	_c=$(_bench_median </tmp/c.$2)
 	_rs=$(_bench_median </tmp/rust.$2)
 	awk -v n="$1" -v c="$_c" -v r="$_rs" 'BEGIN { printf "BENCH| %-44s | %9.1f ms | %9.1f ms | %5.2fx\n", n, c / 1000, r / 1000, r / c }'
+	[ -n "${BENCH_SPREAD:-}" ] && _bench_spread "$2"
+	return 0
+}
+
+# The spread of a row: min, median and max of either driver.
+_bench_spread() {
+	_c=$(sort -n /tmp/c.$1 | awk 'NR == 1 {a = $1} {v[NR] = $1} END {printf "%.1f / %.1f / %.1f", a / 1000, v[int((NR + 1) / 2)] / 1000, v[NR] / 1000}')
+	_rs=$(sort -n /tmp/rust.$1 | awk 'NR == 1 {a = $1} {v[NR] = $1} END {printf "%.1f / %.1f / %.1f", a / 1000, v[int((NR + 1) / 2)] / 1000, v[NR] / 1000}')
+	printf 'BENCH| %-44s | C %s ms | Rust %s ms\n' "  min / median / max" "$_c" "$_rs"
 }
 
 # The SCM hcalls, as the powerpc hcall_entry trace event prints them

@@ -42,7 +42,7 @@ pub fn serve_results(conn: UnixStream, file: PathBuf, target: Target) {
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\r', '\n']);
         if let Some(req) = text.strip_prefix("@@ VMM ") {
-            let reply = { target.handle(req.trim(), Channel::Guest) };
+            let reply = target.handle(req.trim(), Channel::Guest);
             let _ = writeln!(reply_to, "@@ VMM-REPLY {reply}");
         }
     }

@@ -174,18 +174,14 @@ impl Platform {
         self.counters.abandoned += 1;
     }
 
-    fn notify_room(&mut self, n: Notification) -> Result<(), PlatformError> {
+    /// Raises a notification on the guest's devices: on the root device
+    /// (re-read `_FIT`, an uncorrectable memory error) or on a DIMM's.
+    pub fn notify(&mut self, n: Notification) -> Result<(), PlatformError> {
         let room = self
             .hotplug
             .as_mut()
             .ok_or(PlatformError::NoNotificationLine)?;
         room.backend.notify(n).map_err(PlatformError::Backend)
-    }
-
-    /// Raises a root device notification: re-read `_FIT`, or an
-    /// uncorrectable memory error.
-    pub fn notify(&mut self, n: Notification) -> Result<(), PlatformError> {
-        self.notify_room(n)
     }
 
     /// Raises `Notify(NVss, 0x81)` on the device of the DIMM with NFIT
@@ -196,7 +192,7 @@ impl Platform {
             .map(|s| s as usize)
             .filter(|s| self.placed.iter().any(|d| usize::from(d.slot) == *s))
             .ok_or(PlatformError::NoSuchHandle(handle))?;
-        self.notify_room(Notification::DimmHealth(slot))
+        self.notify(Notification::DimmHealth(slot))
     }
 
     /// The flush hints of every DIMM that has some: which slots the guest

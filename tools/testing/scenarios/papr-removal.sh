@@ -98,6 +98,18 @@ fsdax_blockdev() { ndctl list -N | json_field blockdev; }
 have_blockdev() { _b=$(fsdax_blockdev) && [ -n "$_b" ] && [ -b "/dev/$_b" ]; }
 flag() { "$@" >/dev/null 2>&1 && echo true || echo false; }
 now_ms() { echo $(($(pattern now) / 1000)); }
+# timed CMD...: runs CMD in this shell; rc is its exit status, ms how long
+# it took, unbinds how many H_SCM_UNBIND_ALL it issued and calls how many
+# there have been in all since the trace started, as it returned.
+timed() {
+	_u0=$(unbind_calls)
+	_t0=$(now_ms)
+	"$@"
+	rc=$?
+	ms=$(($(now_ms) - _t0))
+	calls=$(unbind_calls)
+	unbinds=$((calls - _u0))
+}
 
 # remount TAG: after a removal and the driver's return: waits for the
 # namespace, replays the journal (e2fsck exits 1 when it changed the file
@@ -142,14 +154,9 @@ check mounted-with-dax sh -c 'grep " /mnt " /proc/mounts | grep -q dax'
 
 # --- round a: unbind the platform device under I/O ---------------------
 start_writer a
-u0=$(unbind_calls)
-t0=$(now_ms)
-sh -c "echo '$pdev' >'$ddir/unbind'"
-unbind_rc=$?
-t1=$(now_ms)
-u1=$(unbind_calls)
-unbind_all_a=$((u1 - u0))
-echo "TIMING| $driver unbind under I/O: $((t1 - t0)) ms (exit $unbind_rc), $(acked a) records acknowledged, $(hcall_count "$H_SCM_FLUSH") H_SCM_FLUSH so far"
+timed sh -c "echo '$pdev' >'$ddir/unbind'"
+unbind_rc=$rc unbind_all_a=$unbinds calls_a=$calls
+echo "TIMING| $driver unbind under I/O: $ms ms (exit $unbind_rc), $(acked a) records acknowledged, $(hcall_count "$H_SCM_FLUSH") H_SCM_FLUSH so far"
 check unbind-accepted test "$unbind_rc" = 0
 check unbind-released-device test ! -e "/sys/bus/platform/devices/$pdev/driver"
 check unbind-removed-all all_gone
@@ -159,25 +166,26 @@ cat /tmp/end-a
 check unbind-failed-writes writer_failed a
 check unbind-umount umount /mnt
 removed_a=$(flag all_gone)
-t0=$(now_ms)
-require rebind sh -c "echo '$pdev' >'$ddir/bind'"
-remount rebind
-t1=$(now_ms)
-echo "TIMING| $driver rebind to mounted again: $((t1 - t0)) ms"
-check rebind-no-h-scm-unbind-all test "$(unbind_calls)" = "$u1"
+rebind() {
+	require rebind sh -c "echo '$pdev' >'$ddir/bind'"
+	remount rebind
+}
+timed rebind
+echo "TIMING| $driver rebind to mounted again: $ms ms"
+check rebind-no-h-scm-unbind-all test "$calls" = "$calls_a"
 check unbind-acked-records-intact verify_acked a
 json after-rebind ndctl list -BDRN
 
 # --- round b: rmmod while mounted under I/O ----------------------------
 start_writer b
-u0=$(unbind_calls)
-t0=$(now_ms)
-rmmod "$mod" >/tmp/rmmod-busy.out 2>&1
-rmmod_busy_rc=$?
-t1=$(now_ms)
-unbind_all_busy=$(($(unbind_calls) - u0))
+# rmmod_into FILE: rmmod the driver, its messages into FILE (the
+# scenario's own rmmod: a 'sh -c' would run busybox's, which words the
+# refusal differently).
+rmmod_into() { rmmod "$mod" >"$1" 2>&1; }
+timed rmmod_into /tmp/rmmod-busy.out
+rmmod_busy_rc=$rc unbind_all_busy=$unbinds calls_busy=$calls
 cat /tmp/rmmod-busy.out
-echo "TIMING| $driver rmmod while mounted: $((t1 - t0)) ms (exit $rmmod_busy_rc)"
+echo "TIMING| $driver rmmod while mounted: $ms ms (exit $rmmod_busy_rc)"
 check rmmod-mounted-refused test "$rmmod_busy_rc" != 0
 check rmmod-refused-in-use grep -q 'is in use' /tmp/rmmod-busy.out
 check rmmod-refused-module-stays test -e "/sys/module/$mod/refcnt"
@@ -188,35 +196,31 @@ check rmmod-refused-writes-go-on wait_for 120 acked_at_least b $((n + 10))
 # The region goes under the running writer; rmmod then succeeds with the
 # file system still mounted (on a device that is gone).
 region=$(ndctl list -R | json_field dev)
-t0=$(now_ms)
-check region-unbind-under-io sh -c "echo $region >/sys/bus/nd/drivers/nd_region/unbind"
-t1=$(now_ms)
-echo "TIMING| $driver region unbind under I/O: $((t1 - t0)) ms, $(acked b) records acknowledged, $(hcall_count "$H_SCM_FLUSH") H_SCM_FLUSH so far"
+timed check region-unbind-under-io sh -c "echo $region >/sys/bus/nd/drivers/nd_region/unbind"
+echo "TIMING| $driver region unbind under I/O: $ms ms, $(acked b) records acknowledged, $(hcall_count "$H_SCM_FLUSH") H_SCM_FLUSH so far"
 check region-unbind-ended-writer wait_for 60 test -e /tmp/end-b
 cat /tmp/end-b
 check region-unbind-failed-writes writer_failed b
-check region-unbind-no-h-scm-unbind-all test "$(unbind_calls)" = "$u0"
+check region-unbind-no-h-scm-unbind-all test "$(unbind_calls)" = "$((calls_busy - unbind_all_busy))"
 check still-mounted grep -q ' /mnt ' /proc/mounts
-t0=$(now_ms)
-rmmod "$mod" >/tmp/rmmod.out 2>&1
-rmmod_rc=$?
-t1=$(now_ms)
-u1=$(unbind_calls)
-unbind_all_b=$((u1 - u0))
+timed rmmod_into /tmp/rmmod.out
+# Counted from before the refused rmmod, as the region's unbind too.
+rmmod_rc=$rc unbind_all_b=$((calls - calls_busy + unbind_all_busy)) calls_b=$calls
 cat /tmp/rmmod.out
-echo "TIMING| $driver rmmod, mounted, region gone: $((t1 - t0)) ms (exit $rmmod_rc)"
+echo "TIMING| $driver rmmod, mounted, region gone: $ms ms (exit $rmmod_rc)"
 check rmmod-mounted-after-region-unbind test "$rmmod_rc" = 0
 check rmmod-module-gone test ! -e "/sys/module/$mod"
 check rmmod-removed-all all_gone
 check rmmod-one-h-scm-unbind-all test "$unbind_all_b" = 1
 check rmmod-umount umount /mnt
 removed_b=$(flag all_gone)
-t0=$(now_ms)
-require reload modprobe "$mod"
-remount reload
-t1=$(now_ms)
-echo "TIMING| $driver modprobe to mounted again: $((t1 - t0)) ms"
-check reload-no-h-scm-unbind-all test "$(unbind_calls)" = "$u1"
+reload() {
+	require reload modprobe "$mod"
+	remount reload
+}
+timed reload
+echo "TIMING| $driver modprobe to mounted again: $ms ms"
+check reload-no-h-scm-unbind-all test "$calls" = "$calls_b"
 check reload-acked-records-intact-a verify_acked a
 check reload-acked-records-intact-b verify_acked b
 json after-reload ndctl list -BDRN
@@ -230,14 +234,9 @@ json after-reload ndctl list -BDRN
 # named by its address (90000000000000c0.ibm,pmemory), not by the path.
 pdev=$(platform_driver_device "$mod")
 start_writer c
-u0=$(unbind_calls)
-t0=$(now_ms)
-sh -c "echo 'dt remove index 0x$drc' >/sys/kernel/dlpar"
-dlpar_rc=$?
-t1=$(now_ms)
-u1=$(unbind_calls)
-unbind_all_c=$((u1 - u0))
-echo "TIMING| $driver DLPAR dt remove under I/O: $((t1 - t0)) ms (exit $dlpar_rc), $(acked c) records acknowledged, $(hcall_count "$H_SCM_FLUSH") H_SCM_FLUSH so far"
+timed sh -c "echo 'dt remove index 0x$drc' >/sys/kernel/dlpar"
+dlpar_rc=$rc unbind_all_c=$unbinds calls_c=$calls
+echo "TIMING| $driver DLPAR dt remove under I/O: $ms ms (exit $dlpar_rc), $(acked c) records acknowledged, $(hcall_count "$H_SCM_FLUSH") H_SCM_FLUSH so far"
 check dlpar-dt-remove-accepted test "$dlpar_rc" = 0
 check dlpar-node-gone sh -c '! ls -d /proc/device-tree/ibm,persistent-memory/*pmemory* 2>/dev/null | grep -q .'
 check dlpar-device-gone test ! -e "/sys/bus/platform/devices/$pdev"
@@ -248,13 +247,14 @@ cat /tmp/end-c
 check dlpar-failed-writes writer_failed c
 check dlpar-umount umount /mnt
 removed_c=$(flag all_gone)
-t0=$(now_ms)
-require dlpar-dt-add sh -c "echo 'dt add index 0x$drc' >/sys/kernel/dlpar"
-remount dlpar-add
-t1=$(now_ms)
-echo "TIMING| $driver DLPAR dt add to mounted again: $((t1 - t0)) ms"
+dt_add() {
+	require dlpar-dt-add sh -c "echo 'dt add index 0x$drc' >/sys/kernel/dlpar"
+	remount dlpar-add
+}
+timed dt_add
+echo "TIMING| $driver DLPAR dt add to mounted again: $ms ms"
 check dlpar-add-bound-again platform_driver_device "$mod"
-check dlpar-add-no-h-scm-unbind-all test "$(unbind_calls)" = "$u1"
+check dlpar-add-no-h-scm-unbind-all test "$calls" = "$calls_c"
 check dlpar-acked-records-intact-a verify_acked a
 check dlpar-acked-records-intact-b verify_acked b
 check dlpar-acked-records-intact-c verify_acked c

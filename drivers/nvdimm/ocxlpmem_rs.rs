@@ -20,7 +20,7 @@
 //! range the attachment's descriptor names. The ocxl attachment (POWER
 //! hosts with the card) needs the same protocol over the AFU's MMIO.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
     bindings,
     device::Core,
@@ -35,7 +35,7 @@ use kernel::{
     },
     pci,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{aref::ARef, Arc, Mutex},
     time::{delay::fsleep, Delta},
     uaccess::{UserPtr, UserSlice},
 };
@@ -119,9 +119,22 @@ struct Controller {
     doorbell: u32,
     #[pin]
     mailbox: Mutex<admin::AdminMailbox>,
-    /// Where the card's interrupts go (`IOCTL_OCXLPMEM_EVENTFD`).
+    /// Where the card's interrupts go (`IOCTL_OCXLPMEM_EVENTFD`), and the
+    /// open file that registered it (its [`CardFile::id`]): one at a time,
+    /// released when that file is closed.
     #[pin]
-    eventfd: Mutex<Option<EventFd>>,
+    eventfd: Mutex<Option<(u64, EventFd)>>,
+    /// An error log entry read from the card whose additional data did not
+    /// fit the caller's buffer: kept, whole, for the next `ERROR_LOG` call
+    /// (the card hands each entry out once).
+    #[pin]
+    pending_log: Mutex<Option<(data::ErrorLogEntry, KVec<u8>)>>,
+    /// The nvdimm bus, until the card is unbound or fails fatally.
+    #[pin]
+    bus: Mutex<Option<Pin<KBox<Bus<CardBus>>>>>,
+    /// The controller failed fatally (`CHI.CFFS` or `CHI.CHFS`): its bus
+    /// is gone and every ioctl fails with `ENODEV`.
+    dead: AtomicBool,
 }
 
 impl Controller {
@@ -137,6 +150,65 @@ impl Controller {
             doorbell: self.doorbell,
         };
         f(&mut w, &mut mailbox).map_err(errno)
+    }
+
+    /// As [`Controller::with`], for a controller that has not failed.
+    fn live<R>(
+        &self,
+        f: impl FnOnce(&mut Window<'_>, &mut admin::AdminMailbox) -> error::Result<R>,
+    ) -> Result<R> {
+        if self.dead.load(Ordering::Acquire) {
+            return Err(ENODEV);
+        }
+        self.with(f)
+    }
+
+    /// Sends the card's interrupt on to the registered eventfd, if any.
+    fn signal(&self) {
+        if let Some((_, e)) = self.eventfd.lock().as_ref() {
+            e.signal();
+        }
+    }
+
+    /// Handles a fatal failure of the controller (`chi` has `CFFS` or
+    /// `CHFS`), once: logs it with the card's last error log entry, takes
+    /// the nvdimm bus down (its regions and namespaces go with it) and
+    /// fails every later ioctl with `ENODEV`.
+    fn fail(&self, dev: &kernel::device::Device, chi: u64) {
+        if self.dead.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let what = if chi & regs::chi::CHFS != 0 {
+            "hardware"
+        } else {
+            "firmware"
+        };
+        dev_err!(
+            dev,
+            "controller {what} fatal (CHI {chi:#x}): taking the card offline\n"
+        );
+        // A controller that failed in firmware may still answer its admin
+        // mailbox; whatever it says is logged, nothing waits on it twice.
+        let mut extra = [0u8; 0];
+        let read = self.with(|w, mb| {
+            mb.salvage(|mb| commands::read_error_log(w, mb, &mut Sleeper, &mut extra))
+        });
+        match read {
+            Ok(Some((e, _))) => dev_err!(
+                dev,
+                "error log: id {:#x}, type {} ({}), action flags {:#x}, program reference code {:#x}, {} bytes of data\n",
+                e.log_identifier,
+                e.error_log_type,
+                data::error_log_type_name(e.error_log_type),
+                e.action_flags,
+                e.program_reference_code,
+                e.data_len
+            ),
+            Ok(None) => dev_err!(dev, "error log: no entry\n"),
+            Err(e) if e == EAGAIN => dev_err!(dev, "error log: no entry\n"),
+            Err(e) => dev_err!(dev, "error log unreadable: {e:?}\n"),
+        }
+        drop(self.bus.lock().take());
     }
 }
 
@@ -166,12 +238,16 @@ fn errno(e: error::Error) -> Error {
 struct Card {
     labels: DeviceMemory,
     caps: regs::Capabilities,
+    /// The card's serial number (the attachment's; on the ocxl bus the
+    /// PCIe Device Serial Number of function 0).
+    serial: u64,
 }
 
 kernel::nvdimm_attributes! {
     /// The `ocxlpmem/*` DIMM attributes.
     enum CardAttr in c"ocxlpmem" {
         FwVersion = c"fw_version",
+        Serial = c"serial",
     }
 }
 
@@ -203,6 +279,7 @@ impl Provider for CardBus {
         use core::fmt::Write;
         match attr {
             CardAttr::FwVersion => writeln!(out, "{}", card.caps.fw_version_text().ok_or(EIO)?),
+            CardAttr::Serial => writeln!(out, "{:#x}", card.serial),
         }
         .map_err(|_| EOVERFLOW)
     }
@@ -265,10 +342,26 @@ impl PinnedDrop for CardDevice {
 /// An open `/dev/ocxlpmemN`.
 struct CardFile {
     ctrl: Arc<Controller>,
+    /// Tells the files apart (the eventfd's owner).
+    id: u64,
 }
 
-/// Largest error log additional data copied out per call.
-const MAX_ERROR_DATA: usize = 4096;
+/// Ids of open files.
+static NEXT_FILE_ID: AtomicU64 = AtomicU64::new(1);
+
+impl Drop for CardFile {
+    fn drop(&mut self) {
+        // The eventfd registered through this file goes with it (v4 keeps
+        // one event context per card).
+        let mut eventfd = self.ctrl.eventfd.lock();
+        if eventfd.as_ref().is_some_and(|(owner, _)| *owner == self.id) {
+            *eventfd = None;
+        }
+    }
+}
+/// The most error log additional data one call returns: the largest
+/// buffer size (a multiple of 8) the user API's 16-bit field can name.
+const MAX_ERROR_DATA: usize = 0xfff8;
 /// Timeout of a controller dump request (v4 waits forever).
 const DUMP_TIMEOUT_MS: u32 = 10_000;
 
@@ -281,6 +374,7 @@ impl MiscDevice for CardFile {
         KBox::pin(
             CardFile {
                 ctrl: misc.data().clone(),
+                id: NEXT_FILE_ID.fetch_add(1, Ordering::Relaxed),
             },
             GFP_KERNEL,
         )
@@ -297,9 +391,13 @@ impl MiscDevice for CardFile {
         let (_, _, size) = ioctl.def();
         let user = UserSlice::new(UserPtr::from_addr(arg), size);
         let ctrl = &me.ctrl;
+        // A card that failed fatally answers nothing any more.
+        if ctrl.dead.load(Ordering::Acquire) {
+            return Err(ENODEV);
+        }
         match ioctl {
             uapi::Ioctl::ControllerStats => {
-                let stats = ctrl.with(|w, mb| commands::controller_stats(w, mb, &mut Sleeper))?;
+                let stats = ctrl.live(|w, mb| commands::controller_stats(w, mb, &mut Sleeper))?;
                 user.writer().write_slice(&uapi::encode_stats(&stats))?;
             }
             uapi::Ioctl::ErrorLog => {
@@ -307,25 +405,49 @@ impl MiscDevice for CardFile {
                 let mut b = [0u8; uapi::ERROR_LOG_SIZE];
                 reader.read_slice(&mut b)?;
                 let args = uapi::ErrorLogArgs::decode(&b).map_err(errno)?;
-                let mut extra = KVec::from_elem(0u8, MAX_ERROR_DATA, GFP_KERNEL)?;
-                let read =
-                    ctrl.with(|w, mb| commands::read_error_log(w, mb, &mut Sleeper, &mut extra));
-                let found = match read {
-                    Ok(found) => found,
-                    // v4: no entry pending is EAGAIN, not an error of the card.
-                    Err(e) if e == EAGAIN => None,
-                    Err(e) => return Err(e),
-                };
-                if let Some((_, copied)) = found {
-                    let n = copied.min(usize::from(args.buf_size));
-                    UserSlice::new(UserPtr::from_addr(args.buf_ptr as usize), n)
-                        .writer()
-                        .write_slice(&extra[..n])?;
+                let mut pending = ctrl.pending_log.lock();
+                if pending.is_none() {
+                    // Room for all the additional data an entry can have
+                    // (the card's data buffer), up to what the user API's
+                    // 16-bit size can name.
+                    let room = ctrl.live(|_, mb| Ok(mb.area().data_size))?;
+                    let room = room.min(MAX_ERROR_DATA);
+                    let mut extra = KVec::from_elem(0u8, room, GFP_KERNEL)?;
+                    let read = ctrl
+                        .live(|w, mb| commands::read_error_log(w, mb, &mut Sleeper, &mut extra));
+                    match read {
+                        Ok(Some((mut entry, n))) => {
+                            extra.truncate(n);
+                            entry.data_len = n;
+                            *pending = Some((entry, extra));
+                        }
+                        Ok(None) => {}
+                        // v4: no entry pending is EAGAIN, not an error of
+                        // the card.
+                        Err(e) if e == EAGAIN => {}
+                        Err(e) => return Err(e),
+                    }
                 }
-                writer.write_slice(&args.encode(found.as_ref().map(|(e, _)| e)))?;
+                let Some((entry, extra)) = pending.as_ref() else {
+                    writer.write_slice(&args.encode(None))?;
+                    return Ok(0);
+                };
+                // An entry whose data does not fit stays pending and the
+                // caller learns its size (buf_size out): nothing is cut.
+                let fits = extra.len() <= usize::from(args.buf_size);
+                if fits {
+                    UserSlice::new(UserPtr::from_addr(args.buf_ptr as usize), extra.len())
+                        .writer()
+                        .write_slice(extra)?;
+                }
+                writer.write_slice(&args.encode(Some(entry)))?;
+                if !fits {
+                    return Err(EOVERFLOW);
+                }
+                *pending = None;
             }
             uapi::Ioctl::ControllerDump => {
-                ctrl.with(|w, _| commands::request_dump(w, &mut Sleeper, DUMP_TIMEOUT_MS))?;
+                ctrl.live(|w, _| commands::request_dump(w, &mut Sleeper, DUMP_TIMEOUT_MS))?;
             }
             uapi::Ioctl::ControllerDumpData => {
                 let (mut reader, mut writer) = user.reader_writer();
@@ -333,7 +455,7 @@ impl MiscDevice for CardFile {
                 reader.read_slice(&mut b)?;
                 let args = uapi::DumpDataArgs::decode(&b).map_err(errno)?;
                 let mut chunk = KVec::from_elem(0u8, usize::from(args.buf_size), GFP_KERNEL)?;
-                let n = ctrl.with(|w, mb| {
+                let n = ctrl.live(|w, mb| {
                     commands::read_dump_chunk(w, mb, &mut Sleeper, args.offset, &mut chunk)
                 })?;
                 UserSlice::new(UserPtr::from_addr(args.buf_ptr as usize), n)
@@ -342,29 +464,24 @@ impl MiscDevice for CardFile {
                 writer.write_slice(&args.encode(u16::try_from(n).map_err(|_| EIO)?))?;
             }
             uapi::Ioctl::ControllerDumpComplete => {
-                ctrl.with(|w, _| commands::dump_collected(w))?;
+                ctrl.live(|w, _| commands::dump_collected(w))?;
             }
             uapi::Ioctl::RequestHealth => {
-                ctrl.with(|w, _| commands::request_health_perf(w))?;
+                ctrl.live(|w, _| commands::request_health_perf(w))?;
             }
             uapi::Ioctl::Eventfd => {
                 let mut b = [0u8; uapi::EVENTFD_SIZE];
                 user.reader().read_slice(&mut b)?;
                 let fd = uapi::decode_eventfd(&b).map_err(errno)?;
-                let eventfd = EventFd::from_fd(fd)?;
-                *ctrl.eventfd.lock() = Some(eventfd);
-                // From now on the card interrupts for its events (v4: the
-                // error log, the dump and the two fatal failures).
-                ctrl.with(|w, _| {
-                    regs::set_bits(
-                        w,
-                        regs::CHIE,
-                        regs::chi::ELA | regs::chi::CDA | regs::chi::FATAL,
-                    )
-                })?;
+                let mut slot = ctrl.eventfd.lock();
+                // v4: one event context per card.
+                if slot.is_some() {
+                    return Err(EBUSY);
+                }
+                *slot = Some((me.id, EventFd::from_fd(fd)?));
             }
             uapi::Ioctl::EventCheck => {
-                let chi = ctrl.with(|w, _| regs::chi(w))?;
+                let chi = ctrl.live(|w, _| regs::chi(w))?;
                 user.writer()
                     .write_slice(&uapi::events(chi).to_le_bytes())?;
             }
@@ -376,16 +493,21 @@ impl MiscDevice for CardFile {
 }
 
 /// Forwards an interrupt of the card to the registered eventfd.
+/// A fatal failure (`CHI.CFFS`, `CHI.CHFS`) also takes the card offline.
 #[pin_data]
 struct Forward {
     ctrl: Arc<Controller>,
+    dev: ARef<kernel::device::Device>,
 }
 
 impl ThreadedHandler for Forward {
     fn handle_threaded(&self) -> IrqReturn {
-        if let Some(e) = self.ctrl.eventfd.lock().as_ref() {
-            e.signal();
+        if let Ok(chi) = self.ctrl.with(|w, _| regs::chi(w)) {
+            if chi & regs::chi::FATAL != 0 {
+                self.ctrl.fail(&self.dev, chi);
+            }
         }
+        self.ctrl.signal();
         IrqReturn::Handled
     }
 }
@@ -395,13 +517,30 @@ impl ThreadedHandler for Forward {
 /// [`Bound`] is dropped.
 const VECTORS: [&CStr; 2] = [c"ocxlpmem_rs-events", c"ocxlpmem_rs-fatal"];
 
-/// What a bound card keeps; dropped in field order: the device node goes
-/// first (no new opens), then the bus (its regions use the memory). The
-/// interrupts go after both, when the device is unbound.
+/// What a bound card keeps. When the card is unbound the device node goes
+/// first (no new opens), then the bus (its regions use the memory), then
+/// the card's interrupt enables; the interrupts themselves go after, with
+/// the device's resources.
 struct Bound {
-    _node: Pin<KBox<CardDevice>>,
-    _bus: Pin<KBox<Bus<CardBus>>>,
+    node: Option<Pin<KBox<CardDevice>>>,
+    ctrl: Arc<Controller>,
 }
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        drop(self.node.take());
+        drop(self.ctrl.bus.lock().take());
+        // v4 clears them at unbind; a card already revoked ignores it.
+        let _ = self
+            .ctrl
+            .with(|w, _| regs::write(w, regs::CHIEC, CARD_INTERRUPTS));
+    }
+}
+
+/// The `CHI` bits the card interrupts for, from probe to unbind: the error
+/// log and dump events and the two fatal failures (v4 enables them when an
+/// eventfd is registered; fatal failures must be seen without one).
+const CARD_INTERRUPTS: u64 = regs::chi::ELA | regs::chi::CDA | regs::chi::FATAL;
 
 struct OcxlPmemDriver;
 
@@ -456,6 +595,9 @@ impl OcxlPmemDriver {
                 doorbell,
                 mailbox <- kernel::new_mutex!(mailbox),
                 eventfd <- kernel::new_mutex!(None),
+                pending_log <- kernel::new_mutex!(None),
+                bus <- kernel::new_mutex!(None),
+                dead: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )?;
@@ -465,10 +607,12 @@ impl OcxlPmemDriver {
             &VECTORS,
             |_| {
                 let ctrl = ctrl.clone();
-                try_pin_init!(Forward { ctrl })
+                let dev = pdev.as_ref().into();
+                try_pin_init!(Forward { ctrl, dev })
             },
         )
         .inspect_err(|e| dev_err!(pdev, "no MSI-X interrupts: {e:?}\n"))?;
+        ctrl.with(|w, _| regs::set_bits(w, regs::CHIE, CARD_INTERRUPTS))?;
 
         let (meta_start, _) = desc.metadata(SECTION);
         let (pmem_start, pmem_size) = desc.pmem(SECTION);
@@ -493,7 +637,11 @@ impl OcxlPmemDriver {
             CardBus,
         )?;
         let dimm = bus.add_dimm(
-            Card { labels, caps },
+            Card {
+                labels,
+                caps,
+                serial: desc.serial,
+            },
             &DimmOptions {
                 label_area: Some(LabelArea {
                     size: LABEL_AREA_SIZE,
@@ -507,11 +655,9 @@ impl OcxlPmemDriver {
                 flush_hints: &[],
             },
         )?;
-        // The cookie ties labels to the card and range.
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&pmem_start.to_le_bytes());
-        id[8..].copy_from_slice(&pmem_size.to_le_bytes());
-        let cookie = nvdimm::fletcher64(&id, true);
+        // The cookie ties the labels to the card, wherever it is attached:
+        // its serial number, as v4 sets it.
+        let cookie = desc.serial;
         let node = pdev.as_ref().numa_node().unwrap_or(bindings::NUMA_NO_NODE);
         bus.add_region(
             (),
@@ -545,10 +691,16 @@ impl OcxlPmemDriver {
             caps.fw_version_text().unwrap_or("?"),
             pmem_size >> 20
         );
-        let node = CardDevice::new(ctrl)?;
+        *ctrl.bus.lock() = Some(bus);
+        // A fatal failure before the bus was in place left it there.
+        if ctrl.dead.load(Ordering::Acquire) {
+            drop(ctrl.bus.lock().take());
+            return Err(ENODEV);
+        }
+        let node = CardDevice::new(ctrl.clone())?;
         Ok(Bound {
-            _node: node,
-            _bus: bus,
+            node: Some(node),
+            ctrl,
         })
     }
 }

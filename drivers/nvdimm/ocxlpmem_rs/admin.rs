@@ -288,12 +288,30 @@ pub trait Sleep {
 pub struct AdminMailbox {
     area: CommandArea,
     id: u16,
+    /// Wait for responses even with a fatal failure reported (see
+    /// [`AdminMailbox::salvage`]).
+    salvage: bool,
 }
 
 impl AdminMailbox {
     /// A mailbox over a validated area.
     pub fn new(area: CommandArea) -> Self {
-        AdminMailbox { area, id: 0 }
+        AdminMailbox {
+            area,
+            id: 0,
+            salvage: false,
+        }
+    }
+
+    /// Runs `f` with a mailbox that waits for responses even though the
+    /// controller reports a fatal failure: what a driver uses to fetch the
+    /// controller's record of the failure (its error log) before giving
+    /// the card up. A controller that no longer answers times out.
+    pub fn salvage<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.salvage = true;
+        let r = f(self);
+        self.salvage = false;
+        r
     }
 
     /// Reads the area from the registers (at probe).
@@ -334,7 +352,7 @@ impl AdminMailbox {
     /// error when the controller reports a fatal failure.
     pub fn poll(&self, m: &impl Mmio) -> Result<bool> {
         let chi = regs::chi(m)?;
-        if chi & chi::FATAL != 0 {
+        if chi & chi::FATAL != 0 && !self.salvage {
             return Err(Error::Fatal { chi });
         }
         Ok(chi & chi::ACRA != 0)

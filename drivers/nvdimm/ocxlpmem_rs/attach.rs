@@ -30,8 +30,8 @@ pub const DESCRIPTOR: usize = 0xf000;
 pub const REGISTER_BYTES: usize = 0x10000;
 /// `"OCXLPMEM"` in memory order.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"OCXLPMEM");
-/// Descriptor layout version.
-pub const VERSION: u16 = 1;
+/// Descriptor layout version (2: with the card's serial number).
+pub const VERSION: u16 = 2;
 /// PCI identity of the card the attachment stands for.
 pub const VENDOR_IBM: u16 = 0x1014;
 /// Device id of the OpenCAPI persistent memory card.
@@ -52,6 +52,9 @@ pub const D_MEMORY_SIZE: usize = DESCRIPTOR + 0x18;
 /// The value to write to the ivshmem Doorbell register to reach the
 /// card: the VMM's peer id in bits 31:16, the vector in bits 15:0.
 pub const D_DOORBELL: usize = DESCRIPTOR + 0x20;
+/// The card's serial number: on the ocxl bus the PCIe Device Serial Number
+/// of function 0, which v4 keeps in `ocxl_fn`. Never 0.
+pub const D_SERIAL: usize = DESCRIPTOR + 0x28;
 
 /// What the descriptor says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,11 +64,12 @@ pub struct Descriptor {
     pub memory_base: u64,
     pub memory_size: u64,
     pub doorbell: u32,
+    pub serial: u64,
 }
 
 impl Descriptor {
     /// The descriptor's words, for the VMM to write: `(offset, value)`.
-    pub fn encode(&self) -> [(usize, u64); 5] {
+    pub fn encode(&self) -> [(usize, u64); 6] {
         [
             (D_MAGIC, MAGIC),
             (
@@ -75,6 +79,7 @@ impl Descriptor {
             (D_MEMORY_BASE, self.memory_base),
             (D_MEMORY_SIZE, self.memory_size),
             (D_DOORBELL, u64::from(self.doorbell)),
+            (D_SERIAL, self.serial),
         ]
     }
 
@@ -95,11 +100,18 @@ impl Descriptor {
             memory_base: regs::read(m, D_MEMORY_BASE)?,
             memory_size: regs::read(m, D_MEMORY_SIZE)?,
             doorbell: regs::read(m, D_DOORBELL)? as u32,
+            serial: regs::read(m, D_SERIAL)?,
         };
         if version != VERSION || d.vendor != VENDOR_IBM || d.device != DEVICE_OCXLPMEM {
             return Err(Error::BadLength {
                 what: "attachment identity",
                 value: ident,
+            });
+        }
+        if d.serial == 0 {
+            return Err(Error::BadLength {
+                what: "attachment serial number",
+                value: 0,
             });
         }
         d.check(section)?;

@@ -813,6 +813,7 @@ fn attachment_descriptor_round_trips_and_is_checked() {
         memory_base: 0x20_0000_0000,
         memory_size: 3 * SECTION,
         doorbell: 0,
+        serial: 0x0625_0000_1234_5678,
     };
     let put = |d: &Descriptor| {
         let mut w = MemWindow::new(attach::REGISTER_BYTES);
@@ -854,6 +855,8 @@ fn attachment_descriptor_round_trips_and_is_checked() {
             memory_base: u64::MAX - SECTION + 1,
             ..d
         },
+        // No serial number: the cookie of the card's labels comes from it.
+        Descriptor { serial: 0, ..d },
     ];
     for b in bad {
         assert!(Descriptor::read(&put(&b), SECTION).is_err(), "{b:?}");

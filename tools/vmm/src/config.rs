@@ -116,6 +116,8 @@ pub enum ConfigError {
     Io { path: PathBuf, source: io::Error },
     #[error("vectors={0}: expected 1 to {max}", max = MAX_OCXL_VECTORS)]
     BadVectors(String),
+    #[error("serial={0}: expected a non-zero number (decimal or 0x hex, 64 bits)")]
+    BadSerial(String),
     #[error(
         "size={0} must be a multiple of 128M from 256M to 64G (128 MiB memory sections: one \
          of metadata, then at least one of pmem)"
@@ -352,6 +354,10 @@ pub const OCXL_MEMORY_BASE: u64 = FLUSH_BASE + (1 << 30);
 /// a test keeps equal).
 pub const MAX_OCXL_VECTORS: u32 = 32;
 pub const DEFAULT_OCXL_VECTORS: u32 = 2;
+/// The card's serial number unless `serial=` names one. The driver
+/// derives the card's interleave-set cookie from it, so a card keeps its
+/// namespaces wherever it is attached as long as its serial stays.
+pub const DEFAULT_OCXL_SERIAL: u64 = 0x0625_0000_0000_0001;
 
 /// The `--ocxlpmem` option: the OpenCAPI pmem card, its register file
 /// served through an `ivshmem-doorbell` device and its memory, the file
@@ -363,16 +369,19 @@ pub struct OcxlConfig {
     pub size: u64,
     /// MSI-X vectors (1 to 32).
     pub vectors: u32,
+    /// The card's serial number (never 0).
+    pub serial: u64,
 }
 
 impl OcxlConfig {
-    /// Parses `path=F,size=S[,vectors=N]` (`size` may be left out for an
+    /// Parses `path=F,size=S[,vectors=N][,serial=X]` (`size` may be left out for an
     /// existing file: it is then the file's size). Checks the values, not
     /// the file's contents; changes nothing.
     pub fn parse(spec: &str) -> Result<Self, ConfigError> {
         let mut path = None;
         let mut size = None;
         let mut vectors = DEFAULT_OCXL_VECTORS;
+        let mut serial = DEFAULT_OCXL_SERIAL;
         for kv in key_values(spec) {
             let (k, v) = kv?;
             match k {
@@ -385,10 +394,18 @@ impl OcxlConfig {
                         .filter(|n| (1..=MAX_OCXL_VECTORS).contains(n))
                         .ok_or_else(|| ConfigError::BadVectors(v.to_string()))?
                 }
+                "serial" => {
+                    serial = v
+                        .strip_prefix("0x")
+                        .map_or_else(|| v.parse::<u64>(), |h| u64::from_str_radix(h, 16))
+                        .ok()
+                        .filter(|&n| n != 0)
+                        .ok_or_else(|| ConfigError::BadSerial(v.to_string()))?
+                }
                 _ => {
                     return Err(ConfigError::UnknownKey {
                         key: k.to_string(),
-                        known: "path, size, vectors",
+                        known: "path, size, vectors, serial",
                     })
                 }
             }
@@ -405,6 +422,7 @@ impl OcxlConfig {
             path,
             size,
             vectors,
+            serial,
         })
     }
 

@@ -451,6 +451,7 @@ fn run(cli: Cli) -> Result<u8, VmmError> {
         .map(|(c, control)| {
             Box::new(Attached::new(
                 Card::new(CardConfig::default()),
+                c.serial,
                 config::OCXL_MEMORY_BASE,
                 c.size,
                 transport::ivshmem::VMM_PEER,

@@ -4,33 +4,80 @@
 //! same layouts the driver decodes (`ocxlpmem_core::uapi`) and prints JSON.
 //!
 //! ```text
-//! ocxlpmem stats [DEV]            controller statistics
-//! ocxlpmem error-log [DEV]        the oldest error log entry ({} when none)
-//! ocxlpmem dump FILE [DEV]        collect a controller dump into FILE
-//! ocxlpmem request-health [DEV]   ask the controller for health data
-//! ocxlpmem events [DEV]           pending events
-//! ocxlpmem watch-health [DEV]     register an eventfd, request health data,
-//!                                 wait (5 s at most) for the interrupt
-//! ocxlpmem unknown-ioctl [DEV]    issue an ioctl the driver does not have
-//!                                 (its magic, an unassigned number): succeeds
-//!                                 only if the kernel answers ENOTTY
+//! ocxlpmem stats [DEV]              controller statistics
+//! ocxlpmem error-log [--size N] [DEV]
+//!                                   the oldest error log entry ({} when none);
+//!                                   the first call has an N-byte data buffer
+//!                                   (4096); a larger entry stays with the
+//!                                   driver, which says its size (EOVERFLOW),
+//!                                   and is read again with a buffer that fits
+//! ocxlpmem dump FILE [DEV]          collect a controller dump into FILE
+//! ocxlpmem request-health [DEV]     ask the controller for health data
+//! ocxlpmem events [DEV]             pending events
+//! ocxlpmem watch-health [DEV]       register an eventfd, request health data,
+//!                                   wait (5 s at most) for the interrupt
+//! ocxlpmem watch-fatal [DEV]        register an eventfd, read the statistics
+//!                                   (arm a fatal card fault on them first),
+//!                                   wait for the interrupt, try one more ioctl
+//! ocxlpmem eventfd-exclusive [DEV]  one eventfd per card: a second one is
+//!                                   refused (EBUSY) until the file that
+//!                                   registered the first is closed
+//! ocxlpmem unknown-ioctl [DEV]      issue an ioctl the driver does not have
+//!                                   (its magic, an unassigned number): succeeds
+//!                                   only if the kernel answers ENOTTY
 //! ```
 //!
 //! DEV defaults to `/dev/ocxlpmem0`. Exit status: 0 done, 1 the ioctl
 //! failed (errno printed), 2 bad usage.
 
+use clap::{Parser, Subcommand};
 use ocxlpmem_core::data::ErrorLogEntry;
 use ocxlpmem_core::uapi::{self, Dir, DumpDataArgs, ErrorLogArgs, Ioctl};
 use std::fmt;
 use std::fs::File;
-use std::io::Write;
-use std::os::fd::AsRawFd;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// Largest error log additional data fetched.
+/// Error log additional data fetched by the first call, by default.
 const ERROR_DATA: u16 = 4096;
 /// Bytes per dump chunk.
 const DUMP_CHUNK: u16 = 4096;
+const DEFAULT_DEV: &str = "/dev/ocxlpmem0";
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+enum ToolError {
+    #[error("{}: {source}", path.display())]
+    Open { path: PathBuf, source: io::Error },
+    #[error("{ioctl:?}: payload of {len} bytes, not {size}")]
+    Payload {
+        ioctl: Ioctl,
+        len: usize,
+        size: usize,
+    },
+    #[error("{0:?}: no ioctl number on this architecture")]
+    NoNumber(Ioctl),
+    #[error("{ioctl:?}: {source}")]
+    Ioctl { ioctl: Ioctl, source: io::Error },
+    #[error("{}: {source}", path.display())]
+    Output { path: PathBuf, source: io::Error },
+    #[error("dump larger than 4 GiB")]
+    DumpTooLarge,
+    #[error("eventfd: {0}")]
+    Eventfd(io::Error),
+    #[error("no interrupt within 5 s")]
+    NoInterrupt,
+    #[error("error log: the entry has {0} bytes of data, more than the ioctl can take")]
+    ErrorDataTooLarge(usize),
+    #[error("error log: the entry still does not fit a buffer of its own size")]
+    ErrorDataGrew,
+    #[error("eventfd registration: {0}")]
+    NotExclusive(&'static str),
+    #[error(transparent)]
+    UnknownIoctl(#[from] UnknownIoctlError),
+}
 
 fn encoding() -> &'static uapi::IocEncoding {
     if cfg!(any(target_arch = "powerpc", target_arch = "powerpc64")) {
@@ -40,18 +87,28 @@ fn encoding() -> &'static uapi::IocEncoding {
     }
 }
 
+fn open(path: &Path) -> Result<File, ToolError> {
+    File::options()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|source| ToolError::Open {
+            path: path.to_owned(),
+            source,
+        })
+}
+
 /// Issues `ioctl` with `payload` (whose size the ioctl declares).
-fn ioctl(dev: &File, ioctl: Ioctl, payload: &mut [u8]) -> Result<(), String> {
+fn ioctl(dev: &File, ioctl: Ioctl, payload: &mut [u8]) -> Result<(), ToolError> {
     let (_, _, size) = ioctl.def();
     if payload.len() != size {
-        return Err(format!(
-            "{ioctl:?}: payload of {} bytes, not {size}",
-            payload.len()
-        ));
+        return Err(ToolError::Payload {
+            ioctl,
+            len: payload.len(),
+            size,
+        });
     }
-    let nr = ioctl
-        .number(encoding())
-        .ok_or_else(|| format!("{ioctl:?}: no number"))?;
+    let nr = ioctl.number(encoding()).ok_or(ToolError::NoNumber(ioctl))?;
     let arg = if size == 0 {
         0
     } else {
@@ -61,9 +118,20 @@ fn ioctl(dev: &File, ioctl: Ioctl, payload: &mut [u8]) -> Result<(), String> {
     // declares, live for the call.
     let rc = unsafe { libc::ioctl(dev.as_raw_fd(), nr as libc::c_ulong, arg) };
     if rc < 0 {
-        return Err(format!("{ioctl:?}: {}", std::io::Error::last_os_error()));
+        return Err(ToolError::Ioctl {
+            ioctl,
+            source: io::Error::last_os_error(),
+        });
     }
     Ok(())
+}
+
+/// The errno of a failed ioctl, if that is what `e` is.
+fn errno(e: &ToolError) -> Option<i32> {
+    match e {
+        ToolError::Ioctl { source, .. } => source.raw_os_error(),
+        _ => None,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -75,7 +143,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..n]).into_owned()
 }
 
-fn stats(dev: &File) -> Result<(), String> {
+fn stats(dev: &File) -> Result<(), ToolError> {
     let mut b = [0u8; uapi::STATS_SIZE];
     ioctl(dev, Ioctl::ControllerStats, &mut b)?;
     let s = uapi::decode_stats(&b);
@@ -109,21 +177,43 @@ fn stats(dev: &File) -> Result<(), String> {
     Ok(())
 }
 
-fn error_log(dev: &File) -> Result<(), String> {
-    let mut data = vec![0u8; usize::from(ERROR_DATA)];
-    let args = ErrorLogArgs {
-        buf_ptr: data.as_mut_ptr() as u64,
-        buf_size: ERROR_DATA,
-    };
-    let mut b = args.request();
-    ioctl(dev, Ioctl::ErrorLog, &mut b)?;
-    let Some(e): Option<ErrorLogEntry> = ErrorLogArgs::answer(&b) else {
-        println!("{{}}");
-        return Ok(());
+/// Reads the oldest error log entry with a data buffer of `size` bytes
+/// (rounded down to a multiple of 8). An entry with more data stays with
+/// the driver, which answers EOVERFLOW with the entry's data size: the
+/// call is then made once more with a buffer of that size.
+fn error_log(dev: &File, size: u16) -> Result<(), ToolError> {
+    let mut size = size & !7;
+    let mut retries = 0u32;
+    let (e, data) = loop {
+        let mut data = vec![0u8; usize::from(size)];
+        let args = ErrorLogArgs {
+            buf_ptr: data.as_mut_ptr() as u64,
+            buf_size: size,
+        };
+        let mut b = args.request();
+        match ioctl(dev, Ioctl::ErrorLog, &mut b) {
+            Ok(()) => {}
+            Err(e) if errno(&e) == Some(libc::EOVERFLOW) => {
+                if retries > 0 {
+                    return Err(ToolError::ErrorDataGrew);
+                }
+                let need = ErrorLogArgs::answer(&b).map_or(0, |e| e.data_len);
+                size = u16::try_from(need.next_multiple_of(8))
+                    .map_err(|_| ToolError::ErrorDataTooLarge(need))?;
+                retries += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        }
+        let Some(e): Option<ErrorLogEntry> = ErrorLogArgs::answer(&b) else {
+            println!("{{}}");
+            return Ok(());
+        };
+        break (e, data);
     };
     let copied = e.data_len.min(data.len());
     println!(
-        "{{\"log_identifier\":{},\"program_reference_code\":{},\"error_log_type\":{},\"type\":\"{}\",\"action_flags\":{},\"power_on_seconds\":{},\"timestamp\":{},\"wwid\":\"{:016x}{:016x}\",\"fw_revision\":\"{}\",\"data_len\":{},\"data\":\"{}\"}}",
+        "{{\"log_identifier\":{},\"program_reference_code\":{},\"error_log_type\":{},\"type\":\"{}\",\"action_flags\":{},\"power_on_seconds\":{},\"timestamp\":{},\"wwid\":\"{:016x}{:016x}\",\"fw_revision\":\"{}\",\"data_len\":{},\"data\":\"{}\",\"buffer_retries\":{}}}",
         e.log_identifier,
         e.program_reference_code,
         e.error_log_type,
@@ -135,14 +225,19 @@ fn error_log(dev: &File) -> Result<(), String> {
         e.wwid[1],
         text(&e.fw_revision),
         e.data_len,
-        hex(&data[..copied])
+        hex(&data[..copied]),
+        retries
     );
     Ok(())
 }
 
-fn dump(dev: &File, path: &str) -> Result<(), String> {
+fn dump(dev: &File, path: &Path) -> Result<(), ToolError> {
     ioctl(dev, Ioctl::ControllerDump, &mut [])?;
-    let mut out = File::create(path).map_err(|e| format!("{path}: {e}"))?;
+    let output = |source| ToolError::Output {
+        path: path.to_owned(),
+        source,
+    };
+    let mut out = File::create(path).map_err(output)?;
     let mut chunk = vec![0u8; usize::from(DUMP_CHUNK)];
     let mut offset = 0u32;
     loop {
@@ -158,18 +253,17 @@ fn dump(dev: &File, path: &str) -> Result<(), String> {
             break;
         }
         let n = usize::from(n).min(chunk.len());
-        out.write_all(&chunk[..n])
-            .map_err(|e| format!("{path}: {e}"))?;
+        out.write_all(&chunk[..n]).map_err(output)?;
         offset = offset
             .checked_add(n as u32)
-            .ok_or("dump larger than 4 GiB")?;
+            .ok_or(ToolError::DumpTooLarge)?;
     }
     ioctl(dev, Ioctl::ControllerDumpComplete, &mut [])?;
-    println!("{{\"dump\":\"{path}\",\"bytes\":{offset}}}");
+    println!("{{\"dump\":\"{}\",\"bytes\":{offset}}}", path.display());
     Ok(())
 }
 
-fn events(dev: &File) -> Result<(), String> {
+fn events(dev: &File) -> Result<(), ToolError> {
     let mut b = [0u8; 8];
     ioctl(dev, Ioctl::EventCheck, &mut b)?;
     let e = u64::from_le_bytes(b);
@@ -191,21 +285,37 @@ fn events(dev: &File) -> Result<(), String> {
     Ok(())
 }
 
-/// Registers an eventfd for the card's interrupts, asks for health data
-/// (which the card answers with an error log entry, an event) and waits
-/// for the eventfd: the interrupt's way from the card to userspace.
-fn watch_health(dev: &File) -> Result<(), String> {
+/// A new eventfd.
+fn new_eventfd() -> Result<OwnedFd, ToolError> {
     // SAFETY: eventfd has no memory arguments; the result is checked.
     let raw = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
     if raw < 0 {
-        return Err(format!("eventfd: {}", std::io::Error::last_os_error()));
+        return Err(ToolError::Eventfd(io::Error::last_os_error()));
     }
     // SAFETY: `raw` is a fresh descriptor nothing else owns.
-    let efd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Registers `efd` for the card's interrupts through `dev`.
+fn register_eventfd(dev: &File, efd: &OwnedFd) -> Result<(), ToolError> {
     let mut b = [0u8; uapi::EVENTFD_SIZE];
-    b[..4].copy_from_slice(&(raw as u32).to_le_bytes());
-    ioctl(dev, Ioctl::Eventfd, &mut b)?;
+    b[..4].copy_from_slice(&(efd.as_raw_fd() as u32).to_le_bytes());
+    ioctl(dev, Ioctl::Eventfd, &mut b)
+}
+
+/// Registers an eventfd for the card's interrupts, asks for health data
+/// (which the card answers with an error log entry, an event) and waits
+/// for the eventfd: the interrupt's way from the card to userspace.
+fn watch_health(dev: &File) -> Result<(), ToolError> {
+    let efd = new_eventfd()?;
+    register_eventfd(dev, &efd)?;
     ioctl(dev, Ioctl::RequestHealth, &mut [])?;
+    println!("{{\"interrupts\":{}}}", wait_eventfd(&efd)?);
+    Ok(())
+}
+
+/// Waits (5 s at most) for `efd` to be signalled; returns its count.
+fn wait_eventfd(efd: &OwnedFd) -> Result<u64, ToolError> {
     let mut pfd = libc::pollfd {
         fd: efd.as_raw_fd(),
         events: libc::POLLIN,
@@ -214,15 +324,68 @@ fn watch_health(dev: &File) -> Result<(), String> {
     // SAFETY: one valid pollfd for the duration of the call.
     let n = unsafe { libc::poll(&mut pfd, 1, 5000) };
     if n <= 0 {
-        return Err("no interrupt within 5 s".into());
+        return Err(ToolError::NoInterrupt);
     }
     let mut count = [0u8; 8];
     // SAFETY: reads the 8-byte counter into a live local buffer.
     let r = unsafe { libc::read(efd.as_raw_fd(), count.as_mut_ptr().cast(), 8) };
     if r != 8 {
-        return Err(format!("eventfd read: {}", std::io::Error::last_os_error()));
+        return Err(ToolError::Eventfd(io::Error::last_os_error()));
     }
-    println!("{{\"interrupts\":{}}}", u64::from_ne_bytes(count));
+    Ok(u64::from_ne_bytes(count))
+}
+
+/// The outcome of an ioctl as JSON text: `"ok"` or the errno's name.
+fn outcome(r: Result<(), ToolError>) -> Result<String, ToolError> {
+    match r {
+        Ok(()) => Ok("ok".into()),
+        Err(e) => match errno(&e) {
+            Some(libc::ENODEV) => Ok("ENODEV".into()),
+            Some(libc::EIO) => Ok("EIO".into()),
+            Some(n) => Ok(format!("errno {n}")),
+            None => Err(e),
+        },
+    }
+}
+
+/// Registers an eventfd, reads the statistics (a card fault armed on that
+/// command makes the controller fail fatally), waits for the interrupt
+/// and tries one more ioctl: how a fatal failure looks from userspace.
+fn watch_fatal(dev: &File) -> Result<(), ToolError> {
+    let efd = new_eventfd()?;
+    register_eventfd(dev, &efd)?;
+    let mut b = [0u8; uapi::STATS_SIZE];
+    let stats = outcome(ioctl(dev, Ioctl::ControllerStats, &mut b))?;
+    let interrupts = wait_eventfd(&efd)?;
+    let mut e = [0u8; 8];
+    let after = outcome(ioctl(dev, Ioctl::EventCheck, &mut e))?;
+    println!("{{\"stats\":\"{stats}\",\"interrupts\":{interrupts},\"after\":\"{after}\"}}");
+    Ok(())
+}
+
+/// One eventfd per card: with one registered through a file, another
+/// registration (through another file or the same one) is refused with
+/// EBUSY; once that file is closed, another file can register.
+fn eventfd_exclusive(path: &Path) -> Result<(), ToolError> {
+    let (first, second) = (open(path)?, open(path)?);
+    let (a, b) = (new_eventfd()?, new_eventfd()?);
+    register_eventfd(&first, &a)?;
+    let busy = |r: Result<(), ToolError>, what| match r {
+        Err(e) if errno(&e) == Some(libc::EBUSY) => Ok(()),
+        Err(e) => Err(e),
+        Ok(()) => Err(ToolError::NotExclusive(what)),
+    };
+    busy(
+        register_eventfd(&second, &b),
+        "another file registered one while the first file holds one",
+    )?;
+    busy(
+        register_eventfd(&first, &b),
+        "the file holding one registered another",
+    )?;
+    drop(first);
+    register_eventfd(&second, &b)?;
+    println!("{{\"other_file\":\"EBUSY\",\"same_file\":\"EBUSY\",\"after_close\":\"registered\"}}");
     Ok(())
 }
 
@@ -292,78 +455,92 @@ fn unknown_ioctl(dev: &File) -> Result<(), UnknownIoctlError> {
     println!("{{\"ioctl\":\"{cmd:#010x}\",\"errno\":\"ENOTTY\"}}");
     Ok(())
 }
+#[derive(Parser)]
+#[command(
+    name = "ocxlpmem",
+    about = "Drives the ioctls of an OpenCAPI pmem card's /dev/ocxlpmemN (Rust ocxlpmem_rs driver) and prints JSON",
+    after_help = "Exit status: 0 done, 1 the ioctl failed (errno printed), 2 bad usage."
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
 
-fn usage() -> ExitCode {
-    eprintln!(
-        "usage: ocxlpmem stats|error-log|request-health|events|watch-health|unknown-ioctl [DEV] | ocxlpmem dump FILE [DEV]"
-    );
-    ExitCode::from(2)
+#[derive(Subcommand)]
+enum Cmd {
+    /// Controller statistics.
+    Stats {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// The oldest error log entry ({} when none).
+    ErrorLog {
+        /// Data buffer of the first call, in bytes (a multiple of 8); an
+        /// entry with more data is read again with a buffer that fits.
+        #[arg(long, default_value_t = ERROR_DATA)]
+        size: u16,
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Collects a controller dump into FILE.
+    Dump {
+        file: PathBuf,
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Asks the controller for health data (an error log entry).
+    RequestHealth {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Pending events.
+    Events {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Registers an eventfd, requests health data, waits (5 s at most) for the interrupt.
+    WatchHealth {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Registers an eventfd, reads the statistics (arm a fatal card fault
+    /// on them first), waits for the interrupt, tries one more ioctl.
+    WatchFatal {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Checks that a card takes one eventfd at a time, until its file is closed.
+    EventfdExclusive {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Issues an ioctl of the driver's magic it does not have: succeeds only on ENOTTY.
+    UnknownIoctl {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+}
+
+fn run(cmd: Cmd) -> Result<(), ToolError> {
+    match cmd {
+        Cmd::Stats { dev } => stats(&open(&dev)?),
+        Cmd::ErrorLog { size, dev } => error_log(&open(&dev)?, size),
+        Cmd::Dump { file, dev } => dump(&open(&dev)?, &file),
+        Cmd::RequestHealth { dev } => ioctl(&open(&dev)?, Ioctl::RequestHealth, &mut []),
+        Cmd::Events { dev } => events(&open(&dev)?),
+        Cmd::WatchHealth { dev } => watch_health(&open(&dev)?),
+        Cmd::WatchFatal { dev } => watch_fatal(&open(&dev)?),
+        Cmd::EventfdExclusive { dev } => eventfd_exclusive(&dev),
+        Cmd::UnknownIoctl { dev } => Ok(unknown_ioctl(&open(&dev)?)?),
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cmd, file, dev) = match args.as_slice() {
-        [c] if c != "dump" => (c.as_str(), None, "/dev/ocxlpmem0"),
-        [c, d] if c != "dump" => (c.as_str(), None, d.as_str()),
-        [c, f] if c == "dump" => (c.as_str(), Some(f.as_str()), "/dev/ocxlpmem0"),
-        [c, f, d] if c == "dump" => (c.as_str(), Some(f.as_str()), d.as_str()),
-        _ => return usage(),
-    };
-    let dev_file = match File::options().read(true).write(true).open(dev) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("ocxlpmem: {dev}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = match (cmd, file) {
-        ("stats", None) => stats(&dev_file),
-        ("error-log", None) => error_log(&dev_file),
-        ("request-health", None) => ioctl(&dev_file, Ioctl::RequestHealth, &mut []),
-        ("events", None) => events(&dev_file),
-        ("watch-health", None) => watch_health(&dev_file),
-        ("unknown-ioctl", None) => unknown_ioctl(&dev_file).map_err(|e| e.to_string()),
-        ("dump", Some(path)) => dump(&dev_file, path),
-        _ => return usage(),
-    };
-    match result {
+    match run(Cli::parse().cmd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ocxlpmem: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unassigned_ioctl_is_the_drivers_and_unknown_to_it() {
-        for enc in [&uapi::IOC_GENERIC, &uapi::IOC_POWERPC] {
-            let cmd = unassigned_ioctl(enc).expect("a free number");
-            assert_eq!((cmd >> 8) & 0xff, u32::from(uapi::MAGIC));
-            let nr = (cmd & 0xff) as u8;
-            assert!(DRIVER_NRS.contains(&nr), "{nr:#x}");
-            assert_eq!(Ioctl::from_number(cmd, enc), None);
-            assert!(uapi::IOCTLS.iter().all(|i| i.def().0 != nr));
-            assert_eq!(Some(cmd), uapi::ioc(enc, Dir::None, nr, 0));
-        }
-    }
-
-    #[test]
-    fn unknown_ioctl_errors_name_the_errno() {
-        let e = UnknownIoctlError::Refused {
-            cmd: 0xca38,
-            err: std::io::Error::from_raw_os_error(libc::EINVAL),
-        };
-        let text = e.to_string();
-        assert!(
-            text.contains("errno 22") && text.contains("0x0000ca38"),
-            "{text}"
-        );
-        let a = UnknownIoctlError::Accepted { cmd: 0xca38 }.to_string();
-        assert!(a.contains("succeeded"), "{a}");
     }
 }

@@ -122,6 +122,14 @@ fn ocxlpmem_values_and_files() {
     assert!(e("path=/x,size=128G").contains("multiple of 128M"));
     assert!(e("path=/x,size=512M,vectors=0").contains("1 to 32"));
     assert!(e("path=/x,size=512M,vectors=33").contains("1 to 32"));
+    assert_eq!(c.serial, DEFAULT_OCXL_SERIAL);
+    let serial = |s: &str| OcxlConfig::parse(s).unwrap().serial;
+    assert_eq!(serial("path=/x,size=512M,serial=0x10"), 16);
+    assert_eq!(serial("path=/x,size=512M,serial=17"), 17);
+    for bad in ["0", "0x0", "-1", "0x", "x1", "18446744073709551616"] {
+        let msg = e(&format!("path=/x,size=512M,serial={bad}"));
+        assert!(msg.contains("non-zero number"), "{bad}: {msg}");
+    }
     assert!(e("path=/x,size=512M,label-size=128K").contains("unknown key"));
     assert!(e("size=512M").contains("path"));
     assert!(e("path=/nonexistent/c.img").contains("give size="));

@@ -97,11 +97,12 @@ pub struct Attached {
 }
 
 impl Attached {
-    /// The card `card` whose memory is `memory_size` bytes at guest
-    /// physical `memory_base`, reached by the guest ringing the VMM, ivshmem
-    /// peer `vmm_peer`.
+    /// The card `card` with serial number `serial`, whose memory is
+    /// `memory_size` bytes at guest physical `memory_base`, reached by the
+    /// guest ringing the VMM, ivshmem peer `vmm_peer`.
     pub fn new(
         card: Card,
+        serial: u64,
         memory_base: u64,
         memory_size: u64,
         vmm_peer: u16,
@@ -116,6 +117,7 @@ impl Attached {
                 memory_size,
                 // Vector 0 of the VMM: any of its vectors means "doorbell".
                 doorbell: u32::from(vmm_peer) << 16,
+                serial,
             },
             control,
         }
@@ -229,6 +231,7 @@ mod tests {
     fn bus(control: &Control) -> Bus {
         let dev = Attached::new(
             Card::new(CardConfig::default()),
+            crate::config::DEFAULT_OCXL_SERIAL,
             crate::config::OCXL_MEMORY_BASE,
             512 << 20,
             0, // the VMM's ivshmem peer id
@@ -265,7 +268,8 @@ mod tests {
         assert_eq!(d.doorbell, 0);
         assert_eq!(d.pmem(SECTION), ((65 << 30) + SECTION, 384 << 20));
         // The card leaves the descriptor alone, and everything past it.
-        assert!(b.regs[attach::D_DOORBELL + 8..].iter().all(|x| *x == 0xa5));
+        assert_eq!(d.serial, crate::config::DEFAULT_OCXL_SERIAL);
+        assert!(b.regs[attach::D_SERIAL + 8..].iter().all(|x| *x == 0xa5));
         let j = control.json();
         assert_eq!(j["commands"]["0"], 1);
         assert_eq!(j["resets"], 1);

@@ -43,6 +43,11 @@ pub const ADMIN_AREA: CommandArea = CommandArea {
 };
 /// Vector of `IMA0` (admin responses, error logs, dumps).
 pub const VECTOR_EVENTS: Vectors = 1 << 0;
+/// Program reference code of the error log entry a firmware fatal
+/// failure leaves.
+pub const FATAL_FIRMWARE_PRC: u32 = 0xfa7a_0001;
+/// Program reference code of the entry a hardware fatal failure leaves.
+pub const FATAL_HARDWARE_PRC: u32 = 0xfa7a_0002;
 /// Vector of `IMA1` (fatal failures).
 pub const VECTOR_FATAL: Vectors = 1 << 1;
 /// Bytes of controller memory the firmware debug actions reach.
@@ -213,6 +218,21 @@ impl Card {
     fn go_fatal(&mut self, regs: &mut dyn Registers, hardware: bool) {
         self.fatal = true;
         self.pending = None;
+        // The controller records why it failed before it stops: a general
+        // entry whose program reference code names the failure.
+        let entry = ErrorLogEntry {
+            error_log_type: data::ERRLOG_TYPE_GENERAL,
+            program_reference_code: if hardware {
+                FATAL_HARDWARE_PRC
+            } else {
+                FATAL_FIRMWARE_PRC
+            },
+            power_on_seconds: self.stats().power_on_uptime,
+            timestamp: self.ticks,
+            ..Default::default()
+        };
+        self.queue_log(entry, b"controller failed".to_vec());
+        self.set_chi(regs, chi::ELA);
         self.set_chi(regs, if hardware { chi::CHFS } else { chi::CFFS });
     }
 
@@ -573,6 +593,15 @@ impl Device for Card {
             return 0;
         }
         if self.fatal {
+            // A failed controller answers one command: reading its error
+            // log, where it recorded the failure.
+            if hci & hci::ACRW != 0 {
+                Self::clear_hci(regs, hci::ACRW);
+                let (opcode, _) = admin::decode_request_header(read(regs, self.area.request));
+                if opcode == admin::ERRLOG {
+                    self.admin(regs);
+                }
+            }
             return self.interrupts(regs);
         }
         if hci & hci::ACRW != 0 {

@@ -476,8 +476,13 @@ fn interrupts_follow_chie() {
         let Bus { regs, card, .. } = &mut *b;
         card.fail(regs, true)
     };
+    // Only the fatal bits are enabled: the failure's error log entry
+    // (ELA) is pending without an event interrupt.
     assert_eq!(v, VECTOR_FATAL);
-    assert_eq!(uapi::events(w.chi()), uapi::EVENT_HARDWARE_FATAL);
+    assert_eq!(
+        uapi::events(w.chi()),
+        uapi::EVENT_HARDWARE_FATAL | uapi::EVENT_ERROR_LOG_AVAILABLE
+    );
 }
 
 // ---- faults ----
@@ -581,8 +586,31 @@ fn fault_fatal_firmware_and_hardware_then_afu_reset() {
         assert!(matches!(e, Error::Fatal { chi } if chi & bit != 0), "{e}");
         assert_eq!(e.errno(), -ocxlpmem_core::error::ENODEV);
         assert_eq!(w.take_vectors(), VECTOR_FATAL);
-        assert_eq!(uapi::events(w.chi()), event);
+        assert_eq!(
+            uapi::events(w.chi()),
+            event | uapi::EVENT_ERROR_LOG_AVAILABLE
+        );
         // Nothing is served until a reset; acknowledging cannot clear it.
+        assert!(matches!(
+            commands::heartbeat(&mut w, &mut mb, &mut s),
+            Err(Error::Fatal { .. })
+        ));
+        // But a driver salvaging the controller's record of the failure
+        // gets its error log entry, which names it.
+        let mut extra = [0u8; 64];
+        let (entry, n) = mb
+            .salvage(|mb| commands::read_error_log(&mut w, mb, &mut s, &mut extra))
+            .unwrap()
+            .unwrap();
+        let prc = if bit == chi::CHFS {
+            super::FATAL_HARDWARE_PRC
+        } else {
+            super::FATAL_FIRMWARE_PRC
+        };
+        assert_eq!(entry.program_reference_code, prc);
+        assert_eq!(entry.error_log_type, data::ERRLOG_TYPE_GENERAL);
+        assert_eq!(&extra[..n], b"controller failed");
+        // Outside the salvage, the failure is reported again.
         assert!(matches!(
             commands::heartbeat(&mut w, &mut mb, &mut s),
             Err(Error::Fatal { .. })

@@ -165,6 +165,26 @@ fn execute(
             card.ok_or(ControlError::NoCard)?.clear();
             Ok(json!({"ok": true}))
         }
+        Request::CardReset {
+            ready_after_ms,
+            memory_after_ms,
+        } => {
+            let card = card.ok_or(ControlError::NoCard)?;
+            let ticks = |field, ms: Option<u32>| match ms.unwrap_or(0) {
+                ms if ms > request::MAX_CARD_DELAY_MS => Err(ControlError::OutOfRange {
+                    field,
+                    max: request::MAX_CARD_DELAY_MS.into(),
+                }),
+                // In ticks of 10 ms, a non-zero delay at least one.
+                0 => Ok(0),
+                ms => Ok((ms / 10).max(1)),
+            };
+            card.power_cycle(
+                ticks("ready_after_ms", ready_after_ms)?,
+                ticks("memory_after_ms", memory_after_ms)?,
+            );
+            Ok(json!({"ok": true}))
+        }
         Request::Hotplug { nvdimm } => {
             let Channel::Host { hotplug_dirs } = channel else {
                 return Err(ControlError::HostOnly);

@@ -50,6 +50,15 @@ pub enum Request {
     },
     CardFault(CardFaultRequest),
     CardClearFaults {},
+    /// Powers the card off and on: a fresh controller (faults armed stay)
+    /// that reports ready (`CHI.CRDY`) and memory available (`CHI.MA`)
+    /// these many milliseconds later (0 or left out: at once).
+    CardReset {
+        #[serde(default, deserialize_with = "field::ready_after_ms")]
+        ready_after_ms: Option<u32>,
+        #[serde(default, deserialize_with = "field::memory_after_ms")]
+        memory_after_ms: Option<u32>,
+    },
 }
 
 impl Request {
@@ -227,6 +236,8 @@ mod field {
         short: Option<u32> = given;
         torn: Option<u32> = given;
         delay_ms: Option<u32> = given;
+        ready_after_ms: Option<u32> = given;
+        memory_after_ms: Option<u32> = given;
         action: Option<CardAction> = given;
     }
 }
@@ -286,6 +297,7 @@ mod tests {
             r#"{"cmd":"clear-faults","x":1}"#,
             r#"{"cmd":"flush-hints","x":1}"#,
             r#"{"cmd":"card-clear-faults","x":1}"#,
+            r#"{"cmd":"card-reset","x":1}"#,
             // With fields of their own.
             r#"{"cmd":"poison","address":1,"length":1,"x":1}"#,
             r#"{"cmd":"notify","value":129,"x":1}"#,
@@ -326,6 +338,7 @@ mod tests {
             "hotplug",
             "card-fault",
             "card-clear-faults",
+            "card-reset",
         ] {
             assert!(e.contains(&format!("`{cmd}`")), "{cmd}: {e}");
         }

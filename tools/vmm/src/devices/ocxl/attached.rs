@@ -36,6 +36,9 @@ struct Shared {
     counters: Counters,
     armed: usize,
     injected: u64,
+    /// A power cycle the host asked for, not yet done: ticks until ready
+    /// and until memory is available.
+    power_cycle: Option<(u32, u32)>,
 }
 
 /// The host's handle on the attached card.
@@ -59,6 +62,13 @@ impl Control {
         }
         s.pending.push(fault);
         Ok(s.armed + s.pending.len())
+    }
+
+    /// Powers the card off and on at its next doorbell or tick; it then
+    /// reports ready after `ready_ticks` and memory available after
+    /// `memory_ticks` ticks (10 ms each).
+    pub fn power_cycle(&self, ready_ticks: u32, memory_ticks: u32) {
+        self.lock().power_cycle = Some((ready_ticks, memory_ticks));
     }
 
     /// Disarms every fault.
@@ -149,6 +159,15 @@ impl Attached {
         }
     }
 
+    /// Does the power cycle the host asked for, if any.
+    fn take_power_cycle(&mut self, regs: &mut dyn Registers) {
+        let cycle = self.control.lock().power_cycle.take();
+        if let Some((ready, memory)) = cycle {
+            self.card.power_cycle(regs, ready, memory);
+            self.write_descriptor(regs);
+        }
+    }
+
     /// Publishes the card's counters to the host.
     fn publish(&self) {
         let mut s = self.control.lock();
@@ -172,6 +191,7 @@ impl Device for Attached {
 
     fn doorbell(&mut self, regs: &mut dyn Registers) -> Vectors {
         self.take_faults();
+        self.take_power_cycle(regs);
         let resets = self.card.counters.resets;
         let v = self.card.doorbell(regs);
         if self.card.counters.resets != resets {
@@ -184,6 +204,7 @@ impl Device for Attached {
 
     fn tick(&mut self, regs: &mut dyn Registers) -> Vectors {
         self.take_faults();
+        self.take_power_cycle(regs);
         let v = self.card.tick(regs);
         self.publish();
         v

@@ -131,6 +131,10 @@ pub struct Card {
     controller_memory: Vec<u8>,
     fatal: bool,
     pending: Option<Pending>,
+    /// After a power cycle: the tick at which the controller becomes
+    /// ready (`CHI.CRDY`), and memory available (`CHI.MA`).
+    ready_at: Option<u64>,
+    memory_at: Option<u64>,
     ticks: u64,
     /// `CHI` bits set during the current doorbell or tick.
     raised: u64,
@@ -161,6 +165,8 @@ impl Card {
             controller_memory: (0..CONTROLLER_MEMORY).map(|i| i as u8).collect(),
             fatal: false,
             pending: None,
+            ready_at: None,
+            memory_at: None,
             ticks: 0,
             raised: 0,
             faults: Faults::default(),
@@ -213,6 +219,24 @@ impl Card {
         self.raised = 0;
         self.go_fatal(regs, hardware);
         self.interrupts(regs)
+    }
+
+    /// Powers the card off and on: a reset after which the controller
+    /// reports ready after `ready_ticks` and memory available after
+    /// `memory_ticks` ticks (0: at once), as a real card that takes time
+    /// to boot its firmware and bring its media up.
+    pub fn power_cycle(&mut self, regs: &mut dyn Registers, ready_ticks: u32, memory_ticks: u32) {
+        <Self as Device>::reset(self, regs);
+        let mut not_yet = 0;
+        if ready_ticks > 0 {
+            self.ready_at = Some(u64::from(ready_ticks));
+            not_yet |= chi::CRDY;
+        }
+        if memory_ticks > 0 {
+            self.memory_at = Some(u64::from(memory_ticks));
+            not_yet |= chi::MA;
+        }
+        Self::clear_chi(regs, not_yet);
     }
 
     fn go_fatal(&mut self, regs: &mut dyn Registers, hardware: bool) {
@@ -541,6 +565,8 @@ impl Device for Card {
 
     fn reset(&mut self, regs: &mut dyn Registers) {
         self.counters.resets += 1;
+        self.ready_at = None;
+        self.memory_at = None;
         regs.write(0, &[0u8; regs::GLOBAL_BYTES]);
         self.fatal = false;
         self.pending = None;
@@ -627,6 +653,14 @@ impl Device for Card {
     fn tick(&mut self, regs: &mut dyn Registers) -> Vectors {
         self.ticks += 1;
         self.raised = 0;
+        if self.ready_at.is_some_and(|t| self.ticks >= t) {
+            self.ready_at = None;
+            self.set_chi(regs, chi::CRDY);
+        }
+        if self.memory_at.is_some_and(|t| self.ticks >= t) {
+            self.memory_at = None;
+            self.set_chi(regs, chi::MA);
+        }
         if let Some(p) = &mut self.pending {
             if p.ticks <= 1 {
                 let word = p.word;

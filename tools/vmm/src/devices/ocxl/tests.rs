@@ -128,6 +128,52 @@ fn setup() -> (Shared, Shared, AdminMailbox) {
     (w.clone(), w, mb)
 }
 
+/// A power cycle whose controller comes up `ready` and `memory` ticks
+/// later, seen by the driver's readiness wait (which sleeps in ticks).
+fn wait_after_power_cycle(ready: u32, memory: u32) -> Result<(), Error> {
+    let (w, mut s, _) = setup();
+    {
+        let mut b = w.0.borrow_mut();
+        let Bus { regs, card, .. } = &mut *b;
+        card.power_cycle(regs, ready, memory);
+    }
+    let caps = Capabilities::read(&w).unwrap();
+    commands::wait_ready(&w, &caps, &mut s)
+}
+
+#[test]
+fn power_cycle_delays_readiness_and_memory() {
+    // The default card: 2 s to ready plus 3 s to memory, polled each second.
+    assert_eq!(wait_after_power_cycle(0, 0), Ok(()));
+    assert_eq!(wait_after_power_cycle(150, 250), Ok(()));
+    assert_eq!(wait_after_power_cycle(800, 0), Err(Error::NotReady));
+    assert_eq!(wait_after_power_cycle(0, 800), Err(Error::NoMemory));
+    // Not ready at first: the bits are clear right after the power cycle.
+    let (w, _, _) = setup();
+    {
+        let mut b = w.0.borrow_mut();
+        let Bus { regs, card, .. } = &mut *b;
+        card.power_cycle(regs, 3, 5);
+    }
+    assert_eq!(w.chi() & (chi::CRDY | chi::MA), 0);
+    {
+        let mut b = w.0.borrow_mut();
+        let Bus { regs, card, .. } = &mut *b;
+        for _ in 0..3 {
+            card.tick(regs);
+        }
+    }
+    assert_eq!(w.chi() & (chi::CRDY | chi::MA), chi::CRDY);
+    {
+        let mut b = w.0.borrow_mut();
+        let Bus { regs, card, .. } = &mut *b;
+        for _ in 0..2 {
+            card.tick(regs);
+        }
+    }
+    assert_eq!(w.chi() & (chi::CRDY | chi::MA), chi::CRDY | chi::MA);
+}
+
 fn general_entry(prc: u32) -> ErrorLogEntry {
     ErrorLogEntry {
         program_reference_code: prc,

@@ -291,6 +291,9 @@ pub struct AdminMailbox {
     /// Wait for responses even with a fatal failure reported (see
     /// [`AdminMailbox::salvage`]).
     salvage: bool,
+    /// The last command timed out: its answer, if it ever comes, is
+    /// nobody's.
+    abandoned: bool,
 }
 
 impl AdminMailbox {
@@ -300,6 +303,7 @@ impl AdminMailbox {
             area,
             id: 0,
             salvage: false,
+            abandoned: false,
         }
     }
 
@@ -397,10 +401,25 @@ impl AdminMailbox {
     /// writes when it is rung (the test VMM's) may still show the previous
     /// response for a moment, and submitting then would read it back as
     /// the new command's.
-    pub fn wait_idle(&self, m: &impl Mmio, opcode: u8, sleep: &mut impl Sleep) -> Result<()> {
+    ///
+    /// A pending response of a command that timed out (the last one, or
+    /// one before it: another id than the last command's) is a late answer
+    /// nobody waits for any more, so it is acknowledged; left there, it
+    /// would block every command after it.
+    pub fn wait_idle(
+        &mut self,
+        m: &mut impl Mmio,
+        opcode: u8,
+        sleep: &mut impl Sleep,
+    ) -> Result<()> {
         let timeout = timeout_ms(opcode).ok_or(Error::UnknownOpcode(opcode))?;
         let mut waited = 0u32;
         while self.poll(m)? {
+            let (_, id) = decode_response(regs::read(m, self.area.response)?);
+            if id != self.id || self.abandoned {
+                self.acknowledge(m)?;
+                self.abandoned = false;
+            }
             if waited >= timeout {
                 return Err(Error::Timeout { opcode });
             }
@@ -422,7 +441,11 @@ impl AdminMailbox {
     ) -> Result<()> {
         self.wait_idle(m, opcode, sleep)?;
         self.submit(m, opcode, params)?;
-        self.wait(m, opcode, sleep)?;
+        self.abandoned = false;
+        if let Err(e) = self.wait(m, opcode, sleep) {
+            self.abandoned = matches!(e, Error::Timeout { .. });
+            return Err(e);
+        }
         let status = match self.response(m) {
             Ok(s) => s,
             Err(e) => {

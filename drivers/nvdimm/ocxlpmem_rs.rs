@@ -27,6 +27,7 @@ use kernel::{
     eventfd::EventFd,
     fs::File,
     io::Io,
+    ioctl::{_IO, _IOR, _IOW, _IOWR},
     irq::{self, IrqReturn, ThreadedHandler},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
@@ -359,6 +360,50 @@ impl Drop for CardFile {
         }
     }
 }
+const MAGIC: u32 = uapi::MAGIC as u32;
+
+/// The ioctls served and their numbers, built with the kernel's helpers
+/// (the architecture's `_IOC` encoding and the payloads' sizes). The debug
+/// ioctls are not served: their numbers answer `ENOTTY` as unknown ones.
+const IOCTL_NUMBERS: [(u32, uapi::Ioctl); 8] = [
+    (
+        _IOWR::<[u8; uapi::ERROR_LOG_SIZE]>(MAGIC, 0x30),
+        uapi::Ioctl::ErrorLog,
+    ),
+    (_IO(MAGIC, 0x31), uapi::Ioctl::ControllerDump),
+    (
+        _IOWR::<[u8; uapi::DUMP_DATA_SIZE]>(MAGIC, 0x32),
+        uapi::Ioctl::ControllerDumpData,
+    ),
+    (_IO(MAGIC, 0x33), uapi::Ioctl::ControllerDumpComplete),
+    (
+        _IOR::<[u8; uapi::STATS_SIZE]>(MAGIC, 0x34),
+        uapi::Ioctl::ControllerStats,
+    ),
+    (
+        _IOW::<[u8; uapi::EVENTFD_SIZE]>(MAGIC, 0x35),
+        uapi::Ioctl::Eventfd,
+    ),
+    (_IOR::<u64>(MAGIC, 0x36), uapi::Ioctl::EventCheck),
+    (_IO(MAGIC, 0x37), uapi::Ioctl::RequestHealth),
+];
+
+// The protocol's table, which the user-space tool and the header test use,
+// gives the same numbers on this architecture.
+const _: () = {
+    let enc = if cfg!(CONFIG_PPC) {
+        &uapi::IOC_POWERPC
+    } else {
+        &uapi::IOC_GENERIC
+    };
+    let mut i = 0;
+    while i < IOCTL_NUMBERS.len() {
+        let (n, ioctl) = IOCTL_NUMBERS[i];
+        assert!(matches!(ioctl.number(enc), Some(m) if m == n));
+        i += 1;
+    }
+};
+
 /// The most error log additional data one call returns: the largest
 /// buffer size (a multiple of 8) the user API's 16-bit field can name.
 const MAX_ERROR_DATA: usize = 0xfff8;
@@ -382,12 +427,11 @@ impl MiscDevice for CardFile {
     }
 
     fn ioctl(me: Pin<&CardFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let enc = if cfg!(CONFIG_PPC) {
-            &uapi::IOC_POWERPC
-        } else {
-            &uapi::IOC_GENERIC
-        };
-        let ioctl = uapi::Ioctl::from_number(cmd, enc).ok_or(ENOTTY)?;
+        let ioctl = IOCTL_NUMBERS
+            .iter()
+            .find(|(n, _)| *n == cmd)
+            .map(|(_, i)| *i)
+            .ok_or(ENOTTY)?;
         let (_, _, size) = ioctl.def();
         let user = UserSlice::new(UserPtr::from_addr(arg), size);
         let ctrl = &me.ctrl;
@@ -483,7 +527,7 @@ impl MiscDevice for CardFile {
             uapi::Ioctl::EventCheck => {
                 let chi = ctrl.live(|w, _| regs::chi(w))?;
                 user.writer()
-                    .write_slice(&uapi::events(chi).to_le_bytes())?;
+                    .write_slice(&uapi::events(chi).to_ne_bytes())?;
             }
             // The debug ioctls are not offered.
             _ => return Err(ENOTTY),

@@ -4,9 +4,10 @@
 //! the same as `include/uapi/linux/ocxlpmem.h`.
 //!
 //! `core`-only. Payloads are decoded from and encoded to byte arrays of
-//! the C struct's size (little-endian fields, explicit padding, user
-//! pointers as `__u64`); decoding checks every input field (sizes,
-//! reserved fields zero) before the driver acts on it. The host test
+//! the C struct's size (fields in the CPU's byte order, as a C caller's
+//! struct has them; explicit padding; user pointers as `__u64`); decoding
+//! checks every input field (sizes, reserved fields zero) before the
+//! driver acts on it. The host test
 //! `uapi_matches_header` parses the C header and compares its layouts with
 //! the tables here.
 
@@ -283,15 +284,15 @@ fn get<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
 }
 
 fn u16_at(b: &[u8], off: usize) -> u16 {
-    u16::from_le_bytes(get(b, off))
+    u16::from_ne_bytes(get(b, off))
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
-    u32::from_le_bytes(get(b, off))
+    u32::from_ne_bytes(get(b, off))
 }
 
 fn u64_at(b: &[u8], off: usize) -> u64 {
-    u64::from_le_bytes(get(b, off))
+    u64::from_ne_bytes(get(b, off))
 }
 
 fn put(b: &mut [u8], off: usize, v: &[u8]) {
@@ -335,8 +336,8 @@ impl ErrorLogArgs {
     /// The request userspace sends (its side of [`ErrorLogArgs::decode`]).
     pub fn request(&self) -> [u8; ERROR_LOG_SIZE] {
         let mut b = [0u8; ERROR_LOG_SIZE];
-        put(&mut b, 56, &self.buf_size.to_le_bytes());
-        put(&mut b, 64, &self.buf_ptr.to_le_bytes());
+        put(&mut b, 56, &self.buf_size.to_ne_bytes());
+        put(&mut b, 64, &self.buf_ptr.to_ne_bytes());
         b
     }
 
@@ -367,20 +368,20 @@ impl ErrorLogArgs {
     /// as given. `None` (no entry): all zero but `buf_ptr`.
     pub fn encode(&self, entry: Option<&ErrorLogEntry>) -> [u8; ERROR_LOG_SIZE] {
         let mut b = [0u8; ERROR_LOG_SIZE];
-        put(&mut b, 64, &self.buf_ptr.to_le_bytes());
+        put(&mut b, 64, &self.buf_ptr.to_ne_bytes());
         let Some(e) = entry else {
             return b;
         };
-        put(&mut b, 0, &e.log_identifier.to_le_bytes());
-        put(&mut b, 4, &e.program_reference_code.to_le_bytes());
-        put(&mut b, 8, &e.action_flags.to_le_bytes());
-        put(&mut b, 12, &e.power_on_seconds.to_le_bytes());
-        put(&mut b, 16, &e.timestamp.to_le_bytes());
-        put(&mut b, 24, &e.wwid[0].to_le_bytes());
-        put(&mut b, 32, &e.wwid[1].to_le_bytes());
+        put(&mut b, 0, &e.log_identifier.to_ne_bytes());
+        put(&mut b, 4, &e.program_reference_code.to_ne_bytes());
+        put(&mut b, 8, &e.action_flags.to_ne_bytes());
+        put(&mut b, 12, &e.power_on_seconds.to_ne_bytes());
+        put(&mut b, 16, &e.timestamp.to_ne_bytes());
+        put(&mut b, 24, &e.wwid[0].to_ne_bytes());
+        put(&mut b, 32, &e.wwid[1].to_ne_bytes());
         put(&mut b, 40, &e.fw_revision);
         let len = u16::try_from(e.data_len).unwrap_or(u16::MAX);
-        put(&mut b, 56, &len.to_le_bytes());
+        put(&mut b, 56, &len.to_ne_bytes());
         b[58] = e.error_log_type;
         b
     }
@@ -416,9 +417,9 @@ impl DumpDataArgs {
     /// The request userspace sends (its side of [`DumpDataArgs::decode`]).
     pub fn request(&self) -> [u8; DUMP_DATA_SIZE] {
         let mut b = [0u8; DUMP_DATA_SIZE];
-        put(&mut b, 0, &self.buf_ptr.to_le_bytes());
-        put(&mut b, 8, &self.buf_size.to_le_bytes());
-        put(&mut b, 12, &self.offset.to_le_bytes());
+        put(&mut b, 0, &self.buf_ptr.to_ne_bytes());
+        put(&mut b, 8, &self.buf_size.to_ne_bytes());
+        put(&mut b, 12, &self.offset.to_ne_bytes());
         b
     }
 
@@ -431,9 +432,9 @@ impl DumpDataArgs {
     /// The answer: `buf_size` the bytes returned (0 at the end).
     pub fn encode(&self, returned: u16) -> [u8; DUMP_DATA_SIZE] {
         let mut b = [0u8; DUMP_DATA_SIZE];
-        put(&mut b, 0, &self.buf_ptr.to_le_bytes());
-        put(&mut b, 8, &returned.to_le_bytes());
-        put(&mut b, 12, &self.offset.to_le_bytes());
+        put(&mut b, 0, &self.buf_ptr.to_ne_bytes());
+        put(&mut b, 8, &returned.to_ne_bytes());
+        put(&mut b, 12, &self.offset.to_ne_bytes());
         b
     }
 }
@@ -441,14 +442,14 @@ impl DumpDataArgs {
 /// The answer of `IOCTL_OCXLPMEM_CONTROLLER_STATS`.
 pub fn encode_stats(s: &ControllerStats) -> [u8; STATS_SIZE] {
     let mut b = [0u8; STATS_SIZE];
-    put(&mut b, 0, &s.reset_count.to_le_bytes());
-    put(&mut b, 4, &s.reset_uptime.to_le_bytes());
-    put(&mut b, 8, &s.power_on_uptime.to_le_bytes());
+    put(&mut b, 0, &s.reset_count.to_ne_bytes());
+    put(&mut b, 4, &s.reset_uptime.to_ne_bytes());
+    put(&mut b, 8, &s.power_on_uptime.to_ne_bytes());
     b[12] = s.life_remaining;
     b[13] = s.critical_resource_utilization;
     let counters = s.counters();
     for (i, c) in counters.iter().enumerate() {
-        put(&mut b, 16 + i * 8, &c.to_le_bytes());
+        put(&mut b, 16 + i * 8, &c.to_ne_bytes());
     }
     b
 }
@@ -528,7 +529,7 @@ pub fn decode_mmio(b: &[u8; MMIO_SIZE]) -> Result<(u64, u64)> {
 /// The answer of `IOCTL_OCXLPMEM_MMIO_READ`.
 pub fn encode_mmio(address: u64, value: u64) -> [u8; MMIO_SIZE] {
     let mut b = [0u8; MMIO_SIZE];
-    put(&mut b, 0, &address.to_le_bytes());
-    put(&mut b, 8, &value.to_le_bytes());
+    put(&mut b, 0, &address.to_ne_bytes());
+    put(&mut b, 8, &value.to_ne_bytes());
     b
 }

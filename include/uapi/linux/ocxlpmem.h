@@ -5,8 +5,9 @@
  * The ioctls of the v4 series "Add support for OpenCAPI Persistent Memory
  * devices", with its review feedback applied: user pointers are __u64,
  * every struct has explicit padding and no implicit holes, all fields are
- * fixed-width and little-endian (the driver runs on ppc64le and x86_64).
- * Reserved fields must be zero on input.
+ * fixed-width in the CPU's byte order. Reserved fields must be zero on
+ * input. The header compiles as C89 (a host test builds it with
+ * -std=c89 -pedantic-errors and checks every layout and ioctl number).
  *
  * Keep in sync with drivers/nvdimm/ocxlpmem_rs/uapi.rs (a host test parses
  * this file and compares the layouts).
@@ -87,10 +88,10 @@ struct ioctl_ocxlpmem_eventfd {
 };
 
 /* Bits of the IOCTL_OCXLPMEM_EVENT_CHECK answer. */
-#define IOCTL_OCXLPMEM_EVENT_CONTROLLER_DUMP_AVAILABLE	(1ULL << 0)
-#define IOCTL_OCXLPMEM_EVENT_ERROR_LOG_AVAILABLE	(1ULL << 1)
-#define IOCTL_OCXLPMEM_EVENT_HARDWARE_FATAL		(1ULL << 2)
-#define IOCTL_OCXLPMEM_EVENT_FIRMWARE_FATAL		(1ULL << 3)
+#define IOCTL_OCXLPMEM_EVENT_CONTROLLER_DUMP_AVAILABLE	((__u64)1 << 0)
+#define IOCTL_OCXLPMEM_EVENT_ERROR_LOG_AVAILABLE	((__u64)1 << 1)
+#define IOCTL_OCXLPMEM_EVENT_HARDWARE_FATAL		((__u64)1 << 2)
+#define IOCTL_OCXLPMEM_EVENT_FIRMWARE_FATAL		((__u64)1 << 3)
 
 /* ioctl numbers: 0xCA 0x30-0x3F (0xCA is shared with misc/cxl.h, misc/ocxl.h) */
 #define OCXLPMEM_MAGIC 0xCA

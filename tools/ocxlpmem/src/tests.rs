@@ -955,3 +955,128 @@ fn a_late_acknowledgement_is_not_taken_for_the_next_answer() {
     }
     assert_eq!(d.inner.borrow().requests.len(), 3);
 }
+
+/// The header compiles on its own as C89 (`-pedantic-errors`), and the C
+/// compiler agrees with the protocol's tables: every struct's size and
+/// field offsets and every ioctl number (this host's encoding). A failed
+/// check is a negative array size, so the compile fails.
+#[test]
+fn uapi_header_compiles_as_c89_with_the_same_layouts() {
+    let mut c = String::from("#include <stddef.h>\n#include <linux/ocxlpmem.h>\n");
+    let mut n = 0;
+    let mut check = |c: &mut String, cond: String| {
+        n += 1;
+        c.push_str(&format!("typedef char check_{n}[({cond}) ? 1 : -1];\n"));
+    };
+    for (name, size, fields) in uapi::LAYOUTS {
+        check(&mut c, format!("sizeof(struct {name}) == {size}"));
+        for (field, offset, len) in fields.iter() {
+            check(
+                &mut c,
+                format!("offsetof(struct {name}, {field}) == {offset}"),
+            );
+            check(
+                &mut c,
+                format!("sizeof(((struct {name} *)0)->{field}) == {len}"),
+            );
+        }
+    }
+    let enc = if cfg!(any(target_arch = "powerpc", target_arch = "powerpc64")) {
+        &uapi::IOC_POWERPC
+    } else {
+        &uapi::IOC_GENERIC
+    };
+    let header = include_str!("../../../include/uapi/linux/ocxlpmem.h");
+    for i in uapi::IOCTLS {
+        let (nr, _, _) = i.def();
+        let name = header
+            .lines()
+            .find_map(|l| {
+                let mut w = l.split_whitespace();
+                (w.next() == Some("#define"))
+                    .then(|| w.next())
+                    .flatten()
+                    .filter(|_| l.contains(&format!("OCXLPMEM_MAGIC, {nr:#04x}")))
+            })
+            .unwrap_or_else(|| panic!("{i:?}: no #define with number {nr:#04x}"));
+        let number = i.number(enc).unwrap();
+        check(&mut c, format!("{name} == {number:#x}u"));
+    }
+    let constants: [(&str, u64); 13] = [
+        ("OCXLPMEM_MAGIC", u64::from(uapi::MAGIC)),
+        (
+            "IOCTL_OCXLPMEM_EVENT_CONTROLLER_DUMP_AVAILABLE",
+            uapi::EVENT_CONTROLLER_DUMP_AVAILABLE,
+        ),
+        (
+            "IOCTL_OCXLPMEM_EVENT_ERROR_LOG_AVAILABLE",
+            uapi::EVENT_ERROR_LOG_AVAILABLE,
+        ),
+        (
+            "IOCTL_OCXLPMEM_EVENT_HARDWARE_FATAL",
+            uapi::EVENT_HARDWARE_FATAL,
+        ),
+        (
+            "IOCTL_OCXLPMEM_EVENT_FIRMWARE_FATAL",
+            uapi::EVENT_FIRMWARE_FATAL,
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_ACTION_RESET",
+            data::ERRLOG_ACTION_RESET.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_ACTION_CHKFW",
+            data::ERRLOG_ACTION_CHKFW.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_ACTION_REPLACE",
+            data::ERRLOG_ACTION_REPLACE.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_ACTION_DUMP",
+            data::ERRLOG_ACTION_DUMP.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_TYPE_GENERAL",
+            data::ERRLOG_TYPE_GENERAL.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_TYPE_PREDICTIVE_FAILURE",
+            data::ERRLOG_TYPE_PREDICTIVE_FAILURE.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_TYPE_DATA_LOSS",
+            data::ERRLOG_TYPE_DATA_LOSS.into(),
+        ),
+        (
+            "OCXLPMEM_ERROR_LOG_TYPE_HEALTH_PERFORMANCE",
+            data::ERRLOG_TYPE_HEALTH_PERFORMANCE.into(),
+        ),
+    ];
+    for (name, value) in constants {
+        check(&mut c, format!("{name} == {value}u"));
+    }
+    let include = concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/uapi");
+    let mut cc = std::process::Command::new("cc")
+        .args([
+            "-std=c89",
+            "-pedantic-errors",
+            "-Wall",
+            "-Werror",
+            "-fsyntax-only",
+        ])
+        .args(["-I", include, "-x", "c", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("cc (make setup installs gcc)");
+    use std::io::Write as _;
+    cc.stdin.take().unwrap().write_all(c.as_bytes()).unwrap();
+    let out = cc.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "the header does not compile as C89 or disagrees with uapi.rs:\n{}\n{c}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(n > 60, "{n} checks");
+}

@@ -266,7 +266,7 @@ fn dump(dev: &File, path: &Path) -> Result<(), ToolError> {
 fn events(dev: &File) -> Result<(), ToolError> {
     let mut b = [0u8; 8];
     ioctl(dev, Ioctl::EventCheck, &mut b)?;
-    let e = u64::from_le_bytes(b);
+    let e = u64::from_ne_bytes(b);
     let names = [
         (
             uapi::EVENT_CONTROLLER_DUMP_AVAILABLE,
@@ -299,7 +299,7 @@ fn new_eventfd() -> Result<OwnedFd, ToolError> {
 /// Registers `efd` for the card's interrupts through `dev`.
 fn register_eventfd(dev: &File, efd: &OwnedFd) -> Result<(), ToolError> {
     let mut b = [0u8; uapi::EVENTFD_SIZE];
-    b[..4].copy_from_slice(&(efd.as_raw_fd() as u32).to_le_bytes());
+    b[..4].copy_from_slice(&(efd.as_raw_fd() as u32).to_ne_bytes());
     ioctl(dev, Ioctl::Eventfd, &mut b)
 }
 

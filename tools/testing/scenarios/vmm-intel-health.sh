@@ -6,7 +6,7 @@
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K
 # timeout: 300
-# min-checks: 68
+# min-checks: 72
 #
 # QEMU models no SMART. The VMM's first DIMM serves the whole Intel family
 # (--nvdimm-intel 1: intel=on, its state in a JSON file of the run
@@ -24,7 +24,7 @@ nfit_attr() { echo "/sys/bus/nd/devices/$1/nfit/$2"; }
 load_nfit 2
 health nmem0
 json health-initial ndctl list -DH
-check intel-dsm-mask grep -qx 0x7ffff47e "$(nfit_attr nmem0 dsm_mask)"
+check intel-dsm-mask grep -qx 0x7ffff67e "$(nfit_attr nmem0 dsm_mask)"
 check plain-dsm-mask grep -qx 0x70 "$(nfit_attr nmem1 dsm_mask)"
 check initial-ok has nmem0 health_state '"ok"'
 check initial-temperature has nmem0 temperature_celsius 25
@@ -38,6 +38,11 @@ check initial-alarms-disabled has nmem0 alarm_enabled_media_temperature false
 check plain-dimm-no-health sh -c '! health nmem1 | grep -q health_state'
 check dirty-shutdown-attr-0 grep -qx 0 "$(nfit_attr nmem0 dirty_shutdown)"
 check flags-initial sh -c '! grep -q flush_fail /sys/bus/nd/devices/nmem0/nfit/flags'
+# ND_CMD_VENDOR (function 9): the model's echo opcode, and an unknown one.
+check commands-intel grep -qx "smart smart_thresh flags get_size get_data set_data vendor cmd_call " /sys/bus/nd/devices/nmem0/commands
+check vendor-echo sh -c 'nd-ioctl vendor /dev/nmem0 0 c0ffee | grep -qx "status 0 out c0ffee"'
+check vendor-unknown-opcode sh -c 'nd-ioctl vendor /dev/nmem0 5 00 | grep -q "^status 1 "'
+check_not vendor-not-on-plain nd-ioctl vendor /dev/nmem1 0 00
 
 # 1. Wear and temperature from the platform.
 require vmm-wear vmm_ctl '{"cmd":"smart","dimm":1,"media_celsius":60,"ctrl_celsius":45,"life_used":40,"spares":50}'

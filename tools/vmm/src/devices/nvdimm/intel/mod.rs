@@ -32,6 +32,7 @@ pub use wire::*;
 pub const FUNCTIONS: u32 = 1 << FN_SMART
     | 1 << FN_SMART_THRESHOLD
     | 1 << FN_DIMM_FLAGS
+    | 1 << FN_VENDOR
     | 1 << FN_LATCH_SHUTDOWN
     | 1 << FN_GET_FWINFO
     | 1 << FN_START_FWUPDATE
@@ -56,6 +57,33 @@ pub const FUNCTIONS: u32 = 1 << FN_SMART
 /// A status-only result as the output buffer.
 fn out(r: Result<(), Status>) -> Vec<u8> {
     r.err().unwrap_or(Status::Success).out()
+}
+
+/// Vendor opcode 0: echo the input back.
+pub const VENDOR_ECHO: u32 = 0;
+
+/// Function 9, a vendor-specific command (`nd_cmd_vendor_hdr` in: opcode,
+/// input length, input; `nd_cmd_vendor_tail` out: status, output length,
+/// output). The model knows one opcode, [`VENDOR_ECHO`].
+fn vendor(input: &[u8]) -> Vec<u8> {
+    let (Some(opcode), Some(len)) = (word(input, 0), word(input, 4)) else {
+        return Status::InvalidInput.out();
+    };
+    let Some(data) = input.get(8..8 + len as usize) else {
+        return Status::InvalidInput.out();
+    };
+    if opcode != VENDOR_ECHO {
+        return Status::NotSupported.out();
+    }
+    let mut out = vec![0u8; 8];
+    put32(&mut out, 4, len);
+    out.extend(data);
+    out
+}
+
+fn word(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// The DIMM's media as the family reaches it: the backing file, its data
@@ -200,6 +228,7 @@ impl IntelDimm {
             FN_SMART => self.state.smart.smart(),
             FN_SMART_THRESHOLD => self.state.smart.thresholds(),
             FN_DIMM_FLAGS => vec![0; 8],
+            FN_VENDOR => vendor(input),
             FN_LATCH_SHUTDOWN => match input.first() {
                 Some(&e @ (0 | 1)) => {
                     self.state.smart.latch = e == 1;

@@ -295,6 +295,7 @@ fn a_dimm_with_a_passphrase_boots_locked_and_keeps_its_labels() {
     let mask = u32::from_le_bytes(call(&mut p, 0, &[])[..4].try_into().unwrap());
     assert_eq!(mask, 1 | 0x70 | FUNCTIONS);
     assert_eq!(mask & 1 << 10, 1 << 10);
+    assert_eq!(mask, 0x7fff_f67f);
     let sec = call(&mut p, FN_GET_SECURITY_STATE, &[]);
     assert_eq!(sec.len(), 12);
     assert_eq!(sec[8], STATE_ENABLED | STATE_LOCKED);
@@ -489,6 +490,21 @@ fn firmware_update_stages_and_activation_runs_it() {
     p.power_cycle(None).unwrap();
     let info = call(&mut p, FN_GET_FWINFO, &[]);
     assert_eq!(u64::from_le_bytes(info[28..36].try_into().unwrap()), 0x79);
+}
+
+#[test]
+fn vendor_echo() {
+    let (mut p, _) = platform("vendor", "size=4M,intel=on");
+    let input = [0u32.to_le_bytes(), 3u32.to_le_bytes()].concat();
+    let o = call(&mut p, FN_VENDOR, &[input.clone(), vec![7, 8, 9]].concat());
+    assert_eq!(o, [0, 0, 0, 0, 3, 0, 0, 0, 7, 8, 9]);
+    assert_eq!(
+        st(&call(&mut p, FN_VENDOR, &input)),
+        3,
+        "input shorter than said"
+    );
+    let other = [5u32.to_le_bytes(), 0u32.to_le_bytes()].concat();
+    assert_eq!(st(&call(&mut p, FN_VENDOR, &other)), 1);
 }
 
 #[test]

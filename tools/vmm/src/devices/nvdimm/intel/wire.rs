@@ -6,6 +6,7 @@
 pub const FN_SMART: u32 = 1;
 pub const FN_SMART_THRESHOLD: u32 = 2;
 pub const FN_DIMM_FLAGS: u32 = 3;
+pub const FN_VENDOR: u32 = 9;
 pub const FN_LATCH_SHUTDOWN: u32 = 10;
 pub const FN_GET_FWINFO: u32 = 12;
 pub const FN_START_FWUPDATE: u32 = 13;

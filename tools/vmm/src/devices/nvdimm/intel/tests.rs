@@ -520,3 +520,36 @@ fn image_format() {
     // FNV-1a 32 of "a" (a published test vector).
     assert_eq!(Image::checksum(b"a"), 0xe40c_292c);
 }
+
+#[test]
+fn an_overwrite_with_a_media_error_fails_at_the_end() {
+    let (mut p, d) = platform("ow-fail", "size=4M,label-size=128K,intel=on,overwrite-ms=0");
+    fill(&d);
+    p.arm_fault(Fault {
+        handle: Some(1),
+        function: Some(FN_OVERWRITE),
+        action: FaultAction::MediaError,
+        remaining: Some(1),
+    })
+    .unwrap();
+    assert_eq!(st(&call(&mut p, FN_OVERWRITE, &pass(0))), 0, "it starts");
+    assert_eq!(st(&call(&mut p, FN_QUERY_OVERWRITE, &[])), 4, "and fails");
+    assert_eq!(data_at(&d, 0, 4), [0x5a; 4], "first half kept");
+    assert_eq!(data_at(&d, (2 << 20) + 4096, 4), [0; 4]);
+    assert_eq!(data_at(&d, 4 << 20, 4), [0x6b; 4], "labels kept");
+    assert_eq!(st(&call(&mut p, FN_QUERY_OVERWRITE, &[])), 0x20007);
+    // Busy and invalid-passphrase answers are plain status faults.
+    p.arm_fault(Fault {
+        handle: Some(1),
+        function: Some(FN_UNLOCK_UNIT),
+        action: FaultAction::Status(11),
+        remaining: Some(1),
+    })
+    .unwrap();
+    assert_eq!(st(&call(&mut p, FN_UNLOCK_UNIT, &pass(0))), 11);
+    assert_eq!(
+        st(&call(&mut p, FN_UNLOCK_UNIT, &pass(0))),
+        10,
+        "not locked"
+    );
+}

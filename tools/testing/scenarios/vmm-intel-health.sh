@@ -6,7 +6,7 @@
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K
 # timeout: 300
-# min-checks: 72
+# min-checks: 74
 #
 # QEMU models no SMART. The VMM's first DIMM serves the whole Intel family
 # (--nvdimm-intel 1: intel=on, its state in a JSON file of the run
@@ -60,7 +60,14 @@ check_not smart-unknown-field vmm_ctl '{"cmd":"smart","dimm":1,"wear":1}'
 # 2. Thresholds and alarms (functions 2 and 17): a media temperature
 #    threshold under the temperature trips its alarm and the DIMM is
 #    non-critical; a spares threshold over the spares trips that one.
+#    The trip is a health change the DIMM signals (Notify 0x81), which
+#    wakes the pollers of its nfit/flags.
+pattern poll /sys/bus/nd/devices/nmem0/nfit/flags 20000 >/tmp/poll-alarm.out 2>&1 &
+pa=$!
+check alarm-poller-armed wait_for 10 grep -q '^armed:' /tmp/poll-alarm.out
 check set-temperature-threshold ndctl inject-smart nmem0 -M 55 --media-temperature-alarm=on
+check alarm-trip-notifies wait $pa
+cat /tmp/poll-alarm.out
 health nmem0
 check threshold-listed has nmem0 temperature_threshold 55
 check temperature-alarm-enabled has nmem0 alarm_enabled_media_temperature true

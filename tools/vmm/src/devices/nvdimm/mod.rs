@@ -522,8 +522,18 @@ impl Platform {
         if function == FN_QUERY {
             return dimm.functions().to_le_bytes().to_vec();
         }
+        let before = dimm.intel().map(|i| i.health_signature());
         let out = dimm.dsm(function, input, &mut self.faults, false);
+        let after = dimm.intel().map(|i| i.health_signature());
         self.count_label_bytes(function, input, &out);
+        // A health change the guest caused (an injection, new thresholds
+        // that trip an alarm) is signalled as a real DIMM does: Notify
+        // 0x81 on the DIMM, when the machine has a notification line.
+        if before != after && self.hotplug.is_some() {
+            if let Err(e) = self.notify_dimm_health(handle) {
+                log::warn!("DIMM {handle}: health notification: {e}");
+            }
+        }
         out
     }
 }

@@ -200,7 +200,7 @@ impl IntelDimm {
         self.state.security.locked.then_some(Status::ConfigLocked)
     }
 
-    fn overwriting(&mut self) -> bool {
+    fn overwriting(&self) -> bool {
         self.overwrite.is_some()
     }
 
@@ -405,6 +405,15 @@ impl IntelDimm {
         armed
     }
 
+    /// What a health notification reports: the health bits and the
+    /// alarm trips (a change raises one).
+    pub fn health_signature(&self) -> (u8, u8) {
+        (
+            self.state.smart.health_now(),
+            self.state.smart.alarm_flags(),
+        )
+    }
+
     /// Whether the DIMM is armed for activation.
     pub fn armed(&self) -> bool {
         self.state.firmware.armed
@@ -412,7 +421,7 @@ impl IntelDimm {
 
     /// The state as the control protocol reports it (passphrases as
     /// whether they are set).
-    pub fn json(&mut self) -> Value {
+    pub fn json(&self) -> Value {
         let s = &self.state;
         let (state, extended) = s.security.state_bits(self.overwrite.is_some());
         json!({

@@ -6,7 +6,7 @@
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K
 # timeout: 300
-# min-checks: 74
+# min-checks: 75
 #
 # QEMU models no SMART. The VMM's first DIMM serves the whole Intel family
 # (--nvdimm-intel 1: intel=on, its state in a JSON file of the run
@@ -108,7 +108,8 @@ check count-stays has nmem0 shutdown_count 1
 pattern poll /sys/bus/nd/devices/nmem0/nfit/flags 20000 >/tmp/poll0.out 2>&1 &
 p0=$!
 check poller-armed wait_for 10 grep -q '^armed:' /tmp/poll0.out
-require vmm-dirty-shutdown vmm_ctl '{"cmd":"smart","dimm":1,"dirty_shutdown":true,"notify":true}'
+require vmm-dirty-shutdown vmm_ctl '{"cmd":"smart","dimm":1,"dirty_shutdown":true}'
+require vmm-health-notify vmm_ctl '{"cmd":"notify","value":129,"dimm":1}'
 check health-notification-wakes-flags wait $p0
 cat /tmp/poll0.out
 check platform-dirty has nmem0 shutdown_state '"dirty"'

@@ -11,6 +11,7 @@
 
 use super::state::FirmwareState;
 use super::wire::{self, put16, put32, put64, Status};
+use crate::dsm::le32;
 
 /// The largest image (get info's storage size).
 pub const STORAGE_SIZE: u32 = 1 << 20;
@@ -79,16 +80,19 @@ impl Image {
         if &h[..8] != Self::MAGIC || h[24..32].iter().any(|&b| b != 0) {
             return None;
         }
-        let word = |at: usize| u32::from_le_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]]);
         let mut v = [0u8; 8];
         v.copy_from_slice(&h[8..16]);
         let version = u64::from_le_bytes(v);
         let payload = &image[Self::HEADER..];
-        (version != 0 && word(16) as usize == payload.len() && word(20) == Self::checksum(payload))
-            .then_some(version)
+        let length = u32::try_from(payload.len()).ok()?;
+        (version != 0
+            && le32(h, 16) == Some(length)
+            && le32(h, 20) == Some(Self::checksum(payload)))
+        .then_some(version)
     }
 
-    /// Builds an image (tests; the guest's `nd-ioctl fw-image`).
+    /// Builds an image (tests; the guest writes its own with `nd-ioctl
+    /// fw-image`).
     #[cfg(test)]
     pub fn build(version: u64, payload: &[u8]) -> Vec<u8> {
         let mut out = Self::MAGIC.to_vec();
@@ -110,12 +114,6 @@ pub struct Update {
     image: Vec<u8>,
     /// Finished: the staged version.
     finished: Option<u64>,
-}
-
-fn word(input: &[u8], at: usize) -> Option<u32> {
-    input
-        .get(at..at + 4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
 impl FirmwareState {
@@ -148,7 +146,7 @@ impl FirmwareState {
 
 impl Update {
     fn check_context(&self, input: &[u8], at: usize) -> Result<(), Status> {
-        match (self.context, word(input, at)) {
+        match (self.context, le32(input, at)) {
             (Some(c), Some(w)) if c == w => Ok(()),
             (_, None) => Err(Status::InvalidInput),
             _ => Err(Status::Extended(EXT_CONTEXT)),
@@ -235,8 +233,8 @@ impl Update {
 
     fn send(&mut self, input: &[u8]) -> Result<(), Status> {
         self.check_context(input, 0)?;
-        let offset = word(input, 4).ok_or(Status::InvalidInput)?;
-        let length = word(input, 8).ok_or(Status::InvalidInput)?;
+        let offset = le32(input, 4).ok_or(Status::InvalidInput)?;
+        let length = le32(input, 8).ok_or(Status::InvalidInput)?;
         let end = offset.checked_add(length).ok_or(Status::InvalidInput)?;
         if length > MAX_SEND || end > STORAGE_SIZE {
             return Err(Status::InvalidInput);

@@ -24,6 +24,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::dsm::le32;
+
 pub use state::{IntelState, StateError};
 pub use wire::*;
 
@@ -66,7 +68,7 @@ pub const VENDOR_ECHO: u32 = 0;
 /// input length, input; `nd_cmd_vendor_tail` out: status, output length,
 /// output). The model knows one opcode, [`VENDOR_ECHO`].
 fn vendor(input: &[u8]) -> Vec<u8> {
-    let (Some(opcode), Some(len)) = (word(input, 0), word(input, 4)) else {
+    let (Some(opcode), Some(len)) = (le32(input, 0), le32(input, 4)) else {
         return Status::InvalidInput.out();
     };
     let Some(data) = input.get(8..8 + len as usize) else {
@@ -79,11 +81,6 @@ fn vendor(input: &[u8]) -> Vec<u8> {
     put32(&mut out, 4, len);
     out.extend(data);
     out
-}
-
-fn word(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// The DIMM's media as the family reaches it: the backing file, its data
@@ -196,7 +193,7 @@ impl IntelDimm {
     /// Whether the DIMM's capacity is locked (its label functions then
     /// answer [`Status::ConfigLocked`]). An overwrite leaves the label
     /// area reachable: Linux re-probes the DIMM while it runs.
-    pub fn labels_blocked(&mut self) -> Option<Status> {
+    pub fn labels_blocked(&self) -> Option<Status> {
         self.state.security.locked.then_some(Status::ConfigLocked)
     }
 

@@ -9,7 +9,14 @@
 //! nd-ioctl nfit-call /dev/nmem0          (ND_CMD_CALL rules of the NFIT
 //!                                          driver, on an Intel-family DIMM
 //!                                          offering function 4 but not 2)
+//! nd-ioctl add-key user nvdimm-master HEX|random   (user keyring; prints
+//!                                          the serial)
+//! nd-ioctl fw-image VERSION LEN OUT [bad]  (a test VMM firmware image)
+//! nd-ioctl vendor /dev/nmem0 OPCODE HEX   (ND_CMD_VENDOR; prints the
+//!                                          status and the output in hex)
 //! ```
+
+mod keys;
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -306,6 +313,45 @@ fn nfit_call(nmem: &str) -> Result<Report, String> {
     Ok(r)
 }
 
+/// Sends one `ND_CMD_VENDOR` (`nd_cmd_vendor_hdr`: opcode, input length,
+/// input; then `nd_cmd_vendor_tail`: status, output length, output, with
+/// room for as much output as input) and prints `status S out HEX`.
+fn vendor(nmem: &str, opcode: &str, hex: &str) -> Result<Report, String> {
+    let opcode = opcode
+        .parse::<u32>()
+        .map_err(|_| format!("bad opcode '{opcode}'"))?;
+    let data: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| format!("bad hex '{hex}'"))?;
+    let len = u32::try_from(data.len()).map_err(|_| "input too long".to_string())?;
+    let dimm = open(nmem, true)?;
+    let mut b = [opcode.to_ne_bytes(), len.to_ne_bytes()].concat();
+    b.extend(&data);
+    let tail = b.len();
+    b.extend(0u32.to_ne_bytes());
+    b.extend(len.to_ne_bytes());
+    b.resize(b.len() + data.len(), 0);
+    let rc = ioctl(&dimm, ND_CMD_VENDOR, 8, &mut b);
+    if rc != 0 {
+        return Err(format!(
+            "ND_CMD_VENDOR: {}",
+            std::io::Error::from_raw_os_error(rc)
+        ));
+    }
+    let out_len = (u32_at(&b, tail + 4) as usize).min(data.len());
+    let out: String = b[tail + 8..tail + 8 + out_len]
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    println!("status {} out {out}", u32_at(&b, tail));
+    Ok(Report { failed: 0 })
+}
+
 /// Holds the DIMM open while the provider module goes away, then uses it.
 fn stale(nmem: &str, module: &str) -> Result<Report, String> {
     let dimm = open(nmem, true)?;
@@ -337,8 +383,31 @@ fn main() -> ExitCode {
         },
         [_, "stale", nmem, module] => stale(nmem, module),
         [_, "nfit-call", nmem] => nfit_call(nmem),
+        [_, "vendor", nmem, opcode, hex] => vendor(nmem, opcode, hex),
+        [_, "add-key", kind, desc, payload] => keys::add_key(kind, desc, payload)
+            .map(|serial| {
+                println!("{serial}");
+                Report { failed: 0 }
+            })
+            .map_err(|e| format!("add-key {kind} {desc}: {e}")),
+        [_, "fw-image", version, len, out, ref rest @ ..] if rest.len() <= 1 => {
+            let version = version.strip_prefix("0x").map_or_else(
+                || version.parse::<u64>().ok(),
+                |h| u64::from_str_radix(h, 16).ok(),
+            );
+            match (version, len.parse::<usize>(), rest) {
+                (Some(v), Ok(n), [] | ["bad"]) if n <= 1 << 20 => {
+                    keys::fw_image(v, n, out, !rest.is_empty())
+                        .map(|()| Report { failed: 0 })
+                        .map_err(|e| format!("fw-image {out}: {e}"))
+                }
+                _ => Err("usage: nd-ioctl fw-image VERSION LEN(<=1M) OUT [bad]".into()),
+            }
+        }
         _ => Err(
-            "usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE | nfit-call NMEM"
+            "usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE | \
+                  nfit-call NMEM | add-key TYPE DESC HEX|random | fw-image VERSION LEN OUT [bad] | \
+                  vendor NMEM OPCODE HEX"
                 .into(),
         ),
     };

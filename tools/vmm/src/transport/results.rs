@@ -42,8 +42,13 @@ pub fn serve_results(conn: UnixStream, file: PathBuf, target: Target) {
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\r', '\n']);
         if let Some(req) = text.strip_prefix("@@ VMM ") {
+            log::debug!("results port request: {}", req.trim());
             let reply = target.handle(req.trim(), Channel::Guest);
-            let _ = writeln!(reply_to, "@@ VMM-REPLY {reply}");
+            let written = writeln!(reply_to, "@@ VMM-REPLY {reply}");
+            log::debug!(
+                "results port reply ({} bytes): {written:?}",
+                reply.to_string().len()
+            );
         }
     }
 }

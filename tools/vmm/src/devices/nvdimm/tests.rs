@@ -431,3 +431,39 @@ fn faults() {
     assert_eq!(p.faults.injected, 5);
     assert_eq!(p.faults.armed(), 0);
 }
+
+#[test]
+fn guest_health_changes_notify_the_dimm() {
+    let mut p = platform("intel-notify", &["size=4M,intel=on"]);
+    // Without a notification line nothing is raised (and nothing fails).
+    let inject = |temp_c: u16| {
+        let mut b = vec![0u8; 15];
+        b[0] = 1; // ND_INTEL_SMART_INJECT_MTEMP
+        b[8] = 1;
+        b[9..11].copy_from_slice(&(temp_c * 16).to_le_bytes());
+        b
+    };
+    assert_eq!(call(&mut p, 1, 18, &inject(90)), status(0));
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    p.hotplug = Some(HotplugRoom {
+        backend: Box::new(FakeBackend(log.clone())),
+        slots: 0,
+        limit: crate::config::DEVICE_MEMORY_BASE + (1 << 30),
+        capabilities: 0,
+    });
+    // No alarm enabled: the temperature changes, the health does not.
+    assert_eq!(call(&mut p, 1, 18, &inject(95)), status(0));
+    assert!(log.lock().unwrap().is_empty());
+    // Enabling the media temperature alarm at 80 °C trips it: notified.
+    let mut set = vec![2u8, 0, 10];
+    set.extend((80u16 * 16).to_le_bytes());
+    set.extend((90u16 * 16).to_le_bytes());
+    assert_eq!(call(&mut p, 1, 17, &set), status(0));
+    assert_eq!(*log.lock().unwrap(), ["notify DimmHealth(0)"]);
+    // Reading SMART changes nothing.
+    call(&mut p, 1, 1, &[]);
+    assert_eq!(log.lock().unwrap().len(), 1);
+    // Cooling down clears the alarm: notified again.
+    assert_eq!(call(&mut p, 1, 18, &inject(30)), status(0));
+    assert_eq!(log.lock().unwrap().len(), 2);
+}

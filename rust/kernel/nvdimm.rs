@@ -523,7 +523,8 @@ pub struct DimmFeatures<'a> {
     pub id: Option<&'a CStr>,
     /// The DIMM gets security operations: the `security_*` methods the
     /// provider implements (the others are left out, as a C provider leaves
-    /// out an operation it does not have).
+    /// out an operation it does not have). Requires
+    /// [`Provider::security_flags`], which the core always calls.
     pub security: bool,
     /// The DIMM gets firmware activation operations (the
     /// `dimm_firmware_*` methods).
@@ -1589,6 +1590,10 @@ impl<P: Provider> Bus<P> {
         if features.commands != DimmCommands::empty() && !P::HAS_DIMM_COMMAND {
             return Err(EINVAL);
         }
+        // The core calls `get_flags` of any security operations it has.
+        if features.security && !P::HAS_SECURITY_FLAGS {
+            return Err(EINVAL);
+        }
         let id = match features.id {
             Some(id) if id.to_bytes().len() > MAX_DIMM_ID_LEN => return Err(EINVAL),
             Some(id) => Some(CString::try_from(id)?),
@@ -2536,6 +2541,130 @@ mod bus_tests {
             of_node: None,
         };
         assert_eq!(one.add_region((), &region).err(), Some(EINVAL));
+        Ok(())
+    }
+
+    /// A provider with native commands and two security operations.
+    struct Secure {
+        flags_asked: AtomicUsize,
+    }
+
+    #[vtable]
+    impl Provider for Secure {
+        type Dimm = ();
+        type Region = ();
+        type BusAttribute = NoAttributes;
+        type DimmAttribute = NoAttributes;
+        type RegionAttribute = NoAttributes;
+
+        fn dimm_command(&self, _dimm: &(), mut cmd: NativeCommand<'_>) -> Result<i32> {
+            assert_eq!(cmd.kind(), DimmCommandKind::Smart);
+            cmd.output()[0] = 4;
+            // A firmware status the provider translates for the kernel.
+            Ok(EIO.to_errno())
+        }
+
+        fn security_flags(
+            &self,
+            _dimm: &(),
+            _kind: PassphraseKind,
+            overwriting: bool,
+        ) -> SecurityFlags {
+            assert!(!overwriting);
+            self.flags_asked.fetch_add(1, Ordering::Relaxed);
+            SecurityFlag::Unlocked | SecurityFlag::Frozen
+        }
+
+        fn security_freeze(&self, _dimm: &()) -> Result {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn security_ops_follow_the_provider() {
+        let ops = Bus::<Secure>::SECURITY_OPS;
+        assert!(ops.get_flags.is_some() && ops.freeze.is_some());
+        assert!(ops.unlock.is_none() && ops.change_key.is_none());
+        assert!(ops.overwrite.is_none() && ops.query_overwrite.is_none());
+        let none = Bus::<Counting>::SECURITY_OPS;
+        assert!(none.get_flags.is_none() && none.freeze.is_none());
+        // NVDIMM_SECURITY_UNLOCKED 1, FROZEN 3.
+        let flags = SecurityFlag::Unlocked | SecurityFlag::Frozen;
+        assert_eq!(flags.bits(), 1 << 1 | 1 << 3);
+        assert_eq!(Passphrase::LEN, 32);
+    }
+
+    #[test]
+    fn dimm_features() -> Result {
+        let owner = owner()?;
+        let secure = || Secure {
+            flags_asked: AtomicUsize::new(0),
+        };
+        let bus = Bus::register(module(), bound(&owner), None, &options(), secure())?;
+        let features = DimmFeatures {
+            commands: DimmCommandKind::Smart.into(),
+            id: Some(c"8086-a1-1234-00000001"),
+            security: true,
+            firmware: false,
+        };
+        let id = bus.add_dimm_with((), &DimmOptions::default(), &features)?;
+        // The core asked for the user and the master state while creating
+        // the DIMM.
+        assert!(bus.provider().flags_asked.load(Ordering::Relaxed) >= 2);
+        let long = DimmFeatures {
+            id: Some(c"8086-a1-1234-000000012"),
+            ..features
+        };
+        assert_eq!(
+            bus.add_dimm_with((), &DimmOptions::default(), &long).err(),
+            Some(EINVAL)
+        );
+        let nvdimm = bus.dimms.lock()[id.index].nvdimm;
+        let mut buf = [0u8; 132];
+        let mut rc = 0;
+        // SAFETY: `desc` is the descriptor of this `Bus<Secure>` and
+        // `nvdimm` one of its DIMMs; `buf` and `rc` are valid for the call.
+        let call = |cmd: u32, buf: &mut [u8], rc: &mut c_int| unsafe {
+            Bus::<Secure>::ndctl_callback(
+                bus.desc.get(),
+                nvdimm,
+                cmd,
+                buf.as_mut_ptr().cast(),
+                buf.len() as c_uint,
+                rc,
+            )
+        };
+        // The command ran; its translated status goes to in-kernel callers.
+        assert_eq!(call(bindings::ND_CMD_SMART, &mut buf, &mut rc), 0);
+        assert_eq!((rc, buf[0]), (EIO.to_errno(), 4));
+        // Too short for the core's layout; not one of the DIMM's commands.
+        assert_eq!(
+            call(bindings::ND_CMD_SMART, &mut buf[..100], &mut rc),
+            EINVAL.to_errno()
+        );
+        assert_eq!(
+            call(bindings::ND_CMD_DIMM_FLAGS, &mut buf, &mut rc),
+            ENOTTY.to_errno()
+        );
+        // Native commands need the callback; security operations need at
+        // least `security_flags`, which the core always calls.
+        let plain = Bus::register(module(), bound(&owner), None, &options(), Counting::new())?;
+        assert_eq!(
+            plain
+                .add_dimm_with(0u32, &DimmOptions::default(), &features)
+                .err(),
+            Some(EINVAL)
+        );
+        let security = DimmFeatures {
+            security: true,
+            ..DimmFeatures::default()
+        };
+        assert_eq!(
+            plain
+                .add_dimm_with(0u32, &DimmOptions::default(), &security)
+                .err(),
+            Some(EINVAL)
+        );
         Ok(())
     }
 

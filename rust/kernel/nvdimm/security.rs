@@ -77,7 +77,9 @@ impl_flags!(
     /// A DIMM's security state, as the core keeps it (`nmemN/security`
     /// shows the first of overwrite, disabled, unlocked, locked;
     /// `nmemN/frozen` the frozen flag). An empty set means "no security"
-    /// (or a failed query): the core then hides both attributes.
+    /// (or a failed query): the core then hides both attributes. At most
+    /// one of disabled, unlocked, locked and overwrite may be set (the core
+    /// warns otherwise).
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
     pub struct SecurityFlags(u64);
 
@@ -98,7 +100,7 @@ impl_flags!(
 );
 
 impl SecurityFlags {
-    fn bits(self) -> u64 {
+    pub(super) fn bits(self) -> u64 {
         self.0
     }
 }

@@ -44,7 +44,9 @@ use core::{
     sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering},
 };
 
-pub use cmd::{CallPackage, DimmCommand, DimmCommandKind, DimmCommands, LabelArea, NativeCommand};
+pub use cmd::{
+    CallPackage, ConfigSize, DimmCommand, DimmCommandKind, DimmCommands, LabelArea, NativeCommand,
+};
 pub use cookie::{fletcher64, InterleaveSet};
 pub use firmware::{FirmwareCapability, FirmwareResult, FirmwareState, FirmwareTrigger};
 pub use security::{Passphrase, PassphraseKind, SecurityFlag, SecurityFlags};
@@ -251,6 +253,14 @@ pub trait Provider: Send + Sync + Sized {
     /// Writes `data` at `offset` of the DIMM's label area (range checked as
     /// for [`Provider::read_labels`]).
     fn write_labels(&self, _dimm: &Self::Dimm, _offset: u32, _data: &[u8]) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Answers `ND_CMD_GET_CONFIG_SIZE` for a DIMM with a label area by
+    /// asking the DIMM, each time the core or userspace asks. Without it,
+    /// the [`LabelArea`] the DIMM was created with is the answer, with
+    /// status 0.
+    fn config_size(&self, _dimm: &Self::Dimm) -> Result<ConfigSize> {
         Err(ENOTTY)
     }
 
@@ -1941,8 +1951,13 @@ impl<P: Provider> Bus<P> {
         }
         match DimmCommand::parse(cmd, buf, entry.label.as_ref(), entry.families)? {
             DimmCommand::GetConfigSize { out, area } => {
-                DimmCommand::reply_config_size(out, &area);
-                Ok(0)
+                if !P::HAS_CONFIG_SIZE {
+                    DimmCommand::reply_config_size(out, &area);
+                    return Ok(0);
+                }
+                let size = self.provider.config_size(&entry.data)?;
+                DimmCommand::reply_config_size_status(out, size.status, &size.area);
+                Ok(size.kernel_status())
             }
             DimmCommand::GetConfigData {
                 offset,

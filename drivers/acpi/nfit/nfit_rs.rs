@@ -657,6 +657,36 @@ impl Provider for NfitBus {
         }
     }
 
+    fn config_size(&self, dimm: &Dimm) -> Result<nvdimm::ConfigSize> {
+        // As C, asked of the DIMM each time (`_LSI`, or function 4 with an
+        // empty input); a failed evaluation or an answer of the wrong type
+        // is EINVAL, one without a status ENXIO. Only function 4 reports a
+        // lock this way (`_LSx` report it on reads and writes).
+        let flat;
+        let obj;
+        let answer: &[u8] = if dimm.label_methods {
+            let pkg = dimm
+                .node
+                .evaluate(c"_LSI", &[])
+                .ok()
+                .flatten()
+                .ok_or(EINVAL)?;
+            flat = package_bytes(pkg.get()).map_err(|_| EINVAL)?;
+            &flat
+        } else {
+            obj = dimm
+                .call_dsm(dsm::FUNC_LABEL_SIZE, Some(&[][..]))
+                .map_err(|_| EINVAL)?;
+            obj.get().buffer().ok_or(EINVAL)?
+        };
+        let [status, size, max_xfer] = dsm::config_size_fields(answer).ok_or(ENXIO)?;
+        Ok(nvdimm::ConfigSize {
+            status,
+            area: LabelArea { size, max_xfer },
+            locked: !dimm.label_methods && dsm::config_locked(status),
+        })
+    }
+
     fn read_labels(&self, dimm: &Dimm, offset: u32, out: &mut [u8]) -> Result {
         let max = dimm.label.map_or(0, |l| l.max_xfer) as usize;
         if max == 0 {
@@ -1342,7 +1372,15 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
             .and_then(|o| package_bytes(o.ok_or(EIO)?.get()));
         (true, answer)
     };
-    match answer.map(|a| dsm::label_size(&a)) {
+    // As C, a locked configuration still reports its geometry (the core
+    // learns of the lock from GET_CONFIG_SIZE, see `config_size`).
+    let geometry = |a: &[u8]| match dsm::config_size_fields(a) {
+        Some([status, size, max_xfer]) if !label_methods && dsm::config_locked(status) => {
+            Ok((size, max_xfer))
+        }
+        _ => dsm::label_size(a),
+    };
+    match answer.map(|a| geometry(&a)) {
         Ok(Ok((size, max_xfer))) if size != 0 && max_xfer != 0 => DimmInterface {
             dsm: Some(d),
             label: Some(LabelArea { size, max_xfer }),

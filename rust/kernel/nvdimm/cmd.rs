@@ -202,6 +202,36 @@ impl<'a> NativeCommand<'a> {
     }
 }
 
+/// A provider's answer to `ND_CMD_GET_CONFIG_SIZE` when it asks the DIMM
+/// each time ([`Provider::config_size`](super::Provider::config_size)), as
+/// C's NFIT driver does: a DIMM's label area may be locked until the core
+/// unlocks the DIMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigSize {
+    /// The firmware's status word, as userspace gets it.
+    pub status: u32,
+    /// The geometry the DIMM reports. Label commands stay limited to the
+    /// [`LabelArea`] the DIMM was created with.
+    pub area: LabelArea,
+    /// The DIMM's configuration is locked: in-kernel callers get `EACCES`,
+    /// on which the core marks the DIMM locked.
+    pub locked: bool,
+}
+
+impl ConfigSize {
+    /// The status for in-kernel callers: `EACCES` when locked, `EIO` for any
+    /// other non-zero firmware status (C's `xlat_nvdimm_status()`).
+    pub fn kernel_status(&self) -> i32 {
+        if self.locked {
+            EACCES.to_errno()
+        } else if self.status != 0 {
+            EIO.to_errno()
+        } else {
+            0
+        }
+    }
+}
+
 /// A DIMM command with its buffer split into checked parts.
 pub enum DimmCommand<'a> {
     /// `ND_CMD_GET_CONFIG_SIZE`: the reply is written by [`DimmCommand::reply_config_size`].
@@ -330,9 +360,15 @@ impl<'a> DimmCommand<'a> {
     /// Answers `ND_CMD_GET_CONFIG_SIZE` from the label area geometry.
     #[inline]
     pub fn reply_config_size(out: &mut [u8], area: &LabelArea) {
+        Self::reply_config_size_status(out, 0, area)
+    }
+
+    /// Answers `ND_CMD_GET_CONFIG_SIZE` with a firmware status.
+    #[inline]
+    pub fn reply_config_size_status(out: &mut [u8], status: u32, area: &LabelArea) {
         if let Some(reply) = nd_cmd_get_config_size::from_bytes_mut(out) {
             // A `__packed` struct: its fields are assigned, never borrowed.
-            reply.status = 0;
+            reply.status = status;
             reply.config_size = area.size;
             reply.max_xfer = area.max_xfer;
         }
@@ -549,6 +585,25 @@ mod tests {
         let mut b = call_cmd(bindings::NVDIMM_FAMILY_PAPR.into(), 0, 0, 64);
         b.truncate(63);
         assert_eq!(errno(DimmCommand::parse(10, &mut b, None, papr)), -22);
+    }
+
+    #[test]
+    fn config_size_status() {
+        let mut c = ConfigSize {
+            status: 0,
+            area: AREA,
+            locked: false,
+        };
+        assert_eq!(c.kernel_status(), 0);
+        c.status = 3;
+        assert_eq!(c.kernel_status(), -5);
+        c.status = 1 << 16;
+        c.locked = true;
+        assert_eq!(c.kernel_status(), -13);
+        let mut b = get_cmd(0, 0, 12);
+        DimmCommand::reply_config_size_status(&mut b, c.status, &c.area);
+        assert_eq!(read_u32(&b, 0), Ok(1 << 16));
+        assert_eq!(read_u32(&b, 4), Ok(AREA.size));
     }
 
     #[test]

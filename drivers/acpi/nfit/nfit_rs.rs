@@ -230,16 +230,14 @@ impl Dimm {
         Ok(())
     }
 
-    /// The error of a failed label transfer: a locked label area is
-    /// `EACCES` (status 3 of `_LSR`/`_LSW`), anything else `EIO`.
+    /// The error of a failed label transfer, as C's
+    /// `xlat_nvdimm_status()`: a locked label area is `EACCES` (status 3 of
+    /// `_LSR`/`_LSW`); anything else, any non-zero status of Intel
+    /// functions 5 and 6 included (4 is a hardware error there; a lock
+    /// shows in function 4's extended status), `EIO`.
     fn label_errno(&self, e: dsm::DsmError) -> Error {
-        let locked = if self.label_methods {
-            dsm::LABELS_LOCKED
-        } else {
-            dsm::STATUS_LOCKED
-        };
         match e {
-            dsm::DsmError::Status(s) if s == locked => EACCES,
+            dsm::DsmError::Status(dsm::LABELS_LOCKED) if self.label_methods => EACCES,
             _ => EIO,
         }
     }

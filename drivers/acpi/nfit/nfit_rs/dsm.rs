@@ -193,9 +193,6 @@ pub const FUNC_LABEL_WRITE: u64 = 6;
 /// `NVDIMM_INTEL_CMDMASK`: commands 1-9 and the Intel functions 10-30).
 pub const INTEL_FUNCTIONS: u64 = 0x7fff_fffe;
 
-/// Label status: the label area is locked.
-pub const STATUS_LOCKED: u32 = 4;
-
 /// Why an answer was not usable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DsmError {

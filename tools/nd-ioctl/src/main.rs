@@ -9,7 +9,12 @@
 //! nd-ioctl nfit-call /dev/nmem0          (ND_CMD_CALL rules of the NFIT
 //!                                          driver, on an Intel-family DIMM
 //!                                          offering function 4 but not 2)
+//! nd-ioctl add-key user nvdimm-master HEX|random   (user keyring; prints
+//!                                          the serial)
+//! nd-ioctl fw-image VERSION LEN OUT [bad]  (a test VMM firmware image)
 //! ```
+
+mod keys;
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
@@ -337,8 +342,29 @@ fn main() -> ExitCode {
         },
         [_, "stale", nmem, module] => stale(nmem, module),
         [_, "nfit-call", nmem] => nfit_call(nmem),
+        [_, "add-key", kind, desc, payload] => keys::add_key(kind, desc, payload)
+            .map(|serial| {
+                println!("{serial}");
+                Report { failed: 0 }
+            })
+            .map_err(|e| format!("add-key {kind} {desc}: {e}")),
+        [_, "fw-image", version, len, out, ref rest @ ..] if rest.len() <= 1 => {
+            let version = version.strip_prefix("0x").map_or_else(
+                || version.parse::<u64>().ok(),
+                |h| u64::from_str_radix(h, 16).ok(),
+            );
+            match (version, len.parse::<usize>(), rest) {
+                (Some(v), Ok(n), [] | ["bad"]) if n <= 1 << 20 => {
+                    keys::fw_image(v, n, out, !rest.is_empty())
+                        .map(|()| Report { failed: 0 })
+                        .map_err(|e| format!("fw-image {out}: {e}"))
+                }
+                _ => Err("usage: nd-ioctl fw-image VERSION LEN(<=1M) OUT [bad]".into()),
+            }
+        }
         _ => Err(
-            "usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE | nfit-call NMEM"
+            "usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE | \
+                  nfit-call NMEM | add-key TYPE DESC HEX|random | fw-image VERSION LEN OUT [bad]"
                 .into(),
         ),
     };

@@ -72,6 +72,14 @@ pub enum ConfigError {
     LabelUnaligned(u64),
     #[error("label-methods=on|both needs a label area (label-size=)")]
     MethodsWithoutLabels,
+    #[error("--nvdimm-intel {0}: expected the handle of an --nvdimm (1 for the first)")]
+    BadIntelDimm(String),
+    #[error("{0} needs intel=on")]
+    NeedsIntel(&'static str),
+    #[error("intel=on: the DIMM is of the Intel family, label-methods=on makes it Microsoft's")]
+    IntelWithMethods,
+    #[error("overwrite-ms={0}: expected 0 to {MAX_OVERWRITE_MS}")]
+    BadOverwriteTime(String),
     #[error(
         "size={0} must be a non-zero multiple of 2M (the persistent part, label area excluded)"
     )]
@@ -172,7 +180,19 @@ pub struct NvdimmConfig {
     pub label_methods: LabelMethods,
     /// `flush-hints=N`: flush hint addresses in the NFIT (0 to 8).
     pub flush_hints: u8,
+    /// `intel=on`: the DIMM serves the whole Intel `_DSM` family (SMART,
+    /// security, firmware update), not only the label functions.
+    pub intel: bool,
+    /// `state=PATH`: the Intel family's state file (with `intel=on`).
+    pub intel_state: Option<PathBuf>,
+    /// `overwrite-ms=N`: how long an Intel overwrite takes.
+    pub overwrite_ms: u64,
 }
+
+/// How long an Intel overwrite takes by default (`overwrite-ms=`).
+pub const DEFAULT_OVERWRITE_MS: u64 = 3000;
+/// The longest overwrite (`overwrite-ms=`).
+pub const MAX_OVERWRITE_MS: u64 = 600_000;
 
 /// The `key=value` items of a comma-separated device spec (QEMU's syntax;
 /// empty items are skipped).
@@ -204,6 +224,9 @@ impl NvdimmConfig {
         let mut unarmed = false;
         let mut label_methods = LabelMethods::Off;
         let mut flush_hints = 0;
+        let mut intel = false;
+        let mut intel_state = None;
+        let mut overwrite_ms = None;
         for kv in key_values(spec) {
             let (k, v) = kv?;
             match k {
@@ -213,10 +236,21 @@ impl NvdimmConfig {
                 "unarmed" => unarmed = parse_switch(k, v)?,
                 "label-methods" => label_methods = LabelMethods::parse(v)?,
                 "flush-hints" => flush_hints = parse_flush_hints(v)?,
+                "intel" => intel = parse_switch(k, v)?,
+                "state" => intel_state = Some(PathBuf::from(v)),
+                "overwrite-ms" => {
+                    overwrite_ms = Some(
+                        v.parse::<u64>()
+                            .ok()
+                            .filter(|n| *n <= MAX_OVERWRITE_MS)
+                            .ok_or_else(|| ConfigError::BadOverwriteTime(v.to_string()))?,
+                    )
+                }
                 _ => {
                     return Err(ConfigError::UnknownKey {
                         key: k.to_string(),
-                        known: "path, size, label-size, unarmed, label-methods, flush-hints",
+                        known: "path, size, label-size, unarmed, label-methods, flush-hints, \
+                                intel, state, overwrite-ms",
                     })
                 }
             }
@@ -231,6 +265,15 @@ impl NvdimmConfig {
         if label_methods.methods() && label_size == 0 {
             return Err(ConfigError::MethodsWithoutLabels);
         }
+        if !intel && intel_state.is_some() {
+            return Err(ConfigError::NeedsIntel("state="));
+        }
+        if !intel && overwrite_ms.is_some() {
+            return Err(ConfigError::NeedsIntel("overwrite-ms="));
+        }
+        if intel && label_methods.methods() && !label_methods.dsm() {
+            return Err(ConfigError::IntelWithMethods);
+        }
         let mut nv = NvdimmConfig {
             path,
             size: 0,
@@ -238,6 +281,9 @@ impl NvdimmConfig {
             unarmed,
             label_methods,
             flush_hints,
+            intel,
+            intel_state,
+            overwrite_ms: overwrite_ms.unwrap_or(DEFAULT_OVERWRITE_MS),
         };
         match size {
             Some(s) => nv.set_size(s)?,
@@ -287,6 +333,63 @@ impl NvdimmConfig {
     /// Creates the sparse backing file; never touches an existing one.
     pub fn create_file(&self) -> Result<(), ConfigError> {
         create_file(&self.path, self.file_size()?)
+    }
+}
+
+/// `--nvdimm-intel DIMM[,state=PATH][,overwrite-ms=N]`: `intel=on` (and
+/// its keys) for the DIMM with NFIT handle `DIMM` (1 for the first
+/// `--nvdimm`), for launchers that pass DIMMs in QEMU's spelling only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntelOption {
+    pub handle: u32,
+    /// The `key=value` items past the handle, as `--nvdimm` takes them.
+    pub keys: String,
+}
+
+impl IntelOption {
+    pub fn parse(spec: &str) -> Result<Self, ConfigError> {
+        let (handle, keys) = spec.split_once(',').unwrap_or((spec, ""));
+        let handle = handle
+            .parse::<u32>()
+            .ok()
+            .filter(|h| (1..=MAX_DIMMS as u32).contains(h))
+            .ok_or_else(|| ConfigError::BadIntelDimm(handle.to_string()))?;
+        for kv in key_values(keys) {
+            let (k, _) = kv?;
+            if k != "state" && k != "overwrite-ms" {
+                return Err(ConfigError::UnknownKey {
+                    key: k.to_string(),
+                    known: "state, overwrite-ms",
+                });
+            }
+        }
+        Ok(IntelOption {
+            handle,
+            keys: keys.to_string(),
+        })
+    }
+
+    /// The `--nvdimm` option `spec` with this option's keys added.
+    pub fn apply(&self, d: &NvdimmConfig) -> Result<NvdimmConfig, ConfigError> {
+        let mut out = d.clone();
+        out.intel = true;
+        for kv in key_values(&self.keys) {
+            match kv? {
+                ("state", v) => out.intel_state = Some(PathBuf::from(v)),
+                ("overwrite-ms", v) => {
+                    out.overwrite_ms = v
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n <= MAX_OVERWRITE_MS)
+                        .ok_or_else(|| ConfigError::BadOverwriteTime(v.to_string()))?
+                }
+                _ => {}
+            }
+        }
+        if out.label_methods.methods() && !out.label_methods.dsm() {
+            return Err(ConfigError::IntelWithMethods);
+        }
+        Ok(out)
     }
 }
 

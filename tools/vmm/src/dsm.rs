@@ -18,6 +18,12 @@ pub const INTEL_UUID: [u8; 16] = [
     0x30, 0xac, 0x09, 0x43, 0x11, 0x0d, 0xe4, 0x11, 0x91, 0x91, 0x08, 0x00, 0x20, 0x0c, 0x9a, 0x66,
 ];
 
+/// `_DSM` UUID of the Intel bus family on the root device
+/// (`ToUUID("c7d8acd4-2df8-4b82-9f65-a325335af149")`): firmware activation.
+pub const INTEL_BUS_UUID: [u8; 16] = [
+    0xd4, 0xac, 0xd8, 0xc7, 0xf8, 0x2d, 0x82, 0x4b, 0x9f, 0x65, 0xa3, 0x25, 0x33, 0x5a, 0xf1, 0x49,
+];
+
 /// `_DSM` UUID of the Microsoft NVDIMM family
 /// (`ToUUID("1ee68b36-d4bd-4a1a-9a16-4f8e53d46e05")`). A DIMM with
 /// `label-methods=on` belongs to this family (function 0 answers 1: the
@@ -44,13 +50,16 @@ pub const STATUS_NO_SUCH_DEVICE: u32 = 2;
 pub const STATUS_INVALID_INPUT: u32 = 3;
 pub const STATUS_HW_ERROR: u32 = 4;
 
+/// Intel label functions on a locked DIMM: extended status
+/// `ND_CONFIG_LOCKED` (bit 16) with the low word 7 ("see extended").
+pub const STATUS_CONFIG_LOCKED: u32 = 7 | 1 << 16;
+
 /// Status codes of the ACPI label methods (`_LSI`, `_LSR`, `_LSW`).
 #[cfg_attr(not(test), allow(dead_code))]
 pub const LS_SUCCESS: u32 = 0;
 pub const LS_HW_ERROR: u32 = 1;
 pub const LS_INVALID_INPUT: u32 = 2;
 /// "Label storage area locked" (Linux: `ACPI_LABELS_LOCKED`, -EACCES).
-#[allow(dead_code)]
 pub const LS_LOCKED: u32 = 3;
 
 /// The label method status for a model (Intel `_DSM`) status.
@@ -58,6 +67,7 @@ pub fn ls_status(dsm: u32) -> u32 {
     match dsm {
         STATUS_SUCCESS => LS_SUCCESS,
         STATUS_INVALID_INPUT => LS_INVALID_INPUT,
+        STATUS_CONFIG_LOCKED => LS_LOCKED,
         _ => LS_HW_ERROR,
     }
 }

@@ -26,7 +26,7 @@ use clap::Parser;
 use nvdimm_testkit::size::parse_size_arg;
 use nvdimm_testkit::{Accel, Exit};
 
-use config::{ConfigError, NvdimmConfig, OcxlConfig, Persistence};
+use config::{ConfigError, IntelOption, NvdimmConfig, OcxlConfig, Persistence};
 use devices::card::Device;
 use devices::nvdimm::flush::FlushPage;
 use devices::nvdimm::{Platform, PlatformError};
@@ -56,6 +56,11 @@ struct Cli {
     /// may be left out for an existing file).
     #[arg(long, value_parser = NvdimmConfig::parse)]
     nvdimm: Vec<NvdimmConfig>,
+    /// intel=on for the --nvdimm with this NFIT handle (1 for the first):
+    /// DIMM[,state=PATH][,overwrite-ms=N] (the same as adding
+    /// intel=on,state=PATH,overwrite-ms=N to that --nvdimm).
+    #[arg(long, value_parser = IntelOption::parse)]
+    nvdimm_intel: Vec<IntelOption>,
     /// The OpenCAPI pmem card: path=FILE,size=SIZE[,vectors=N]. FILE is
     /// the card's memory (a pc-dimm at 65 GiB; SIZE a multiple of 128M,
     /// 256M to 64G, may be left out for an existing file: the first 128M
@@ -166,6 +171,13 @@ enum UsageError {
     Memory(u64),
     #[error("{}: used by two NVDIMMs", .0.display())]
     SharedFile(PathBuf),
+    #[error("--nvdimm-intel {0}: no such --nvdimm")]
+    NoIntelDimm(u32),
+    #[error("--nvdimm {}: {source}", path.display())]
+    IntelState {
+        path: PathBuf,
+        source: devices::nvdimm::intel::StateError,
+    },
     #[error("--malformed-nfit tests the static NFIT: leave out --hotplug-slots")]
     MalformedWithHotplug,
     #[error("--malformed-nfit {0}: needs two NVDIMMs")]
@@ -302,6 +314,16 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
         if cli.nvdimm[..i].iter().any(|b| b.path == a.path) {
             return Err(UsageError::SharedFile(a.path.clone()));
         }
+        // A malformed Intel state file stops the VMM here, before
+        // anything is created.
+        if let Some(state) = &a.intel_state {
+            devices::nvdimm::intel::IntelState::load(state).map_err(|source| {
+                UsageError::IntelState {
+                    path: a.path.clone(),
+                    source,
+                }
+            })?;
+        }
     }
     if let Some(m) = cli.malformed_nfit {
         if cli.hotplug_slots > 0 {
@@ -416,7 +438,20 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
     })
 }
 
-fn run(cli: Cli) -> Result<u8, VmmError> {
+/// Applies `--nvdimm-intel` to the DIMMs it names.
+fn apply_intel(cli: &mut Cli) -> Result<(), UsageError> {
+    for o in &cli.nvdimm_intel {
+        let d = cli
+            .nvdimm
+            .get_mut(o.handle as usize - 1)
+            .ok_or(UsageError::NoIntelDimm(o.handle))?;
+        *d = o.apply(d)?;
+    }
+    Ok(())
+}
+
+fn run(mut cli: Cli) -> Result<u8, VmmError> {
+    apply_intel(&mut cli)?;
     let Prepared {
         launch,
         nfit,

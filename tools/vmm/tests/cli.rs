@@ -54,6 +54,67 @@ fn bad_command_lines_exit_2_and_create_nothing() {
         assert!(err.contains(want), "{args:?}: '{err}' lacks '{want}'");
         assert!(!img.exists(), "{args:?} created the backing file");
     }
+    // The Intel family: a malformed state file, keys without intel=on,
+    // a --nvdimm-intel for no DIMM.
+    let state = d.join("state.json");
+    std::fs::write(&state, b"{\"smart\":{\"spares\":\"lots\"}}").unwrap();
+    let st = state.display().to_string();
+    let spec = format!("path={},size=4M", img.display());
+    for (args, want) in [
+        (
+            vec![
+                "--nvdimm".to_string(),
+                format!("{spec},intel=on,state={st}"),
+            ],
+            "state.json",
+        ),
+        (
+            vec![
+                "--nvdimm".into(),
+                spec.clone(),
+                "--nvdimm-intel".into(),
+                format!("1,state={st}"),
+            ],
+            "not an Intel DIMM state file",
+        ),
+        (
+            vec!["--nvdimm".into(), format!("{spec},state={st}")],
+            "needs intel=on",
+        ),
+        (
+            vec![
+                "--nvdimm".into(),
+                spec.clone(),
+                "--nvdimm-intel".into(),
+                "2".into(),
+            ],
+            "--nvdimm-intel 2",
+        ),
+        (
+            vec![
+                "--nvdimm".into(),
+                spec.clone(),
+                "--nvdimm-intel".into(),
+                "1,colour=red".into(),
+            ],
+            "unknown key",
+        ),
+    ] {
+        let out = vmm()
+            .arg("--kernel")
+            .arg(&kernel)
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: '{err}' lacks '{want}'");
+        assert!(!img.exists(), "{args:?} created the backing file");
+    }
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        b"{\"smart\":{\"spares\":\"lots\"}}"
+    );
     let out = vmm()
         .args(["--kernel", "/nonexistent/bzImage", "--nvdimm"])
         .arg(format!("path={},size=4M", img.display()))

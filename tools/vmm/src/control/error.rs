@@ -20,7 +20,7 @@ pub enum ControlError {
     /// known commands.
     #[error("bad request: {0}")]
     Malformed(serde_json::Error),
-    #[error("a fault needs exactly one of status, short, torn, delay_ms")]
+    #[error("a fault needs exactly one of status, short, torn, delay_ms, media_error (true)")]
     FaultAction,
     #[error("a card fault needs exactly one of status, action, delay_ms")]
     CardFaultAction,
@@ -29,6 +29,8 @@ pub enum ControlError {
     /// `count` 0: a rule that never fires. `per` is what it counts.
     #[error("'count' must be at least 1 (leave it out for every {per})")]
     ZeroCount { per: &'static str },
+    #[error("'{field}' must be from -273 to 1000 (degrees Celsius)")]
+    Temperature { field: &'static str },
     #[error("the range must be non-empty and not wrap")]
     PoisonRange,
     #[error("notify needs \"value\": 128 (0x80) or 129 (0x81)")]

@@ -22,6 +22,11 @@
 //! {"cmd":"card-fault","action":"no-response"}  also fatal, hardware-fatal, wrong-id
 //! {"cmd":"card-fault","opcode":4,"delay_ms":200}
 //! {"cmd":"card-clear-faults"}
+//! {"cmd":"fault","dimm":1,"function":24,"media_error":true}  Intel erase fails
+//! {"cmd":"smart","dimm":1,"media_celsius":85,"spares":5,"life_used":90,
+//!  "health":"critical","dirty_shutdown":true,"notify":true}   (intel=on)
+//! {"cmd":"power-cycle","dimm":1}                   locked again, unfrozen
+//! {"cmd":"intel-state","dimm":1}  -> {"ok":true,"intel":{"security":...}}
 //! ```
 //!
 //! `card-fault` arms a fault of the OpenCAPI pmem card for admin commands
@@ -160,6 +165,19 @@ fn execute(
             let card = card.ok_or(ControlError::NoCard)?;
             let armed = card.arm(f.try_into()?)?;
             Ok(json!({"ok": true, "armed": armed}))
+        }
+        Request::Smart(r) => {
+            let change = (&r).try_into()?;
+            let state = p.change_smart(r.dimm, &change, r.notify)?;
+            Ok(json!({"ok": true, "intel": state}))
+        }
+        Request::PowerCycle { dimm } => {
+            let n = p.power_cycle(dimm)?;
+            Ok(json!({"ok": true, "dimms": n}))
+        }
+        Request::IntelState { dimm } => {
+            let state = p.intel_state(dimm)?;
+            Ok(json!({"ok": true, "intel": state}))
         }
         Request::CardClearFaults {} => {
             card.ok_or(ControlError::NoCard)?.clear();

@@ -12,6 +12,7 @@
 use serde::Deserialize;
 
 use super::error::ControlError;
+use crate::devices::nvdimm::intel::SmartChange;
 use crate::devices::nvdimm::{Fault, FaultAction};
 use crate::devices::ocxl::faults as card;
 
@@ -50,6 +51,78 @@ pub enum Request {
     },
     CardFault(CardFaultRequest),
     CardClearFaults {},
+    Smart(SmartRequest),
+    PowerCycle {
+        #[serde(default, deserialize_with = "field::dimm")]
+        dimm: Option<u32>,
+    },
+    IntelState {
+        #[serde(deserialize_with = "field::handle")]
+        dimm: u32,
+    },
+}
+
+/// `smart`: change the SMART values of an Intel DIMM (`intel=on`), and
+/// with `notify` raise its health notification.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartRequest {
+    #[serde(deserialize_with = "field::handle")]
+    pub dimm: u32,
+    #[serde(default, deserialize_with = "field::health")]
+    pub health: Option<Health>,
+    #[serde(default, deserialize_with = "field::spares")]
+    pub spares: Option<u8>,
+    #[serde(default, deserialize_with = "field::life_used")]
+    pub life_used: Option<u8>,
+    #[serde(default, deserialize_with = "field::media_celsius")]
+    pub media_celsius: Option<i16>,
+    #[serde(default, deserialize_with = "field::ctrl_celsius")]
+    pub ctrl_celsius: Option<i16>,
+    /// A dirty shutdown happened: the shutdown state says dirty and the
+    /// count grows.
+    #[serde(default, deserialize_with = "field::dirty_shutdown")]
+    pub dirty_shutdown: bool,
+    #[serde(default, deserialize_with = "field::notify")]
+    pub notify: bool,
+}
+
+/// A DIMM's health, as the host sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Health {
+    Ok,
+    NonCritical,
+    Critical,
+    Fatal,
+}
+
+impl TryFrom<&SmartRequest> for SmartChange {
+    type Error = ControlError;
+
+    fn try_from(r: &SmartRequest) -> Result<Self, ControlError> {
+        let percent = |field: &'static str, v: Option<u8>| match v {
+            Some(p) if p > 100 => Err(ControlError::OutOfRange { field, max: 100 }),
+            v => Ok(v),
+        };
+        let celsius = |field: &'static str, v: Option<i16>| match v {
+            Some(t) if !(-273..=1000).contains(&t) => Err(ControlError::Temperature { field }),
+            v => Ok(v),
+        };
+        Ok(SmartChange {
+            health: r.health.map(|h| match h {
+                Health::Ok => 0,
+                Health::NonCritical => 1,
+                Health::Critical => 2,
+                Health::Fatal => 4,
+            }),
+            spares: percent("spares", r.spares)?,
+            life_used: percent("life_used", r.life_used)?,
+            media_celsius: celsius("media_celsius", r.media_celsius)?,
+            ctrl_celsius: celsius("ctrl_celsius", r.ctrl_celsius)?,
+            dirty_shutdown: r.dirty_shutdown,
+        })
+    }
 }
 
 impl Request {
@@ -83,23 +156,31 @@ pub struct FaultRequest {
     pub torn: Option<u32>,
     #[serde(default, deserialize_with = "field::delay_ms")]
     pub delay_ms: Option<u32>,
+    /// Intel erase, overwrite, firmware finish: a media error.
+    #[serde(default, deserialize_with = "field::media_error")]
+    pub media_error: Option<bool>,
 }
 
 impl TryFrom<FaultRequest> for Fault {
     type Error = ControlError;
 
     fn try_from(r: FaultRequest) -> Result<Self, ControlError> {
-        let action = match (r.status, r.short, r.torn, r.delay_ms) {
-            (Some(s), None, None, None) => FaultAction::Status(s),
-            (None, Some(n), None, None) => FaultAction::Short(n as usize),
-            (None, None, Some(n), None) => FaultAction::TornWrite(n as usize),
-            (None, None, None, Some(ms)) if u64::from(ms) > MAX_DELAY_MS => {
+        let media = r.media_error == Some(true);
+        if r.media_error == Some(false) {
+            return Err(ControlError::FaultAction);
+        }
+        let action = match (r.status, r.short, r.torn, r.delay_ms, media) {
+            (Some(s), None, None, None, false) => FaultAction::Status(s),
+            (None, Some(n), None, None, false) => FaultAction::Short(n as usize),
+            (None, None, Some(n), None, false) => FaultAction::TornWrite(n as usize),
+            (None, None, None, Some(ms), false) if u64::from(ms) > MAX_DELAY_MS => {
                 return Err(ControlError::OutOfRange {
                     field: "delay_ms",
                     max: MAX_DELAY_MS,
                 });
             }
-            (None, None, None, Some(ms)) => FaultAction::Delay(u64::from(ms)),
+            (None, None, None, Some(ms), false) => FaultAction::Delay(u64::from(ms)),
+            (None, None, None, None, true) => FaultAction::MediaError,
             _ => return Err(ControlError::FaultAction),
         };
         Ok(Fault {
@@ -188,7 +269,7 @@ fn nonzero_count(count: Option<u32>, per: &'static str) -> Result<Option<u32>, C
 mod field {
     use serde::de::{Deserialize, Deserializer, Error};
 
-    use crate::control::request::CardAction;
+    use crate::control::request::{CardAction, Health};
 
     /// `T`, `null` included if `T` takes it (an `Option` does).
     fn named<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
@@ -228,6 +309,15 @@ mod field {
         torn: Option<u32> = given;
         delay_ms: Option<u32> = given;
         action: Option<CardAction> = given;
+        media_error: Option<bool> = given;
+        handle: u32 = named;
+        health: Option<Health> = given;
+        spares: Option<u8> = given;
+        life_used: Option<u8> = given;
+        media_celsius: Option<i16> = given;
+        ctrl_celsius: Option<i16> = given;
+        dirty_shutdown: bool = named;
+        notify: bool = named;
     }
 }
 
@@ -262,6 +352,7 @@ mod tests {
                 short: Some(100),
                 torn: None,
                 delay_ms: None,
+                media_error: None,
             })
         );
         assert_eq!(
@@ -293,6 +384,9 @@ mod tests {
             // Through a struct of their own.
             r#"{"cmd":"fault","status":1,"x":1}"#,
             r#"{"cmd":"card-fault","status":1,"x":1}"#,
+            r#"{"cmd":"smart","dimm":1,"spares":3,"x":1}"#,
+            r#"{"cmd":"power-cycle","dimm":1,"x":1}"#,
+            r#"{"cmd":"intel-state","dimm":1,"x":1}"#,
             // A field of another request.
             r#"{"cmd":"card-fault","status":1,"dimm":1}"#,
             r#"{"cmd":"fault","status":1,"opcode":1}"#,
@@ -326,6 +420,9 @@ mod tests {
             "hotplug",
             "card-fault",
             "card-clear-faults",
+            "smart",
+            "power-cycle",
+            "intel-state",
         ] {
             assert!(e.contains(&format!("`{cmd}`")), "{cmd}: {e}");
         }
@@ -377,6 +474,62 @@ mod tests {
         ] {
             let e = error(line);
             assert!(e.contains(field), "{line} -> {e}");
+        }
+    }
+
+    #[test]
+    fn smart_requests_are_checked() {
+        let change = |line: &str| match Request::parse(line) {
+            Ok(Request::Smart(r)) => SmartChange::try_from(&r).map_err(|e| e.to_string()),
+            r => Err(format!("{r:?}")),
+        };
+        let c = change(
+            r#"{"cmd":"smart","dimm":1,"health":"critical","spares":5,"life_used":90,
+                "media_celsius":-5,"ctrl_celsius":70,"dirty_shutdown":true,"notify":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            SmartChange {
+                health: Some(2),
+                spares: Some(5),
+                life_used: Some(90),
+                media_celsius: Some(-5),
+                ctrl_celsius: Some(70),
+                dirty_shutdown: true,
+            }
+        );
+        for (line, e) in [
+            (
+                r#"{"cmd":"smart","dimm":1,"spares":101}"#,
+                "'spares' must be",
+            ),
+            (r#"{"cmd":"smart","dimm":1,"life_used":300}"#, "'life_used'"),
+            (
+                r#"{"cmd":"smart","dimm":1,"media_celsius":2000}"#,
+                "'media_celsius'",
+            ),
+            (r#"{"cmd":"smart","dimm":1,"health":"poorly"}"#, "'health'"),
+            (r#"{"cmd":"smart","spares":1}"#, "missing field `dimm`"),
+            (r#"{"cmd":"smart","dimm":1,"notify":1}"#, "'notify'"),
+            (r#"{"cmd":"intel-state"}"#, "missing field `dimm`"),
+        ] {
+            let got = change(line).unwrap_err();
+            assert!(got.contains(e), "{line}: {got}");
+        }
+        let f = match Request::parse(r#"{"cmd":"fault","function":25,"media_error":true}"#) {
+            Ok(Request::Fault(f)) => Fault::try_from(f).unwrap(),
+            r => panic!("{r:?}"),
+        };
+        assert_eq!(f.action, FaultAction::MediaError);
+        for line in [
+            r#"{"cmd":"fault","media_error":false}"#,
+            r#"{"cmd":"fault","media_error":true,"status":4}"#,
+        ] {
+            match Request::parse(line) {
+                Ok(Request::Fault(f)) => assert!(Fault::try_from(f).is_err(), "{line}"),
+                r => panic!("{r:?}"),
+            }
         }
     }
 

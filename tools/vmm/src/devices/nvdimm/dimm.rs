@@ -4,8 +4,11 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
+use std::time::Duration;
+
 use super::error::PlatformError;
 use super::faults::Faults;
+use super::intel::{self, IntelDimm, Media};
 use crate::config::{LabelMethods, PlacedDimm};
 use crate::dsm::*;
 use crate::mailbox::MAX_TRANSFER;
@@ -18,6 +21,8 @@ pub struct Nvdimm {
     label_offset: u64,
     label_size: u32,
     methods: LabelMethods,
+    /// The rest of the Intel family (`intel=on`).
+    intel: Option<IntelDimm>,
 }
 
 impl Nvdimm {
@@ -26,7 +31,18 @@ impl Nvdimm {
         let path = || d.config.path.clone();
         let label_size = u32::try_from(d.config.label_size)
             .map_err(|_| PlatformError::LabelAreaTooLarge { path: path() })?;
-        let file = if label_size == 0 {
+        let intel = if d.config.intel {
+            Some(
+                IntelDimm::new(
+                    d.config.intel_state.clone(),
+                    Duration::from_millis(d.config.overwrite_ms),
+                )
+                .map_err(PlatformError::IntelState)?,
+            )
+        } else {
+            None
+        };
+        let file = if label_size == 0 && intel.is_none() {
             None
         } else {
             Some(
@@ -46,19 +62,33 @@ impl Nvdimm {
             label_offset: d.config.size,
             label_size,
             methods: d.config.label_methods,
+            intel,
         })
+    }
+
+    /// The Intel family beyond the label functions, with `intel=on`.
+    pub fn intel(&mut self) -> Option<&mut IntelDimm> {
+        self.intel.as_mut()
+    }
+
+    fn labels(&self) -> bool {
+        self.label_size > 0 && self.methods.dsm()
     }
 
     /// Intel function 0's mask: functions 4, 5 and 6 when there is a
     /// label area served through the `_DSM`; 0 (not this family) with
     /// `label-methods=on`, where the label methods serve it and the DIMM
     /// is of the Microsoft family ([`MSFT_UUID`]).
+    /// With `intel=on` the rest of the family too ([`intel::FUNCTIONS`]).
     pub fn functions(&self) -> u32 {
-        match (&self.file, self.methods.dsm()) {
-            (None, _) | (Some(_), false) => 0,
-            (Some(_), true) => {
-                1 | 1 << FN_GET_CONFIG_SIZE | 1 << FN_GET_CONFIG_DATA | 1 << FN_SET_CONFIG_DATA
-            }
+        let labels = if self.labels() {
+            1 | 1 << FN_GET_CONFIG_SIZE | 1 << FN_GET_CONFIG_DATA | 1 << FN_SET_CONFIG_DATA
+        } else {
+            0
+        };
+        match &self.intel {
+            Some(_) => 1 | labels | intel::FUNCTIONS,
+            None => labels,
         }
     }
 
@@ -69,7 +99,7 @@ impl Nvdimm {
 
     /// Whether the DIMM has the label methods.
     pub fn has_methods(&self) -> bool {
-        self.file.is_some() && self.methods.methods()
+        self.label_size > 0 && self.methods.methods()
     }
 
     /// Checks `(offset, length)` of a label call against the label area.
@@ -90,9 +120,33 @@ impl Nvdimm {
         faults: &mut Faults,
         method: bool,
     ) -> Vec<u8> {
-        let Some(file) = &self.file else {
+        let label_fn = matches!(
+            function,
+            FN_GET_CONFIG_SIZE | FN_GET_CONFIG_DATA | FN_SET_CONFIG_DATA
+        );
+        if !label_fn && !method {
+            let media_error = faults.media_error(self.handle, function);
+            let media = self.file.as_ref().map(|file| Media {
+                file,
+                data_len: self.label_offset,
+                label_offset: self.label_offset,
+                label_len: u64::from(self.label_size),
+            });
+            return self
+                .intel
+                .as_mut()
+                .and_then(|i| i.call(function, input, media.as_ref(), media_error))
+                .unwrap_or_else(|| status(STATUS_NOT_SUPPORTED));
+        }
+        let Some(file) = self.file.as_ref().filter(|_| self.label_size > 0) else {
             return status(STATUS_NOT_SUPPORTED);
         };
+        // A locked (or overwriting) Intel DIMM keeps its labels: the
+        // `_DSM` answers with the extended "locked" status (the label
+        // methods' caller turns it into theirs).
+        if let Some(s) = self.intel.as_mut().and_then(|i| i.labels_blocked()) {
+            return s.out();
+        }
         let served = if method {
             self.methods.methods()
         } else {

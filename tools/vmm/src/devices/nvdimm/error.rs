@@ -22,6 +22,12 @@ pub enum PlatformError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("Intel DIMM state: {0}")]
+    IntelState(#[from] super::intel::StateError),
+    #[error("DIMM {0} does not serve the Intel family (intel=on)")]
+    NotIntel(u32),
+    #[error("state=: a hot-added DIMM keeps its Intel state in memory")]
+    HotplugIntelState,
     #[error("no ARS on this machine (--ars)")]
     NoArs,
     #[error(transparent)]

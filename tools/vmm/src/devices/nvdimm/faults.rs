@@ -26,6 +26,10 @@ pub enum FaultAction {
     TornWrite(usize),
     /// Serve the call after this many milliseconds.
     Delay(u64),
+    /// Intel secure erase, overwrite, firmware finish: the media fails
+    /// (half the data erased, hardware error; an overwrite fails at the
+    /// end; a firmware image is not staged).
+    MediaError,
 }
 
 impl crate::devices::faults::Rule for Fault {
@@ -55,6 +59,12 @@ impl Faults {
                 && r.function.is_none_or(|f| f == function)
                 && want(&r.action)
         })
+    }
+
+    /// Whether a media-error rule matches the call (taking it).
+    pub(super) fn media_error(&mut self, handle: u32, function: u32) -> bool {
+        self.take_call(handle, function, |a| matches!(a, FaultAction::MediaError))
+            .is_some()
     }
 
     pub(super) fn torn_write(&mut self, handle: u32) -> Option<usize> {

@@ -15,6 +15,7 @@ mod dimm;
 mod error;
 mod faults;
 pub mod flush;
+pub mod intel;
 #[cfg(test)]
 mod tests;
 
@@ -34,6 +35,9 @@ use flush::FlushPage;
 use crate::config::PlacedDimm;
 use crate::devices::faults::TooManyRules;
 use crate::dsm::*;
+
+/// The root's Intel bus family functions: 0, 1 and 2 (firmware activation).
+const INTEL_BUS_FUNCTIONS: u32 = 0b111;
 
 /// What a transport does for a hot-added DIMM: map it into the guest and
 /// tell the guest to re-read `_FIT`.
@@ -184,6 +188,82 @@ impl Platform {
         room.backend.notify(n).map_err(PlatformError::Backend)
     }
 
+    /// The Intel family of the DIMM with NFIT `handle`.
+    fn intel_dimm(&mut self, handle: u32) -> Result<&mut intel::IntelDimm, PlatformError> {
+        let d = self
+            .dimms
+            .iter_mut()
+            .find(|d| d.handle == handle)
+            .ok_or(PlatformError::NoSuchHandle(handle))?;
+        d.intel().ok_or(PlatformError::NotIntel(handle))
+    }
+
+    /// Changes SMART values of an Intel DIMM (the control protocol's
+    /// `smart`); with `notify`, raises its health notification.
+    pub fn change_smart(
+        &mut self,
+        handle: u32,
+        change: &intel::SmartChange,
+        notify: bool,
+    ) -> Result<Value, PlatformError> {
+        let d = self.intel_dimm(handle)?;
+        d.change_smart(change);
+        let out = d.json();
+        if notify {
+            self.notify_dimm_health(handle)?;
+        }
+        Ok(out)
+    }
+
+    /// Power-cycles Intel DIMMs (one, or all): locked again if they have
+    /// a passphrase, unfrozen, a staged firmware image running.
+    pub fn power_cycle(&mut self, handle: Option<u32>) -> Result<usize, PlatformError> {
+        if let Some(h) = handle {
+            self.intel_dimm(h)?.power_cycle();
+            return Ok(1);
+        }
+        let mut n = 0;
+        for d in &mut self.dimms {
+            if let Some(i) = d.intel() {
+                i.power_cycle();
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// The Intel family state of a DIMM, as the control protocol shows it.
+    pub fn intel_state(&mut self, handle: u32) -> Result<Value, PlatformError> {
+        Ok(self.intel_dimm(handle)?.json())
+    }
+
+    /// Whether any DIMM serves the Intel family: the root then has the
+    /// Intel bus family (firmware activation).
+    fn has_intel(&mut self) -> bool {
+        self.dimms.iter_mut().any(|d| d.intel().is_some())
+    }
+
+    /// The root's Intel bus family: 1 bus activate info, 2 activate.
+    fn intel_bus(&mut self, function: u32) -> Vec<u8> {
+        let armed = self
+            .dimms
+            .iter_mut()
+            .filter_map(|d| d.intel())
+            .any(|i| i.armed());
+        match function {
+            FN_QUERY => INTEL_BUS_FUNCTIONS.to_le_bytes().to_vec(),
+            1 => intel::firmware::bus_info(armed),
+            2 if !armed => intel::firmware::BUS_STATUS_NOARM.to_le_bytes().to_vec(),
+            2 => {
+                for i in self.dimms.iter_mut().filter_map(|d| d.intel()) {
+                    i.activate();
+                }
+                status(STATUS_SUCCESS)
+            }
+            _ => status(STATUS_NOT_SUPPORTED),
+        }
+    }
+
     /// Raises `Notify(NVss, 0x81)` on the device of the DIMM with NFIT
     /// `handle` (a DIMM of the machine or a hot-added one).
     pub fn notify_dimm_health(&mut self, handle: u32) -> Result<(), PlatformError> {
@@ -243,6 +323,9 @@ impl Platform {
         }
         if config.label_methods.methods() {
             return Err(PlatformError::HotplugLabelMethods);
+        }
+        if config.intel_state.is_some() {
+            return Err(PlatformError::HotplugIntelState);
         }
         if config.flush_hints > 0 && self.flush.is_none() {
             return Err(PlatformError::HotplugFlushHints);
@@ -389,6 +472,9 @@ impl Platform {
     }
 
     fn serve(&mut self, handle: u32, uuid: &[u8; 16], function: u32, input: &[u8]) -> Vec<u8> {
+        if handle == 0 && uuid == &INTEL_BUS_UUID && self.has_intel() {
+            return self.intel_bus(function);
+        }
         if handle == 0 {
             // The root device: function 0 only, offering nothing else (as
             // QEMU's root device does), unless ARS is on.

@@ -4,7 +4,7 @@
 # vmm-args: --nvdimm-intel 1,state={dir}/nmem0-intel.json,overwrite-ms=3000
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
-# nvdimm: size=64M
+# nvdimm: size=256M
 # boots: 2
 # timeout: 400
 # min-checks: 70

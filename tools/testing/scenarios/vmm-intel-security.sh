@@ -7,7 +7,7 @@
 # nvdimm: size=256M
 # boots: 2
 # timeout: 400
-# min-checks: 70
+# min-checks: 105
 #
 # The first DIMM serves the Intel family with its state in a file of the
 # run directory, so a passphrase set in boot 1 locks the DIMM when the

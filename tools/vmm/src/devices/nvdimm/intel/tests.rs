@@ -254,6 +254,12 @@ fn state_file_round_trip_and_refusals() {
     assert!(text.contains(&"ab".repeat(32)), "{text}");
     let left: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
     assert_eq!(left.len(), 1, "no temporary file left");
+    // A temporary name that is taken: the store fails, the file stays.
+    let taken = d.join(format!(".nmem.json.tmp{}", std::process::id()));
+    std::fs::write(&taken, b"theirs").unwrap();
+    assert!(s.store(&p).is_err());
+    assert_eq!(std::fs::read(&taken).unwrap(), b"theirs");
+    std::fs::remove_file(&taken).unwrap();
     for (bad, want) in [
         ("{", "not an Intel DIMM state file"),
         (r#"{"smart":{"spares":101}}"#, "smart.spares"),

@@ -6,7 +6,7 @@
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K
 # timeout: 300
-# min-checks: 40
+# min-checks: 68
 #
 # QEMU models no SMART. The VMM's first DIMM serves the whole Intel family
 # (--nvdimm-intel 1: intel=on, its state in a JSON file of the run

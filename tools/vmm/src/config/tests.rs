@@ -165,3 +165,44 @@ fn persistence_bits() {
     assert_eq!(Persistence::MemCtrl.bits(), 2);
     assert_eq!(Persistence::Cpu.bits(), 3);
 }
+
+#[test]
+fn intel_keys() {
+    let d = NvdimmConfig::parse("path=/x,size=4M").unwrap();
+    assert!(!d.intel && d.intel_state.is_none());
+    assert_eq!(d.overwrite_ms, DEFAULT_OVERWRITE_MS);
+    let i =
+        NvdimmConfig::parse("path=/x,size=4M,intel=on,state=/s/x.json,overwrite-ms=50").unwrap();
+    assert!(i.intel);
+    assert_eq!(i.intel_state.as_deref(), Some(Path::new("/s/x.json")));
+    assert_eq!(i.overwrite_ms, 50);
+    let e = |s: &str| NvdimmConfig::parse(s).unwrap_err().to_string();
+    assert!(e("path=/x,size=4M,state=/s").contains("needs intel=on"));
+    assert!(e("path=/x,size=4M,overwrite-ms=5").contains("needs intel=on"));
+    assert!(e("path=/x,size=4M,intel=on,overwrite-ms=600001").contains("0 to 600000"));
+    assert!(e("path=/x,size=4M,intel=on,overwrite-ms=-1").contains("0 to 600000"));
+    assert!(e("path=/x,size=4M,label-size=128K,intel=on,label-methods=on").contains("Microsoft"));
+    NvdimmConfig::parse("path=/x,size=4M,label-size=128K,intel=on,label-methods=both").unwrap();
+    // --nvdimm-intel.
+    let o = IntelOption::parse("2,state=/s/y.json,overwrite-ms=7").unwrap();
+    assert_eq!(o.handle, 2);
+    let a = o.apply(&d).unwrap();
+    assert!(a.intel);
+    assert_eq!(a.intel_state.as_deref(), Some(Path::new("/s/y.json")));
+    assert_eq!(a.overwrite_ms, 7);
+    assert_eq!(
+        IntelOption::parse("1")
+            .unwrap()
+            .apply(&d)
+            .unwrap()
+            .intel_state,
+        None
+    );
+    let oe = |s: &str| IntelOption::parse(s).unwrap_err().to_string();
+    assert!(oe("0").contains("--nvdimm-intel 0"));
+    assert!(oe("x,state=/s").contains("--nvdimm-intel x"));
+    assert!(oe("1,intel=on").contains("unknown key"));
+    assert!(oe("1,size=4M").contains("unknown key"));
+    let m = NvdimmConfig::parse("path=/x,size=4M,label-size=128K,label-methods=on").unwrap();
+    assert!(IntelOption::parse("1").unwrap().apply(&m).is_err());
+}

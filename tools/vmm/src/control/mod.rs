@@ -27,6 +27,8 @@
 //!  "health":"critical","dirty_shutdown":true,"notify":true}   (intel=on)
 //! {"cmd":"power-cycle","dimm":1}                   locked again, unfrozen
 //! {"cmd":"intel-state","dimm":1}  -> {"ok":true,"intel":{"security":...}}
+//! {"cmd":"media","dimm":1,"offset":0,"length":16777216}
+//!                                  -> {"ok":true,"zero":false,"fnv1a":...}
 //! ```
 //!
 //! `card-fault` arms a fault of the OpenCAPI pmem card for admin commands
@@ -92,6 +94,9 @@ pub enum Channel<'a> {
     /// files are under `hotplug_dirs`.
     Host { hotplug_dirs: &'a HotplugDirs },
 }
+
+/// The most bytes one `media` request reads.
+pub const MAX_MEDIA_DIGEST: u64 = 1 << 30;
 
 /// Longest request line accepted.
 pub const MAX_LINE: usize = 4096;
@@ -178,6 +183,20 @@ fn execute(
         Request::IntelState { dimm } => {
             let state = p.intel_state(dimm)?;
             Ok(json!({"ok": true, "intel": state}))
+        }
+        Request::Media {
+            dimm,
+            offset,
+            length,
+        } => {
+            if length > MAX_MEDIA_DIGEST {
+                return Err(ControlError::OutOfRange {
+                    field: "length",
+                    max: MAX_MEDIA_DIGEST,
+                });
+            }
+            let (zero, fnv1a) = p.media_digest(dimm, offset, length)?;
+            Ok(json!({"ok": true, "zero": zero, "fnv1a": fnv1a}))
         }
         Request::CardClearFaults {} => {
             card.ok_or(ControlError::NoCard)?.clear();

@@ -60,6 +60,14 @@ pub enum Request {
         #[serde(deserialize_with = "field::handle")]
         dimm: u32,
     },
+    Media {
+        #[serde(deserialize_with = "field::handle")]
+        dimm: u32,
+        #[serde(deserialize_with = "field::offset")]
+        offset: u64,
+        #[serde(deserialize_with = "field::length")]
+        length: u64,
+    },
 }
 
 /// `smart`: change the SMART values of an Intel DIMM (`intel=on`), and
@@ -311,6 +319,7 @@ mod field {
         action: Option<CardAction> = given;
         media_error: Option<bool> = given;
         handle: u32 = named;
+        offset: u64 = named;
         health: Option<Health> = given;
         spares: Option<u8> = given;
         life_used: Option<u8> = given;
@@ -387,6 +396,7 @@ mod tests {
             r#"{"cmd":"smart","dimm":1,"spares":3,"x":1}"#,
             r#"{"cmd":"power-cycle","dimm":1,"x":1}"#,
             r#"{"cmd":"intel-state","dimm":1,"x":1}"#,
+            r#"{"cmd":"media","dimm":1,"offset":0,"length":1,"x":1}"#,
             // A field of another request.
             r#"{"cmd":"card-fault","status":1,"dimm":1}"#,
             r#"{"cmd":"fault","status":1,"opcode":1}"#,
@@ -423,6 +433,7 @@ mod tests {
             "smart",
             "power-cycle",
             "intel-state",
+            "media",
         ] {
             assert!(e.contains(&format!("`{cmd}`")), "{cmd}: {e}");
         }

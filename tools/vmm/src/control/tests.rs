@@ -454,3 +454,98 @@ fn bad_requests_are_answered_not_obeyed() {
         assert_eq!(handle_t(&mut p, bad)["ok"], false, "{bad}");
     }
 }
+
+/// A platform whose one DIMM serves the Intel family (`intel=on`).
+fn intel_platform() -> Platform {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("nvdimm-vmm-ctl-intel-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("d{n}.img"));
+    let _ = std::fs::remove_file(&p);
+    let c = crate::config::NvdimmConfig::parse(&format!(
+        "path={},size=4M,label-size=128K,intel=on",
+        p.display()
+    ))
+    .unwrap();
+    c.create_file().unwrap();
+    Platform::new(&crate::config::place(&[c]).unwrap().0, vec![]).unwrap()
+}
+
+#[test]
+fn intel_commands() {
+    let mut p = intel_platform();
+    let r = handle_t(
+        &mut p,
+        r#"{"cmd":"smart","dimm":1,"spares":7,"media_celsius":-2,"dirty_shutdown":true}"#,
+    );
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["intel"]["smart"]["spares"], 7);
+    assert_eq!(r["intel"]["smart"]["media_temperature"], 0x8000 | 32);
+    assert_eq!(r["intel"]["smart"]["shutdown_count"], 1);
+    // What the guest then reads (function 1).
+    let smart = p
+        .call(&DsmCall {
+            handle: 1,
+            uuid: INTEL_UUID,
+            revision: 1,
+            function: 1,
+            input: Some(vec![]),
+        })
+        .output;
+    assert_eq!((smart[13], smart[35]), (7, 1));
+    // notify needs the notification line; nothing else changed then.
+    let r = handle_t(&mut p, r#"{"cmd":"smart","dimm":1,"notify":true}"#);
+    assert!(
+        r["error"].as_str().unwrap().contains("notification line"),
+        "{r}"
+    );
+    let r = handle_t(&mut p, r#"{"cmd":"smart","dimm":2,"spares":1}"#);
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("no DIMM with handle 2"),
+        "{r}"
+    );
+    assert_eq!(handle_t(&mut p, r#"{"cmd":"power-cycle"}"#)["dimms"], 1);
+    assert_eq!(
+        handle_t(&mut p, r#"{"cmd":"power-cycle","dimm":1}"#)["ok"],
+        true
+    );
+    let r = handle_t(&mut p, r#"{"cmd":"intel-state","dimm":1}"#);
+    assert_eq!(r["intel"]["security"]["locked"], false);
+    let r = handle_t(
+        &mut p,
+        r#"{"cmd":"media","dimm":1,"offset":0,"length":4096}"#,
+    );
+    assert_eq!(
+        (r["zero"].clone(), r["fnv1a"].is_u64()),
+        (json!(true), true)
+    );
+    let r = handle_t(
+        &mut p,
+        r#"{"cmd":"media","dimm":1,"offset":4194304,"length":131073}"#,
+    );
+    assert!(r["error"].as_str().unwrap().contains("not inside"), "{r}");
+    let r = handle_t(
+        &mut p,
+        r#"{"cmd":"media","dimm":1,"offset":0,"length":1073741825}"#,
+    );
+    assert!(r["error"].as_str().unwrap().contains("'length'"), "{r}");
+    // A DIMM without intel=on refuses them.
+    let mut plain = platform();
+    for line in [
+        r#"{"cmd":"smart","dimm":1,"spares":1}"#,
+        r#"{"cmd":"power-cycle","dimm":1}"#,
+        r#"{"cmd":"intel-state","dimm":1}"#,
+        r#"{"cmd":"media","dimm":1,"offset":0,"length":1}"#,
+    ] {
+        let r = handle_t(&mut plain, line);
+        assert!(
+            r["error"].as_str().unwrap().contains("intel=on"),
+            "{line}: {r}"
+        );
+    }
+    assert_eq!(handle_t(&mut plain, r#"{"cmd":"power-cycle"}"#)["dimms"], 0);
+}

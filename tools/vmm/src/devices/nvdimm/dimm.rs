@@ -71,6 +71,38 @@ impl Nvdimm {
         self.intel.as_mut()
     }
 
+    /// Whether `[offset, offset + length)` of the backing file (data, then
+    /// labels) reads as zeros, and its FNV-1a 32 (the control protocol's
+    /// `media`: what an erase did, seen from the host).
+    pub fn digest(&self, offset: u64, length: u64) -> Result<(bool, u32), PlatformError> {
+        let file = self
+            .file
+            .as_ref()
+            .filter(|_| self.intel.is_some())
+            .ok_or(PlatformError::NotIntel(self.handle))?;
+        let end = offset
+            .checked_add(length)
+            .filter(|e| *e <= self.label_offset + u64::from(self.label_size))
+            .ok_or(PlatformError::MediaRange)?;
+        let mut buf = vec![0u8; 1 << 20];
+        let (mut zero, mut hash) = (true, 0x811c_9dc5u32);
+        let mut at = offset;
+        while at < end {
+            let n = (end - at).min(buf.len() as u64) as usize;
+            file.read_exact_at(&mut buf[..n], at)
+                .map_err(|source| PlatformError::Io {
+                    path: std::path::PathBuf::from(format!("DIMM {}", self.handle)),
+                    source,
+                })?;
+            zero &= buf[..n].iter().all(|&b| b == 0);
+            hash = buf[..n]
+                .iter()
+                .fold(hash, |h, &b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+            at += n as u64;
+        }
+        Ok((zero, hash))
+    }
+
     fn labels(&self) -> bool {
         self.label_size > 0 && self.methods.dsm()
     }
@@ -141,11 +173,22 @@ impl Nvdimm {
         let Some(file) = self.file.as_ref().filter(|_| self.label_size > 0) else {
             return status(STATUS_NOT_SUPPORTED);
         };
-        // A locked (or overwriting) Intel DIMM keeps its labels: the
-        // `_DSM` answers with the extended "locked" status (the label
-        // methods' caller turns it into theirs).
-        if let Some(s) = self.intel.as_mut().and_then(|i| i.labels_blocked()) {
-            return s.out();
+        // A locked Intel DIMM: its capacity is locked, its labels are
+        // not. Get Config Size answers with the extended status
+        // ND_CONFIG_LOCKED and the sizes (Linux reads them, marks the DIMM
+        // locked and enumerates its namespaces without enabling them);
+        // reads work, writes answer "locked".
+        let blocked = self.intel.as_mut().and_then(|i| i.labels_blocked());
+        let locked_size = match (blocked, function) {
+            (Some(s), FN_SET_CONFIG_DATA) => return s.out(),
+            (Some(s), FN_GET_CONFIG_SIZE) if !method => Some(s.code()),
+            _ => None,
+        };
+        if let Some(code) = locked_size {
+            let mut out = code.to_le_bytes().to_vec();
+            out.extend(self.label_size.to_le_bytes());
+            out.extend((MAX_TRANSFER as u32).to_le_bytes());
+            return out;
         }
         let served = if method {
             self.methods.methods()

@@ -26,6 +26,8 @@ pub enum PlatformError {
     IntelState(#[from] super::intel::StateError),
     #[error("DIMM {0} does not serve the Intel family (intel=on)")]
     NotIntel(u32),
+    #[error("the range is not inside the DIMM's backing file")]
+    MediaRange,
     #[error("state=: a hot-added DIMM keeps its Intel state in memory")]
     HotplugIntelState,
     #[error("no ARS on this machine (--ars)")]

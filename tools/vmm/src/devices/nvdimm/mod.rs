@@ -232,6 +232,21 @@ impl Platform {
         Ok(n)
     }
 
+    /// Whether a range of an Intel DIMM's backing file is zeros, and its
+    /// FNV-1a 32 (the control protocol's `media`).
+    pub fn media_digest(
+        &mut self,
+        handle: u32,
+        offset: u64,
+        length: u64,
+    ) -> Result<(bool, u32), PlatformError> {
+        self.dimms
+            .iter()
+            .find(|d| d.handle == handle)
+            .ok_or(PlatformError::NoSuchHandle(handle))?
+            .digest(offset, length)
+    }
+
     /// The Intel family state of a DIMM, as the control protocol shows it.
     pub fn intel_state(&mut self, handle: u32) -> Result<Value, PlatformError> {
         Ok(self.intel_dimm(handle)?.json())

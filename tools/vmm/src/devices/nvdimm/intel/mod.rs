@@ -100,17 +100,16 @@ impl Media<'_> {
     }
 
     /// Erases the data (and with `labels` the label area). A media
-    /// error (`fail`) leaves the second half of the data as it was.
+    /// error (`fail`) erases the second half of the data only (the first
+    /// stays as it was) and fails.
     fn erase(&self, labels: bool, fail: bool) -> Result<(), Status> {
-        let len = if fail {
-            self.data_len / 2
-        } else {
-            self.data_len
-        };
-        self.wipe(0, len).map_err(|_| Status::HwError)?;
         if fail {
+            let half = self.data_len / 2;
+            self.wipe(half, self.data_len - half)
+                .map_err(|_| Status::HwError)?;
             return Err(Status::HwError);
         }
+        self.wipe(0, self.data_len).map_err(|_| Status::HwError)?;
         if labels {
             self.wipe(self.label_offset, self.label_len)
                 .map_err(|_| Status::HwError)?;
@@ -166,15 +165,11 @@ impl IntelDimm {
         })
     }
 
-    /// Whether the label area is out of reach (locked, or overwriting).
+    /// Whether the DIMM's capacity is locked (its label functions then
+    /// answer [`Status::ConfigLocked`]). An overwrite leaves the label
+    /// area reachable: Linux re-probes the DIMM while it runs.
     pub fn labels_blocked(&mut self) -> Option<Status> {
-        if self.overwriting() {
-            Some(Status::Retry)
-        } else if self.state.security.locked {
-            Some(Status::ConfigLocked)
-        } else {
-            None
-        }
+        self.state.security.locked.then_some(Status::ConfigLocked)
     }
 
     fn overwriting(&mut self) -> bool {

@@ -228,14 +228,20 @@ impl IntelState {
         tmp_name.push(format!(".tmp{}", std::process::id()));
         let tmp = dir.join(tmp_name);
         let text = serde_json::to_string_pretty(self).map_err(|e| io(std::io::Error::other(e)))?;
-        let write = || -> std::io::Result<()> {
-            let mut f = File::options().write(true).create_new(true).open(&tmp)?;
+        // A name someone else already took is an error, never removed.
+        let mut f = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(io)?;
+        let mut write = || -> std::io::Result<()> {
             f.write_all(text.as_bytes())?;
             f.write_all(b"\n")?;
             f.sync_all()?;
             std::fs::rename(&tmp, path)
         };
         write().map_err(|e| {
+            // Ours: created above.
             let _ = std::fs::remove_file(&tmp);
             io(e)
         })

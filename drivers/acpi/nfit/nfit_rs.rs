@@ -1346,7 +1346,8 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
                 &Guid(info.guid),
                 dsm::revision(info.family, dsm::FUNC_LABEL_SIZE),
                 dsm::FUNC_LABEL_SIZE,
-                None,
+                // As C's GET_CONFIG_SIZE: an empty input buffer.
+                Some(&[][..]),
             )
             .and_then(|a| {
                 let bytes = a.get().buffer().ok_or(EIO)?;

@@ -21,8 +21,10 @@
 
 pub mod cmd;
 pub mod cookie;
+pub mod firmware;
 #[cfg(CONFIG_PPC_PSERIES)]
 pub mod papr;
+pub mod security;
 pub mod sysfs;
 
 use crate::{
@@ -42,8 +44,12 @@ use core::{
     sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering},
 };
 
-pub use cmd::{CallPackage, DimmCommand, LabelArea};
+pub use cmd::{
+    CallPackage, ConfigSize, DimmCommand, DimmCommandKind, DimmCommands, LabelArea, NativeCommand,
+};
 pub use cookie::{fletcher64, InterleaveSet};
+pub use firmware::{FirmwareCapability, FirmwareResult, FirmwareState, FirmwareTrigger};
+pub use security::{Passphrase, PassphraseKind, SecurityFlag, SecurityFlags};
 pub use sysfs::{Attribute, AttributeOutput, Mode, NoAttributes};
 
 /// A family of DIMM commands passed through with `ND_CMD_CALL`.
@@ -179,6 +185,9 @@ impl_flags!(
     pub enum BusFamily {
         /// `NVDIMM_BUS_FAMILY_NFIT`: ACPI root `_DSM` functions by number.
         Nfit = 1 << bindings::NVDIMM_BUS_FAMILY_NFIT,
+        /// `NVDIMM_BUS_FAMILY_INTEL`: the Intel root `_DSM` (firmware
+        /// activation).
+        Intel = 1 << bindings::NVDIMM_BUS_FAMILY_INTEL,
     }
 );
 
@@ -244,6 +253,14 @@ pub trait Provider: Send + Sync + Sized {
     /// Writes `data` at `offset` of the DIMM's label area (range checked as
     /// for [`Provider::read_labels`]).
     fn write_labels(&self, _dimm: &Self::Dimm, _offset: u32, _data: &[u8]) -> Result {
+        Err(ENOTTY)
+    }
+
+    /// Answers `ND_CMD_GET_CONFIG_SIZE` for a DIMM with a label area by
+    /// asking the DIMM, each time the core or userspace asks. Without it,
+    /// the [`LabelArea`] the DIMM was created with is the answer, with
+    /// status 0.
+    fn config_size(&self, _dimm: &Self::Dimm) -> Result<ConfigSize> {
         Err(ENOTTY)
     }
 
@@ -328,6 +345,126 @@ pub trait Provider: Send + Sync + Sized {
     fn flush(&self, _region: &Self::Region) -> Result {
         Err(ENOTTY)
     }
+
+    /// Serves a native DIMM command, one of the DIMM's
+    /// [`DimmFeatures::commands`]; its buffer is checked against the core's
+    /// layout for it. Returns the command's status for in-kernel callers (0,
+    /// or a negative errno translated from the firmware's status, which
+    /// stays in the output for user space); an error fails the command
+    /// itself.
+    fn dimm_command(&self, _dimm: &Self::Dimm, _cmd: NativeCommand<'_>) -> Result<i32> {
+        Err(ENOTTY)
+    }
+
+    /// The DIMM's security state for `kind`'s passphrase (`get_flags` of
+    /// `nvdimm_security_ops`); `overwriting` says whether the core has an
+    /// overwrite in progress on it. Empty: no security, or the query
+    /// failed. Called for DIMMs with [`DimmFeatures::security`], also
+    /// while the DIMM is being created (before it has a device).
+    fn security_flags(
+        &self,
+        _dimm: &Self::Dimm,
+        _kind: PassphraseKind,
+        _overwriting: bool,
+    ) -> SecurityFlags {
+        SecurityFlags::empty()
+    }
+
+    /// Freezes the DIMM's security state until the next reset.
+    fn security_freeze(&self, _dimm: &Self::Dimm) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Changes the `kind` passphrase from `old` to `new` (the core also
+    /// sends the same key twice to check it).
+    fn security_change_key(
+        &self,
+        _dimm: &Self::Dimm,
+        _old: &Passphrase,
+        _new: &Passphrase,
+        _kind: PassphraseKind,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Unlocks the DIMM (the core does it when the DIMM's driver probes,
+    /// with the key named after [`DimmFeatures::id`]).
+    fn security_unlock(&self, _dimm: &Self::Dimm, _key: &Passphrase) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Disables the user passphrase.
+    fn security_disable(&self, _dimm: &Self::Dimm, _key: &Passphrase) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Erases the DIMM (secure erase) with the `kind` passphrase.
+    fn security_erase(
+        &self,
+        _dimm: &Self::Dimm,
+        _key: &Passphrase,
+        _kind: PassphraseKind,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Starts an overwrite of the DIMM; the core then polls
+    /// [`Provider::security_query_overwrite`] from delayed work.
+    fn security_overwrite(&self, _dimm: &Self::Dimm, _key: &Passphrase) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Whether the overwrite is done: `Ok`, `EBUSY` while it runs (the core
+    /// asks again later), another error when it failed.
+    fn security_query_overwrite(&self, _dimm: &Self::Dimm) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Disables the master passphrase.
+    fn security_disable_master(&self, _dimm: &Self::Dimm, _key: &Passphrase) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Whether the bus offers firmware activation (`nvdimm_bus_fw_ops`);
+    /// asked once, before the bus is registered.
+    fn firmware_activation(&self) -> bool {
+        false
+    }
+
+    /// The bus's firmware activation state (`ndbusN/firmware/activate`).
+    fn firmware_activate_state(&self) -> FirmwareState {
+        FirmwareState::Invalid
+    }
+
+    /// How the bus activates firmware; below
+    /// [`FirmwareCapability::Quiesce`] the `firmware` attributes of the bus
+    /// and its DIMMs are hidden. Also asked while the bus and its DIMMs are
+    /// being registered.
+    fn firmware_capability(&self) -> FirmwareCapability {
+        FirmwareCapability::Invalid
+    }
+
+    /// Activates the armed firmware of the bus's DIMMs; may run with every
+    /// process frozen.
+    fn firmware_activate(&self) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// A DIMM's firmware activation state, for DIMMs with
+    /// [`DimmFeatures::firmware`].
+    fn dimm_firmware_state(&self, _dimm: &Self::Dimm) -> FirmwareState {
+        FirmwareState::Invalid
+    }
+
+    /// The result of a DIMM's last activation.
+    fn dimm_firmware_result(&self, _dimm: &Self::Dimm) -> FirmwareResult {
+        FirmwareResult::Invalid
+    }
+
+    /// Arms or disarms a DIMM for the next activation.
+    fn dimm_firmware_arm(&self, _dimm: &Self::Dimm, _trigger: FirmwareTrigger) -> Result {
+        Err(EOPNOTSUPP)
+    }
 }
 
 /// The bus as [`Provider::bus_command`] sees it.
@@ -381,6 +518,33 @@ pub struct DimmOptions<'a> {
     pub flush_hints: &'a [u64],
 }
 
+/// What a DIMM offers besides its label area and pass-through: native
+/// commands, a name for its key, security and firmware activation
+/// operations. [`Bus::add_dimm_with`] takes it; [`Bus::add_dimm`] gives a
+/// DIMM none of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DimmFeatures<'a> {
+    /// Native commands the DIMM serves (requires
+    /// [`Provider::dimm_command`]); they join its command mask.
+    pub commands: DimmCommands,
+    /// The DIMM's id (C's `dimm_id`): the core requests the key
+    /// `nvdimm:<id>` to unlock it, as `ndctl` names the keys it stores. At
+    /// most [`MAX_DIMM_ID_LEN`] bytes; the bus keeps a copy.
+    pub id: Option<&'a CStr>,
+    /// The DIMM gets security operations: the `security_*` methods the
+    /// provider implements (the others are left out, as a C provider leaves
+    /// out an operation it does not have). Requires
+    /// [`Provider::security_flags`], which the core always calls.
+    pub security: bool,
+    /// The DIMM gets firmware activation operations (the
+    /// `dimm_firmware_*` methods).
+    pub firmware: bool,
+}
+
+/// Longest DIMM id: the core formats `nvdimm:<id>` into a buffer of
+/// `NVDIMM_KEY_DESC_LEN` bytes after the prefix, terminator included.
+pub const MAX_DIMM_ID_LEN: usize = bindings::NVDIMM_KEY_DESC_LEN as usize - 1;
+
 /// Most flush hints a DIMM may have (the core uses a power of two of them,
 /// chosen per CPU; firmware tables may list more, which gain nothing).
 pub const MAX_FLUSH_HINTS: usize = 256;
@@ -401,10 +565,11 @@ impl DimmOptions<'_> {
         flags
     }
 
-    /// The `ND_CMD_*` mask of the DIMM, given which callbacks exist.
+    /// The `ND_CMD_*` mask of the DIMM, given which callbacks exist and its
+    /// native commands.
     #[inline]
-    fn cmd_mask(&self, can_write: bool) -> u64 {
-        let mut mask = 0;
+    fn cmd_mask(&self, can_write: bool, commands: DimmCommands) -> u64 {
+        let mut mask = commands.bits();
         if self.label_area.is_some() {
             mask |= 1 << bindings::ND_CMD_GET_CONFIG_SIZE | 1 << bindings::ND_CMD_GET_CONFIG_DATA;
             if can_write {
@@ -949,6 +1114,8 @@ struct DimmEntry<P: Provider> {
     cmd_mask: u64,
     families: u64,
     bus: *const Bus<P>,
+    /// The `dimm_id` the core reads (key lookups) while the DIMM exists.
+    id: Option<CString>,
 }
 
 /// A counted reference to a device the core created for a bus (a DIMM or a
@@ -1229,6 +1396,11 @@ impl<P: Provider> Bus<P> {
         Error: From<E>,
     {
         let this = Self::new(module, owner, options, provider)?;
+        if this.provider.firmware_activation() {
+            // SAFETY: The descriptor is not shared with the core yet; the
+            // operations are a constant of this type.
+            unsafe { (*this.desc.get()).fw_ops = Self::bus_fw_ops() };
+        }
         let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
         // SAFETY: `desc` is initialised and pinned, and outlives the bus:
         // `teardown` unregisters the bus before the descriptor is freed.
@@ -1408,6 +1580,35 @@ impl<P: Provider> Bus<P> {
     where
         Error: From<E>,
     {
+        self.add_dimm_with(data, options, &DimmFeatures::default())
+    }
+
+    /// Creates a DIMM with native commands, an id, security or firmware
+    /// operations ([`DimmFeatures`]); `data` becomes its provider data.
+    /// The core asks for the security state (if the DIMM has security
+    /// operations) and, when the DIMM's driver probes, unlocks it, all
+    /// before this returns.
+    pub fn add_dimm_with<E>(
+        &self,
+        data: impl PinInit<P::Dimm, E>,
+        options: &DimmOptions<'_>,
+        features: &DimmFeatures<'_>,
+    ) -> Result<DimmId>
+    where
+        Error: From<E>,
+    {
+        if features.commands != DimmCommands::empty() && !P::HAS_DIMM_COMMAND {
+            return Err(EINVAL);
+        }
+        // The core calls `get_flags` of any security operations it has.
+        if features.security && !P::HAS_SECURITY_FLAGS {
+            return Err(EINVAL);
+        }
+        let id = match features.id {
+            Some(id) if id.to_bytes().len() > MAX_DIMM_ID_LEN => return Err(EINVAL),
+            Some(id) => Some(CString::try_from(id)?),
+            None => None,
+        };
         if let Some(area) = &options.label_area {
             if !P::HAS_READ_LABELS || area.size == 0 || area.max_xfer == 0 {
                 return Err(EINVAL);
@@ -1423,7 +1624,7 @@ impl<P: Provider> Bus<P> {
         }
         let flush = flush_hint_resources(options.flush_hints)?;
         let num_flush = c_int::try_from(flush.len()).map_err(|_| EINVAL)?;
-        let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS);
+        let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS, features.commands);
         let entry = KBox::try_pin_init(
             try_pin_init!(DimmEntry::<P> {
                 data <- with_error(data),
@@ -1432,6 +1633,7 @@ impl<P: Provider> Bus<P> {
                 cmd_mask,
                 families: self.families,
                 bus: ptr::from_ref(self),
+                id,
             }),
             GFP_KERNEL,
         )?;
@@ -1453,12 +1655,28 @@ impl<P: Provider> Bus<P> {
         } else {
             entry.flush.as_ptr().cast_mut()
         };
+        // The id is on the heap and does not move with `entry`.
+        let dimm_id = entry.id.as_ref().map_or(ptr::null(), |id| id.as_char_ptr());
+        let sec_ops: *const bindings::nvdimm_security_ops = if features.security {
+            Self::security_ops()
+        } else {
+            ptr::null()
+        };
+        let fw_ops: *const bindings::nvdimm_fw_ops = if features.firmware {
+            Self::dimm_fw_ops()
+        } else {
+            ptr::null()
+        };
         // SAFETY: The bus is registered (type invariant). `provider_data` is
         // pinned and, once the DIMM is registered, stays in `dimms` until the
-        // bus is unregistered, which ends every use of it; so does the
-        // `num_flush` resources' buffer at `flush_wpq`, which the core only
-        // reads; `groups` lives as long as the bus too. No id or
-        // security/firmware ops are passed.
+        // bus is unregistered, which ends every use of it (the core's
+        // delayed overwrite query included: `nvdimm_delete()` cancels it);
+        // so do the `num_flush` resources' buffer at `flush_wpq`, which the
+        // core only reads, and the id, short enough for the core's key
+        // description buffer (checked above); `groups` lives as long as the
+        // bus too. The operations are constants whose callbacks reach only
+        // `provider_data` and the provider, both valid from here on (the
+        // core calls `get_flags` before the DIMM is registered).
         let created = unsafe {
             bindings::__nvdimm_create(
                 bus,
@@ -1468,9 +1686,9 @@ impl<P: Provider> Bus<P> {
                 cmd_mask as c_ulong,
                 num_flush,
                 flush_wpq,
-                ptr::null(),
-                ptr::null(),
-                ptr::null(),
+                dimm_id,
+                sec_ops,
+                fw_ops,
             )
         };
         if created.is_null() {
@@ -1725,14 +1943,21 @@ impl<P: Provider> Bus<P> {
         Ok(())
     }
 
-    fn dimm_command(&self, entry: &DimmEntry<P>, cmd: u32, buf: &mut [u8]) -> Result {
+    /// Checks and dispatches a DIMM command; the status for in-kernel
+    /// callers.
+    fn dimm_command(&self, entry: &DimmEntry<P>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
         if cmd >= u64::BITS || entry.cmd_mask & (1 << cmd) == 0 {
             return Err(ENOTTY);
         }
         match DimmCommand::parse(cmd, buf, entry.label.as_ref(), entry.families)? {
             DimmCommand::GetConfigSize { out, area } => {
-                DimmCommand::reply_config_size(out, &area);
-                Ok(())
+                if !P::HAS_CONFIG_SIZE {
+                    DimmCommand::reply_config_size(out, &area);
+                    return Ok(0);
+                }
+                let size = self.provider.config_size(&entry.data)?;
+                DimmCommand::reply_config_size_status(out, size.status, &size.area);
+                Ok(size.kernel_status())
             }
             DimmCommand::GetConfigData {
                 offset,
@@ -1741,7 +1966,7 @@ impl<P: Provider> Bus<P> {
             } => {
                 self.provider.read_labels(&entry.data, offset, out)?;
                 cmd::write_u32(status, 0);
-                Ok(())
+                Ok(0)
             }
             DimmCommand::SetConfigData {
                 offset,
@@ -1750,9 +1975,10 @@ impl<P: Provider> Bus<P> {
             } => {
                 self.provider.write_labels(&entry.data, offset, data)?;
                 cmd::write_u32(status, 0);
-                Ok(())
+                Ok(0)
             }
-            DimmCommand::Call(mut pkg) => self.provider.call(&entry.data, &mut pkg),
+            DimmCommand::Call(mut pkg) => self.provider.call(&entry.data, &mut pkg).map(|()| 0),
+            DimmCommand::Native(native) => self.provider.dimm_command(&entry.data, native),
         }
     }
 
@@ -1805,17 +2031,7 @@ impl<P: Provider> Bus<P> {
                 // SAFETY: Per the function's safety requirements.
                 unsafe { core::slice::from_raw_parts_mut(buf.cast(), buf_len as usize) }
             };
-            match bus.bus_command(cmd, buf) {
-                // The command ran: its status goes to in-kernel callers.
-                Ok(status) => {
-                    if !cmd_rc.is_null() {
-                        // SAFETY: Per the function's safety requirements.
-                        unsafe { *cmd_rc = status };
-                    }
-                    return 0;
-                }
-                Err(e) => Err(e),
-            }
+            bus.bus_command(cmd, buf)
         } else {
             // SAFETY: DIMMs of this bus are created by `add_dimm` with a
             // pinned `DimmEntry<P>` as provider data, alive while the bus is.
@@ -1828,13 +2044,15 @@ impl<P: Provider> Bus<P> {
             };
             bus.dimm_command(entry, cmd, buf)
         };
-        let rc = match result {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
+        // A command that ran returns 0 and its status goes to in-kernel
+        // callers; one that failed returns its error, in both places.
+        let (rc, status) = match result {
+            Ok(status) => (0, status),
+            Err(e) => (e.to_errno(), e.to_errno()),
         };
         if !cmd_rc.is_null() {
             // SAFETY: Per the function's safety requirements.
-            unsafe { *cmd_rc = rc };
+            unsafe { *cmd_rc = status };
         }
         rc
     }
@@ -2101,11 +2319,20 @@ mod tests {
         // NDD_UNARMED 1, NDD_LABELING 6, NDD_REGISTER_SYNC 8.
         assert_eq!(labelled.flags(), 1 << 1 | 1 << 6 | 1 << 8);
         // GET_CONFIG_SIZE 4, GET_CONFIG_DATA 5, SET_CONFIG_DATA 6, CALL 10.
-        assert_eq!(labelled.cmd_mask(true), 1 << 4 | 1 << 5 | 1 << 6 | 1 << 10);
-        assert_eq!(labelled.cmd_mask(false), 1 << 4 | 1 << 5 | 1 << 10);
+        let none = DimmCommands::empty();
+        assert_eq!(
+            labelled.cmd_mask(true, none),
+            1 << 4 | 1 << 5 | 1 << 6 | 1 << 10
+        );
+        assert_eq!(labelled.cmd_mask(false, none), 1 << 4 | 1 << 5 | 1 << 10);
         let plain = DimmOptions::default();
         assert_eq!(plain.flags(), 1 << 8);
-        assert_eq!(plain.cmd_mask(true), 0);
+        assert_eq!(plain.cmd_mask(true, none), 0);
+        // C's NVDIMM_STANDARD_CMDMASK of an Intel DIMM offering every
+        // function: SMART 1 to VENDOR 9, labels included.
+        let native = DimmCommands::from_command_numbers(0x3fe);
+        assert_eq!(labelled.cmd_mask(true, native), 0x3fe | 1 << 10);
+        assert_eq!(plain.cmd_mask(true, native), 0x38e);
     }
 
     #[test]
@@ -2329,6 +2556,130 @@ mod bus_tests {
             of_node: None,
         };
         assert_eq!(one.add_region((), &region).err(), Some(EINVAL));
+        Ok(())
+    }
+
+    /// A provider with native commands and two security operations.
+    struct Secure {
+        flags_asked: AtomicUsize,
+    }
+
+    #[vtable]
+    impl Provider for Secure {
+        type Dimm = ();
+        type Region = ();
+        type BusAttribute = NoAttributes;
+        type DimmAttribute = NoAttributes;
+        type RegionAttribute = NoAttributes;
+
+        fn dimm_command(&self, _dimm: &(), mut cmd: NativeCommand<'_>) -> Result<i32> {
+            assert_eq!(cmd.kind(), DimmCommandKind::Smart);
+            cmd.output()[0] = 4;
+            // A firmware status the provider translates for the kernel.
+            Ok(EIO.to_errno())
+        }
+
+        fn security_flags(
+            &self,
+            _dimm: &(),
+            _kind: PassphraseKind,
+            overwriting: bool,
+        ) -> SecurityFlags {
+            assert!(!overwriting);
+            self.flags_asked.fetch_add(1, Ordering::Relaxed);
+            SecurityFlag::Unlocked | SecurityFlag::Frozen
+        }
+
+        fn security_freeze(&self, _dimm: &()) -> Result {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn security_ops_follow_the_provider() {
+        let ops = Bus::<Secure>::SECURITY_OPS;
+        assert!(ops.get_flags.is_some() && ops.freeze.is_some());
+        assert!(ops.unlock.is_none() && ops.change_key.is_none());
+        assert!(ops.overwrite.is_none() && ops.query_overwrite.is_none());
+        let none = Bus::<Counting>::SECURITY_OPS;
+        assert!(none.get_flags.is_none() && none.freeze.is_none());
+        // NVDIMM_SECURITY_UNLOCKED 1, FROZEN 3.
+        let flags = SecurityFlag::Unlocked | SecurityFlag::Frozen;
+        assert_eq!(flags.bits(), 1 << 1 | 1 << 3);
+        assert_eq!(Passphrase::LEN, 32);
+    }
+
+    #[test]
+    fn dimm_features() -> Result {
+        let owner = owner()?;
+        let secure = || Secure {
+            flags_asked: AtomicUsize::new(0),
+        };
+        let bus = Bus::register(module(), bound(&owner), None, &options(), secure())?;
+        let features = DimmFeatures {
+            commands: DimmCommandKind::Smart.into(),
+            id: Some(c"8086-a1-1234-00000001"),
+            security: true,
+            firmware: false,
+        };
+        let id = bus.add_dimm_with((), &DimmOptions::default(), &features)?;
+        // The core asked for the user and the master state while creating
+        // the DIMM.
+        assert!(bus.provider().flags_asked.load(Ordering::Relaxed) >= 2);
+        let long = DimmFeatures {
+            id: Some(c"8086-a1-1234-000000012"),
+            ..features
+        };
+        assert_eq!(
+            bus.add_dimm_with((), &DimmOptions::default(), &long).err(),
+            Some(EINVAL)
+        );
+        let nvdimm = bus.dimms.lock()[id.index].nvdimm;
+        let mut buf = [0u8; 132];
+        let mut rc = 0;
+        // SAFETY: `desc` is the descriptor of this `Bus<Secure>` and
+        // `nvdimm` one of its DIMMs; `buf` and `rc` are valid for the call.
+        let call = |cmd: u32, buf: &mut [u8], rc: &mut c_int| unsafe {
+            Bus::<Secure>::ndctl_callback(
+                bus.desc.get(),
+                nvdimm,
+                cmd,
+                buf.as_mut_ptr().cast(),
+                buf.len() as c_uint,
+                rc,
+            )
+        };
+        // The command ran; its translated status goes to in-kernel callers.
+        assert_eq!(call(bindings::ND_CMD_SMART, &mut buf, &mut rc), 0);
+        assert_eq!((rc, buf[0]), (EIO.to_errno(), 4));
+        // Too short for the core's layout; not one of the DIMM's commands.
+        assert_eq!(
+            call(bindings::ND_CMD_SMART, &mut buf[..100], &mut rc),
+            EINVAL.to_errno()
+        );
+        assert_eq!(
+            call(bindings::ND_CMD_DIMM_FLAGS, &mut buf, &mut rc),
+            ENOTTY.to_errno()
+        );
+        // Native commands need the callback; security operations need at
+        // least `security_flags`, which the core always calls.
+        let plain = Bus::register(module(), bound(&owner), None, &options(), Counting::new())?;
+        assert_eq!(
+            plain
+                .add_dimm_with(0u32, &DimmOptions::default(), &features)
+                .err(),
+            Some(EINVAL)
+        );
+        let security = DimmFeatures {
+            security: true,
+            ..DimmFeatures::default()
+        };
+        assert_eq!(
+            plain
+                .add_dimm_with(0u32, &DimmOptions::default(), &security)
+                .err(),
+            Some(EINVAL)
+        );
         Ok(())
     }
 

@@ -24,11 +24,14 @@ use kernel::{
     device::{self, Core},
     nvdimm::{
         self, AttributeOutput, Bus, BusCommand, BusCommandKind, BusCommands, BusFamily, BusOptions,
-        CallPackage, DimmId, DimmOptions, Family, LabelArea, LockedBus, Mapping, Persistence,
-        Provider, RegionEvent, RegionId, RegionKind, RegionOptions, MAX_FLUSH_HINTS,
+        CallPackage, DimmCommands, DimmFeatures, DimmId, DimmOptions, Family, FirmwareCapability,
+        FirmwareResult, FirmwareState, FirmwareTrigger, LabelArea, LockedBus, Mapping,
+        NativeCommand, Passphrase, PassphraseKind, Persistence, Provider, RegionEvent, RegionId,
+        RegionKind, RegionOptions, SecurityFlag, SecurityFlags, MAX_FLUSH_HINTS,
     },
     platform,
     prelude::*,
+    str::CString,
     sync::{aref::ARef, Mutex},
     time::{delay::fsleep, Delta},
 };
@@ -41,6 +44,9 @@ mod ars;
 #[path = "nfit_rs/dsm.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod dsm;
+#[path = "nfit_rs/intel.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod intel;
 #[path = "nfit_rs/table.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod table;
@@ -66,6 +72,7 @@ const LABEL_FUNCTIONS: u64 =
 const DCR_MFG_INFO_VALID: u8 = 1;
 
 /// What the driver knows of one DIMM.
+#[pin_data]
 struct Dimm {
     node: Node,
     handle: u32,
@@ -81,13 +88,21 @@ struct Dimm {
     label_methods: bool,
     /// Whether one of the DIMM's mappings is in a persistent-memory range.
     pmem: bool,
+    /// The last shutdown, from SMART at probe (Intel family).
+    shutdown: intel::ShutdownStatus,
+    /// Firmware activation state, as C caches it.
+    #[pin]
+    activation: Mutex<intel::DimmActivation>,
 }
 
-impl Dimm {
-    /// The `nfit/id` string: vendor, optional manufacturing data, serial,
-    /// printed the way the C driver does (byte-swapped fields included).
-    fn write_id(&self, out: &mut impl Write) -> core::fmt::Result {
-        let d = &self.dcr;
+/// The `nfit/id` string of a DIMM: vendor, optional manufacturing data,
+/// serial, printed the way the C driver does (byte-swapped fields
+/// included). It also names the DIMM's key.
+struct DimmIdText<'a>(&'a Dcr);
+
+impl core::fmt::Display for DimmIdText<'_> {
+    fn fmt(&self, out: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let d = self.0;
         if d.valid_fields & DCR_MFG_INFO_VALID != 0 {
             write!(
                 out,
@@ -106,7 +121,9 @@ impl Dimm {
             )
         }
     }
+}
 
+impl Dimm {
     /// Calls a function of the DIMM's `_DSM` family.
     fn call_dsm(&self, func: u64, input: Option<&[u8]>) -> Result<acpi::node::Object> {
         let d = self.dsm.ok_or(ENOTTY)?;
@@ -116,6 +133,41 @@ impl Dimm {
             func,
             input,
         )
+    }
+
+    /// Calls an Intel function as C's security and activation operations
+    /// do (an `ND_CMD_CALL` through `acpi_nfit_ctl()`): only offered
+    /// functions of the DIMM's family (`ENOTTY`); a failed evaluation or an
+    /// answer that is not a buffer is `EINVAL`; the reply is `N` bytes,
+    /// zero-filled where the answer is shorter.
+    fn intel_call<const N: usize>(&self, func: u64, input: &[u8]) -> Result<[u8; N]> {
+        let d = self.dsm.ok_or(ENOTTY)?;
+        if d.info.family != dsm::FAMILY_INTEL || func >= 64 || d.mask & (1 << func) == 0 {
+            return Err(ENOTTY);
+        }
+        let answer = self.call_dsm(func, Some(input)).map_err(|_| EINVAL)?;
+        let bytes = answer.get().buffer().ok_or(EINVAL)?;
+        Ok(intel::reply::<N>(bytes))
+    }
+
+    /// A security function's status, translated as C translates it for
+    /// `op`.
+    fn security_call<const N: usize>(
+        &self,
+        op: intel::SecurityOp,
+        func: u64,
+        input: &[u8],
+    ) -> Result {
+        let reply = self.intel_call::<N>(func, input)?;
+        match op.errno(intel::status(&reply)) {
+            0 => Ok(()),
+            e => Err(Error::from_errno(e)),
+        }
+    }
+
+    /// The firmware activation DIMM info, `None` when the call fails.
+    fn activation_info(&self) -> Option<[u8; intel::DIMMINFO_LEN]> {
+        self.intel_call(intel::FUNC_FWA_DIMMINFO, &[]).ok()
     }
 
     /// Reads label bytes at `offset` into `out` (at most one transfer).
@@ -178,16 +230,14 @@ impl Dimm {
         Ok(())
     }
 
-    /// The error of a failed label transfer: a locked label area is
-    /// `EACCES` (status 3 of `_LSR`/`_LSW`), anything else `EIO`.
+    /// The error of a failed label transfer, as C's
+    /// `xlat_nvdimm_status()`: a locked label area is `EACCES` (status 3 of
+    /// `_LSR`/`_LSW`); anything else, any non-zero status of Intel
+    /// functions 5 and 6 included (4 is a hardware error there; a lock
+    /// shows in function 4's extended status), `EIO`.
     fn label_errno(&self, e: dsm::DsmError) -> Error {
-        let locked = if self.label_methods {
-            dsm::LABELS_LOCKED
-        } else {
-            dsm::STATUS_LOCKED
-        };
         match e {
-            dsm::DsmError::Status(s) if s == locked => EACCES,
+            dsm::DsmError::Status(dsm::LABELS_LOCKED) if self.label_methods => EACCES,
             _ => EIO,
         }
     }
@@ -254,13 +304,13 @@ kernel::nvdimm_attributes! {
 
 kernel::nvdimm_attributes! {
     /// The `nfit/*` bus attributes. `scrub` exists when the platform scrubs
-    /// (as in C); C's `firmware_activate_noidle` needs firmware activation,
-    /// which this driver does not offer.
+    /// and `firmware_activate_noidle` when it activates firmware (as in C).
     enum BusAttr in c"nfit" {
         Revision = c"revision",
         HwErrorScrub = c"hw_error_scrub": ReadWrite,
         DsmMask = c"dsm_mask",
         Scrub = c"scrub": ReadWrite,
+        FirmwareActivateNoidle = c"firmware_activate_noidle": ReadWrite,
     }
 }
 
@@ -287,6 +337,14 @@ struct NfitBus {
     /// `nfit/hw_error_scrub`: an uncorrectable-error notification scans
     /// the media again instead of asking for the previous scan's records.
     hw_error_scrub: AtomicBool,
+    /// Functions of the root's Intel bus family (firmware activation) the
+    /// platform has, as C's `family_dsm_mask[NVDIMM_BUS_FAMILY_INTEL]`.
+    intel_bus_mask: u64,
+    /// Firmware activation state of the bus, as C caches it.
+    #[pin]
+    activation: Mutex<intel::BusActivation>,
+    /// An invalid activation state was reported (C says so once).
+    activation_warned: AtomicBool,
 }
 
 /// Root functions a scrub needs: ARS capabilities, start, status.
@@ -309,6 +367,46 @@ impl NfitBus {
     /// Whether the platform scrubs (C's `ars_supported()`).
     fn ars_supported(&self) -> bool {
         self.bus_dsm_mask & ROOT_ARS == ROOT_ARS
+    }
+
+    /// Whether the platform activates firmware (C's
+    /// `intel_fwa_supported()`: both Intel bus functions).
+    fn activation_supported(&self) -> bool {
+        self.intel_bus_mask == intel::BUS_FWA_FUNCTIONS
+    }
+
+    /// Calls a function of the root's Intel bus family as C's bus-level
+    /// `ND_CMD_CALL` does; `None` when the evaluation fails or the answer
+    /// is not a buffer (C's `EINVAL`).
+    fn intel_bus_call<const N: usize>(&self, func: u64, input: &[u8]) -> Option<[u8; N]> {
+        let answer = self
+            .root
+            .evaluate_dsm(
+                &Guid(intel::INTEL_BUS_GUID),
+                DSM_REVISION,
+                func,
+                Some(input),
+            )
+            .ok()?;
+        let bytes = answer.get().buffer()?;
+        Some(intel::reply::<N>(bytes))
+    }
+
+    /// The firmware activation bus info.
+    fn activation_info(&self) -> Option<[u8; intel::BUSINFO_LEN]> {
+        self.intel_bus_call(intel::BUS_FUNC_FWA_BUSINFO, &[])
+    }
+
+    /// Says once that the platform reported an invalid activation state.
+    fn invalid_activation_state(&self, s: intel::InvalidState) {
+        if !self.activation_warned.swap(true, Ordering::Relaxed) {
+            dev_err!(self.dev, "invalid firmware activate state {}\n", s.0);
+        }
+    }
+
+    /// Activations so far (a DIMM's cached state is stale when it changed).
+    fn activation_count(&self) -> u32 {
+        self.activation.lock().count
     }
 
     /// Evaluates root `_DSM` function `func` with `input`; the output buffer.
@@ -481,12 +579,20 @@ impl Provider for NfitBus {
                 let count = self.scrub_count.load(Ordering::Acquire);
                 writeln!(out, "{count}{}", if busy { "+" } else { "" })
             }
+            BusAttr::FirmwareActivateNoidle => {
+                let noidle = self.activation.lock().noidle();
+                writeln!(out, "{}", if noidle { "Y" } else { "N" })
+            }
         }
         .map_err(|_| EOVERFLOW)
     }
 
     fn bus_attribute_visible(&self, attr: BusAttr) -> bool {
-        attr != BusAttr::Scrub || self.ars_supported()
+        match attr {
+            BusAttr::Scrub => self.ars_supported(),
+            BusAttr::FirmwareActivateNoidle => self.activation_supported(),
+            _ => true,
+        }
     }
 
     fn store_bus_attribute(&self, bus: &Bus<Self>, attr: BusAttr, data: &[u8]) -> Result {
@@ -496,6 +602,11 @@ impl Provider for NfitBus {
             (BusAttr::HwErrorScrub, b"1") => self.hw_error_scrub.store(true, Ordering::Relaxed),
             // As C: only 1 starts a scrub.
             (BusAttr::Scrub, b"1") => return self.scrub(bus, &self.dev, Scrub::Long, None),
+            // As C: what `kstrtobool()` takes.
+            (BusAttr::FirmwareActivateNoidle, _) => {
+                let noidle = intel::parse_bool(data).ok_or(EINVAL)?;
+                self.activation.lock().set_noidle(noidle);
+            }
             _ => return Err(EINVAL),
         }
         Ok(())
@@ -524,6 +635,11 @@ impl Provider for NfitBus {
                 Ok(ars::xlat_status(cmd, input, &out))
             }
             BusCommand::Call(mut pkg) => {
+                // As C's `acpi_nfit_clear_to_send()` intends: the Intel bus
+                // family (firmware activation) is the kernel's alone.
+                if pkg.family() != u64::from(bindings::NVDIMM_BUS_FAMILY_NFIT) {
+                    return Err(EOPNOTSUPP);
+                }
                 // NVDIMM_BUS_FAMILY_NFIT: root functions by number.
                 let func = pkg.command();
                 if func == 0 || func >= 64 || self.bus_dsm_mask & (1 << func) == 0 {
@@ -537,6 +653,36 @@ impl Provider for NfitBus {
                 Ok(0)
             }
         }
+    }
+
+    fn config_size(&self, dimm: &Dimm) -> Result<nvdimm::ConfigSize> {
+        // As C, asked of the DIMM each time (`_LSI`, or function 4 with an
+        // empty input); a failed evaluation or an answer of the wrong type
+        // is EINVAL, one without a status ENXIO. Only function 4 reports a
+        // lock this way (`_LSx` report it on reads and writes).
+        let flat;
+        let obj;
+        let answer: &[u8] = if dimm.label_methods {
+            let pkg = dimm
+                .node
+                .evaluate(c"_LSI", &[])
+                .ok()
+                .flatten()
+                .ok_or(EINVAL)?;
+            flat = package_bytes(pkg.get()).map_err(|_| EINVAL)?;
+            &flat
+        } else {
+            obj = dimm
+                .call_dsm(dsm::FUNC_LABEL_SIZE, Some(&[][..]))
+                .map_err(|_| EINVAL)?;
+            obj.get().buffer().ok_or(EINVAL)?
+        };
+        let [status, size, max_xfer] = dsm::config_size_fields(answer).ok_or(ENXIO)?;
+        Ok(nvdimm::ConfigSize {
+            status,
+            area: LabelArea { size, max_xfer },
+            locked: !dimm.label_methods && dsm::config_locked(status),
+        })
     }
 
     fn read_labels(&self, dimm: &Dimm, offset: u32, out: &mut [u8]) -> Result {
@@ -627,7 +773,12 @@ impl Provider for NfitBus {
             DimmAttr::Formats => writeln!(out, "{}", u32::from(dimm.pmem)),
             DimmAttr::Serial => writeln!(out, "0x{:08x}", d.serial_number.swap_bytes()),
             DimmAttr::Flags => {
-                let f = dimm.flags;
+                // As C: a dirty shutdown shows as a flush failure.
+                let f = if dimm.shutdown.dirty {
+                    dimm.flags | table::MEM_FLUSH_FAILED
+                } else {
+                    dimm.flags
+                };
                 let names = [
                     (table::MEM_SAVE_FAILED, "save_fail "),
                     (table::MEM_RESTORE_FAILED, "restore_fail "),
@@ -643,7 +794,7 @@ impl Provider for NfitBus {
                     .try_for_each(|(_, name)| out.write_str(name))
                     .and_then(|()| out.write_str("\n"))
             }
-            DimmAttr::Id => dimm.write_id(out).and_then(|()| out.write_str("\n")),
+            DimmAttr::Id => writeln!(out, "{}", DimmIdText(&dimm.dcr)),
             DimmAttr::Family => match dimm.dsm {
                 Some(d) => writeln!(out, "{}", d.info.family),
                 None => return Err(ENXIO),
@@ -652,16 +803,246 @@ impl Provider for NfitBus {
                 Some(d) => writeln!(out, "{:#x}", d.mask),
                 None => return Err(ENXIO),
             },
+            // As C, the count as a signed int.
+            DimmAttr::DirtyShutdown => match dimm.shutdown.count {
+                Some(n) => writeln!(out, "{}", n as i32),
+                None => return Err(ENXIO),
+            },
             // Hidden (see below).
-            DimmAttr::Format1 | DimmAttr::DirtyShutdown => return Err(ENXIO),
+            DimmAttr::Format1 => return Err(ENXIO),
         };
         r.map_err(|_| EOVERFLOW)
     }
 
-    fn dimm_attribute_visible(&self, _dimm: &Dimm, attr: DimmAttr) -> bool {
-        // One interface code per DIMM here, and no shutdown count (that needs
-        // the SMART function): the C driver hides these two the same way.
-        !matches!(attr, DimmAttr::Format1 | DimmAttr::DirtyShutdown)
+    fn dimm_attribute_visible(&self, dimm: &Dimm, attr: DimmAttr) -> bool {
+        match attr {
+            // One interface code per DIMM here: the C driver hides it so.
+            DimmAttr::Format1 => false,
+            // As C: only with a valid shutdown count from SMART.
+            DimmAttr::DirtyShutdown => dimm.shutdown.count.is_some(),
+            _ => true,
+        }
+    }
+
+    fn dimm_command(&self, dimm: &Dimm, mut cmd: NativeCommand<'_>) -> Result<i32> {
+        // As C: Intel functions 1-9 are the native commands of the same
+        // number, at revision 1; a failed evaluation or an answer that is
+        // not a buffer is EINVAL, one that does not fit the output ENXIO.
+        let func = cmd.kind().number();
+        let answer = dimm
+            .call_dsm(u64::from(func), Some(cmd.input()))
+            .map_err(|_| EINVAL)?;
+        let bytes = answer.get().buffer().ok_or(EINVAL)?;
+        intel::native_reply(func, bytes, cmd.output()).map_err(|_| ENXIO)
+    }
+
+    fn security_flags(
+        &self,
+        dimm: &Dimm,
+        kind: PassphraseKind,
+        overwriting: bool,
+    ) -> SecurityFlags {
+        let offered = dimm
+            .dsm
+            .is_some_and(|d| d.mask & (1 << intel::FUNC_GET_SECURITY_STATE) != 0);
+        if !offered {
+            return SecurityFlags::empty();
+        }
+        // As C: the state is indeterminate while an overwrite runs.
+        if overwriting && kind == PassphraseKind::User {
+            return SecurityFlag::Overwrite.into();
+        }
+        let master = kind == PassphraseKind::Master;
+        let state = dimm
+            .intel_call::<{ intel::SECURITY_STATE_LEN }>(intel::FUNC_GET_SECURITY_STATE, &[])
+            .ok()
+            .and_then(|r| intel::SecurityState::parse(&r, master));
+        let Some(state) = state else {
+            pr_err!("DIMM {:#x}: security state retrieval failed\n", dimm.handle);
+            return SecurityFlags::empty();
+        };
+        let mut flags = SecurityFlags::empty();
+        for (on, flag) in [
+            (state.disabled, SecurityFlag::Disabled),
+            (state.unlocked, SecurityFlag::Unlocked),
+            (state.locked, SecurityFlag::Locked),
+            (state.frozen, SecurityFlag::Frozen),
+        ] {
+            if on {
+                flags |= flag;
+            }
+        }
+        flags
+    }
+
+    fn security_freeze(&self, dimm: &Dimm) -> Result {
+        dimm.security_call::<{ intel::STATUS_LEN }>(
+            intel::SecurityOp::Freeze,
+            intel::FUNC_FREEZE_LOCK,
+            &[],
+        )
+    }
+
+    fn security_change_key(
+        &self,
+        dimm: &Dimm,
+        old: &Passphrase,
+        new: &Passphrase,
+        kind: PassphraseKind,
+    ) -> Result {
+        let func = match kind {
+            PassphraseKind::Master => intel::FUNC_SET_MASTER_PASSPHRASE,
+            PassphraseKind::User => intel::FUNC_SET_PASSPHRASE,
+        };
+        let mut input = [0u8; 2 * Passphrase::LEN];
+        input[..Passphrase::LEN].copy_from_slice(old.as_bytes());
+        input[Passphrase::LEN..].copy_from_slice(new.as_bytes());
+        dimm.security_call::<{ intel::STATUS_LEN }>(intel::SecurityOp::ChangeKey, func, &input)
+    }
+
+    fn security_disable(&self, dimm: &Dimm, key: &Passphrase) -> Result {
+        dimm.security_call::<{ intel::STATUS_LEN }>(
+            intel::SecurityOp::Disable,
+            intel::FUNC_DISABLE_PASSPHRASE,
+            key.as_bytes(),
+        )
+    }
+
+    // As C, unlock, erase and overwrite exist on x86 only.
+    #[cfg(CONFIG_X86)]
+    fn security_unlock(&self, dimm: &Dimm, key: &Passphrase) -> Result {
+        dimm.security_call::<{ intel::STATUS_LEN }>(
+            intel::SecurityOp::Unlock,
+            intel::FUNC_UNLOCK_UNIT,
+            key.as_bytes(),
+        )
+    }
+
+    #[cfg(CONFIG_X86)]
+    fn security_erase(&self, dimm: &Dimm, key: &Passphrase, kind: PassphraseKind) -> Result {
+        let func = match kind {
+            PassphraseKind::Master => intel::FUNC_MASTER_SECURE_ERASE,
+            PassphraseKind::User => intel::FUNC_SECURE_ERASE,
+        };
+        dimm.security_call::<{ intel::STATUS_LEN }>(intel::SecurityOp::Erase, func, key.as_bytes())
+    }
+
+    #[cfg(CONFIG_X86)]
+    fn security_overwrite(&self, dimm: &Dimm, key: &Passphrase) -> Result {
+        dimm.security_call::<{ intel::STATUS_LEN }>(
+            intel::SecurityOp::Overwrite,
+            intel::FUNC_OVERWRITE,
+            key.as_bytes(),
+        )
+    }
+
+    #[cfg(CONFIG_X86)]
+    fn security_query_overwrite(&self, dimm: &Dimm) -> Result {
+        dimm.security_call::<{ intel::STATUS_LEN }>(
+            intel::SecurityOp::QueryOverwrite,
+            intel::FUNC_QUERY_OVERWRITE,
+            &[],
+        )
+    }
+
+    fn firmware_activation(&self) -> bool {
+        self.activation_supported()
+    }
+
+    fn firmware_activate_state(&self) -> FirmwareState {
+        let state = self.activation.lock().state(
+            || self.activation_info(),
+            |s| self.invalid_activation_state(s),
+        );
+        firmware_state(state)
+    }
+
+    fn firmware_capability(&self) -> FirmwareCapability {
+        let cap = self.activation.lock().capability(
+            || self.activation_info(),
+            |s| self.invalid_activation_state(s),
+        );
+        match cap {
+            intel::FwaCapability::Invalid => FirmwareCapability::Invalid,
+            intel::FwaCapability::None => FirmwareCapability::None,
+            intel::FwaCapability::Quiesce => FirmwareCapability::Quiesce,
+            intel::FwaCapability::Live => FirmwareCapability::Live,
+        }
+    }
+
+    fn firmware_activate(&self) -> Result {
+        let rc = self.activation.lock().activate(
+            || self.activation_info(),
+            |s| self.invalid_activation_state(s),
+            |iodev| {
+                // As C: the call's result; the firmware status is the
+                // DIMMs' to report.
+                match self.intel_bus_call::<{ intel::ACTIVATE_REPLY_LEN }>(
+                    intel::BUS_FUNC_FWA_ACTIVATE,
+                    &[iodev],
+                ) {
+                    Some(_) => 0,
+                    None => intel::EINVAL,
+                }
+            },
+        );
+        match rc {
+            0 => Ok(()),
+            e => Err(Error::from_errno(e)),
+        }
+    }
+
+    fn dimm_firmware_state(&self, dimm: &Dimm) -> FirmwareState {
+        let count = self.activation_count();
+        let state = dimm
+            .activation
+            .lock()
+            .state(count, || dimm.activation_info());
+        firmware_state(state)
+    }
+
+    fn dimm_firmware_result(&self, dimm: &Dimm) -> FirmwareResult {
+        let count = self.activation_count();
+        match dimm
+            .activation
+            .lock()
+            .result(count, || dimm.activation_info())
+        {
+            intel::FwaResult::Invalid => FirmwareResult::Invalid,
+            intel::FwaResult::None => FirmwareResult::None,
+            intel::FwaResult::Success => FirmwareResult::Success,
+            intel::FwaResult::NotStaged => FirmwareResult::NotStaged,
+            intel::FwaResult::NeedReset => FirmwareResult::NeedReset,
+            intel::FwaResult::Fail => FirmwareResult::Fail,
+        }
+    }
+
+    fn dimm_firmware_arm(&self, dimm: &Dimm, trigger: FirmwareTrigger) -> Result {
+        let count = self.activation_count();
+        let mut activation = dimm.activation.lock();
+        let arm = trigger == FirmwareTrigger::Arm;
+        match activation.arm(count, arm, || dimm.activation_info()) {
+            Err(e) => Err(Error::from_errno(e)),
+            Ok(None) => Ok(()),
+            Ok(Some(input)) => {
+                // Committed to a change: the bus state is stale (lock order:
+                // a DIMM's, then the bus's).
+                self.activation.lock().invalidate();
+                dimm.intel_call::<{ intel::ARM_REPLY_LEN }>(intel::FUNC_FWA_ARM, &[input])
+                    .map(|_| ())
+            }
+        }
+    }
+}
+
+/// The core's activation state of the driver's.
+fn firmware_state(state: intel::FwaState) -> FirmwareState {
+    match state {
+        intel::FwaState::Invalid => FirmwareState::Invalid,
+        intel::FwaState::Idle => FirmwareState::Idle,
+        intel::FwaState::Armed => FirmwareState::Armed,
+        intel::FwaState::Busy => FirmwareState::Busy,
+        intel::FwaState::ArmOverflow => FirmwareState::ArmOverflow,
     }
 }
 
@@ -882,6 +1263,17 @@ fn root_functions(root: &Node) -> u64 {
     }
 }
 
+/// The root device's Intel bus family functions (firmware activation), as
+/// C's `acpi_nfit_init_dsms()` checks each with `acpi_check_dsm()`.
+fn intel_bus_functions(root: &Node) -> u64 {
+    let mask = query_functions(root, &intel::INTEL_BUS_GUID, DSM_REVISION);
+    if mask & 1 != 0 {
+        mask & intel::BUS_FWA_FUNCTIONS
+    } else {
+        0
+    }
+}
+
 /// The function-0 answer of a `_DSM` interface (0 when there is none).
 fn query_functions(node: &Node, guid: &[u8; 16], rev: u64) -> u64 {
     node.evaluate_dsm(&Guid(*guid), rev, dsm::FUNC_QUERY, None)
@@ -954,7 +1346,8 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
                 &Guid(info.guid),
                 dsm::revision(info.family, dsm::FUNC_LABEL_SIZE),
                 dsm::FUNC_LABEL_SIZE,
-                None,
+                // As C's GET_CONFIG_SIZE: an empty input buffer.
+                Some(&[][..]),
             )
             .and_then(|a| {
                 let bytes = a.get().buffer().ok_or(EIO)?;
@@ -978,7 +1371,15 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
             .and_then(|o| package_bytes(o.ok_or(EIO)?.get()));
         (true, answer)
     };
-    match answer.map(|a| dsm::label_size(&a)) {
+    // As C, a locked configuration still reports its geometry (the core
+    // learns of the lock from GET_CONFIG_SIZE, see `config_size`).
+    let geometry = |a: &[u8]| match dsm::config_size_fields(a) {
+        Some([status, size, max_xfer]) if !label_methods && dsm::config_locked(status) => {
+            Ok((size, max_xfer))
+        }
+        _ => dsm::label_size(a),
+    };
+    match answer.map(|a| geometry(&a)) {
         Ok(Ok((size, max_xfer))) if size != 0 && max_xfer != 0 => DimmInterface {
             dsm: Some(d),
             label: Some(LabelArea { size, max_xfer }),
@@ -997,6 +1398,24 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
     }
 }
 
+/// The last shutdown of an Intel DIMM from its SMART data, as C's
+/// `nfit_intel_shutdown_status()`: nothing when the DIMM lacks the function
+/// or the answer is not a whole SMART structure.
+fn shutdown_status(node: &Node, d: DimmDsm) -> intel::ShutdownStatus {
+    if d.mask & (1 << intel::FUNC_SMART) == 0 {
+        return intel::ShutdownStatus::default();
+    }
+    node.evaluate_dsm(
+        &Guid(d.info.guid),
+        dsm::revision(d.info.family, intel::FUNC_SMART),
+        intel::FUNC_SMART,
+        Some(&[][..]),
+    )
+    .ok()
+    .and_then(|a| a.get().buffer().and_then(intel::ShutdownStatus::parse))
+    .unwrap_or_default()
+}
+
 impl NfitDriver {
     fn new(dev: &device::Device<Core<'_>>) -> Result<Self> {
         let root = Node::of_device(dev).ok_or_else(|| {
@@ -1004,7 +1423,15 @@ impl NfitDriver {
             ENODEV
         })?;
         let bus_dsm_mask = root_functions(&root);
+        let intel_bus_mask = intel_bus_functions(&root);
         let bus_root = root.clone();
+        // As C: the Intel bus family when the root has both activation
+        // functions (its packages are refused, see `bus_command`).
+        let bus_families = if intel_bus_mask == intel::BUS_FWA_FUNCTIONS {
+            BusFamily::Nfit | BusFamily::Intel
+        } else {
+            BusFamily::Nfit.into()
+        };
         // As C: the ARS and clear-error commands the root implements, and
         // ND_CMD_CALL of the NFIT bus family (root functions by number).
         let fixed = bus_dsm_mask
@@ -1030,7 +1457,7 @@ impl NfitDriver {
                     Family::Hyperv,
                 ],
                 bus_commands: BusCommands::from_command_numbers(fixed) | BusCommandKind::Call,
-                bus_families: BusFamily::Nfit.into(),
+                bus_families,
             },
             try_pin_init!(NfitBus {
                 revision: nfit_revision(),
@@ -1042,6 +1469,9 @@ impl NfitDriver {
                 scrub_count: AtomicU32::new(0),
                 scrubbing: AtomicBool::new(false),
                 hw_error_scrub: AtomicBool::new(false),
+                intel_bus_mask,
+                activation <- kernel::new_mutex!(intel::BusActivation::new()),
+                activation_warned: AtomicBool::new(false),
             }),
         )?;
         let plain: &device::Device = dev;
@@ -1104,24 +1534,47 @@ impl NfitDriver {
             // Like the C driver: labels are found, not declared.
             labeling: false,
             unarmed: flags & table::MEM_NOT_ARMED != 0,
-            call: found.dsm.is_some(),
+            // As C, every DIMM (one without a family answers ENOTTY).
+            call: true,
             flush_hints: &hints,
         };
+        let key_id = CString::try_from_fmt(fmt!("{}", TableMessage(DimmIdText(&dcr))))?;
+        let intel_dsm = found.dsm.filter(|d| d.info.family == dsm::FAMILY_INTEL);
+        let shutdown = intel_dsm.map_or_else(Default::default, |d| shutdown_status(&node, d));
+        let nfit_bus = bus.provider();
+        let features = DimmFeatures {
+            // As C: the Intel functions 1-9 that are native commands of the
+            // same number.
+            commands: intel_dsm.map_or(DimmCommands::empty(), |d| {
+                DimmCommands::from_command_numbers(d.mask & intel::STANDARD_COMMANDS)
+            }),
+            // As C: the id names the DIMM's key (`nvdimm:<id>`).
+            id: Some(&key_id),
+            // As C: the Intel security operations for every Intel DIMM
+            // (each fails with ENOTTY without its function), the activation
+            // operations with both DIMM activation functions on a bus that
+            // activates.
+            security: intel_dsm.is_some(),
+            firmware: nfit_bus.activation_supported()
+                && intel_dsm.is_some_and(|d| {
+                    d.mask & intel::DIMM_FWA_FUNCTIONS == intel::DIMM_FWA_FUNCTIONS
+                }),
+        };
         let events_node = node.clone();
-        let id = bus.add_dimm(
-            Dimm {
-                node,
-                handle,
-                physical_id: m.physical_id,
-                flags,
-                dcr,
-                dsm: found.dsm,
-                label: found.label,
-                label_methods: found.label_methods,
-                pmem,
-            },
-            &options,
-        )?;
+        let dimm = try_pin_init!(Dimm {
+            node,
+            handle,
+            physical_id: m.physical_id,
+            flags,
+            dcr,
+            dsm: found.dsm,
+            label: found.label,
+            label_methods: found.label_methods,
+            pmem,
+            shutdown,
+            activation <- kernel::new_mutex!(intel::DimmActivation::new()),
+        });
+        let id = bus.add_dimm_with(dimm, &options, &features)?;
         let failed = table::MEM_SAVE_FAILED
             | table::MEM_RESTORE_FAILED
             | table::MEM_FLUSH_FAILED

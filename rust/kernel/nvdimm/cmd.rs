@@ -14,6 +14,7 @@ use crate::{
     bindings::{
         self, nd_cmd_get_config_data_hdr, nd_cmd_get_config_size, nd_cmd_pkg, nd_cmd_set_config_hdr,
     },
+    impl_flags,
     prelude::*,
     transmute::{AsBytes, FromBytes},
 };
@@ -60,6 +61,177 @@ pub struct LabelArea {
     pub max_xfer: u32,
 }
 
+impl_flags!(
+    /// The native (`ND_CMD_*`) DIMM commands a DIMM serves through
+    /// [`Provider::dimm_command`](super::Provider::dimm_command), besides
+    /// the label commands (which the label area decides) and
+    /// `ND_CMD_CALL`. They become bits of the DIMM's command mask, which
+    /// userspace sees in `nmemN/commands`.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+    pub struct DimmCommands(u64);
+
+    /// One native DIMM command.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum DimmCommandKind {
+        /// `ND_CMD_SMART`: health data (`struct nd_cmd_smart`).
+        Smart = 1 << bindings::ND_CMD_SMART,
+        /// `ND_CMD_SMART_THRESHOLD`: alarm thresholds.
+        SmartThreshold = 1 << bindings::ND_CMD_SMART_THRESHOLD,
+        /// `ND_CMD_DIMM_FLAGS`.
+        DimmFlags = 1 << bindings::ND_CMD_DIMM_FLAGS,
+        /// `ND_CMD_VENDOR_EFFECT_LOG_SIZE`: listed in the command mask
+        /// only; the core has no layout for it and refuses it.
+        VendorEffectLogSize = 1 << bindings::ND_CMD_VENDOR_EFFECT_LOG_SIZE,
+        /// `ND_CMD_VENDOR_EFFECT_LOG`: as `VendorEffectLogSize`.
+        VendorEffectLog = 1 << bindings::ND_CMD_VENDOR_EFFECT_LOG,
+        /// `ND_CMD_VENDOR`: vendor-specific pass-through.
+        Vendor = 1 << bindings::ND_CMD_VENDOR,
+    }
+);
+
+impl DimmCommands {
+    /// The native commands among `mask`'s bits, by `ND_CMD_*` number (bit
+    /// `n` for command `n`); other bits (the label commands, `ND_CMD_CALL`)
+    /// are dropped. For a platform whose function numbers are the command
+    /// numbers, as the Intel `_DSM` family's are.
+    pub fn from_command_numbers(mask: u64) -> Self {
+        Self(mask & Self::all_bits())
+    }
+
+    /// The command-mask bits.
+    pub(super) fn bits(self) -> u64 {
+        self.0
+    }
+}
+
+impl DimmCommandKind {
+    const ALL: [Self; 6] = [
+        Self::Smart,
+        Self::SmartThreshold,
+        Self::DimmFlags,
+        Self::VendorEffectLogSize,
+        Self::VendorEffectLog,
+        Self::Vendor,
+    ];
+
+    /// The command of an `ND_CMD_*` number, if it is a native one.
+    pub fn from_number(cmd: u32) -> Option<Self> {
+        let bit = 1u64.checked_shl(cmd).unwrap_or(0);
+        Self::ALL.into_iter().find(|k| *k as u64 == bit)
+    }
+
+    /// The `ND_CMD_*` number (also the Intel `_DSM` function number of the
+    /// same command).
+    pub fn number(self) -> u32 {
+        (self as u64).trailing_zeros()
+    }
+}
+
+/// A native DIMM command with its buffer split as the core's command
+/// descriptor (`nd_cmd_dimm_desc()`) splits it: the input fields, then the
+/// output fields.
+pub struct NativeCommand<'a> {
+    kind: DimmCommandKind,
+    input: &'a [u8],
+    output: &'a mut [u8],
+}
+
+impl NativeCommand<'_> {
+    /// Which command.
+    pub fn kind(&self) -> DimmCommandKind {
+        self.kind
+    }
+
+    /// The input fields (`ND_CMD_VENDOR`: opcode, length and the
+    /// `in_length` bytes; empty for the others).
+    pub fn input(&self) -> &[u8] {
+        self.input
+    }
+
+    /// The output fields: the fixed size of the command's reply
+    /// (`ND_CMD_SMART` 132 bytes, `SMART_THRESHOLD` 12, `DIMM_FLAGS` 8), or
+    /// what is left of the buffer for `ND_CMD_VENDOR` (at least its status
+    /// and length words).
+    pub fn output(&mut self) -> &mut [u8] {
+        self.output
+    }
+}
+
+/// Sizes of the fixed output of a native command (status word included),
+/// as `include/uapi/linux/ndctl.h` lays them out.
+const SMART_LEN: usize = 4 + 128;
+const SMART_THRESHOLD_LEN: usize = 4 + 8;
+const DIMM_FLAGS_LEN: usize = 4 + 4;
+/// `ND_CMD_VENDOR`: opcode and input length; status and output length.
+const VENDOR_IN_HDR_LEN: usize = 8;
+const VENDOR_OUT_HDR_LEN: usize = 8;
+
+impl<'a> NativeCommand<'a> {
+    /// Checks a native command's buffer against the core's layout for it.
+    fn parse(kind: DimmCommandKind, buf: &'a mut [u8]) -> Result<Self> {
+        let fixed = |len: usize, buf: &'a mut [u8]| -> Result<Self> {
+            let output = buf.get_mut(..len).ok_or(EINVAL)?;
+            Ok(Self {
+                kind,
+                input: &[],
+                output,
+            })
+        };
+        match kind {
+            DimmCommandKind::Smart => fixed(SMART_LEN, buf),
+            DimmCommandKind::SmartThreshold => fixed(SMART_THRESHOLD_LEN, buf),
+            DimmCommandKind::DimmFlags => fixed(DIMM_FLAGS_LEN, buf),
+            DimmCommandKind::Vendor => {
+                let len = buf.get(4..8).ok_or(EINVAL)?;
+                let in_len = u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize;
+                let in_end = VENDOR_IN_HDR_LEN.checked_add(in_len).ok_or(EINVAL)?;
+                if buf.len() < in_end.checked_add(VENDOR_OUT_HDR_LEN).ok_or(EINVAL)? {
+                    return Err(EINVAL);
+                }
+                let (input, output) = buf.split_at_mut(in_end);
+                Ok(Self {
+                    kind,
+                    input,
+                    output,
+                })
+            }
+            // No layout in the core (`nd_cmd_dimm_desc()` has none), which
+            // refuses them before any provider.
+            DimmCommandKind::VendorEffectLogSize | DimmCommandKind::VendorEffectLog => Err(ENOTTY),
+        }
+    }
+}
+
+/// A provider's answer to `ND_CMD_GET_CONFIG_SIZE` when it asks the DIMM
+/// each time ([`Provider::config_size`](super::Provider::config_size)), as
+/// C's NFIT driver does: a DIMM's label area may be locked until the core
+/// unlocks the DIMM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigSize {
+    /// The firmware's status word, as userspace gets it.
+    pub status: u32,
+    /// The geometry the DIMM reports. Label commands stay limited to the
+    /// [`LabelArea`] the DIMM was created with.
+    pub area: LabelArea,
+    /// The DIMM's configuration is locked: in-kernel callers get `EACCES`,
+    /// on which the core marks the DIMM locked.
+    pub locked: bool,
+}
+
+impl ConfigSize {
+    /// The status for in-kernel callers: `EACCES` when locked, `EIO` for any
+    /// other non-zero firmware status (C's `xlat_nvdimm_status()`).
+    pub fn kernel_status(&self) -> i32 {
+        if self.locked {
+            EACCES.to_errno()
+        } else if self.status != 0 {
+            EIO.to_errno()
+        } else {
+            0
+        }
+    }
+}
+
 /// A DIMM command with its buffer split into checked parts.
 pub enum DimmCommand<'a> {
     /// `ND_CMD_GET_CONFIG_SIZE`: the reply is written by [`DimmCommand::reply_config_size`].
@@ -89,6 +261,8 @@ pub enum DimmCommand<'a> {
     },
     /// `ND_CMD_CALL`: a family-specific pass-through command.
     Call(CallPackage<'a>),
+    /// A native command ([`DimmCommandKind`]).
+    Native(NativeCommand<'a>),
 }
 
 /// A checked `struct nd_cmd_pkg`: the family is one the bus accepts and the
@@ -176,16 +350,25 @@ impl<'a> DimmCommand<'a> {
                 })
             }
             bindings::ND_CMD_CALL => Ok(Self::Call(CallPackage::parse(buf, families)?)),
-            _ => Err(ENOTTY),
+            cmd => match DimmCommandKind::from_number(cmd) {
+                Some(kind) => Ok(Self::Native(NativeCommand::parse(kind, buf)?)),
+                None => Err(ENOTTY),
+            },
         }
     }
 
     /// Answers `ND_CMD_GET_CONFIG_SIZE` from the label area geometry.
     #[inline]
     pub fn reply_config_size(out: &mut [u8], area: &LabelArea) {
+        Self::reply_config_size_status(out, 0, area)
+    }
+
+    /// Answers `ND_CMD_GET_CONFIG_SIZE` with a firmware status.
+    #[inline]
+    pub fn reply_config_size_status(out: &mut [u8], status: u32, area: &LabelArea) {
         if let Some(reply) = nd_cmd_get_config_size::from_bytes_mut(out) {
             // A `__packed` struct: its fields are assigned, never borrowed.
-            reply.status = 0;
+            reply.status = status;
             reply.config_size = area.size;
             reply.max_xfer = area.max_xfer;
         }
@@ -405,9 +588,80 @@ mod tests {
     }
 
     #[test]
+    fn config_size_status() {
+        let mut c = ConfigSize {
+            status: 0,
+            area: AREA,
+            locked: false,
+        };
+        assert_eq!(c.kernel_status(), 0);
+        c.status = 3;
+        assert_eq!(c.kernel_status(), -5);
+        c.status = 1 << 16;
+        c.locked = true;
+        assert_eq!(c.kernel_status(), -13);
+        let mut b = get_cmd(0, 0, 12);
+        DimmCommand::reply_config_size_status(&mut b, c.status, &c.area);
+        assert_eq!(read_u32(&b, 0), Ok(1 << 16));
+        assert_eq!(read_u32(&b, 4), Ok(AREA.size));
+    }
+
+    #[test]
+    fn native_commands() {
+        let mut b = get_cmd(0, 0, 132);
+        match DimmCommand::parse(bindings::ND_CMD_SMART, &mut b, None, 0) {
+            Ok(DimmCommand::Native(mut n)) => {
+                assert_eq!(n.kind(), DimmCommandKind::Smart);
+                assert_eq!(n.input().len(), 0);
+                assert_eq!(n.output().len(), 132);
+            }
+            _ => panic!("smart rejected"),
+        }
+        let mut short = get_cmd(0, 0, 131);
+        assert_eq!(errno(DimmCommand::parse(1, &mut short, None, 0)), -22);
+        let mut b = get_cmd(0, 0, 12);
+        assert!(matches!(
+            DimmCommand::parse(bindings::ND_CMD_SMART_THRESHOLD, &mut b, None, 0),
+            Ok(DimmCommand::Native(_))
+        ));
+        let mut b = get_cmd(0, 0, 8);
+        assert!(matches!(
+            DimmCommand::parse(bindings::ND_CMD_DIMM_FLAGS, &mut b, None, 0),
+            Ok(DimmCommand::Native(_))
+        ));
+        // Vendor: opcode, in_length 4, 4 input bytes, then status and
+        // out_length at least.
+        let mut b = get_cmd(0x1234, 4, 8 + 4 + 8 + 16);
+        match DimmCommand::parse(bindings::ND_CMD_VENDOR, &mut b, None, 0) {
+            Ok(DimmCommand::Native(mut n)) => {
+                assert_eq!(n.input().len(), 12);
+                assert_eq!(n.output().len(), 24);
+            }
+            _ => panic!("vendor rejected"),
+        }
+        let mut b = get_cmd(0x1234, 4, 8 + 4 + 7);
+        assert_eq!(errno(DimmCommand::parse(9, &mut b, None, 0)), -22);
+        let mut b = get_cmd(0x1234, u32::MAX, 64);
+        assert_eq!(errno(DimmCommand::parse(9, &mut b, None, 0)), -22);
+        // No layout: refused as the core refuses them.
+        let mut b = get_cmd(0, 0, 64);
+        assert_eq!(errno(DimmCommand::parse(7, &mut b, None, 0)), -25);
+        assert_eq!(errno(DimmCommand::parse(8, &mut b, None, 0)), -25);
+        assert_eq!(DimmCommandKind::Vendor.number(), 9);
+        assert_eq!(
+            DimmCommandKind::from_number(3),
+            Some(DimmCommandKind::DimmFlags)
+        );
+        assert_eq!(DimmCommandKind::from_number(4), None);
+        assert_eq!(DimmCommandKind::from_number(64), None);
+        // Bits 1-3 and 7-9 only.
+        assert_eq!(DimmCommands::from_command_numbers(u64::MAX).bits(), 0x38e);
+    }
+
+    #[test]
     fn unknown_commands() {
         let mut b = get_cmd(0, 0, 64);
-        for cmd in [0, 1, 2, 3, 7, 8, 9, 11, 0x33] {
+        for cmd in [0, 11, 0x33] {
             assert_eq!(
                 errno(DimmCommand::parse(cmd, &mut b, Some(&AREA), u64::MAX)),
                 -25

@@ -145,3 +145,19 @@ fn denied_functions_are_security_and_firmware_activation() {
     // All of them are functions C knows for the Intel family.
     assert_eq!(INTEL_DENIED & !INTEL_FUNCTIONS, 0);
 }
+
+#[test]
+fn config_size_fields_as_acpi_nfit_ctl() {
+    let mut a = Vec::new();
+    for w in [1u32 << 16, 128 << 10, 4096] {
+        a.extend_from_slice(&w.to_le_bytes());
+    }
+    assert_eq!(config_size_fields(&a), Some([1 << 16, 128 << 10, 4096]));
+    assert!(config_locked(1 << 16));
+    assert!(!config_locked(1));
+    assert!(!config_locked(2 << 16));
+    // Whole fields only; missing ones are zero; no status at all is None.
+    assert_eq!(config_size_fields(&a[..10]), Some([1 << 16, 128 << 10, 0]));
+    assert_eq!(config_size_fields(&a[..4]), Some([1 << 16, 0, 0]));
+    assert_eq!(config_size_fields(&a[..3]), None);
+}

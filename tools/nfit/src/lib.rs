@@ -31,6 +31,12 @@ pub mod ars;
 #[path = "../../../drivers/acpi/nfit/nfit_rs/dsm.rs"]
 pub mod dsm;
 
+// The kernel's Intel `_DSM` family layouts, status translations and
+// firmware activation caches (`nfit_rs/intel.rs`), as is.
+#[rustfmt::skip]
+#[path = "../../../drivers/acpi/nfit/nfit_rs/intel.rs"]
+pub mod intel;
+
 pub mod builder;
 pub mod fuzz;
 pub mod reference;
@@ -39,5 +45,7 @@ pub mod reference;
 mod ars_tests;
 #[cfg(test)]
 mod dsm_tests;
+#[cfg(test)]
+mod intel_tests;
 #[cfg(test)]
 mod tests;

@@ -193,9 +193,6 @@ pub const FUNC_LABEL_WRITE: u64 = 6;
 /// `NVDIMM_INTEL_CMDMASK`: commands 1-9 and the Intel functions 10-30).
 pub const INTEL_FUNCTIONS: u64 = 0x7fff_fffe;
 
-/// Label status: the label area is locked.
-pub const STATUS_LOCKED: u32 = 4;
-
 /// Why an answer was not usable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DsmError {
@@ -231,6 +228,28 @@ pub fn payload(out: &[u8]) -> Result<&[u8], DsmError> {
         return Err(DsmError::Status(status));
     }
     Ok(&out[4..])
+}
+
+/// `ND_CONFIG_LOCKED`, in the extended status (upper 16 bits) of a
+/// function-4 answer: the DIMM's configuration is locked.
+pub const CONFIG_LOCKED: u32 = 1;
+
+/// The `ND_CMD_GET_CONFIG_SIZE` fields (status, size, maximum transfer) of
+/// a function-4 or `_LSI` answer, copied as `acpi_nfit_ctl()` copies them:
+/// whole four-byte fields, zero where the answer ends; `None` when not
+/// even the status came back (C: `ENXIO`).
+pub fn config_size_fields(out: &[u8]) -> Option<[u32; 3]> {
+    let status = u32_at(out, 0)?;
+    Some([
+        status,
+        u32_at(out, 4).unwrap_or(0),
+        u32_at(out, 8).unwrap_or(0),
+    ])
+}
+
+/// Whether a function-4 status says the configuration is locked.
+pub fn config_locked(status: u32) -> bool {
+    (status >> 16) & CONFIG_LOCKED != 0
 }
 
 /// The label area size and maximum transfer from a function-4 answer.

@@ -388,21 +388,67 @@ const IOCTL_NUMBERS: [(u32, uapi::Ioctl); 8] = [
     (_IO(MAGIC, 0x37), uapi::Ioctl::RequestHealth),
 ];
 
-// The protocol's table, which the user-space tool and the header test use,
-// gives the same numbers on this architecture.
-const _: () = {
+/// The debug ioctls, served only with `CONFIG_OCXLPMEM_RUST_DEBUG` (they
+/// give raw access to the controller).
+const DEBUG_IOCTL_NUMBERS: [(u32, uapi::Ioctl); 4] = [
+    (
+        _IOWR::<[u8; uapi::FWDEBUG_SIZE]>(MAGIC, 0xf0),
+        uapi::Ioctl::FwDebug,
+    ),
+    (
+        _IOW::<[u8; uapi::MMIO_SIZE]>(MAGIC, 0xf1),
+        uapi::Ioctl::MmioWrite,
+    ),
+    (
+        _IOWR::<[u8; uapi::MMIO_SIZE]>(MAGIC, 0xf2),
+        uapi::Ioctl::MmioRead,
+    ),
+    (_IO(MAGIC, 0xf3), uapi::Ioctl::Shutdown),
+];
+
+/// The register offset a debug MMIO ioctl names: 8-byte aligned (checked
+/// when decoded) and inside the register window.
+fn register(address: u64) -> Result<usize> {
+    usize::try_from(address)
+        .ok()
+        .filter(|a| {
+            a.checked_add(8)
+                .is_some_and(|end| end <= attach::REGISTER_BYTES)
+        })
+        .ok_or(EINVAL)
+}
+
+/// The ioctl numbered `cmd`, if this build serves it.
+fn served_ioctl(cmd: u32) -> Option<uapi::Ioctl> {
+    let debug: &[(u32, uapi::Ioctl)] = if cfg!(CONFIG_OCXLPMEM_RUST_DEBUG) {
+        &DEBUG_IOCTL_NUMBERS
+    } else {
+        &[]
+    };
+    Iterator::chain(IOCTL_NUMBERS.iter(), debug)
+        .find(|(n, _)| *n == cmd)
+        .map(|(_, i)| *i)
+}
+
+/// Checks a table of numbers against the protocol's, which the user-space
+/// tool and the header test use, on this architecture.
+const fn same_numbers(table: &[(u32, uapi::Ioctl)]) -> bool {
     let enc = if cfg!(CONFIG_PPC) {
         &uapi::IOC_POWERPC
     } else {
         &uapi::IOC_GENERIC
     };
     let mut i = 0;
-    while i < IOCTL_NUMBERS.len() {
-        let (n, ioctl) = IOCTL_NUMBERS[i];
-        assert!(matches!(ioctl.number(enc), Some(m) if m == n));
+    while i < table.len() {
+        let (n, ioctl) = table[i];
+        if !matches!(ioctl.number(enc), Some(m) if m == n) {
+            return false;
+        }
         i += 1;
     }
-};
+    true
+}
+const _: () = assert!(same_numbers(&IOCTL_NUMBERS) && same_numbers(&DEBUG_IOCTL_NUMBERS));
 
 /// The most error log additional data one call returns: the largest
 /// buffer size (a multiple of 8) the user API's 16-bit field can name.
@@ -427,11 +473,7 @@ impl MiscDevice for CardFile {
     }
 
     fn ioctl(me: Pin<&CardFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
-        let ioctl = IOCTL_NUMBERS
-            .iter()
-            .find(|(n, _)| *n == cmd)
-            .map(|(_, i)| *i)
-            .ok_or(ENOTTY)?;
+        let ioctl = served_ioctl(cmd).ok_or(ENOTTY)?;
         let (_, _, size) = ioctl.def();
         let user = UserSlice::new(UserPtr::from_addr(arg), size);
         let ctrl = &me.ctrl;
@@ -529,8 +571,56 @@ impl MiscDevice for CardFile {
                 user.writer()
                     .write_slice(&uapi::events(chi).to_ne_bytes())?;
             }
-            // The debug ioctls are not offered.
-            _ => return Err(ENOTTY),
+            uapi::Ioctl::FwDebug => {
+                let (mut reader, _) = user.reader_writer();
+                let mut b = [0u8; uapi::FWDEBUG_SIZE];
+                reader.read_slice(&mut b)?;
+                let args = uapi::FwDebugArgs::decode(&b).map_err(errno)?;
+                // The buffer goes to the card and comes back with its answer.
+                let buffer = UserSlice::new(
+                    UserPtr::from_addr(args.buf_ptr as usize),
+                    usize::from(args.buf_size),
+                );
+                let (mut from, mut to) = buffer.reader_writer();
+                let mut buf = KVec::from_elem(0u8, usize::from(args.buf_size), GFP_KERNEL)?;
+                from.read_slice(&mut buf)?;
+                ctrl.live(|w, mb| {
+                    commands::fw_debug(
+                        w,
+                        mb,
+                        &mut Sleeper,
+                        args.action,
+                        args.function_code,
+                        [args.parameter_1, args.parameter_2],
+                        &mut buf,
+                    )
+                })?;
+                to.write_slice(&buf)?;
+            }
+            uapi::Ioctl::MmioWrite => {
+                let mut b = [0u8; uapi::MMIO_SIZE];
+                user.reader().read_slice(&mut b)?;
+                let (address, value) = uapi::decode_mmio(&b).map_err(errno)?;
+                let offset = register(address)?;
+                ctrl.live(|w, _| {
+                    regs::write(w, offset, value)?;
+                    // Whatever it was, the card sees it now.
+                    regs::Mmio::doorbell(w);
+                    Ok(())
+                })?;
+            }
+            uapi::Ioctl::MmioRead => {
+                let (mut reader, mut writer) = user.reader_writer();
+                let mut b = [0u8; uapi::MMIO_SIZE];
+                reader.read_slice(&mut b)?;
+                let (address, _) = uapi::decode_mmio(&b).map_err(errno)?;
+                let offset = register(address)?;
+                let value = ctrl.live(|w, _| regs::read(w, offset))?;
+                writer.write_slice(&uapi::encode_mmio(address, value))?;
+            }
+            uapi::Ioctl::Shutdown => {
+                ctrl.live(|w, mb| commands::shutdown(w, mb, &mut Sleeper))?;
+            }
         }
         Ok(0)
     }

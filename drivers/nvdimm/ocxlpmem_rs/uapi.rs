@@ -516,6 +516,20 @@ impl FwDebugArgs {
     }
 }
 
+impl FwDebugArgs {
+    /// The request userspace sends (its side of [`FwDebugArgs::decode`]).
+    pub fn request(&self) -> [u8; FWDEBUG_SIZE] {
+        let mut b = [0u8; FWDEBUG_SIZE];
+        put(&mut b, 0, &self.parameter_1.to_ne_bytes());
+        put(&mut b, 8, &self.parameter_2.to_ne_bytes());
+        put(&mut b, 16, &self.buf_ptr.to_ne_bytes());
+        put(&mut b, 24, &u16::from(self.action).to_ne_bytes());
+        put(&mut b, 26, &self.function_code.to_ne_bytes());
+        put(&mut b, 28, &self.buf_size.to_ne_bytes());
+        b
+    }
+}
+
 /// `IOCTL_OCXLPMEM_MMIO_*`'s payload: `(address, value)`; the address must
 /// be 8-byte aligned (the driver checks it against the window).
 pub fn decode_mmio(b: &[u8; MMIO_SIZE]) -> Result<(u64, u64)> {

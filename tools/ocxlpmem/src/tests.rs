@@ -875,6 +875,15 @@ fn ioctl_requests_and_answers_round_trip() {
         buf_size: 4096,
     };
     assert_eq!(ErrorLogArgs::decode(&args.request()), Ok(args));
+    let fw = uapi::FwDebugArgs {
+        parameter_1: 0x10,
+        parameter_2: 64,
+        buf_ptr: 0x7fff_0000_2000,
+        action: data::FWDEBUG_READ_CONTROLLER_MEMORY,
+        function_code: 3,
+        buf_size: 64,
+    };
+    assert_eq!(uapi::FwDebugArgs::decode(&fw.request()), Ok(fw));
     let entry = ErrorLogEntry {
         log_identifier: 7,
         program_reference_code: 0x1234,

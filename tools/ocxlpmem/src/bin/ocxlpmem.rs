@@ -19,6 +19,11 @@
 //! ocxlpmem watch-fatal [DEV]        register an eventfd, read the statistics
 //!                                   (arm a fatal card fault on them first),
 //!                                   wait for the interrupt, try one more ioctl
+//! ocxlpmem fwdebug --action A [--function F] [--p1 X] [--p2 Y] [--size N]
+//!          [--data HEX] [DEV]         a firmware debug action (debug kernels)
+//! ocxlpmem mmio-read ADDR [DEV]     a register of the global MMIO (debug kernels)
+//! ocxlpmem mmio-write ADDR VALUE [DEV]
+//! ocxlpmem shutdown [DEV]           shut the controller down (debug kernels)
 //! ocxlpmem eventfd-exclusive [DEV]  one eventfd per card: a second one is
 //!                                   refused (EBUSY) until the file that
 //!                                   registered the first is closed
@@ -75,6 +80,8 @@ enum ToolError {
     ErrorDataGrew,
     #[error("eventfd registration: {0}")]
     NotExclusive(&'static str),
+    #[error("--data: not hex bytes")]
+    BadHex,
     #[error(transparent)]
     UnknownIoctl(#[from] UnknownIoctlError),
 }
@@ -363,6 +370,67 @@ fn watch_fatal(dev: &File) -> Result<(), ToolError> {
     Ok(())
 }
 
+/// A firmware debug action (debug kernels only); prints the buffer as the
+/// card returned it.
+fn fwdebug(dev: &File, a: &FwDebug) -> Result<(), ToolError> {
+    let mut buf = vec![0u8; usize::from(a.size)];
+    let data = hex_bytes(&a.data).ok_or(ToolError::BadHex)?;
+    let n = data.len().min(buf.len());
+    buf[..n].copy_from_slice(&data[..n]);
+    let args = uapi::FwDebugArgs {
+        parameter_1: a.p1,
+        parameter_2: a.p2,
+        buf_ptr: if buf.is_empty() {
+            0
+        } else {
+            buf.as_mut_ptr() as u64
+        },
+        action: a.action,
+        function_code: a.function,
+        buf_size: a.size,
+    };
+    let mut b = args.request();
+    ioctl(dev, Ioctl::FwDebug, &mut b)?;
+    println!("{{\"action\":{},\"data\":\"{}\"}}", a.action, hex(&buf));
+    Ok(())
+}
+
+fn mmio(dev: &File, address: u64, value: Option<u64>) -> Result<(), ToolError> {
+    let mut b = [0u8; uapi::MMIO_SIZE];
+    b[..8].copy_from_slice(&address.to_ne_bytes());
+    match value {
+        Some(v) => {
+            b[8..].copy_from_slice(&v.to_ne_bytes());
+            ioctl(dev, Ioctl::MmioWrite, &mut b)?;
+            println!("{{\"address\":\"{address:#x}\",\"written\":\"{v:#x}\"}}");
+        }
+        None => {
+            ioctl(dev, Ioctl::MmioRead, &mut b)?;
+            let v = u64::from_ne_bytes(b[8..].try_into().unwrap_or_default());
+            println!("{{\"address\":\"{address:#x}\",\"value\":\"{v:#x}\"}}");
+        }
+    }
+    Ok(())
+}
+
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A number in decimal or `0x` hex.
+fn number(s: &str) -> Result<u64, std::num::ParseIntError> {
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    }
+}
+
 /// One eventfd per card: with one registered through a file, another
 /// registration (through another file or the same one) is refused with
 /// EBUSY; once that file is closed, another file can register.
@@ -509,6 +577,29 @@ enum Cmd {
         #[arg(default_value = DEFAULT_DEV)]
         dev: PathBuf,
     },
+    /// A firmware debug action (kernels with CONFIG_OCXLPMEM_RUST_DEBUG).
+    Fwdebug(FwDebug),
+    /// Reads a register of the card's global MMIO (debug kernels).
+    MmioRead {
+        #[arg(value_parser = number)]
+        address: u64,
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Writes a register of the card's global MMIO (debug kernels).
+    MmioWrite {
+        #[arg(value_parser = number)]
+        address: u64,
+        #[arg(value_parser = number)]
+        value: u64,
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
+    /// Shuts the controller down (debug kernels).
+    Shutdown {
+        #[arg(default_value = DEFAULT_DEV)]
+        dev: PathBuf,
+    },
     /// Checks that a card takes one eventfd at a time, until its file is closed.
     EventfdExclusive {
         #[arg(default_value = DEFAULT_DEV)]
@@ -521,6 +612,30 @@ enum Cmd {
     },
 }
 
+#[derive(clap::Args)]
+struct FwDebug {
+    /// The debug action (1 read controller memory, 2 write it, 3 enable
+    /// a function, 4 disable it, 5 persistent error log).
+    #[arg(long)]
+    action: u8,
+    #[arg(long, default_value_t = 0)]
+    function: u16,
+    /// First parameter (the controller memory address for 1 and 2).
+    #[arg(long, value_parser = number, default_value = "0")]
+    p1: u64,
+    /// Second parameter (the length for 1 and 2).
+    #[arg(long, value_parser = number, default_value = "0")]
+    p2: u64,
+    /// The in/out buffer's size (a multiple of 8).
+    #[arg(long, default_value_t = 0)]
+    size: u16,
+    /// Bytes to put in the buffer first, as hex.
+    #[arg(long, default_value = "")]
+    data: String,
+    #[arg(default_value = DEFAULT_DEV)]
+    dev: PathBuf,
+}
+
 fn run(cmd: Cmd) -> Result<(), ToolError> {
     match cmd {
         Cmd::Stats { dev } => stats(&open(&dev)?),
@@ -530,6 +645,14 @@ fn run(cmd: Cmd) -> Result<(), ToolError> {
         Cmd::Events { dev } => events(&open(&dev)?),
         Cmd::WatchHealth { dev } => watch_health(&open(&dev)?),
         Cmd::WatchFatal { dev } => watch_fatal(&open(&dev)?),
+        Cmd::Fwdebug(a) => fwdebug(&open(&a.dev)?, &a),
+        Cmd::MmioRead { address, dev } => mmio(&open(&dev)?, address, None),
+        Cmd::MmioWrite {
+            address,
+            value,
+            dev,
+        } => mmio(&open(&dev)?, address, Some(value)),
+        Cmd::Shutdown { dev } => ioctl(&open(&dev)?, Ioctl::Shutdown, &mut []),
         Cmd::EventfdExclusive { dev } => eventfd_exclusive(&dev),
         Cmd::UnknownIoctl { dev } => Ok(unknown_ioctl(&open(&dev)?)?),
     }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: test VMM: Intel DIMM SMART and health (_DSM 1, 2, 17, 18) under ndctl list -DH and ndctl inject-smart: wear, temperature and spares from the VMM, thresholds and alarm trips, injection and uninjection, a dirty shutdown counted in nfit/dirty_shutdown and flagged flush_fail after a re-probe, the DIMM health notification
 # platform: vmm
-# vmm-args: --nvdimm-intel 1,state={dir}/nmem0-intel.json
+# vmm-args: --nvdimm-intel 1,state={dir}/nmem0.intel-state
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M label-size=128K

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # title: test VMM: Intel DIMM security (_DSM 19-28) under ndctl: setup, update and remove passphrase, freeze, unlock at probe after a power cycle, an invalid passphrase and a busy answer, crypto erase and overwrite that really change the media, a media error, master passphrase and master erase; a DIMM that boots locked and is unlocked at probe with the saved key
 # platform: vmm
-# vmm-args: --nvdimm-intel 1,state={dir}/nmem0-intel.json,overwrite-ms=3000
+# vmm-args: --nvdimm-intel 1,state={dir}/nmem0.intel-state,overwrite-ms=3000
 # drivers: c rust
 # nvdimm: size=256M label-size=128K
 # nvdimm: size=256M

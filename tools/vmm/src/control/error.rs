@@ -22,7 +22,10 @@ pub enum ControlError {
     Malformed(serde_json::Error),
     #[error("a fault needs exactly one of status, short, torn, delay_ms, media_error (true)")]
     FaultAction,
-    #[error("a card fault needs exactly one of status, action, delay_ms")]
+    #[error(
+        "a card fault needs exactly one of status, action, delay_ms, data_length, \
+         data_identifier, bad_area (bad_area without an opcode: it is taken at the next reset)"
+    )]
     CardFaultAction,
     #[error("'{field}' must be from 0 to {max}")]
     OutOfRange { field: &'static str, max: u64 },

@@ -223,6 +223,25 @@ pub struct CardFaultRequest {
     pub action: Option<CardAction>,
     #[serde(default, deserialize_with = "field::delay_ms")]
     pub delay_ms: Option<u32>,
+    /// Serve the command, then put this length in its data header.
+    #[serde(default, deserialize_with = "field::data_length")]
+    pub data_length: Option<u32>,
+    /// Serve the command, then put this identifier in its data header.
+    #[serde(default, deserialize_with = "field::data_identifier")]
+    pub data_identifier: Option<u32>,
+    /// At the card's next reset, describe its admin command area with
+    /// these raw register values.
+    #[serde(default, deserialize_with = "field::bad_area")]
+    pub bad_area: Option<BadAreaRequest>,
+}
+
+/// A `card-fault`'s `bad_area`: the raw `ACMA_CREQO` and `ACMA_CDBO`
+/// values the card then shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BadAreaRequest {
+    pub offsets: u64,
+    pub data: u64,
 }
 
 /// A `card-fault`'s `action`.
@@ -239,23 +258,55 @@ impl TryFrom<CardFaultRequest> for card::Fault {
     type Error = ControlError;
 
     fn try_from(r: CardFaultRequest) -> Result<Self, ControlError> {
-        let action = match (r.status, r.action, r.delay_ms) {
-            (Some(s), None, None) => card::FaultAction::Status(byte("status", s)?),
-            (None, Some(a), None) => match a {
+        let given = [
+            r.status.is_some(),
+            r.action.is_some(),
+            r.delay_ms.is_some(),
+            r.data_length.is_some(),
+            r.data_identifier.is_some(),
+            r.bad_area.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(ControlError::CardFaultAction);
+        }
+        let action = if let Some(s) = r.status {
+            card::FaultAction::Status(byte("status", s)?)
+        } else if let Some(a) = r.action {
+            match a {
                 CardAction::NoResponse => card::FaultAction::NoResponse,
                 CardAction::Fatal => card::FaultAction::Fatal,
                 CardAction::HardwareFatal => card::FaultAction::HardwareFatal,
                 CardAction::WrongId => card::FaultAction::WrongId,
-            },
-            (None, None, Some(ms)) if ms > MAX_CARD_DELAY_MS => {
+            }
+        } else if let Some(ms) = r.delay_ms {
+            if ms > MAX_CARD_DELAY_MS {
                 return Err(ControlError::OutOfRange {
                     field: "delay_ms",
                     max: MAX_CARD_DELAY_MS.into(),
                 });
             }
             // In ticks of 10 ms, at least one.
-            (None, None, Some(ms)) => card::FaultAction::Delay((ms / 10).max(1)),
-            _ => return Err(ControlError::CardFaultAction),
+            card::FaultAction::Delay((ms / 10).max(1))
+        } else if let Some(l) = r.data_length {
+            card::FaultAction::DataLength(l)
+        } else if let Some(i) = r.data_identifier {
+            card::FaultAction::DataIdentifier(u16::try_from(i).map_err(|_| {
+                ControlError::OutOfRange {
+                    field: "data_identifier",
+                    max: u16::MAX.into(),
+                }
+            })?)
+        } else if let Some(a) = r.bad_area {
+            // Taken at the card's next reset, whatever the opcode.
+            if r.opcode.is_some() {
+                return Err(ControlError::CardFaultAction);
+            }
+            card::FaultAction::BadArea {
+                offsets: a.offsets,
+                data: a.data,
+            }
+        } else {
+            return Err(ControlError::CardFaultAction);
         };
         Ok(card::Fault {
             opcode: r.opcode.map(|o| byte("opcode", o)).transpose()?,
@@ -286,7 +337,7 @@ fn nonzero_count(count: Option<u32>, per: &'static str) -> Result<Option<u32>, C
 mod field {
     use serde::de::{Deserialize, Deserializer, Error};
 
-    use crate::control::request::{CardAction, Health};
+    use crate::control::request::{BadAreaRequest, CardAction, Health};
 
     /// `T`, `null` included if `T` takes it (an `Option` does).
     fn named<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
@@ -325,6 +376,9 @@ mod field {
         short: Option<u32> = given;
         torn: Option<u32> = given;
         delay_ms: Option<u32> = given;
+        data_length: Option<u32> = given;
+        data_identifier: Option<u32> = given;
+        bad_area: Option<BadAreaRequest> = given;
         ready_after_ms: Option<u32> = given;
         memory_after_ms: Option<u32> = given;
         action: Option<CardAction> = given;
@@ -383,8 +437,67 @@ mod tests {
                 status: None,
                 action: Some(CardAction::WrongId),
                 delay_ms: None,
+                data_length: None,
+                data_identifier: None,
+                bad_area: None,
             })
         );
+    }
+
+    #[test]
+    fn card_faults_on_answers_and_the_admin_area() {
+        let fault = |line: &str| -> Result<card::Fault, ControlError> {
+            match Request::parse(line)? {
+                Request::CardFault(f) => f.try_into(),
+                r => panic!("{r:?}"),
+            }
+        };
+        assert_eq!(
+            fault(r#"{"cmd":"card-fault","opcode":6,"data_length":8}"#)
+                .unwrap()
+                .action,
+            card::FaultAction::DataLength(8)
+        );
+        assert_eq!(
+            fault(r#"{"cmd":"card-fault","opcode":6,"data_identifier":4660}"#)
+                .unwrap()
+                .action,
+            card::FaultAction::DataIdentifier(0x1234)
+        );
+        assert_eq!(
+            fault(r#"{"cmd":"card-fault","bad_area":{"offsets":1,"data":2}}"#)
+                .unwrap()
+                .action,
+            card::FaultAction::BadArea {
+                offsets: 1,
+                data: 2
+            }
+        );
+        for (line, want) in [
+            (
+                r#"{"cmd":"card-fault","data_identifier":65536}"#,
+                "'data_identifier' must be",
+            ),
+            (
+                r#"{"cmd":"card-fault","opcode":0,"bad_area":{"offsets":1,"data":2}}"#,
+                "exactly one",
+            ),
+            (
+                r#"{"cmd":"card-fault","data_length":8,"status":1}"#,
+                "exactly one",
+            ),
+            (
+                r#"{"cmd":"card-fault","bad_area":{"offsets":1}}"#,
+                "'bad_area'",
+            ),
+            (
+                r#"{"cmd":"card-fault","bad_area":{"offsets":1,"data":2,"x":3}}"#,
+                "'bad_area'",
+            ),
+        ] {
+            let e = fault(line).unwrap_err().to_string();
+            assert!(e.contains(want), "{line}: {e}");
+        }
     }
 
     #[test]

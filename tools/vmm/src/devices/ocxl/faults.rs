@@ -32,23 +32,11 @@ pub enum FaultAction {
     /// Answer with another command id than the request's.
     WrongId,
     /// Serve the command, then replace the data header's length.
-    #[allow(
-        dead_code,
-        reason = "the model offers it; the control protocol does not reach it yet"
-    )]
     DataLength(u32),
     /// Serve the command, then replace the data header's identifier.
-    #[allow(
-        dead_code,
-        reason = "the model offers it; the control protocol does not reach it yet"
-    )]
     DataIdentifier(u16),
     /// At the next reset, describe the admin command area with these raw
     /// `ACMA_CREQO` and `ACMA_CDBO` values (a malformed area).
-    #[allow(
-        dead_code,
-        reason = "the model offers it; the control protocol does not reach it yet"
-    )]
     BadArea { offsets: u64, data: u64 },
 }
 

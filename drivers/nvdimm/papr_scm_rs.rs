@@ -421,6 +421,10 @@ impl PaprScm {
     fn new(dev: &device::Device<Core<'_>>) -> Result<Self> {
         let plain: &device::Device = dev;
         let cfg = read_config(plain)?;
+        // Creating the platform device did not read the node's
+        // associativity into the distance table, which numa_nodes() needs
+        // to find the nearest online node (as C, before binding).
+        nvdimm::papr::update_numa_distance(plain);
         let geometry = logic::Geometry {
             drc_index: cfg.drc_index,
             block_size: cfg.block_size,

@@ -102,6 +102,43 @@ pub fn nearest_online_node(node: i32) -> i32 {
     node
 }
 
+/// The node that memory hot-added at physical address `addr` would join
+/// (C's `memory_add_physaddr_to_nid()`): the node of the firmware's memory
+/// block holding `addr`, else the first block's; 0 without NUMA support.
+/// The fallback for a region whose platform description names no node.
+#[inline]
+pub fn memory_node(addr: u64) -> i32 {
+    #[cfg(CONFIG_NUMA)]
+    {
+        // SAFETY: A lookup in the boot-time memory block table, for any
+        // address; nothing is dereferenced on the caller's behalf.
+        unsafe { bindings::memory_add_physaddr_to_nid(addr) }
+    }
+    #[cfg(not(CONFIG_NUMA))]
+    {
+        let _ = addr;
+        0
+    }
+}
+
+/// The node the firmware gives the reserved (not system RAM) memory at
+/// `addr`, such as persistent memory (C's `phys_to_target_node()`);
+/// `NUMA_NO_NODE` when it names none; 0 without NUMA support.
+#[inline]
+pub fn reserved_memory_node(addr: u64) -> i32 {
+    #[cfg(CONFIG_NUMA)]
+    {
+        // SAFETY: A lookup in the boot-time reserved memory block table,
+        // for any address.
+        unsafe { bindings::phys_to_target_node(addr) }
+    }
+    #[cfg(not(CONFIG_NUMA))]
+    {
+        let _ = addr;
+        0
+    }
+}
+
 /// Options of a bus registration.
 pub struct BusOptions<'a> {
     /// Name shown as the bus `provider` (for example `ACPI.NFIT`); the bus

@@ -535,6 +535,41 @@ impl Scrub {
     }
 }
 
+/// A persistent-memory range's NUMA node and target node, as C's
+/// `acpi_nfit_register_region()` gives them: from the range's proximity
+/// domain when the firmware marks it valid (the nearest online node, and
+/// the domain's own node), and where that names no node, from the address
+/// (the node hot-added memory there would join, and the node the firmware's
+/// affinity table gives the reserved range), each fallback logged as C
+/// logs it.
+fn region_nodes(dev: &device::Device, spa: &table::Spa) -> (i32, i32) {
+    const NO_NODE: i32 = bindings::NUMA_NO_NODE;
+    let (mut numa_node, mut target_node) = if spa.flags & table::SPA_PROXIMITY_VALID != 0 {
+        let node = acpi::node::pxm_to_node(spa.proximity_domain);
+        (nvdimm::nearest_online_node(node), node)
+    } else {
+        (NO_NODE, NO_NODE)
+    };
+    let end = spa.address.wrapping_add(spa.length).wrapping_sub(1);
+    if numa_node == NO_NODE {
+        numa_node = nvdimm::memory_node(spa.address);
+        dev_info!(
+            dev,
+            "changing numa node from {NO_NODE} to {numa_node} for nfit region [{:#018x}-{end:#018x}]\n",
+            spa.address
+        );
+    }
+    if target_node == NO_NODE {
+        target_node = nvdimm::reserved_memory_node(spa.address);
+        dev_info!(
+            dev,
+            "changing target node from {NO_NODE} to {target_node} for nfit region [{:#018x}-{end:#018x}]\n",
+            spa.address
+        );
+    }
+    (numa_node, target_node)
+}
+
 /// The module parameters that decide a DIMM's `_DSM` family and functions.
 fn dsm_policy() -> dsm::Policy {
     dsm::Policy {
@@ -1640,9 +1675,7 @@ impl NfitDriver {
         for (m, pos) in mappings.iter_mut().zip(set.positions.iter()) {
             m.position = i32::from(*pos);
         }
-        // These guests have no NUMA (CONFIG_NUMA=n): the C driver's proximity
-        // lookup and its address-based fallback both end at node 0.
-        let node = 0;
+        let (numa_node, target_node) = region_nodes(dev, spa);
         let id = bus
             .add_region(
                 spa.range_index,
@@ -1651,8 +1684,8 @@ impl NfitDriver {
                     start: spa.address,
                     size: spa.length,
                     mappings: &mappings,
-                    numa_node: node,
-                    target_node: node,
+                    numa_node,
+                    target_node,
                     interleave_set: Some(nvdimm::InterleaveSet {
                         cookie1: set.cookie1,
                         cookie2: set.cookie2,

@@ -430,3 +430,26 @@ impl<T: NotifyHandler> PinnedDrop for Notifier<T> {
         }
     }
 }
+
+/// The NUMA node of ACPI proximity domain `pxm` as the static resource
+/// affinity table (SRAT) maps it (C's `pxm_to_node()`): `NUMA_NO_NODE`
+/// (-1) for a domain the table does not name, or one out of the kernel's
+/// range; 0 without ACPI NUMA support.
+pub fn pxm_to_node(pxm: u32) -> i32 {
+    #[cfg(CONFIG_ACPI_NUMA)]
+    {
+        // C passes the firmware's 32-bit domain as an `int`; a domain that
+        // would be negative there is out of range either way.
+        let Ok(pxm) = i32::try_from(pxm) else {
+            return bindings::NUMA_NO_NODE;
+        };
+        // SAFETY: A bounds-checked lookup in the proximity domain table,
+        // for any value.
+        unsafe { bindings::pxm_to_node(pxm) }
+    }
+    #[cfg(not(CONFIG_ACPI_NUMA))]
+    {
+        let _ = pxm;
+        0
+    }
+}

@@ -16,7 +16,7 @@
 //!
 //! C header: [`arch/powerpc/include/asm/hvcall.h`](srctree/arch/powerpc/include/asm/hvcall.h).
 
-use crate::{bindings, device::property::FwNode, prelude::*};
+use crate::{bindings, device::property::FwNode, device::Device, prelude::*};
 
 /// Return words a call can give (`PLPAR_HCALL9_BUFSIZE`).
 pub const RETURN_WORDS: usize = bindings::PLPAR_HCALL9_BUFSIZE as usize;
@@ -262,6 +262,30 @@ pub fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
         // Present without a value.
         _ => Ok(Some(KVec::new())),
     }
+}
+
+/// Brings the NUMA distance table up to date with the associativity of
+/// `dev`'s device-tree node (C's `update_numa_distance()`), which creating
+/// an `ibm,pmemory` platform device does not do: the nearest online node of
+/// a DIMM whose own node is offline ([`super::nearest_online_node`]) is
+/// chosen by that table. A device without a device-tree node is left alone.
+pub fn update_numa_distance(dev: &Device) {
+    #[cfg(CONFIG_NUMA)]
+    {
+        // SAFETY: `dev.as_raw()` points to a live `struct device`; its
+        // `of_node` is set when the device is created and not changed
+        // while a driver is bound to it.
+        let np = unsafe { (*dev.as_raw()).of_node };
+        if !np.is_null() {
+            // SAFETY: `np` is a device-tree node the device holds a
+            // reference to; the function reads its `ibm,associativity`
+            // (absent, short or out-of-range values are its own to check,
+            // as for every caller in the kernel) and fills the table.
+            unsafe { bindings::update_numa_distance(np) };
+        }
+    }
+    #[cfg(not(CONFIG_NUMA))]
+    let _ = dev;
 }
 
 /// Lets the scheduler run something else (`cond_resched()`), between the

@@ -85,6 +85,7 @@ pub(crate) fn guest_config(
         ),
         nvdimms: nvdimms.to_vec(),
         memory_mib: sc.memory_mib,
+        numa_mib: sc.numa_mib.clone(),
         machine_props: sc.machine.clone(),
         timeout: Duration::from_secs(timeout_secs),
         console_log: dir.join(format!("console-boot{boot}.log")),

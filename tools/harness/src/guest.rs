@@ -55,6 +55,8 @@ pub enum GuestError {
     VmmMachineProperty(String),
     #[error("pmem=on is a QEMU backend property; the test VMM has none")]
     VmmPmem,
+    #[error("the test VMM has no NUMA description ('# numa:')")]
+    VmmNuma,
     #[error("only 'nvdimm' can be hot-added")]
     HotplugKind,
     #[error(transparent)]
@@ -145,6 +147,8 @@ pub struct GuestConfig {
     pub cmdline: String,
     pub nvdimms: Vec<Nvdimm>,
     pub memory_mib: u64,
+    /// NUMA nodes and their RAM in MiB (`# numa:`); empty for none.
+    pub numa_mib: Vec<u64>,
     /// Extra `-machine` properties (`nvdimm-persistence=cpu`).
     pub machine_props: Vec<String>,
     pub timeout: Duration,
@@ -235,6 +239,9 @@ fn nvdimm_objects(arch: &str, index: usize, nv: &Nvdimm) -> Result<NvdimmObjects
     if arch == "ppc64le" {
         device.push("uuid", nvdimm_uuid(index));
     }
+    if let Some(node) = nv.spec.node {
+        device.push("node", u64::from(node));
+    }
     Ok(NvdimmObjects { backend, device })
 }
 
@@ -299,6 +306,9 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, GuestError> {
         "--qmp".into(),
         cfg.qmp_socket.display().to_string(),
     ];
+    if !cfg.numa_mib.is_empty() {
+        return Err(GuestError::VmmNuma);
+    }
     for p in &cfg.machine_props {
         match p.strip_prefix("nvdimm-persistence=") {
             Some(v) => args.extend(["--nvdimm-persistence".into(), v.to_string()]),
@@ -369,6 +379,23 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
             c.trace_event(ev);
         }
         c.log_file(&cfg.trace_log);
+    }
+    // NUMA nodes: the RAM of each from its own backend (QEMU wants every
+    // node's memory from a memdev), the CPU on node 0.
+    for (i, mib) in cfg.numa_mib.iter().enumerate() {
+        let mut node = Props::numa_node().with("nodeid", i as u64);
+        if i == 0 {
+            node.push("cpus", 0u64);
+        }
+        if *mib != 0 {
+            c.object(
+                &Props::object("memory-backend-ram")
+                    .with("id", format!("ram{i}"))
+                    .with("size", mib << 20),
+            );
+            node.push("memdev", format!("ram{i}"));
+        }
+        c.numa(&node);
     }
     for (i, nv) in cfg.nvdimms.iter().enumerate() {
         let o = nvdimm_objects(&cfg.arch, i, nv)?;
@@ -571,6 +598,7 @@ mod tests {
                 pmem,
                 label_methods: "off".into(),
                 flush_hints: 0,
+                node: None,
             },
             file: PathBuf::from("/tmp/d.img"),
         }
@@ -586,6 +614,7 @@ mod tests {
             cmdline: String::new(),
             nvdimms: Vec::new(),
             memory_mib: 1024,
+            numa_mib: Vec::new(),
             machine_props: Vec::new(),
             timeout: Duration::from_secs(1),
             console_log: p("/r/console.log"),
@@ -629,6 +658,34 @@ mod tests {
     }
 
     #[test]
+    fn numa_command_line() {
+        let mut d = dimm(256 << 20, false);
+        d.spec.node = Some(2);
+        let cfg = GuestConfig {
+            nvdimms: vec![d],
+            numa_mib: vec![768, 256, 0],
+            ..guest("x86_64")
+        };
+        let args = qemu_args(&cfg, Accel::Tcg).unwrap().1.join(" ");
+        assert!(
+            args.contains(
+                "-object memory-backend-ram,id=ram0,size=805306368 \
+                 -numa node,nodeid=0,cpus=0,memdev=ram0 \
+                 -object memory-backend-ram,id=ram1,size=268435456 \
+                 -numa node,nodeid=1,memdev=ram1 -numa node,nodeid=2 \
+                 -object memory-backend-file,id=nvmem0"
+            ),
+            "{args}"
+        );
+        assert!(args.contains("-device nvdimm,id=nvdimm0,memdev=nvmem0,label-size=131072,node=2"));
+        let vmm = GuestConfig {
+            platform: Platform::Vmm,
+            ..cfg
+        };
+        assert!(matches!(vmm_arguments(&vmm), Err(GuestError::VmmNuma)));
+    }
+
+    #[test]
     fn ppc64le_command_line() {
         let p = PathBuf::from;
         let mut unarmed = dimm(512 << 20, false);
@@ -639,6 +696,7 @@ mod tests {
             kernel: p("/k/vmlinux"),
             nvdimms: vec![dimm(256 << 20, true), unarmed],
             memory_mib: 2048,
+            numa_mib: Vec::new(),
             ..guest("ppc64le")
         };
         let (bin, args) = qemu_args(&cfg, Accel::Kvm).unwrap();

@@ -53,6 +53,9 @@ pub struct NvdimmSpec {
     pub label_methods: String,
     /// Test VMM only: `flush-hints=N` (NFIT flush hint addresses, 0 to 8).
     pub flush_hints: u8,
+    /// `node=N`: the guest NUMA node of the DIMM (QEMU's nvdimm `node`;
+    /// the scenario's `# numa:` must have that node).
+    pub node: Option<u32>,
 }
 
 impl NvdimmSpec {
@@ -140,6 +143,10 @@ pub struct Scenario {
     pub expect: Expect,
     /// Guest RAM in MiB.
     pub memory_mib: u64,
+    /// `# numa: 512M 512M 0`: the guest's NUMA nodes, each with its RAM in
+    /// MiB (0: a node without memory or CPUs); the sizes add up to the
+    /// guest's RAM, the CPU is on node 0. Empty: no NUMA description.
+    pub numa_mib: Vec<u64>,
     /// Extra kernel command line.
     pub cmdline: String,
     /// Extra kernel command line for one architecture only
@@ -204,6 +211,8 @@ pub enum NvdimmSpecError {
     SmallLabelArea,
     #[error("label-methods=on|both needs a label area (label-size=)")]
     LabelMethodsWithoutLabelArea,
+    #[error("node={0}: expected a node number below 8")]
+    Node(String),
 }
 
 /// Why the value of one header key was refused.
@@ -227,6 +236,11 @@ pub enum HeaderError {
     Timeout,
     #[error("expected a size of at least 256M")]
     Memory,
+    #[error(
+        "expected 2 to 8 node sizes in whole MiB, node 0 with at least 256M \
+         (0 for a node without memory)"
+    )]
+    Numa,
     #[error("unknown kernel '{0}' (default, debug)")]
     UnknownKernel(String),
     #[error("expected default, debug or both")]
@@ -248,6 +262,9 @@ pub enum HeaderError {
     #[error(transparent)]
     Switch(#[from] SpecError),
 }
+
+/// Guest NUMA nodes a scenario may describe.
+pub const MAX_NUMA_NODES: u32 = 8;
 
 /// Why a scenario file was refused: it runs as a failed run (see [`Rejected`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -288,6 +305,16 @@ pub enum ScenarioError {
     VmmOnlyOnQemu { path: PathBuf, key: String },
     #[error("{path}: '# malformed-nfit:' needs '# platform: vmm'")]
     MalformedNeedsVmm { path: PathBuf },
+    #[error("{path}: '# numa:' nodes have {numa} MiB in all, '# memory:' is {memory} MiB")]
+    NumaMemory {
+        path: PathBuf,
+        numa: u64,
+        memory: u64,
+    },
+    #[error("{path}: '# numa:' is for QEMU guests (the test VMM has no NUMA description)")]
+    NumaOnVmm { path: PathBuf },
+    #[error("{path}: an nvdimm names node {node}, which '# numa:' does not have")]
+    NoSuchNode { path: PathBuf, node: u32 },
     #[error("{path}: 1 to 16 malformed-nfit classes")]
     MalformedCount { path: PathBuf },
     #[error(
@@ -321,6 +348,7 @@ impl NvdimmSpec {
             pmem: false,
             label_methods: "off".into(),
             flush_hints: 0,
+            node: None,
         };
         for kv in s.split([' ', ',']).filter(|t| !t.is_empty()) {
             let (k, v) = kv
@@ -336,6 +364,14 @@ impl NvdimmSpec {
                     spec.label_methods = v.to_string();
                 }
                 "flush-hints" => spec.flush_hints = parse_flush_hints(v)?,
+                "node" => {
+                    spec.node = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|n| *n < MAX_NUMA_NODES)
+                            .ok_or_else(|| NvdimmSpecError::Node(v.to_string()))?,
+                    )
+                }
                 _ => return Err(NvdimmSpecError::UnknownKey(k.to_string())),
             }
         }
@@ -455,6 +491,7 @@ impl Scenario {
             min_checks: 1,
             driver_min_checks: Vec::new(),
             memory_mib: 1024,
+            numa_mib: Vec::new(),
             cmdline: String::new(),
             arch_cmdline: Vec::new(),
             machine: Vec::new(),
@@ -540,6 +577,20 @@ impl Scenario {
                         .map(|m| m >> 20)
                         .ok_or_else(|| err(HeaderError::Memory))?
                 }
+                "numa" => {
+                    sc.numa_mib = val
+                        .split_whitespace()
+                        .map(|v| {
+                            parse_size(v)
+                                .ok()
+                                .filter(|b| b.is_multiple_of(1 << 20))
+                                .map(|b| b >> 20)
+                        })
+                        .collect::<Option<Vec<_>>>()
+                        .filter(|n| (2..=MAX_NUMA_NODES as usize).contains(&n.len()))
+                        .filter(|n| n.first().is_some_and(|m| *m >= 256))
+                        .ok_or_else(|| err(HeaderError::Numa))?;
+                }
                 "cmdline" => sc.cmdline = val.to_string(),
                 "machine" => {
                     for prop in val.split([' ', ',']).filter(|p| !p.is_empty()) {
@@ -607,6 +658,34 @@ impl Scenario {
             return Err(ScenarioError::VmmOnlyOnQemu {
                 path: path.to_path_buf(),
                 key: k,
+            });
+        }
+        if !sc.numa_mib.is_empty() {
+            let total: u64 = sc.numa_mib.iter().sum();
+            if total != sc.memory_mib {
+                return Err(ScenarioError::NumaMemory {
+                    path: path.to_path_buf(),
+                    numa: total,
+                    memory: sc.memory_mib,
+                });
+            }
+            if sc.platforms.contains(&Platform::Vmm) {
+                return Err(ScenarioError::NumaOnVmm {
+                    path: path.to_path_buf(),
+                });
+            }
+        }
+        let nodes = sc.numa_mib.len().max(1) as u32;
+        if let Some(node) = sc
+            .nvdimms
+            .iter()
+            .chain(sc.arch_nvdimms.iter().map(|(_, n)| n))
+            .filter_map(|n| n.node)
+            .find(|n| *n >= nodes)
+        {
+            return Err(ScenarioError::NoSuchNode {
+                path: path.to_path_buf(),
+                node,
             });
         }
         if !sc.malformed_nfit.is_empty() {
@@ -765,6 +844,10 @@ mod tests {
         let per_arch = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
         assert_eq!(per_arch.cmdline_for("x86_64"), "quiet memmap=512M$1G");
         assert_eq!(per_arch.cmdline_for("ppc64le"), "quiet mem=1G");
+        let text = "# title: t\n# numa: 512M 512M 0\n# nvdimm: size=4M node=2\n";
+        let numa = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
+        assert_eq!(numa.numa_mib, [512, 512, 0]);
+        assert_eq!(numa.nvdimms[0].node, Some(2));
         let machine = "# title: t\n# machine: nvdimm-persistence=cpu\n";
         let with_machine = Scenario::parse("t", Path::new("t.sh"), machine).unwrap();
         assert_eq!(with_machine.machine, ["nvdimm-persistence=cpu"]);
@@ -791,7 +874,8 @@ mod tests {
                     size: 512 << 20,
                     label_size: 128 << 10,
                     unarmed: false,
-                    pmem: false
+                    pmem: false,
+                    node: None
                 },
                 NvdimmSpec {
                     label_methods: "off".into(),
@@ -799,7 +883,8 @@ mod tests {
                     size: 256 << 20,
                     label_size: 0,
                     unarmed: false,
-                    pmem: true
+                    pmem: true,
+                    node: None
                 }
             ]
         );
@@ -878,6 +963,36 @@ mod tests {
                 "s.sh: 'nvdimm': unarmed=maybe: expected on or off",
             ),
             ("# title: t\n# boots: 0\n", "s.sh: 'boots': expected 1..16"),
+            (
+                "# title: t\n# numa: 1G\n",
+                "s.sh: 'numa': expected 2 to 8 node sizes in whole MiB, node 0 with at least 256M \
+                 (0 for a node without memory)",
+            ),
+            (
+                "# title: t\n# numa: 0 1G\n",
+                "s.sh: 'numa': expected 2 to 8 node sizes in whole MiB, node 0 with at least 256M \
+                 (0 for a node without memory)",
+            ),
+            (
+                "# title: t\n# numa: 512M 256M\n",
+                "s.sh: '# numa:' nodes have 768 MiB in all, '# memory:' is 1024 MiB",
+            ),
+            (
+                "# title: t\n# numa: 512M 512M\n# nvdimm: size=4M node=2\n",
+                "s.sh: an nvdimm names node 2, which '# numa:' does not have",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M node=1\n",
+                "s.sh: an nvdimm names node 1, which '# numa:' does not have",
+            ),
+            (
+                "# title: t\n# nvdimm: size=4M node=x\n",
+                "s.sh: 'nvdimm': node=x: expected a node number below 8",
+            ),
+            (
+                "# title: t\n# numa: 512M 512M\n# platform: vmm\n",
+                "s.sh: '# numa:' is for QEMU guests (the test VMM has no NUMA description)",
+            ),
             ("# title: t\n# timeout: x\n", "s.sh: 'timeout': expected seconds"),
             ("# title: t\n# check: maybe\n", "s.sh: 'check': check=maybe: expected on or off"),
             (

@@ -195,6 +195,11 @@ impl Props {
         Self::typed("type", machine_type)
     }
 
+    /// A NUMA node (`-numa node,...`).
+    pub fn numa_node() -> Self {
+        Self::typed("type", "node")
+    }
+
     /// A shared file mapping: the guest's writes reach `path`.
     pub fn shared_file_backend(id: &str, path: &Path, size: u64) -> Self {
         Self::object("memory-backend-file")
@@ -350,6 +355,11 @@ impl CommandLine {
     /// `-device driver,key=value,...`
     pub fn device(&mut self, device: &Props) -> &mut Self {
         self.option("-device", device.cmdline())
+    }
+
+    /// `-numa node,key=value,...`
+    pub fn numa(&mut self, node: &Props) -> &mut Self {
+        self.option("-numa", node.cmdline())
     }
 
     /// `-object type,key=value,...`

@@ -12,7 +12,9 @@
 //! `/dev/ocxlpmemN` carries the card's own operations as ioctls
 //! (`include/uapi/linux/ocxlpmem.h`; the `ocxlpmem` tool in
 //! `tools/ocxlpmem` drives them): error log, controller dump, statistics,
-//! health request, pending events.
+//! health request, pending events. Its firmware is updated through the
+//! firmware loader's upload interface, `/sys/class/firmware/ocxlpmemN/`
+//! (`ocxlpmem_rs/upload.rs`).
 //!
 //! This module binds the test VMM's attachment of the card (see
 //! `ocxlpmem_rs/attach.rs`): an `ivshmem-doorbell` PCI device whose shared
@@ -59,12 +61,18 @@ mod data;
 #[path = "ocxlpmem_rs/error.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod error;
+#[path = "ocxlpmem_rs/firmware.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod firmware;
 #[path = "ocxlpmem_rs/regs.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod regs;
 #[path = "ocxlpmem_rs/uapi.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod uapi;
+#[cfg(CONFIG_FW_UPLOAD)]
+#[path = "ocxlpmem_rs/upload.rs"]
+mod upload;
 
 /// Bytes of the label area: the start of the metadata section (the rest
 /// of it stays reserved). A whole section would make the core read and
@@ -651,17 +659,22 @@ impl ThreadedHandler for Forward {
 /// [`Bound`] is dropped.
 const VECTORS: [&CStr; 2] = [c"ocxlpmem_rs-events", c"ocxlpmem_rs-fatal"];
 
-/// What a bound card keeps. When the card is unbound the device node goes
-/// first (no new opens), then the bus (its regions use the memory), then
-/// the card's interrupt enables; the interrupts themselves go after, with
-/// the device's resources.
+/// What a bound card keeps. When the card is unbound the firmware upload
+/// goes first (an update under way is cancelled and waited for), then the
+/// device node (no new opens), then the bus (its regions use the memory),
+/// then the card's interrupt enables; the interrupts themselves go after,
+/// with the device's resources.
 struct Bound {
+    #[cfg(CONFIG_FW_UPLOAD)]
+    firmware: Option<kernel::firmware_upload::Registration<upload::CardFirmware>>,
     node: Option<Pin<KBox<CardDevice>>>,
     ctrl: Arc<Controller>,
 }
 
 impl Drop for Bound {
     fn drop(&mut self) {
+        #[cfg(CONFIG_FW_UPLOAD)]
+        drop(self.firmware.take());
         drop(self.node.take());
         drop(self.ctrl.bus.lock().take());
         // v4 clears them at unbind; a card already revoked ignores it.
@@ -832,7 +845,15 @@ impl OcxlPmemDriver {
             return Err(ENODEV);
         }
         let node = CardDevice::new(ctrl.clone())?;
+        // Without it the card still serves its memory: not a reason to
+        // refuse it.
+        #[cfg(CONFIG_FW_UPLOAD)]
+        let firmware = upload::register(pdev.as_ref(), ctrl.clone(), node.index)
+            .inspect_err(|e| dev_warn!(pdev, "no firmware upload: {e:?}\n"))
+            .ok();
         Ok(Bound {
+            #[cfg(CONFIG_FW_UPLOAD)]
+            firmware,
             node: Some(node),
             ctrl,
         })

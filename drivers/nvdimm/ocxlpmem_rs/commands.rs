@@ -9,8 +9,9 @@
 //! VMM's card model. Differences from v4 are marked "v4:".
 
 use super::admin::{self, read_data, read_data_word, write_data, AdminMailbox, Sleep};
-use super::data::{self, CommandCaps, ControllerStats, ErrorLogEntry, FwUpdatePlan};
+use super::data::{self, CommandCaps, ControllerStats, ErrorLogEntry};
 use super::error::{Error, Result};
+use super::firmware;
 use super::regs::{self, chi, hci, Capabilities, Mmio};
 
 /// Interval between two polls of `CHI` while waiting for readiness.
@@ -226,26 +227,21 @@ pub fn request_health_perf(m: &mut impl Mmio) -> Result<()> {
     regs::set_bits(m, regs::HCI, hci::REQ_HEALTH_PERF)
 }
 
-/// Writes a firmware image block by block, then commits it. The caller
-/// re-reads `FWVER` afterwards.
+/// Writes a firmware image block by block, then commits it (see
+/// `firmware.rs`, which the kernel's firmware upload drives a block at a
+/// time). The new firmware runs after an AFU reset.
 pub fn firmware_update(
     m: &mut impl Mmio,
     mb: &mut AdminMailbox,
     sleep: &mut impl Sleep,
     image: &[u8],
 ) -> Result<()> {
-    let area = *mb.area();
-    for chunk in FwUpdatePlan::new(image.len(), area.data_size)? {
-        let offset =
-            u32::try_from(chunk.offset).map_err(|_| Error::BadParameter("firmware image size"))?;
-        let param = data::fw_update_request(offset, chunk.len)?;
-        let block = image
-            .get(chunk.offset..chunk.offset + chunk.len)
-            .ok_or(Error::BadParameter("firmware image size"))?;
-        write_data(m, &area, 0, block)?;
-        mb.run(m, admin::FW_UPDATE, &[param], sleep)?;
+    firmware::check_image(image.len())?;
+    let mut offset = 0;
+    while offset < image.len() {
+        offset += firmware::write_block(m, mb, sleep, image, offset)?;
     }
-    Ok(())
+    firmware::commit(m, mb, sleep, image.len())
 }
 
 /// A firmware debug action with an optional in/out buffer (`buf.len()` a

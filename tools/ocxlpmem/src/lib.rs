@@ -31,6 +31,9 @@ pub mod data;
 #[path = "../../../drivers/nvdimm/ocxlpmem_rs/commands.rs"]
 pub mod commands;
 #[rustfmt::skip]
+#[path = "../../../drivers/nvdimm/ocxlpmem_rs/firmware.rs"]
+pub mod firmware;
+#[rustfmt::skip]
 #[path = "../../../drivers/nvdimm/ocxlpmem_rs/uapi.rs"]
 pub mod uapi;
 #[rustfmt::skip]

@@ -16,6 +16,15 @@
 //! raises vector 0 (`IMA0`: `ACRA`, `ELA`, `CDA`) or vector 1 (`IMA1`:
 //! `CFFS`, `CHFS`). Answers are built with `ocxlpmem-core`, the layouts
 //! the kernel driver parses. Fault injection: [`faults`].
+//!
+//! Firmware update: `FW_UPDATE` blocks (multiples of 8 bytes, in order,
+//! a block at offset 0 starting over) are staged; the zero-size commit at their end checks the staged bytes
+//! as an image of the VMM's format (the NVDIMM model's [`Image`]: magic,
+//! version, payload length, checksum), zero-padded to whole words. A bad
+//! image is refused with `STATUS_BAD_DATA_PARM`; a good one's version
+//! (its 8 bytes, little-endian, as `FWVER` holds them) runs from the next
+//! AFU reset or power cycle on. Busy and bad-data answers can also be
+//! injected: `card-fault` with opcode 2 and status 0x21 or 0x52.
 
 pub mod attached;
 pub mod faults;
@@ -30,6 +39,7 @@ use ocxlpmem_core::device;
 use ocxlpmem_core::regs::{self, chi, hci, Capabilities};
 
 use crate::devices::card::{Device, Registers, Vectors};
+use crate::devices::nvdimm::intel::firmware::Image;
 use faults::{FaultAction, Faults};
 
 /// Bytes of register file (global registers, admin area, data buffer).
@@ -128,6 +138,8 @@ pub struct Card {
     dump: Option<Vec<u8>>,
     dumps_taken: u32,
     fw_staging: Vec<u8>,
+    /// The version of an image committed, which runs after a reset.
+    fw_committed: Option<[u8; 8]>,
     controller_memory: Vec<u8>,
     fatal: bool,
     pending: Option<Pending>,
@@ -162,6 +174,7 @@ impl Card {
             dump: None,
             dumps_taken: 0,
             fw_staging: Vec::new(),
+            fw_committed: None,
             controller_memory: (0..CONTROLLER_MEMORY).map(|i| i as u8).collect(),
             fatal: false,
             pending: None,
@@ -420,21 +433,23 @@ impl Card {
         let (offset, size) = data::decode_fw_update_request(p0);
         let size = size as usize;
         if size == 0 {
-            // Commit: the image's first 8 bytes are its version (this
-            // model's convention).
-            if self.fw_staging.len() < 8 || offset as usize != self.fw_staging.len() {
-                self.fw_staging.clear();
-                return admin::STATUS_BAD_DATA_PARM;
-            }
-            let mut v = [0u8; 8];
-            v.copy_from_slice(&self.fw_staging[..8]);
-            self.fw_version = v;
-            write(regs, regs::FWVER, u64::from_le_bytes(v));
-            self.fw_staging.clear();
-            return admin::STATUS_SUCCESS;
+            // Commit: the card checks the image; it runs after a reset.
+            let staged = std::mem::take(&mut self.fw_staging);
+            return match staged_version(&staged) {
+                Some(v) if offset as usize == staged.len() => {
+                    self.fw_committed = Some(v);
+                    admin::STATUS_SUCCESS
+                }
+                _ => admin::STATUS_BAD_DATA_PARM,
+            };
         }
         if !size.is_multiple_of(8) || size > data::FW_BLOCK_BYTES || size > self.area.data_size {
             return admin::STATUS_BAD_REQUEST_PARM;
+        }
+        // A block at offset 0 starts a new image (an upload that failed or
+        // was cancelled half-way leaves its blocks behind).
+        if offset == 0 {
+            self.fw_staging.clear();
         }
         if offset as usize != self.fw_staging.len() {
             return admin::STATUS_BAD_REQUEST_PARM;
@@ -558,6 +573,18 @@ impl Card {
     }
 }
 
+/// The version of a staged image: the VMM's firmware image ([`Image`])
+/// sent in whole words, so followed by fewer than 8 zero bytes.
+fn staged_version(staged: &[u8]) -> Option<[u8; 8]> {
+    let payload = u32::from_le_bytes(staged.get(16..20)?.try_into().ok()?);
+    let len = Image::HEADER.checked_add(usize::try_from(payload).ok()?)?;
+    let (image, padding) = (staged.get(..len)?, staged.get(len..)?);
+    if padding.len() >= 8 || padding.iter().any(|&b| b != 0) {
+        return None;
+    }
+    Image::verify(image).map(u64::to_le_bytes)
+}
+
 impl Device for Card {
     fn register_bytes(&self) -> usize {
         REGISTER_BYTES
@@ -572,6 +599,13 @@ impl Device for Card {
         self.pending = None;
         self.dump = None;
         self.fw_staging.clear();
+        if let Some(v) = self.fw_committed.take() {
+            log::info!(
+                "ocxlpmem: firmware {:?} runs after the reset",
+                String::from_utf8_lossy(&v).trim_end_matches('\0')
+            );
+            self.fw_version = v;
+        }
         self.ticks = 0;
         let (ccap0, ccap1, _) = self.config.caps.encode();
         write(regs, regs::CCAP0, ccap0);

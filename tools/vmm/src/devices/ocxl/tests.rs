@@ -9,12 +9,14 @@ use ocxlpmem_core::admin::{self, AdminMailbox, Sleep};
 use ocxlpmem_core::commands;
 use ocxlpmem_core::data::{self, ErrorLogEntry};
 use ocxlpmem_core::error::Error;
+use ocxlpmem_core::firmware;
 use ocxlpmem_core::regs::{self, chi, hci, Capabilities, Mmio};
 use ocxlpmem_core::uapi;
 
 use super::faults::{Fault, FaultAction};
 use super::*;
 use crate::devices::card::{Device, Registers, Vectors};
+use crate::devices::nvdimm::intel::firmware::Image;
 
 struct Bus {
     regs: Vec<u8>,
@@ -389,47 +391,141 @@ fn controller_dump_in_chunks_then_collected() {
     );
 }
 
+/// "2.1.0" as `FWVER` holds it.
+const NEW_VERSION: [u8; 8] = *b"2.1.0\0\0\0";
+
+/// An image of the VMM's format whose length is not a multiple of 8.
+fn new_image() -> Vec<u8> {
+    let payload: Vec<u8> = (0..80_003u32).map(|i| (i * 7) as u8).collect();
+    Image::build(u64::from_le_bytes(NEW_VERSION), &payload)
+}
+
 #[test]
-fn firmware_update_in_blocks_changes_the_version() {
+fn firmware_update_in_blocks_runs_after_a_reset() {
     let (mut w, mut s, mut mb) = setup();
-    let mut image = b"2.1.0\0\0\0".to_vec();
-    image.extend((0..80_000).map(|i| i as u8));
-    image.truncate(80_000);
+    let image = new_image();
     commands::firmware_update(&mut w, &mut mb, &mut s, &image).unwrap();
-    // 3 blocks of at most 32 KiB, then the commit.
+    // 3 blocks of at most 32 KiB (the last one padded), then the commit.
     assert_eq!(w.card().counters.commands.get(&admin::FW_UPDATE), Some(&4));
-    assert_eq!(&w.card().fw_version(), b"2.1.0\0\0\0");
+    // Committed, not running yet.
+    assert_eq!(&w.card().fw_version(), b"1.0.0\0\0\0");
+    let caps = Capabilities::read(&w).unwrap();
+    assert_eq!(caps.fw_version_text(), Some("1.0.0"));
+    regs::set_bits(&mut w, regs::HCI, hci::AFU_RESET).unwrap();
+    assert_eq!(w.card().fw_version(), NEW_VERSION);
     let caps = Capabilities::read(&w).unwrap();
     assert_eq!(caps.fw_version_text(), Some("2.1.0"));
-    // Images the driver refuses.
+    // A second reset runs the same firmware.
+    regs::set_bits(&mut w, regs::HCI, hci::AFU_RESET).unwrap();
+    assert_eq!(w.card().fw_version(), NEW_VERSION);
+    // Images the driver refuses before sending anything.
     assert_eq!(
-        commands::firmware_update(&mut w, &mut mb, &mut s, &[0u8; 12]),
+        commands::firmware_update(&mut w, &mut mb, &mut s, &[]),
         Err(Error::BadParameter("firmware image size"))
     );
-    assert!(commands::firmware_update(&mut w, &mut mb, &mut s, &[]).is_err());
-    // Blocks the card refuses: out of order, commit of nothing.
+    assert_eq!(
+        firmware::check_image(data::FW_MAX_IMAGE + 1),
+        Err(Error::BadParameter("firmware image size"))
+    );
+}
+
+#[test]
+fn firmware_images_the_card_refuses() {
+    let (mut w, mut s, mut mb) = setup();
+    let bad_data = Error::Status {
+        opcode: admin::FW_UPDATE,
+        status: admin::STATUS_BAD_DATA_PARM,
+    };
+    let refused = Err(bad_data);
+    let good = new_image();
+    let mut spoiled = [
+        good.clone(),
+        good.clone(),
+        good.clone(),
+        good[..good.len() - 1].to_vec(),
+    ];
+    spoiled[0][0] ^= 1; // magic
+    spoiled[1][20] ^= 1; // checksum
+    spoiled[2][1000] ^= 1; // payload
+    for image in &spoiled {
+        let r = commands::firmware_update(&mut w, &mut mb, &mut s, image);
+        assert_eq!(r, refused);
+        assert_eq!(
+            firmware::UpdateFailure::of(&r.unwrap_err()),
+            firmware::UpdateFailure::InvalidImage
+        );
+    }
+    // Not an image at all; a version of 0.
+    let zero = Image::build(0, &[1, 2, 3]);
+    for image in [&[0x55u8; 64][..], &zero] {
+        assert_eq!(
+            commands::firmware_update(&mut w, &mut mb, &mut s, image),
+            refused
+        );
+    }
+    regs::set_bits(&mut w, regs::HCI, hci::AFU_RESET).unwrap();
+    assert_eq!(&w.card().fw_version(), b"1.0.0\0\0\0");
+    // Blocks out of order, a commit of nothing.
     let fw = |w: &mut Shared, mb: &mut AdminMailbox, s: &mut Shared, off: u32, len: usize| {
         let p = data::fw_update_request(off, len).unwrap();
         mb.run(w, admin::FW_UPDATE, &[p], s)
     };
-    let bad = |status| {
-        Err(Error::Status {
-            opcode: admin::FW_UPDATE,
-            status,
-        })
-    };
     assert_eq!(
         fw(&mut w, &mut mb, &mut s, 8, 8),
-        bad(admin::STATUS_BAD_REQUEST_PARM)
+        Err(Error::Status {
+            opcode: admin::FW_UPDATE,
+            status: admin::STATUS_BAD_REQUEST_PARM,
+        })
     );
+    assert_eq!(fw(&mut w, &mut mb, &mut s, 0, 0), refused);
+    assert_eq!(bad_data.errno(), -ocxlpmem_core::error::EINVAL);
+}
+
+#[test]
+fn firmware_update_statuses_from_faults() {
+    let (mut w, mut s, mut mb) = setup();
+    let image = new_image();
+    // Blocked on a background task: busy, and the block goes through
+    // when sent again.
+    let status = |st| FaultAction::Status(st);
+    w.fault(
+        Some(admin::FW_UPDATE),
+        status(admin::STATUS_BLOCKED_BG_TASK),
+        Some(1),
+    );
+    let busy = firmware::write_block(&mut w, &mut mb, &mut s, &image, 0).unwrap_err();
     assert_eq!(
-        fw(&mut w, &mut mb, &mut s, 0, 0),
-        bad(admin::STATUS_BAD_DATA_PARM)
+        firmware::UpdateFailure::of(&busy),
+        firmware::UpdateFailure::Busy
     );
+    assert_eq!(busy.errno(), -ocxlpmem_core::error::EBUSY);
+    // Bad data injected at the commit.
+    let mut offset = 0;
+    while offset < image.len() {
+        offset += firmware::write_block(&mut w, &mut mb, &mut s, &image, offset).unwrap();
+    }
+    assert_eq!(offset, image.len());
+    w.fault(
+        Some(admin::FW_UPDATE),
+        status(admin::STATUS_BAD_DATA_PARM),
+        Some(1),
+    );
+    let bad = firmware::commit(&mut w, &mut mb, &mut s, image.len()).unwrap_err();
     assert_eq!(
-        bad(admin::STATUS_BAD_DATA_PARM).unwrap_err().errno(),
-        -ocxlpmem_core::error::EINVAL
+        firmware::UpdateFailure::of(&bad),
+        firmware::UpdateFailure::InvalidImage
     );
+    commands::firmware_update(&mut w, &mut mb, &mut s, &image).unwrap();
+    // No answer: a timeout.
+    w.fault(Some(admin::FW_UPDATE), FaultAction::NoResponse, Some(1));
+    let late = firmware::write_block(&mut w, &mut mb, &mut s, &image, 0).unwrap_err();
+    assert_eq!(
+        firmware::UpdateFailure::of(&late),
+        firmware::UpdateFailure::Timeout
+    );
+    // Blocks the driver refuses to send.
+    assert!(firmware::write_block(&mut w, &mut mb, &mut s, &image, 4).is_err());
+    assert!(firmware::write_block(&mut w, &mut mb, &mut s, &image, image.len()).is_err());
 }
 
 #[test]

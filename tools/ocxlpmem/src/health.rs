@@ -327,6 +327,42 @@ mod tests {
         assert_eq!(smart::answer_size(10_000), 8 + 255 * 16);
     }
 
+    /// Random packages and answers through every function of the SMART
+    /// protocol: no panic, and what the encoder writes always decodes.
+    #[test]
+    fn random_packages_and_answers_never_panic() {
+        let mut rng = fuzz_rng::Rng::new(0x5a17);
+        for _ in 0..20_000 {
+            let size_out = rng.below(300) as usize;
+            let room = smart::check_package(
+                rng.below(4),
+                rng.chance(7, 8),
+                rng.below(3) as usize * 8,
+                size_out,
+            );
+            let attrs: Vec<u8> = (0..rng.below(400)).map(|_| rng.next_u64() as u8).collect();
+            let mut out = vec![0xa5u8; size_out];
+            let copied = rng.below(300) as usize;
+            let count = smart::encode_answer(&mut out, &attrs, copied);
+            let available = attrs.len() / SMART_ATTR_BYTES;
+            if let Ok(room) = room {
+                assert!(usize::from(count) <= room.min(copied).min(available));
+                let a = smart::decode_answer(&out, smart::answer_size(available)).unwrap();
+                assert_eq!(a.count(), usize::from(count));
+                let _ = Health::from_attributes(a.attributes());
+            }
+            // Whatever the driver says.
+            let mut junk: Vec<u8> = (0..rng.below(100)).map(|_| rng.next_u64() as u8).collect();
+            if rng.chance(1, 2) && !junk.is_empty() {
+                junk[1..].iter_mut().take(7).for_each(|b| *b = 0);
+            }
+            if let Ok(a) = smart::decode_answer(&junk, rng.next_u64() as u32) {
+                assert!(a.count() <= a.available);
+                assert_eq!(a.attributes().count(), a.count());
+            }
+        }
+    }
+
     #[test]
     fn health_tolerates_any_values() {
         let h = Health::from_attributes(

@@ -33,8 +33,8 @@ use kernel::{
     irq::{self, IrqReturn, ThreadedHandler},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
-        self, AttributeOutput, Bus, BusOptions, DeviceMemory, DimmOptions, LabelArea, Mapping,
-        NoAttributes, Persistence, Provider, RegionKind, RegionOptions,
+        self, AttributeOutput, Bus, BusOptions, CallPackage, DeviceMemory, DimmOptions, Family,
+        LabelArea, Mapping, NoAttributes, Persistence, Provider, RegionKind, RegionOptions,
     },
     pci,
     prelude::*,
@@ -67,6 +67,9 @@ mod firmware;
 #[path = "ocxlpmem_rs/regs.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod regs;
+#[path = "ocxlpmem_rs/smart.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod smart;
 #[path = "ocxlpmem_rs/uapi.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod uapi;
@@ -250,6 +253,40 @@ struct Card {
     /// The card's serial number (the attachment's; on the ocxl bus the
     /// PCIe Device Serial Number of function 0).
     serial: u64,
+    /// The controller, for the SMART `ND_CMD_CALL`.
+    ctrl: Arc<Controller>,
+    dev: ARef<kernel::device::Device>,
+}
+
+impl Card {
+    /// Answers `ND_CMD_OCXL_SMART` (the only function of the family) from
+    /// the card's SMART data; the package is checked first (see
+    /// `ocxlpmem_rs/smart.rs`).
+    fn smart(&self, pkg: &mut CallPackage<'_>) -> Result {
+        let (size_in, size_out) = (pkg.input().len(), pkg.output().len());
+        let room = smart::check_package(pkg.command(), pkg.reserved_is_zero(), size_in, size_out)
+            .map_err(|e| {
+            dev_err!(self.dev, "ND_CMD_CALL refused: {}\n", PackageRefusal(e));
+            Error::from_errno(e.errno())
+        })?;
+        let mut attrs = KVec::from_elem(0u8, room * data::SMART_ATTR_BYTES, GFP_KERNEL)?;
+        let read = self.ctrl.live(|w, mb| {
+            commands::smart(w, mb, &mut Sleeper, &mut attrs)
+                .inspect_err(|e| dev_err!(self.dev, "SMART: {}\n", ProtocolError(*e)))
+        })?;
+        smart::encode_answer(pkg.output(), &attrs, read.copied);
+        pkg.set_fw_size(smart::answer_size(read.available));
+        Ok(())
+    }
+}
+
+/// A refused SMART package printed through the kernel's formatting.
+struct PackageRefusal(smart::PackageError);
+
+impl kernel::fmt::Display for PackageRefusal {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(&self.0, f)
+    }
 }
 
 kernel::nvdimm_attributes! {
@@ -291,6 +328,10 @@ impl Provider for CardBus {
             CardAttr::Serial => writeln!(out, "{:#x}", card.serial),
         }
         .map_err(|_| EOVERFLOW)
+    }
+
+    fn call(&self, card: &Card, pkg: &mut CallPackage<'_>) -> Result {
+        card.smart(pkg)
     }
 }
 
@@ -777,7 +818,7 @@ impl OcxlPmemDriver {
             &BusOptions {
                 provider_name: c"ocxlpmem",
                 of_node: None,
-                dimm_families: &[],
+                dimm_families: &[Family::Ocxl],
                 bus_commands: nvdimm::BusCommands::empty(),
                 bus_families: nvdimm::BusFamilies::empty(),
             },
@@ -788,6 +829,8 @@ impl OcxlPmemDriver {
                 labels,
                 caps,
                 serial: desc.serial,
+                ctrl: ctrl.clone(),
+                dev: pdev.as_ref().into(),
             },
             &DimmOptions {
                 label_area: Some(LabelArea {
@@ -798,7 +841,7 @@ impl OcxlPmemDriver {
                 // the start.
                 labeling: true,
                 unarmed: false,
-                call: false,
+                call: true,
                 flush_hints: &[],
             },
         )?;
@@ -844,7 +887,9 @@ impl OcxlPmemDriver {
             drop(ctrl.bus.lock().take());
             return Err(ENODEV);
         }
-        let node = CardDevice::new(ctrl.clone())?;
+        // The DIMM holds the controller: without a node the bus must go
+        // here, not with the last reference.
+        let node = CardDevice::new(ctrl.clone()).inspect_err(|_| drop(ctrl.bus.lock().take()))?;
         // Without it the card still serves its memory: not a reason to
         // refuse it.
         #[cfg(CONFIG_FW_UPLOAD)]

@@ -68,6 +68,8 @@ pub enum Family {
     Hyperv = bindings::NVDIMM_FAMILY_HYPERV,
     /// PAPR SCM (pseries) PDSM interface.
     Papr = bindings::NVDIMM_FAMILY_PAPR,
+    /// OpenCAPI persistent memory (`ND_CMD_OCXL_SMART`).
+    Ocxl = bindings::NVDIMM_FAMILY_OCXL,
 }
 
 impl Family {
@@ -2445,6 +2447,16 @@ mod tests {
     fn family_mask() {
         assert_eq!(Family::mask(&[Family::Intel, Family::Papr]), 1 | 1 << 5);
         assert_eq!(Family::mask(&[]), 0);
+    }
+
+    #[test]
+    fn ocxl_family_mask() {
+        assert_eq!(Family::Ocxl as u32, 6);
+        assert_eq!(Family::mask(&[Family::Ocxl]), 1 << 6);
+        assert_eq!(
+            Family::mask(&[Family::Papr, Family::Ocxl]),
+            1 << bindings::NVDIMM_FAMILY_PAPR | 1 << bindings::NVDIMM_FAMILY_OCXL
+        );
     }
 }
 

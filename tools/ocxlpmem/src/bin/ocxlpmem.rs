@@ -30,14 +30,21 @@
 //! ocxlpmem unknown-ioctl [DEV]      issue an ioctl the driver does not have
 //!                                   (its magic, an unassigned number): succeeds
 //!                                   only if the kernel answers ENOTTY
+//! ocxlpmem smart [--attrs N] [DIMM] the card's SMART attributes and health
+//!                                   through ND_CMD_CALL on /dev/nmemN (room
+//!                                   for N attributes, 255 by default)
+//! ocxlpmem smart-malformed [DIMM]   send malformed SMART packages, print the
+//!                                   errno of each
 //! ```
 //!
-//! DEV defaults to `/dev/ocxlpmem0`. Exit status: 0 done, 1 the ioctl
+//! DEV defaults to `/dev/ocxlpmem0`, DIMM to `nmem0` (a name under `/dev`
+//! or a path). Exit status: 0 done, 1 the ioctl
 //! failed (errno printed), 2 bad usage.
 
 use clap::{Parser, Subcommand};
 use ocxlpmem_core::data::ErrorLogEntry;
 use ocxlpmem_core::uapi::{self, Dir, DumpDataArgs, ErrorLogArgs, Ioctl};
+use ocxlpmem_core::{health, smart};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
@@ -50,6 +57,7 @@ const ERROR_DATA: u16 = 4096;
 /// Bytes per dump chunk.
 const DUMP_CHUNK: u16 = 4096;
 const DEFAULT_DEV: &str = "/dev/ocxlpmem0";
+const DEFAULT_DIMM: &str = "nmem0";
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +92,12 @@ enum ToolError {
     BadHex,
     #[error(transparent)]
     UnknownIoctl(#[from] UnknownIoctlError),
+    #[error("ND_CMD_CALL: {0}")]
+    Call(io::Error),
+    #[error("SMART answer: {0}")]
+    SmartAnswer(ocxlpmem_core::error::Error),
+    #[error("SMART package {0} was accepted")]
+    MalformedAccepted(&'static str),
 }
 
 fn encoding() -> &'static uapi::IocEncoding {
@@ -523,6 +537,61 @@ fn unknown_ioctl(dev: &File) -> Result<(), UnknownIoctlError> {
     println!("{{\"ioctl\":\"{cmd:#010x}\",\"errno\":\"ENOTTY\"}}");
     Ok(())
 }
+/// `/dev/nmemN` of `dimm` (`nmemN` or a path).
+fn dimm_path(dimm: &str) -> PathBuf {
+    if dimm.contains('/') {
+        PathBuf::from(dimm)
+    } else {
+        Path::new("/dev").join(dimm)
+    }
+}
+
+/// Sends the `ND_CMD_CALL` package `buf` to the DIMM `dev`.
+fn nd_call(dev: &File, buf: &mut [u8]) -> Result<(), io::Error> {
+    let nr = smart::nd_ioctl_call(encoding());
+    // SAFETY: `buf` is an `nd_cmd_pkg` header followed by the input and
+    // output it declares, live for the call; the kernel copies no more.
+    let rc = unsafe { libc::ioctl(dev.as_raw_fd(), nr as libc::c_ulong, buf.as_mut_ptr()) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Reads the SMART attributes with room for `attrs` and prints the health.
+fn smart_report(dimm: &str, attrs: usize) -> Result<(), ToolError> {
+    let path = dimm_path(dimm);
+    let dev = open(&path)?;
+    let pkg = health::Package::smart(attrs);
+    let mut buf = pkg.encode();
+    nd_call(&dev, &mut buf).map_err(ToolError::Call)?;
+    let answer = health::decode(&pkg, &buf).map_err(ToolError::SmartAnswer)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| dimm.to_string(), |n| n.to_string_lossy().into_owned());
+    println!("{}", health::report_json(&name, &answer));
+    Ok(())
+}
+
+/// Sends each malformed SMART package and prints its errno; any package
+/// accepted is an error.
+fn smart_malformed(dimm: &str) -> Result<(), ToolError> {
+    let dev = open(&dimm_path(dimm))?;
+    let mut out = Vec::new();
+    for (name, pkg) in health::malformed() {
+        let mut buf = pkg.encode();
+        match nd_call(&dev, &mut buf) {
+            Ok(()) => return Err(ToolError::MalformedAccepted(name)),
+            Err(e) => match e.raw_os_error() {
+                Some(n) => out.push(format!("\"{name}\":\"{}\"", health::errno_name(n))),
+                None => return Err(ToolError::Call(e)),
+            },
+        }
+    }
+    println!("{{{}}}", out.join(","));
+    Ok(())
+}
+
 #[derive(Parser)]
 #[command(
     name = "ocxlpmem",
@@ -610,6 +679,19 @@ enum Cmd {
         #[arg(default_value = DEFAULT_DEV)]
         dev: PathBuf,
     },
+    /// The card's SMART attributes and health, through ND_CMD_CALL on /dev/nmemN.
+    Smart {
+        /// Room for this many attributes (the answer says how many the card has).
+        #[arg(long, default_value_t = 255)]
+        attrs: usize,
+        #[arg(default_value = DEFAULT_DIMM)]
+        dimm: String,
+    },
+    /// Sends malformed SMART packages; prints the errno of each.
+    SmartMalformed {
+        #[arg(default_value = DEFAULT_DIMM)]
+        dimm: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -655,6 +737,8 @@ fn run(cmd: Cmd) -> Result<(), ToolError> {
         Cmd::Shutdown { dev } => ioctl(&open(&dev)?, Ioctl::Shutdown, &mut []),
         Cmd::EventfdExclusive { dev } => eventfd_exclusive(&dev),
         Cmd::UnknownIoctl { dev } => Ok(unknown_ioctl(&open(&dev)?)?),
+        Cmd::Smart { attrs, dimm } => smart_report(&dimm, attrs),
+        Cmd::SmartMalformed { dimm } => smart_malformed(&dimm),
     }
 }
 

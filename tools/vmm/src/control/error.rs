@@ -27,6 +27,14 @@ pub enum ControlError {
          data_identifier, bad_area (bad_area without an opcode: it is taken at the next reset)"
     )]
     CardFaultAction,
+    #[error(
+        "card-smart needs at least one of life_used, spares, media_celsius, ctrl_celsius, \
+         dirty_shutdown (true), media_errors (above 0)"
+    )]
+    CardSmartChange,
+    /// Too many `card-smart` changes wait for the card.
+    #[error(transparent)]
+    TooManySmartChanges(#[from] crate::devices::ocxl::attached::TooManySmartChanges),
     #[error("'{field}' must be from 0 to {max}")]
     OutOfRange { field: &'static str, max: u64 },
     /// `count` 0: a rule that never fires. `per` is what it counts.

@@ -22,6 +22,10 @@
 //! {"cmd":"card-fault","action":"no-response"}  also fatal, hardware-fatal, wrong-id
 //! {"cmd":"card-fault","opcode":4,"delay_ms":200}
 //! {"cmd":"card-clear-faults"}
+//! {"cmd":"card-smart","life_used":95,"spares":5,"media_celsius":90,
+//!  "ctrl_celsius":70,"dirty_shutdown":true,"media_errors":2}
+//!                                  wear / SMART faults of the card (its next
+//!                                  SMART answer); -> {"ok":true,"smart":{...}}
 //! {"cmd":"fault","dimm":1,"function":24,"media_error":true}  Intel erase fails
 //! {"cmd":"smart","dimm":1,"media_celsius":85,"spares":5,"life_used":90,
 //!  "health":"critical","dirty_shutdown":true,"notify":true}   (intel=on)
@@ -197,6 +201,11 @@ fn execute(
             }
             let (zero, fnv1a) = p.media_digest(dimm, offset, length)?;
             Ok(json!({"ok": true, "zero": zero, "fnv1a": fnv1a}))
+        }
+        Request::CardSmart(r) => {
+            let card = card.ok_or(ControlError::NoCard)?;
+            card.change_smart((&r).try_into()?)?;
+            Ok(json!({"ok": true, "smart": card.json()["smart"].clone()}))
         }
         Request::CardClearFaults {} => {
             card.ok_or(ControlError::NoCard)?.clear();

@@ -15,6 +15,7 @@ use super::error::ControlError;
 use crate::devices::nvdimm::intel::SmartChange;
 use crate::devices::nvdimm::{Fault, FaultAction};
 use crate::devices::ocxl::faults as card;
+use crate::devices::ocxl::smart::SmartChange as CardSmartChange;
 
 /// Longest injectable delay: past the AML's polling budget (about 12 s in
 /// a TCG guest), so that its timeout can be tested too.
@@ -61,6 +62,7 @@ pub enum Request {
         memory_after_ms: Option<u32>,
     },
     Smart(SmartRequest),
+    CardSmart(CardSmartRequest),
     PowerCycle {
         #[serde(default, deserialize_with = "field::dimm")]
         dimm: Option<u32>,
@@ -102,6 +104,66 @@ pub struct SmartRequest {
     pub dirty_shutdown: bool,
     #[serde(default, deserialize_with = "field::notify")]
     pub notify: bool,
+}
+
+/// `card-smart`: wear the OpenCAPI pmem card's media or inject a SMART
+/// fault; its next `SMART` answer shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSmartRequest {
+    #[serde(default, deserialize_with = "field::life_used")]
+    pub life_used: Option<u8>,
+    #[serde(default, deserialize_with = "field::spares")]
+    pub spares: Option<u8>,
+    #[serde(default, deserialize_with = "field::media_celsius")]
+    pub media_celsius: Option<i16>,
+    #[serde(default, deserialize_with = "field::ctrl_celsius")]
+    pub ctrl_celsius: Option<i16>,
+    /// One more dirty shutdown.
+    #[serde(default, deserialize_with = "field::dirty_shutdown")]
+    pub dirty_shutdown: bool,
+    /// This many more uncorrectable media errors.
+    #[serde(default, deserialize_with = "field::media_errors")]
+    pub media_errors: Option<u32>,
+}
+
+/// Most media errors one `card-smart` adds.
+pub const MAX_CARD_MEDIA_ERRORS: u32 = 1_000_000;
+
+impl TryFrom<&CardSmartRequest> for CardSmartChange {
+    type Error = ControlError;
+
+    fn try_from(r: &CardSmartRequest) -> Result<Self, ControlError> {
+        let percent = |field: &'static str, v: Option<u8>| match v {
+            Some(p) if p > 100 => Err(ControlError::OutOfRange { field, max: 100 }),
+            v => Ok(v),
+        };
+        let celsius = |field: &'static str, v: Option<i16>| match v {
+            Some(t) if !(-273..=1000).contains(&t) => Err(ControlError::Temperature { field }),
+            v => Ok(v),
+        };
+        let media_errors = match r.media_errors {
+            Some(n) if n > MAX_CARD_MEDIA_ERRORS => {
+                return Err(ControlError::OutOfRange {
+                    field: "media_errors",
+                    max: MAX_CARD_MEDIA_ERRORS.into(),
+                })
+            }
+            n => n.unwrap_or(0),
+        };
+        let change = CardSmartChange {
+            life_used: percent("life_used", r.life_used)?,
+            spares: percent("spares", r.spares)?,
+            media_celsius: celsius("media_celsius", r.media_celsius)?,
+            controller_celsius: celsius("ctrl_celsius", r.ctrl_celsius)?,
+            dirty_shutdown: r.dirty_shutdown,
+            media_errors,
+        };
+        if change == CardSmartChange::default() {
+            return Err(ControlError::CardSmartChange);
+        }
+        Ok(change)
+    }
 }
 
 /// A DIMM's health, as the host sets it.
@@ -391,6 +453,7 @@ mod field {
         media_celsius: Option<i16> = given;
         ctrl_celsius: Option<i16> = given;
         dirty_shutdown: bool = named;
+        media_errors: Option<u32> = given;
         notify: bool = named;
     }
 }
@@ -557,6 +620,7 @@ mod tests {
             "card-clear-faults",
             "card-reset",
             "smart",
+            "card-smart",
             "power-cycle",
             "intel-state",
             "media",

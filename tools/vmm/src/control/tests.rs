@@ -327,6 +327,62 @@ fn notify_and_flush_hints() {
 }
 
 #[test]
+fn card_smart_changes() {
+    let mut p = platform();
+    let req = r#"{"cmd":"card-smart","life_used":95}"#;
+    assert!(handle_t(&mut p, req)["error"]
+        .as_str()
+        .unwrap()
+        .contains("--ocxlpmem"));
+    let card = Control::default();
+    let r = handle_c(&mut p, &card, req);
+    assert_eq!(r["ok"], true, "{r}");
+    // Applied by the card at its next doorbell or tick: pending until then.
+    assert_eq!(r["smart"]["pending_changes"], 1);
+    for good in [
+        r#"{"cmd":"card-smart","spares":0,"media_celsius":-40,"ctrl_celsius":1000}"#,
+        r#"{"cmd":"card-smart","dirty_shutdown":true}"#,
+        r#"{"cmd":"card-smart","media_errors":3}"#,
+    ] {
+        assert_eq!(handle_c(&mut p, &card, good)["ok"], true, "{good}");
+    }
+    for (bad, says) in [
+        (r#"{"cmd":"card-smart"}"#, "at least one"),
+        (
+            r#"{"cmd":"card-smart","dirty_shutdown":false}"#,
+            "at least one",
+        ),
+        (r#"{"cmd":"card-smart","media_errors":0}"#, "at least one"),
+        (r#"{"cmd":"card-smart","life_used":101}"#, "'life_used'"),
+        (r#"{"cmd":"card-smart","spares":101}"#, "'spares'"),
+        (
+            r#"{"cmd":"card-smart","media_celsius":-274}"#,
+            "'media_celsius'",
+        ),
+        (
+            r#"{"cmd":"card-smart","ctrl_celsius":1001}"#,
+            "'ctrl_celsius'",
+        ),
+        (
+            r#"{"cmd":"card-smart","media_errors":1000001}"#,
+            "'media_errors'",
+        ),
+        (r#"{"cmd":"card-smart","life_used":-1}"#, "'life_used'"),
+        (
+            r#"{"cmd":"card-smart","media_errors":null}"#,
+            "'media_errors'",
+        ),
+        (r#"{"cmd":"card-smart","life_used":5,"dimm":1}"#, "`dimm`"),
+    ] {
+        let e = handle_c(&mut p, &card, bad);
+        assert_eq!(e["ok"], false, "{bad}");
+        let text = e["error"].as_str().unwrap();
+        assert!(text.contains(says), "{bad} -> {text}");
+    }
+    assert_eq!(card.json()["smart"]["pending_changes"], 4);
+}
+
+#[test]
 fn card_faults() {
     let mut p = platform();
     let req = r#"{"cmd":"card-fault","opcode":0,"status":255,"count":1}"#;

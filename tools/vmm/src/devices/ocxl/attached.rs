@@ -13,8 +13,8 @@
 //! them, as on any device.
 //!
 //! [`Control`] is the host's handle on the running card (the control
-//! protocol's `card-fault`, `card-clear-faults` and the `card` counters):
-//! faults armed there are handed to the card at its next reset, doorbell
+//! protocol's `card-fault`, `card-clear-faults`, `card-smart` and the
+//! `card` counters): faults armed and SMART changes made there are handed to the card at its next reset, doorbell
 //! or tick, by the transport's thread that owns it.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ocxlpmem_core::attach::{self, Descriptor};
 
 use super::faults::Fault;
+use super::smart::{SmartChange, SmartState};
 use super::{Card, Counters};
 use crate::devices::card::{Device, Registers, Vectors};
 
@@ -39,7 +40,14 @@ struct Shared {
     /// A power cycle the host asked for, not yet done: ticks until ready
     /// and until memory is available.
     power_cycle: Option<(u32, u32)>,
+    /// SMART changes the host asked for, not yet handed to the card.
+    smart_changes: Vec<SmartChange>,
+    /// The card's SMART state, as of its last call.
+    smart: SmartState,
 }
+
+/// The most SMART changes waiting for the card.
+pub const MAX_SMART_CHANGES: usize = 64;
 
 /// The host's handle on the attached card.
 #[derive(Debug, Clone, Default)]
@@ -71,6 +79,17 @@ impl Control {
         self.lock().power_cycle = Some((ready_ticks, memory_ticks));
     }
 
+    /// Hands `change` to the card at its next doorbell or tick (the next
+    /// SMART command sees it); refused while [`MAX_SMART_CHANGES`] wait.
+    pub fn change_smart(&self, change: SmartChange) -> Result<(), TooManySmartChanges> {
+        let mut s = self.lock();
+        if s.smart_changes.len() >= MAX_SMART_CHANGES {
+            return Err(TooManySmartChanges);
+        }
+        s.smart_changes.push(change);
+        Ok(())
+    }
+
     /// Disarms every fault.
     pub fn clear(&self) {
         let mut s = self.lock();
@@ -95,9 +114,24 @@ impl Control {
             "resets": s.counters.resets,
             "faults_armed": s.armed + s.pending.len(),
             "faults_injected": s.injected,
+            "smart": {
+                "life_used": s.smart.life_used,
+                "spares": s.smart.spares,
+                "media_celsius": s.smart.media_celsius,
+                "controller_celsius": s.smart.controller_celsius,
+                "dirty_shutdowns": s.smart.dirty_shutdowns,
+                "media_errors": s.smart.media_errors,
+                "health": s.smart.health().name(),
+                "pending_changes": s.smart_changes.len(),
+            },
         })
     }
 }
+
+/// Too many SMART changes wait for the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{MAX_SMART_CHANGES} SMART changes already wait for the card")]
+pub struct TooManySmartChanges;
 
 /// The card with its attachment descriptor.
 pub struct Attached {
@@ -145,9 +179,12 @@ impl Attached {
         }
     }
 
-    /// Hands the host's faults to the card.
+    /// Hands the host's faults and SMART changes to the card.
     fn take_faults(&mut self) {
         let mut s = self.control.lock();
+        for c in s.smart_changes.drain(..) {
+            self.card.change_smart(&c);
+        }
         if std::mem::take(&mut s.clear) {
             self.card.faults.clear();
         }
@@ -173,6 +210,7 @@ impl Attached {
         let mut s = self.control.lock();
         s.counters.clone_from(&self.card.counters);
         s.armed = self.card.faults.armed();
+        s.smart.clone_from(self.card.smart());
         s.injected = self.card.faults.injected;
     }
 }
@@ -345,5 +383,91 @@ mod tests {
         control.clear();
         assert!(probe(&mut b).is_ok());
         assert_eq!(control.json()["faults_armed"], 0);
+    }
+
+    /// The card's health as the driver reads it.
+    fn health(b: &mut Bus) -> ocxlpmem_core::smart::Health {
+        let mut mb = AdminMailbox::probe(b).unwrap();
+        let mut out = [0u8; 16 * 16];
+        let r = commands::smart(b, &mut mb, &mut NoSleep, &mut out).unwrap();
+        let attrs =
+            (0..r.copied).map(|i| ocxlpmem_core::data::SmartAttribute::parse(&out, i).unwrap());
+        ocxlpmem_core::smart::Health::from_attributes(attrs)
+    }
+
+    #[test]
+    fn host_smart_changes_reach_the_next_answer() {
+        use super::super::smart::SmartChange;
+        use ocxlpmem_core::smart::HealthState;
+        let control = Control::default();
+        let mut b = bus(&control);
+        probe(&mut b).unwrap();
+        let before = health(&mut b);
+        assert_eq!(before.life_used(), Some(2));
+        assert_eq!(before.health, Some(HealthState::Ok.value()));
+        control
+            .change_smart(SmartChange {
+                life_used: Some(95),
+                media_celsius: Some(90),
+                dirty_shutdown: true,
+                media_errors: 2,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(control.json()["smart"]["pending_changes"], 1);
+        // The next doorbell hands the change to the card before serving.
+        let after = health(&mut b);
+        assert_eq!(after.life_used(), Some(95));
+        assert_eq!(after.media_temperature, Some(90));
+        assert_eq!(after.dirty_shutdowns, Some(1));
+        assert_eq!(after.media_errors, Some(2));
+        assert_eq!(after.health, Some(HealthState::Critical.value()));
+        let j = control.json();
+        assert_eq!(j["smart"]["health"], "critical");
+        assert_eq!(j["smart"]["pending_changes"], 0);
+        // Statistics follow the wear.
+        let mut mb = AdminMailbox::probe(&b).unwrap();
+        let st = commands::controller_stats(&mut b, &mut mb, &mut NoSleep).unwrap();
+        assert_eq!(st.life_remaining, 5);
+        // Bounded: changes wait for the card at most MAX_SMART_CHANGES deep.
+        for _ in 0..MAX_SMART_CHANGES {
+            control.change_smart(SmartChange::default()).unwrap();
+        }
+        assert_eq!(
+            control.change_smart(SmartChange::default()),
+            Err(TooManySmartChanges)
+        );
+    }
+
+    /// One tick of the card (where a power cycle the host asked for
+    /// happens, between the driver's commands).
+    fn tick(b: &mut Bus) {
+        let mut r = std::mem::take(&mut b.regs);
+        b.dev.tick(&mut r);
+        b.regs = r;
+    }
+
+    #[test]
+    fn power_cycles_without_shutdown_are_dirty() {
+        let control = Control::default();
+        let mut b = bus(&control);
+        probe(&mut b).unwrap();
+        assert_eq!(health(&mut b).dirty_shutdowns, Some(0));
+        // Power lost with the controller running: dirty.
+        control.power_cycle(0, 0);
+        tick(&mut b);
+        probe(&mut b).unwrap();
+        assert_eq!(health(&mut b).dirty_shutdowns, Some(1));
+        // Shut down first: clean.
+        let mut mb = AdminMailbox::probe(&b).unwrap();
+        commands::shutdown(&mut b, &mut mb, &mut NoSleep).unwrap();
+        control.power_cycle(0, 0);
+        tick(&mut b);
+        probe(&mut b).unwrap();
+        assert_eq!(health(&mut b).dirty_shutdowns, Some(1));
+        // An AFU reset is no power loss.
+        regs::set_bits(&mut b, regs::HCI, regs::hci::AFU_RESET).unwrap();
+        probe(&mut b).unwrap();
+        assert_eq!(health(&mut b).dirty_shutdowns, Some(1));
     }
 }

@@ -28,19 +28,21 @@
 
 pub mod attached;
 pub mod faults;
+pub mod smart;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use ocxlpmem_core::admin::{self, CommandArea};
-use ocxlpmem_core::data::{self, CommandCaps, ControllerStats, ErrorLogEntry, SmartAttribute};
+use ocxlpmem_core::data::{self, CommandCaps, ControllerStats, ErrorLogEntry};
 use ocxlpmem_core::device;
 use ocxlpmem_core::regs::{self, chi, hci, Capabilities};
 
 use crate::devices::card::{Device, Registers, Vectors};
 use crate::devices::nvdimm::intel::firmware::Image;
 use faults::{FaultAction, Faults};
+use smart::{SmartChange, SmartState};
 
 /// Bytes of register file (global registers, admin area, data buffer).
 pub const REGISTER_BYTES: usize = 0x10000;
@@ -72,7 +74,8 @@ pub struct CardConfig {
     pub wwid: [u64; 2],
     /// Bytes of a controller dump.
     pub dump_size: usize,
-    pub smart: Vec<SmartAttribute>,
+    /// The SMART state at power-on.
+    pub smart: SmartState,
     pub stats: ControllerStats,
 }
 
@@ -89,13 +92,10 @@ impl Default for CardConfig {
             },
             wwid: [0x5005_0768_0100_0001, 0x0000_0000_0000_0625],
             dump_size: 20000,
-            smart: vec![
-                SmartAttribute([0x01, 98]),
-                SmartAttribute([0x02, 35]),
-                SmartAttribute([0x03, 0]),
-            ],
+            smart: SmartState::default(),
             stats: ControllerStats {
                 reset_count: 1,
+                // Overridden by the SMART state's.
                 life_remaining: 98,
                 critical_resource_utilization: 3,
                 host_load_count: 1000,
@@ -142,6 +142,11 @@ pub struct Card {
     fw_committed: Option<[u8; 8]>,
     controller_memory: Vec<u8>,
     fatal: bool,
+    /// The SMART state, as wear and faults changed it.
+    smart: SmartState,
+    /// A `SHUTDOWN` command came since the card last powered on: the next
+    /// power cycle is clean.
+    shut_down: bool,
     pending: Option<Pending>,
     /// After a power cycle: the tick at which the controller becomes
     /// ready (`CHI.CRDY`), and memory available (`CHI.MA`).
@@ -166,7 +171,6 @@ impl Card {
     pub fn new(config: CardConfig) -> Self {
         let fw_version = config.caps.fw_version;
         Card {
-            config,
             area: ADMIN_AREA,
             fw_version,
             error_log: VecDeque::new(),
@@ -177,6 +181,8 @@ impl Card {
             fw_committed: None,
             controller_memory: (0..CONTROLLER_MEMORY).map(|i| i as u8).collect(),
             fatal: false,
+            smart: config.smart.clone(),
+            shut_down: false,
             pending: None,
             ready_at: None,
             memory_at: None,
@@ -184,6 +190,7 @@ impl Card {
             raised: 0,
             faults: Faults::default(),
             counters: Counters::default(),
+            config,
         }
     }
 
@@ -234,11 +241,27 @@ impl Card {
         self.interrupts(regs)
     }
 
+    /// Wears the media or injects a SMART fault (`card-smart`).
+    pub fn change_smart(&mut self, change: &SmartChange) {
+        self.smart.apply(change);
+    }
+
+    /// The SMART state.
+    pub fn smart(&self) -> &SmartState {
+        &self.smart
+    }
+
     /// Powers the card off and on: a reset after which the controller
     /// reports ready after `ready_ticks` and memory available after
     /// `memory_ticks` ticks (0: at once), as a real card that takes time
     /// to boot its firmware and bring its media up.
     pub fn power_cycle(&mut self, regs: &mut dyn Registers, ready_ticks: u32, memory_ticks: u32) {
+        if !self.shut_down {
+            self.smart.apply(&SmartChange {
+                dirty_shutdown: true,
+                ..Default::default()
+            });
+        }
         <Self as Device>::reset(self, regs);
         let mut not_yet = 0;
         if ready_ticks > 0 {
@@ -307,6 +330,7 @@ impl Card {
         ControllerStats {
             reset_uptime: secs,
             power_on_uptime: self.config.stats.power_on_uptime.saturating_add(secs),
+            life_remaining: self.smart.life_remaining(),
             ..self.config.stats
         }
     }
@@ -393,6 +417,7 @@ impl Card {
         match opcode {
             admin::HEARTBEAT => admin::STATUS_SUCCESS,
             admin::SHUTDOWN => {
+                self.shut_down = true;
                 Self::clear_chi(regs, chi::MA);
                 admin::STATUS_SUCCESS
             }
@@ -409,7 +434,7 @@ impl Card {
                 admin::STATUS_SUCCESS
             }
             admin::SMART => {
-                self.put_data(regs, &device::smart(&self.config.smart));
+                self.put_data(regs, &device::smart(&self.smart.attributes(self.ticks)));
                 admin::STATUS_SUCCESS
             }
             admin::CONTROLLER_STATS => {
@@ -596,6 +621,7 @@ impl Device for Card {
         self.memory_at = None;
         regs.write(0, &[0u8; regs::GLOBAL_BYTES]);
         self.fatal = false;
+        self.shut_down = false;
         self.pending = None;
         self.dump = None;
         self.fw_staging.clear();

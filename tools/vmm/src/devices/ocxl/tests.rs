@@ -227,13 +227,13 @@ fn shutdown_clears_memory_available_and_afu_reset_restores_it() {
 fn commands_and_their_answers() {
     let (mut w, mut s, mut mb) = setup();
     // SMART: all attributes, then as many as fit.
-    let mut out = [0u8; 64];
+    let mut out = [0u8; 8 * 16];
     let r = commands::smart(&mut w, &mut mb, &mut s, &mut out).unwrap();
-    assert_eq!((r.available, r.copied), (3, 3));
+    assert_eq!((r.available, r.copied), (8, 8));
     assert_eq!(data::SmartAttribute::parse(&out, 0).unwrap().0, [1, 98]);
     let mut small = [0u8; 20];
     let r = commands::smart(&mut w, &mut mb, &mut s, &mut small).unwrap();
-    assert_eq!((r.available, r.copied), (3, 1));
+    assert_eq!((r.available, r.copied), (8, 1));
     // Statistics, and their ioctl payload.
     let st = commands::controller_stats(&mut w, &mut mb, &mut s).unwrap();
     assert_eq!(st.life_remaining, 98);

@@ -317,7 +317,8 @@ impl<'bound, T: Counters> Registration<'bound, T> {
             unsafe { crate::container_of!(dev.as_raw(), bindings::platform_device, dev) };
         let pmu = KBox::into_raw(alloc);
         // SAFETY: `pmu` starts with a filled-in `nvdimm_pmu`; on success
-        // `nd_perf` owns it until `unregister_nvdimm_pmu()`.
+        // `nd_perf` owns it until `unregister_nvdimm_pmu()`, whose `kfree()`
+        // matches the `Kmalloc` allocation of a `KBox`.
         let ret = unsafe { bindings::register_nvdimm_pmu(pmu.cast(), raw_pdev) };
         if ret != 0 {
             // SAFETY: Registration failed, so `pmu` is still ours (and

@@ -48,6 +48,10 @@ mod health;
 #[path = "papr_scm_rs/logic.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod logic;
+#[cfg(CONFIG_PERF_EVENTS)]
+#[path = "papr_scm_rs/pmu.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod pmu;
 #[path = "papr_scm_rs/stats.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod stats;
@@ -107,6 +111,126 @@ impl Hypervisor for Hcalls {
     fn cond_resched(&mut self) {
         papr::cond_resched();
     }
+}
+
+/// The hypervisor of counter reads, which run with interrupts disabled:
+/// the request goes through the event's own `kmalloc` buffer (no
+/// allocation), and nothing sleeps (statistics calls are not retried).
+#[cfg(CONFIG_PERF_EVENTS)]
+struct CounterHcalls<'a> {
+    buf: &'a mut papr::HcallBuffer,
+}
+
+#[cfg(CONFIG_PERF_EVENTS)]
+impl Hypervisor for CounterHcalls<'_> {
+    /// Counter reads make statistics calls only.
+    fn hcall(
+        &mut self,
+        _opcode: u64,
+        _args: &[u64],
+        _ret: &mut [u64; PLPAR_HCALL9_BUFSIZE],
+    ) -> i64 {
+        hcall::H_FUNCTION
+    }
+
+    fn hcall_buf(
+        &mut self,
+        opcode: u64,
+        arg0: u64,
+        buf: Option<&mut [u8]>,
+        ret: &mut [u64; PLPAR_HCALL9_BUFSIZE],
+    ) -> i64 {
+        let (Some(call), Some(buf)) = (papr::ScmHcall::from_opcode(opcode), buf) else {
+            return hcall::H_PARAMETER;
+        };
+        let len = buf.len();
+        let Some(request) = self.buf.as_mut_slice().get_mut(..len) else {
+            return hcall::H_PARAMETER;
+        };
+        request.copy_from_slice(buf);
+        let rc = papr::hcall_with_buffer(call, arg0, &mut *self.buf, len, ret);
+        if let Some(answer) = self.buf.as_slice().get(..len) {
+            buf.copy_from_slice(answer);
+        }
+        rc
+    }
+
+    fn sleep_ms(&mut self, _ms: u32) {}
+}
+
+/// The counters of a DIMM's nvdimm PMU.
+#[cfg(CONFIG_PERF_EVENTS)]
+#[pin_data]
+struct ScmCounters {
+    drc_index: u32,
+    /// The events whose statistic the hypervisor reported at probe.
+    events: pmu::EventSet,
+}
+
+/// An open counter event.
+#[cfg(CONFIG_PERF_EVENTS)]
+struct CounterEvent {
+    config: u64,
+    /// The request and answer of the statistics call.
+    buf: papr::HcallBuffer,
+}
+
+#[cfg(CONFIG_PERF_EVENTS)]
+impl nvdimm::pmu::Counters for ScmCounters {
+    type Event = CounterEvent;
+
+    fn open(&self, config: u64) -> Result<CounterEvent> {
+        if !self.events.contains(config) {
+            return Err(EINVAL);
+        }
+        Ok(CounterEvent {
+            config,
+            buf: papr::HcallBuffer::new(stats::ONE_STAT_LEN)?,
+        })
+    }
+
+    fn read(&self, event: &mut CounterEvent) -> Result<u64> {
+        let mut hv = CounterHcalls {
+            buf: &mut event.buf,
+        };
+        pmu::read_counter(&mut hv, self.drc_index, self.events, event.config)
+            .map_err(|e| Error::from_errno(e.errno()))
+    }
+}
+
+/// The DIMM's PMU, as C's `papr_scm_pmu_register()`: registered when the
+/// hypervisor gives statistics (all of them fetched once to check the call
+/// works), else none, which is only logged.
+#[cfg(CONFIG_PERF_EVENTS)]
+fn register_pmu<'bound>(
+    pdev: &'bound platform::Device<Core<'_>>,
+    bus: &Bus<Scm>,
+    dimm: nvdimm::DimmId,
+    online_node: i32,
+) -> Option<nvdimm::pmu::Registration<'bound, ScmCounters>> {
+    let scm = bus.provider();
+    let drc_index = scm.cfg.drc_index;
+    let registered = scm
+        .stats_len
+        .ok_or(ENOENT)
+        .and_then(|len| {
+            let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+            pmu::check_events(&mut Hcalls, drc_index, &mut buf).map_err(|e| {
+                dev_dbg!(scm.dev, "performance statistics: {e:?}\n");
+                Error::from_errno(e.errno())
+            })
+        })
+        .and_then(|events| {
+            nvdimm::pmu::Registration::register(
+                pdev,
+                bus.dimm_name(dimm)?,
+                (online_node != NO_NODE).then_some(online_node),
+                try_pin_init!(ScmCounters { drc_index, events }),
+            )
+        });
+    registered
+        .inspect_err(|e| dev_info!(scm.dev, "nvdimm pmu didn't register rc={}\n", e.to_errno()))
+        .ok()
 }
 
 /// The health cache (C's `health_mutex` protects the same fields).
@@ -411,14 +535,19 @@ impl Drop for Binding {
     }
 }
 
-/// The driver data of one node.
-struct PaprScm {
+/// The driver data of one node; the PMU goes first, then the bus, then
+/// the binding.
+struct PaprScm<'bound> {
+    #[cfg(CONFIG_PERF_EVENTS)]
+    _pmu: Option<nvdimm::pmu::Registration<'bound, ScmCounters>>,
     _bus: Pin<KBox<Bus<Scm>>>,
     _binding: Binding,
+    _dev: core::marker::PhantomData<&'bound ()>,
 }
 
-impl PaprScm {
-    fn new(dev: &device::Device<Core<'_>>) -> Result<Self> {
+impl<'bound> PaprScm<'bound> {
+    fn new(pdev: &'bound platform::Device<Core<'_>>) -> Result<Self> {
+        let dev: &device::Device<Core<'_>> = pdev.as_ref();
         let plain: &device::Device = dev;
         let cfg = read_config(plain)?;
         // Creating the platform device did not read the node's
@@ -556,8 +685,11 @@ impl PaprScm {
             );
         }
         Ok(Self {
+            #[cfg(CONFIG_PERF_EVENTS)]
+            _pmu: register_pmu(pdev, &bus, dimm, online),
             _bus: bus,
             _binding: binding,
+            _dev: core::marker::PhantomData,
         })
     }
 }
@@ -575,14 +707,14 @@ struct PaprScmDriver;
 
 impl platform::Driver for PaprScmDriver {
     type IdInfo = ();
-    type Data<'bound> = PaprScm;
+    type Data<'bound> = PaprScm<'bound>;
     const OF_ID_TABLE: Option<of::IdTable<Self::IdInfo>> = Some(&OF_TABLE);
 
     fn probe<'bound>(
         pdev: &'bound platform::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
     ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        PaprScm::new(pdev.as_ref())
+        PaprScm::new(pdev)
     }
 }
 

@@ -24,6 +24,8 @@ pub mod cookie;
 pub mod firmware;
 #[cfg(CONFIG_PPC_PSERIES)]
 pub mod papr;
+#[cfg(CONFIG_PERF_EVENTS)]
+pub mod pmu;
 pub mod security;
 pub mod sysfs;
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 //! Host build of the `core`-only logic of the Rust papr_scm driver.
 //!
-//! [`hcall`], [`dt`], [`logic`], [`health`] and [`stats`] are the kernel's
+//! [`hcall`], [`dt`], [`logic`], [`health`], [`stats`] and [`pmu`] are the kernel's
 //! files from `drivers/nvdimm/papr_scm_rs/`, compiled unchanged (they refer
 //! to each other as `super::hcall`, ..., so they stay siblings here as in
 //! the kernel module). Around them this crate adds what the kernel build
@@ -30,6 +30,9 @@ pub mod health;
 #[rustfmt::skip]
 #[path = "../../../drivers/nvdimm/papr_scm_rs/stats.rs"]
 pub mod stats;
+#[rustfmt::skip]
+#[path = "../../../drivers/nvdimm/papr_scm_rs/pmu.rs"]
+pub mod pmu;
 
 mod display;
 pub mod fuzz;

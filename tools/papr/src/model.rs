@@ -129,6 +129,10 @@ pub struct Model {
     pub stats_count_bias: u32,
     /// Answer to a size query instead of the real size.
     pub stats_size_override: Option<u64>,
+    /// Write this count in statistics answers instead of the real one.
+    pub stats_count_override: Option<u32>,
+    /// Write this id over every statistic id of an answer.
+    pub stats_answer_id: Option<[u8; 8]>,
     /// Long-busy code of a running flush (QEMU: 10 ms).
     pub flush_busy_rc: i64,
     /// Polls a flush stays busy after it starts.
@@ -178,6 +182,8 @@ impl Model {
             stats_rc: H_SUCCESS,
             stats_count_bias: 0,
             stats_size_override: None,
+            stats_count_override: None,
+            stats_answer_id: None,
             flush_busy_rc: H_LONG_BUSY_ORDER_10_MSEC,
             flush_polls: 2,
             flush_result: H_SUCCESS,
@@ -515,9 +521,12 @@ impl Model {
         if buf.len() < 16 + 16 * answer.len() {
             return H_P3;
         }
-        let n = answer.len() as u32 + self.stats_count_bias;
+        let n = self
+            .stats_count_override
+            .unwrap_or(answer.len() as u32 + self.stats_count_bias);
         buf[12..16].copy_from_slice(&n.to_be_bytes());
         for (k, (id, val)) in answer.iter().enumerate() {
+            let id = self.stats_answer_id.as_ref().unwrap_or(id);
             buf[16 + 16 * k..24 + 16 * k].copy_from_slice(id);
             buf[24 + 16 * k..32 + 16 * k].copy_from_slice(&val.to_be_bytes());
         }

@@ -7,6 +7,7 @@ use crate::hcall::*;
 use crate::health::{self, PdsmHealth};
 use crate::logic::*;
 use crate::model::{Dimm, Model};
+use crate::pmu::{self, CounterError, EventSet};
 use crate::stats;
 
 const DRC: u32 = 0x9000_0000;
@@ -673,6 +674,148 @@ fn stats_bad_hypervisor_answers() {
     let mut b = [0u8; 16];
     b[15] = 1;
     assert!(stats::Stats::parse(&b).is_err());
+}
+
+// ---- nvdimm PMU counters ----
+
+/// Probes the PMU as the driver does: size, then all statistics.
+fn pmu_probe(m: &mut Model) -> Result<EventSet, CounterError> {
+    let len = stats::query_size(m, DRC)?.ok_or(CounterError::NoEvents)?;
+    let mut buf = vec![0u8; len];
+    pmu::check_events(m, DRC, &mut buf)
+}
+
+#[test]
+fn pmu_absent_on_qemu() {
+    // QEMU: H_FUNCTION, so no size and no PMU (and no error to report).
+    let mut m = model(1);
+    assert_eq!(stats::query_size(&mut m, DRC), Ok(None));
+    assert_eq!(pmu_probe(&mut m), Err(CounterError::NoEvents));
+    // One size query each time, nothing else.
+    assert_eq!(m.log.len(), 2);
+    assert!(m
+        .log
+        .iter()
+        .all(|c| c.opcode == H_SCM_PERFORMANCE_STATS && c.rc == H_FUNCTION));
+}
+
+#[test]
+fn pmu_events_are_the_reported_statistics() {
+    let mut m = stats_model();
+    let events = pmu_probe(&mut m).unwrap();
+    // MemLife (4), PonSecs (3), HostLCnt (6).
+    assert_eq!(events.len(), 3);
+    assert!(events.contains(3) && events.contains(4) && events.contains(6));
+    assert!(!events.contains(1) && !events.contains(0) && !events.contains(17));
+    assert_eq!(pmu::read_counter(&mut m, DRC, events, 6), Ok(1 << 40));
+    // One-statistic request: 32 bytes.
+    assert_eq!(m.log.last().unwrap().args, vec![u64::from(DRC), 32]);
+    m.dimms[0].stats[1].1 += 7;
+    assert_eq!(pmu::read_counter(&mut m, DRC, events, 3), Ok(12352));
+    for config in pmu::EVENT_CONFIGS {
+        assert!(stats::pmu_event(config).is_some());
+        assert!(EventSet::ALL.contains(config));
+    }
+    assert_eq!(EventSet::ALL.len(), 16);
+}
+
+#[test]
+fn pmu_unknown_events_make_no_call() {
+    let mut m = stats_model();
+    let events = pmu_probe(&mut m).unwrap();
+    let calls = m.log.len();
+    for config in [0, 1, 16, 17, u64::MAX] {
+        let e = pmu::read_counter(&mut m, DRC, events, config).unwrap_err();
+        assert_eq!(
+            (e, e.errno()),
+            (CounterError::UnknownEvent(config), -EINVAL)
+        );
+    }
+    assert_eq!(m.log.len(), calls);
+}
+
+#[test]
+fn pmu_probe_failures_register_nothing() {
+    // No statistic of the event list.
+    let mut m = stats_model();
+    m.dimms[0].stats = vec![(*b"Other   ", 1)];
+    assert_eq!(pmu_probe(&mut m), Err(CounterError::NoEvents));
+    // The size answer works, the fetch fails.
+    let mut m = stats_model();
+    m.inject(H_SCM_PERFORMANCE_STATS, 1, 1, H_HARDWARE);
+    let e = pmu_probe(&mut m).unwrap_err();
+    assert_eq!(
+        (e, e.errno()),
+        (
+            CounterError::Stats(stats::StatsError::Hcall(H_HARDWARE)),
+            -EIO
+        )
+    );
+    let mut m = stats_model();
+    m.inject(H_SCM_PERFORMANCE_STATS, 1, 1, H_AUTHORITY);
+    assert_eq!(pmu_probe(&mut m).unwrap_err().errno(), -EPERM);
+    // A count beyond the buffer the size answer gave.
+    let mut m = stats_model();
+    m.stats_count_bias = 1;
+    assert_eq!(
+        pmu_probe(&mut m),
+        Err(CounterError::Stats(stats::StatsError::Truncated))
+    );
+    // A size answer too small for the statistics: the hypervisor refuses.
+    let mut m = stats_model();
+    m.stats_size_override = Some(16);
+    assert!(pmu_probe(&mut m).is_err());
+}
+
+#[test]
+fn pmu_malformed_counter_answers_are_errors() {
+    let mut m = stats_model();
+    let events = pmu_probe(&mut m).unwrap();
+    // A count larger than the one-statistic buffer.
+    m.stats_count_override = Some(2);
+    let e = pmu::read_counter(&mut m, DRC, events, 4).unwrap_err();
+    assert_eq!(
+        (e, e.errno()),
+        (CounterError::Stats(stats::StatsError::Truncated), -EIO)
+    );
+    m.stats_count_override = Some(u32::MAX);
+    assert!(pmu::read_counter(&mut m, DRC, events, 4).is_err());
+    // No statistic in the answer.
+    m.stats_count_override = Some(0);
+    let e = pmu::read_counter(&mut m, DRC, events, 4).unwrap_err();
+    assert_eq!((e, e.errno()), (CounterError::WrongStatistic, -EIO));
+    // Another statistic than asked for (C would return its value).
+    m.stats_count_override = None;
+    m.stats_answer_id = Some(*b"PonSecs ");
+    assert_eq!(
+        pmu::read_counter(&mut m, DRC, events, 4),
+        Err(CounterError::WrongStatistic)
+    );
+    m.stats_answer_id = None;
+    assert_eq!(pmu::read_counter(&mut m, DRC, events, 4), Ok(93));
+}
+
+#[test]
+fn pmu_counter_call_failures_are_errors() {
+    let mut m = stats_model();
+    let events = pmu_probe(&mut m).unwrap();
+    // The statistic went away after probe: H_PARTIAL.
+    m.dimms[0].stats.retain(|(id, _)| id != b"MemLife ");
+    let e = pmu::read_counter(&mut m, DRC, events, 4).unwrap_err();
+    assert_eq!(
+        (e, e.errno()),
+        (CounterError::Stats(stats::StatsError::UnknownStat), -ENOENT)
+    );
+    for rc in [H_HARDWARE, H_BUSY, H_LONG_BUSY_ORDER_1_MSEC, H_FUNCTION] {
+        m.inject(H_SCM_PERFORMANCE_STATS, 0, 1, rc);
+        assert!(
+            pmu::read_counter(&mut m, DRC, events, 3).is_err(),
+            "rc {rc}"
+        );
+    }
+    // No retry, no sleep: the read runs with interrupts disabled.
+    assert!(m.sleeps.is_empty() && m.rescheds == 0);
+    assert_eq!(pmu::read_counter(&mut m, DRC, events, 3), Ok(12345));
 }
 
 // ---- device tree ----

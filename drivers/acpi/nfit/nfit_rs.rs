@@ -1728,25 +1728,29 @@ kernel::module_platform_driver! {
     authors: ["nvdimm-rs developers"],
     description: "Rust ACPI NFIT (NVDIMM firmware interface table) consumer",
     license: "GPL",
-    // C's `nfit` parameters, read when a bus or DIMM is probed. Unlike C's,
-    // they are not in /sys/module/nfit_rs/parameters: the 7.3 `module!`
-    // macro registers parameters without sysfs permissions.
+    // C's `nfit` parameters, read when a bus or DIMM is probed, shown in
+    // /sys/module/nfit_rs/parameters as C's are. All read-only: a Rust
+    // parameter is set once, at load (C's `no_init_ars` is writable).
     params: {
         disable_vendor_specific: bool {
             default: false,
             description: "Limit commands to the publicly specified set",
+            perm: 0o444,
         },
         override_dsm_mask: u64 {
             default: 0,
             description: "Bitmask of allowed NVDIMM DSM functions",
+            perm: 0o444,
         },
         default_dsm_family: i32 {
             default: -1,
             description: "Try this DSM type first when identifying NVDIMM family",
+            perm: 0o444,
         },
         no_init_ars: bool {
             default: false,
             description: "Skip ARS run at nfit init time",
+            perm: 0o444,
         },
     },
 }

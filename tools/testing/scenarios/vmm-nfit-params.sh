@@ -6,7 +6,7 @@
 # nvdimm: size=256M label-size=128K label-methods=both
 # nvdimm: size=256M label-size=128K label-methods=on
 # timeout: 300
-# min-checks: 24
+# min-checks: 27
 #
 # The driver is loaded several times in one boot, each time with other
 # parameters. DIMM 1 (handle 1) is of the Intel family with labels through
@@ -128,3 +128,21 @@ unload default-family
 # 6. A malformed value is refused and leaves the driver unloaded.
 check_not bad-value-refused modprobe "$mod" default_dsm_family=three
 check bad-value-not-loaded sh -c "! grep -q '^$mod ' /proc/modules"
+
+# 7. The parameters a module was loaded with, read back from sysfs as C
+# shows them (the four both drivers have; C's no_init_ars is writable, the
+# Rust driver's are read-only: a Rust parameter is set once, at load).
+params_json() {
+	_sep=
+	printf '{'
+	for p in default_dsm_family disable_vendor_specific no_init_ars override_dsm_mask; do
+		printf '%s"%s":"%s"' "$_sep" "$p" "$(cat "/sys/module/$mod/parameters/$p")" || return 1
+		_sep=,
+	done
+	echo '}'
+}
+load shown override_dsm_mask=0x30 disable_vendor_specific=1 no_init_ars=1 default_dsm_family=3
+json params-shown params_json
+check params-readable sh -c "for p in default_dsm_family disable_vendor_specific override_dsm_mask; do [ \"\$(stat -c %a /sys/module/$mod/parameters/\$p)\" = 444 ] || exit 1; done"
+check_not params-not-writable sh -c "echo 0 >/sys/module/$mod/parameters/override_dsm_mask"
+unload shown

@@ -48,6 +48,11 @@ mod health;
 #[path = "papr_scm_rs/logic.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod logic;
+#[path = "papr_scm_rs/mce.rs"]
+mod mce;
+#[path = "papr_scm_rs/poison.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod poison;
 #[path = "papr_scm_rs/stats.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod stats;
@@ -413,7 +418,8 @@ impl Drop for Binding {
 
 /// The driver data of one node.
 struct PaprScm {
-    _bus: Pin<KBox<Bus<Scm>>>,
+    /// The bus, watched for UEs in its region (the notifier goes first).
+    _bus: mce::Watched,
     _binding: Binding,
 }
 
@@ -513,36 +519,37 @@ impl PaprScm {
         } else {
             (RegionKind::Pmem, Some(Persistence::MemoryController))
         };
-        bus.add_region(
-            (),
-            &RegionOptions {
-                kind,
-                start: bound.addr,
-                size: cfg.size,
-                mappings: &mapping,
-                numa_node: online,
-                target_node: target,
-                interleave_set: Some(InterleaveSet {
-                    cookie1: cookies.cookie1,
-                    cookie2: cookies.cookie2,
-                    altcookie: cookies.altcookie,
-                    type_guid: [0; 16],
-                }),
-                persistence,
-                async_flush: cfg.hcall_flush_required,
-                pagemap: false,
-                of_node: plain.fwnode(),
-            },
-        )
-        .inspect_err(|e| {
-            dev_err!(
-                dev,
-                "Error registering region {:#x}+{:#x}: {}\n",
-                bound.addr,
-                cfg.size,
-                i64::from(e.to_errno())
+        let region = bus
+            .add_region(
+                (),
+                &RegionOptions {
+                    kind,
+                    start: bound.addr,
+                    size: cfg.size,
+                    mappings: &mapping,
+                    numa_node: online,
+                    target_node: target,
+                    interleave_set: Some(InterleaveSet {
+                        cookie1: cookies.cookie1,
+                        cookie2: cookies.cookie2,
+                        altcookie: cookies.altcookie,
+                        type_guid: [0; 16],
+                    }),
+                    persistence,
+                    async_flush: cfg.hcall_flush_required,
+                    pagemap: false,
+                    of_node: plain.fwnode(),
+                },
             )
-        })?;
+            .inspect_err(|e| {
+                dev_err!(
+                    dev,
+                    "Error registering region {:#x}+{:#x}: {}\n",
+                    bound.addr,
+                    cfg.size,
+                    i64::from(e.to_errno())
+                )
+            })?;
         if target != online {
             dev_info!(
                 dev,
@@ -552,7 +559,7 @@ impl PaprScm {
             );
         }
         Ok(Self {
-            _bus: bus,
+            _bus: mce::watch(bus, region, bound.addr, cfg.size)?,
             _binding: binding,
         })
     }

@@ -30,10 +30,15 @@ pub mod health;
 #[rustfmt::skip]
 #[path = "../../../drivers/nvdimm/papr_scm_rs/stats.rs"]
 pub mod stats;
+#[rustfmt::skip]
+#[path = "../../../drivers/nvdimm/papr_scm_rs/poison.rs"]
+pub mod poison;
 
 mod display;
 pub mod fuzz;
 pub mod model;
 
+#[cfg(test)]
+mod poison_tests;
 #[cfg(test)]
 mod tests;

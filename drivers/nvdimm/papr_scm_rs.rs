@@ -519,37 +519,36 @@ impl PaprScm {
         } else {
             (RegionKind::Pmem, Some(Persistence::MemoryController))
         };
-        let region = bus
-            .add_region(
-                (),
-                &RegionOptions {
-                    kind,
-                    start: bound.addr,
-                    size: cfg.size,
-                    mappings: &mapping,
-                    numa_node: online,
-                    target_node: target,
-                    interleave_set: Some(InterleaveSet {
-                        cookie1: cookies.cookie1,
-                        cookie2: cookies.cookie2,
-                        altcookie: cookies.altcookie,
-                        type_guid: [0; 16],
-                    }),
-                    persistence,
-                    async_flush: cfg.hcall_flush_required,
-                    pagemap: false,
-                    of_node: plain.fwnode(),
-                },
+        let added = bus.add_region(
+            (),
+            &RegionOptions {
+                kind,
+                start: bound.addr,
+                size: cfg.size,
+                mappings: &mapping,
+                numa_node: online,
+                target_node: target,
+                interleave_set: Some(InterleaveSet {
+                    cookie1: cookies.cookie1,
+                    cookie2: cookies.cookie2,
+                    altcookie: cookies.altcookie,
+                    type_guid: [0; 16],
+                }),
+                persistence,
+                async_flush: cfg.hcall_flush_required,
+                pagemap: false,
+                of_node: plain.fwnode(),
+            },
+        );
+        let region = added.inspect_err(|e| {
+            dev_err!(
+                dev,
+                "Error registering region {:#x}+{:#x}: {}\n",
+                bound.addr,
+                cfg.size,
+                i64::from(e.to_errno())
             )
-            .inspect_err(|e| {
-                dev_err!(
-                    dev,
-                    "Error registering region {:#x}+{:#x}: {}\n",
-                    bound.addr,
-                    cfg.size,
-                    i64::from(e.to_errno())
-                )
-            })?;
+        })?;
         if target != online {
             dev_info!(
                 dev,

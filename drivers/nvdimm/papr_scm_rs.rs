@@ -52,6 +52,11 @@ mod logic;
 #[path = "papr_scm_rs/pmu.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod pmu;
+#[path = "papr_scm_rs/mce.rs"]
+mod mce;
+#[path = "papr_scm_rs/poison.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod poison;
 #[path = "papr_scm_rs/stats.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod stats;
@@ -535,12 +540,13 @@ impl Drop for Binding {
     }
 }
 
-/// The driver data of one node; the PMU goes first, then the bus, then
-/// the binding.
+/// The driver data of one node; the PMU goes first, then the bus (its UE
+/// notifier first), then the binding.
 struct PaprScm<'bound> {
     #[cfg(CONFIG_PERF_EVENTS)]
     _pmu: Option<nvdimm::pmu::Registration<'bound, ScmCounters>>,
-    _bus: Pin<KBox<Bus<Scm>>>,
+    /// The bus, watched for UEs in its region (the notifier goes first).
+    _bus: mce::Watched,
     _binding: Binding,
     _dev: core::marker::PhantomData<&'bound ()>,
 }
@@ -646,7 +652,7 @@ impl<'bound> PaprScm<'bound> {
         } else {
             (RegionKind::Pmem, Some(Persistence::MemoryController))
         };
-        bus.add_region(
+        let added = bus.add_region(
             (),
             &RegionOptions {
                 kind,
@@ -666,8 +672,8 @@ impl<'bound> PaprScm<'bound> {
                 pagemap: false,
                 of_node: plain.fwnode(),
             },
-        )
-        .inspect_err(|e| {
+        );
+        let region = added.inspect_err(|e| {
             dev_err!(
                 dev,
                 "Error registering region {:#x}+{:#x}: {}\n",
@@ -687,7 +693,7 @@ impl<'bound> PaprScm<'bound> {
         Ok(Self {
             #[cfg(CONFIG_PERF_EVENTS)]
             _pmu: register_pmu(pdev, &bus, dimm, online),
-            _bus: bus,
+            _bus: mce::watch(bus, region, bound.addr, cfg.size)?,
             _binding: binding,
             _dev: core::marker::PhantomData,
         })

@@ -47,6 +47,11 @@ mod dsm;
 #[path = "nfit_rs/intel.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod intel;
+#[path = "nfit_rs/mce.rs"]
+mod mce;
+#[path = "nfit_rs/poison.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod poison;
 #[path = "nfit_rs/table.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod table;
@@ -1091,9 +1096,9 @@ impl<T: core::fmt::Display> kernel::fmt::Display for TableMessage<T> {
 }
 
 struct NfitDriver {
-    /// The platform state; dropping it removes the notify handler first,
-    /// then unregisters the bus.
-    _platform: Pin<KBox<Notifier<Platform>>>,
+    /// The platform state; dropping it removes the machine-check notifier
+    /// and the notify handler first, then unregisters the bus.
+    _platform: mce::Watched,
 }
 
 /// What has been registered from the firmware's description so far.
@@ -1533,7 +1538,7 @@ impl NfitDriver {
             let _ = nfit_bus.scrub(&p.bus, plain, Scrub::initial(), None);
         }
         Ok(Self {
-            _platform: platform,
+            _platform: mce::watch(platform)?,
         })
     }
 

@@ -87,6 +87,7 @@ pub(crate) fn guest_config(
         memory_mib: sc.memory_mib,
         numa_mib: sc.numa_mib.clone(),
         machine_props: sc.machine.clone(),
+        cpu: sc.cpu.clone(),
         timeout: Duration::from_secs(timeout_secs),
         console_log: dir.join(format!("console-boot{boot}.log")),
         results: dir.join(format!("results-boot{boot}.txt")),

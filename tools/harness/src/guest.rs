@@ -57,6 +57,12 @@ pub enum GuestError {
     VmmPmem,
     #[error("the test VMM has no NUMA description ('# numa:')")]
     VmmNuma,
+    #[error("the test VMM chooses its own CPU model")]
+    VmmCpu,
+    #[error("machine-check request '{0}': expected BANK STATUS MCG-STATUS ADDR MISC")]
+    MceRequest(String),
+    #[error("QEMU did not inject the machine check: {0}")]
+    MceRefused(String),
     #[error("only 'nvdimm' can be hot-added")]
     HotplugKind,
     #[error(transparent)]
@@ -151,6 +157,8 @@ pub struct GuestConfig {
     pub numa_mib: Vec<u64>,
     /// Extra `-machine` properties (`nvdimm-persistence=cpu`).
     pub machine_props: Vec<String>,
+    /// QEMU's CPU model (`# cpu:`) instead of the machine's default.
+    pub cpu: Option<String>,
     pub timeout: Duration,
     pub console_log: PathBuf,
     pub results: PathBuf,
@@ -309,6 +317,9 @@ pub fn vmm_arguments(cfg: &GuestConfig) -> Result<Vec<String>, GuestError> {
     if !cfg.numa_mib.is_empty() {
         return Err(GuestError::VmmNuma);
     }
+    if cfg.cpu.is_some() {
+        return Err(GuestError::VmmCpu);
+    }
     for p in &cfg.machine_props {
         match p.strip_prefix("nvdimm-persistence=") {
             Some(v) => args.extend(["--nvdimm-persistence".into(), v.to_string()]),
@@ -365,7 +376,7 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
     }
     let mut c = CommandLine::new();
     c.machine(&machine);
-    if let Some(model) = cpu {
+    if let Some(model) = cfg.cpu.as_deref().or(cpu) {
         c.cpu(model);
     }
     c.memory(cfg.memory_mib, Some((4, MemSize::GiB(16))))
@@ -442,6 +453,12 @@ impl Hotplug {
                     .push((m.trim().to_string(), self.start.elapsed()));
                 continue;
             }
+            if let Some(req) = line.trim_end_matches('\r').strip_prefix("@@ MCE ") {
+                if let Err(e) = inject_mce(cfg, req) {
+                    problems.push(format!("mce '{req}': {e}"));
+                }
+                continue;
+            }
             let Some(req) = line.trim_end_matches('\r').strip_prefix("@@ HOTPLUG ") else {
                 continue;
             };
@@ -469,6 +486,44 @@ fn hotplug(cfg: &GuestConfig, index: usize, req: &str) -> Result<(), GuestError>
     qmp.execute("object-add", o.backend.qmp_args())?;
     qmp.execute("device_add", o.device.qmp_args())?;
     Ok(())
+}
+
+/// QEMU's HMP `mce` arguments after the CPU index for a guest's request
+/// `BANK STATUS MCG-STATUS ADDR MISC` (numbers, hexadecimal with `0x`):
+/// checked, so that a request can only ever become an `mce` command.
+fn mce_arguments(req: &str) -> Result<String, GuestError> {
+    let bad = || GuestError::MceRequest(req.to_string());
+    let num = |t: &str| match t.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => t.parse::<u64>().ok(),
+    };
+    let v: Vec<u64> = req
+        .split_whitespace()
+        .map(num)
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    match v[..] {
+        [bank, status, mcg, addr, misc] if bank < 256 => {
+            Ok(format!("{bank} {status:#x} {mcg:#x} {addr:#x} {misc:#x}"))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Injects a machine check into the guest's CPU 0 (QEMU's HMP `mce`, over
+/// QMP), as a guest's `@@ MCE` request asks. QEMU answers with text only
+/// when it does not inject (no MCA on the CPU model, reporting disabled).
+fn inject_mce(cfg: &GuestConfig, req: &str) -> Result<(), GuestError> {
+    let cmd = format!("mce 0 {}", mce_arguments(req)?);
+    let mut qmp = nvdimm_testkit::qmp::Qmp::connect(&cfg.qmp_socket)?;
+    let out = qmp.execute(
+        "human-monitor-command",
+        serde_json::json!({ "command-line": cmd }),
+    )?;
+    match out.as_str().map(str::trim) {
+        Some("") => Ok(()),
+        _ => Err(GuestError::MceRefused(out.to_string())),
+    }
 }
 
 /// Asks the test VMM (its control socket) to hot-add `nv`.
@@ -616,6 +671,7 @@ mod tests {
             memory_mib: 1024,
             numa_mib: Vec::new(),
             machine_props: Vec::new(),
+            cpu: None,
             timeout: Duration::from_secs(1),
             console_log: p("/r/console.log"),
             results: p("/r/results"),
@@ -743,6 +799,39 @@ mod tests {
                 "console=hvc0 results=/dev/hvc1 panic=-1 ",
             ]
         );
+    }
+
+    #[test]
+    fn mce_requests() {
+        assert_eq!(
+            mce_arguments("1 0xbd000000000000c0 0x5 0x140001040 0x86").unwrap(),
+            "1 0xbd000000000000c0 0x5 0x140001040 0x86"
+        );
+        assert_eq!(
+            mce_arguments("9 1 5 4096 134").unwrap(),
+            "9 0x1 0x5 0x1000 0x86"
+        );
+        for bad in [
+            "",
+            "1 2 3 4",
+            "1 2 3 4 5 6",
+            "256 0 0 0 0",
+            "1 0x 0 0 0",
+            "1 0 0 0 0; quit",
+            "1 -1 0 0 0",
+        ] {
+            assert!(mce_arguments(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn cpu_model() {
+        let mut cfg = guest("x86_64");
+        cfg.cpu = Some("qemu64,vendor=GenuineIntel".into());
+        let (_, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
+        let at = args.iter().position(|a| a == "-cpu").unwrap();
+        assert_eq!(args[at + 1], "qemu64,vendor=GenuineIntel");
+        assert!(matches!(vmm_arguments(&cfg), Err(GuestError::VmmCpu)));
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub struct Scenario {
     pub arch_cmdline: Vec<(String, String)>,
     /// Extra `-machine` properties, for example `nvdimm-persistence=cpu`.
     pub machine: Vec<String>,
+    /// `# cpu: MODEL`: QEMU's CPU model instead of the machine's default
+    /// (`qemu64,vendor=GenuineIntel` for Intel machine-check decoding).
+    pub cpu: Option<String>,
     /// QEMU trace events to enable; each boot must log every one of them at
     /// least once (proof that the guest made QEMU do something).
     pub qemu_trace: Vec<String>,
@@ -241,6 +244,8 @@ pub enum HeaderError {
          (0 for a node without memory)"
     )]
     Numa,
+    #[error("expected one QEMU CPU model, with its properties")]
+    Cpu,
     #[error("unknown kernel '{0}' (default, debug)")]
     UnknownKernel(String),
     #[error("expected default, debug or both")]
@@ -495,6 +500,7 @@ impl Scenario {
             cmdline: String::new(),
             arch_cmdline: Vec::new(),
             machine: Vec::new(),
+            cpu: None,
             qemu_trace: Vec::new(),
             known_panics: Vec::new(),
             platforms: vec![Platform::Qemu],
@@ -592,6 +598,12 @@ impl Scenario {
                         .ok_or_else(|| err(HeaderError::Numa))?;
                 }
                 "cmdline" => sc.cmdline = val.to_string(),
+                "cpu" => {
+                    if val.is_empty() || val.contains(char::is_whitespace) {
+                        return Err(err(HeaderError::Cpu));
+                    }
+                    sc.cpu = Some(val.to_string());
+                }
                 "machine" => {
                     for prop in val.split([' ', ',']).filter(|p| !p.is_empty()) {
                         if !prop.contains('=') {
@@ -848,6 +860,10 @@ mod tests {
         let numa = Scenario::parse("t", Path::new("t.sh"), text).unwrap();
         assert_eq!(numa.numa_mib, [512, 512, 0]);
         assert_eq!(numa.nvdimms[0].node, Some(2));
+        let cpu = "# title: t\n# cpu: qemu64,vendor=GenuineIntel\n";
+        let with_cpu = Scenario::parse("t", Path::new("t.sh"), cpu).unwrap();
+        assert_eq!(with_cpu.cpu.as_deref(), Some("qemu64,vendor=GenuineIntel"));
+        assert!(Scenario::parse("t", Path::new("t.sh"), "# title: t\n# cpu:\n").is_err());
         let machine = "# title: t\n# machine: nvdimm-persistence=cpu\n";
         let with_machine = Scenario::parse("t", Path::new("t.sh"), machine).unwrap();
         assert_eq!(with_machine.machine, ["nvdimm-persistence=cpu"]);

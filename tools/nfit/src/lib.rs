@@ -37,6 +37,11 @@ pub mod dsm;
 #[path = "../../../drivers/acpi/nfit/nfit_rs/intel.rs"]
 pub mod intel;
 
+// The kernel's machine-check range arithmetic (`nfit_rs/poison.rs`), as is.
+#[rustfmt::skip]
+#[path = "../../../drivers/acpi/nfit/nfit_rs/poison.rs"]
+pub mod poison;
+
 pub mod builder;
 pub mod fuzz;
 pub mod reference;
@@ -47,5 +52,7 @@ mod ars_tests;
 mod dsm_tests;
 #[cfg(test)]
 mod intel_tests;
+#[cfg(test)]
+mod poison_tests;
 #[cfg(test)]
 mod tests;

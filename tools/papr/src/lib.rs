@@ -33,10 +33,14 @@ pub mod stats;
 #[rustfmt::skip]
 #[path = "../../../drivers/nvdimm/papr_scm_rs/pmu.rs"]
 pub mod pmu;
+#[path = "../../../drivers/nvdimm/papr_scm_rs/poison.rs"]
+pub mod poison;
 
 mod display;
 pub mod fuzz;
 pub mod model;
 
+#[cfg(test)]
+mod poison_tests;
 #[cfg(test)]
 mod tests;

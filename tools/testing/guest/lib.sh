@@ -497,6 +497,14 @@ hotplug_nvdimm() {
 	[ -n "$results" ] && [ -c "$results" ] && echo "@@ HOTPLUG nvdimm $*" >"$results"
 }
 
+# inject_mce BANK STATUS MCG-STATUS ADDR MISC: asks the harness to raise a
+# machine check on CPU 0 of this guest (QEMU's HMP 'mce' over QMP); the
+# caller waits for its effect itself.
+inject_mce() {
+	echo "--- machine check request: $*"
+	[ -n "$results" ] && [ -c "$results" ] && echo "@@ MCE $*" >"$results"
+}
+
 # hotplug_second_nvdimm: in a guest with one NFIT DIMM, hot-adds a 256 MiB
 # labelled DIMM, waits for its region, labels it and writes and reads back
 # an fsdax namespace on it (nfit-hotplug on QEMU's nvdimm and vmm-hotplug on

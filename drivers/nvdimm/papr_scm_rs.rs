@@ -48,12 +48,12 @@ mod health;
 #[path = "papr_scm_rs/logic.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod logic;
+#[path = "papr_scm_rs/mce.rs"]
+mod mce;
 #[cfg(CONFIG_PERF_EVENTS)]
 #[path = "papr_scm_rs/pmu.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod pmu;
-#[path = "papr_scm_rs/mce.rs"]
-mod mce;
 #[path = "papr_scm_rs/poison.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod poison;

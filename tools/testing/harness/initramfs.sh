@@ -8,16 +8,20 @@
 #   ppc64le: Debian ppc64el packages fetched with 'apt-get download' through
 #            a separate apt state in the cache and unpacked with 'dpkg -x',
 #            and the guest tools cross-built for powerpc64le-unknown-linux-gnu
-#            against Debian's ppc64el Rust standard library.
-# Usage: initramfs.sh <x86_64|ppc64le> [default|debug]  (the kernel flavour
-# whose modules it takes; see config.sh)
+#            against Debian's ppc64el Rust standard library;
+#   powernv: the same userspace as ppc64le, with the PowerNV kernel's
+#            modules (build/powernv).
+# Usage: initramfs.sh <x86_64|ppc64le|powernv> [default|debug]  (the kernel
+# flavour whose modules it takes; see config.sh)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
-ARCH=${1:?usage: initramfs.sh <x86_64|ppc64le>}
+ARCH=${1:?usage: initramfs.sh <x86_64|ppc64le|powernv>}
 case "$ARCH" in
 x86_64) KARCH=x86_64 ;;
 ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
+# KARCH names the build directory (config.sh kbuild_dir).
+powernv) ARCH=ppc64le KARCH=powernv ;;
 *) die "initramfs for $ARCH is not supported" ;;
 esac
 set_flavour "${2:-}"

@@ -344,6 +344,16 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
             "hvc0",
             "/dev/hvc1",
         ),
+        // PowerNV: QEMU's skiboot.lid boots the kernel. Both `-serial`
+        // ports are ISA UARTs on the LPC bus: skiboot drives the first
+        // (0x3f8) as the OPAL console, hvc0; the second (0x2f8) is ttyS1.
+        "powernv" => (
+            "qemu-system-ppc64",
+            Props::machine("powernv9"),
+            Some("POWER9"),
+            "hvc0",
+            "/dev/ttyS1",
+        ),
         a => return Err(GuestError::UnsupportedArch(a.to_string())),
     };
     for p in &cfg.machine_props {
@@ -364,6 +374,9 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
         .headless()
         .serial_file(&cfg.results)
         .qmp(&cfg.qmp_socket);
+    if cfg.arch == "powernv" {
+        powernv_bmc(&mut c);
+    }
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
             c.trace_event(ev);
@@ -379,6 +392,18 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
         cfg.cmdline
     ));
     Ok((bin.to_string(), c.into_args()))
+}
+
+/// The BMC that `-nodefaults` leaves out of a PowerNV machine, as QEMU's
+/// own warning spells it: skiboot powers the machine off through its IPMI
+/// chassis control, so without it the guest's `poweroff -f` never ends QEMU.
+fn powernv_bmc(c: &mut CommandLine) {
+    c.device(&Props::device("ipmi-bmc-sim").with("id", "bmc0"))
+        .device(
+            &Props::device("isa-ipmi-bt")
+                .with("bmc", "bmc0")
+                .with("irq", 10u32),
+        );
 }
 
 /// Serves the guest's hotplug requests: the scenario writes
@@ -685,6 +710,35 @@ mod tests {
                 "console=hvc0 results=/dev/hvc1 panic=-1 ",
             ]
         );
+    }
+
+    #[test]
+    fn powernv_command_line() {
+        let cfg = GuestConfig {
+            kernel: PathBuf::from("/k/vmlinux"),
+            cmdline: "quiet".into(),
+            ..guest("powernv")
+        };
+        let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
+        assert_eq!(bin, "qemu-system-ppc64");
+        assert_eq!(
+            args.join(" "),
+            "-machine powernv9 -cpu POWER9 -m 1024M,slots=4,maxmem=16G \
+             -accel tcg -smp 1 -nodefaults -no-user-config -display none -no-reboot \
+             -serial stdio -serial file:/r/results -qmp unix:/r/qmp.sock,server=on,wait=off \
+             -device ipmi-bmc-sim,id=bmc0 -device isa-ipmi-bt,bmc=bmc0,irq=10 \
+             -kernel /k/vmlinux -initrd /k/initrd \
+             -append console=hvc0 results=/dev/ttyS1 panic=-1 quiet"
+        );
+        // PowerNV has no NVDIMM device model: the scenario runs without one.
+        let with_dimm = GuestConfig {
+            nvdimms: vec![dimm(256 << 20, false)],
+            ..cfg
+        };
+        assert!(matches!(
+            qemu_args(&with_dimm, Accel::Tcg),
+            Err(GuestError::NoNvdimmDevice(a)) if a == "powernv"
+        ));
     }
 
     #[test]

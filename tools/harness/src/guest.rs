@@ -344,15 +344,14 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
             "hvc0",
             "/dev/hvc1",
         ),
-        // PowerNV: QEMU's skiboot.lid boots the kernel. Both `-serial`
-        // ports are ISA UARTs on the LPC bus: skiboot drives the first
-        // (0x3f8) as the OPAL console, hvc0; the second (0x2f8) is ttyS1.
+        // PowerNV: QEMU's skiboot.lid boots the kernel; its console is
+        // the OPAL console, hvc0, and the only line (see `powernv_serial`).
         "powernv" => (
             "qemu-system-ppc64",
             Props::machine("powernv9"),
             Some("POWER9"),
             "hvc0",
-            "/dev/ttyS1",
+            "",
         ),
         a => return Err(GuestError::UnsupportedArch(a.to_string())),
     };
@@ -370,10 +369,13 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
     }
     c.memory(cfg.memory_mib, Some((4, MemSize::GiB(16))))
         .accel(accel.name())
-        .smp(1)
-        .headless()
-        .serial_file(&cfg.results)
-        .qmp(&cfg.qmp_socket);
+        .smp(1);
+    if cfg.arch == "powernv" {
+        powernv_serial(&mut c, &cfg.results);
+    } else {
+        c.headless().serial_file(&cfg.results);
+    }
+    c.qmp(&cfg.qmp_socket);
     if cfg.arch == "powernv" {
         powernv_bmc(&mut c);
     }
@@ -387,11 +389,43 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
         let o = nvdimm_objects(&cfg.arch, i, nv)?;
         c.object(&o.backend).device(&o.device);
     }
+    // Without a results port, /init's emit() puts every record on the
+    // console, which QEMU copies to the results file.
+    let results = match results_dev {
+        "" => String::new(),
+        dev => format!(" results={dev}"),
+    };
     c.kernel(&cfg.kernel).initrd(&cfg.initrd).append(&format!(
-        "console={console} results={results_dev} panic=-1 {}",
+        "console={console}{results} panic=-1 {}",
         cfg.cmdline
     ));
     Ok((bin.to_string(), c.into_args()))
+}
+
+/// [`HEADLESS`](nvdimm_testkit::qemu::HEADLESS) for PowerNV, with one
+/// serial line. QEMU's powernv puts skiboot's console on the last
+/// `-serial` and leaves the other ports' LPC I/O unmapped in Linux (the
+/// 8250 probe of a second port oopses), so the scenario's records share
+/// the console: its chardev also logs to `results`, which the harness
+/// reads as it reads a results port (lines not starting with `@@ ` are
+/// ignored there).
+fn powernv_serial(c: &mut CommandLine, results: &Path) {
+    c.args([
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+    ])
+    .args([
+        "-chardev".to_string(),
+        format!(
+            "stdio,id=console,logfile={},logappend=off",
+            results.display()
+        ),
+        "-serial".to_string(),
+        "chardev:console".to_string(),
+    ]);
 }
 
 /// The BMC that `-nodefaults` leaves out of a PowerNV machine, as QEMU's
@@ -725,10 +759,11 @@ mod tests {
             args.join(" "),
             "-machine powernv9 -cpu POWER9 -m 1024M,slots=4,maxmem=16G \
              -accel tcg -smp 1 -nodefaults -no-user-config -display none -no-reboot \
-             -serial stdio -serial file:/r/results -qmp unix:/r/qmp.sock,server=on,wait=off \
+             -chardev stdio,id=console,logfile=/r/results,logappend=off \
+             -serial chardev:console -qmp unix:/r/qmp.sock,server=on,wait=off \
              -device ipmi-bmc-sim,id=bmc0 -device isa-ipmi-bt,bmc=bmc0,irq=10 \
              -kernel /k/vmlinux -initrd /k/initrd \
-             -append console=hvc0 results=/dev/ttyS1 panic=-1 quiet"
+             -append console=hvc0 panic=-1 quiet"
         );
         // PowerNV has no NVDIMM device model: the scenario runs without one.
         let with_dimm = GuestConfig {

@@ -17,6 +17,7 @@ set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
 ARCH=${1:?usage: initramfs.sh <x86_64|ppc64le|powernv>}
+GUEST_NAME=$ARCH
 case "$ARCH" in
 x86_64) KARCH=x86_64 ;;
 ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
@@ -124,4 +125,4 @@ echo "root:x:0:0:root:/:/bin/sh" >"$ROOT/etc/passwd"
 (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$OUT/initramfs.cpio.gz.new"
 mv "$OUT/initramfs.cpio.gz.new" "$OUT/initramfs.cpio.gz"
-say "initramfs $ARCH: $OUT/initramfs.cpio.gz ($(du -h "$OUT/initramfs.cpio.gz" | cut -f1))"
+say "initramfs $GUEST_NAME: $OUT/initramfs.cpio.gz ($(du -h "$OUT/initramfs.cpio.gz" | cut -f1))"

@@ -8,7 +8,7 @@
 #   make check    everything: host tests, every boot scenario, and the debug lane
 #   make check-debug  every Rust-driver scenario on the debug kernels (KASAN,
 #                 lockdep, atomic sleep, debug objects, kmemleak); a splat fails it
-#   make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le] [KERNEL=debug]  one scenario
+#   make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le|powernv] [KERNEL=debug]  one scenario
 #   make bench    benchmark tables (Rust vs C drivers on one guest)
 #   make bench-vmm  the test VMM vs QEMU's native nvdimm (label _DSM, boot, pmem I/O)
 #
@@ -16,7 +16,11 @@
 
 H := tools/testing/harness
 comma := ,
-ARCHES := x86_64 ppc64le
+# The guests: x86_64 (QEMU pc), ppc64le (pseries), powernv (a ppc64le kernel
+# of its own configuration on QEMU's powernv9 with skiboot). The debug lane
+# has no PowerNV kernel.
+ARCHES := x86_64 ppc64le powernv
+DEBUG_ARCHES = $(filter-out powernv,$(ARCHES))
 export NVDIMM_RS_CACHE ?= $(HOME)/.cache/nvdimm-rs
 CARGO_TARGET := $(NVDIMM_RS_CACHE)/cargo-target
 CARGO := CARGO_TARGET_DIR=$(CARGO_TARGET) cargo
@@ -47,10 +51,10 @@ initramfs: kernel tools
 # The debug kernels: nvdimm_rs.config + nvdimm_rs_debug.config, LLVM 22,
 # their own build directories ($(NVDIMM_RS_CACHE)/build/<arch>-debug).
 kernel-debug: setup
-	@for a in $(ARCHES); do $(H)/kernel.sh $$a debug || exit 1; done
+	@for a in $(DEBUG_ARCHES); do $(H)/kernel.sh $$a debug || exit 1; done
 
 initramfs-debug: kernel-debug tools
-	@for a in $(ARCHES); do $(H)/initramfs.sh $$a debug || exit 1; done
+	@for a in $(DEBUG_ARCHES); do $(H)/initramfs.sh $$a debug || exit 1; done
 
 # The main job: one guest, one vNVDIMM, the Rust nfit_rs, a namespace written
 # and read. It builds the x86 guest only (target-specific ARCHES reach its
@@ -73,7 +77,7 @@ GUEST ?= x86_64
 KERNEL ?= default
 scenario: ARCHES = $(GUEST)
 scenario: $(if $(filter debug,$(KERNEL)),initramfs-debug,initramfs)
-	@[ -n "$(S)" ] || { echo "usage: make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le] [KERNEL=debug]"; exit 2; }
+	@[ -n "$(S)" ] || { echo "usage: make scenario S=NAME [DRIVER=rust|c] [GUEST=x86_64|ppc64le|powernv] [KERNEL=debug]"; exit 2; }
 	$(RUNNER) --kernel $(KERNEL) run $(S) --driver $(DRIVER) --arch $(GUEST)
 
 check-host: tools
@@ -94,13 +98,14 @@ check-guest: initramfs
 # The debug lane: every Rust-driver scenario (and the Rust KUnit suites) on
 # the debug kernels; any lockdep, KASAN, atomic-sleep, debug-objects or
 # kmemleak report fails the scenario (Documentation/nvdimm-rs/testing.rst).
-# Both guests; KASAN on x86_64 only (rustc has none for powerpc64le).
+# The x86_64 and pseries guests (there is no PowerNV debug kernel); KASAN on
+# x86_64 only (rustc has none for powerpc64le).
 # Three guests at once on two cores: a debug guest leaves its core idle for
 # a third of its run (kmemleak's 6 s ageing wait at the end of each boot,
 # waits on the test VMM), and the timeouts are four times the default's.
 DEBUG_JOBS ?= 3
 check-debug: initramfs-debug
-	$(RUNNER) --kernel debug check --jobs $(DEBUG_JOBS) --arch $(subst $(eval) ,$(comma),$(ARCHES))
+	$(RUNNER) --kernel debug check --jobs $(DEBUG_JOBS) --arch $(subst $(eval) ,$(comma),$(DEBUG_ARCHES))
 
 check: check-host check-guest check-debug
 

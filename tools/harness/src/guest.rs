@@ -365,6 +365,15 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
             "hvc0",
             "/dev/hvc1",
         ),
+        // PowerNV: QEMU's skiboot.lid boots the kernel; its console is
+        // the OPAL console, hvc0, and the only line (see `powernv_serial`).
+        "powernv" => (
+            "qemu-system-ppc64",
+            Props::machine("powernv9"),
+            Some("POWER9"),
+            "hvc0",
+            "",
+        ),
         a => return Err(GuestError::UnsupportedArch(a.to_string())),
     };
     for p in &cfg.machine_props {
@@ -381,10 +390,16 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
     }
     c.memory(cfg.memory_mib, Some((4, MemSize::GiB(16))))
         .accel(accel.name())
-        .smp(1)
-        .headless()
-        .serial_file(&cfg.results)
-        .qmp(&cfg.qmp_socket);
+        .smp(1);
+    if cfg.arch == "powernv" {
+        powernv_serial(&mut c, &cfg.results);
+    } else {
+        c.headless().serial_file(&cfg.results);
+    }
+    c.qmp(&cfg.qmp_socket);
+    if cfg.arch == "powernv" {
+        powernv_bmc(&mut c);
+    }
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
             c.trace_event(ev);
@@ -412,11 +427,55 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
         let o = nvdimm_objects(&cfg.arch, i, nv)?;
         c.object(&o.backend).device(&o.device);
     }
+    // Without a results port, /init's emit() puts every record on the
+    // console, which QEMU copies to the results file.
+    let results = match results_dev {
+        "" => String::new(),
+        dev => format!(" results={dev}"),
+    };
     c.kernel(&cfg.kernel).initrd(&cfg.initrd).append(&format!(
-        "console={console} results={results_dev} panic=-1 {}",
+        "console={console}{results} panic=-1 {}",
         cfg.cmdline
     ));
     Ok((bin.to_string(), c.into_args()))
+}
+
+/// [`HEADLESS`](nvdimm_testkit::qemu::HEADLESS) for PowerNV, with one
+/// serial line. QEMU's powernv puts skiboot's console on the last
+/// `-serial` and leaves the other ports' LPC I/O unmapped in Linux (the
+/// 8250 probe of a second port oopses), so the scenario's records share
+/// the console: its chardev also logs to `results`, which the harness
+/// reads as it reads a results port (lines not starting with `@@ ` are
+/// ignored there).
+fn powernv_serial(c: &mut CommandLine, results: &Path) {
+    c.args([
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+    ])
+    .args([
+        "-chardev".to_string(),
+        format!(
+            "stdio,id=console,logfile={},logappend=off",
+            results.display()
+        ),
+        "-serial".to_string(),
+        "chardev:console".to_string(),
+    ]);
+}
+
+/// The BMC that `-nodefaults` leaves out of a PowerNV machine, as QEMU's
+/// own warning spells it: skiboot powers the machine off through its IPMI
+/// chassis control, so without it the guest's `poweroff -f` never ends QEMU.
+fn powernv_bmc(c: &mut CommandLine) {
+    c.device(&Props::device("ipmi-bmc-sim").with("id", "bmc0"))
+        .device(
+            &Props::device("isa-ipmi-bt")
+                .with("bmc", "bmc0")
+                .with("irq", 10u32),
+        );
 }
 
 /// Serves the guest's hotplug requests: the scenario writes
@@ -832,6 +891,36 @@ mod tests {
         let at = args.iter().position(|a| a == "-cpu").unwrap();
         assert_eq!(args[at + 1], "qemu64,vendor=GenuineIntel");
         assert!(matches!(vmm_arguments(&cfg), Err(GuestError::VmmCpu)));
+    }
+
+    #[test]
+    fn powernv_command_line() {
+        let cfg = GuestConfig {
+            kernel: PathBuf::from("/k/vmlinux"),
+            cmdline: "quiet".into(),
+            ..guest("powernv")
+        };
+        let (bin, args) = qemu_args(&cfg, Accel::Tcg).unwrap();
+        assert_eq!(bin, "qemu-system-ppc64");
+        assert_eq!(
+            args.join(" "),
+            "-machine powernv9 -cpu POWER9 -m 1024M,slots=4,maxmem=16G \
+             -accel tcg -smp 1 -nodefaults -no-user-config -display none -no-reboot \
+             -chardev stdio,id=console,logfile=/r/results,logappend=off \
+             -serial chardev:console -qmp unix:/r/qmp.sock,server=on,wait=off \
+             -device ipmi-bmc-sim,id=bmc0 -device isa-ipmi-bt,bmc=bmc0,irq=10 \
+             -kernel /k/vmlinux -initrd /k/initrd \
+             -append console=hvc0 panic=-1 quiet"
+        );
+        // PowerNV has no NVDIMM device model: the scenario runs without one.
+        let with_dimm = GuestConfig {
+            nvdimms: vec![dimm(256 << 20, false)],
+            ..cfg
+        };
+        assert!(matches!(
+            qemu_args(&with_dimm, Accel::Tcg),
+            Err(GuestError::NoNvdimmDevice(a)) if a == "powernv"
+        ));
     }
 
     #[test]

@@ -87,8 +87,9 @@ pub enum Expect {
     Problem(String),
 }
 
-/// The architectures the harness builds and boots.
-pub const ARCHES: &[&str] = &["x86_64", "ppc64le"];
+/// The architectures the harness builds and boots: `ppc64le` is a pseries
+/// guest, `powernv` a PowerNV one (a powerpc kernel of its own configuration).
+pub const ARCHES: &[&str] = &["x86_64", "ppc64le", "powernv"];
 /// The driver flavours a scenario can run with.
 pub const DRIVERS: &[&str] = &["c", "rust"];
 
@@ -939,7 +940,7 @@ mod tests {
             ("# title: t\n# expect-problem:\n", "s.sh: 'expect-problem': unknown header key"),
             (
                 "# title: t\n# arch:\n",
-                "s.sh: 'arch': expected one or more of x86_64, ppc64le",
+                "s.sh: 'arch': expected one or more of x86_64, ppc64le, powernv",
             ),
             (
                 "# title: t\n# drivers: c go\n",
@@ -948,7 +949,7 @@ mod tests {
             (
                 "# title: t\n# nvdimm[ppc]: size=4M\n",
                 "s.sh: 'nvdimm[ppc]': architecture 'ppc' matches none the harness runs \
-                 (x86_64, ppc64le)",
+                 (x86_64, ppc64le, powernv)",
             ),
             (
                 "# title: t\n# nvdimm: size=3M\n",

@@ -33,7 +33,8 @@ set_flavour() {
 	*) die "unknown kernel flavour '$1' (default, debug)" ;;
 	esac
 }
-# Per-architecture (and flavour) O= directory: build/x86_64, build/x86_64-debug.
+# Per-architecture (and flavour) O= directory: build/x86_64, build/x86_64-debug,
+# build/powernv.
 kbuild_dir() { echo "$CACHE/build/$1${FLAVOUR:+-$FLAVOUR}"; }
 
 # The patches of patches/series, in order.
@@ -60,10 +61,14 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 LLVM_DEBUG_SUFFIX=-22
 llvm_for() {
 	case "$1" in
-	powerpc | ppc64le) echo "LLVM=$LLVM_SUFFIX" ;;
+	powerpc | ppc64le | powernv) echo "LLVM=$LLVM_SUFFIX" ;;
 	*) [ "$FLAVOUR" != debug ] || echo "LLVM=$LLVM_DEBUG_SUFFIX" ;;
 	esac
 }
+
+# The kbuild ARCH of a build name: powernv (the PowerNV guest, its own
+# configuration and O= directory) is a powerpc kernel.
+kbuild_arch() { case "$1" in ppc64le | powernv) echo powerpc ;; *) echo "$1" ;; esac; }
 
 # Kernel make with the Rust toolchain of toolchain.md. Rust is always built
 # through clippy with warnings as errors, so a lint is a build failure (and
@@ -75,7 +80,7 @@ kmake() {
 	"LLVM=$LLVM_DEBUG_SUFFIX") export LIBCLANG_PATH=/usr/lib/llvm${LLVM_DEBUG_SUFFIX}/lib ;;
 	esac
 	# shellcheck disable=SC2046
-	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$arch" $(llvm_for "$arch") \
+	make -C "$KTREE" O="$(kbuild_dir "$arch")" ARCH="$(kbuild_arch "$arch")" $(llvm_for "$arch") \
 		RUSTC=/usr/bin/rustc RUST_LIB_SRC="$RUST_LIB_SRC" \
 		RUSTFMT=/usr/bin/rustfmt CLIPPY=1 CLIPPY_DRIVER=/usr/bin/clippy-driver \
 		KRUSTFLAGS=-Dwarnings BINDGEN="$BINDGEN" -j"$(nproc)" "$@"

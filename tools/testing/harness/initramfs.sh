@@ -8,16 +8,21 @@
 #   ppc64le: Debian ppc64el packages fetched with 'apt-get download' through
 #            a separate apt state in the cache and unpacked with 'dpkg -x',
 #            and the guest tools cross-built for powerpc64le-unknown-linux-gnu
-#            against Debian's ppc64el Rust standard library.
-# Usage: initramfs.sh <x86_64|ppc64le> [default|debug]  (the kernel flavour
-# whose modules it takes; see config.sh)
+#            against Debian's ppc64el Rust standard library;
+#   powernv: the same userspace as ppc64le, with the PowerNV kernel's
+#            modules (build/powernv).
+# Usage: initramfs.sh <x86_64|ppc64le|powernv> [default|debug]  (the kernel
+# flavour whose modules it takes; see config.sh)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
-ARCH=${1:?usage: initramfs.sh <x86_64|ppc64le>}
+ARCH=${1:?usage: initramfs.sh <x86_64|ppc64le|powernv>}
+GUEST_NAME=$ARCH
 case "$ARCH" in
 x86_64) KARCH=x86_64 ;;
 ppc64le | powerpc) ARCH=ppc64le KARCH=powerpc ;;
+# KARCH names the build directory (config.sh kbuild_dir).
+powernv) ARCH=ppc64le KARCH=powernv ;;
 *) die "initramfs for $ARCH is not supported" ;;
 esac
 set_flavour "${2:-}"
@@ -120,4 +125,4 @@ echo "root:x:0:0:root:/:/bin/sh" >"$ROOT/etc/passwd"
 (cd "$ROOT" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$OUT/initramfs.cpio.gz.new"
 mv "$OUT/initramfs.cpio.gz.new" "$OUT/initramfs.cpio.gz"
-say "initramfs $ARCH: $OUT/initramfs.cpio.gz ($(du -h "$OUT/initramfs.cpio.gz" | cut -f1))"
+say "initramfs $GUEST_NAME: $OUT/initramfs.cpio.gz ($(du -h "$OUT/initramfs.cpio.gz" | cut -f1))"

@@ -10,15 +10,18 @@
 #   2. the repository's kernel-path directories are copied over it (new files
 #      only; only files whose content changed are rewritten);
 #   3. .config = tinyconfig + arch/<arch>/configs/nvdimm_rs.config (the debug
-#      flavour adds arch/<arch>/configs/nvdimm_rs_debug.config), made again
+#      flavour adds arch/<arch>/configs/nvdimm_rs_debug.config; powernv is
+#      tinyconfig + arch/powerpc/configs/nvdimm_rs_powernv.config), made again
 #      only when a fragment or a Kconfig file of the series or the overlay
 #      changes;
 #   4. make vmlinux/bzImage and modules, then install modules into
-#      $CACHE/build/<arch>[-debug]/modules for the initramfs.
+#      $CACHE/build/<arch>[-debug]/modules for the initramfs (build/powernv
+#      for powernv).
 # Kbuild sees the overlay's new files through the Kconfig and Makefile lines
 # that the series adds to upstream files; nothing is generated here.
-# Usage: kernel.sh <x86_64|powerpc|ppc64le> [default|debug] [extra make targets]
-# (ppc64le, the harness's name for a little-endian pseries guest, builds ARCH=powerpc)
+# Usage: kernel.sh <x86_64|powerpc|ppc64le|powernv> [default|debug] [extra make targets]
+# (ppc64le, the harness's name for a little-endian pseries guest, builds ARCH=powerpc;
+# powernv, a little-endian PowerNV guest, builds ARCH=powerpc into build/powernv)
 set -euo pipefail
 . "$(dirname "$0")/config.sh"
 
@@ -26,6 +29,7 @@ ARCH=${1:?usage: kernel.sh <arch> [default|debug]}
 shift
 case "${1:-}" in default | debug) set_flavour "$1"; shift ;; esac
 [ "$ARCH" = ppc64le ] && ARCH=powerpc
+[ "$ARCH" != powernv ] || [ -z "$FLAVOUR" ] || die "powernv has no debug flavour"
 OUT=$(kbuild_dir "$ARCH")
 # Kernel-path directories of the repository that are copied into the tree.
 OVERLAY_DIRS=(Documentation arch drivers include kernel lib rust samples)
@@ -140,6 +144,10 @@ copy_overlay() {
 
 # The config fragments of the flavour, in merge order.
 fragments() {
+	if [ "$ARCH" = powernv ]; then
+		echo nvdimm_rs_powernv
+		return
+	fi
 	echo nvdimm_rs
 	[ "$FLAVOUR" != debug ] || echo nvdimm_rs_debug
 }
@@ -183,9 +191,9 @@ configure() {
 	echo "$want" >"$OUT/.nvdimm-rs-config"
 }
 
-srcarch() { case "$ARCH" in x86_64) echo x86 ;; *) echo "$ARCH" ;; esac; }
+srcarch() { case "$ARCH" in x86_64) echo x86 ;; *) kbuild_arch "$ARCH" ;; esac; }
 
-image_target() { case "$ARCH" in x86_64) echo bzImage ;; powerpc) echo vmlinux ;; esac; }
+image_target() { case "$ARCH" in x86_64) echo bzImage ;; powerpc | powernv) echo vmlinux ;; esac; }
 
 make_tree
 copy_overlay

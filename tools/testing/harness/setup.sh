@@ -47,7 +47,10 @@ if want_arch ppc64le; then
 	# The linker of the cross-built guest tools and the C runtime it links
 	# (Scrt1.o, crti.o, libc), which gcc-powerpc64le-linux-gnu only recommends.
 	APT_PKGS+=(gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross)
-	BACKPORTS_PKGS+=(qemu-system-ppc)
+	# qemu-system-data holds the firmware: SLOF for pseries, skiboot.lid
+	# for the PowerNV guest (harness architecture powernv, which needs
+	# nothing else that ppc64le does not).
+	BACKPORTS_PKGS+=(qemu-system-ppc qemu-system-data)
 fi
 
 mirror() {
@@ -234,6 +237,14 @@ EOA
 	out=$(timeout 60 acpiexec -b 'evaluate \ADD2 40' "$PROOF_DIR/re/t2.aml" 2>&1) || { echo "$out"; return 1; }
 	grep -q '\[Integer\] = 000000000000002A' <<<"$out" || { echo "acpiexec: ADD2(40) did not give 42: $out"; return 1; }
 }
+# QEMU's powernv machines load skiboot.lid from its data directory when no
+# -bios is given: the file must be there, and be the one QEMU looks up.
+SKIBOOT=/usr/share/qemu/skiboot.lid
+skiboot_found() {
+	[ -s "$SKIBOOT" ] || { echo "$SKIBOOT missing"; return 1; }
+	qemu-system-ppc64 -L help 2>&1 | grep -qx "$(dirname "$SKIBOOT")" ||
+		{ echo "qemu-system-ppc64 -L help does not list $(dirname "$SKIBOOT")"; return 1; }
+}
 ppc_c_links() {
 	c_links powerpc64le-linux-gnu-gcc && elf_machine "$PROOF_DIR/c-powerpc64le-linux-gnu-gcc" PowerPC64
 }
@@ -274,6 +285,8 @@ prove_all() {
 	if want_arch ppc64le; then
 		prove "qemu-system-ppc64 $QEMU_VERSION" "qemu-system-ppc (bookworm-backports)" \
 			version_is qemu-system-ppc64 "version $QEMU_VERSION"
+		prove "skiboot.lid, the PowerNV guest's firmware ($SKIBOOT)" "qemu-system-data (bookworm-backports)" \
+			skiboot_found
 		prove "powerpc64le-linux-gnu-gcc links a C program" \
 			"gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross" ppc_c_links
 		prove "rustc links a $RUST_TARGET program (sysroot $RUST_SYSROOT)" \

@@ -102,8 +102,15 @@ impl Platform {
     }
 
     /// Turns on address range scrub and error injection (`--ars`).
-    pub fn with_ars(mut self) -> Self {
-        self.ars = Some(Ars::default());
+    #[cfg(test)]
+    pub fn with_ars(self) -> Self {
+        self.with_ars_config(ars::ArsConfig::default())
+    }
+
+    /// Turns on address range scrub with scans that take time or status
+    /// answers that overflow (`--ars-ms`, `--ars-max-records`).
+    pub fn with_ars_config(mut self, config: ars::ArsConfig) -> Self {
+        self.ars = Some(Ars::new(config));
         self
     }
 

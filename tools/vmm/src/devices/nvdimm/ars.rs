@@ -441,6 +441,18 @@ impl Ars {
         }
     }
 
+    /// Ends the scan in progress at `now`: its results are ready. Whether
+    /// one was in progress.
+    pub fn finish(&mut self, now: Instant) -> bool {
+        match &mut self.scrub {
+            Some(s) if now < s.done_at => {
+                s.done_at = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Function 1's "maximum query ARS status output buffer size".
     fn max_status_out(&self) -> u32 {
         48 + 24 * self.config.max_records.clamp(1, MAX_RECORDS) as u32
@@ -672,6 +684,12 @@ mod tests {
         assert_eq!(a.busy_answers, 2);
         assert_eq!(a.starts.len(), 1, "a refused start is not a start");
         // Done: the records of the poison at the start.
+        let s = a.call_at(t0 + ms(3000), FN_ARS_STATUS, &[], &h);
+        assert_eq!((status_word(&s), records(&s)), (0, 1));
+        // Finishing early: nothing in progress now.
+        assert!(!a.finish(t0 + ms(3000)));
+        a.call_at(t0 + ms(3000), FN_ARS_START, &start(0, 0x10000, 0), &h);
+        assert!(a.finish(t0 + ms(3000)));
         let s = a.call_at(t0 + ms(3000), FN_ARS_STATUS, &[], &h);
         assert_eq!((status_word(&s), records(&s)), (0, 1));
         // A short start answers at once.

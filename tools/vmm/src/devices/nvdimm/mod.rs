@@ -175,6 +175,13 @@ impl Platform {
         Ok(ars.add_poison(address, length)?)
     }
 
+    /// Ends the scan of a scrub in progress now (with `--ars`); whether one
+    /// was in progress.
+    pub fn finish_scrub(&mut self) -> Result<bool, PlatformError> {
+        let ars = self.ars.as_mut().ok_or(PlatformError::NoArs)?;
+        Ok(ars.finish(std::time::Instant::now()))
+    }
+
     /// A transport received a request it could not parse.
     pub fn count_bad_request(&mut self) {
         self.counters.bad_requests += 1;

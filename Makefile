@@ -112,8 +112,10 @@ check: check-host check-guest check-debug
 # Benchmarks print tables; they are never part of check.
 bench: initramfs
 	$(RUNNER) run bench-nfit --quiet
+	$(RUNNER) run bench-nfit-ars --quiet
 	$(RUNNER) run bench-papr --arch ppc64le --quiet
 	@grep -h '^BENCH|' $(NVDIMM_RS_CACHE)/results/x86_64/bench-nfit-c/console-boot1.log \
+		$(NVDIMM_RS_CACHE)/results/x86_64/bench-nfit-ars-c/console-boot1.log \
 		$(NVDIMM_RS_CACHE)/results/ppc64le/bench-papr-c/console-boot1.log | sed 's/^BENCH//'
 
 # The test VMM against QEMU's own nvdimm, boots alternating on one guest.

@@ -13,7 +13,7 @@
 
 use core::{
     fmt::Write,
-    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+    sync::atomic::{AtomicBool, Ordering},
 };
 use kernel::{
     acpi::{
@@ -26,14 +26,13 @@ use kernel::{
         self, AttributeOutput, Bus, BusCommand, BusCommandKind, BusCommands, BusFamily, BusOptions,
         CallPackage, DimmCommands, DimmFeatures, DimmId, DimmOptions, Family, FirmwareCapability,
         FirmwareResult, FirmwareState, FirmwareTrigger, LabelArea, LockedBus, Mapping,
-        NativeCommand, Passphrase, PassphraseKind, Persistence, Provider, RegionEvent, RegionId,
-        RegionKind, RegionOptions, SecurityFlag, SecurityFlags, MAX_FLUSH_HINTS,
+        NativeCommand, Passphrase, PassphraseKind, Persistence, Provider, RegionId, RegionKind,
+        RegionOptions, SecurityFlag, SecurityFlags, MAX_FLUSH_HINTS,
     },
     platform,
     prelude::*,
     str::CString,
-    sync::{aref::ARef, Mutex},
-    time::{delay::fsleep, Delta},
+    sync::{aref::ARef, Arc, Mutex},
 };
 
 // `core`-only parsers shared with the host crate `tools/nfit`, which tests
@@ -52,10 +51,13 @@ mod mce;
 #[path = "nfit_rs/poison.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod poison;
+#[path = "nfit_rs/scrub.rs"]
+mod scrub;
 #[path = "nfit_rs/table.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod table;
 
+use scrub::{Scrub, ScrubbedBus, Scrubber};
 use table::{Dcr, Memdev, Nfit};
 
 /// `_DSM` interface of the NVDIMM root device (ARS, error injection).
@@ -329,16 +331,13 @@ struct NfitBus {
     root: Node,
     /// The platform device, for messages.
     dev: ARef<device::Device>,
-    /// Persistent-memory ranges to scrub: address, length, region.
+    /// The persistent-memory ranges and their background scrub.
+    #[pin]
+    scrubber: Scrubber,
+    /// Every persistent-memory range registered (start, length, region),
+    /// scrubbed or not: where a machine check's address is looked up.
     #[pin]
     ranges: Mutex<KVec<(u64, u64, RegionId)>>,
-    /// Serialises scrubs.
-    #[pin]
-    scrub_lock: Mutex<()>,
-    /// Completed scrubs (`nfit/scrub`).
-    scrub_count: AtomicU32,
-    /// A scrub is running (`nfit/scrub` shows "+").
-    scrubbing: AtomicBool,
     /// `nfit/hw_error_scrub`: an uncorrectable-error notification scans
     /// the media again instead of asking for the previous scan's records.
     hw_error_scrub: AtomicBool,
@@ -354,11 +353,6 @@ struct NfitBus {
 
 /// Root functions a scrub needs: ARS capabilities, start, status.
 const ROOT_ARS: u64 = 1 << ars::FUNC_ARS_CAP | 1 << ars::FUNC_ARS_START | 1 << ars::FUNC_ARS_STATUS;
-/// How long a scrub waits for the platform between status queries, and how
-/// many times (C polls with a growing delay; a platform that never finishes
-/// is given up on after about a minute).
-const ARS_POLL_MS: i64 = 10;
-const ARS_POLLS: u32 = 6000;
 
 /// What was written to a sysfs attribute, without the newline and the NUL
 /// libndctl appends.
@@ -424,120 +418,12 @@ impl NfitBus {
         out.extend_from_slice(bytes, GFP_KERNEL)?;
         Ok(out)
     }
-
-    /// Scrubs one range and reports what it found to the bus; returns the
-    /// number of error records.
-    fn scrub_range(
-        &self,
-        bus: &Bus<Self>,
-        start: u64,
-        len: u64,
-        region: RegionId,
-        kind: Scrub,
-    ) -> Result<usize> {
-        let cap = self.root_dsm(ars::FUNC_ARS_CAP, &ars::range_input(start, len))?;
-        if ars::xlat_status(ars::FUNC_ARS_CAP, &[], &cap) != 0 {
-            return Ok(0);
-        }
-        let flags = match kind {
-            Scrub::Long => 0,
-            Scrub::Short => ars::START_RETURN_PREV_DATA,
-        };
-        let input = ars::start_input(start, len, ars::ARS_PERSISTENT, flags);
-        let mut polls = 0;
-        loop {
-            let out = self.root_dsm(ars::FUNC_ARS_START, &input)?;
-            match ars::xlat_status(ars::FUNC_ARS_START, &input, &out) {
-                0 => break,
-                e if e == EBUSY.to_errno() && polls < ARS_POLLS => {
-                    polls += 1;
-                    fsleep(Delta::from_millis(ARS_POLL_MS));
-                }
-                e => return Err(Error::from_errno(e)),
-            }
-        }
-        loop {
-            let out = self.root_dsm(ars::FUNC_ARS_STATUS, &[])?;
-            match ars::xlat_status(ars::FUNC_ARS_STATUS, &[], &out) {
-                e if e == EBUSY.to_errno() && polls < ARS_POLLS => {
-                    polls += 1;
-                    fsleep(Delta::from_millis(ARS_POLL_MS));
-                }
-                e if e == 0 || e == ENOSPC.to_errno() => {
-                    let status = ars::ArsStatus::parse(&out).map_err(|_| EIO)?;
-                    let mut found = 0;
-                    for r in status.records() {
-                        if let Some((at, n)) = ars::clip(&r, start, len) {
-                            bus.add_badrange(at, n)?;
-                            found += 1;
-                        }
-                    }
-                    bus.notify_region(region, RegionEvent::RevalidatePoison)?;
-                    return Ok(found);
-                }
-                e => return Err(Error::from_errno(e)),
-            }
-        }
-    }
-
-    /// Scrubs the persistent-memory ranges (all of them, or those of the
-    /// given regions), synchronously, then counts the pass in `nfit/scrub`
-    /// and wakes its pollers (`ndctl wait-scrub`): C's ARS on probe, on a
-    /// write of 1 to `nfit/scrub`, for ranges added by `_FIT` and after an
-    /// uncorrectable-error notification.
-    fn scrub(
-        &self,
-        bus: &Bus<Self>,
-        dev: &device::Device,
-        kind: Scrub,
-        only: Option<&[RegionId]>,
-    ) -> Result {
-        let _one = self.scrub_lock.lock();
-        let mut ranges = KVec::new();
-        for r in self.ranges.lock().iter() {
-            if only.is_none_or(|o| o.contains(&r.2)) {
-                ranges.push(*r, GFP_KERNEL)?;
-            }
-        }
-        self.scrubbing.store(true, Ordering::Release);
-        let mut result = Ok(());
-        for &(start, len, region) in ranges.iter() {
-            match self.scrub_range(bus, start, len, region, kind) {
-                Ok(0) => {}
-                Ok(n) => dev_info!(dev, "ARS: {n} error record(s) in {start:#x}+{len:#x}\n"),
-                Err(e) => {
-                    dev_err!(dev, "ARS of {start:#x}+{len:#x} failed: {e:?}\n");
-                    result = Err(e);
-                }
-            }
-        }
-        self.scrub_count.fetch_add(1, Ordering::AcqRel);
-        self.scrubbing.store(false, Ordering::Release);
-        bus.notify_bus_attribute(BusAttr::Scrub);
-        result
-    }
 }
 
-/// What a scrub asks of the platform.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Scrub {
-    /// Scan the media (C's `ARS_REQ_LONG`).
-    Long,
-    /// Report what the previous scan found (C's `ARS_REQ_SHORT`).
-    Short,
-}
-
-impl Scrub {
-    /// The scrub of a range when it is registered (at probe or added by
-    /// `_FIT`): C's `ars_register()` asks for the previous scan's records
-    /// and, unless `no_init_ars` is set, a new scan.
-    fn initial() -> Self {
-        if module_parameters::no_init_ars.value() {
-            Scrub::Short
-        } else {
-            Scrub::Long
-        }
-    }
+/// Whether a registered range gets a scan after the previous scan's
+/// records (C's `ars_register()`: unless `no_init_ars`).
+fn init_ars() -> bool {
+    !module_parameters::no_init_ars.value()
 }
 
 /// A persistent-memory range's NUMA node and target node, as C's
@@ -614,11 +500,7 @@ impl Provider for NfitBus {
                 u8::from(self.hw_error_scrub.load(Ordering::Relaxed))
             ),
             BusAttr::DsmMask => writeln!(out, "{:#x}", self.bus_dsm_mask),
-            BusAttr::Scrub => {
-                let busy = self.scrubbing.load(Ordering::Acquire);
-                let count = self.scrub_count.load(Ordering::Acquire);
-                writeln!(out, "{count}{}", if busy { "+" } else { "" })
-            }
+            BusAttr::Scrub => self.scrubber.show(out),
             BusAttr::FirmwareActivateNoidle => {
                 let noidle = self.activation.lock().noidle();
                 writeln!(out, "{}", if noidle { "Y" } else { "N" })
@@ -635,13 +517,13 @@ impl Provider for NfitBus {
         }
     }
 
-    fn store_bus_attribute(&self, bus: &Bus<Self>, attr: BusAttr, data: &[u8]) -> Result {
+    fn store_bus_attribute(&self, _bus: &Bus<Self>, attr: BusAttr, data: &[u8]) -> Result {
         match (attr, written_value(data)) {
             // As C: 0 (off) or 1 (on).
             (BusAttr::HwErrorScrub, b"0") => self.hw_error_scrub.store(false, Ordering::Relaxed),
             (BusAttr::HwErrorScrub, b"1") => self.hw_error_scrub.store(true, Ordering::Relaxed),
-            // As C: only 1 starts a scrub.
-            (BusAttr::Scrub, b"1") => return self.scrub(bus, &self.dev, Scrub::Long, None),
+            // As C: only 1 asks for a scrub, which runs in the background.
+            (BusAttr::Scrub, b"1") => return self.scrubber.rescan(Scrub::Long),
             // As C: what `kstrtobool()` takes.
             (BusAttr::FirmwareActivateNoidle, _) => {
                 let noidle = intel::parse_bool(data).ok_or(EINVAL)?;
@@ -661,7 +543,7 @@ impl Provider for NfitBus {
                 }
                 // As C: the driver's own scrub is not interrupted by a
                 // start request from userspace.
-                if cmd == ars::FUNC_ARS_START && self.scrubbing.load(Ordering::Acquire) {
+                if cmd == ars::FUNC_ARS_START && self.scrubber.busy() {
                     return Err(EBUSY);
                 }
                 let in_len = ars::input_len(cmd).ok_or(ENOTTY)?;
@@ -1135,13 +1017,23 @@ impl NotifyHandler for DimmEvents {
 }
 
 /// The bus and its DIMMs and regions, kept in step with `_FIT`.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct Platform {
     dev: ARef<device::Device>,
     root: Node,
-    bus: Pin<KBox<Bus<NfitBus>>>,
+    /// Shared with the scrub work item, which `drop` stops first.
+    bus: Arc<ScrubbedBus>,
     #[pin]
     registered: Mutex<Registered>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for Platform {
+    fn drop(self: Pin<&mut Self>) {
+        // Before the bus goes (this holds the last reference to it): the
+        // work item uses it, and its code is the module's.
+        self.bus.provider().scrubber.stop();
+    }
 }
 
 /// `Notify` value for "the NFIT changed, evaluate `_FIT`".
@@ -1158,7 +1050,7 @@ impl NotifyHandler for Platform {
             // ranges join the bus, and the new ranges are scrubbed.
             NOTIFY_NFIT_UPDATE => match self.scan() {
                 Ok(new) if !new.is_empty() && nfit_bus.ars_supported() => {
-                    let _ = nfit_bus.scrub(&self.bus, &self.dev, Scrub::initial(), Some(&new));
+                    nfit_bus.scrubber.schedule();
                 }
                 Ok(_) => {}
                 Err(e) => dev_err!(self.dev, "NFIT update failed: {e:?}\n"),
@@ -1171,7 +1063,7 @@ impl NotifyHandler for Platform {
                 } else {
                     Scrub::Short
                 };
-                let _ = nfit_bus.scrub(&self.bus, &self.dev, kind, None);
+                let _ = nfit_bus.scrubber.rescan(kind);
             }
             _ => {}
         }
@@ -1243,11 +1135,16 @@ impl Platform {
             let id = NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
             reg.spas.push(spa, GFP_KERNEL)?;
             new.push(id, GFP_KERNEL)?;
-            self.bus
-                .provider()
+            let nfit_bus = self.bus.provider();
+            nfit_bus
                 .ranges
                 .lock()
                 .push((spa.address, spa.length, id), GFP_KERNEL)?;
+            if nfit_bus.ars_supported() {
+                nfit_bus
+                    .scrubber
+                    .add_range(&self.bus, spa.address, spa.length, id, init_ars())?;
+            }
         }
         Ok(new)
     }
@@ -1504,17 +1401,18 @@ impl NfitDriver {
                 bus_dsm_mask,
                 root: bus_root,
                 dev: ARef::from(&**dev),
+                scrubber <- Scrubber::new(),
                 ranges <- kernel::new_mutex!(KVec::new()),
-                scrub_lock <- kernel::new_mutex!(()),
-                scrub_count: AtomicU32::new(0),
-                scrubbing: AtomicBool::new(false),
                 hw_error_scrub: AtomicBool::new(false),
                 intel_bus_mask,
                 activation <- kernel::new_mutex!(intel::BusActivation::new()),
                 activation_warned: AtomicBool::new(false),
             }),
         )?;
+        // Shared with the scrub work item; `Platform`'s drop stops it.
+        let bus = ScrubbedBus::new(bus)?;
         let plain: &device::Device = dev;
+        let scrubbed = bus.clone();
         let platform = Notifier::install(
             root.clone(),
             try_pin_init!(Platform {
@@ -1527,16 +1425,17 @@ impl NfitDriver {
                     spas: KVec::new(),
                 }),
             }),
-        )?;
+        )
+        // Without a `Platform` to stop it, the work item would keep the
+        // bus.
+        .inspect_err(|_| scrubbed.provider().scrubber.stop())?;
+        drop(scrubbed);
         let p = platform.handler();
         p.scan()?;
-        // As C, scrub once at probe (only the previous scan's records with
-        // `no_init_ars`), so known errors are badblocks before namespaces
-        // are used; a failure is logged, not fatal.
-        let nfit_bus = p.bus.provider();
-        if nfit_bus.ars_supported() {
-            let _ = nfit_bus.scrub(&p.bus, plain, Scrub::initial(), None);
-        }
+        // As C: the ranges' known errors are bad blocks already (`scan`
+        // asked for them); the scan of the media runs in the background,
+        // the regions do not wait for it.
+        p.bus.provider().scrubber.schedule();
         Ok(Self {
             _platform: mce::watch(platform)?,
         })

@@ -14,6 +14,9 @@
 //! nd-ioctl fw-image VERSION LEN OUT [bad]  (a test VMM firmware image)
 //! nd-ioctl vendor /dev/nmem0 OPCODE HEX   (ND_CMD_VENDOR; prints the
 //!                                          status and the output in hex)
+//! nd-ioctl ars-start /dev/ndctl0 ADDR LEN  (ND_CMD_ARS_START of a
+//!                                          persistent-memory range; prints
+//!                                          "ok" or the errno's name)
 //! ```
 
 mod keys;
@@ -28,6 +31,12 @@ const ND_CMD_SET_CONFIG_DATA: u32 = 6;
 const ND_CMD_VENDOR: u32 = 9;
 const ND_CMD_CALL: u32 = 10;
 const ND_CMD_ARS_CAP: u32 = 1;
+const ND_CMD_ARS_START: u32 = 2;
+/// `struct nd_cmd_ars_start`: address, length, type, flags, reserved,
+/// status, scrub time.
+const ARS_START_LEN: u32 = 32;
+/// `ND_ARS_PERSISTENT`.
+const ND_ARS_PERSISTENT: u16 = 2;
 const NVDIMM_FAMILY_INTEL: u64 = 0;
 const NVDIMM_FAMILY_PAPR: u64 = 5;
 
@@ -374,6 +383,41 @@ fn stale(nmem: &str, module: &str) -> Result<Report, String> {
     Ok(r)
 }
 
+/// Asks the bus for a scrub of `addr`+`len` as a userspace tool would:
+/// fails, naming the errno, when the kernel refuses (EBUSY while the
+/// driver scrubs).
+fn ars_start(ndctl: &str, addr: &str, len: &str) -> Result<Report, String> {
+    let num = |s: &str| {
+        s.strip_prefix("0x")
+            .map_or_else(|| s.parse::<u64>(), |h| u64::from_str_radix(h, 16))
+            .map_err(|e| format!("'{s}': {e}"))
+    };
+    let (addr, len) = (num(addr)?, num(len)?);
+    let bus = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(ndctl)
+        .map_err(|e| format!("{ndctl}: {e}"))?;
+    let mut b = vec![0u8; ARS_START_LEN as usize];
+    b[..8].copy_from_slice(&addr.to_ne_bytes());
+    b[8..16].copy_from_slice(&len.to_ne_bytes());
+    b[16..18].copy_from_slice(&ND_ARS_PERSISTENT.to_ne_bytes());
+    match ioctl(&bus, ND_CMD_ARS_START, ARS_START_LEN, &mut b) {
+        0 => {
+            println!("ok status {:#x}", u32_at(&b, 24));
+            Ok(Report { failed: 0 })
+        }
+        libc::EBUSY => {
+            println!("EBUSY");
+            Ok(Report { failed: 1 })
+        }
+        e => Err(format!(
+            "ND_CMD_ARS_START: {}",
+            std::io::Error::from_raw_os_error(e)
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -384,6 +428,7 @@ fn main() -> ExitCode {
         [_, "stale", nmem, module] => stale(nmem, module),
         [_, "nfit-call", nmem] => nfit_call(nmem),
         [_, "vendor", nmem, opcode, hex] => vendor(nmem, opcode, hex),
+        [_, "ars-start", ndctl, addr, len] => ars_start(ndctl, addr, len),
         [_, "add-key", kind, desc, payload] => keys::add_key(kind, desc, payload)
             .map(|serial| {
                 println!("{serial}");
@@ -407,7 +452,7 @@ fn main() -> ExitCode {
         _ => Err(
             "usage: nd-ioctl bad-input NMEM NDCTL LABEL_SIZE | stale NMEM MODULE | \
                   nfit-call NMEM | add-key TYPE DESC HEX|random | fw-image VERSION LEN OUT [bad] | \
-                  vendor NMEM OPCODE HEX"
+                  vendor NMEM OPCODE HEX | ars-start NDCTL ADDR LEN"
                 .into(),
         ),
     };

@@ -146,3 +146,57 @@ fn inputs_have_the_uapi_layout() {
     assert_eq!(input_len(FUNC_ARS_START), Some(24));
     assert_eq!(input_len(9), None);
 }
+
+#[test]
+fn overflow_continues_from_the_restart_address() {
+    let mut out = status_out(
+        STATUS_INTR,
+        0x1000_0000,
+        0x10_0000,
+        STATUS_F_OVERFLOW,
+        &[(1, 0x1000_2000, 512)],
+    );
+    // Restart address and length: the scrub stopped 1 MiB - 64 KiB short.
+    out[24..32].copy_from_slice(&0x100f_0000u64.to_le_bytes());
+    out[32..40].copy_from_slice(&0x1_0000u64.to_le_bytes());
+    assert_eq!(xlat_status(FUNC_ARS_STATUS, &[], &out), -28, "ENOSPC");
+    let s = ArsStatus::parse(&out).unwrap();
+    assert_eq!(s.ty, ARS_PERSISTENT);
+    assert_eq!(
+        s.continuation(),
+        start_input(0x100f_0000, 0x1_0000, ARS_PERSISTENT, 0)
+    );
+    assert_eq!(s.records().count(), 1, "the records that fit are kept");
+}
+
+#[test]
+fn completion_needs_the_end_of_the_range() {
+    let range = (0x1000_0000u64, 0x10_0000u64);
+    let whole = status_out(0, range.0, range.1, 0, &[]);
+    assert!(ArsStatus::parse(&whole)
+        .unwrap()
+        .completes(range.0, range.1));
+    // A continuation from inside the range that reaches its end.
+    let tail = status_out(0, 0x100f_0000, 0x1_0000, 0, &[]);
+    assert!(ArsStatus::parse(&tail).unwrap().completes(range.0, range.1));
+    // The first part of an overflowed scrub does not.
+    let head = status_out(0, range.0, 0xf_0000, 0, &[]);
+    assert!(!ArsStatus::parse(&head).unwrap().completes(range.0, range.1));
+    // Another range's scrub does not either.
+    let other = status_out(0, 0x2000_0000, 0x10_0000, 0, &[]);
+    assert!(!ArsStatus::parse(&other)
+        .unwrap()
+        .completes(range.0, range.1));
+    // A status carrying the status word only (busy) completes nothing.
+    let busy = STATUS_BUSY.to_le_bytes();
+    assert!(!ArsStatus::parse(&busy).unwrap().completes(range.0, range.1));
+}
+
+#[test]
+fn capabilities_give_the_status_size() {
+    let mut cap = Vec::new();
+    cap.extend_from_slice(&(2u32 << 16).to_le_bytes());
+    cap.extend_from_slice(&1584u32.to_le_bytes());
+    assert_eq!(max_status_out(&cap), Some(1584));
+    assert_eq!(max_status_out(&cap[..6]), None);
+}

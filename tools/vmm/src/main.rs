@@ -115,6 +115,17 @@ struct Cli {
     /// (_DSM functions 1-4, 7-9); poison from the control protocol.
     #[arg(long)]
     ars: bool,
+    /// With --ars: how long a scrub's scan of the media takes, in
+    /// milliseconds (a status query before then answers "in progress", a
+    /// start "busy").
+    #[arg(long, default_value_t = 0, requires = "ars",
+          value_parser = clap::value_parser!(u32).range(0..=600_000))]
+    ars_ms: u32,
+    /// With --ars: the most error records one ARS status answer carries;
+    /// more overflow, and the OS continues the scrub where it stopped.
+    #[arg(long, default_value_t = devices::nvdimm::ars::MAX_RECORDS as u16, requires = "ars",
+          value_parser = clap::value_parser!(u16).range(1..=devices::nvdimm::ars::MAX_RECORDS as i64))]
+    ars_max_records: u16,
     /// Serve a malformed NFIT of this class (robustness campaign).
     #[arg(long, value_enum)]
     malformed_nfit: Option<acpi::Malformed>,
@@ -470,7 +481,10 @@ fn run(mut cli: Cli) -> Result<u8, VmmError> {
     }
     let mut platform = Platform::new(&launch.dimms, fit)?;
     if cli.ars {
-        platform = platform.with_ars();
+        platform = platform.with_ars_config(devices::nvdimm::ars::ArsConfig {
+            scan_time: std::time::Duration::from_millis(cli.ars_ms.into()),
+            max_records: cli.ars_max_records.into(),
+        });
     }
     if launch.flush_page {
         let page = FlushPage::create(&launch.flush_path()).map_err(VmmError::FlushPage)?;

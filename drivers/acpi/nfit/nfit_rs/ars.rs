@@ -77,6 +77,12 @@ pub fn status(out: &[u8]) -> Option<u32> {
     u32_at(out, 0)
 }
 
+/// The "maximum Query ARS Status output size" of a Query ARS
+/// Capabilities output; `None` when it is too short to say.
+pub fn max_status_out(cap: &[u8]) -> Option<u32> {
+    u32_at(cap, 4)
+}
+
 /// Input of Query ARS Capabilities and Clear Uncorrectable Error: a range.
 pub fn range_input(address: u64, length: u64) -> [u8; 16] {
     let mut b = [0u8; 16];
@@ -119,6 +125,13 @@ pub struct ArsStatus<'a> {
     pub address: u64,
     /// Its length.
     pub length: u64,
+    /// Where a scrub stopped early (an overflow of the record buffer)
+    /// resumes: C's `ars_continue()` starts there.
+    pub restart_address: u64,
+    /// Length of what is left to scrub.
+    pub restart_length: u64,
+    /// Type of the scrub (`ND_ARS_PERSISTENT`, `ND_ARS_VOLATILE`).
+    pub ty: u16,
     /// `NFIT_ARS_F_*` flags.
     pub flags: u16,
     records: &'a [u8],
@@ -144,6 +157,9 @@ impl<'a> ArsStatus<'a> {
                 status,
                 address: 0,
                 length: 0,
+                restart_address: 0,
+                restart_length: 0,
+                ty: 0,
                 flags: 0,
                 records: &[],
             });
@@ -164,9 +180,27 @@ impl<'a> ArsStatus<'a> {
             status,
             address: u64_at(out, 8).ok_or(StatusError::Short)?,
             length: u64_at(out, 16).ok_or(StatusError::Short)?,
+            restart_address: u64_at(out, 24).ok_or(StatusError::Short)?,
+            restart_length: u64_at(out, 32).ok_or(StatusError::Short)?,
+            ty: u16_at(out, 40).ok_or(StatusError::Short)?,
             flags: u16_at(out, 42).ok_or(StatusError::Short)?,
             records: out.get(STATUS_HDR_LEN..end).ok_or(StatusError::Short)?,
         })
+    }
+
+    /// Whether the scrub this status reports covered the end of
+    /// `start .. start + len`, the range the driver asked for (C's
+    /// `ars_complete()`): a status of the range's beginning, or of a
+    /// continuation inside it, that reaches its end.
+    pub fn completes(&self, start: u64, len: u64) -> bool {
+        let end = start.saturating_add(len);
+        self.address < end && self.address.saturating_add(self.length) >= end
+    }
+
+    /// The Start ARS input that resumes a scrub stopped by an overflow
+    /// (C's `ars_continue()`).
+    pub fn continuation(&self) -> [u8; 24] {
+        start_input(self.restart_address, self.restart_length, self.ty, 0)
     }
 
     /// The error records.

@@ -71,7 +71,7 @@ impl kernel::mce::Handler for Watch {
         // As C (`acpi_nfit_ars_rescan(acpi_desc, ARS_REQ_SHORT)`): the
         // records the platform has, not a new scan of the media.
         if nfit_bus.hw_error_scrub.load(Ordering::Relaxed) && nfit_bus.ars_supported() {
-            let _ = nfit_bus.scrub(&p.bus, &p.dev, Scrub::Short, None);
+            let _ = nfit_bus.scrubber.rescan(Scrub::Short);
         }
         m.mark_handled(mce::Decoder::Nfit);
         mce::Outcome::Done

@@ -14,6 +14,7 @@
 //! {"cmd":"clear-faults"}
 //! {"cmd":"hotplug","nvdimm":"path=F,size=256M,label-size=128K"}
 //! {"cmd":"poison","address":4294971392,"length":512}  (with --ars)
+//! {"cmd":"ars-finish"}  -> {"ok":true,"finished":true}  ends a scan now (--ars-ms)
 //! {"cmd":"notify","value":129}                     Notify(NVDR, 0x81); 0x80 too
 //! {"cmd":"notify","value":129,"dimm":1}            Notify(NV00, 0x81): DIMM health
 //! {"cmd":"flush-hints"}   -> {"ok":true,"flush_hints":[{"dimm":1,"written":[true,false],
@@ -165,6 +166,10 @@ fn execute(
                 _ => return Err(ControlError::NotifyValue),
             }?;
             Ok(json!({"ok": true}))
+        }
+        Request::ArsFinish {} => {
+            let finished = p.finish_scrub()?;
+            Ok(json!({"ok": true, "finished": finished}))
         }
         Request::FlushHints {} => {
             let hints = p.take_flush_hints()?;

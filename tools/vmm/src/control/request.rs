@@ -46,6 +46,8 @@ pub enum Request {
         dimm: Option<u32>,
     },
     FlushHints {},
+    /// Ends the ARS scan in progress now (with `--ars-ms`, it takes time).
+    ArsFinish {},
     Hotplug {
         #[serde(deserialize_with = "field::nvdimm")]
         nvdimm: String,
@@ -615,6 +617,7 @@ mod tests {
             "poison",
             "notify",
             "flush-hints",
+            "ars-finish",
             "hotplug",
             "card-fault",
             "card-clear-faults",

@@ -4,10 +4,18 @@
 //! layouts are `struct nd_cmd_ars_*` and `nd_cmd_clear_error` in
 //! `include/uapi/linux/ndctl.h`).
 //!
-//! Poison is a list of guest-physical ranges. A scrub completes at once:
-//! its results are the poison inside the scrubbed range at the time it
-//! started. Clearing an error (function 4) or an injected error (8) removes
-//! the range from the poison list. Every input length and range is checked.
+//! Poison is a list of guest-physical ranges. A scrub's results are the
+//! poison inside the scrubbed range at the time it started. A scan takes
+//! [`ArsConfig::scan_time`] (none by default): until then a status query
+//! answers "in progress" and a start "busy"; a start that returns the
+//! previous data (no scan) is answered at once. A status answer carries at
+//! most [`ArsConfig::max_records`] records: past that the scrub stops after
+//! the last one it reports, with the overflow flag and the address to
+//! restart from, as a platform whose output buffer is full. Clearing an
+//! error (function 4) or an injected error (8) removes the range from the
+//! poison list. Every input length and range is checked.
+
+use std::time::{Duration, Instant};
 
 /// Root functions.
 pub const FN_ARS_CAP: u32 = 1;
@@ -32,12 +40,22 @@ pub const FUNCTIONS: u32 = 1
 const EXT_PERSISTENT: u32 = 2 << 16;
 /// Extended status of function 3: no scrub ran since the machine started.
 const EXT_NO_ARS: u32 = 2 << 16;
+/// Extended status of function 3: a scrub is in progress.
+const EXT_IN_PROGRESS: u32 = 1 << 16;
+/// Extended status of function 3: the scrub stopped before the end of the
+/// range (here: its records filled the output).
+const EXT_STOPPED: u32 = 3 << 16;
+/// Status of function 2: a scrub is in progress already.
+const STATUS_BUSY: u32 = 6;
+/// Query ARS Status flag: the records overflowed the output.
+const FLAG_OVERFLOW: u16 = 1;
 /// Scrub type bit: persistent memory.
 const TYPE_PERSISTENT: u16 = 2;
 /// Most error records one status answer carries.
 pub const MAX_RECORDS: usize = 64;
 /// Size of the status answer with `MAX_RECORDS` records (function 1's
 /// "maximum query ARS status output buffer size").
+#[cfg(test)]
 const MAX_STATUS_OUT: u32 = 48 + 24 * MAX_RECORDS as u32;
 /// Unit of error clearing.
 pub const CLEAR_UNIT: u64 = 512;
@@ -171,7 +189,7 @@ impl Ranges {
     }
 }
 
-/// A finished scrub.
+/// The last scrub.
 #[derive(Debug)]
 struct Scrub {
     address: u64,
@@ -179,6 +197,26 @@ struct Scrub {
     kind: u16,
     /// The poison inside the range when the scrub ran.
     found: Ranges,
+    /// When its results are ready (a scan takes time).
+    done_at: Instant,
+}
+
+/// How the platform's scrubs behave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArsConfig {
+    /// How long a scan (a start without "return previous data") takes.
+    pub scan_time: Duration,
+    /// The most records one status answer carries (1 to [`MAX_RECORDS`]).
+    pub max_records: usize,
+}
+
+impl Default for ArsConfig {
+    fn default() -> Self {
+        Self {
+            scan_time: Duration::ZERO,
+            max_records: MAX_RECORDS,
+        }
+    }
 }
 
 /// The scrub and poison state of the platform.
@@ -197,12 +235,28 @@ pub struct Ars {
     pub starts: std::collections::VecDeque<(u64, u64, u8)>,
     /// Starts answered from previous data.
     pub short_starts: u64,
+    pub config: ArsConfig,
+    /// Status queries answered "in progress" and starts refused as busy.
+    pub busy_answers: u64,
+    /// Status answers whose records overflowed.
+    pub overflows: u64,
 }
 
 impl Ars {
     /// Serves root function `function`; `handle_of` names the DIMM whose
     /// persistent range holds an address (0 if none).
     pub fn call(&mut self, function: u32, input: &[u8], handle_of: &dyn Fn(u64) -> u32) -> Vec<u8> {
+        self.call_at(Instant::now(), function, input, handle_of)
+    }
+
+    /// [`Ars::call`] at time `now`.
+    pub fn call_at(
+        &mut self,
+        now: Instant,
+        function: u32,
+        input: &[u8],
+        handle_of: &dyn Fn(u64) -> u32,
+    ) -> Vec<u8> {
         let st = |s: u32| s.to_le_bytes().to_vec();
         let full = || {
             // Logged once: the guest can ask again and again.
@@ -219,7 +273,7 @@ impl Ars {
                     return st(INVALID);
                 }
                 let mut o = st(EXT_PERSISTENT);
-                o.extend(MAX_STATUS_OUT.to_le_bytes());
+                o.extend(self.max_status_out().to_le_bytes());
                 o.extend((CLEAR_UNIT as u32).to_le_bytes());
                 o.extend(0u32.to_le_bytes());
                 o
@@ -232,11 +286,16 @@ impl Ars {
                     return st(INVALID);
                 }
                 let flags = input[18];
+                if self.scrub.as_ref().is_some_and(|s| now < s.done_at) {
+                    self.busy_answers += 1;
+                    return st(STATUS_BUSY);
+                }
                 if self.starts.len() == STARTS_KEPT {
                     self.starts.pop_front();
                 }
                 self.starts.push_back((a, l, flags));
-                let found = if flags & FLAG_RETURN_PREV_DATA != 0 {
+                let short = flags & FLAG_RETURN_PREV_DATA != 0;
+                let found = if short {
                     // No scan: what earlier scrubs found in the range
                     // (nothing if none ran), never poison added since.
                     self.short_starts += 1;
@@ -254,11 +313,17 @@ impl Ars {
                     self.scrubs += 1;
                     found
                 };
+                let done_at = if short {
+                    now
+                } else {
+                    now + self.config.scan_time
+                };
                 self.scrub = Some(Scrub {
                     address: a,
                     length: l,
                     kind: t,
                     found,
+                    done_at,
                 });
                 let mut o = st(0);
                 o.extend(1u32.to_le_bytes());
@@ -270,20 +335,41 @@ impl Ars {
                     length: l,
                     kind: t,
                     found,
+                    done_at,
                 }) = &self.scrub
                 else {
                     let mut o = st(EXT_NO_ARS);
                     o.extend(0u32.to_le_bytes());
                     return o;
                 };
-                let records = &found.0[..found.len().min(MAX_RECORDS)];
-                let mut o = st(0);
+                if now < *done_at {
+                    self.busy_answers += 1;
+                    let mut o = st(EXT_IN_PROGRESS);
+                    o.extend(0u32.to_le_bytes());
+                    return o;
+                }
+                let max = self.config.max_records.clamp(1, MAX_RECORDS);
+                let records = &found.0[..found.len().min(max)];
+                // Records beyond the output: the scrub stopped after the
+                // last one reported; the rest of the range is to restart.
+                let (status, length, restart, flags) = match records.last() {
+                    Some(&(ea, el)) if found.len() > max => {
+                        let stop = (ea + el).min(a + l);
+                        (EXT_STOPPED, stop - a, (stop, a + l - stop), FLAG_OVERFLOW)
+                    }
+                    _ => (0, *l, (0, 0), 0),
+                };
+                if flags != 0 {
+                    self.overflows += 1;
+                }
+                let mut o = st(status);
                 o.extend((44 + 24 * records.len() as u32).to_le_bytes());
                 o.extend(a.to_le_bytes());
-                o.extend(l.to_le_bytes());
-                o.extend([0u8; 16]);
+                o.extend(length.to_le_bytes());
+                o.extend(restart.0.to_le_bytes());
+                o.extend(restart.1.to_le_bytes());
                 o.extend(t.to_le_bytes());
-                o.extend(0u16.to_le_bytes());
+                o.extend(flags.to_le_bytes());
                 o.extend((records.len() as u32).to_le_bytes());
                 for &(ea, el) in records {
                     o.extend(handle_of(ea).to_le_bytes());
@@ -347,6 +433,31 @@ impl Ars {
 }
 
 impl Ars {
+    /// Scrubs behaving as `config` says.
+    pub fn new(config: ArsConfig) -> Self {
+        Self {
+            config,
+            ..Self::default()
+        }
+    }
+
+    /// Ends the scan in progress at `now`: its results are ready. Whether
+    /// one was in progress.
+    pub fn finish(&mut self, now: Instant) -> bool {
+        match &mut self.scrub {
+            Some(s) if now < s.done_at => {
+                s.done_at = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Function 1's "maximum query ARS status output buffer size".
+    fn max_status_out(&self) -> u32 {
+        48 + 24 * self.config.max_records.clamp(1, MAX_RECORDS) as u32
+    }
+
     /// Adds poison (the control protocol's `poison`); the poison ranges
     /// now held.
     pub fn add_poison(&mut self, a: u64, l: u64) -> Result<usize, TooManyRanges> {
@@ -379,6 +490,8 @@ impl Ars {
         serde_json::json!({
             "ars_scrubs": self.scrubs,
             "ars_short_starts": self.short_starts,
+            "ars_busy_answers": self.busy_answers,
+            "ars_overflows": self.overflows,
             "ars_starts": self.starts.iter().map(|&(a, l, f)| serde_json::json!([a, l, f])).collect::<Vec<_>>(),
             "poison_ranges": self.poison.len(),
         })
@@ -542,6 +655,90 @@ mod tests {
             j["ars_starts"][15],
             serde_json::json!([19u64 << 20, 4096, 0])
         );
+    }
+
+    fn status_word(s: &[u8]) -> u32 {
+        u32::from_le_bytes(s[..4].try_into().unwrap())
+    }
+
+    #[test]
+    fn a_scan_takes_time_and_answers_busy_meanwhile() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut a = Ars::new(ArsConfig {
+            scan_time: ms(3000),
+            ..ArsConfig::default()
+        });
+        let h = |_: u64| 1;
+        a.poison.add(0x1000, 0x200).unwrap();
+        assert_eq!(
+            status_word(&a.call_at(t0, FN_ARS_START, &start(0, 0x10000, 0), &h)),
+            0
+        );
+        // In progress: status busy, another start refused, even a short one.
+        let s = a.call_at(t0 + ms(10), FN_ARS_STATUS, &[], &h);
+        assert_eq!(status_word(&s), EXT_IN_PROGRESS);
+        assert_eq!(s.len(), 8, "status and output length only");
+        let busy = a.call_at(t0 + ms(20), FN_ARS_START, &start(0, 0x10000, 2), &h);
+        assert_eq!(status_word(&busy), STATUS_BUSY);
+        assert_eq!(a.busy_answers, 2);
+        assert_eq!(a.starts.len(), 1, "a refused start is not a start");
+        // Done: the records of the poison at the start.
+        let s = a.call_at(t0 + ms(3000), FN_ARS_STATUS, &[], &h);
+        assert_eq!((status_word(&s), records(&s)), (0, 1));
+        // Finishing early: nothing in progress now.
+        assert!(!a.finish(t0 + ms(3000)));
+        a.call_at(t0 + ms(3000), FN_ARS_START, &start(0, 0x10000, 0), &h);
+        assert!(a.finish(t0 + ms(3000)));
+        let s = a.call_at(t0 + ms(3000), FN_ARS_STATUS, &[], &h);
+        assert_eq!((status_word(&s), records(&s)), (0, 1));
+        // A short start answers at once.
+        a.call_at(t0 + ms(3001), FN_ARS_START, &start(0, 0x10000, 2), &h);
+        let s = a.call_at(t0 + ms(3001), FN_ARS_STATUS, &[], &h);
+        assert_eq!((status_word(&s), records(&s)), (0, 1));
+        assert_eq!(a.json()["ars_busy_answers"], 2);
+    }
+
+    #[test]
+    fn records_past_the_output_stop_the_scrub_for_a_restart() {
+        let mut a = Ars::new(ArsConfig {
+            max_records: 2,
+            ..ArsConfig::default()
+        });
+        let h = |_: u64| 1;
+        let cap = a.call(FN_ARS_CAP, &r(0, 0x10000), &h);
+        assert_eq!(
+            u32::from_le_bytes(cap[4..8].try_into().unwrap()),
+            48 + 2 * 24
+        );
+        for i in 0..5u64 {
+            a.poison.add(0x1000 + i * 0x1000, 0x200).unwrap();
+        }
+        let mut found = Vec::new();
+        let (mut at, mut len) = (0u64, 0x10000u64);
+        for round in 0..3 {
+            a.call(FN_ARS_START, &start(at, len, 0), &h);
+            let s = a.call(FN_ARS_STATUS, &[], &h);
+            for i in 0..records(&s) as usize {
+                found.push(le64(&s, 48 + 24 * i + 8).unwrap());
+            }
+            if round < 2 {
+                assert_eq!(status_word(&s), EXT_STOPPED, "round {round}");
+                assert_eq!(le16(&s, 42), Some(FLAG_OVERFLOW));
+                assert_eq!(records(&s), 2);
+                // Stopped after its last record; the rest is to restart.
+                let (ra, rl) = (le64(&s, 24).unwrap(), le64(&s, 32).unwrap());
+                assert_eq!(ra, found.last().unwrap() + 0x200);
+                assert_eq!(ra + rl, 0x10000);
+                assert_eq!(le64(&s, 8).unwrap() + le64(&s, 16).unwrap(), ra);
+                (at, len) = (ra, rl);
+            } else {
+                assert_eq!((status_word(&s), le16(&s, 42)), (0, Some(0)));
+                assert_eq!(records(&s), 1);
+            }
+        }
+        assert_eq!(found, [0x1000, 0x2000, 0x3000, 0x4000, 0x5000]);
+        assert_eq!(a.overflows, 2);
     }
 
     #[test]

@@ -102,8 +102,15 @@ impl Platform {
     }
 
     /// Turns on address range scrub and error injection (`--ars`).
-    pub fn with_ars(mut self) -> Self {
-        self.ars = Some(Ars::default());
+    #[cfg(test)]
+    pub fn with_ars(self) -> Self {
+        self.with_ars_config(ars::ArsConfig::default())
+    }
+
+    /// Turns on address range scrub with scans that take time or status
+    /// answers that overflow (`--ars-ms`, `--ars-max-records`).
+    pub fn with_ars_config(mut self, config: ars::ArsConfig) -> Self {
+        self.ars = Some(Ars::new(config));
         self
     }
 
@@ -166,6 +173,13 @@ impl Platform {
     pub fn add_poison(&mut self, address: u64, length: u64) -> Result<usize, PlatformError> {
         let ars = self.ars.as_mut().ok_or(PlatformError::NoArs)?;
         Ok(ars.add_poison(address, length)?)
+    }
+
+    /// Ends the scan of a scrub in progress now (with `--ars`); whether one
+    /// was in progress.
+    pub fn finish_scrub(&mut self) -> Result<bool, PlatformError> {
+        let ars = self.ars.as_mut().ok_or(PlatformError::NoArs)?;
+        Ok(ars.finish(std::time::Instant::now()))
     }
 
     /// A transport received a request it could not parse.

@@ -129,6 +129,23 @@ pub struct CardSmartRequest {
     pub media_errors: Option<u32>,
 }
 
+/// A percentage field of a SMART request: at most 100.
+fn percent(field: &'static str, v: Option<u8>) -> Result<Option<u8>, ControlError> {
+    match v {
+        Some(p) if p > 100 => Err(ControlError::OutOfRange { field, max: 100 }),
+        v => Ok(v),
+    }
+}
+
+/// A temperature field of a SMART request, in degrees Celsius: from
+/// absolute zero to 1000.
+fn celsius(field: &'static str, v: Option<i16>) -> Result<Option<i16>, ControlError> {
+    match v {
+        Some(t) if !(-273..=1000).contains(&t) => Err(ControlError::Temperature { field }),
+        v => Ok(v),
+    }
+}
+
 /// Most media errors one `card-smart` adds.
 pub const MAX_CARD_MEDIA_ERRORS: u32 = 1_000_000;
 
@@ -136,14 +153,6 @@ impl TryFrom<&CardSmartRequest> for CardSmartChange {
     type Error = ControlError;
 
     fn try_from(r: &CardSmartRequest) -> Result<Self, ControlError> {
-        let percent = |field: &'static str, v: Option<u8>| match v {
-            Some(p) if p > 100 => Err(ControlError::OutOfRange { field, max: 100 }),
-            v => Ok(v),
-        };
-        let celsius = |field: &'static str, v: Option<i16>| match v {
-            Some(t) if !(-273..=1000).contains(&t) => Err(ControlError::Temperature { field }),
-            v => Ok(v),
-        };
         let media_errors = match r.media_errors {
             Some(n) if n > MAX_CARD_MEDIA_ERRORS => {
                 return Err(ControlError::OutOfRange {
@@ -182,14 +191,6 @@ impl TryFrom<&SmartRequest> for SmartChange {
     type Error = ControlError;
 
     fn try_from(r: &SmartRequest) -> Result<Self, ControlError> {
-        let percent = |field: &'static str, v: Option<u8>| match v {
-            Some(p) if p > 100 => Err(ControlError::OutOfRange { field, max: 100 }),
-            v => Ok(v),
-        };
-        let celsius = |field: &'static str, v: Option<i16>| match v {
-            Some(t) if !(-273..=1000).contains(&t) => Err(ControlError::Temperature { field }),
-            v => Ok(v),
-        };
         Ok(SmartChange {
             health: r.health.map(|h| match h {
                 Health::Ok => 0,

@@ -291,10 +291,16 @@ pub struct AdminMailbox {
     /// Wait for responses even with a fatal failure reported (see
     /// [`AdminMailbox::salvage`]).
     salvage: bool,
-    /// The last command timed out: its answer, if it ever comes, is
-    /// nobody's.
-    abandoned: bool,
+    /// The id of a command that timed out and whose answer has not come:
+    /// if it comes, it is nobody's.
+    abandoned: Option<u16>,
 }
+
+/// How long the next command waits for the late answer of a command that
+/// timed out before it is submitted anyway: a controller works on one
+/// command at a time, and its late answer would otherwise be read as the
+/// next command's (or overwrite it).
+pub const LATE_ANSWER_GRACE_MS: u32 = 2000;
 
 impl AdminMailbox {
     /// A mailbox over a validated area.
@@ -303,7 +309,7 @@ impl AdminMailbox {
             area,
             id: 0,
             salvage: false,
-            abandoned: false,
+            abandoned: None,
         }
     }
 
@@ -362,13 +368,22 @@ impl AdminMailbox {
         Ok(chi & chi::ACRA != 0)
     }
 
-    /// Waits for the response of `opcode` within its timeout.
-    pub fn wait(&self, m: &impl Mmio, opcode: u8, sleep: &mut impl Sleep) -> Result<()> {
+    /// Waits for the response of `opcode` within its timeout. The late
+    /// answer of a command that timed out before (its id) is acknowledged
+    /// on the way, not taken for this one's.
+    pub fn wait(&mut self, m: &mut impl Mmio, opcode: u8, sleep: &mut impl Sleep) -> Result<()> {
         let timeout = timeout_ms(opcode).ok_or(Error::UnknownOpcode(opcode))?;
         let mut waited = 0u32;
         loop {
             if self.poll(m)? {
-                return Ok(());
+                let (_, id) = decode_response(regs::read(m, self.area.response)?);
+                match self.abandoned {
+                    Some(old) if old == id && id != self.id => {
+                        self.acknowledge(m)?;
+                        self.abandoned = None;
+                    }
+                    _ => return Ok(()),
+                }
             }
             if waited >= timeout {
                 return Err(Error::Timeout { opcode });
@@ -405,7 +420,10 @@ impl AdminMailbox {
     /// A pending response of a command that timed out (the last one, or
     /// one before it: another id than the last command's) is a late answer
     /// nobody waits for any more, so it is acknowledged; left there, it
-    /// would block every command after it.
+    /// would block every command after it. While the answer of the command
+    /// that timed out last has not come, the controller may still be
+    /// working on it: this waits for it up to [`LATE_ANSWER_GRACE_MS`],
+    /// then gives it up and lets the next command go.
     pub fn wait_idle(
         &mut self,
         m: &mut impl Mmio,
@@ -414,19 +432,27 @@ impl AdminMailbox {
     ) -> Result<()> {
         let timeout = timeout_ms(opcode).ok_or(Error::UnknownOpcode(opcode))?;
         let mut waited = 0u32;
-        while self.poll(m)? {
-            let (_, id) = decode_response(regs::read(m, self.area.response)?);
-            if id != self.id || self.abandoned {
-                self.acknowledge(m)?;
-                self.abandoned = false;
-            }
-            if waited >= timeout {
-                return Err(Error::Timeout { opcode });
+        loop {
+            if self.poll(m)? {
+                let (_, id) = decode_response(regs::read(m, self.area.response)?);
+                if id != self.id || self.abandoned == Some(id) {
+                    self.acknowledge(m)?;
+                    self.abandoned = None;
+                }
+                if waited >= timeout.max(LATE_ANSWER_GRACE_MS) {
+                    return Err(Error::Timeout { opcode });
+                }
+            } else if self.abandoned.is_none() {
+                return Ok(());
+            } else if waited >= LATE_ANSWER_GRACE_MS {
+                // Given up: an answer later than this is taken for the
+                // next command's and fails it with a wrong id.
+                self.abandoned = None;
+                return Ok(());
             }
             sleep.sleep_ms(1);
             waited = waited.saturating_add(1);
         }
-        Ok(())
     }
 
     /// Submits, waits and checks the response. On success the response
@@ -440,10 +466,11 @@ impl AdminMailbox {
         sleep: &mut impl Sleep,
     ) -> Result<()> {
         self.wait_idle(m, opcode, sleep)?;
-        self.submit(m, opcode, params)?;
-        self.abandoned = false;
+        let id = self.submit(m, opcode, params)?;
         if let Err(e) = self.wait(m, opcode, sleep) {
-            self.abandoned = matches!(e, Error::Timeout { .. });
+            if matches!(e, Error::Timeout { .. }) {
+                self.abandoned = Some(id);
+            }
             return Err(e);
         }
         let status = match self.response(m) {

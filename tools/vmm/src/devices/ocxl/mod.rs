@@ -406,6 +406,20 @@ impl Card {
         }
     }
 
+    /// Serves the command the guest rang for (`HCI.ACRW`), unless the
+    /// card is still working on one (a delayed answer is pending) or its
+    /// last answer is not acknowledged (`CHI.ACRA`): the controller has one
+    /// response register and works on one command at a time, so a command
+    /// rung for meanwhile waits (`ACRW` stays set) until the next tick or
+    /// doorbell after both.
+    fn take_command(&mut self, regs: &mut dyn Registers) {
+        let waiting = read(regs, regs::HCI) & hci::ACRW != 0;
+        if waiting && self.pending.is_none() && read(regs, regs::CHI) & chi::ACRA == 0 {
+            Self::clear_hci(regs, hci::ACRW);
+            self.admin(regs);
+        }
+    }
+
     fn respond(&mut self, regs: &mut dyn Registers, word: u64) {
         write(regs, self.area.response, word);
         self.set_chi(regs, chi::ACRA);
@@ -690,10 +704,7 @@ impl Device for Card {
             }
             return self.interrupts(regs);
         }
-        if hci & hci::ACRW != 0 {
-            Self::clear_hci(regs, hci::ACRW);
-            self.admin(regs);
-        }
+        self.take_command(regs);
         if hci & hci::CONTROLLER_DUMP != 0 && !self.fatal {
             self.take_dump(regs);
             Self::clear_hci(regs, hci::CONTROLLER_DUMP);
@@ -729,6 +740,8 @@ impl Device for Card {
             } else {
                 p.ticks -= 1;
             }
+        } else if !self.fatal {
+            self.take_command(regs);
         }
         self.interrupts(regs)
     }

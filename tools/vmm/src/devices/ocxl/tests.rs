@@ -709,19 +709,45 @@ fn fault_delay_within_and_beyond_the_timeout() {
     assert_eq!(late(&w), mb.last_id());
     assert_ne!(w.chi() & chi::ACRA, 0);
     commands::heartbeat(&mut w, &mut mb, &mut s).unwrap();
-    // The same with a command answered in between: the late answer then
-    // comes while the next command waits to submit.
+    // A command right after the timeout: the card still works on the
+    // timed-out one (one command at a time), so the next command waits for
+    // the late answer, acknowledges it as nobody's and then runs; its own
+    // answer is the last one and nothing is left pending.
     w.fault(Some(admin::HEARTBEAT), FaultAction::Delay(50), Some(1));
     assert!(commands::heartbeat(&mut w, &mut mb, &mut s).is_err());
     let timed_out = mb.last_id();
     commands::heartbeat(&mut w, &mut mb, &mut s).unwrap();
-    for _ in 0..50 {
+    assert_ne!(mb.last_id(), timed_out);
+    assert_eq!(late(&w), mb.last_id());
+    assert_eq!(w.chi() & chi::ACRA, 0);
+    commands::heartbeat(&mut w, &mut mb, &mut s).unwrap();
+}
+
+#[test]
+fn command_rung_while_the_card_works_waits() {
+    // A command rung while a delayed answer is pending is not served (the
+    // card has one response register): it stays in HCI.ACRW until the
+    // delayed answer is delivered and acknowledged.
+    let (mut w, mut s, mut mb) = setup();
+    w.fault(Some(admin::HEARTBEAT), FaultAction::Delay(30), Some(1));
+    let first = mb.submit(&mut w, admin::HEARTBEAT, &[]).unwrap();
+    s.sleep_ms(10);
+    let second = mb.submit(&mut w, admin::HEARTBEAT, &[]).unwrap();
+    s.sleep_ms(10);
+    assert_eq!(w.chi() & chi::ACRA, 0);
+    for _ in 0..40 {
         s.sleep_ms(10);
     }
-    assert_eq!(late(&w), timed_out);
+    let area = *mb.area();
+    let answered = |w: &Shared| admin::decode_response(regs::read(w, area.response).unwrap()).1;
     assert_ne!(w.chi() & chi::ACRA, 0);
-    commands::heartbeat(&mut w, &mut mb, &mut s).unwrap();
-    commands::heartbeat(&mut w, &mut mb, &mut s).unwrap();
+    assert_eq!(answered(&w), first);
+    mb.acknowledge(&mut w).unwrap();
+    for _ in 0..3 {
+        s.sleep_ms(10);
+    }
+    assert_ne!(w.chi() & chi::ACRA, 0);
+    assert_eq!(answered(&w), second);
 }
 
 #[test]

@@ -572,3 +572,18 @@ vmm_ctl() {
 	echo "$_reply"
 	case "$_reply" in *'"ok":true'*) return 0 ;; *) return 1 ;; esac
 }
+
+# card_resets: how many times the test VMM's OpenCAPI card was reset (its
+# stats), the counter a power cycle is waited for on.
+card_resets() { vmm_ctl '{"cmd":"stats"}' | sed -n 's/.*"resets":\([0-9]*\).*/\1/p'; }
+card_resets_past() { [ "$(card_resets)" -gt "$1" ]; }
+
+# card_power_cycle [READY_MS MEMORY_MS]: power-cycles the card (ready and
+# memory available after those delays, else at once); done when this
+# returns.
+card_power_cycle() {
+	local n req='{"cmd":"card-reset"}'
+	[ $# -eq 2 ] && req="{\"cmd\":\"card-reset\",\"ready_after_ms\":$1,\"memory_after_ms\":$2}"
+	n=$(card_resets)
+	vmm_ctl "$req" && wait_for 10 card_resets_past "$n"
+}

@@ -14,13 +14,6 @@
 CARD=0000:00:11.0
 DRV=/sys/bus/pci/drivers/ocxlpmem_rs
 eio() { "$@" 2>&1 | grep -q "Input/output error"; }
-card_resets() { vmm_ctl '{"cmd":"stats"}' | sed -n 's/.*"resets":\([0-9]*\).*/\1/p'; }
-resets_past() { [ "$(card_resets)" -gt "$1" ]; }
-power_cycle() {
-	local n
-	n=$(card_resets)
-	vmm_ctl '{"cmd":"card-reset"}' && wait_for 10 resets_past "$n"
-}
 
 load_pmem_drivers
 require load-ocxlpmem_rs modprobe ocxlpmem_rs
@@ -46,12 +39,12 @@ check after-long ocxlpmem stats
 #    the reason; a healthy power cycle binds again.
 require unbind sh -c "echo $CARD >$DRV/unbind"
 require arm-bad-area vmm_ctl '{"cmd":"card-fault","bad_area":{"offsets":1152921504606912512,"data":8589942784},"count":1}'
-require power-cycle-bad power_cycle
+require power-cycle-bad card_power_cycle
 check_not bad-area-refused sh -c "echo $CARD >$DRV/bind"
 dmesg | grep ocxlpmem_rs | tail -2
 check bad-area-message sh -c "dmesg | grep -q 'ocxlpmem_rs $CARD: admin area: '"
 check bad-area-no-region test "$(count_regions)" = 0
-require power-cycle-good power_cycle
+require power-cycle-good card_power_cycle
 check good-binds sh -c "echo $CARD >$DRV/bind"
 check good-region wait_for 30 have_regions 1
 check good-stats ocxlpmem stats

@@ -20,13 +20,6 @@ FW=/sys/class/firmware/ocxlpmem0
 V2=0x302e302e32
 V3=0x302e302e33
 
-card_resets() { vmm_ctl '{"cmd":"stats"}' | sed -n 's/.*"resets":\([0-9]*\).*/\1/p'; }
-resets_past() { [ "$(card_resets)" -gt "$1" ]; }
-power_cycle() {
-	local n
-	n=$(card_resets)
-	vmm_ctl '{"cmd":"card-reset"}' && wait_for 10 resets_past "$n"
-}
 fw_version() {
 	local nmem
 	nmem=$(ndctl list -D | json_field dev)
@@ -67,7 +60,7 @@ check good-message sh -c "dmesg | grep -q 'ocxlpmem_rs $CARD: firmware update: i
 check rebind-without-reset rebind
 check still-1.0.0 fw_version 1.0.0
 require unbind-for-reset sh -c "echo $CARD >$DRV/unbind"
-require card-reset power_cycle
+require card-reset card_power_cycle
 check bind-after-reset sh -c "echo $CARD >$DRV/bind"
 check region-after-reset wait_for 30 have_regions 1
 check fw-version-2.0.0 fw_version 2.0.0
@@ -118,7 +111,7 @@ check after-unbind-no-error no_error
 #    reference on it), and the card's next reset runs the last image.
 check unload sh -c "ndctl disable-region all && rmmod ocxlpmem_rs"
 check unloaded-interface-gone test ! -e $FW
-require card-reset-3 power_cycle
+require card-reset-3 card_power_cycle
 require reload modprobe ocxlpmem_rs
 check region-reloaded wait_for 30 have_regions 1
 check fw-version-3.0.0 fw_version 3.0.0

@@ -14,15 +14,6 @@
 
 CARD=0000:00:11.0
 DRV=/sys/bus/pci/drivers/ocxlpmem_rs
-card_resets() { vmm_ctl '{"cmd":"stats"}' | sed -n 's/.*"resets":\([0-9]*\).*/\1/p'; }
-resets_past() { [ "$(card_resets)" -gt "$1" ]; }
-# power_cycle READY_MS MEMORY_MS: a power cycle, done when this returns.
-power_cycle() {
-	local n
-	n=$(card_resets)
-	vmm_ctl "{\"cmd\":\"card-reset\",\"ready_after_ms\":$1,\"memory_after_ms\":$2}" &&
-		wait_for 10 resets_past "$n"
-}
 bound() { test -e $DRV/$CARD; }
 
 load_pmem_drivers
@@ -32,7 +23,7 @@ require unbind sh -c "echo $CARD >$DRV/unbind"
 check unbound-no-region test "$(count_regions)" = 0
 
 # 1. Ready after 1.5 s, memory after 2.5 s: the probe waits for both.
-require power-cycle-slow power_cycle 1500 2500
+require power-cycle-slow card_power_cycle 1500 2500
 check slow-card-binds sh -c "echo $CARD >$DRV/bind"
 check slow-card-bound bound
 check slow-card-region wait_for 30 have_regions 1
@@ -40,21 +31,21 @@ check slow-card-works ocxlpmem stats
 require unbind-slow sh -c "echo $CARD >$DRV/unbind"
 
 # 2. Not ready within the 5 s the card allows: refused, with the reason.
-require power-cycle-never-ready power_cycle 9000 0
+require power-cycle-never-ready card_power_cycle 9000 0
 check_not not-ready-refused sh -c "echo $CARD >$DRV/bind"
 check not-ready-unbound sh -c '! bound'
 dmesg | grep ocxlpmem_rs | tail -2
 check not-ready-message sh -c "dmesg | grep -q 'ocxlpmem_rs $CARD: controller: controller not ready'"
 
 # 3. Ready, but its memory never comes up in time.
-require power-cycle-no-memory power_cycle 0 9000
+require power-cycle-no-memory card_power_cycle 0 9000
 check_not no-memory-refused sh -c "echo $CARD >$DRV/bind"
 check no-memory-unbound sh -c '! bound'
 dmesg | grep ocxlpmem_rs | tail -2
 check no-memory-message sh -c "dmesg | grep -q 'ocxlpmem_rs $CARD: controller: controller memory not available'"
 
 # 4. A healthy power cycle: bound again, the labels and region as before.
-require power-cycle-healthy power_cycle 0 0
+require power-cycle-healthy card_power_cycle 0 0
 check healthy-binds sh -c "echo $CARD >$DRV/bind"
 check healthy-region wait_for 30 have_regions 1
 

@@ -15,8 +15,6 @@ CARD=0000:00:11.0
 DRV=/sys/bus/pci/drivers/ocxlpmem_rs
 OUT=/tmp/json.out
 has() { grep -q "$1" $OUT; }
-card_resets() { vmm_ctl '{"cmd":"stats"}' | sed -n 's/.*"resets":\([0-9]*\).*/\1/p'; }
-resets_past() { [ "$(card_resets)" -gt "$1" ]; }
 eio() { "$@" 2>&1 | grep -q "Input/output error"; }
 
 load_pmem_drivers
@@ -64,7 +62,7 @@ check faulty-life-kept has '"life_used_percent":95,'
 require unbind sh -c "echo $CARD >$DRV/unbind"
 n=$(card_resets)
 require power-cycle vmm_ctl '{"cmd":"card-reset"}'
-require power-cycled wait_for 10 resets_past "$n"
+require power-cycled wait_for 10 card_resets_past "$n"
 require rebind sh -c "echo $CARD >$DRV/bind"
 require region-again wait_for 30 have_regions 1
 nmem=$(ndctl list -D | json_field dev)

@@ -32,7 +32,7 @@ use kernel::{
     platform,
     prelude::*,
     str::CString,
-    sync::{aref::ARef, Arc, Mutex},
+    sync::{aref::ARef, Arc, Mutex, SetOnce},
 };
 
 // `core`-only parsers shared with the host crate `tools/nfit`, which tests
@@ -977,10 +977,34 @@ impl<T: core::fmt::Display> kernel::fmt::Display for TableMessage<T> {
     }
 }
 
-struct NfitDriver {
-    /// The platform state; dropping it removes the machine-check notifier
-    /// and the notify handler first, then unregisters the bus.
-    _platform: mce::Watched,
+struct NfitDriver;
+
+/// The driver's data while it is bound to a root device.
+struct RootBinding<'bound> {
+    /// The root device's state; dropping it removes the machine-check
+    /// notifier and the notify handler first, then unregisters the bus.
+    _root: mce::Watched<'bound>,
+}
+
+/// The driver's state on the NVDIMM root device. As C, it binds without an
+/// NFIT (a platform that hot-adds NVDIMMs later); the platform, and so the
+/// bus, comes with the first description: the NFIT at probe, else the first
+/// `_FIT` notification.
+#[pin_data]
+struct NfitRoot<'bound> {
+    /// Bound while this exists: a `_FIT` notification registers the bus
+    /// for as long as the binding lasts.
+    dev: &'bound device::Device<device::Bound>,
+    root: Node,
+    /// Held by a `_FIT` update from start to end, and by the probe's first
+    /// scan: the platform is created, and its description changed, by one
+    /// of them at a time.
+    #[pin]
+    update: Mutex<()>,
+    /// Set once, under `update`; it goes (the bus with it) only when the
+    /// driver lets go, after the notify handler and the machine-check
+    /// notifier are removed.
+    platform: SetOnce<Pin<KBox<Platform>>>,
 }
 
 /// What has been registered from the firmware's description so far.
@@ -991,6 +1015,9 @@ struct Registered {
     dimm_events: KVec<DimmNotifier>,
     /// The ranges registered, whole (two may share an index, as in C).
     spas: KVec<table::Spa>,
+    /// The last description read and whether it came from `_FIT` (a `_FIT`
+    /// that deletes entries of it is refused, as in C).
+    table: Option<(KVVec<u8>, bool)>,
 }
 
 /// A DIMM's installed notification handler.
@@ -1042,49 +1069,167 @@ const NOTIFY_NFIT_UPDATE: u32 = 0x80;
 /// `Notify` value for "an uncorrectable memory error was detected".
 const NOTIFY_UC_MEMORY_ERROR: u32 = 0x81;
 
-impl NotifyHandler for Platform {
+impl NotifyHandler for NfitRoot<'_> {
     fn notify(&self, value: u32) {
-        let nfit_bus = self.bus.provider();
         match value {
-            // Additions only: what is registered stays, new DIMMs and
-            // ranges join the bus, and the new ranges are scrubbed.
-            NOTIFY_NFIT_UPDATE => match self.scan() {
-                Ok(new) if !new.is_empty() && nfit_bus.ars_supported() => {
-                    nfit_bus.scrubber.schedule();
-                }
-                Ok(_) => {}
-                Err(e) => dev_err!(self.dev, "NFIT update failed: {e:?}\n"),
-            },
+            NOTIFY_NFIT_UPDATE => self.update(),
             // As C: a new scan with `hw_error_scrub` on, else the records
-            // the platform already has.
-            NOTIFY_UC_MEMORY_ERROR if nfit_bus.ars_supported() => {
-                let kind = if nfit_bus.hw_error_scrub.load(Ordering::Relaxed) {
-                    Scrub::Long
-                } else {
-                    Scrub::Short
+            // the platform already has; nothing before there is a bus.
+            NOTIFY_UC_MEMORY_ERROR => {
+                let Some(p) = self.platform.as_ref() else {
+                    return;
                 };
-                let _ = nfit_bus.scrubber.rescan(kind);
+                let nfit_bus = p.bus.provider();
+                if nfit_bus.ars_supported() {
+                    let kind = if nfit_bus.hw_error_scrub.load(Ordering::Relaxed) {
+                        Scrub::Long
+                    } else {
+                        Scrub::Short
+                    };
+                    let _ = nfit_bus.scrubber.rescan(kind);
+                }
             }
             _ => {}
         }
     }
 }
 
-impl Platform {
-    /// Reads and validates the current description and registers the DIMMs
-    /// and persistent-memory ranges that are not registered yet; returns
-    /// the new regions.
-    fn scan(&self) -> Result<KVec<RegionId>> {
-        let dev = &*self.dev;
-        let mut reg = self.registered.lock();
-        let (bytes, from_fit) = read_nfit(dev, &self.root)?;
-        let parsed = if from_fit {
-            Nfit::parse_fit(&bytes)
-        } else {
-            Nfit::parse(&bytes)
+impl NfitRoot<'_> {
+    /// The platform, registering its bus if there is none yet. The caller
+    /// holds `update`.
+    fn platform(&self) -> Result<&Platform> {
+        if self.platform.as_ref().is_none() {
+            let p = Platform::new(self.dev, &self.root)?;
+            // Cannot be set already: only `update`'s holder sets it.
+            self.platform.populate(p);
+        }
+        self.platform.as_ref().map(|p| &**p).ok_or(EINVAL)
+    }
+
+    /// A `_FIT` notification, as C's `acpi_nfit_update_notify()`: the
+    /// first one with a description creates the bus (it stays, whatever
+    /// the scan finds), later ones add what is new, and new ranges are
+    /// scrubbed. What is registered stays.
+    fn update(&self) {
+        let _update = self.update.lock();
+        let Some(bytes) = read_fit(self.dev, &self.root) else {
+            return;
         };
+        let p = match self.platform() {
+            Ok(p) => p,
+            Err(e) => {
+                dev_err!(self.dev, "bus registration failed: {e:?}\n");
+                return;
+            }
+        };
+        match p.scan(bytes, true) {
+            Ok(new) if !new.is_empty() && p.bus.provider().ars_supported() => {
+                p.bus.provider().scrubber.schedule();
+            }
+            Ok(_) => {}
+            Err(e) => dev_err!(self.dev, "failed to merge updated NFIT: {e:?}\n"),
+        }
+    }
+}
+
+/// Parses a description as it was read: a whole NFIT, or `_FIT`'s
+/// subtables.
+fn parse_nfit(bytes: &[u8], from_fit: bool) -> core::result::Result<Nfit<'_>, table::Error> {
+    if from_fit {
+        Nfit::parse_fit(bytes)
+    } else {
+        Nfit::parse(bytes)
+    }
+}
+
+impl Platform {
+    /// Registers the bus of the root device `root` (C's first
+    /// `acpi_nfit_init()`), with no DIMMs or regions yet.
+    fn new(dev: &device::Device<device::Bound>, root: &Node) -> Result<Pin<KBox<Self>>> {
+        let plain: &device::Device = dev;
+        let bus_dsm_mask = root_functions(root);
+        let intel_bus_mask = intel_bus_functions(root);
+        // As C: the Intel bus family when the root has both activation
+        // functions (its packages are refused, see `bus_command`).
+        let bus_families = if intel_bus_mask == intel::BUS_FWA_FUNCTIONS {
+            BusFamily::Nfit | BusFamily::Intel
+        } else {
+            BusFamily::Nfit.into()
+        };
+        // As C: the ARS and clear-error commands the root implements, and
+        // ND_CMD_CALL of the NFIT bus family (root functions by number).
+        let fixed = bus_dsm_mask
+            & (1 << ars::FUNC_ARS_CAP
+                | 1 << ars::FUNC_ARS_START
+                | 1 << ars::FUNC_ARS_STATUS
+                | 1 << ars::FUNC_CLEAR_ERROR);
+        let bus = Bus::register(
+            kernel::module::this_module::<LocalModule>(),
+            dev,
+            Some(dev),
+            &BusOptions {
+                provider_name: c"ACPI.NFIT",
+                of_node: None,
+                // Every family a DIMM may speak (C sets the bits as it finds
+                // them; a package of a family no DIMM has fails with ENOTTY
+                // here rather than EINVAL).
+                dimm_families: &[
+                    Family::Intel,
+                    Family::Hpe1,
+                    Family::Hpe2,
+                    Family::Msft,
+                    Family::Hyperv,
+                ],
+                bus_commands: BusCommands::from_command_numbers(fixed) | BusCommandKind::Call,
+                bus_families,
+            },
+            try_pin_init!(NfitBus {
+                revision: nfit_revision(),
+                bus_dsm_mask,
+                root: root.clone(),
+                dev: ARef::from(plain),
+                scrubber <- Scrubber::new(),
+                ranges <- kernel::new_mutex!(KVec::new()),
+                hw_error_scrub: AtomicBool::new(false),
+                intel_bus_mask,
+                activation <- kernel::new_mutex!(intel::BusActivation::new()),
+                activation_warned: AtomicBool::new(false),
+            }),
+        )?;
+        // Shared with the scrub work item; `Platform`'s drop stops it.
+        let bus = ScrubbedBus::new(bus)?;
+        let scrubbed = bus.clone();
+        KBox::pin_init(
+            try_pin_init!(Platform {
+                dev: ARef::from(plain),
+                root: root.clone(),
+                bus,
+                registered <- kernel::new_mutex!(Registered {
+                    dimms: KVec::new(),
+                    dimm_events: KVec::new(),
+                    spas: KVec::new(),
+                    table: None,
+                }),
+            }),
+            GFP_KERNEL,
+        )
+        // Without a `Platform` to stop it, the work item would keep the
+        // bus.
+        .inspect_err(|_| scrubbed.provider().scrubber.stop())
+    }
+
+    /// Validates a description (`from_fit`: `_FIT`'s subtables, else a
+    /// whole NFIT) and registers the DIMMs and persistent-memory ranges
+    /// that are not registered yet; returns the new regions. As C, a
+    /// description that lacks entries of the previous one is refused (the
+    /// DIMMs and regions registered stay), and becomes the one the next is
+    /// compared with.
+    fn scan(&self, bytes: KVVec<u8>, from_fit: bool) -> Result<KVec<RegionId>> {
+        let dev = &*self.dev;
+        let mut guard = self.registered.lock();
+        let reg = &mut *guard;
         let source = if from_fit { " (_FIT)" } else { "" };
-        let nfit = parsed.map_err(|e| {
+        let nfit = parse_nfit(&bytes, from_fit).map_err(|e| {
             let e = TableMessage(e);
             dev_err!(dev, "invalid NFIT{source}: {e}\n");
             EINVAL
@@ -1094,7 +1239,26 @@ impl Platform {
             let w = TableMessage(w);
             dev_warn!(dev, "NFIT{source}: {w}\n");
         });
+        // The previous description parsed when it was read.
+        let deleted = reg.table.as_ref().and_then(|(prev, prev_fit)| {
+            let prev = parse_nfit(prev, *prev_fit).ok()?;
+            table::deleted_entry(&prev, &nfit)
+        });
+        let result = match deleted {
+            Some(d) => {
+                dev_dbg!(dev, "{}\n", TableMessage(d));
+                dev_err!(dev, "new nfit deletes entries (unsupported)\n");
+                Err(ENXIO)
+            }
+            None => self.register(reg, nfit),
+        };
+        reg.table = Some((bytes, from_fit));
+        result
+    }
 
+    /// Registers what `nfit` has that `reg` does not.
+    fn register(&self, reg: &mut Registered, nfit: Nfit<'_>) -> Result<KVec<RegionId>> {
+        let dev = &*self.dev;
         // One DIMM per device handle, in handle order (the C driver sorts
         // them so, which decides the nmemN names), each described by the
         // first memory device entry that names it.
@@ -1165,8 +1329,25 @@ fn nfit_revision() -> u8 {
         .unwrap_or(0)
 }
 
-/// Reads the firmware's description: `_FIT` if the root device has one (it
-/// reflects hotplug), else the static NFIT.
+/// Evaluates `_FIT` after a notification, as C: `None` (said) when it
+/// fails or answers something else than a buffer; an empty buffer is an
+/// empty description.
+fn read_fit(dev: &device::Device, root: &Node) -> Option<KVVec<u8>> {
+    let Ok(Some(obj)) = root.evaluate(c"_FIT", &[]) else {
+        dev_err!(dev, "failed to evaluate _FIT\n");
+        return None;
+    };
+    let Some(bytes) = obj.get().buffer() else {
+        dev_err!(dev, "Invalid _FIT\n");
+        return None;
+    };
+    let mut copy = KVVec::new();
+    copy.extend_from_slice(bytes, GFP_KERNEL).ok()?;
+    Some(copy)
+}
+
+/// Reads the firmware's description at probe: `_FIT` if the root device
+/// has one (it reflects hotplug), else the static NFIT.
 fn read_nfit(dev: &device::Device, root: &Node) -> Result<(KVVec<u8>, bool)> {
     if root.has_method(c"_FIT") {
         match root.evaluate(c"_FIT", &[]) {
@@ -1354,90 +1535,42 @@ fn shutdown_status(node: &Node, d: DimmDsm) -> intel::ShutdownStatus {
 }
 
 impl NfitDriver {
-    fn new(dev: &device::Device<Core<'_>>) -> Result<Self> {
+    fn bind<'bound>(dev: &'bound device::Device<Core<'_>>) -> Result<RootBinding<'bound>> {
         let root = Node::of_device(dev).ok_or_else(|| {
             dev_err!(dev, "no ACPI companion\n");
             ENODEV
         })?;
-        let bus_dsm_mask = root_functions(&root);
-        let intel_bus_mask = intel_bus_functions(&root);
-        let bus_root = root.clone();
-        // As C: the Intel bus family when the root has both activation
-        // functions (its packages are refused, see `bus_command`).
-        let bus_families = if intel_bus_mask == intel::BUS_FWA_FUNCTIONS {
-            BusFamily::Nfit | BusFamily::Intel
-        } else {
-            BusFamily::Nfit.into()
-        };
-        // As C: the ARS and clear-error commands the root implements, and
-        // ND_CMD_CALL of the NFIT bus family (root functions by number).
-        let fixed = bus_dsm_mask
-            & (1 << ars::FUNC_ARS_CAP
-                | 1 << ars::FUNC_ARS_START
-                | 1 << ars::FUNC_ARS_STATUS
-                | 1 << ars::FUNC_CLEAR_ERROR);
-        let bus = Bus::register(
-            kernel::module::this_module::<LocalModule>(),
-            dev,
-            Some(dev),
-            &BusOptions {
-                provider_name: c"ACPI.NFIT",
-                of_node: None,
-                // Every family a DIMM may speak (C sets the bits as it finds
-                // them; a package of a family no DIMM has fails with ENOTTY
-                // here rather than EINVAL).
-                dimm_families: &[
-                    Family::Intel,
-                    Family::Hpe1,
-                    Family::Hpe2,
-                    Family::Msft,
-                    Family::Hyperv,
-                ],
-                bus_commands: BusCommands::from_command_numbers(fixed) | BusCommandKind::Call,
-                bus_families,
-            },
-            try_pin_init!(NfitBus {
-                revision: nfit_revision(),
-                bus_dsm_mask,
-                root: bus_root,
-                dev: ARef::from(&**dev),
-                scrubber <- Scrubber::new(),
-                ranges <- kernel::new_mutex!(KVec::new()),
-                hw_error_scrub: AtomicBool::new(false),
-                intel_bus_mask,
-                activation <- kernel::new_mutex!(intel::BusActivation::new()),
-                activation_warned: AtomicBool::new(false),
+        let bound: &'bound device::Device<device::Bound> = dev;
+        let nfit_root = Notifier::install(
+            root.clone(),
+            try_pin_init!(NfitRoot {
+                dev: bound,
+                root,
+                update <- kernel::new_mutex!(()),
+                platform: SetOnce::new(),
             }),
         )?;
-        // Shared with the scrub work item; `Platform`'s drop stops it.
-        let bus = ScrubbedBus::new(bus)?;
-        let plain: &device::Device = dev;
-        let scrubbed = bus.clone();
-        let platform = Notifier::install(
-            root.clone(),
-            try_pin_init!(Platform {
-                dev: ARef::from(plain),
-                root,
-                bus,
-                registered <- kernel::new_mutex!(Registered {
-                    dimms: KVec::new(),
-                    dimm_events: KVec::new(),
-                    spas: KVec::new(),
-                }),
-            }),
-        )
-        // Without a `Platform` to stop it, the work item would keep the
-        // bus.
-        .inspect_err(|_| scrubbed.provider().scrubber.stop())?;
-        drop(scrubbed);
-        let p = platform.handler();
-        p.scan()?;
-        // As C: the ranges' known errors are bad blocks already (`scan`
-        // asked for them); the scan of the media runs in the background,
-        // the regions do not wait for it.
-        p.bus.provider().scrubber.schedule();
-        Ok(Self {
-            _platform: mce::watch(platform)?,
+        let r = nfit_root.handler();
+        {
+            // A notification that arrives meanwhile waits for the first
+            // scan, as C's `acpi_notify_lock` makes it wait for the probe.
+            let _update = r.update.lock();
+            if acpi::node::table(c"NFIT").is_err() {
+                // As C: the platform may hot-add NVDIMMs later and tell
+                // through a `_FIT` notification, which brings the bus.
+                dev_dbg!(dev, "failed to find NFIT at startup\n");
+            } else {
+                let (bytes, from_fit) = read_nfit(dev, &r.root)?;
+                let p = r.platform()?;
+                p.scan(bytes, from_fit)?;
+                // As C: the ranges' known errors are bad blocks already
+                // (`scan` asked for them); the scan of the media runs in
+                // the background, the regions do not wait for it.
+                p.bus.provider().scrubber.schedule();
+            }
+        }
+        Ok(RootBinding {
+            _root: mce::watch(nfit_root)?,
         })
     }
 
@@ -1615,14 +1748,14 @@ impl NfitDriver {
 
 impl platform::Driver for NfitDriver {
     type IdInfo = ();
-    type Data<'bound> = Self;
+    type Data<'bound> = RootBinding<'bound>;
     const ACPI_ID_TABLE: Option<acpi::IdTable<Self::IdInfo>> = Some(&ACPI_TABLE);
 
     fn probe<'bound>(
         pdev: &'bound platform::Device<Core<'_>>,
         _info: Option<&'bound Self::IdInfo>,
-    ) -> impl PinInit<Self, Error> + 'bound {
-        NfitDriver::new(pdev.as_ref())
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        NfitDriver::bind(pdev.as_ref())
     }
 }
 

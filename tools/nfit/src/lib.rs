@@ -53,6 +53,8 @@ mod dsm_tests;
 #[cfg(test)]
 mod intel_tests;
 #[cfg(test)]
+mod merge_tests;
+#[cfg(test)]
 mod poison_tests;
 #[cfg(test)]
 mod tests;

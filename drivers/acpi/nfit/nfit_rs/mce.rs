@@ -11,37 +11,38 @@
 //! a bind or unbind racing with a machine check needs no list at all. The
 //! ranges are disjoint, so at most one bus takes an error, as with C's walk.
 
-use super::Platform;
+use super::NfitRoot;
 use kernel::{acpi::node::Notifier, prelude::*};
 
-/// The platform's state, watched for machine checks while it exists.
+/// The root device's state, watched for machine checks while it exists.
 #[cfg(CONFIG_X86_MCE)]
-pub(crate) type Watched = Pin<KBox<kernel::mce::Registration<Watch>>>;
-/// The platform's state (no machine checks to watch for).
+pub(crate) type Watched<'bound> = Pin<KBox<kernel::mce::Registration<Watch<'bound>>>>;
+/// The root device's state (no machine checks to watch for).
 #[cfg(not(CONFIG_X86_MCE))]
-pub(crate) type Watched = Pin<KBox<Notifier<Platform>>>;
+pub(crate) type Watched<'bound> = Pin<KBox<Notifier<NfitRoot<'bound>>>>;
 
-/// Watches for machine checks in `platform`'s ranges from now on. The
-/// notifier goes first when the result is dropped, then the platform.
+/// Watches for machine checks in the ranges of `platform`'s bus from now on
+/// (none while it has no bus). The notifier goes first when the result is
+/// dropped, then the platform.
 #[cfg(CONFIG_X86_MCE)]
-pub(crate) fn watch(platform: Pin<KBox<Notifier<Platform>>>) -> Result<Watched> {
+pub(crate) fn watch(platform: Pin<KBox<Notifier<NfitRoot<'_>>>>) -> Result<Watched<'_>> {
     kernel::mce::Registration::register(kernel::mce::Priority::Nfit, Watch { platform })
 }
 
 /// Keeps `platform` (no machine checks to watch for).
 #[cfg(not(CONFIG_X86_MCE))]
-pub(crate) fn watch(platform: Pin<KBox<Notifier<Platform>>>) -> Result<Watched> {
+pub(crate) fn watch(platform: Pin<KBox<Notifier<NfitRoot<'_>>>>) -> Result<Watched<'_>> {
     Ok(platform)
 }
 
 /// The decode-chain handler of one bus.
 #[cfg(CONFIG_X86_MCE)]
-pub(crate) struct Watch {
-    platform: Pin<KBox<Notifier<Platform>>>,
+pub(crate) struct Watch<'bound> {
+    platform: Pin<KBox<Notifier<NfitRoot<'bound>>>>,
 }
 
 #[cfg(CONFIG_X86_MCE)]
-impl kernel::mce::Handler for Watch {
+impl kernel::mce::Handler for Watch<'_> {
     fn handle(&self, m: &kernel::mce::Mce) -> kernel::mce::Outcome {
         use super::{poison, Scrub};
         use core::sync::atomic::Ordering;
@@ -51,7 +52,9 @@ impl kernel::mce::Handler for Watch {
         if !m.is_memory_error() || m.is_correctable() || !m.usable_address() {
             return mce::Outcome::Done;
         }
-        let p = self.platform.handler();
+        let Some(p) = self.platform.handler().platform.as_ref() else {
+            return mce::Outcome::Done;
+        };
         let nfit_bus = p.bus.provider();
         let addr = m.addr();
         let Some(region) = poison::covering(nfit_bus.ranges.lock().iter().copied(), addr) else {

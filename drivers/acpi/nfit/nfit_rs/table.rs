@@ -1062,3 +1062,84 @@ pub fn sort_like_kernel<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
         v.swap(0, 1);
     }
 }
+
+/// An entry of a previous description that a new one lacks: C refuses such
+/// an update ("new nfit deletes entries (unsupported)").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deletion {
+    /// The missing subtable's type.
+    pub kind: u16,
+    /// Its offset in the previous description.
+    pub offset: usize,
+}
+
+impl fmt::Display for Deletion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "type {} subtable at offset {} of the previous NFIT is missing",
+            self.kind, self.offset
+        )
+    }
+}
+
+/// How many bytes of subtable `b` C compares to tell whether a new
+/// description has it (`add_spa()` to `add_flush()`: the structure up to its
+/// last valid field, header included); `None` for the types it does not
+/// keep (SMBIOS, capabilities, unknown).
+fn compared_len(b: &[u8]) -> Option<usize> {
+    let n = match u16_at(b, 0) {
+        // Exactly their length (checked by `decode`).
+        TYPE_SPA | TYPE_MEMDEV | TYPE_BDW => b.len(),
+        TYPE_DCR if u16_at(b, 30) != 0 => DCR_LEN,
+        TYPE_DCR => DCR_SHORT_LEN,
+        TYPE_INTERLEAVE => usize::try_from(u32_at(b, 8))
+            .ok()?
+            .checked_mul(4)?
+            .checked_add(IDT_MIN_LEN)?,
+        TYPE_FLUSH => FLUSH_MIN_LEN + 8 * usize::from(u16_at(b, 8)),
+        _ => return None,
+    };
+    b.get(..n).map(|_| n)
+}
+
+impl<'a> Nfit<'a> {
+    /// The subtables C keeps between descriptions, each with its offset and
+    /// the bytes C compares.
+    fn kept(&self) -> impl Iterator<Item = (usize, &'a [u8])> + 'a {
+        let body = self.body;
+        let mut at = 0;
+        core::iter::from_fn(move || loop {
+            let rest = body.get(at..)?;
+            if rest.len() < 4 {
+                return None;
+            }
+            let len = usize::from(u16_at(rest, 2));
+            // The framing was checked: only the end stops the walk.
+            let sub = rest.get(..len).filter(|_| len != 0)?;
+            let offset = at + HEADER_LEN;
+            at += len;
+            if let Some(n) = compared_len(sub) {
+                return Some((offset, &sub[..n]));
+            }
+        })
+    }
+}
+
+/// The first entry of `prev` that `next` lacks, as C's
+/// `acpi_nfit_check_deletions()` finds one: each entry of the new
+/// description takes one equal entry of the previous (its type's bytes as
+/// C compares them), and any entry left untaken, a changed one included,
+/// is deleted. Entries only C's parser skips (SMBIOS, capabilities) do not
+/// count.
+pub fn deleted_entry(prev: &Nfit<'_>, next: &Nfit<'_>) -> Option<Deletion> {
+    prev.kept().enumerate().find_map(|(i, (offset, key))| {
+        // The n-th copy of an entry needs n copies in the new description.
+        let copies = prev.kept().take(i + 1).filter(|(_, k)| *k == key).count();
+        let present = next.kept().filter(|(_, k)| *k == key).count();
+        (present < copies).then(|| Deletion {
+            kind: u16_at(key, 0),
+            offset,
+        })
+    })
+}

@@ -1239,7 +1239,7 @@ impl Platform {
             let w = TableMessage(w);
             dev_warn!(dev, "NFIT{source}: {w}\n");
         });
-        // The previous description parsed when it was read.
+        // The previous description (it parsed when it was read).
         let deleted = reg.table.as_ref().and_then(|(prev, prev_fit)| {
             let prev = parse_nfit(prev, *prev_fit).ok()?;
             table::deleted_entry(&prev, &nfit)

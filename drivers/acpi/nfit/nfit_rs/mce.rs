@@ -6,10 +6,12 @@
 //! on the platform is asked for its scrub records.
 //!
 //! C keeps one notifier for all buses and walks a global list of them under
-//! a mutex; here every bus has its own notifier, registered once the bus is
-//! up and removed (waiting for a call in progress) before the bus goes, so
-//! a bind or unbind racing with a machine check needs no list at all. The
-//! ranges are disjoint, so at most one bus takes an error, as with C's walk.
+//! a mutex; here every bound root device has its own notifier, registered
+//! once its bus is up (or, without an NFIT at probe, before there is a bus:
+//! it finds no range until a `_FIT` notification brings one) and removed
+//! (waiting for a call in progress) before the bus goes, so a bind or
+//! unbind racing with a machine check needs no list at all. The ranges are
+//! disjoint, so at most one bus takes an error, as with C's walk.
 
 use super::NfitRoot;
 use kernel::{acpi::node::Notifier, prelude::*};

@@ -11,8 +11,8 @@
 # Usage: ko-words.sh MODULE.ko...
 set -euo pipefail
 
-readelf=readelf
-nm=nm
+readelf="readelf"
+nm="nm"
 if command -v powerpc64le-linux-gnu-readelf >/dev/null; then
 	readelf=powerpc64le-linux-gnu-readelf
 	nm=powerpc64le-linux-gnu-nm

@@ -22,7 +22,7 @@
 
 use core::fmt::Write;
 use kernel::{
-    device::{self, Core},
+    device::{self, property::FwNode, Core},
     nvdimm::{
         self, papr, AttributeOutput, Bus, BusOptions, CallPackage, DimmOptions, Family,
         InterleaveSet, LabelArea, Mapping, NoAttributes, Persistence, Provider, RegionKind,
@@ -219,8 +219,8 @@ fn register_pmu<'bound>(
         .stats_len
         .ok_or(ENOENT)
         .and_then(|len| {
-            let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-            pmu::check_events(&mut Hcalls, drc_index, &mut buf).map_err(|e| {
+            let mut buf = papr::HcallBuffer::new(len)?;
+            pmu::check_events(&mut Hcalls, drc_index, buf.as_mut_slice()).map_err(|e| {
                 dev_dbg!(scm.dev, "performance statistics: {e:?}\n");
                 Error::from_errno(e.errno())
             })
@@ -234,7 +234,13 @@ fn register_pmu<'bound>(
             )
         });
     registered
-        .inspect_err(|e| dev_info!(scm.dev, "nvdimm pmu didn't register rc={}\n", e.to_errno()))
+        .inspect_err(|e| {
+            dev_info!(
+                scm.dev,
+                "nvdimm pmu didn't register rc={}\n",
+                i64::from(e.to_errno())
+            )
+        })
         .ok()
 }
 
@@ -299,12 +305,14 @@ impl Scm {
         } else {
             stats::HEADER_LEN + ids.len() * stats::STAT_LEN
         };
-        // A `kmalloc` buffer: the hypervisor writes to its physical address.
-        let mut buf = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-        let s = stats::query(&mut Hcalls, self.cfg.drc_index, &mut buf, ids).map_err(|e| {
-            dev_dbg!(self.dev, "performance statistics: {e:?}\n");
-            Error::from_errno(e.errno())
-        })?;
+        // A zeroed `kmalloc` buffer (`len` is at least the header's size).
+        let mut buf = papr::HcallBuffer::new(len)?;
+        let s = stats::query(&mut Hcalls, self.cfg.drc_index, buf.as_mut_slice(), ids).map_err(
+            |e| {
+                dev_dbg!(self.dev, "performance statistics: {e:?}\n");
+                Error::from_errno(e.errno())
+            },
+        )?;
         Ok(f(&s))
     }
 
@@ -416,20 +424,22 @@ impl Provider for Scm {
             );
             return Err(EINVAL);
         }
-        let pdsm = pkg.payload();
-        if pdsm.get(4..hdr).ok_or(EINVAL)?.iter().any(|&b| b != 0) {
+        // Checked accesses that return errors rather than panic: a panic
+        // path is code and relocations the module would carry for nothing.
+        let (head, body) = pkg.payload().split_at_mut_checked(hdr).ok_or(EINVAL)?;
+        let (status_out, reserved) = head.split_first_chunk_mut::<4>().ok_or(EINVAL)?;
+        if reserved.iter().any(|&b| b != 0) {
             return Err(EINVAL);
         }
-        let (head, body) = pdsm.split_at_mut(hdr);
         let result = match u32::try_from(cmd) {
             Ok(health::PAPR_PDSM_HEALTH) => self.pdsm_health(body),
             _ => self.pdsm_smart_inject(body),
         };
         let (status, len) = match result {
-            Ok(n) => (0i32, hdr + n),
+            Ok(n) => (0i32, hdr.checked_add(n).ok_or(EINVAL)?),
             Err(e) => (e.to_errno(), hdr),
         };
-        head[..4].copy_from_slice(&status.to_ne_bytes());
+        *status_out = status.to_ne_bytes();
         pkg.set_fw_size(len as u32);
         Ok(())
     }
@@ -471,20 +481,28 @@ impl Provider for Scm {
     }
 }
 
-/// Reads and validates the node's properties.
-fn read_config(dev: &device::Device) -> Result<dt::PmemConfig> {
-    let node = dev.fwnode().ok_or_else(|| {
+/// Reads and validates the properties of `dev`'s node `node`.
+fn read_config(dev: &device::Device, node: Option<&FwNode>) -> Result<dt::PmemConfig> {
+    let node = node.ok_or_else(|| {
         dev_err!(dev, "no device-tree node\n");
         ENODEV
     })?;
-    let drc = papr::raw_property(node, c"ibm,my-drc-index")?;
-    let guid = papr::raw_property(node, c"ibm,unit-guid")?;
-    let bsize = papr::raw_property(node, c"ibm,block-size")?;
-    let blocks = papr::raw_property(node, c"ibm,number-of-blocks")?;
-    let meta = papr::raw_property(node, c"ibm,metadata-size")?;
-    let cache = papr::raw_property(node, c"ibm,cache-flush-required")?;
-    let hflush = papr::raw_property(node, c"ibm,hcall-flush-required")?;
-    let failed = papr::raw_property(node, c"ibm,persistence-failed-count")?;
+    // One call site for all of them: each call into the kernel crate is
+    // words the module loader patches (see the "Load time" documentation).
+    let mut raw: [Option<KVec<u8>>; 8] = Default::default();
+    for (value, name) in raw.iter_mut().zip([
+        c"ibm,my-drc-index",
+        c"ibm,unit-guid",
+        c"ibm,block-size",
+        c"ibm,number-of-blocks",
+        c"ibm,metadata-size",
+        c"ibm,cache-flush-required",
+        c"ibm,hcall-flush-required",
+        c"ibm,persistence-failed-count",
+    ]) {
+        *value = papr::raw_property(node, name)?;
+    }
+    let [drc, guid, bsize, blocks, meta, cache, hflush, failed] = &raw;
     let props = dt::Props {
         drc_index: drc.as_deref(),
         unit_guid: guid.as_deref(),
@@ -555,7 +573,8 @@ impl<'bound> PaprScm<'bound> {
     fn new(pdev: &'bound platform::Device<Core<'_>>) -> Result<Self> {
         let dev: &device::Device<Core<'_>> = pdev.as_ref();
         let plain: &device::Device = dev;
-        let cfg = read_config(plain)?;
+        let node = plain.fwnode();
+        let cfg = read_config(plain, node)?;
         // Creating the platform device did not read the node's
         // associativity into the distance table, which numa_nodes() needs
         // to find the nearest online node (as C, before binding).
@@ -595,7 +614,7 @@ impl<'bound> PaprScm<'bound> {
             None,
             &BusOptions {
                 provider_name: plain.name(),
-                of_node: plain.fwnode(),
+                of_node: node,
                 dimm_families: &[Family::Papr],
                 bus_commands: nvdimm::BusCommands::empty(),
                 bus_families: nvdimm::BusFamilies::empty(),
@@ -670,7 +689,7 @@ impl<'bound> PaprScm<'bound> {
                 persistence,
                 async_flush: cfg.hcall_flush_required,
                 pagemap: false,
-                of_node: plain.fwnode(),
+                of_node: node,
             },
         );
         let region = added.inspect_err(|e| {

@@ -37,11 +37,14 @@ use crate::{
     impl_flags,
     prelude::*,
     str::CString,
-    sync::{aref::ARef, Completion, Mutex},
+    sync::{aref::ARef, Completion, Mutex, MutexGuard},
     types::Opaque,
     ThisModule, //
 };
 use core::{
+    marker::PhantomData,
+    mem::ManuallyDrop,
+    ops::{Deref, DerefMut},
     ptr::{self, NonNull},
     sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering},
 };
@@ -1412,6 +1415,167 @@ pub struct Bus<P: Provider> {
     bus_groups: Option<sysfs::GroupStorage>,
 }
 
+/// A link between core objects that [`follow`] takes.
+#[derive(Clone, Copy)]
+enum Link {
+    /// A bus to its device (`to_nvdimm_bus_dev()`).
+    BusDevice,
+    /// A bus's device to the bus's descriptor
+    /// (`to_nd_desc(to_nvdimm_bus())`).
+    DeviceDescriptor,
+    /// A DIMM's device to the DIMM (`to_nvdimm()`).
+    DeviceDimm,
+    /// A DIMM to its provider data (`nvdimm_provider_data()`).
+    DimmData,
+    /// A region's device to the region (`to_nd_region()`).
+    DeviceRegion,
+    /// A region to its provider data (`nd_region_provider_data()`).
+    RegionData,
+}
+
+/// Follows `link` from `from` with the core's accessor for it.
+///
+/// The `Bus` callbacks are instantiated in each provider module; through
+/// this one function (not generic, not inlined) a module calls one function
+/// for all these accessors rather than each of them, and on powerpc64 every
+/// distinct function a module calls costs its loader an eleven-word stub
+/// (see `Documentation/nvdimm-rs/papr-scm-rs.rst`, "Load time"). The typed
+/// wrappers below are what the code uses.
+///
+/// # Safety
+///
+/// `from` is a live object of the kind `link` starts from.
+#[inline(never)]
+unsafe fn follow(link: Link, from: *mut c_void) -> *mut c_void {
+    // SAFETY: `from` is a live object of the kind the accessor takes
+    // (caller).
+    unsafe {
+        match link {
+            Link::BusDevice => bindings::to_nvdimm_bus_dev(from.cast()).cast(),
+            Link::DeviceDescriptor => {
+                bindings::to_nd_desc(bindings::to_nvdimm_bus(from.cast())).cast()
+            }
+            Link::DeviceDimm => bindings::to_nvdimm(from.cast()).cast(),
+            Link::DimmData => bindings::nvdimm_provider_data(from.cast()),
+            Link::DeviceRegion => bindings::to_nd_region(from.cast()).cast(),
+            Link::RegionData => bindings::nd_region_provider_data(from.cast()),
+        }
+    }
+}
+
+/// The device of `bus` (`to_nvdimm_bus_dev()`).
+///
+/// # Safety
+///
+/// `bus` is a live bus.
+#[inline]
+unsafe fn bus_device(bus: *mut bindings::nvdimm_bus) -> *mut bindings::device {
+    // SAFETY: `bus` is a live bus (caller).
+    unsafe { follow(Link::BusDevice, bus.cast()).cast() }
+}
+
+/// The descriptor of the bus whose device is `dev`
+/// (`to_nd_desc(to_nvdimm_bus())`).
+///
+/// # Safety
+///
+/// `dev` is the device of a live bus.
+#[inline]
+unsafe fn bus_descriptor(dev: *mut bindings::device) -> *mut bindings::nvdimm_bus_descriptor {
+    // SAFETY: `dev` is the device of a live bus (caller).
+    unsafe { follow(Link::DeviceDescriptor, dev.cast()).cast() }
+}
+
+/// The DIMM whose device is `dev` (`to_nvdimm()`).
+///
+/// # Safety
+///
+/// `dev` is the device of a live DIMM.
+#[inline]
+unsafe fn device_nvdimm(dev: *mut bindings::device) -> *mut bindings::nvdimm {
+    // SAFETY: `dev` is the device of a live DIMM (caller).
+    unsafe { follow(Link::DeviceDimm, dev.cast()).cast() }
+}
+
+/// The provider data of `nvdimm` (`nvdimm_provider_data()`).
+///
+/// # Safety
+///
+/// `nvdimm` is a live DIMM.
+#[inline]
+unsafe fn dimm_data(nvdimm: *mut bindings::nvdimm) -> *mut c_void {
+    // SAFETY: `nvdimm` is a live DIMM (caller).
+    unsafe { follow(Link::DimmData, nvdimm.cast()) }
+}
+
+/// The region whose device is `dev` (`to_nd_region()`).
+///
+/// # Safety
+///
+/// `dev` is the device of a live region.
+#[inline]
+unsafe fn device_region(dev: *mut bindings::device) -> *mut bindings::nd_region {
+    // SAFETY: `dev` is the device of a live region (caller).
+    unsafe { follow(Link::DeviceRegion, dev.cast()).cast() }
+}
+
+/// The provider data of `region` (`nd_region_provider_data()`).
+///
+/// # Safety
+///
+/// `region` is a live region.
+#[inline]
+unsafe fn region_data(region: *mut bindings::nd_region) -> *mut c_void {
+    // SAFETY: `region` is a live region (caller).
+    unsafe { follow(Link::RegionData, region.cast()) }
+}
+
+/// A held mutex of a [`Bus`], taken and released by out-of-line functions.
+///
+/// `Mutex::lock()` and its guard's drop are inline: every lock site, and
+/// every path that leaves a locked scope, would call `mutex_lock()` or
+/// `mutex_unlock()` itself. A provider module instantiates the `Bus` code,
+/// and on powerpc64 the module loader patches two words for each such call
+/// into the kernel (see `Documentation/nvdimm-rs/papr-scm-rs.rst`, "Load
+/// time"); through this type the module has one call of each per mutex. The
+/// type names the provider `P` so that the module instantiates these
+/// functions itself rather than calling the kernel crate's instances (for
+/// `T = ()`).
+struct BusGuard<'a, P, T>(ManuallyDrop<MutexGuard<'a, T>>, PhantomData<fn() -> P>);
+
+impl<'a, P: Provider, T> BusGuard<'a, P, T> {
+    #[inline(never)]
+    fn lock(mutex: &'a Mutex<T>) -> Self {
+        Self(ManuallyDrop::new(mutex.lock()), PhantomData)
+    }
+}
+
+impl<P, T> Deref for BusGuard<'_, P, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<P, T: Unpin> DerefMut for BusGuard<'_, P, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+impl<P, T> Drop for BusGuard<'_, P, T> {
+    #[inline(never)]
+    fn drop(&mut self) {
+        // SAFETY: The guard is dropped here, once; `self.0` is not used
+        // after this (the `ManuallyDrop` keeps drop glue from dropping it
+        // again).
+        unsafe { ManuallyDrop::drop(&mut self.0) };
+    }
+}
+
 // SAFETY: The raw pointers in a `Bus` are handles of core objects, which may
 // be used from any thread; the provider data they lead to is `Send`.
 unsafe impl<P: Provider> Send for Bus<P> {}
@@ -1452,7 +1616,7 @@ impl<P: Provider> Bus<P> {
             return Err(ENOMEM);
         }
         // SAFETY: The bus is registered; the reference is dropped in `drop`.
-        let dev = unsafe { bindings::get_device(bindings::to_nvdimm_bus_dev(bus)) };
+        let dev = unsafe { bindings::get_device(bus_device(bus)) };
         this.bus_dev.store(dev, Ordering::Release);
         // INVARIANT: From here on the callbacks hand the provider this `Bus`.
         this.bus.store(bus, Ordering::Release);
@@ -1490,7 +1654,7 @@ impl<P: Provider> Bus<P> {
     /// unbind). Adds in progress finish first; later ones see no bus.
     fn teardown(&self) {
         let bus = {
-            let _adding = self.adding.lock();
+            let _adding = BusGuard::<P, _>::lock(&self.adding);
             self.torn_down.store(true, Ordering::Release);
             self.bus.swap(ptr::null_mut(), Ordering::AcqRel)
         };
@@ -1678,12 +1842,12 @@ impl<P: Provider> Bus<P> {
             }),
             GFP_KERNEL,
         )?;
-        let _adding = self.adding.lock();
+        let _adding = BusGuard::<P, _>::lock(&self.adding);
         // The bus cannot be torn down while `adding` is held.
         let bus = self.live()?;
         // Room for the slot first: once the core has the DIMM, nothing may
         // fail before it is in `dimms`.
-        self.dimms.lock().reserve(1, GFP_KERNEL)?;
+        BusGuard::<P, _>::lock(&self.dimms).reserve(1, GFP_KERNEL)?;
         let provider_data = ptr::from_ref::<DimmEntry<P>>(&entry)
             .cast_mut()
             .cast::<c_void>();
@@ -1742,8 +1906,8 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The bus is registered.
         let dev = unsafe { find_child(bus, ChildKind::Dimm, provider_data) }.ok_or(ENXIO)?;
         // SAFETY: `dev` is a DIMM (`find_child` matched one).
-        let nvdimm = unsafe { bindings::to_nvdimm(dev.0.as_ptr()) };
-        let mut dimms = self.dimms.lock();
+        let nvdimm = unsafe { device_nvdimm(dev.0.as_ptr()) };
+        let mut dimms = BusGuard::<P, _>::lock(&self.dimms);
         let index = dimms.len();
         // INVARIANT: `nvdimm` is the DIMM `dev` references.
         dimms
@@ -1766,7 +1930,7 @@ impl<P: Provider> Bus<P> {
 
     /// The provider data of a DIMM.
     pub fn dimm(&self, id: DimmId) -> Option<Pin<&P::Dimm>> {
-        let dimms = self.dimms.lock();
+        let dimms = BusGuard::<P, _>::lock(&self.dimms);
         let entry: *const DimmEntry<P> = &*dimms.get(self.dimm_index(id)?)?.entry;
         // SAFETY: Entries are boxed, pinned and never removed before `self`
         // is dropped, so the data outlives the returned borrow of `self`.
@@ -1787,7 +1951,7 @@ impl<P: Provider> Bus<P> {
             return Err(EINVAL);
         }
         let mut mappings = {
-            let dimms = self.dimms.lock();
+            let dimms = BusGuard::<P, _>::lock(&self.dimms);
             let nvdimm_of = |id: DimmId| {
                 self.dimm_index(id)
                     .and_then(|i| dimms.get(i))
@@ -1841,9 +2005,9 @@ impl<P: Provider> Bus<P> {
             .as_ref()
             .map_or(ptr::null_mut(), |g| g.groups());
 
-        let _adding = self.adding.lock();
+        let _adding = BusGuard::<P, _>::lock(&self.adding);
         let bus = self.live()?;
-        self.regions.lock().reserve(1, GFP_KERNEL)?;
+        BusGuard::<P, _>::lock(&self.regions).reserve(1, GFP_KERNEL)?;
         let iomem = IomemClaim::for_region(options.start, options.size)?;
         // SAFETY: The bus is registered. The core copies `res` and the
         // mappings (whose DIMMs belong to this bus and are referenced by
@@ -1866,7 +2030,7 @@ impl<P: Provider> Bus<P> {
         // up. Not found: the core holds nothing of `entry` any more.
         // Nothing may return early from here until the lookup decides who
         // owns `entry`.
-        let live = c_int::try_from(self.dimms.lock().len()).unwrap_or(c_int::MAX);
+        let live = c_int::try_from(BusGuard::<P, _>::lock(&self.dimms).len()).unwrap_or(c_int::MAX);
         // SAFETY: The bus is registered. Its answer (whether the count
         // matches) says nothing about the region; it is called for its wait.
         let _ = unsafe { bindings::nvdimm_bus_check_dimm_count(bus, live) };
@@ -1874,8 +2038,8 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The bus is registered.
         let dev = unsafe { find_child(bus, ChildKind::Region, entry_data) }.ok_or(ENXIO)?;
         // SAFETY: `dev` is a region (`find_child` matched one).
-        let region = unsafe { bindings::to_nd_region(dev.0.as_ptr()) };
-        let mut regions = self.regions.lock();
+        let region = unsafe { device_region(dev.0.as_ptr()) };
+        let mut regions = BusGuard::<P, _>::lock(&self.regions);
         let index = regions.len();
         // INVARIANT: `region` is the region `dev` references.
         regions
@@ -1899,7 +2063,7 @@ impl<P: Provider> Bus<P> {
 
     /// The provider data of a region.
     pub fn region(&self, id: RegionId) -> Option<Pin<&P::Region>> {
-        let regions = self.regions.lock();
+        let regions = BusGuard::<P, _>::lock(&self.regions);
         let entry: *const RegionEntry<P> = &*regions.get(self.region_index(id)?)?.entry;
         // SAFETY: As in `dimm`: entries never move or go away before `self`.
         Some(unsafe { Pin::new_unchecked(&(*entry).data) })
@@ -1929,7 +2093,7 @@ impl<P: Provider> Bus<P> {
         // the device's directory does not exist (a hidden attribute, a
         // device already deleted).
         unsafe {
-            let dev = bindings::to_nvdimm_bus_dev(bus);
+            let dev = bus_device(bus);
             bindings::sysfs_notify(
                 &raw mut (*dev).kobj,
                 group.as_char_ptr(),
@@ -1947,7 +2111,9 @@ impl<P: Provider> Bus<P> {
         attr: P::DimmAttribute,
     ) -> Option<AttributeNotifier> {
         let (group, name) = (P::DimmAttribute::GROUP, attr.name());
-        let nvdimm = self.dimms.lock().get(self.dimm_index(id)?)?.nvdimm;
+        let nvdimm = BusGuard::<P, _>::lock(&self.dimms)
+            .get(self.dimm_index(id)?)?
+            .nvdimm;
         // SAFETY: `nvdimm` belongs to this registered bus and its slot holds
         // a reference on it until `self` is dropped; the lookups take
         // references on the kernfs nodes they return.
@@ -1969,7 +2135,11 @@ impl<P: Provider> Bus<P> {
     pub fn notify_region(&self, id: RegionId, event: RegionEvent) -> Result {
         let region = self
             .region_index(id)
-            .and_then(|i| self.regions.lock().get(i).map(|r| r.region))
+            .and_then(|i| {
+                BusGuard::<P, _>::lock(&self.regions)
+                    .get(i)
+                    .map(|r| r.region)
+            })
             .ok_or(EINVAL)?;
         let event = match event {
             RegionEvent::RevalidatePoison => bindings::nvdimm_event_NVDIMM_REVALIDATE_POISON,
@@ -2076,7 +2246,7 @@ impl<P: Provider> Bus<P> {
         } else {
             // SAFETY: DIMMs of this bus are created by `add_dimm` with a
             // pinned `DimmEntry<P>` as provider data, alive while the bus is.
-            let entry = unsafe { &*bindings::nvdimm_provider_data(nvdimm).cast::<DimmEntry<P>>() };
+            let entry = unsafe { &*dimm_data(nvdimm).cast::<DimmEntry<P>>() };
             let buf: &mut [u8] = if buf.is_null() {
                 &mut []
             } else {
@@ -2106,7 +2276,7 @@ impl<P: Provider> Bus<P> {
     unsafe fn dimm_entry<'a>(dev: *mut bindings::device) -> &'a DimmEntry<P> {
         // SAFETY: Per the safety requirements, `dev` is a live nvdimm whose
         // provider data is a pinned `DimmEntry<P>` that outlives its device.
-        unsafe { &*bindings::nvdimm_provider_data(bindings::to_nvdimm(dev)).cast::<DimmEntry<P>>() }
+        unsafe { &*dimm_data(device_nvdimm(dev)).cast::<DimmEntry<P>>() }
     }
 
     /// The `show` callback of the DIMM attributes.
@@ -2150,10 +2320,7 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The group is only given to regions of this bus
         // (`add_region`), whose provider data is a pinned `RegionEntry<P>`
         // that the bus keeps until the region is unregistered.
-        let entry = unsafe {
-            &*bindings::nd_region_provider_data(bindings::to_nd_region(dev))
-                .cast::<RegionEntry<P>>()
-        };
+        let entry = unsafe { &*region_data(device_region(dev)).cast::<RegionEntry<P>>() };
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
         // bus's `region_groups`, which outlives its regions.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
@@ -2203,7 +2370,7 @@ impl<P: Provider> Bus<P> {
         // SAFETY: Per the safety requirements, the device's descriptor is
         // the `desc` of a live `Bus<P>`.
         unsafe {
-            let desc = bindings::to_nd_desc(bindings::to_nvdimm_bus(dev));
+            let desc = bus_descriptor(dev);
             &*crate::container_of!(Opaque::cast_from(desc), Self, desc)
         }
     }
@@ -2297,8 +2464,7 @@ impl<P: Provider> Bus<P> {
     ) -> c_int {
         // SAFETY: The region was created by `add_region`, with a pinned
         // `RegionEntry<P>` as provider data, alive while the bus is.
-        let entry =
-            unsafe { &*bindings::nd_region_provider_data(nd_region).cast::<RegionEntry<P>>() };
+        let entry = unsafe { &*region_data(nd_region).cast::<RegionEntry<P>>() };
         // SAFETY: `entry.bus` is the bus that owns the entry, so it is alive.
         let bus = unsafe { &*entry.bus };
         match bus.provider.flush(&entry.data) {

@@ -457,6 +457,22 @@ fn check_meta_range(metadata_size: u32, offset: u32, len: usize) -> Result<(), M
     Ok(())
 }
 
+// The label accessors' arithmetic is checked and fails with `OutOfRange`
+// rather than panics (it cannot overflow after `check_meta_range`): in the
+// module a panic path costs relocations at load time.
+
+/// The label-area offset of the access `done` bytes into one at `offset`.
+fn meta_offset(offset: u32, done: usize) -> Result<u64, MetaError> {
+    u64::from(offset)
+        .checked_add(done as u64)
+        .ok_or(MetaError::OutOfRange)
+}
+
+/// `buf[start..start + n]`, if `buf` has it.
+fn chunk_mut(buf: &mut [u8], start: usize, n: usize) -> Option<&mut [u8]> {
+    buf.get_mut(start..)?.get_mut(..n)
+}
+
 fn meta_status(rc: i64, done: usize) -> Result<(), MetaError> {
     match rc {
         H_SUCCESS => Ok(()),
@@ -480,7 +496,7 @@ pub fn read_metadata(
     let mut done = 0usize;
     while done < buf.len() {
         let n = access_len(buf.len() - done);
-        let off = u64::from(offset) + done as u64;
+        let off = meta_offset(offset, done)?;
         let (rc, ret) = call(
             hv,
             H_SCM_READ_METADATA,
@@ -489,9 +505,9 @@ pub fn read_metadata(
         meta_status(rc, done)?;
         let bytes = ret[0].to_be_bytes();
         let src = bytes.get(8 - n..).ok_or(MetaError::OutOfRange)?;
-        let dst = buf.get_mut(done..done + n).ok_or(MetaError::OutOfRange)?;
+        let dst = chunk_mut(buf, done, n).ok_or(MetaError::OutOfRange)?;
         dst.copy_from_slice(src);
-        done += n;
+        done = done.checked_add(n).ok_or(MetaError::OutOfRange)?;
     }
     Ok(())
 }
@@ -510,8 +526,11 @@ pub fn write_metadata(
     let mut done = 0usize;
     while done < data.len() {
         let n = access_len(data.len() - done);
-        let off = u64::from(offset) + done as u64;
-        let src = data.get(done..done + n).ok_or(MetaError::OutOfRange)?;
+        let off = meta_offset(offset, done)?;
+        let src = data
+            .get(done..)
+            .and_then(|rest| rest.get(..n))
+            .ok_or(MetaError::OutOfRange)?;
         let value = src.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
         let (rc, _) = call(
             hv,
@@ -519,7 +538,7 @@ pub fn write_metadata(
             &[u64::from(drc_index), off, value, n as u64],
         );
         meta_status(rc, done)?;
-        done += n;
+        done = done.checked_add(n).ok_or(MetaError::OutOfRange)?;
     }
     Ok(())
 }

@@ -144,13 +144,20 @@ pub fn write_request(buf: &mut [u8], ids: &[[u8; 8]]) -> Result<usize, StatsErro
     if req.len() < HEADER_LEN {
         return Err(StatsError::Truncated);
     }
-    req.fill(0);
+    // A plain loop, which compiles to `memset()`: `fill()` would call
+    // core's out-of-line `spec_fill`, one more function for the module
+    // loader to link.
+    for b in req.iter_mut() {
+        *b = 0;
+    }
     let (head, entries) = req.split_at_mut(HEADER_LEN);
     head[0..8].copy_from_slice(&EYECATCHER);
     head[8..12].copy_from_slice(&VERSION.to_be_bytes());
     head[12..16].copy_from_slice(&count.to_be_bytes());
     for (entry, id) in entries.chunks_exact_mut(STAT_LEN).zip(ids) {
-        entry[0..8].copy_from_slice(id);
+        if let Some(dst) = entry.first_chunk_mut::<8>() {
+            *dst = *id;
+        }
     }
     Ok(size)
 }
@@ -207,12 +214,12 @@ impl<'a> Stats<'a> {
 
     /// The statistics: id and value.
     pub fn iter(&self) -> impl Iterator<Item = ([u8; 8], u64)> + 'a {
-        self.entries.chunks_exact(STAT_LEN).map(|e| {
-            let mut id = [0u8; 8];
-            let mut v = [0u8; 8];
-            id.copy_from_slice(&e[0..8]);
-            v.copy_from_slice(&e[8..16]);
-            (id, u64::from_be_bytes(v))
+        // Every chunk has both halves; `?` rather than indexing keeps a
+        // panic path out of the driver.
+        self.entries.chunks_exact(STAT_LEN).filter_map(|e| {
+            let (id, rest) = e.split_first_chunk::<8>()?;
+            let v = rest.first_chunk::<8>()?;
+            Some((*id, u64::from_be_bytes(*v)))
         })
     }
 

@@ -418,13 +418,16 @@ impl<'a> CallPackage<'a> {
     /// The input part of the payload (`nd_size_in` bytes).
     #[inline]
     pub fn input(&self) -> &[u8] {
-        &self.payload[..self.size_in]
+        // `size_in <= payload.len()` (checked by `parse`): the fallback is
+        // never taken, but unlike indexing it has no panic path.
+        self.payload.get(..self.size_in).unwrap_or_default()
     }
 
     /// The output part of the payload (`nd_size_out` bytes after the input).
     #[inline]
     pub fn output(&mut self) -> &mut [u8] {
-        &mut self.payload[self.size_in..]
+        // As in `input`.
+        self.payload.get_mut(self.size_in..).unwrap_or_default()
     }
 
     /// The whole payload, for families whose replies overwrite their input
@@ -438,7 +441,10 @@ impl<'a> CallPackage<'a> {
     #[inline]
     pub fn set_fw_size(&mut self, len: u32) {
         let at = offset_of!(nd_cmd_pkg, nd_fw_size);
-        write_u32(&mut self.header[at..at + 4], len);
+        // The header is a whole `nd_cmd_pkg` (`parse`); no panic path.
+        if let Some(field) = self.header.get_mut(at..) {
+            write_u32(field, len);
+        }
     }
 }
 

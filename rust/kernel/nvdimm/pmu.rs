@@ -197,11 +197,33 @@ unsafe extern "C" fn add_callback<T: Counters>(
     // SAFETY: As the caller guarantees.
     match unsafe { read_counter::<T>(event) } {
         Ok(now) => {
-            // SAFETY: `hw.prev_count` of a valid event.
-            unsafe { bindings::local64_set(&raw mut (*event).hw.prev_count, now) };
+            // SAFETY: A valid event, in one of its serialised callbacks.
+            unsafe { record_reading(event, now, true) };
             0
         }
         Err(e) => e.to_errno(),
+    }
+}
+
+/// Records reading `now` of `event`'s counter: where counting starts if
+/// `start` (`pmu::add`), else the change since the last reading is added to
+/// the count. Not generic, so a provider module has one call for all the
+/// local64 operations rather than its own calls of each.
+///
+/// # Safety
+///
+/// `event` is a valid event, in one of its callbacks (which perf
+/// serialises).
+unsafe fn record_reading(event: *mut bindings::perf_event, now: u64, start: bool) {
+    // SAFETY: `hw.prev_count` and `count` of a valid event (caller),
+    // updated with the local64 operations perf uses for them.
+    unsafe {
+        if start {
+            bindings::local64_set(&raw mut (*event).hw.prev_count, now);
+        } else {
+            let prev = bindings::local64_xchg(&raw mut (*event).hw.prev_count, now);
+            bindings::local64_add(now.wrapping_sub(prev) as i64, &raw mut (*event).count);
+        }
     }
 }
 
@@ -216,12 +238,8 @@ unsafe extern "C" fn read_callback<T: Counters>(event: *mut bindings::perf_event
     let Ok(now) = (unsafe { read_counter::<T>(event) }) else {
         return;
     };
-    // SAFETY: `hw.prev_count` and `count` of a valid event, updated with
-    // the local64 operations perf uses for them.
-    unsafe {
-        let prev = bindings::local64_xchg(&raw mut (*event).hw.prev_count, now);
-        bindings::local64_add(now.wrapping_sub(prev) as i64, &raw mut (*event).count);
-    }
+    // SAFETY: As the caller guarantees.
+    unsafe { record_reading(event, now, false) };
 }
 
 /// `pmu::del`: takes a last reading.
@@ -238,7 +256,7 @@ impl<P: Provider> Bus<P> {
     /// The device name of a DIMM (`nmemN`), for instance to name its PMU.
     pub fn dimm_name(&self, id: DimmId) -> Result<CString> {
         let nvdimm = {
-            let dimms = self.dimms.lock();
+            let dimms = super::BusGuard::<P, _>::lock(&self.dimms);
             dimms
                 .get(self.dimm_index(id).ok_or(EINVAL)?)
                 .ok_or(EINVAL)?
@@ -249,6 +267,40 @@ impl<P: Provider> Bus<P> {
         let name = unsafe { CStr::from_char_ptr(bindings::nvdimm_name(nvdimm)) };
         CString::try_from(name).map_err(Into::into)
     }
+}
+
+/// The part of [`Registration::register`] that does not depend on the
+/// counters' type: fills in the rest of `nd` and registers it for `dev`'s
+/// platform device. Not generic, so a provider module does not carry these
+/// calls itself.
+///
+/// # Safety
+///
+/// `nd` is a zeroed, not yet registered `nvdimm_pmu` whose callbacks are
+/// filled in, allocated with `Kmalloc`, and `name` outlives its
+/// registration. `dev` is the device of a platform device.
+unsafe fn register_raw(
+    nd: *mut bindings::nvdimm_pmu,
+    name: &CStr,
+    cpu_node: Option<i32>,
+    dev: &device::Device<device::Bound>,
+) -> c_int {
+    // SAFETY: `nd` is valid and not shared yet (caller).
+    unsafe {
+        let pmu = &raw mut (*nd).pmu;
+        (*pmu).name = name.as_char_ptr();
+        (*pmu).task_ctx_nr = bindings::perf_event_task_context_perf_invalid_context;
+        (*pmu).capabilities =
+            (bindings::PERF_PMU_CAP_NO_INTERRUPT | bindings::PERF_PMU_CAP_NO_EXCLUDE) as c_int;
+        if let Some(node) = cpu_node {
+            bindings::cpumask_copy(&raw mut (*nd).arch_cpumask, bindings::cpumask_of_node(node));
+        }
+    }
+    // SAFETY: `dev` is the `dev` field of a platform device (caller).
+    let raw_pdev = unsafe { crate::container_of!(dev.as_raw(), bindings::platform_device, dev) };
+    // SAFETY: `nd` is filled in and `Kmalloc` memory (caller); on success
+    // `nd_perf` owns it.
+    unsafe { bindings::register_nvdimm_pmu(nd, raw_pdev) }
 }
 
 /// A registered nvdimm PMU; unregistered when dropped.
@@ -293,33 +345,20 @@ impl<'bound, T: Counters> Registration<'bound, T> {
         )?;
         let nd = alloc.nd.get();
         // SAFETY: `nd` is the zeroed, not yet registered `nvdimm_pmu` of
-        // `alloc`; `name` outlives the registration (type invariant).
+        // `alloc`.
         unsafe {
             let pmu = &raw mut (*nd).pmu;
-            (*pmu).name = name.as_char_ptr();
-            (*pmu).task_ctx_nr = bindings::perf_event_task_context_perf_invalid_context;
-            (*pmu).capabilities =
-                (bindings::PERF_PMU_CAP_NO_INTERRUPT | bindings::PERF_PMU_CAP_NO_EXCLUDE) as c_int;
             (*pmu).event_init = Some(event_init_callback::<T>);
             (*pmu).add = Some(add_callback::<T>);
             (*pmu).del = Some(del_callback::<T>);
             (*pmu).read = Some(read_callback::<T>);
-            if let Some(node) = cpu_node {
-                bindings::cpumask_copy(
-                    &raw mut (*nd).arch_cpumask,
-                    bindings::cpumask_of_node(node),
-                );
-            }
         }
-        let dev: &device::Device<device::Bound> = pdev.as_ref();
-        // SAFETY: `dev` is the `dev` field of the platform device `pdev`.
-        let raw_pdev =
-            unsafe { crate::container_of!(dev.as_raw(), bindings::platform_device, dev) };
         let pmu = KBox::into_raw(alloc);
-        // SAFETY: `pmu` starts with a filled-in `nvdimm_pmu`; on success
-        // `nd_perf` owns it until `unregister_nvdimm_pmu()`, whose `kfree()`
-        // matches the `Kmalloc` allocation of a `KBox`.
-        let ret = unsafe { bindings::register_nvdimm_pmu(pmu.cast(), raw_pdev) };
+        // SAFETY: `pmu` starts with an `nvdimm_pmu` whose callbacks are
+        // filled in; `name` outlives the registration (type invariant). On
+        // success `nd_perf` owns it until `unregister_nvdimm_pmu()`, whose
+        // `kfree()` matches the `Kmalloc` allocation of a `KBox`.
+        let ret = unsafe { register_raw(pmu.cast(), &name, cpu_node, pdev.as_ref()) };
         if ret != 0 {
             // SAFETY: Registration failed, so `pmu` is still ours (and
             // `nd_perf` freed what it allocated for it).

@@ -181,7 +181,7 @@ impl<P: Provider> Bus<P> {
         // SAFETY: Per the safety requirements, the provider data is a
         // pinned `DimmEntry<P>`, which the bus keeps (and cancels the core's
         // work on the DIMM) until the bus is unregistered.
-        let entry = unsafe { &*bindings::nvdimm_provider_data(nvdimm).cast::<DimmEntry<P>>() };
+        let entry = unsafe { &*super::dimm_data(nvdimm).cast::<DimmEntry<P>>() };
         // SAFETY: The entry's bus owns it and so outlives it.
         let bus = unsafe { &*entry.bus };
         (bus, &entry.data)

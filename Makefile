@@ -92,8 +92,12 @@ check-host: tools
 	# ACPICA: iasl -d, iasl, acpiexec (Documentation/nvdimm-rs/vmm.rst).
 	CARGO_TARGET_DIR=$(CARGO_TARGET) $(H)/acpica.sh
 
+# Three guests at once on two cores: a guest waits (on the test VMM, on a
+# scenario's deadline, on QEMU) for part of its run, and two at once left
+# about 40 % of the CPU idle.
+JOBS ?= 3
 check-guest: initramfs
-	$(RUNNER) check --arch $(subst $(eval) ,$(comma),$(ARCHES))
+	$(RUNNER) check --jobs $(JOBS) --arch $(subst $(eval) ,$(comma),$(ARCHES))
 
 # The debug lane: every Rust-driver scenario (and the Rust KUnit suites) on
 # the debug kernels; any lockdep, KASAN, atomic-sleep, debug-objects or

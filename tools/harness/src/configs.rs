@@ -73,7 +73,7 @@ pub(crate) fn guest_config(
     GuestConfig {
         arch: arch.to_string(),
         kernel: ctx.kernel(arch),
-        initrd: ctx.build_dir(arch).join("initramfs.cpio.gz"),
+        initrd: ctx.build_dir(arch).join("initramfs.cpio"),
         cmdline: format!(
             "scenario={} driver={driver} boot={boot} platform={}{} {}",
             sc.name,

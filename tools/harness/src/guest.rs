@@ -358,9 +358,12 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
         ),
         // The default CPU model makes Debian's ppc64el ndctl die with
         // SIGILL under TCG, and POWER10 is out of reach (see powerpc.rst).
+        // VOF, QEMU's minimal firmware for a kernel it loads itself,
+        // instead of SLOF: SLOF takes 10 to 20 s of TCG time before the
+        // kernel starts, VOF under one.
         "ppc64le" => (
             "qemu-system-ppc64",
-            Props::machine("pseries"),
+            Props::machine("pseries").with("x-vof", true),
             Some("POWER9"),
             "hvc0",
             "/dev/hvc1",
@@ -399,6 +402,20 @@ fn qemu_args(cfg: &GuestConfig, accel: Accel) -> Result<(String, Vec<String>), G
     c.qmp(&cfg.qmp_socket);
     if cfg.arch == "powernv" {
         powernv_bmc(&mut c);
+    }
+    if cfg.arch == "ppc64le" {
+        // VOF, unlike SLOF, leaves the NVRAM unformatted, and the kernel
+        // warns about a 0-length partition: give it one formatted by
+        // `run` (see `nvram_image`).
+        c.args([
+            "-drive".to_string(),
+            format!(
+                "file={},if=none,id=nvram,format=raw",
+                nvram_path(cfg).display()
+            ),
+            "-global".to_string(),
+            "spapr-nvram.drive=nvram".to_string(),
+        ]);
     }
     if !cfg.trace_events.is_empty() {
         for ev in &cfg.trace_events {
@@ -610,6 +627,39 @@ fn vmm_hotplug(cfg: &GuestConfig, nv: &Nvdimm) -> Result<(), GuestError> {
     }
 }
 
+/// The pseries guest's NVRAM: next to the boot's results file, one per boot
+/// (the kernel writes its partitions into it).
+fn nvram_path(cfg: &GuestConfig) -> PathBuf {
+    cfg.results.with_extension("nvram")
+}
+
+/// Bytes of the pseries NVRAM (QEMU's default size).
+const NVRAM_BYTES: usize = 64 << 10;
+
+/// An NVRAM as firmware leaves it for the kernel
+/// (`arch/powerpc/kernel/nvram_64.c`): one free-space partition (signature
+/// 0x7f, name twelve `w`) over all of it. The header is the signature, a
+/// checksum, the length in 16-byte blocks (big-endian) and the name; the
+/// checksum folds the signature, the length and the name read as six
+/// native (here little-endian) 16-bit words into one byte.
+pub fn nvram_image() -> Vec<u8> {
+    let mut image = vec![0u8; NVRAM_BYTES];
+    let blocks = (NVRAM_BYTES / 16) as u16;
+    let name = [b'w'; 12];
+    let mut sum: u32 = 0x7f + u32::from(blocks);
+    for pair in name.chunks_exact(2) {
+        sum += u32::from(u16::from_le_bytes([pair[0], pair[1]]));
+    }
+    let sum = ((sum & 0xffff) + (sum >> 16)) & 0xffff;
+    let swapped = (sum >> 8) + (sum << 8);
+    let checksum = (((sum + swapped) >> 8) & 0xff) as u8;
+    image[0] = 0x7f;
+    image[1] = checksum;
+    image[2..4].copy_from_slice(&blocks.to_be_bytes());
+    image[4..16].copy_from_slice(&name);
+    image
+}
+
 /// Boots the guest and waits for it to end.
 pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
     for f in [&cfg.kernel, &cfg.initrd] {
@@ -619,6 +669,10 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
     }
     for nv in &cfg.nvdimms {
         nv.ensure_file()?;
+    }
+    if cfg.arch == "ppc64le" && cfg.platform == Platform::Qemu {
+        let path = nvram_path(cfg);
+        std::fs::write(&path, nvram_image()).map_err(file_error(&path))?;
     }
     let accel = Accel::detect(&cfg.arch);
     let (bin, args) = qemu_args(cfg, accel)?;
@@ -820,7 +874,7 @@ mod tests {
             args,
             [
                 "-machine",
-                "pseries",
+                "pseries,x-vof=on",
                 "-cpu",
                 "POWER9",
                 "-m",
@@ -840,6 +894,10 @@ mod tests {
                 "file:/r/results",
                 "-qmp",
                 "unix:/r/qmp.sock,server=on,wait=off",
+                "-drive",
+                "file=/r/results.nvram,if=none,id=nvram,format=raw",
+                "-global",
+                "spapr-nvram.drive=nvram",
                 "-object",
                 "memory-backend-file,id=nvmem0,share=on,mem-path=/tmp/d.img,size=268566528,pmem=on",
                 "-device",
@@ -858,6 +916,16 @@ mod tests {
                 "console=hvc0 results=/dev/hvc1 panic=-1 ",
             ]
         );
+    }
+
+    #[test]
+    fn nvram_is_one_free_partition() {
+        let image = nvram_image();
+        assert_eq!(image.len(), 65536);
+        // 0x7f + 4096 + 6 * 0x7777 = 0x2dd49 -> 0xdd4b -> 0x29.
+        assert_eq!(&image[..4], &[0x7f, 0x29, 0x10, 0x00]);
+        assert_eq!(&image[4..16], b"wwwwwwwwwwww");
+        assert!(image[16..].iter().all(|&b| b == 0));
     }
 
     #[test]

@@ -41,13 +41,15 @@ BACKPORTS_PKGS=()
 if want_arch x86_64; then
 	# The x86 guest's userspace is the host's own binaries.
 	APT_PKGS+=(busybox-static ndctl e2fsprogs)
+	# The x86 kernels are lz4-compressed (arch/x86/configs/nvdimm_rs.config).
+	APT_PKGS+=(lz4)
 	BACKPORTS_PKGS+=(qemu-system-x86)
 fi
 if want_arch ppc64le; then
 	# The linker of the cross-built guest tools and the C runtime it links
 	# (Scrt1.o, crti.o, libc), which gcc-powerpc64le-linux-gnu only recommends.
 	APT_PKGS+=(gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross)
-	# qemu-system-data holds the firmware: SLOF for pseries, skiboot.lid
+	# qemu-system-data holds the firmware: VOF for pseries, skiboot.lid
 	# for the PowerNV guest (harness architecture powernv, which needs
 	# nothing else that ppc64le does not).
 	BACKPORTS_PKGS+=(qemu-system-ppc qemu-system-data)
@@ -240,10 +242,14 @@ EOA
 # QEMU's powernv machines load skiboot.lid from its data directory when no
 # -bios is given: the file must be there, and be the one QEMU looks up.
 SKIBOOT=/usr/share/qemu/skiboot.lid
-skiboot_found() {
-	[ -s "$SKIBOOT" ] || { echo "$SKIBOOT missing"; return 1; }
-	qemu-system-ppc64 -L help 2>&1 | grep -qx "$(dirname "$SKIBOOT")" ||
-		{ echo "qemu-system-ppc64 -L help does not list $(dirname "$SKIBOOT")"; return 1; }
+VOF=/usr/share/qemu/vof.bin
+firmware_found() { # FILE: a firmware image where qemu-system-ppc64 looks for it
+	[ -s "$1" ] || { echo "$1 missing"; return 1; }
+	qemu-system-ppc64 -L help 2>&1 | grep -qx "$(dirname "$1")" ||
+		{ echo "qemu-system-ppc64 -L help does not list $(dirname "$1")"; return 1; }
+}
+lz4_round_trip() {
+	[ "$(echo nvdimm-rs | lz4 -q -c | lz4 -q -d -c)" = nvdimm-rs ]
 }
 ppc_c_links() {
 	c_links powerpc64le-linux-gnu-gcc && elf_machine "$PROOF_DIR/c-powerpc64le-linux-gnu-gcc" PowerPC64
@@ -281,12 +287,15 @@ prove_all() {
 		prove "busybox (static)" busybox-static test -x /bin/busybox
 		prove "ndctl" ndctl version_is ndctl '^[0-9]+'
 		prove "mke2fs" e2fsprogs test -x /sbin/mke2fs
+		prove "lz4 compresses and decompresses (the x86 kernel image)" lz4 lz4_round_trip
 	fi
 	if want_arch ppc64le; then
 		prove "qemu-system-ppc64 $QEMU_VERSION" "qemu-system-ppc (bookworm-backports)" \
 			version_is qemu-system-ppc64 "version $QEMU_VERSION"
 		prove "skiboot.lid, the PowerNV guest's firmware ($SKIBOOT)" "qemu-system-data (bookworm-backports)" \
-			skiboot_found
+			firmware_found "$SKIBOOT"
+		prove "vof.bin, the pseries guest's firmware ($VOF)" "qemu-system-data (bookworm-backports)" \
+			firmware_found "$VOF"
 		prove "powerpc64le-linux-gnu-gcc links a C program" \
 			"gcc-powerpc64le-linux-gnu libc6-dev-ppc64el-cross" ppc_c_links
 		prove "rustc links a $RUST_TARGET program (sysroot $RUST_SYSROOT)" \

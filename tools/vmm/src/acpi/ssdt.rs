@@ -619,6 +619,10 @@ pub fn ssdt(
     // its handle.
     for slot in 0..dimms.len() + hotplug_slots {
         let handle = slot as u64 + 1;
+        // A DIMM described in the NFIT only (`acpi-device=off`).
+        if dimms.get(slot).is_some_and(|d| !d.config.acpi_device) {
+            continue;
+        }
         let mut dev = vec![aml::name_obj("_ADR", int(handle)), dsm(handle as u32)];
         if dimms
             .get(slot)

@@ -353,6 +353,9 @@ impl Platform {
         if config.label_methods.methods() {
             return Err(PlatformError::HotplugLabelMethods);
         }
+        if !config.acpi_device {
+            return Err(PlatformError::HotplugNoDevice);
+        }
         if config.intel_state.is_some() {
             return Err(PlatformError::HotplugIntelState);
         }
@@ -375,7 +378,7 @@ impl Platform {
         room.slots -= 1;
         self.dimms.push(model);
         self.placed.push(new.clone());
-        self.fit = crate::acpi::nfit::nfit_body(&self.placed, room.capabilities);
+        self.fit = crate::acpi::nfit::nfit_body(&self.placed, &[], room.capabilities);
         room.backend
             .notify(Notification::Update)
             .map_err(PlatformError::Backend)?;

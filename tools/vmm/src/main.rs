@@ -200,13 +200,6 @@ enum UsageError {
     },
     #[error("--malformed-nfit tests the static NFIT: leave out --hotplug-slots")]
     MalformedWithHotplug,
-    #[error("--spa ranges are in the static NFIT only: leave out --hotplug-slots")]
-    SpaWithHotplug,
-    #[error(
-        "acpi-device=off: the hotplug notification names every DIMM's device: leave out \
-         --hotplug-slots"
-    )]
-    NoDeviceWithHotplug,
     #[error("--spa ranges are not part of a --malformed-nfit table: leave out one or the other")]
     SpaWithMalformed,
     #[error("{}: used by an --spa range and another range or NVDIMM", .0.display())]
@@ -366,12 +359,6 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
         if cli.nvdimm.is_empty() {
             return Err(UsageError::MalformedNeedsOne(m.name()));
         }
-    }
-    if cli.hotplug_slots > 0 && cli.nvdimm.iter().any(|d| !d.acpi_device) {
-        return Err(UsageError::NoDeviceWithHotplug);
-    }
-    if !cli.spa.is_empty() && cli.hotplug_slots > 0 {
-        return Err(UsageError::SpaWithHotplug);
     }
     if !cli.spa.is_empty() && cli.malformed_nfit.is_some() {
         return Err(UsageError::SpaWithMalformed);

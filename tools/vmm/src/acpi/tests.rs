@@ -270,8 +270,17 @@ fn a_dimm_without_its_device() {
         port: 0xa40,
         pci_slot: 0x10,
     };
-    let ns = decode(&ssdt(&d, db, None, 0)[36..]).expect("the SSDT decodes");
+    let notify = NotifyLine {
+        port: 0xa50,
+        irq: 5,
+    };
+    let t = ssdt(&d, db, Some(notify), 1);
+    let ns = decode(&t[36..]).expect("the SSDT decodes");
+    // Neither a device nor the GED's notification names the missing one.
+    assert!(!t.windows(4).any(|w| w == b"NV01"));
     let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
+    // The hotplug slot has its device.
+    assert!(get("\\_SB_.NVDR.NV02._DSM").is_some());
     assert_eq!(get("\\_SB_.NVDR.NV00._DSM"), Some(Object::Method(4, true)));
     assert!(get("\\_SB_.NVDR.NV01").is_none());
     assert!(get("\\_SB_.NVDR.NV01._DSM").is_none());

@@ -435,7 +435,7 @@ fn init_ars() -> bool {
     !module_parameters::no_init_ars.value()
 }
 
-/// A persistent-memory range's NUMA node and target node, as C's
+/// A range's NUMA node and target node, as C's
 /// `acpi_nfit_register_region()` gives them: from the range's proximity
 /// domain when the firmware marks it valid (the nearest online node, and
 /// the domain's own node), and where that names no node, from the address
@@ -1614,6 +1614,8 @@ impl NfitDriver {
         persistence: Option<Persistence>,
     ) -> Result<Option<RegionId>> {
         let kind = spa.kind();
+        // First, as C (which says so for a control region too).
+        let (numa_node, target_node) = region_nodes(dev, spa);
         let mut entries = KVec::new();
         let mut mappings = KVec::new();
         // Index 0 is no range: its memory devices map nothing (C).
@@ -1669,7 +1671,6 @@ impl NfitDriver {
         if kind.is_virtual() {
             mappings.clear();
         }
-        let (numa_node, target_node) = region_nodes(dev, spa);
         let id = bus
             .add_region(
                 spa.range_index,

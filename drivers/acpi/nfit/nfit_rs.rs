@@ -4,8 +4,9 @@
 //!
 //! Reads the NFIT (through `_FIT` when the platform has it, as the C driver
 //! does), validates all of it before registering anything, and registers an
-//! nvdimm bus with one DIMM per NFIT device handle and one pmem region per
-//! persistent-memory SPA range, through `kernel::nvdimm`. Labels go through
+//! nvdimm bus with one DIMM per NFIT device handle and one region per
+//! persistent-memory, volatile or virtual disk/CD SPA range, through
+//! `kernel::nvdimm`. Labels go through
 //! the Intel `_DSM` functions 4/5/6, or `_LSI`/`_LSR`/`_LSW` on DIMMs of
 //! the other `_DSM` families (Hyper-V's). The result is meant to be
 //! indistinguishable from the C `nfit` driver's for `ndctl`: the same
@@ -58,7 +59,7 @@ mod scrub;
 mod table;
 
 use scrub::{Scrub, ScrubbedBus, Scrubber};
-use table::{Dcr, Memdev, Nfit};
+use table::{Dcr, Memdev, Nfit, SpaKind};
 
 /// `_DSM` interface of the NVDIMM root device (ARS, error injection).
 const ROOT_DSM: Guid = Guid::new(
@@ -81,7 +82,9 @@ const DCR_MFG_INFO_VALID: u8 = 1;
 /// What the driver knows of one DIMM.
 #[pin_data]
 struct Dimm {
-    node: Node,
+    /// The DIMM's ACPI device; `None` for a DIMM registered without one
+    /// (`force_enable_dimms`), whose firmware calls fail with `ENOTTY`.
+    node: Option<Node>,
     handle: u32,
     physical_id: u16,
     /// Memory device flags of all the DIMM's mappings, or-ed.
@@ -131,10 +134,16 @@ impl core::fmt::Display for DimmIdText<'_> {
 }
 
 impl Dimm {
+    /// The DIMM's ACPI device: as C's `acpi_nfit_ctl()`, a DIMM without
+    /// one answers no call (`ENOTTY`).
+    fn acpi(&self) -> Result<&Node> {
+        self.node.as_ref().ok_or(ENOTTY)
+    }
+
     /// Calls a function of the DIMM's `_DSM` family.
     fn call_dsm(&self, func: u64, input: Option<&[u8]>) -> Result<acpi::node::Object> {
         let d = self.dsm.ok_or(ENOTTY)?;
-        self.node.evaluate_dsm(
+        self.acpi()?.evaluate_dsm(
             &Guid(d.info.guid),
             dsm::revision(d.info.family, func),
             func,
@@ -184,7 +193,7 @@ impl Dimm {
         let obj;
         let answer: &[u8] = if self.label_methods {
             let pkg = self
-                .node
+                .acpi()?
                 .evaluate(
                     c"_LSR",
                     &[
@@ -212,7 +221,7 @@ impl Dimm {
         let flat;
         let status: &[u8] = if self.label_methods {
             let obj = self
-                .node
+                .acpi()?
                 .evaluate(
                     c"_LSW",
                     &[
@@ -426,7 +435,7 @@ fn init_ars() -> bool {
     !module_parameters::no_init_ars.value()
 }
 
-/// A persistent-memory range's NUMA node and target node, as C's
+/// A range's NUMA node and target node, as C's
 /// `acpi_nfit_register_region()` gives them: from the range's proximity
 /// domain when the firmware marks it valid (the nearest online node, and
 /// the domain's own node), and where that names no node, from the address
@@ -586,9 +595,9 @@ impl Provider for NfitBus {
         let obj;
         let answer: &[u8] = if dimm.label_methods {
             let pkg = dimm
-                .node
-                .evaluate(c"_LSI", &[])
+                .acpi()
                 .ok()
+                .and_then(|n| n.evaluate(c"_LSI", &[]).ok())
                 .flatten()
                 .ok_or(EINVAL)?;
             flat = package_bytes(pkg.get()).map_err(|_| EINVAL)?;
@@ -1261,15 +1270,26 @@ impl Platform {
         let dev = &*self.dev;
         // One DIMM per device handle, in handle order (the C driver sorts
         // them so, which decides the nmemN names), each described by the
-        // first memory device entry that names it.
+        // first memory device entry that names it. As C's `nfit_mem_init()`,
+        // only entries that map a persistent-memory or control-region range,
+        // or no range (index 0), make a DIMM: one that only volatile or
+        // virtual ranges map is not registered.
+        let makes_dimm = |m: &Memdev| {
+            m.range_index == 0
+                || nfit.spas().any(|s| {
+                    s.range_index == m.range_index
+                        && matches!(s.kind(), SpaKind::Pmem | SpaKind::Dcr)
+                })
+        };
         let mut firsts: KVec<Memdev> = KVec::new();
         for (i, m) in nfit.memdevs().enumerate() {
             let known = reg.dimms.iter().any(|(h, _)| *h == m.device_handle);
-            if !known
+            if makes_dimm(&m)
+                && !known
                 && !nfit
                     .memdevs()
                     .take(i)
-                    .any(|o| o.device_handle == m.device_handle)
+                    .any(|o| o.device_handle == m.device_handle && makes_dimm(&o))
             {
                 firsts.push(m, GFP_KERNEL)?;
             }
@@ -1279,7 +1299,9 @@ impl Platform {
             if let Some((id, events)) = NfitDriver::add_dimm(dev, &self.bus, &self.root, &nfit, m)?
             {
                 reg.dimms.push((m.device_handle, id), GFP_KERNEL)?;
-                reg.dimm_events.push(events, GFP_KERNEL)?;
+                if let Some(events) = events {
+                    reg.dimm_events.push(events, GFP_KERNEL)?;
+                }
             }
         }
 
@@ -1291,23 +1313,49 @@ impl Platform {
         } else {
             None
         };
+        // As C's `acpi_nfit_register_regions()`: persistent and volatile
+        // memory ranges become regions and are scrubbed, virtual disks and
+        // CDs become regions without a scrub (even with range index 0),
+        // control regions are checked as C checks them but are no region,
+        // block-data windows and unknown ranges are left alone.
         let mut new = KVec::new();
-        for spa in nfit.spas().filter(|s| s.is_pmem() && s.range_index != 0) {
-            if reg.spas.contains(&spa) {
+        for spa in nfit.spas() {
+            let kind = spa.kind();
+            let region = match kind {
+                SpaKind::Pmem | SpaKind::Volatile | SpaKind::Dcr => spa.range_index != 0,
+                k => k.is_virtual(),
+            };
+            if !region || reg.spas.contains(&spa) {
                 continue;
             }
             let id = NfitDriver::add_region(dev, &self.bus, &nfit, &spa, &reg.dimms, persistence)?;
             reg.spas.push(spa, GFP_KERNEL)?;
+            let Some(id) = id else {
+                continue;
+            };
             new.push(id, GFP_KERNEL)?;
             let nfit_bus = self.bus.provider();
-            nfit_bus
-                .ranges
-                .lock()
-                .push((spa.address, spa.length, id), GFP_KERNEL)?;
-            if nfit_bus.ars_supported() {
+            // As C's machine-check handler: persistent memory only.
+            if kind == SpaKind::Pmem {
                 nfit_bus
-                    .scrubber
-                    .add_range(&self.bus, spa.address, spa.length, id, init_ars())?;
+                    .ranges
+                    .lock()
+                    .push((spa.address, spa.length, id), GFP_KERNEL)?;
+            }
+            let ars_type = match kind {
+                SpaKind::Pmem => ars::ARS_PERSISTENT,
+                SpaKind::Volatile => ars::ARS_VOLATILE,
+                _ => continue,
+            };
+            if nfit_bus.ars_supported() {
+                nfit_bus.scrubber.add_range(
+                    &self.bus,
+                    spa.address,
+                    spa.length,
+                    id,
+                    ars_type,
+                    init_ars(),
+                )?;
             }
         }
         Ok(new)
@@ -1580,21 +1628,37 @@ impl NfitDriver {
         root: &Node,
         nfit: &Nfit<'_>,
         m: &Memdev,
-    ) -> Result<Option<(DimmId, DimmNotifier)>> {
+    ) -> Result<Option<(DimmId, Option<DimmNotifier>)>> {
         let handle = m.device_handle;
-        let Some(node) = root.child(u64::from(handle)) else {
+        let node = root.child(u64::from(handle));
+        if node.is_none() {
             dev_err!(
                 dev,
                 "no ACPI.NFIT device with _ADR {handle:#x}, disabling...\n"
             );
-            return Ok(None);
-        };
+            // As C: `force_enable_dimms` registers it all the same.
+            if !module_parameters::force_enable_dimms.value() {
+                return Ok(None);
+            }
+        }
         let same = || nfit.memdevs().filter(move |o| o.device_handle == handle);
         let flags = same().fold(0, |f, o| f | o.flags);
         let pmem = same().any(|o| nfit.spa(o.range_index).is_some_and(|s| s.is_pmem()));
         // `parse` guarantees the control region exists.
         let dcr = nfit.dcr(m.region_index).ok_or(EINVAL)?;
-        let found = probe_dimm(dev, &node, handle);
+        let found = match &node {
+            Some(n) => probe_dimm(dev, n, handle),
+            // As C's `acpi_nfit_add_dimm()`: of the Intel family, with no
+            // functions and no labels.
+            None => DimmInterface {
+                dsm: dsm::FAMILIES
+                    .iter()
+                    .find(|f| f.family == dsm::FAMILY_INTEL)
+                    .map(|info| DimmDsm { info, mask: 0 }),
+                label: None,
+                label_methods: false,
+            },
+        };
         let mut hints: KVec<u64> = KVec::new();
         if let Some(f) = nfit.flush_hints(handle) {
             for a in f.addresses().take(MAX_FLUSH_HINTS) {
@@ -1612,7 +1676,10 @@ impl NfitDriver {
         };
         let key_id = CString::try_from_fmt(fmt!("{}", TableMessage(DimmIdText(&dcr))))?;
         let intel_dsm = found.dsm.filter(|d| d.info.family == dsm::FAMILY_INTEL);
-        let shutdown = intel_dsm.map_or_else(Default::default, |d| shutdown_status(&node, d));
+        let shutdown = match (&node, intel_dsm) {
+            (Some(n), Some(d)) => shutdown_status(n, d),
+            _ => Default::default(),
+        };
         let nfit_bus = bus.provider();
         let features = DimmFeatures {
             // As C: the Intel functions 1-9 that are native commands of the
@@ -1655,6 +1722,9 @@ impl NfitDriver {
         if flags & failed != 0 {
             dev_err!(dev, "DIMM {handle:#x} reports error flags {flags:#x}\n");
         }
+        let Some(events_node) = events_node else {
+            return Ok(Some((id, None)));
+        };
         let events = Notifier::install(
             events_node,
             try_pin_init!(DimmEvents {
@@ -1662,9 +1732,12 @@ impl NfitDriver {
             }),
         )
         .inspect_err(|_| dev_err!(dev, "DIMM {handle:#x}: notification handler failed\n"))?;
-        Ok(Some((id, events)))
+        Ok(Some((id, Some(events))))
     }
 
+    /// Registers the region of a persistent-memory, volatile or virtual
+    /// range as C's `acpi_nfit_register_region()`; a control-region range
+    /// gets C's checks of its DIMMs and no region (`None`).
     fn add_region(
         dev: &device::Device,
         bus: &Bus<NfitBus>,
@@ -1672,10 +1745,17 @@ impl NfitDriver {
         spa: &table::Spa,
         dimms: &[(u32, DimmId)],
         persistence: Option<Persistence>,
-    ) -> Result<RegionId> {
+    ) -> Result<Option<RegionId>> {
+        let kind = spa.kind();
+        // First, as C (which says so for a control region too).
+        let (numa_node, target_node) = region_nodes(dev, spa);
         let mut entries = KVec::new();
         let mut mappings = KVec::new();
-        for m in nfit.memdevs_of(spa.range_index) {
+        // Index 0 is no range: its memory devices map nothing (C).
+        let memdevs = nfit
+            .memdevs_of(spa.range_index)
+            .filter(|_| spa.range_index != 0);
+        for m in memdevs {
             let Some(&(_, id)) = dimms.iter().find(|(h, _)| *h == m.device_handle) else {
                 dev_err!(
                     dev,
@@ -1712,12 +1792,23 @@ impl NfitDriver {
         for (m, pos) in mappings.iter_mut().zip(set.positions.iter()) {
             m.position = i32::from(*pos);
         }
-        let (numa_node, target_node) = region_nodes(dev, spa);
+        let region_kind = match kind {
+            SpaKind::Pmem => RegionKind::Pmem,
+            k if k.is_volatile() => RegionKind::Volatile,
+            // As C: a persistent virtual disk or CD is a pmem region.
+            k if k.is_virtual() => RegionKind::Pmem,
+            _ => return Ok(None),
+        };
+        // As C, a virtual range's memory devices give no capacity (C passes
+        // zero-sized mappings, which the abstraction refuses): none.
+        if kind.is_virtual() {
+            mappings.clear();
+        }
         let id = bus
             .add_region(
                 spa.range_index,
                 &RegionOptions {
-                    kind: RegionKind::Pmem,
+                    kind: region_kind,
                     start: spa.address,
                     size: spa.length,
                     mappings: &mappings,
@@ -1742,7 +1833,7 @@ impl NfitDriver {
                     spa.range_index
                 )
             })?;
-        Ok(id)
+        Ok(Some(id))
     }
 }
 
@@ -1787,6 +1878,11 @@ kernel::module_platform_driver! {
         no_init_ars: bool {
             default: false,
             description: "Skip ARS run at nfit init time",
+            perm: 0o444,
+        },
+        force_enable_dimms: bool {
+            default: false,
+            description: "Ignore _STA (ACPI DIMM device) status",
             perm: 0o444,
         },
     },

@@ -202,7 +202,10 @@ pub fn walk(nfit: &Nfit<'_>) {
                         length: spa.length
                     }));
                 }
-                let _ = (spa.is_pmem(), spa.is_volatile());
+                let kind = spa.kind();
+                assert_eq!(kind == table::SpaKind::Pmem, spa.is_pmem());
+                assert_eq!(kind == table::SpaKind::Volatile, spa.is_volatile());
+                assert!(!(kind.is_virtual() && kind == table::SpaKind::Volatile));
             }
             Subtable::Memdev(m) => {
                 let (handle, index) = (m.device_handle, m.range_index);

@@ -1179,3 +1179,31 @@ fn sort_like_kernel_swaps_two_equal_elements() {
     let set = interleave_set(&[(0, a), (0, b)], nd_fletcher64).unwrap();
     assert_eq!(set.positions[..2], [1, 0]);
 }
+
+#[test]
+fn spa_kinds_by_guid() {
+    use table::SpaKind::*;
+    let cases = [
+        (table::guid::VOLATILE, Volatile, false, true),
+        (table::guid::PM, Pmem, false, false),
+        (table::guid::DCR, Dcr, false, false),
+        (table::guid::BDW, Bdw, false, false),
+        (table::guid::VOLATILE_DISK, VolatileDisk, true, true),
+        (table::guid::VOLATILE_CD, VolatileCd, true, true),
+        (table::guid::PERSISTENT_DISK, PersistentDisk, true, false),
+        (table::guid::PERSISTENT_CD, PersistentCd, true, false),
+        ([0x5a; 16], Unknown, false, false),
+    ];
+    for (guid, kind, virt, volatile) in cases {
+        let spa = builder::SpaEntry {
+            guid,
+            ..builder::SpaEntry::default()
+        };
+        let t = builder::wrap(&spa.bytes());
+        let n = table::Nfit::parse(&t).unwrap();
+        let parsed = n.spas().next().unwrap();
+        assert_eq!(parsed.kind(), kind, "{guid:02x?}");
+        assert_eq!(kind.is_virtual(), virt, "{kind:?}");
+        assert_eq!(kind.is_volatile(), volatile, "{kind:?}");
+    }
+}

@@ -528,7 +528,10 @@ check_ssdt() {
 	fi
 	if [ -n "$evt" ]; then
 		# The GED's _EVT: the low five bits of each byte (see aml::ged).
-		local past=$((${#dimms[@]} + 2))
+		# Past the last DIMM device's slot (a DIMM may have none:
+		# acpi-device=off).
+		local last=${dimms[${#dimms[@]} - 1]}
+		local past=$((16#${last#NV} + 1 + 2))
 		cmd "execute \\UEMP" none
 		cmd "evaluate \\_SB.NVGE._EVT 0" "N:NVDR:80 none" # nothing read: re-read _FIT
 		cmd "execute \\UART 0x80" none

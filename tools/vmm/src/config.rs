@@ -78,6 +78,8 @@ pub enum ConfigError {
     NeedsIntel(&'static str),
     #[error("intel=on: the DIMM is of the Intel family, label-methods=on makes it Microsoft's")]
     IntelWithMethods,
+    #[error("acpi-device=off: the DIMM has no ACPI device to serve {0}")]
+    NoDeviceFor(&'static str),
     #[error("overwrite-ms={0}: expected 0 to {MAX_OVERWRITE_MS}")]
     BadOverwriteTime(String),
     #[error(
@@ -137,6 +139,20 @@ pub enum ConfigError {
     AddressSpace,
     #[error("NVDIMMs reach the flush hint page at 64 GiB")]
     ReachesFlushPage,
+    #[error("--spa {0}: expected a range type first: volatile, vdisk, vcd, pdisk or pcd")]
+    BadSpaType(String),
+    #[error(
+        "--spa volatile needs dimm=N, the handle of the --nvdimm that maps it (1 for the first)"
+    )]
+    SpaNeedsDimm,
+    #[error("--spa {0}: a virtual disk or CD is mapped by no DIMM (leave out dimm=)")]
+    SpaDimmOnVirtual(&'static str),
+    #[error("dimm={0}: expected the handle of an --nvdimm (1 for the first)")]
+    BadSpaDimm(String),
+    #[error("--spa dimm={0}: there is no such --nvdimm")]
+    SpaNoDimm(u32),
+    #[error("at most {MAX_SPAS} --spa ranges")]
+    TooManySpas,
 }
 
 /// The sizes a backing file must hold, as the option gave them: an
@@ -189,6 +205,11 @@ pub struct NvdimmConfig {
     pub intel_state: Option<PathBuf>,
     /// `overwrite-ms=N`: how long an Intel overwrite takes.
     pub overwrite_ms: u64,
+    /// `acpi-device=off`: the SSDT leaves out the DIMM's device (the
+    /// `_ADR` child of the root device), as firmware may: the NFIT still
+    /// describes the DIMM, which then has no `_DSM` and no label methods
+    /// (Linux registers it with `force_enable_dimms` only).
+    pub acpi_device: bool,
 }
 
 /// How long an Intel overwrite takes by default (`overwrite-ms=`).
@@ -229,6 +250,7 @@ impl NvdimmConfig {
         let mut intel = false;
         let mut intel_state = None;
         let mut overwrite_ms = None;
+        let mut acpi_device = true;
         for kv in key_values(spec) {
             let (k, v) = kv?;
             match k {
@@ -239,6 +261,7 @@ impl NvdimmConfig {
                 "label-methods" => label_methods = LabelMethods::parse(v)?,
                 "flush-hints" => flush_hints = parse_flush_hints(v)?,
                 "intel" => intel = parse_switch(k, v)?,
+                "acpi-device" => acpi_device = parse_switch(k, v)?,
                 "state" => intel_state = Some(PathBuf::from(v)),
                 "overwrite-ms" => {
                     overwrite_ms = Some(
@@ -252,7 +275,7 @@ impl NvdimmConfig {
                     return Err(ConfigError::UnknownKey {
                         key: k.to_string(),
                         known: "path, size, label-size, unarmed, label-methods, flush-hints, \
-                                intel, state, overwrite-ms",
+                                intel, state, overwrite-ms, acpi-device",
                     })
                 }
             }
@@ -276,6 +299,12 @@ impl NvdimmConfig {
         if intel && label_methods.methods() && !label_methods.dsm() {
             return Err(ConfigError::IntelWithMethods);
         }
+        if !acpi_device && intel {
+            return Err(ConfigError::NoDeviceFor("intel=on"));
+        }
+        if !acpi_device && label_methods.methods() {
+            return Err(ConfigError::NoDeviceFor("label-methods="));
+        }
         let mut nv = NvdimmConfig {
             path,
             size: 0,
@@ -286,6 +315,7 @@ impl NvdimmConfig {
             intel,
             intel_state,
             overwrite_ms: overwrite_ms.unwrap_or(DEFAULT_OVERWRITE_MS),
+            acpi_device,
         };
         match size {
             Some(s) => nv.set_size(s)?,
@@ -390,6 +420,9 @@ impl IntelOption {
         }
         if out.label_methods.methods() && !out.label_methods.dsm() {
             return Err(ConfigError::IntelWithMethods);
+        }
+        if !out.acpi_device {
+            return Err(ConfigError::NoDeviceFor("intel=on"));
         }
         Ok(out)
     }
@@ -585,6 +618,199 @@ pub fn place(dimms: &[NvdimmConfig]) -> Result<(Vec<PlacedDimm>, u64), ConfigErr
         });
     }
     Ok((out, next))
+}
+
+/// Guest physical address of the first `--spa` range: past the card's
+/// memory at its largest (which ends at 129 GiB), so apart from every
+/// other device.
+pub const SPA_BASE: u64 = 192 << 30;
+/// The most `--spa` ranges.
+pub const MAX_SPAS: usize = 8;
+/// SPA range index of the first `--spa` range: past QEMU's indexes for
+/// the DIMM slots (2 to 2 * [`MAX_DIMMS`], control regions odd).
+pub const SPA_INDEX_BASE: u16 = 100;
+
+/// The type of a `--spa` range, by the NFIT's address range type GUIDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpaType {
+    /// Volatile memory, mapped by a DIMM past its persistent part.
+    Volatile,
+    /// Virtual disk and CD ranges (a boot image the firmware loaded into
+    /// memory), volatile or persistent: mapped by no DIMM.
+    VolatileDisk,
+    VolatileCd,
+    PersistentDisk,
+    PersistentCd,
+}
+
+impl SpaType {
+    const NAMES: [(&'static str, SpaType); 5] = [
+        ("volatile", SpaType::Volatile),
+        ("vdisk", SpaType::VolatileDisk),
+        ("vcd", SpaType::VolatileCd),
+        ("pdisk", SpaType::PersistentDisk),
+        ("pcd", SpaType::PersistentCd),
+    ];
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| *t)
+    }
+
+    /// The name `--spa` takes.
+    pub fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, t)| *t == self)
+            .map_or("", |(n, _)| n)
+    }
+
+    /// The range type GUID, as the NFIT holds it.
+    pub fn guid(self) -> [u8; 16] {
+        use nfit_table::table::guid;
+        match self {
+            SpaType::Volatile => guid::VOLATILE,
+            SpaType::VolatileDisk => guid::VOLATILE_DISK,
+            SpaType::VolatileCd => guid::VOLATILE_CD,
+            SpaType::PersistentDisk => guid::PERSISTENT_DISK,
+            SpaType::PersistentCd => guid::PERSISTENT_CD,
+        }
+    }
+}
+
+/// One `--spa` option: an SPA range besides the DIMMs' persistent ones,
+/// backed by the file `path` (mapped whole, like a DIMM's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaConfig {
+    pub kind: SpaType,
+    pub path: PathBuf,
+    /// The range's size: the whole backing file.
+    pub size: u64,
+    /// For a volatile range, the NFIT handle of the DIMM that maps it.
+    pub dimm: Option<u32>,
+}
+
+impl SpaConfig {
+    /// Parses `TYPE,path=F[,size=S][,dimm=N]`: TYPE is `volatile` (which
+    /// needs `dimm=`), `vdisk`, `vcd`, `pdisk` or `pcd` (which take none);
+    /// `size` may be left out for an existing file. Checks the values, not
+    /// the file.
+    pub fn parse(spec: &str) -> Result<Self, ConfigError> {
+        let (name, keys) = spec.split_once(',').unwrap_or((spec, ""));
+        let kind = SpaType::parse(name).ok_or_else(|| ConfigError::BadSpaType(name.to_string()))?;
+        let mut path = None;
+        let mut size = None;
+        let mut dimm = None;
+        for kv in key_values(keys) {
+            let (k, v) = kv?;
+            match k {
+                "path" | "mem-path" => path = Some(PathBuf::from(v)),
+                "size" => size = Some(parse_size(v)?),
+                "dimm" => {
+                    dimm = Some(
+                        v.parse::<u32>()
+                            .ok()
+                            .filter(|h| (1..=MAX_DIMMS as u32).contains(h))
+                            .ok_or_else(|| ConfigError::BadSpaDimm(v.to_string()))?,
+                    )
+                }
+                _ => {
+                    return Err(ConfigError::UnknownKey {
+                        key: k.to_string(),
+                        known: "path, size, dimm",
+                    })
+                }
+            }
+        }
+        match (kind, dimm) {
+            (SpaType::Volatile, None) => return Err(ConfigError::SpaNeedsDimm),
+            (SpaType::Volatile, Some(_)) | (_, None) => {}
+            (k, Some(_)) => return Err(ConfigError::SpaDimmOnVirtual(k.name())),
+        }
+        let path = path.ok_or(ConfigError::NoPath)?;
+        let size = match size {
+            Some(s) => s,
+            None => existing_size(&path)?,
+        };
+        if size == 0 || !size.is_multiple_of(SIZE_ALIGN) {
+            return Err(ConfigError::BadSize(size));
+        }
+        Ok(SpaConfig {
+            kind,
+            path,
+            size,
+            dimm,
+        })
+    }
+
+    /// As [`NvdimmConfig::check_file`]: an existing file must be a regular
+    /// file of exactly `size` bytes.
+    pub fn check_file(&self) -> Result<bool, ConfigError> {
+        let sizes = FileSizes {
+            size: self.size,
+            label_size: None,
+        };
+        check_file(&self.path, sizes, self.size)
+    }
+
+    /// Creates the sparse backing file; never touches an existing one.
+    pub fn create_file(&self) -> Result<(), ConfigError> {
+        create_file(&self.path, self.size)
+    }
+}
+
+/// A `--spa` range placed in guest physical memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedSpa {
+    pub config: SpaConfig,
+    /// Its SPA range index.
+    pub index: u16,
+    pub address: u64,
+    /// The DIMM that maps a volatile range: its slot and the DIMM address
+    /// where the range starts (past the DIMM's persistent part).
+    pub mapped_by: Option<(u16, u64)>,
+}
+
+/// Places `--spa` ranges back to back from [`SPA_BASE`], each on a
+/// [`DIMM_ALIGN`] boundary, and finds the DIMMs that map volatile ones.
+pub fn place_spas(spas: &[SpaConfig], dimms: &[PlacedDimm]) -> Result<Vec<PlacedSpa>, ConfigError> {
+    if spas.len() > MAX_SPAS {
+        return Err(ConfigError::TooManySpas);
+    }
+    let mut next = SPA_BASE;
+    let mut out = Vec::new();
+    for (i, s) in spas.iter().enumerate() {
+        let mapped_by = match s.dimm {
+            Some(h) => {
+                let d = dimms
+                    .iter()
+                    .find(|d| u32::from(d.slot) + 1 == h)
+                    .ok_or(ConfigError::SpaNoDimm(h))?;
+                // Each volatile range of a DIMM after the previous ones.
+                let before: u64 = out
+                    .iter()
+                    .filter(|p: &&PlacedSpa| p.mapped_by.is_some_and(|(slot, _)| slot == d.slot))
+                    .map(|p| p.config.size)
+                    .sum();
+                Some((d.slot, d.config.size + before))
+            }
+            None => None,
+        };
+        let address = next;
+        next = address
+            .checked_add(s.size)
+            .and_then(|e| align_up(e, DIMM_ALIGN))
+            .ok_or(ConfigError::AddressSpace)?;
+        out.push(PlacedSpa {
+            config: s.clone(),
+            index: SPA_INDEX_BASE + i as u16,
+            address,
+            mapped_by,
+        });
+    }
+    Ok(out)
 }
 
 /// Platform capabilities, QEMU's `nvdimm-persistence=` values.

@@ -26,7 +26,7 @@ use clap::Parser;
 use nvdimm_testkit::size::parse_size_arg;
 use nvdimm_testkit::{Accel, Exit};
 
-use config::{ConfigError, IntelOption, NvdimmConfig, OcxlConfig, Persistence};
+use config::{ConfigError, IntelOption, NvdimmConfig, OcxlConfig, Persistence, SpaConfig};
 use devices::card::Device;
 use devices::nvdimm::flush::FlushPage;
 use devices::nvdimm::{Platform, PlatformError};
@@ -61,6 +61,15 @@ struct Cli {
     /// intel=on,state=PATH,overwrite-ms=N to that --nvdimm).
     #[arg(long, value_parser = IntelOption::parse)]
     nvdimm_intel: Vec<IntelOption>,
+    /// An SPA range besides the DIMMs' persistent ones:
+    /// TYPE,path=FILE[,size=SIZE][,dimm=N]. TYPE volatile is volatile
+    /// memory that the --nvdimm with NFIT handle N (1 for the first) maps
+    /// past its persistent part; vdisk, vcd, pdisk and pcd are volatile or
+    /// persistent virtual disks and CDs (a loaded image), mapped by no DIMM.
+    /// FILE backs the range (a pc-dimm from 192 GiB); SIZE a multiple of
+    /// 2M, may be left out for an existing file (repeat for more, up to 8).
+    #[arg(long, value_parser = SpaConfig::parse)]
+    spa: Vec<SpaConfig>,
     /// The OpenCAPI pmem card: path=FILE,size=SIZE[,vectors=N]. FILE is
     /// the card's memory (a pc-dimm at 65 GiB; SIZE a multiple of 128M,
     /// 256M to 64G, may be left out for an existing file: the first 128M
@@ -191,6 +200,10 @@ enum UsageError {
     },
     #[error("--malformed-nfit tests the static NFIT: leave out --hotplug-slots")]
     MalformedWithHotplug,
+    #[error("--spa ranges are not part of a --malformed-nfit table: leave out one or the other")]
+    SpaWithMalformed,
+    #[error("{}: used by an --spa range and another range or NVDIMM", .0.display())]
+    SpaSharesFile(PathBuf),
     #[error("--malformed-nfit {0}: needs two NVDIMMs")]
     MalformedNeedsTwo(String),
     #[error("--malformed-nfit {0}: needs an NVDIMM")]
@@ -347,6 +360,17 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
             return Err(UsageError::MalformedNeedsOne(m.name()));
         }
     }
+    if !cli.spa.is_empty() && cli.malformed_nfit.is_some() {
+        return Err(UsageError::SpaWithMalformed);
+    }
+    for (i, a) in cli.spa.iter().enumerate() {
+        let taken = cli.spa[..i].iter().any(|b| b.path == a.path)
+            || cli.nvdimm.iter().any(|d| d.path == a.path)
+            || cli.ocxlpmem.as_ref().is_some_and(|c| c.path == a.path);
+        if taken {
+            return Err(UsageError::SpaSharesFile(a.path.clone()));
+        }
+    }
     if let Some(p) = &cli.console_log {
         host::check_console_log(p, cli.force)?;
     }
@@ -372,7 +396,13 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
         .as_ref()
         .map(OcxlConfig::check_file)
         .transpose()?;
+    let spa_exists: Vec<bool> = cli
+        .spa
+        .iter()
+        .map(SpaConfig::check_file)
+        .collect::<Result<_, _>>()?;
     let (dimms, end) = config::place(&cli.nvdimm)?;
+    let spas = config::place_spas(&cli.spa, &dimms)?;
     if cli.ocxlpmem.is_some()
         && end.max(config::DEVICE_MEMORY_BASE)
             + u64::from(cli.hotplug_slots) * transport::HOTPLUG_ROOM
@@ -395,8 +425,13 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
     if let (Some(c), Some(false)) = (&cli.ocxlpmem, card_exists) {
         c.create_file()?;
     }
+    for (s, e) in cli.spa.iter().zip(spa_exists) {
+        if !e {
+            s.create_file()?;
+        }
+    }
     let caps = cli.nvdimm_persistence.bits();
-    let body = acpi::nfit_body(&dimms, caps);
+    let body = acpi::nfit_body(&dimms, &spas, caps);
     let nfit = match cli.malformed_nfit {
         Some(m) => m.nfit(&dimms, caps),
         None => acpi::nfit(&body),
@@ -422,6 +457,7 @@ fn prepare(cli: &Cli) -> Result<Prepared, UsageError> {
         memory: cli.memory,
         dimms,
         dimms_end: end,
+        spas,
         state_dir: state_dir.path.clone(),
         doorbell_port: cli.doorbell_port,
         mailbox_slot: MAILBOX_SLOT,

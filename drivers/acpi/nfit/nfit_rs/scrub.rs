@@ -51,6 +51,8 @@ struct ScrubRange {
     start: u64,
     len: u64,
     region: RegionId,
+    /// Start ARS type: `ars::ARS_PERSISTENT` or `ars::ARS_VOLATILE`.
+    ars_type: u16,
     short: bool,
     long: bool,
     /// The platform cannot scrub it (C's `ARS_FAILED`): no more requests.
@@ -211,13 +213,16 @@ impl Scrubber {
     /// platform for what it already knows of it, without waiting (C's
     /// `acpi_nfit_init_ars()` and `ars_register()`); a scan follows in the
     /// next pass unless `no_init_ars`. Failures are logged: the range stays
-    /// registered, unscrubbed, as in C.
+    /// registered, unscrubbed, as in C. `ars_type` is the range's scrub type
+    /// (`ars::ARS_PERSISTENT` or `ars::ARS_VOLATILE`), which the platform
+    /// must list among the range's capabilities.
     pub(crate) fn add_range(
         &self,
         bus: &Bus<NfitBus>,
         start: u64,
         len: u64,
         region: RegionId,
+        ars_type: u16,
         long: bool,
     ) -> Result {
         let nfit = bus.provider();
@@ -226,18 +231,22 @@ impl Scrubber {
             start,
             len,
             region,
+            ars_type,
             short: true,
             long,
             failed: true,
         };
         // C's `acpi_nfit_init_ars()`: the platform must scrub the type.
         let cap = nfit.root_dsm(ars::FUNC_ARS_CAP, &ars::range_input(start, len));
-        if cap.is_ok_and(|c| ars::xlat_status(ars::FUNC_ARS_CAP, &[], &c) == 0) {
+        if cap.is_ok_and(|c| {
+            ars::xlat_status(ars::FUNC_ARS_CAP, &[], &c) == 0
+                && ars::status(&c).is_some_and(|st| (st >> 16) as u16 & ars_type != 0)
+        }) {
             range.failed = false;
             // C's `ars_register()`: the previous scan's records now.
             let rc = self.query_poison(bus, &mut st);
             if rc == 0 || rc_is(rc, ENOSPC) || rc_is(rc, EAGAIN) {
-                match self.start(nfit, &mut st, start, len, Scrub::Short) {
+                match self.start(nfit, &mut st, start, len, ars_type, Scrub::Short) {
                     // A scrub by someone else; the next pass retries.
                     Err(e) if e == EBUSY => {}
                     Err(e) => {
@@ -403,8 +412,8 @@ impl Scrubber {
                 i += 1;
                 continue;
             };
-            let (start, len) = (r.start, r.len);
-            match self.start(nfit, st, start, len, kind) {
+            let (start, len, ty) = (r.start, r.len, r.ars_type);
+            match self.start(nfit, st, start, len, ty, kind) {
                 // Someone else started one: try again in a bit.
                 Err(e) if e == EBUSY => return 1,
                 Ok(()) => {
@@ -448,13 +457,14 @@ impl Scrubber {
         st: &mut ScrubState,
         start: u64,
         len: u64,
+        ty: u16,
         kind: Scrub,
     ) -> Result {
         let flags = match kind {
             Scrub::Long => 0,
             Scrub::Short => ars::START_RETURN_PREV_DATA,
         };
-        let input = ars::start_input(start, len, ars::ARS_PERSISTENT, flags);
+        let input = ars::start_input(start, len, ty, flags);
         let out = nfit.root_dsm(ars::FUNC_ARS_START, &input)?;
         match ars::xlat_status(ars::FUNC_ARS_START, &input, &out) {
             0 => {

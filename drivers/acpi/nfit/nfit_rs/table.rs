@@ -107,6 +107,66 @@ pub mod guid {
         0x41, 0xc0, 0x14, 0x91, 0x3c, 0xb6, 0xe7, 0x46, 0xb4, 0xbb, 0x93, 0xc9, 0xfe, 0x36, 0x7a,
         0xe6,
     ];
+    /// Volatile virtual disk (77ab535a-45fc-624b-5560-f7b281d1f96e).
+    pub const VOLATILE_DISK: [u8; 16] = [
+        0x5a, 0x53, 0xab, 0x77, 0xfc, 0x45, 0x4b, 0x62, 0x55, 0x60, 0xf7, 0xb2, 0x81, 0xd1, 0xf9,
+        0x6e,
+    ];
+    /// Volatile virtual CD (3d5abd30-4175-87ce-6d64-d2ade523c4bb).
+    pub const VOLATILE_CD: [u8; 16] = [
+        0x30, 0xbd, 0x5a, 0x3d, 0x75, 0x41, 0xce, 0x87, 0x6d, 0x64, 0xd2, 0xad, 0xe5, 0x23, 0xc4,
+        0xbb,
+    ];
+    /// Persistent virtual disk (5cea02c9-4d07-69d3-269f-4496fbe096f9).
+    pub const PERSISTENT_DISK: [u8; 16] = [
+        0xc9, 0x02, 0xea, 0x5c, 0x07, 0x4d, 0xd3, 0x69, 0x26, 0x9f, 0x44, 0x96, 0xfb, 0xe0, 0x96,
+        0xf9,
+    ];
+    /// Persistent virtual CD (08018188-42cd-bb48-100f-5387d53ded3d).
+    pub const PERSISTENT_CD: [u8; 16] = [
+        0x88, 0x81, 0x01, 0x08, 0xcd, 0x42, 0x48, 0xbb, 0x10, 0x0f, 0x53, 0x87, 0xd5, 0x3d, 0xed,
+        0x3d,
+    ];
+}
+
+/// What an SPA range is, by its type GUID (C's `nfit_spa_type()`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpaKind {
+    Volatile,
+    Pmem,
+    /// NVDIMM control region.
+    Dcr,
+    /// Block data window.
+    Bdw,
+    VolatileDisk,
+    VolatileCd,
+    PersistentDisk,
+    PersistentCd,
+    /// A GUID this table does not know.
+    Unknown,
+}
+
+impl SpaKind {
+    /// A virtual disk or CD (C's `nfit_spa_is_virtual()`): a region
+    /// without DIMMs, registered even with range index 0.
+    pub fn is_virtual(self) -> bool {
+        matches!(
+            self,
+            SpaKind::VolatileDisk
+                | SpaKind::VolatileCd
+                | SpaKind::PersistentDisk
+                | SpaKind::PersistentCd
+        )
+    }
+
+    /// Volatile memory or a volatile virtual disk or CD (C's
+    /// `nfit_spa_is_volatile()`): a volatile region.
+    pub fn is_volatile(self) -> bool {
+        matches!(
+            self,
+            SpaKind::Volatile | SpaKind::VolatileDisk | SpaKind::VolatileCd
+        )
+    }
 }
 
 /// Why a table was rejected.
@@ -325,6 +385,21 @@ impl Spa {
     /// Volatile memory.
     pub fn is_volatile(&self) -> bool {
         self.range_guid == guid::VOLATILE
+    }
+
+    /// The range's type.
+    pub fn kind(&self) -> SpaKind {
+        match self.range_guid {
+            guid::VOLATILE => SpaKind::Volatile,
+            guid::PM => SpaKind::Pmem,
+            guid::DCR => SpaKind::Dcr,
+            guid::BDW => SpaKind::Bdw,
+            guid::VOLATILE_DISK => SpaKind::VolatileDisk,
+            guid::VOLATILE_CD => SpaKind::VolatileCd,
+            guid::PERSISTENT_DISK => SpaKind::PersistentDisk,
+            guid::PERSISTENT_CD => SpaKind::PersistentCd,
+            _ => SpaKind::Unknown,
+        }
     }
 
     /// One past the last byte of the range (cannot overflow after `parse`).

@@ -4,7 +4,7 @@
 use nfit_table::builder;
 
 use super::sdt::sdt;
-use crate::config::PlacedDimm;
+use crate::config::{PlacedDimm, PlacedSpa};
 
 /// The QEMU-compatible description of a DIMM (see `tools/nfit`'s builder
 /// for QEMU's numbering: handle slot + 1, SPA index (slot + 1) << 1, ...).
@@ -18,9 +18,45 @@ pub fn qemu_dimm(d: &PlacedDimm) -> builder::QemuDimm {
     }
 }
 
-/// The NFIT's structures (what `_FIT` returns): QEMU's, plus a flush
-/// hint address structure for each DIMM with `flush-hints=N`.
-pub fn nfit_body(dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
+/// The structures of a `--spa` range: its SPA range structure, and for a
+/// volatile one the memory device map of the DIMM that maps it (its
+/// control region, past its persistent part). Virtual disks and CDs are
+/// mapped by no DIMM.
+pub fn spa_structures(s: &PlacedSpa) -> Vec<u8> {
+    let mut b = builder::SpaEntry {
+        range_index: s.index,
+        flags: nfit_table::table::SPA_PROXIMITY_VALID,
+        proximity_domain: 0,
+        guid: s.config.kind.guid(),
+        address: s.address,
+        length: s.config.size,
+        // Write-back (EFI_MEMORY_WB); not EFI_MEMORY_NV.
+        memory_mapping: 0x8,
+        location_cookie: 0,
+    }
+    .bytes();
+    if let Some((slot, dimm_address)) = s.mapped_by {
+        b.extend(
+            builder::MemdevEntry {
+                device_handle: builder::qemu_handle(slot),
+                range_index: s.index,
+                region_index: builder::qemu_dcr_index(slot),
+                region_size: s.config.size,
+                region_offset: 0,
+                address: dimm_address,
+                interleave_ways: 1,
+                ..builder::MemdevEntry::default()
+            }
+            .bytes(),
+        );
+    }
+    b
+}
+
+/// The NFIT's structures (what `_FIT` returns): QEMU's, a flush hint
+/// address structure for each DIMM with `flush-hints=N`, and the `--spa`
+/// ranges.
+pub fn nfit_body(dimms: &[PlacedDimm], spas: &[PlacedSpa], capabilities: u32) -> Vec<u8> {
     let mut body = builder::Qemu {
         dimms: dimms.iter().map(qemu_dimm).collect(),
         capabilities,
@@ -31,6 +67,9 @@ pub fn nfit_body(dimms: &[PlacedDimm], capabilities: u32) -> Vec<u8> {
             .map(|i| crate::config::flush_hint_address(d.slot, i))
             .collect();
         body.extend(builder::flush(builder::qemu_handle(d.slot), &hints, None));
+    }
+    for s in spas {
+        body.extend(spa_structures(s));
     }
     body
 }

@@ -309,9 +309,10 @@ pub fn notify_byte(n: dsm::Notification) -> Option<u8> {
     }
 }
 
-fn ged(n: NotifyLine, slots: usize) -> Term {
-    // One `If` per DIMM slot: Notify's target must be a name.
+fn ged(n: NotifyLine, slots: usize, has_device: impl Fn(usize) -> bool) -> Term {
+    // One `If` per DIMM slot with a device: Notify's target must be a name.
     let dimm_health: Vec<Term> = (0..slots.min(MAX_NOTIFY_SLOTS))
+        .filter(|&slot| has_device(slot))
         .map(|slot| {
             aml::if_(
                 aml::l_equal(local(3), int(slot as u64 + 2)),
@@ -617,8 +618,13 @@ pub fn ssdt(
     // One child per slot, hot-pluggable ones included (as QEMU does): the
     // OS binds a DIMM it finds in a new _FIT to the device whose _ADR is
     // its handle.
+    // A DIMM described in the NFIT only (`acpi-device=off`) has none.
+    let has_device = |slot: usize| dimms.get(slot).is_none_or(|d| d.config.acpi_device);
     for slot in 0..dimms.len() + hotplug_slots {
         let handle = slot as u64 + 1;
+        if !has_device(slot) {
+            continue;
+        }
         let mut dev = vec![aml::name_obj("_ADR", int(handle)), dsm(handle as u32)];
         if dimms
             .get(slot)
@@ -630,7 +636,7 @@ pub fn ssdt(
     }
     let mut sb = vec![aml::device("NVDR", &root)];
     if let Some(n) = notify {
-        sb.push(ged(n, dimms.len() + hotplug_slots));
+        sb.push(ged(n, dimms.len() + hotplug_slots, has_device));
     }
     let sb = aml::scope("\\_SB", &sb);
     aml::definition_block(b"SSDT", 1, b"NVDIMMRS", &[pci, sb])

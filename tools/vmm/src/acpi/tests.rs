@@ -30,7 +30,7 @@ fn sum(t: &[u8]) -> u8 {
 #[test]
 fn nfit_parses_like_qemus() {
     let d = dimms(2);
-    let t = nfit(&nfit_body(&d, 3));
+    let t = nfit(&nfit_body(&d, &[], 3));
     assert_eq!(sum(&t), 0);
     assert_eq!(&t[0..4], b"NFIT");
     assert_eq!(
@@ -66,7 +66,7 @@ fn flush_hints_in_the_nfit() {
     .map(|s| NvdimmConfig::parse(s).unwrap())
     .collect();
     let d = place(&cfgs).unwrap().0;
-    let t = nfit(&nfit_body(&d, 0));
+    let t = nfit(&nfit_body(&d, &[], 0));
     let n = table::Nfit::parse(&t).expect("our NFIT parses");
     let hints = |h: u32| -> Vec<u64> {
         n.flush_hints(h)
@@ -95,7 +95,7 @@ fn malformed_tables_meet_the_rust_parser_as_c_does() {
         assert_eq!(sum(&t), 0, "{m:?}: checksum still valid");
         // TableLength, SpaUnaligned and friends: whatever the parser
         // thinks, the table differs from the good one.
-        assert_ne!(t, nfit(&nfit_body(&d, 0)), "{m:?}");
+        assert_ne!(t, nfit(&nfit_body(&d, &[], 0)), "{m:?}");
         // As C: a class C's probe fails on (or oopses on) is refused; one
         // C keeps the bus for is parsed, with a warning where C warns or
         // works around it (see vmm-malformed.sh).
@@ -256,4 +256,87 @@ fn ssdt_declares_the_root_and_dimms() {
     assert!(!no_fit
         .iter()
         .any(|(n, _)| n.ends_with("_FIT") || n.contains("NVGE")));
+}
+
+#[test]
+fn a_dimm_without_its_device() {
+    use crate::acpi::aml::decode::{decode, Object};
+    let cfgs: Vec<NvdimmConfig> = ["path=/a,size=512M", "path=/b,size=256M,acpi-device=off"]
+        .iter()
+        .map(|s| NvdimmConfig::parse(s).unwrap())
+        .collect();
+    let d = place(&cfgs).unwrap().0;
+    let db = Doorbell {
+        port: 0xa40,
+        pci_slot: 0x10,
+    };
+    let notify = NotifyLine {
+        port: 0xa50,
+        irq: 5,
+    };
+    let t = ssdt(&d, db, Some(notify), 1);
+    let ns = decode(&t[36..]).expect("the SSDT decodes");
+    // Neither a device nor the GED's notification names the missing one.
+    assert!(!t.windows(4).any(|w| w == b"NV01"));
+    let get = |p: &str| ns.iter().find(|(n, _)| n == p).map(|(_, o)| o.clone());
+    // The hotplug slot has its device.
+    assert!(get("\\_SB_.NVDR.NV02._DSM").is_some());
+    assert_eq!(get("\\_SB_.NVDR.NV00._DSM"), Some(Object::Method(4, true)));
+    assert!(get("\\_SB_.NVDR.NV01").is_none());
+    assert!(get("\\_SB_.NVDR.NV01._DSM").is_none());
+    // The NFIT still describes both.
+    let t = nfit(&nfit_body(&d, &[], 0));
+    let n = table::Nfit::parse(&t).unwrap();
+    assert_eq!(n.memdevs().count(), 2);
+}
+
+#[test]
+fn spa_ranges_in_the_nfit() {
+    use crate::config::{place_spas, SpaConfig, SPA_BASE, SPA_INDEX_BASE};
+    let d = dimms(2);
+    let spas: Vec<SpaConfig> = [
+        "volatile,dimm=2,path=/v,size=64M",
+        "pdisk,path=/p,size=16M",
+        "volatile,dimm=2,path=/w,size=2M",
+        "vcd,path=/c,size=4M",
+    ]
+    .iter()
+    .map(|s| SpaConfig::parse(s).unwrap())
+    .collect();
+    let placed = place_spas(&spas, &d).unwrap();
+    let t = nfit(&nfit_body(&d, &placed, 0));
+    let n = table::Nfit::parse(&t).expect("our NFIT parses");
+    let kinds: Vec<_> = n.spas().map(|s| (s.range_index, s.kind())).collect();
+    let i = SPA_INDEX_BASE;
+    assert_eq!(
+        kinds[2..],
+        [
+            (i, table::SpaKind::Volatile),
+            (i + 1, table::SpaKind::PersistentDisk),
+            (i + 2, table::SpaKind::Volatile),
+            (i + 3, table::SpaKind::VolatileCd)
+        ]
+    );
+    let s: Vec<_> = n.spas().skip(2).collect();
+    assert_eq!(s[0].address, SPA_BASE);
+    assert_eq!(s[0].length, 64 << 20);
+    // Each range on its own 128 MiB boundary.
+    assert_eq!(s[1].address, SPA_BASE + (128 << 20));
+    assert_eq!(s[3].address, SPA_BASE + (384 << 20));
+    let mut warnings = 0;
+    n.warnings(|_| warnings += 1);
+    assert_eq!(warnings, 0);
+    // The volatile ranges are mapped by DIMM 2 past its persistent part,
+    // one after the other; the virtual ones by nobody.
+    let v: Vec<_> = n.memdevs().filter(|m| m.range_index >= i).collect();
+    assert_eq!(v.len(), 2);
+    assert!(v
+        .iter()
+        .all(|m| m.device_handle == 2 && m.region_index == 5));
+    assert_eq!((v[0].address, v[0].region_size), (512 << 20, 64 << 20));
+    assert_eq!(
+        (v[1].address, v[1].region_size),
+        ((512 + 64) << 20, 2 << 20)
+    );
+    assert_eq!(n.memdevs_of(i + 1).count(), 0);
 }

@@ -214,3 +214,69 @@ fn intel_keys() {
     let m = NvdimmConfig::parse("path=/x,size=4M,label-size=128K,label-methods=on").unwrap();
     assert!(IntelOption::parse("1").unwrap().apply(&m).is_err());
 }
+
+#[test]
+fn spa_ranges() {
+    let s = SpaConfig::parse("volatile,dimm=2,path=/v.img,size=64M").unwrap();
+    assert_eq!(s.kind, SpaType::Volatile);
+    assert_eq!((s.size, s.dimm), (64 << 20, Some(2)));
+    let s = SpaConfig::parse("pcd,path=/c.img,size=2M").unwrap();
+    assert_eq!((s.kind, s.dimm), (SpaType::PersistentCd, None));
+    for (name, kind) in [
+        ("vdisk", SpaType::VolatileDisk),
+        ("vcd", SpaType::VolatileCd),
+        ("pdisk", SpaType::PersistentDisk),
+    ] {
+        let s = SpaConfig::parse(&format!("{name},path=/d,size=4M")).unwrap();
+        assert_eq!(s.kind, kind);
+        assert_eq!(s.kind.name(), name);
+    }
+    let e = |s: &str| SpaConfig::parse(s).unwrap_err().to_string();
+    assert!(e("pmem,path=/x,size=2M").contains("expected a range type"));
+    assert!(e("path=/x,size=2M").contains("expected a range type"));
+    assert!(e("volatile,path=/x,size=2M").contains("needs dimm=N"));
+    assert!(e("vdisk,dimm=1,path=/x,size=2M").contains("mapped by no DIMM"));
+    assert!(e("volatile,dimm=0,path=/x,size=2M").contains("dimm=0"));
+    assert!(e("volatile,dimm=17,path=/x,size=2M").contains("dimm=17"));
+    assert!(e("vdisk,path=/x,size=3M").contains("multiple of 2M"));
+    assert!(e("vdisk,path=/x,size=0").contains("multiple of 2M"));
+    assert!(e("vdisk,size=2M").contains("path=FILE"));
+    assert!(e("vdisk,path=/x,size=2M,label-size=128K").contains("unknown key"));
+    // Without size=, the existing file's.
+    let f = tmp("spa-existing.img");
+    std::fs::write(&f, vec![0u8; 2 << 20]).unwrap();
+    let s = SpaConfig::parse(&format!("vdisk,path={}", f.display())).unwrap();
+    assert_eq!(s.size, 2 << 20);
+    assert!(s.check_file().unwrap());
+    let bigger = SpaConfig { size: 4 << 20, ..s };
+    assert!(bigger.check_file().is_err());
+    std::fs::remove_file(&f).unwrap();
+    // Placement: a volatile range needs its DIMM.
+    let (dimms, _) = place(&[NvdimmConfig::parse("path=/a,size=256M").unwrap()]).unwrap();
+    let v = SpaConfig::parse("volatile,dimm=2,path=/v,size=2M").unwrap();
+    assert!(place_spas(&[v], &dimms)
+        .unwrap_err()
+        .to_string()
+        .contains("no such --nvdimm"));
+    let many: Vec<_> = (0..=MAX_SPAS)
+        .map(|i| SpaConfig::parse(&format!("vdisk,path=/d{i},size=2M")).unwrap())
+        .collect();
+    assert!(matches!(
+        place_spas(&many, &dimms),
+        Err(ConfigError::TooManySpas)
+    ));
+}
+
+#[test]
+fn dimm_without_acpi_device() {
+    let d = NvdimmConfig::parse("path=/x,size=4M,acpi-device=off").unwrap();
+    assert!(!d.acpi_device);
+    assert!(NvdimmConfig::parse("path=/x,size=4M").unwrap().acpi_device);
+    let e = |s: &str| NvdimmConfig::parse(s).unwrap_err().to_string();
+    assert!(e("path=/x,size=4M,acpi-device=off,intel=on").contains("intel=on"));
+    assert!(
+        e("path=/x,size=4M,label-size=128K,acpi-device=off,label-methods=on")
+            .contains("label-methods=")
+    );
+    assert!(IntelOption::parse("1").unwrap().apply(&d).is_err());
+}

@@ -80,6 +80,7 @@ fn hotplug_takes_files_only_from_named_directories() {
         slots: 1,
         limit: u64::MAX,
         capabilities: 0,
+        spas: Vec::new(),
     });
     let mut dirs = HotplugDirs::default();
     dirs.allow(&ok).unwrap();
@@ -271,6 +272,7 @@ fn notify_and_flush_hints() {
         slots: 0,
         limit: 0,
         capabilities: 0,
+        spas: Vec::new(),
     });
     assert_eq!(
         handle_t(&mut p, r#"{"cmd":"notify","value":129}"#)["ok"],

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use nvdimm_testkit::qemu::{CommandLine, MemSize, Prop, Props};
 
-use crate::config::{OcxlConfig, PlacedDimm, DEVICE_MEMORY_BASE};
+use crate::config::{OcxlConfig, PlacedDimm, PlacedSpa, DEVICE_MEMORY_BASE};
 
 /// Everything the transport needs to start a guest.
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub struct Launch {
     pub dimms: Vec<PlacedDimm>,
     /// End of the last DIMM in guest physical memory.
     pub dimms_end: u64,
+    /// The `--spa` ranges, each a `pc-dimm` on its backing file.
+    pub spas: Vec<PlacedSpa>,
     pub state_dir: PathBuf,
     pub doorbell_port: u16,
     pub mailbox_slot: u8,
@@ -101,6 +103,9 @@ impl Launch {
         if let Some(c) = &self.ocxlpmem {
             end = end.max(crate::config::OCXL_MEMORY_BASE + c.size);
         }
+        for s in &self.spas {
+            end = end.max(s.address + s.config.size);
+        }
         end
     }
 
@@ -112,7 +117,8 @@ impl Launch {
         let slots = self.dimms.len()
             + self.hotplug_slots
             + usize::from(self.flush_page)
-            + usize::from(self.ocxlpmem.is_some());
+            + usize::from(self.ocxlpmem.is_some())
+            + self.spas.len();
         // Device memory must span every DIMM; QEMU adds slack per slot.
         let maxmem = || {
             let span = self.device_span_end() - DEVICE_MEMORY_BASE;
@@ -167,6 +173,11 @@ impl Launch {
                     "nvocxlmem",
                     crate::config::OCXL_MEMORY_BASE,
                 ));
+        }
+        for (i, s) in self.spas.iter().enumerate() {
+            let memdev = format!("nvspa{i}");
+            c.shared_file_backend(&memdev, &s.config.path, s.config.size)
+                .device(&pc_dimm(&format!("nvspad{i}"), &memdev, s.address));
         }
         if self.flush_page {
             c.shared_file_backend("nvflush", &self.flush_path(), crate::config::FLUSH_SIZE)
@@ -243,6 +254,7 @@ mod tests {
             memory: 1 << 30,
             dimms,
             dimms_end: end,
+            spas: vec![],
             state_dir: "/s".into(),
             doorbell_port: 0xa40,
             mailbox_slot: 0x10,
@@ -354,5 +366,20 @@ mod tests {
             "{a}"
         );
         assert!(a.contains("-m 1024M,slots=5,maxmem=64512M"), "{a}");
+        // An --spa range: one more slot on its file, device memory up to it.
+        let spa = crate::config::SpaConfig::parse("vdisk,path=/d/disk.img,size=16M").unwrap();
+        let l = Launch {
+            spas: crate::config::place_spas(&[spa], &l.dimms).unwrap(),
+            ..l
+        };
+        let a = l.args().join(" ");
+        assert!(
+            a.contains(
+                "-object memory-backend-file,id=nvspa0,share=on,mem-path=/d/disk.img,\
+                 size=16777216 -device pc-dimm,id=nvspad0,memdev=nvspa0,addr=0x3000000000"
+            ),
+            "{a}"
+        );
+        assert!(a.contains("-m 1024M,slots=6,maxmem=194560M"), "{a}");
     }
 }

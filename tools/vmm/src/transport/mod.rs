@@ -208,6 +208,7 @@ pub fn run(
                 slots: l.hotplug_slots,
                 limit: l.device_memory_end(),
                 capabilities: l.capabilities,
+                spas: l.spas.clone(),
             });
         }
         Ok(())

@@ -36,8 +36,10 @@ pub const FUNCTIONS: u32 = 1
     | 1 << FN_INJECT_CLEAR
     | 1 << FN_INJECT_GET;
 
-/// Extended status: persistent memory scrub supported (function 1).
-const EXT_PERSISTENT: u32 = 2 << 16;
+/// Extended status of function 1: volatile and persistent memory scrub
+/// supported (bits 0 and 1; the platform scrubs `--spa volatile` ranges
+/// as well as persistent ones).
+const EXT_SCRUB_TYPES: u32 = 3 << 16;
 /// Extended status of function 3: no scrub ran since the machine started.
 const EXT_NO_ARS: u32 = 2 << 16;
 /// Extended status of function 3: a scrub is in progress.
@@ -49,6 +51,8 @@ const EXT_STOPPED: u32 = 3 << 16;
 const STATUS_BUSY: u32 = 6;
 /// Query ARS Status flag: the records overflowed the output.
 const FLAG_OVERFLOW: u16 = 1;
+/// Scrub type bit: volatile memory.
+const TYPE_VOLATILE: u16 = 1;
 /// Scrub type bit: persistent memory.
 const TYPE_PERSISTENT: u16 = 2;
 /// Most error records one status answer carries.
@@ -272,7 +276,7 @@ impl Ars {
                 if range(input).is_none() {
                     return st(INVALID);
                 }
-                let mut o = st(EXT_PERSISTENT);
+                let mut o = st(EXT_SCRUB_TYPES);
                 o.extend(self.max_status_out().to_le_bytes());
                 o.extend((CLEAR_UNIT as u32).to_le_bytes());
                 o.extend(0u32.to_le_bytes());
@@ -282,7 +286,7 @@ impl Ars {
                 let (Some((a, l)), Some(t)) = (range(input), le16(input, 16)) else {
                     return st(INVALID);
                 };
-                if input.len() < 24 || t & TYPE_PERSISTENT == 0 {
+                if input.len() < 24 || t & (TYPE_PERSISTENT | TYPE_VOLATILE) == 0 {
                     return st(INVALID);
                 }
                 let flags = input[18];
@@ -566,7 +570,7 @@ mod tests {
         );
         let cap = a.call(FN_ARS_CAP, &r(0x1000, 0x10000), &h);
         assert_eq!(cap.len(), 16);
-        assert_eq!(cap[..4], EXT_PERSISTENT.to_le_bytes());
+        assert_eq!(cap[..4], EXT_SCRUB_TYPES.to_le_bytes());
         let mut inj = r(0x2000, 0x400);
         inj.push(0);
         assert_eq!(a.call(FN_INJECT_SET, &inj, &h), [0; 4]);
@@ -748,6 +752,13 @@ mod tests {
         let invalid = INVALID.to_le_bytes();
         assert_eq!(a.call(FN_ARS_CAP, &[1, 2, 3], &h), invalid);
         assert_eq!(a.call(FN_ARS_START, &r(0, 10), &h), invalid, "no type");
+        let mut untyped = r(0, 10);
+        untyped.extend([0; 8]);
+        assert_eq!(a.call(FN_ARS_START, &untyped, &h), invalid, "type 0");
+        let mut volatile = r(0, 10);
+        volatile.extend(TYPE_VOLATILE.to_le_bytes());
+        volatile.extend([0; 6]);
+        assert_eq!(a.call(FN_ARS_START, &volatile, &h)[..4], [0; 4], "volatile");
         assert_eq!(
             a.call(FN_CLEAR_ERROR, &r(0x100, 512), &h),
             invalid,

@@ -48,6 +48,8 @@ pub enum PlatformError {
     AlreadyADimm { path: PathBuf },
     #[error("label-methods: the hotplug slots' devices have no label methods")]
     HotplugLabelMethods,
+    #[error("acpi-device=off: the hotplug slots have their devices already")]
+    HotplugNoDevice,
     #[error("flush-hints: this machine has no flush hint page (give a boot DIMM flush hints)")]
     HotplugFlushHints,
     #[error("a DIMM of {0} bytes does not fit in the device memory left")]

@@ -57,6 +57,8 @@ pub struct HotplugRoom {
     pub limit: u64,
     /// NFIT platform capabilities (kept in the regenerated `_FIT`).
     pub capabilities: u32,
+    /// The `--spa` ranges (kept in the regenerated `_FIT`).
+    pub spas: Vec<crate::config::PlacedSpa>,
 }
 
 /// The NFIT platform: the root device, the DIMMs, the current NFIT body
@@ -353,6 +355,9 @@ impl Platform {
         if config.label_methods.methods() {
             return Err(PlatformError::HotplugLabelMethods);
         }
+        if !config.acpi_device {
+            return Err(PlatformError::HotplugNoDevice);
+        }
         if config.intel_state.is_some() {
             return Err(PlatformError::HotplugIntelState);
         }
@@ -375,7 +380,7 @@ impl Platform {
         room.slots -= 1;
         self.dimms.push(model);
         self.placed.push(new.clone());
-        self.fit = crate::acpi::nfit::nfit_body(&self.placed, room.capabilities);
+        self.fit = crate::acpi::nfit::nfit_body(&self.placed, &room.spas, room.capabilities);
         room.backend
             .notify(Notification::Update)
             .map_err(PlatformError::Backend)?;

@@ -238,6 +238,7 @@ fn hotplug_regenerates_fit() {
         slots: 1,
         limit: crate::config::DEVICE_MEMORY_BASE + (1 << 30),
         capabilities: 0,
+        spas: Vec::new(),
     });
     let d = p.hotplug(cfg("h1.img")).unwrap();
     assert_eq!(d.slot, 1);
@@ -450,6 +451,7 @@ fn guest_health_changes_notify_the_dimm() {
         slots: 0,
         limit: crate::config::DEVICE_MEMORY_BASE + (1 << 30),
         capabilities: 0,
+        spas: Vec::new(),
     });
     // No alarm enabled: the temperature changes, the health does not.
     assert_eq!(call(&mut p, 1, 18, &inject(95)), status(0));

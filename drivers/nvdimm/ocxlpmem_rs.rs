@@ -28,9 +28,8 @@ use kernel::{
     device::Core,
     eventfd::EventFd,
     fs::File,
-    io::Io,
     ioctl::{_IO, _IOR, _IOW, _IOWR},
-    irq::{self, IrqReturn, ThreadedHandler},
+    irq::{IrqReturn, ThreadedHandler},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
         self, AttributeOutput, Bus, BusOptions, CallPackage, DeviceMemory, DimmOptions, Family,
@@ -928,7 +927,7 @@ impl kernel::InPlaceModule for OcxlPmemModule {
     }
 }
 
-kernel::module! {
+module! {
     type: OcxlPmemModule,
     name: "ocxlpmem_rs",
     authors: ["nvdimm-rs developers"],

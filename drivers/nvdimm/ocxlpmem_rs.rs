@@ -16,11 +16,13 @@
 //! firmware loader's upload interface, `/sys/class/firmware/ocxlpmemN/`
 //! (`ocxlpmem_rs/upload.rs`).
 //!
-//! This module binds the test VMM's attachment of the card (see
-//! `ocxlpmem_rs/attach.rs`): an `ivshmem-doorbell` PCI device whose shared
-//! memory is the register file, and the card memory at a guest-physical
-//! range the attachment's descriptor names. The ocxl attachment (POWER
-//! hosts with the card) needs the same protocol over the AFU's MMIO.
+//! How a card is reached is behind `ocxlpmem_rs/transport.rs`: the module
+//! registers a PCI driver per transport, `ocxlpmem_rs` for the test VMM's
+//! attachment (`ocxlpmem_rs/ivshmem.rs`: an `ivshmem-doorbell` device whose
+//! shared memory is the register file, the card memory at a guest-physical
+//! range its descriptor names) and, with `CONFIG_OCXL`, `ocxlpmem_rs_ocxl`
+//! for the card on the OpenCAPI bus (`ocxlpmem_rs/ocxl.rs`). Both hand the
+//! shared [`bring_up`] a register window and what they know of the card.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
@@ -899,10 +901,7 @@ kernel::pci_device_table!(
 kernel::pci_device_table!(
     OCXL_PCI_TABLE,
     <ocxl::OcxlDriver as pci::Driver>::IdInfo,
-    [(
-        pci::DeviceId::from_id(pci::Vendor::IBM, u32::from(attach::DEVICE_OCXLPMEM)),
-        ()
-    )]
+    [(pci::DeviceId::from_id(pci::Vendor::IBM, 0x0625), ())]
 );
 
 /// The driver: one PCI driver per transport. `ocxlpmem_rs` binds the test

@@ -25,7 +25,7 @@ use kernel::{
     pci,
     prelude::*,
     sync::{aref::ARef, Arc},
-    workqueue::{self, impl_has_work, new_work, Work, WorkItem},
+    workqueue::{self, impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem},
 };
 
 /// The AFU's global MMIO area, the register file.
@@ -50,25 +50,36 @@ impl Transport for AfuMmio {
 
 /// An AFU interrupt of the card. The ocxl core calls the handler in hard
 /// interrupt context; the protocol sleeps, so the handler only queues
-/// the work. The ocxl core holds a reference for the handler until the
-/// interrupt is freed, and a queued work holds its own: the controller
-/// outlives both.
+/// the work (a delayed work item queued without delay, for its `flush`).
+/// The ocxl core holds a reference for the handler until the interrupt is
+/// freed, a queued work holds its own, and the bound card one more, to
+/// flush it at unbind: the controller outlives all of them, and no work
+/// runs once the card is unbound (nor once the module is gone).
 #[pin_data]
 struct CardIrq {
     ctrl: Arc<Controller>,
     dev: ARef<kernel::device::Device>,
     #[pin]
-    work: Work<CardIrq>,
+    work: DelayedWork<CardIrq>,
 }
 
-impl_has_work! {
-    impl HasWork<Self> for CardIrq { self.work }
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for CardIrq { self.work }
 }
 
 impl WorkItem for CardIrq {
     type Pointer = Arc<CardIrq>;
 
     fn run(this: Arc<CardIrq>) {
+        // Queued before the unbind and run after the function closed: the
+        // window reads all ones, there is no card to look at.
+        if this
+            .ctrl
+            .with(|w, _| regs::chi(w))
+            .is_ok_and(|chi| chi == u64::MAX)
+        {
+            return;
+        }
         this.ctrl.interrupt(&this.dev);
     }
 }
@@ -81,7 +92,7 @@ struct Trigger {
 impl AfuIrqHandler for Trigger {
     fn handle(&self) -> IrqReturn {
         // Already queued: the pending run reads CHI anew.
-        let _ = workqueue::system().enqueue(self.irq.clone());
+        let _ = workqueue::system().enqueue_delayed(self.irq.clone(), 0);
         IrqReturn::Handled
     }
 }
@@ -90,10 +101,27 @@ impl AfuIrqHandler for Trigger {
 /// node, bus, `CHIEC`, over a still open function), then the function:
 /// its MMIO handle is revoked, the interrupts are freed (the ocxl core
 /// waits for a running handler, then drops its reference), the context
-/// is detached and freed, and the function closed.
+/// is detached and freed, and the function closed. Last, a work item an
+/// interrupt queued before is waited for.
 pub(crate) struct OcxlCard {
-    _card: Bound,
-    _function: ocxl::Function,
+    /// The card and its function, dropped in this order.
+    bound: Option<(Bound, ocxl::Function)>,
+    irqs: KVec<Arc<CardIrq>>,
+}
+
+impl Drop for OcxlCard {
+    fn drop(&mut self) {
+        drop(self.bound.take());
+        flush(&self.irqs);
+    }
+}
+
+/// Waits for the work the card's interrupts queued (once they are freed:
+/// nothing queues it again).
+fn flush(irqs: &[Arc<CardIrq>]) {
+    for irq in irqs {
+        irq.work.flush();
+    }
 }
 
 /// A bound card function: function 0 (the link, kept open) or the card.
@@ -144,6 +172,7 @@ impl OcxlDriver {
             serial: 0,
         };
         let t: KBox<dyn Transport> = KBox::new(AfuMmio { mmio }, GFP_KERNEL)?;
+        let mut irqs = KVec::new();
         let card = bring_up(pdev, t, attachment, |ctrl: &Arc<Controller>| {
             let ctx = function.attach_context(&afu)?;
             let mut addr = [0u64; 2];
@@ -152,10 +181,11 @@ impl OcxlDriver {
                     pin_init!(CardIrq {
                         ctrl: ctrl.clone(),
                         dev: pdev.as_ref().into(),
-                        work <- new_work!("ocxlpmem_rs::CardIrq"),
+                        work <- new_delayed_work!("ocxlpmem_rs::CardIrq"),
                     }),
                     GFP_KERNEL,
                 )?;
+                irqs.push(irq.clone(), GFP_KERNEL)?;
                 *a = ctx.alloc_irq(Arc::new(Trigger { irq }, GFP_KERNEL)?)?.addr;
             }
             // IMA0: events, IMA1: fatal failures.
@@ -165,11 +195,19 @@ impl OcxlDriver {
                 regs::write(w, regs::IMA1_OHP, addr[1])?;
                 regs::write(w, regs::IMA1_CFP, 0)
             })
-        })?;
-        Ok(OcxlBound::Card(OcxlCard {
-            _card: card,
-            _function: function,
-        }))
+        });
+        match card {
+            Ok(card) => Ok(OcxlBound::Card(OcxlCard {
+                bound: Some((card, function)),
+                irqs,
+            })),
+            Err(e) => {
+                // The function frees the interrupts, then their work goes.
+                drop(function);
+                flush(&irqs);
+                Err(e)
+            }
+        }
     }
 }
 

@@ -189,6 +189,9 @@ pub struct Function {
     contexts: KVec<Context>,
     /// Handed-out global MMIO areas, revoked before the function closes.
     mmio: KVec<Arc<GlobalMmio>>,
+    /// AFUs whose LPC memory was mapped, unmapped before the function
+    /// closes.
+    lpc: KVec<ARef<Afu>>,
 }
 
 // SAFETY: The ocxl core serialises the calls made on a function; the
@@ -214,6 +217,42 @@ impl Function {
             ptr,
             contexts: KVec::new(),
             mmio: KVec::new(),
+            lpc: KVec::new(),
+        })
+    }
+
+    /// The function's serial number (its PCIe Device Serial Number), 0 if
+    /// it has none.
+    #[inline]
+    pub fn serial(&self) -> u64 {
+        // SAFETY: By the type invariant the function is open.
+        unsafe { bindings::ocxl_function_serial(self.ptr.as_ptr()) }
+    }
+
+    /// Maps the LPC memory of `afu`, an AFU of this function
+    /// (`ocxl_afu_map_lpc_mem`), and returns its range in the host's real
+    /// address space. The range is not claimed: the caller requests it
+    /// before use. It stays mapped until the function closes.
+    #[inline]
+    pub fn map_lpc_mem(&mut self, afu: &Afu) -> Result<LpcMemory> {
+        self.lpc.reserve(1, GFP_KERNEL)?;
+        // SAFETY: The AFU is valid (`&Afu`) and belongs to this open
+        // function.
+        to_result(unsafe { bindings::ocxl_afu_map_lpc_mem(afu.as_raw()) })?;
+        // SAFETY: As above; the memory is mapped.
+        let r = unsafe { bindings::ocxl_afu_lpc_mem(afu.as_raw()) };
+        if r.is_null() {
+            // SAFETY: Mapped above, unused.
+            unsafe { bindings::ocxl_afu_unmap_lpc_mem(afu.as_raw()) };
+            return Err(ENODEV);
+        }
+        // SAFETY: A non-NULL result is the AFU's range, valid while mapped.
+        let (start, end) = unsafe { ((*r).start, (*r).end) };
+        // Cannot fail: reserved above.
+        self.lpc.push(ARef::from(afu), GFP_KERNEL)?;
+        Ok(LpcMemory {
+            start,
+            size: end.wrapping_sub(start).wrapping_add(1),
         })
     }
 
@@ -272,10 +311,25 @@ impl Drop for Function {
         }
         // Each context frees its interrupts and detaches first.
         self.contexts.clear();
+        for afu in self.lpc.iter() {
+            // SAFETY: The AFU's LPC memory was mapped through this open
+            // function; its users are gone before the function is dropped
+            // (they borrowed nothing of it but the range's numbers).
+            unsafe { bindings::ocxl_afu_unmap_lpc_mem(afu.as_raw()) };
+        }
         // SAFETY: By the type invariant the function is open; nothing of
         // it is used after this.
         unsafe { bindings::ocxl_function_close(self.ptr.as_ptr()) };
     }
+}
+
+/// The LPC memory of an AFU, once mapped: a physical range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LpcMemory {
+    /// Physical address of the first byte.
+    pub start: u64,
+    /// Bytes.
+    pub size: u64,
 }
 
 /// The global MMIO area of an AFU.

@@ -10,14 +10,16 @@
 //! interrupts whose trigger addresses go to `IMA0` (events) and `IMA1`
 //! (fatal failures), and the AFU's LPC memory is the card memory.
 //!
-//! Not yet: the card memory. Mapping LPC memory needs OPAL calls mainline
-//! lacks (the v4 series' first patches); until the ocxl core can map an
-//! AFU's LPC memory here, the card is driven (device node, ioctls,
-//! firmware update, fatal failures) without an nvdimm bus, and its memory
-//! size is only reported.
+//! The card memory is mapped through the ocxl core
+//! (`ocxl_afu_map_lpc_mem`, patches 0032-0037: OPAL sets the link's memory
+//! BAR up) and unmapped when the function closes, after the nvdimm bus is
+//! gone. The serial number is function 1's PCIe Device Serial Number
+//! (`ocxl_function_serial`). A card whose memory cannot be mapped or used
+//! is driven (device node, ioctls, firmware update, fatal failures)
+//! without an nvdimm bus.
 
-use super::transport::{Attachment, Transport};
-use super::{bring_up, regs, Bound, Controller};
+use super::transport::{Attachment, CardMemory, Transport};
+use super::{bring_up, regs, Bound, Controller, SECTION};
 use kernel::{
     device::Core,
     irq::IrqReturn,
@@ -124,6 +126,47 @@ fn flush(irqs: &[Arc<CardIrq>]) {
     }
 }
 
+/// Maps the card memory, the AFU's LPC memory, if the card can serve it:
+/// mapped by the platform (in a hotpluggable range, which the ocxl core
+/// checks), section-aligned, at least the metadata section and one more,
+/// and a serial number for the interleave-set cookie. Otherwise the card
+/// is driven without an nvdimm bus.
+fn lpc_memory(
+    pdev: &pci::Device<Core<'_>>,
+    function: &mut ocxl::Function,
+    afu: &ocxl::Afu,
+) -> Option<CardMemory> {
+    let m = function
+        .map_lpc_mem(afu)
+        .inspect_err(|e| dev_warn!(pdev, "LPC memory not mapped ({e:?}): no nvdimm bus\n"))
+        .ok()?;
+    let aligned = |v: u64| v & (SECTION - 1) == 0;
+    if !aligned(m.start)
+        || !aligned(m.size)
+        || m.size / SECTION < 2
+        || m.start.checked_add(m.size).is_none()
+    {
+        dev_warn!(
+            pdev,
+            "LPC memory {:#x}+{:#x} is not whole sections: no nvdimm bus\n",
+            m.start,
+            m.size
+        );
+        return None;
+    }
+    if function.serial() == 0 {
+        dev_warn!(
+            pdev,
+            "no serial number for the interleave set: no nvdimm bus\n"
+        );
+        return None;
+    }
+    Some(CardMemory {
+        base: m.start,
+        size: m.size,
+    })
+}
+
 /// A bound card function: function 0 (the link, kept open) or the card.
 pub(crate) enum OcxlBound {
     Link(#[allow(dead_code)] ocxl::Function),
@@ -161,15 +204,15 @@ impl OcxlDriver {
         let mmio = function.global_mmio(&afu)?;
         dev_info!(
             pdev,
-            "AFU {}.{}: {:#x} bytes of global MMIO, {} MiB of LPC memory (not mapped yet)\n",
+            "AFU {}.{}: {:#x} bytes of global MMIO, {} MiB of LPC memory\n",
             config.version_major,
             config.version_minor,
             config.global_mmio_size,
             config.lpc_mem_size >> 20
         );
         let attachment = Attachment {
-            memory: None,
-            serial: 0,
+            memory: lpc_memory(pdev, &mut function, &afu),
+            serial: function.serial(),
         };
         let t: KBox<dyn Transport> = KBox::new(AfuMmio { mmio }, GFP_KERNEL)?;
         let mut irqs = KVec::new();

@@ -16,11 +16,13 @@
 //! firmware loader's upload interface, `/sys/class/firmware/ocxlpmemN/`
 //! (`ocxlpmem_rs/upload.rs`).
 //!
-//! This module binds the test VMM's attachment of the card (see
-//! `ocxlpmem_rs/attach.rs`): an `ivshmem-doorbell` PCI device whose shared
-//! memory is the register file, and the card memory at a guest-physical
-//! range the attachment's descriptor names. The ocxl attachment (POWER
-//! hosts with the card) needs the same protocol over the AFU's MMIO.
+//! How a card is reached is behind `ocxlpmem_rs/transport.rs`: the module
+//! registers a PCI driver per transport, `ocxlpmem_rs` for the test VMM's
+//! attachment (`ocxlpmem_rs/ivshmem.rs`: an `ivshmem-doorbell` device whose
+//! shared memory is the register file, the card memory at a guest-physical
+//! range its descriptor names) and, with `CONFIG_OCXL`, `ocxlpmem_rs_ocxl`
+//! for the card on the OpenCAPI bus (`ocxlpmem_rs/ocxl.rs`). Both hand the
+//! shared [`bring_up`] a register window and what they know of the card.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::{
@@ -28,9 +30,8 @@ use kernel::{
     device::Core,
     eventfd::EventFd,
     fs::File,
-    io::Io,
     ioctl::{_IO, _IOR, _IOW, _IOWR},
-    irq::{self, IrqReturn, ThreadedHandler},
+    irq::{IrqReturn, ThreadedHandler},
     miscdevice::{MiscDevice, MiscDeviceOptions, MiscDeviceRegistration},
     nvdimm::{
         self, AttributeOutput, Bus, BusOptions, CallPackage, DeviceMemory, DimmOptions, Family,
@@ -77,6 +78,15 @@ mod uapi;
 #[path = "ocxlpmem_rs/upload.rs"]
 mod upload;
 
+// The transports (kernel-only).
+#[path = "ocxlpmem_rs/ivshmem.rs"]
+mod ivshmem;
+#[cfg(CONFIG_OCXL)]
+#[path = "ocxlpmem_rs/ocxl.rs"]
+mod ocxl;
+#[path = "ocxlpmem_rs/transport.rs"]
+mod transport;
+
 /// Bytes of the label area: the start of the metadata section (the rest
 /// of it stays reserved). A whole section would make the core read and
 /// keep 128 MiB of labels (x86) at every probe.
@@ -84,41 +94,26 @@ const LABEL_AREA_SIZE: u32 = 128 << 10;
 /// The guest's memory section size.
 const SECTION: u64 = 1 << bindings::SECTION_SIZE_BITS;
 
-/// The register file as the protocol sees it: BAR2 of the attachment, and
-/// its doorbell (BAR0) rung after every control-register write. Both are
-/// revoked when the device unbinds (an open `/dev/ocxlpmemN` may outlive
-/// it); each access takes the mapping on its own, so the protocol may
-/// sleep between accesses, and after revocation reads as a dead device
-/// (all ones), which the protocol reports as a failed controller.
+/// The register window as the protocol sees it: the transport's.
 struct Window<'a> {
-    regs: &'a pci::DevresBar<{ attach::REGISTER_BYTES }>,
-    bell: &'a pci::DevresBar<16>,
-    doorbell: u32,
+    t: &'a dyn transport::Transport,
 }
 
 impl regs::Mmio for Window<'_> {
     fn size(&self) -> usize {
-        attach::REGISTER_BYTES
+        self.t.size()
     }
 
     fn read_u64(&self, offset: usize) -> u64 {
-        // The protocol checks every offset before it gets here.
-        self.regs
-            .try_access()
-            .and_then(|r| r.try_read64(offset).ok())
-            .unwrap_or(u64::MAX)
+        self.t.read_u64(offset)
     }
 
     fn write_u64(&mut self, offset: usize, value: u64) {
-        if let Some(r) = self.regs.try_access() {
-            let _ = r.try_write64(value, offset);
-        }
+        self.t.write_u64(offset, value)
     }
 
     fn doorbell(&mut self) {
-        if let Some(b) = self.bell.try_access() {
-            let _ = b.try_write32(self.doorbell, attach::IVSHMEM_DOORBELL);
-        }
+        self.t.doorbell()
     }
 }
 
@@ -126,9 +121,8 @@ impl regs::Mmio for Window<'_> {
 /// serialises the admin commands of probe and of every open file.
 #[pin_data]
 struct Controller {
-    regs: pci::DevresBar<{ attach::REGISTER_BYTES }>,
-    bell: pci::DevresBar<16>,
-    doorbell: u32,
+    /// How the card is reached.
+    transport: KBox<dyn transport::Transport>,
     #[pin]
     mailbox: Mutex<admin::AdminMailbox>,
     /// Where the card's interrupts go (`IOCTL_OCXLPMEM_EVENTFD`), and the
@@ -157,9 +151,7 @@ impl Controller {
     ) -> Result<R> {
         let mut mailbox = self.mailbox.lock();
         let mut w = Window {
-            regs: &self.regs,
-            bell: &self.bell,
-            doorbell: self.doorbell,
+            t: &*self.transport,
         };
         f(&mut w, &mut mailbox).map_err(errno)
     }
@@ -173,6 +165,18 @@ impl Controller {
             return Err(ENODEV);
         }
         self.with(f)
+    }
+
+    /// An interrupt of the card, whichever transport brought it (in
+    /// process context: the protocol sleeps): a fatal failure takes the
+    /// card offline, and the registered eventfd is signalled.
+    fn interrupt(&self, dev: &kernel::device::Device) {
+        if let Ok(chi) = self.with(|w, _| regs::chi(w)) {
+            if chi & regs::chi::FATAL != 0 {
+                self.fail(dev, chi);
+            }
+        }
+        self.signal();
     }
 
     /// Sends the card's interrupt on to the registered eventfd, if any.
@@ -685,20 +689,10 @@ struct Forward {
 
 impl ThreadedHandler for Forward {
     fn handle_threaded(&self) -> IrqReturn {
-        if let Ok(chi) = self.ctrl.with(|w, _| regs::chi(w)) {
-            if chi & regs::chi::FATAL != 0 {
-                self.ctrl.fail(&self.dev, chi);
-            }
-        }
-        self.ctrl.signal();
+        self.ctrl.interrupt(&self.dev);
         IrqReturn::Handled
     }
 }
-
-/// The card's MSI-X vectors (0: events, 1: fatal failures), both forwarded
-/// to the eventfd. They stay requested until the card is unbound, after
-/// [`Bound`] is dropped.
-const VECTORS: [&CStr; 2] = [c"ocxlpmem_rs-events", c"ocxlpmem_rs-fatal"];
 
 /// What a bound card keeps. When the card is unbound the firmware upload
 /// goes first (an update under way is cancelled and waited for), then the
@@ -730,197 +724,210 @@ impl Drop for Bound {
 /// eventfd is registered; fatal failures must be seen without one).
 const CARD_INTERRUPTS: u64 = regs::chi::ELA | regs::chi::CDA | regs::chi::FATAL;
 
-struct OcxlPmemDriver;
+/// Brings a card up over `t`, whichever transport found it: checks the
+/// controller and its mailbox, hooks the card's interrupts up (`hook`,
+/// the transport's part, called once the controller exists), enables
+/// them, and registers the nvdimm bus over the card memory (when the
+/// transport found it), the device node and the firmware upload.
+fn bring_up(
+    pdev: &pci::Device<Core<'_>>,
+    t: KBox<dyn transport::Transport>,
+    attachment: transport::Attachment,
+    hook: impl FnOnce(&Arc<Controller>) -> Result,
+) -> Result<Bound> {
+    let mut w = Window { t: &*t };
+    let fail = |what: &str, e: error::Error| {
+        dev_err!(pdev, "{what}: {}\n", ProtocolError(e));
+        errno(e)
+    };
+    let caps = regs::Capabilities::read(&w).map_err(|e| fail("capabilities", e))?;
+    commands::wait_ready(&w, &caps, &mut Sleeper).map_err(|e| fail("controller", e))?;
+    let mut mailbox = admin::AdminMailbox::probe(&w).map_err(|e| fail("admin area", e))?;
+    commands::heartbeat(&mut w, &mut mailbox, &mut Sleeper)
+        .map_err(|e| fail("card does not answer", e))?;
+    let ctrl = Arc::pin_init(
+        try_pin_init!(Controller {
+            transport: t,
+            mailbox <- kernel::new_mutex!(mailbox),
+            eventfd <- kernel::new_mutex!(None),
+            pending_log <- kernel::new_mutex!(None),
+            bus <- kernel::new_mutex!(None),
+            dead: AtomicBool::new(false),
+        }),
+        GFP_KERNEL,
+    )?;
+    hook(&ctrl)?;
+    ctrl.with(|w, _| regs::set_bits(w, regs::CHIE, CARD_INTERRUPTS))?;
 
+    match attachment.memory {
+        Some(memory) => {
+            let bus = register_bus(pdev, &ctrl, caps, memory, attachment.serial)?;
+            *ctrl.bus.lock() = Some(bus);
+        }
+        None => dev_info!(
+            pdev,
+            "OpenCAPI persistent memory card: firmware {}, card memory not mapped: no nvdimm bus\n",
+            caps.fw_version_text().unwrap_or("?")
+        ),
+    }
+    // A fatal failure before the bus was in place left it there.
+    if ctrl.dead.load(Ordering::Acquire) {
+        drop(ctrl.bus.lock().take());
+        return Err(ENODEV);
+    }
+    // The DIMM holds the controller: without a node the bus must go here,
+    // not with the last reference.
+    let node = CardDevice::new(ctrl.clone()).inspect_err(|_| drop(ctrl.bus.lock().take()))?;
+    // Without it the card still serves its memory: not a reason to refuse
+    // it.
+    #[cfg(CONFIG_FW_UPLOAD)]
+    let firmware = upload::register(pdev.as_ref(), ctrl.clone(), node.index)
+        .inspect_err(|e| dev_warn!(pdev, "no firmware upload: {e:?}\n"))
+        .ok();
+    Ok(Bound {
+        #[cfg(CONFIG_FW_UPLOAD)]
+        firmware,
+        node: Some(node),
+        ctrl,
+    })
+}
+
+/// Registers the nvdimm bus of a card whose memory is `memory`: one DIMM
+/// whose labels are at the start of the metadata section, one pmem region
+/// over the rest.
+fn register_bus(
+    pdev: &pci::Device<Core<'_>>,
+    ctrl: &Arc<Controller>,
+    caps: regs::Capabilities,
+    memory: transport::CardMemory,
+    serial: u64,
+) -> Result<Pin<KBox<Bus<CardBus>>>> {
+    // The range is the device's word, checked by the transport (section
+    // aligned, at least two sections).
+    let (meta_start, pmem_start, pmem_size) =
+        (memory.base, memory.base + SECTION, memory.size - SECTION);
+    // The claim refuses system RAM and memory someone else uses, whatever
+    // address the device names.
+    let labels = DeviceMemory::claim(meta_start, LABEL_AREA_SIZE as usize, c"ocxlpmem labels")
+        .inspect_err(|e| {
+            dev_err!(pdev, "label area at {meta_start:#x} refused: {e:?}\n");
+        })?;
+
+    let bus = Bus::register(
+        kernel::module::this_module::<LocalModule>(),
+        pdev.as_ref(),
+        Some(pdev.as_ref()),
+        &BusOptions {
+            provider_name: c"ocxlpmem",
+            of_node: None,
+            dimm_families: &[Family::Ocxl],
+            bus_commands: nvdimm::BusCommands::empty(),
+            bus_families: nvdimm::BusFamilies::empty(),
+        },
+        CardBus,
+    )?;
+    let dimm = bus.add_dimm(
+        Card {
+            labels,
+            caps,
+            serial,
+            ctrl: ctrl.clone(),
+            dev: pdev.as_ref().into(),
+        },
+        &DimmOptions {
+            label_area: Some(LabelArea {
+                size: LABEL_AREA_SIZE,
+                max_xfer: LABEL_AREA_SIZE,
+            }),
+            // A card's labels are its own: as papr_scm, labelled from the
+            // start.
+            labeling: true,
+            unarmed: false,
+            call: true,
+            flush_hints: &[],
+        },
+    )?;
+    // The cookie ties the labels to the card, wherever it is attached: its
+    // serial number, as v4 sets it.
+    let cookie = serial;
+    let node = pdev.as_ref().numa_node().unwrap_or(bindings::NUMA_NO_NODE);
+    bus.add_region(
+        (),
+        &RegionOptions {
+            kind: RegionKind::Pmem,
+            start: pmem_start,
+            size: pmem_size,
+            mappings: &[Mapping {
+                dimm,
+                start: 0,
+                size: pmem_size,
+                position: 0,
+            }],
+            numa_node: node,
+            target_node: node,
+            interleave_set: Some(nvdimm::InterleaveSet {
+                cookie1: cookie,
+                cookie2: cookie,
+                altcookie: cookie,
+                ..Default::default()
+            }),
+            persistence: Some(Persistence::MemoryController),
+            async_flush: false,
+            pagemap: true,
+            of_node: None,
+        },
+    )?;
+    dev_info!(
+        pdev,
+        "OpenCAPI persistent memory card: firmware {}, {} MiB\n",
+        caps.fw_version_text().unwrap_or("?"),
+        pmem_size >> 20
+    );
+    Ok(bus)
+}
+
+// The PCI tables (here: modpost reads the module's aliases from tables of
+// the crate's root).
 kernel::pci_device_table!(
-    PCI_TABLE,
-    <OcxlPmemDriver as pci::Driver>::IdInfo,
+    IVSHMEM_PCI_TABLE,
+    <ivshmem::IvshmemDriver as pci::Driver>::IdInfo,
     [(
         pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110),
         ()
     )]
 );
 
-impl OcxlPmemDriver {
-    fn bind(pdev: &pci::Device<Core<'_>>) -> Result<Bound> {
-        pdev.enable_device_mem()?;
-        // MSI-X messages are memory writes by the device.
-        pdev.set_master();
-        let bell = pdev
-            .iomap_region_sized::<16>(0, c"ocxlpmem_rs")?
-            .into_devres()?;
-        let regs_bar = pdev
-            .iomap_region_sized::<{ attach::REGISTER_BYTES }>(2, c"ocxlpmem_rs")?
-            .into_devres()?;
-        let mut w = Window {
-            regs: &regs_bar,
-            bell: &bell,
-            doorbell: 0,
-        };
-        // Another ivshmem device (the test VMM's _DSM mailbox) carries no
-        // descriptor: not ours, quietly.
-        let desc = attach::Descriptor::read(&w, SECTION)
-            .map_err(|e| {
-                dev_err!(pdev, "bad attachment descriptor: {}\n", ProtocolError(e));
-                EINVAL
-            })?
-            .ok_or(ENODEV)?;
-        w.doorbell = desc.doorbell;
-        let fail = |what: &str, e: error::Error| {
-            dev_err!(pdev, "{what}: {}\n", ProtocolError(e));
-            errno(e)
-        };
-        let caps = regs::Capabilities::read(&w).map_err(|e| fail("capabilities", e))?;
-        commands::wait_ready(&w, &caps, &mut Sleeper).map_err(|e| fail("controller", e))?;
-        let mut mailbox = admin::AdminMailbox::probe(&w).map_err(|e| fail("admin area", e))?;
-        commands::heartbeat(&mut w, &mut mailbox, &mut Sleeper)
-            .map_err(|e| fail("card does not answer", e))?;
-        let doorbell = desc.doorbell;
-        let ctrl = Arc::pin_init(
-            try_pin_init!(Controller {
-                regs: regs_bar,
-                bell,
-                doorbell,
-                mailbox <- kernel::new_mutex!(mailbox),
-                eventfd <- kernel::new_mutex!(None),
-                pending_log <- kernel::new_mutex!(None),
-                bus <- kernel::new_mutex!(None),
-                dead: AtomicBool::new(false),
-            }),
-            GFP_KERNEL,
-        )?;
-        pdev.request_threaded_irqs(
-            pci::IrqTypes::default().with(pci::IrqType::MsiX),
-            irq::Flags::ONESHOT,
-            &VECTORS,
-            |_| {
-                let ctrl = ctrl.clone();
-                let dev = pdev.as_ref().into();
-                try_pin_init!(Forward { ctrl, dev })
-            },
-        )
-        .inspect_err(|e| dev_err!(pdev, "no MSI-X interrupts: {e:?}\n"))?;
-        ctrl.with(|w, _| regs::set_bits(w, regs::CHIE, CARD_INTERRUPTS))?;
+#[cfg(CONFIG_OCXL)]
+kernel::pci_device_table!(
+    OCXL_PCI_TABLE,
+    <ocxl::OcxlDriver as pci::Driver>::IdInfo,
+    [(pci::DeviceId::from_id(pci::Vendor::IBM, 0x0625), ())]
+);
 
-        let (meta_start, _) = desc.metadata(SECTION);
-        let (pmem_start, pmem_size) = desc.pmem(SECTION);
-        // The descriptor is the device's word: the claim refuses system RAM
-        // and memory someone else uses, whatever address it names.
-        let labels = DeviceMemory::claim(meta_start, LABEL_AREA_SIZE as usize, c"ocxlpmem labels")
-            .inspect_err(|e| {
-                dev_err!(pdev, "label area at {meta_start:#x} refused: {e:?}\n");
-            })?;
+/// The driver: one PCI driver per transport. `ocxlpmem_rs` binds the test
+/// VMM's ivshmem attachment; `ocxlpmem_rs_ocxl` (with `CONFIG_OCXL`) the
+/// card's two functions on the OpenCAPI bus.
+#[pin_data]
+struct OcxlPmemModule {
+    #[pin]
+    ivshmem: kernel::driver::Registration<pci::Adapter<ivshmem::IvshmemDriver>>,
+    #[cfg(CONFIG_OCXL)]
+    #[pin]
+    ocxl: kernel::driver::Registration<pci::Adapter<ocxl::OcxlDriver>>,
+}
 
-        let bus = Bus::register(
-            kernel::module::this_module::<LocalModule>(),
-            pdev.as_ref(),
-            Some(pdev.as_ref()),
-            &BusOptions {
-                provider_name: c"ocxlpmem",
-                of_node: None,
-                dimm_families: &[Family::Ocxl],
-                bus_commands: nvdimm::BusCommands::empty(),
-                bus_families: nvdimm::BusFamilies::empty(),
-            },
-            CardBus,
-        )?;
-        let dimm = bus.add_dimm(
-            Card {
-                labels,
-                caps,
-                serial: desc.serial,
-                ctrl: ctrl.clone(),
-                dev: pdev.as_ref().into(),
-            },
-            &DimmOptions {
-                label_area: Some(LabelArea {
-                    size: LABEL_AREA_SIZE,
-                    max_xfer: LABEL_AREA_SIZE,
-                }),
-                // A card's labels are its own: as papr_scm, labelled from
-                // the start.
-                labeling: true,
-                unarmed: false,
-                call: true,
-                flush_hints: &[],
-            },
-        )?;
-        // The cookie ties the labels to the card, wherever it is attached:
-        // its serial number, as v4 sets it.
-        let cookie = desc.serial;
-        let node = pdev.as_ref().numa_node().unwrap_or(bindings::NUMA_NO_NODE);
-        bus.add_region(
-            (),
-            &RegionOptions {
-                kind: RegionKind::Pmem,
-                start: pmem_start,
-                size: pmem_size,
-                mappings: &[Mapping {
-                    dimm,
-                    start: 0,
-                    size: pmem_size,
-                    position: 0,
-                }],
-                numa_node: node,
-                target_node: node,
-                interleave_set: Some(nvdimm::InterleaveSet {
-                    cookie1: cookie,
-                    cookie2: cookie,
-                    altcookie: cookie,
-                    ..Default::default()
-                }),
-                persistence: Some(Persistence::MemoryController),
-                async_flush: false,
-                pagemap: true,
-                of_node: None,
-            },
-        )?;
-        dev_info!(
-            pdev,
-            "OpenCAPI persistent memory card: firmware {}, {} MiB\n",
-            caps.fw_version_text().unwrap_or("?"),
-            pmem_size >> 20
-        );
-        *ctrl.bus.lock() = Some(bus);
-        // A fatal failure before the bus was in place left it there.
-        if ctrl.dead.load(Ordering::Acquire) {
-            drop(ctrl.bus.lock().take());
-            return Err(ENODEV);
-        }
-        // The DIMM holds the controller: without a node the bus must go
-        // here, not with the last reference.
-        let node = CardDevice::new(ctrl.clone()).inspect_err(|_| drop(ctrl.bus.lock().take()))?;
-        // Without it the card still serves its memory: not a reason to
-        // refuse it.
-        #[cfg(CONFIG_FW_UPLOAD)]
-        let firmware = upload::register(pdev.as_ref(), ctrl.clone(), node.index)
-            .inspect_err(|e| dev_warn!(pdev, "no firmware upload: {e:?}\n"))
-            .ok();
-        Ok(Bound {
-            #[cfg(CONFIG_FW_UPLOAD)]
-            firmware,
-            node: Some(node),
-            ctrl,
+impl kernel::InPlaceModule for OcxlPmemModule {
+    fn init(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            ivshmem <- kernel::driver::Registration::new(c"ocxlpmem_rs", module),
+            #[cfg(CONFIG_OCXL)]
+            ocxl <- kernel::driver::Registration::new(c"ocxlpmem_rs_ocxl", module),
         })
     }
 }
 
-impl pci::Driver for OcxlPmemDriver {
-    type IdInfo = ();
-    type Data<'bound> = Bound;
-
-    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
-
-    fn probe<'bound>(
-        pdev: &'bound pci::Device<Core<'_>>,
-        _info: Option<&'bound Self::IdInfo>,
-    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
-        OcxlPmemDriver::bind(pdev)
-    }
-}
-
-kernel::module_pci_driver! {
-    type: OcxlPmemDriver,
+module! {
+    type: OcxlPmemModule,
     name: "ocxlpmem_rs",
     authors: ["nvdimm-rs developers"],
     description: "Rust driver for OpenCAPI persistent memory cards",

@@ -8,8 +8,12 @@ use nvdimm_testkit::parse_size;
 
 /// What the harness's and the VMM's own `parse_size` (before the shared
 /// one; they agreed on K, M, G and plain numbers) gave for each string.
-const BEFORE: [(&str, u64); 5] = [
+const BEFORE: [(&str, u64); 9] = [
     ("128K", 128 << 10),
+    ("4M", 4 << 20),
+    ("16M", 16 << 20),
+    ("64M", 64 << 20),
+    ("128M", 128 << 20),
     ("256M", 256 << 20),
     ("512M", 512 << 20),
     ("1G", 1 << 30),

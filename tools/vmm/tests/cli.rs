@@ -300,6 +300,18 @@ fn live_control_socket_is_refused_and_a_stale_one_replaced() {
     // Gone stale: replaced by ours, mode 0600 while QEMU runs, removed
     // at the end.
     drop(live);
+    // Another test's child holds a copy of the listener from its fork to
+    // its exec (close-on-exec closes it only then): under load that can
+    // outlast the drop, and the socket would still answer. Wait until it
+    // refuses.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::os::unix::net::UnixStream::connect(&ctl).is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dropped listener still answers"
+        );
+        std::thread::yield_now();
+    }
     let mode = d.join("mode");
     let qemu = fake_qemu(&d, r#"stat -c %a "$CTL" >"$MODE"; exit 1"#);
     let out = with_control(&d, &ctl)

@@ -466,6 +466,15 @@ fn check_file(path: &Path, sizes: FileSizes, want: u64) -> Result<bool, ConfigEr
 }
 
 /// Creates a sparse backing file of `len` bytes; never an existing one.
+/// [`check_file`] for a file without a label area, used whole.
+fn check_plain_file(path: &Path, size: u64) -> Result<bool, ConfigError> {
+    let sizes = FileSizes {
+        size,
+        label_size: None,
+    };
+    check_file(path, sizes, size)
+}
+
 fn create_file(path: &Path, len: u64) -> Result<(), ConfigError> {
     let f = std::fs::File::create_new(path).map_err(ConfigError::io(path))?;
     f.set_len(len).map_err(ConfigError::io(path))
@@ -565,11 +574,7 @@ impl OcxlConfig {
     /// As [`NvdimmConfig::check_file`]: an existing file must be a regular
     /// file of exactly `size` bytes (QEMU maps the whole file as a DIMM).
     pub fn check_file(&self) -> Result<bool, ConfigError> {
-        let sizes = FileSizes {
-            size: self.size,
-            label_size: None,
-        };
-        check_file(&self.path, sizes, self.size)
+        check_plain_file(&self.path, self.size)
     }
 
     /// Creates the sparse backing file; never touches an existing one.
@@ -748,11 +753,7 @@ impl SpaConfig {
     /// As [`NvdimmConfig::check_file`]: an existing file must be a regular
     /// file of exactly `size` bytes.
     pub fn check_file(&self) -> Result<bool, ConfigError> {
-        let sizes = FileSizes {
-            size: self.size,
-            label_size: None,
-        };
-        check_file(&self.path, sizes, self.size)
+        check_plain_file(&self.path, self.size)
     }
 
     /// Creates the sparse backing file; never touches an existing one.

@@ -186,11 +186,24 @@ fn machine(d: &std::path::Path) -> Vec<String> {
 
 /// A stand-in for QEMU: a shell script (it gets QEMU's arguments and the
 /// VMM's environment).
+/// A script standing in for QEMU. It is written by a child shell, not by
+/// this process: a file this process held open for writing would be
+/// inherited by every child another test thread forks in the meantime
+/// (until that child's exec), and exec of the script would then fail with
+/// ETXTBSY.
 fn fake_qemu(d: &std::path::Path, body: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
     let p = d.join("fake-qemu");
-    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let st = Command::new("sh")
+        .args([
+            "-c",
+            r#"printf '#!/bin/sh\n%s\n' "$1" >"$2" && chmod 755 "$2""#,
+        ])
+        .arg("sh")
+        .arg(body)
+        .arg(&p)
+        .status()
+        .unwrap();
+    assert!(st.success(), "writing {}: {st}", p.display());
     p
 }
 

@@ -167,6 +167,10 @@ fn execute(
             }?;
             Ok(json!({"ok": true}))
         }
+        Request::FitDelete { dimm } => {
+            p.fit_delete(dimm)?;
+            Ok(json!({"ok": true}))
+        }
         Request::ArsFinish {} => {
             let finished = p.finish_scrub()?;
             Ok(json!({"ok": true, "finished": finished}))

@@ -52,6 +52,14 @@ pub enum Request {
         #[serde(deserialize_with = "field::nvdimm")]
         nvdimm: String,
     },
+    /// Serves `_FIT` without the entries of DIMM `dimm` and raises the
+    /// `_FIT` notification, as a platform announcing a removal would: the
+    /// DIMM stays mapped (QEMU cannot unplug NVDIMM memory), and the next
+    /// hot-add serves every DIMM again.
+    FitDelete {
+        #[serde(deserialize_with = "field::handle")]
+        dimm: u32,
+    },
     CardFault(CardFaultRequest),
     CardClearFaults {},
     /// Powers the card off and on: a fresh controller (faults armed stay)

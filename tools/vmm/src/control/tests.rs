@@ -607,3 +607,19 @@ fn intel_commands() {
     }
     assert_eq!(handle_t(&mut plain, r#"{"cmd":"power-cycle"}"#)["dimms"], 0);
 }
+
+#[test]
+fn fit_delete_needs_a_dimm_and_the_notification_line() {
+    let mut p = platform();
+    let fit = p.fit();
+    for (line, says) in [
+        (r#"{"cmd":"fit-delete"}"#, "missing field `dimm`"),
+        (r#"{"cmd":"fit-delete","dimm":0}"#, "no DIMM with handle 0"),
+        (r#"{"cmd":"fit-delete","dimm":1}"#, "notification line"),
+    ] {
+        let r = handle_t(&mut p, line);
+        assert_eq!(r["ok"], false, "{line}: {r}");
+        assert!(r["error"].as_str().unwrap().contains(says), "{line}: {r}");
+    }
+    assert_eq!(p.fit(), fit, "a refused request leaves _FIT alone");
+}

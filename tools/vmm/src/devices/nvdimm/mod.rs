@@ -393,6 +393,32 @@ impl Platform {
         Ok(new)
     }
 
+    /// Serves `_FIT` without the structures of the DIMM with NFIT
+    /// `handle` (its range, memory device, control region, flush hints)
+    /// and tells the guest to re-read it. Nothing is unmapped; a later
+    /// hot-add regenerates `_FIT` from every DIMM.
+    pub fn fit_delete(&mut self, handle: u32) -> Result<(), PlatformError> {
+        let kept: Vec<PlacedDimm> = self
+            .placed
+            .iter()
+            .filter(|d| u32::from(d.slot) + 1 != handle)
+            .cloned()
+            .collect();
+        if kept.len() == self.placed.len() {
+            return Err(PlatformError::NoSuchHandle(handle));
+        }
+        let room = self
+            .hotplug
+            .as_mut()
+            .ok_or(PlatformError::NoNotificationLine)?;
+        self.fit = crate::acpi::nfit::nfit_body(&kept, &room.spas, room.capabilities);
+        room.backend
+            .notify(Notification::Update)
+            .map_err(PlatformError::Backend)?;
+        log::debug!("_FIT without DIMM {handle}");
+        Ok(())
+    }
+
     /// `_FIT`: the NFIT's structures without the table header.
     pub fn fit(&mut self) -> Vec<u8> {
         self.counters.fit_reads += 1;

@@ -252,6 +252,20 @@ fn hotplug_regenerates_fit() {
         0x71u32.to_le_bytes(),
         "the new DIMM answers"
     );
+    // A _FIT without DIMM 1 (announced), then without an unknown one.
+    p.fit_delete(1).unwrap();
+    let t = crate::acpi::nfit(&p.fit);
+    let n = nfit_table::table::Nfit::parse(&t).unwrap();
+    let handles: Vec<u32> = n.memdevs().map(|m| m.device_handle).collect();
+    assert_eq!(handles, [2]);
+    assert!(matches!(
+        p.fit_delete(9),
+        Err(PlatformError::NoSuchHandle(9))
+    ));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["add 0x108000000", "notify Update", "notify Update"]
+    );
     assert!(p
         .hotplug(cfg("h2.img"))
         .unwrap_err()

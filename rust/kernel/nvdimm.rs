@@ -2045,7 +2045,8 @@ impl BusLink {
     /// `self` is the link of `table`'s bus; `data` is the address of the
     /// boxed, pinned entry `table` holds and `nd_set` the interleave set in
     /// it; `groups` (null or valid) lives as long as the bus; `flush`
-    /// reaches only the provider data and the provider.
+    /// reaches only the provider data and the provider. (`options` passed
+    /// [`RegionOptions::validate`].)
     unsafe fn create_region(
         &self,
         table: &mut dyn ChildTable,
@@ -2055,11 +2056,10 @@ impl BusLink {
         groups: *mut *const bindings::attribute_group,
         flush: FlushCallback,
     ) -> Result<usize> {
-        options.validate()?;
         let mut mappings = mapping_descs(options.mappings, &|id| table.nvdimm(id))?;
         let mut res: bindings::resource = pin_init::zeroed();
         res.start = options.start;
-        // `validate` checked that the range does not wrap.
+        // The caller's `validate` checked that the range does not wrap.
         res.end = options.start + (options.size - 1);
         res.flags = bindings::IORESOURCE_MEM as c_ulong;
         let mut desc: bindings::nd_region_desc = pin_init::zeroed();
@@ -2345,6 +2345,7 @@ impl<P: Provider> Bus<P> {
     where
         Error: From<E>,
     {
+        options.validate()?;
         if options.async_flush && !P::HAS_FLUSH {
             return Err(EINVAL);
         }

@@ -1830,9 +1830,10 @@ impl BusLink {
     ///
     /// # Safety
     ///
-    /// `self` is pinned and `desc` is an initialised, pinned descriptor not
-    /// shared with the core yet; both live until [`BusLink::release`] has
-    /// returned, which must be called before either is dropped.
+    /// `self` is pinned and its owner is bound; `desc` is an initialised,
+    /// pinned descriptor not shared with the core yet; both live until
+    /// [`BusLink::release`] has returned, which must be called before either
+    /// is dropped.
     unsafe fn register(
         &self,
         desc: *mut bindings::nvdimm_bus_descriptor,
@@ -1860,9 +1861,9 @@ impl BusLink {
         // INVARIANT: From here on the callbacks hand the provider its `Bus`.
         self.bus.store(bus, Ordering::Release);
         let data = ptr::from_ref::<Self>(self).cast_mut().cast::<c_void>();
-        // SAFETY: `owner` is bound (a `Bus` is registered for a bound
-        // owner); the action gets this pinned link, which `release` keeps
-        // alive until the action is removed or has completed.
+        // SAFETY: `owner` is bound (caller); the action gets this pinned
+        // link, which `release` keeps alive until the action is removed or
+        // has completed.
         to_result(unsafe {
             bindings::__devm_add_action(
                 self.owner.as_raw(),
@@ -2152,9 +2153,10 @@ impl<P: Provider> Bus<P> {
             // operations are a constant of this type.
             unsafe { (*this.desc.get()).fw_ops = Self::bus_fw_ops() };
         }
-        // SAFETY: `desc` is initialised and pinned next to `link` in the
-        // `Bus`, whose drop `release`s the link before the descriptor is
-        // freed.
+        // SAFETY: The link's owner is `owner`, bound while it is borrowed;
+        // `desc` is initialised, pinned next to `link` in the `Bus` and not
+        // registered yet, and the `Bus`'s drop `release`s the link before
+        // either is freed.
         unsafe { this.link.register(this.desc.get(), parent) }?;
         Ok(this)
     }

@@ -323,18 +323,21 @@ impl MachineCheckEvent {
     /// # Safety
     ///
     /// `ptr` points to an event valid, and changed by no one else, for `'a`.
+    #[inline]
     unsafe fn from_raw<'a>(ptr: *mut bindings::machine_check_event) -> &'a Self {
         // SAFETY: `MachineCheckEvent` is a transparent wrapper of the event;
         // validity as required of the caller.
         unsafe { &*ptr.cast::<Self>() }
     }
 
+    #[inline]
     fn raw(&self) -> *mut bindings::machine_check_event {
         self.0.get()
     }
 
     /// Whether the event is an uncorrectable memory error
     /// (`MCE_ERROR_TYPE_UE`).
+    #[inline]
     pub fn is_ue(&self) -> bool {
         // SAFETY: The event is valid (see `from_raw`).
         let kind = unsafe { (*self.raw()).error_type() };
@@ -343,6 +346,7 @@ impl MachineCheckEvent {
 
     /// The addresses of an uncorrectable memory error whose physical address
     /// the hardware provided; `None` for other events.
+    #[inline]
     pub fn ue_address(&self) -> Option<UeAddress> {
         if !self.is_ue() {
             return None;

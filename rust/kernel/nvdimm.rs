@@ -1148,18 +1148,94 @@ where
     unsafe { pin_init::pin_init_from_closure(convert) }
 }
 
+/// What the bus keeps of a DIMM's options, checked; not generic.
+struct DimmInfo {
+    /// Flush hint resources, read by the core while the DIMM exists.
+    flush: KVec<bindings::resource>,
+    label: Option<LabelArea>,
+    /// The `NDD_*` flags.
+    flags: u64,
+    cmd_mask: u64,
+    families: u64,
+    /// The `dimm_id` the core reads (key lookups) while the DIMM exists.
+    id: Option<CString>,
+}
+
+/// Which optional [`Provider`] methods a provider implements, for the
+/// non-generic checks.
+#[derive(Clone, Copy)]
+struct ProviderCaps {
+    dimm_command: bool,
+    security_flags: bool,
+    read_labels: bool,
+    write_labels: bool,
+    call: bool,
+}
+
+impl ProviderCaps {
+    #[inline]
+    fn of<P: Provider>() -> Self {
+        Self {
+            dimm_command: P::HAS_DIMM_COMMAND,
+            security_flags: P::HAS_SECURITY_FLAGS,
+            read_labels: P::HAS_READ_LABELS,
+            write_labels: P::HAS_WRITE_LABELS,
+            call: P::HAS_CALL,
+        }
+    }
+}
+
+impl DimmInfo {
+    /// Checks a new DIMM's options and features against what the provider
+    /// implements and copies what the bus keeps (`families`: the bus's).
+    fn new(
+        options: &DimmOptions<'_>,
+        features: &DimmFeatures<'_>,
+        caps: ProviderCaps,
+        families: u64,
+    ) -> Result<Self> {
+        if features.commands != DimmCommands::empty() && !caps.dimm_command {
+            return Err(EINVAL);
+        }
+        // The core calls `get_flags` of any security operations it has.
+        if features.security && !caps.security_flags {
+            return Err(EINVAL);
+        }
+        let id = match features.id {
+            Some(id) if id.to_bytes().len() > MAX_DIMM_ID_LEN => return Err(EINVAL),
+            Some(id) => Some(CString::try_from(id)?),
+            None => None,
+        };
+        if let Some(area) = &options.label_area {
+            if !caps.read_labels || area.size == 0 || area.max_xfer == 0 {
+                return Err(EINVAL);
+            }
+        } else if options.labeling {
+            return Err(EINVAL);
+        }
+        if options.call && !caps.call {
+            return Err(EINVAL);
+        }
+        if options.flush_hints.len() > MAX_FLUSH_HINTS {
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            flush: flush_hint_resources(options.flush_hints)?,
+            label: options.label_area,
+            flags: options.flags(),
+            cmd_mask: options.cmd_mask(caps.write_labels, features.commands),
+            families,
+            id,
+        })
+    }
+}
+
 #[pin_data]
 struct DimmEntry<P: Provider> {
     #[pin]
     data: P::Dimm,
-    /// Flush hint resources, read by the core while the DIMM exists.
-    flush: KVec<bindings::resource>,
-    label: Option<LabelArea>,
-    cmd_mask: u64,
-    families: u64,
+    info: DimmInfo,
     bus: *const Bus<P>,
-    /// The `dimm_id` the core reads (key lookups) while the DIMM exists.
-    id: Option<CString>,
 }
 
 /// A counted reference to a device the core created for a bus (a DIMM or a
@@ -1350,24 +1426,65 @@ static DIMMS_LOCK: BusLockClass = unsafe { BusLockClass::new(c"nvdimm::Bus::dimm
 // SAFETY: Each class is a static.
 static REGIONS_LOCK: BusLockClass = unsafe { BusLockClass::new(c"nvdimm::Bus::regions") };
 
+/// The part of a [`Bus`] that does not depend on its provider: the core's
+/// bus, the owner's devres action and the serialisation of additions.
+///
+/// Its methods, and the halves of [`Bus::register`], [`Bus::add_dimm_with`]
+/// and [`Bus::add_region`] that are not about the provider's data, are not
+/// generic: they are built into the kernel once, and a provider module
+/// calls one function for each instead of instantiating its dozen calls
+/// into the core (on powerpc64 the module loader patches every such call;
+/// see `Documentation/nvdimm-rs/papr-scm-rs.rst`, "Load time").
+///
+/// # Invariants
+///
+/// - The descriptor `register` is given is registered with
+///   `nvdimm_bus_register()`, and `bus` then holds the result until
+///   `teardown` swaps it out and unregisters it (from `release`, or from
+///   the owner's devres action when the owner unbinds first). `bus_dev`
+///   holds a reference on the bus's device from registration until
+///   `release`, so the core's bus stays valid memory for a method that
+///   loaded `bus` just before a teardown.
+/// - While `armed`, the owner has a devres action with this `BusLink` as
+///   its data; `release` removes it, or waits for `action_done` if the
+///   owner's unbind already took it.
+#[pin_data]
+struct BusLink {
+    bus: AtomicPtr<bindings::nvdimm_bus>,
+    bus_dev: AtomicPtr<bindings::device>,
+    /// The device whose binding the registration lives in.
+    owner: ARef<device::Device>,
+    armed: AtomicBool,
+    /// Set (under `adding`) when the bus is unregistered.
+    torn_down: AtomicBool,
+    #[pin]
+    action_done: Completion,
+    /// Serialises the creation of DIMMs and regions, which runs the core's
+    /// synchronous device registration; a `Bus`'s `dimms` and `regions` are
+    /// only held for lookups and the final push, never across a call into
+    /// the core that can reach a provider callback.
+    #[pin]
+    adding: Mutex<()>,
+    /// The descriptor's `provider_name`, which the core reads until the bus
+    /// is unregistered.
+    provider_name: CString,
+    /// The descriptor's `of_node`, referenced while the bus exists, and its
+    /// `struct device_node` (null for `None`).
+    of_node: Option<ARef<FwNode>>,
+    of_ptr: *mut bindings::device_node,
+}
+
 /// A registered nvdimm bus with its provider.
 ///
 /// # Invariants
 ///
 /// - `desc` holds a descriptor whose `ndctl` callback is
-///   `Bus::<P>::ndctl_callback`; it is registered with
-///   `nvdimm_bus_register()` once the `Bus` is pinned, and `bus` then holds
-///   the result until `teardown` swaps it out and unregisters it (from
-///   `drop`, or from the owner's devres action when the owner unbinds
-///   first). `bus_dev` holds a reference on the bus's device from
-///   registration until `drop`, so the core's bus stays valid memory for a
-///   method that loaded `bus` just before a teardown.
-/// - While `armed`, the owner has a devres action with this `Bus` as its
-///   data; `drop` removes it, or waits for `action_done` if the owner's
-///   unbind already took it.
-/// - `bus` is not null whenever provider code can reach a `&Bus`: `register`
-///   stores it before it returns the `Bus`, and the callbacks that hand the
-///   provider a `&Bus` ([`Provider::bus_command`],
+///   `Bus::<P>::ndctl_callback`; `link` completes it with the name and node
+///   it holds and registers it once the `Bus` is pinned, and `release`s it
+///   when the `Bus` is dropped.
+/// - `link.bus` is not null whenever provider code can reach a `&Bus`:
+///   `register` stores it before it returns the `Bus`, and the callbacks
+///   that hand the provider a `&Bus` ([`Provider::bus_command`],
 ///   [`Provider::store_bus_attribute`]) fail with `EBUSY` while it is null
 ///   (the core creates the bus's sysfs files and `/dev/ndctlN` inside
 ///   `nvdimm_bus_register()`, before `register` has the pointer).
@@ -1381,38 +1498,18 @@ pub struct Bus<P: Provider> {
     provider: P,
     #[pin]
     desc: Opaque<bindings::nvdimm_bus_descriptor>,
-    bus: AtomicPtr<bindings::nvdimm_bus>,
-    bus_dev: AtomicPtr<bindings::device>,
-    /// The device whose binding the registration lives in.
-    owner: ARef<device::Device>,
-    armed: AtomicBool,
-    /// Set (under `adding`) when the bus is unregistered.
-    torn_down: AtomicBool,
     #[pin]
-    action_done: Completion,
-    /// The descriptor's `provider_name`, which the core reads until the bus
-    /// is unregistered.
-    _provider_name: CString,
-    /// The descriptor's `of_node`, referenced while the bus exists.
-    _of_node: Option<ARef<FwNode>>,
+    link: BusLink,
     /// `BusOptions::bus_commands` and `bus_families`.
     bus_commands: BusCommands,
     bus_families: BusFamilies,
     families: u64,
     serial: u64,
-    /// Serialises the creation of DIMMs and regions, which runs the core's
-    /// synchronous device registration; `dimms` and `regions` are only held
-    /// for lookups and the final push, never across a call into the core
-    /// that can reach a provider callback.
-    #[pin]
-    adding: Mutex<()>,
     #[pin]
     dimms: Mutex<KVec<DimmSlot<P>>>,
     #[pin]
     regions: Mutex<KVec<RegionSlot<P>>>,
-    dimm_groups: Option<sysfs::GroupStorage>,
-    region_groups: Option<sysfs::GroupStorage>,
-    bus_groups: Option<sysfs::GroupStorage>,
+    groups: sysfs::BusGroups,
 }
 
 /// A link between core objects that [`follow`] takes.
@@ -1576,6 +1673,456 @@ impl<P, T> Drop for BusGuard<'_, P, T> {
     }
 }
 
+/// The core's flush callback of a region (`nd_region_desc::flush`).
+type FlushCallback =
+    Option<unsafe extern "C" fn(*mut bindings::nd_region, *mut bindings::bio) -> c_int>;
+
+/// A DIMM or region the core created for a bus, found again by
+/// [`find_child`].
+struct Child {
+    /// The `nvdimm` or `nd_region` that `dev` is the device of.
+    raw: *mut c_void,
+    dev: DeviceRef,
+    /// A region's device-tree node, referenced while the region exists.
+    of_node: Option<ARef<FwNode>>,
+    /// A region's claim of its range in `/proc/iomem`.
+    iomem: Option<IomemClaim>,
+}
+
+/// The table of a `Bus<P>` that a new DIMM or region goes into, holding
+/// the child's entry until then: the non-generic halves of
+/// [`Bus::add_dimm_with`] and [`Bus::add_region`] reach the generic parts
+/// through this trait object.
+trait ChildTable {
+    /// The registered DIMM of `id`; `None` if it is not one of this bus's.
+    fn nvdimm(&self, id: DimmId) -> Option<*mut bindings::nvdimm>;
+    /// How many DIMMs are registered.
+    fn dimm_count(&self) -> usize;
+    /// Makes room for one more child.
+    fn reserve(&mut self) -> Result;
+    /// Moves the held entry into the table as `child`'s slot; returns the
+    /// slot's index. On failure the entry is leaked, never freed: the core
+    /// has the child.
+    fn insert(&mut self, child: Child) -> Result<usize>;
+}
+
+/// A new DIMM's or region's entry `E` on its way into a `Bus<P>`.
+struct NewChild<'a, P: Provider, E> {
+    bus: &'a Bus<P>,
+    entry: Option<Pin<KBox<E>>>,
+}
+
+impl<P: Provider> ChildTable for NewChild<'_, P, DimmEntry<P>> {
+    fn nvdimm(&self, id: DimmId) -> Option<*mut bindings::nvdimm> {
+        self.bus.nvdimm_of(id)
+    }
+
+    fn dimm_count(&self) -> usize {
+        BusGuard::<P, _>::lock(&self.bus.dimms).len()
+    }
+
+    fn reserve(&mut self) -> Result {
+        Ok(BusGuard::<P, _>::lock(&self.bus.dimms).reserve(1, GFP_KERNEL)?)
+    }
+
+    fn insert(&mut self, child: Child) -> Result<usize> {
+        let entry = self.entry.take().ok_or(EINVAL)?;
+        let mut dimms = BusGuard::<P, _>::lock(&self.bus.dimms);
+        let index = dimms.len();
+        // INVARIANT: `child.raw` is the DIMM `child.dev` references.
+        dimms
+            .push_within_capacity(DimmSlot {
+                entry,
+                nvdimm: child.raw.cast(),
+                _dev: child.dev,
+            })
+            // Cannot fail (room was made under `adding`); if it did, the
+            // registered DIMM's provider data must stay alive: leak it.
+            .map_err(|slot| {
+                core::mem::forget(slot);
+                ENOMEM
+            })?;
+        Ok(index)
+    }
+}
+
+impl<P: Provider> ChildTable for NewChild<'_, P, RegionEntry<P>> {
+    fn nvdimm(&self, id: DimmId) -> Option<*mut bindings::nvdimm> {
+        self.bus.nvdimm_of(id)
+    }
+
+    fn dimm_count(&self) -> usize {
+        BusGuard::<P, _>::lock(&self.bus.dimms).len()
+    }
+
+    fn reserve(&mut self) -> Result {
+        Ok(BusGuard::<P, _>::lock(&self.bus.regions).reserve(1, GFP_KERNEL)?)
+    }
+
+    fn insert(&mut self, child: Child) -> Result<usize> {
+        let entry = self.entry.take().ok_or(EINVAL)?;
+        let mut regions = BusGuard::<P, _>::lock(&self.bus.regions);
+        let index = regions.len();
+        // INVARIANT: `child.raw` is the region `child.dev` references.
+        regions
+            .push_within_capacity(RegionSlot {
+                entry,
+                region: child.raw.cast(),
+                _dev: child.dev,
+                _of_node: child.of_node,
+                _iomem: child.iomem,
+            })
+            // As for a DIMM: cannot fail, and leaks rather than frees.
+            .map_err(|slot| {
+                core::mem::forget(slot);
+                ENOMEM
+            })?;
+        Ok(index)
+    }
+}
+
+impl BusLink {
+    /// A link without a bus, for a registration owned by `owner` with the
+    /// name and node of `options`.
+    #[inline]
+    fn new<'a>(
+        owner: &'a device::Device,
+        options: &'a BusOptions<'_>,
+    ) -> impl PinInit<Self, Error> + use<'a> {
+        let init = move |slot: *mut Self| {
+            // SAFETY: `pin_init_from_closure` hands the closure a valid slot
+            // that stays pinned.
+            unsafe { Self::init(slot, owner, options) }
+        };
+        // SAFETY: `init` initialises the slot completely when it succeeds
+        // and leaves nothing to drop when it fails.
+        unsafe { pin_init::pin_init_from_closure(init) }
+    }
+
+    /// Initialises the link at `slot`: out of line and not generic, so that
+    /// its calls are built into the kernel once.
+    ///
+    /// # Safety
+    ///
+    /// `slot` is valid for writes and stays pinned once initialised.
+    #[inline(never)]
+    unsafe fn init(slot: *mut Self, owner: &device::Device, options: &BusOptions<'_>) -> Result {
+        let provider_name = CString::try_from(options.provider_name)?;
+        let (of_node, of_ptr) = of_node_ref(options.of_node)?;
+        let init = pin_init!(Self {
+            bus: AtomicPtr::new(ptr::null_mut()),
+            bus_dev: AtomicPtr::new(ptr::null_mut()),
+            owner: ARef::from(owner),
+            armed: AtomicBool::new(false),
+            torn_down: AtomicBool::new(false),
+            action_done <- Completion::new(),
+            adding <- Mutex::new((), ADDING_LOCK.name, ADDING_LOCK.key()),
+            provider_name,
+            of_node,
+            of_ptr,
+        });
+        // SAFETY: Per the function's safety requirements.
+        unsafe { pin_init::raw_try_init(slot, init) }.map_err(|e| match e {})
+    }
+
+    /// Completes `desc` with the link's name and node, registers its bus
+    /// under `parent` (`None`: none) and arms the owner's devres action.
+    ///
+    /// # Safety
+    ///
+    /// `self` is pinned and its owner is bound; `desc` is an initialised,
+    /// pinned descriptor not shared with the core yet; both live until
+    /// [`BusLink::release`] has returned, which must be called before either
+    /// is dropped.
+    unsafe fn register(
+        &self,
+        desc: *mut bindings::nvdimm_bus_descriptor,
+        parent: Option<&device::Device>,
+    ) -> Result {
+        // SAFETY: The core does not have `desc` yet (caller). The name is on
+        // the heap and the node referenced while the link lives; the core
+        // never writes through the name.
+        unsafe {
+            (*desc).provider_name = self.provider_name.as_char_ptr().cast_mut();
+            (*desc).of_node = self.of_ptr;
+        }
+        let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
+        // SAFETY: `desc` is initialised and pinned, and outlives the bus
+        // (the caller's `release` unregisters it). `parent`, if not null, is
+        // a live device; the core takes its own reference.
+        let bus = unsafe { bindings::nvdimm_bus_register(parent, desc) };
+        if bus.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: The bus is registered; the reference is dropped in
+        // `release`.
+        let dev = unsafe { bindings::get_device(bus_device(bus)) };
+        self.bus_dev.store(dev, Ordering::Release);
+        // INVARIANT: From here on the callbacks hand the provider its `Bus`.
+        self.bus.store(bus, Ordering::Release);
+        let data = ptr::from_ref::<Self>(self).cast_mut().cast::<c_void>();
+        // SAFETY: `owner` is bound (caller); the action gets this pinned
+        // link, which `release` keeps alive until the action is removed or
+        // has completed.
+        to_result(unsafe {
+            bindings::__devm_add_action(
+                self.owner.as_raw(),
+                Some(Self::unbind_action),
+                data,
+                c"nvdimm bus".as_char_ptr(),
+            )
+        })?;
+        // INVARIANT: The action is installed.
+        self.armed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The owner's devres action: unregisters a bus that outlived its
+    /// owner's binding.
+    ///
+    /// # Safety
+    ///
+    /// `data` is the `BusLink` that installed the action, kept alive by its
+    /// `release` until this returns.
+    unsafe extern "C" fn unbind_action(data: *mut c_void) {
+        // SAFETY: Per the function's safety requirements.
+        let this = unsafe { &*data.cast::<Self>() };
+        this.teardown();
+        this.action_done.complete_all();
+    }
+
+    /// Unregisters the bus once (whoever comes first: `release` or the
+    /// owner's unbind). Adds in progress finish first; later ones see no
+    /// bus.
+    fn teardown(&self) {
+        let bus = {
+            let _adding = self.adding.lock();
+            self.torn_down.store(true, Ordering::Release);
+            self.bus.swap(ptr::null_mut(), Ordering::AcqRel)
+        };
+        if !bus.is_null() {
+            // SAFETY: `bus` was registered by `register` and `swap` hands it
+            // out once. This removes the regions and DIMMs and waits for
+            // commands and sysfs accesses in flight, so no callback runs
+            // after it.
+            unsafe { bindings::nvdimm_bus_unregister(bus) };
+        }
+    }
+
+    /// Ends the registration: removes the owner's action (or waits for it
+    /// to finish), unregisters the bus and drops the reference `register`
+    /// took. The first thing a `Bus` does when it is dropped.
+    fn release(&self) {
+        if self.armed.load(Ordering::Acquire) {
+            let data = ptr::from_ref::<Self>(self).cast_mut().cast::<c_void>();
+            // SAFETY: The action was installed on `owner` with this data
+            // (type invariant); `owner` is referenced.
+            let removed = unsafe {
+                bindings::devm_remove_action_nowarn(
+                    self.owner.as_raw(),
+                    Some(Self::unbind_action),
+                    data,
+                )
+            } == 0;
+            if !removed {
+                // The owner's unbind took the action: it runs, or ran, on
+                // this link, which must stay until it is done.
+                self.action_done.wait_for_completion();
+            }
+        }
+        self.teardown();
+        let dev = self.bus_dev.load(Ordering::Acquire);
+        if !dev.is_null() {
+            // SAFETY: The reference `register` took.
+            unsafe { bindings::put_device(dev) };
+        }
+    }
+
+    /// The core's bus; null before registration and after teardown.
+    #[inline]
+    fn raw(&self) -> *mut bindings::nvdimm_bus {
+        self.bus.load(Ordering::Acquire)
+    }
+
+    /// The core's bus, or `EBUSY` while `register` has not stored it yet (a
+    /// callback that arrived during `nvdimm_bus_register()`) and `ENXIO`
+    /// once it is unregistered (the owner unbound before the `Bus` was
+    /// dropped).
+    #[inline]
+    fn live(&self) -> Result<*mut bindings::nvdimm_bus> {
+        let bus = self.raw();
+        if !bus.is_null() {
+            Ok(bus)
+        } else if self.torn_down.load(Ordering::Acquire) {
+            Err(ENXIO)
+        } else {
+            Err(EBUSY)
+        }
+    }
+
+    /// The non-generic half of [`Bus::add_dimm_with`]: creates the DIMM
+    /// whose entry `table` holds and has `table` insert it; returns its
+    /// index.
+    ///
+    /// # Safety
+    ///
+    /// `self` is the link of `table`'s bus; `data` is the address of the
+    /// boxed, pinned entry `table` holds and `info` is that entry's;
+    /// `groups`, `sec_ops` and `fw_ops` (each null or valid) live as long as
+    /// the bus, and the operations' callbacks reach only the provider data
+    /// and the provider.
+    unsafe fn create_dimm(
+        &self,
+        table: &mut dyn ChildTable,
+        data: *mut c_void,
+        info: &DimmInfo,
+        groups: *mut *const bindings::attribute_group,
+        sec_ops: *const bindings::nvdimm_security_ops,
+        fw_ops: *const bindings::nvdimm_fw_ops,
+    ) -> Result<usize> {
+        let num_flush = c_int::try_from(info.flush.len()).map_err(|_| EINVAL)?;
+        let flush_wpq = if info.flush.is_empty() {
+            ptr::null_mut()
+        } else {
+            info.flush.as_ptr().cast_mut()
+        };
+        // The id is on the heap and does not move with the entry.
+        let dimm_id = info.id.as_ref().map_or(ptr::null(), |id| id.as_char_ptr());
+        let _adding = self.adding.lock();
+        // The bus cannot be torn down while `adding` is held.
+        let bus = self.live()?;
+        // Room for the slot first: once the core has the DIMM, nothing may
+        // fail before it is in the table.
+        table.reserve()?;
+        // SAFETY: The bus is registered. `data` is pinned and, once the DIMM
+        // is registered, stays in the bus until the bus is unregistered,
+        // which ends every use of it (the core's delayed overwrite query
+        // included: `nvdimm_delete()` cancels it); so do the `num_flush`
+        // resources' buffer at `flush_wpq`, which the core only reads, and
+        // the id, short enough for the core's key description buffer
+        // (checked by `DimmInfo::new`); `groups` and the operations live as
+        // long as the bus, and their callbacks reach only `data` and the
+        // provider, both valid from here on (the core calls `get_flags`
+        // before the DIMM is registered). All per the caller.
+        let created = unsafe {
+            bindings::__nvdimm_create(
+                bus,
+                data,
+                groups,
+                info.flags as c_ulong,
+                info.cmd_mask as c_ulong,
+                num_flush,
+                flush_wpq,
+                dimm_id,
+                sec_ops,
+                fw_ops,
+            )
+        };
+        if created.is_null() {
+            return Err(ENOMEM);
+        }
+        // With `NDD_REGISTER_SYNC` the DIMM is registered, or already freed
+        // if `device_add()` failed, when the call returns; `created` is not
+        // looked at again. If it is not found, the core holds nothing of
+        // the entry any more, and `table` may drop it.
+        // SAFETY: The bus is registered.
+        let dev = unsafe { find_child(bus, ChildKind::Dimm, data) }.ok_or(ENXIO)?;
+        // SAFETY: `dev` is a DIMM (`find_child` matched one).
+        let nvdimm = unsafe { device_nvdimm(dev.0.as_ptr()) };
+        table.insert(Child {
+            raw: nvdimm.cast(),
+            dev,
+            of_node: None,
+            iomem: None,
+        })
+    }
+
+    /// The non-generic half of [`Bus::add_region`]: creates the region
+    /// whose entry `table` holds and has `table` insert it; returns its
+    /// index.
+    ///
+    /// # Safety
+    ///
+    /// `self` is the link of `table`'s bus; `data` is the address of the
+    /// boxed, pinned entry `table` holds and `nd_set` the interleave set in
+    /// it; `groups` (null or valid) lives as long as the bus; `flush`
+    /// reaches only the provider data and the provider. (`options` passed
+    /// [`RegionOptions::validate`].)
+    unsafe fn create_region(
+        &self,
+        table: &mut dyn ChildTable,
+        options: &RegionOptions<'_>,
+        data: *mut c_void,
+        nd_set: *mut bindings::nd_interleave_set,
+        groups: *mut *const bindings::attribute_group,
+        flush: FlushCallback,
+    ) -> Result<usize> {
+        let mut mappings = mapping_descs(options.mappings, &|id| table.nvdimm(id))?;
+        let mut res: bindings::resource = pin_init::zeroed();
+        res.start = options.start;
+        // The caller's `validate` checked that the range does not wrap.
+        res.end = options.start + (options.size - 1);
+        res.flags = bindings::IORESOURCE_MEM as c_ulong;
+        let mut desc: bindings::nd_region_desc = pin_init::zeroed();
+        desc.res = &mut res;
+        desc.mapping = mappings.as_mut_ptr();
+        desc.num_mappings = mappings.len() as u16;
+        desc.nd_set = if options.interleave_set.is_some() {
+            nd_set
+        } else {
+            ptr::null_mut()
+        };
+        desc.provider_data = data;
+        desc.numa_node = options.numa_node;
+        desc.target_node = options.target_node;
+        desc.flags = options.flags() as c_ulong;
+        let (of_node, of_ptr) = of_node_ref(options.of_node)?;
+        desc.of_node = of_ptr;
+        desc.flush = flush;
+        desc.attr_groups = groups;
+
+        let _adding = self.adding.lock();
+        let bus = self.live()?;
+        table.reserve()?;
+        let iomem = IomemClaim::for_region(options.start, options.size)?;
+        // SAFETY: The bus is registered. The core copies `res` and the
+        // mappings (whose DIMMs belong to this bus and are referenced by
+        // their slots) and keeps `nd_set` and the provider data, both pinned
+        // in the entry, which stays in the bus until the bus is unregistered
+        // once the region is registered (per the caller).
+        let created = unsafe {
+            match options.kind {
+                RegionKind::Pmem => bindings::nvdimm_pmem_region_create(bus, &mut desc),
+                RegionKind::Volatile => bindings::nvdimm_volatile_region_create(bus, &mut desc),
+            }
+        };
+        if created.is_null() {
+            return Err(ENOMEM);
+        }
+        // The core registers regions asynchronously and frees one whose
+        // `device_add()` fails, so `created` is not looked at again: wait for
+        // the registrations in flight (the DIMM count is right by
+        // construction, the call is made for its wait), then look the region
+        // up. Not found: the core holds nothing of the entry any more.
+        // Nothing may return early from here until the lookup decides who
+        // owns the entry.
+        let live = c_int::try_from(table.dimm_count()).unwrap_or(c_int::MAX);
+        // SAFETY: The bus is registered. Its answer (whether the count
+        // matches) says nothing about the region; it is called for its wait.
+        let _ = unsafe { bindings::nvdimm_bus_check_dimm_count(bus, live) };
+        // SAFETY: The bus is registered.
+        let dev = unsafe { find_child(bus, ChildKind::Region, data) }.ok_or(ENXIO)?;
+        // SAFETY: `dev` is a region (`find_child` matched one).
+        let region = unsafe { device_region(dev.0.as_ptr()) };
+        table.insert(Child {
+            raw: region.cast(),
+            dev,
+            of_node,
+            iomem,
+        })
+    }
+}
+
 // SAFETY: The raw pointers in a `Bus` are handles of core objects, which may
 // be used from any thread; the provider data they lead to is `Send`.
 unsafe impl<P: Provider> Send for Bus<P> {}
@@ -1606,65 +2153,12 @@ impl<P: Provider> Bus<P> {
             // operations are a constant of this type.
             unsafe { (*this.desc.get()).fw_ops = Self::bus_fw_ops() };
         }
-        let parent = parent.map_or(ptr::null_mut(), |dev| dev.as_raw());
-        // SAFETY: `desc` is initialised and pinned, and outlives the bus:
-        // `teardown` unregisters the bus before the descriptor is freed.
-        // `parent`, if not null, is a live device; the core takes its own
-        // reference.
-        let bus = unsafe { bindings::nvdimm_bus_register(parent, this.desc.get()) };
-        if bus.is_null() {
-            return Err(ENOMEM);
-        }
-        // SAFETY: The bus is registered; the reference is dropped in `drop`.
-        let dev = unsafe { bindings::get_device(bus_device(bus)) };
-        this.bus_dev.store(dev, Ordering::Release);
-        // INVARIANT: From here on the callbacks hand the provider this `Bus`.
-        this.bus.store(bus, Ordering::Release);
-        let data = ptr::from_ref::<Self>(&*this).cast_mut().cast::<c_void>();
-        // SAFETY: `owner` is bound; the action gets the pinned `Bus`, which
-        // `drop` keeps alive until the action is removed or has completed.
-        to_result(unsafe {
-            bindings::__devm_add_action(
-                owner.as_raw(),
-                Some(Self::unbind_action),
-                data,
-                c"nvdimm bus".as_char_ptr(),
-            )
-        })?;
-        // INVARIANT: The action is installed.
-        this.armed.store(true, Ordering::Release);
+        // SAFETY: The link's owner is `owner`, bound while it is borrowed;
+        // `desc` is initialised, pinned next to `link` in the `Bus` and not
+        // registered yet, and the `Bus`'s drop `release`s the link before
+        // either is freed.
+        unsafe { this.link.register(this.desc.get(), parent) }?;
         Ok(this)
-    }
-
-    /// The owner's devres action: unregisters a bus that outlived its
-    /// owner's binding.
-    ///
-    /// # Safety
-    ///
-    /// `data` is the `Bus<P>` that installed the action, kept alive by its
-    /// `drop` until this returns.
-    unsafe extern "C" fn unbind_action(data: *mut c_void) {
-        // SAFETY: Per the function's safety requirements.
-        let this = unsafe { &*data.cast::<Self>() };
-        this.teardown();
-        this.action_done.complete_all();
-    }
-
-    /// Unregisters the bus once (whoever comes first: `drop` or the owner's
-    /// unbind). Adds in progress finish first; later ones see no bus.
-    fn teardown(&self) {
-        let bus = {
-            let _adding = BusGuard::<P, _>::lock(&self.adding);
-            self.torn_down.store(true, Ordering::Release);
-            self.bus.swap(ptr::null_mut(), Ordering::AcqRel)
-        };
-        if !bus.is_null() {
-            // SAFETY: `bus` was registered by `register` and `swap` hands it
-            // out once. This removes the regions and DIMMs and waits for
-            // commands and sysfs accesses in flight, so no callback runs
-            // after it.
-            unsafe { bindings::nvdimm_bus_unregister(bus) };
-        }
     }
 
     /// A pinned bus that is not registered yet.
@@ -1679,33 +2173,28 @@ impl<P: Provider> Bus<P> {
     {
         let families = Family::mask(options.dimm_families);
         let (bus_commands, bus_families) = (options.bus_commands, options.bus_families);
-        let provider_name = CString::try_from(options.provider_name)?;
-        // The string is on the heap and does not move with `provider_name`.
-        let name = provider_name.as_char_ptr();
-        let (of_node, of_ptr) = of_node_ref(options.of_node)?;
-        let dimm_groups = sysfs::GroupStorage::new::<P::DimmAttribute>(
-            Self::show_callback,
-            None,
-            Some(Self::visible_callback),
+        let groups = sysfs::BusGroups::build(
+            &sysfs::GroupSpec::of::<P::DimmAttribute>(
+                Self::show_callback,
+                None,
+                Some(Self::visible_callback),
+            ),
+            &sysfs::GroupSpec::of::<P::RegionAttribute>(Self::show_region_callback, None, None),
+            &sysfs::GroupSpec::of::<P::BusAttribute>(
+                Self::show_bus_callback,
+                Some(Self::store_bus_callback),
+                Some(Self::bus_visible_callback),
+            ),
         )?;
-        let region_groups =
-            sysfs::GroupStorage::new::<P::RegionAttribute>(Self::show_region_callback, None, None)?;
-        let bus_groups = sysfs::GroupStorage::new::<P::BusAttribute>(
-            Self::show_bus_callback,
-            Some(Self::store_bus_callback),
-            Some(Self::bus_visible_callback),
-        )?;
-        // The group memory is on the heap and moves with `bus_groups`
-        // without changing address.
-        let attr_groups = bus_groups.as_ref().map_or(ptr::null_mut(), |g| g.groups());
+        // The group memory is on the heap and moves with `groups` without
+        // changing address.
+        let attr_groups = groups.bus.as_ref().map_or(ptr::null_mut(), |g| g.groups());
         KBox::try_pin_init(
             try_pin_init!(Self {
                 provider <- with_error(provider),
                 desc <- Opaque::ffi_init(move |slot: *mut bindings::nvdimm_bus_descriptor| {
+                    // The name and node are the link's (`BusLink::register`).
                     let mut desc: bindings::nvdimm_bus_descriptor = pin_init::zeroed();
-                    // The core never writes through the name.
-                    desc.provider_name = name.cast_mut();
-                    desc.of_node = of_ptr;
                     desc.module = module.as_ptr();
                     desc.ndctl = Some(Self::ndctl_callback);
                     desc.dimm_family_mask = families as c_ulong;
@@ -1715,24 +2204,14 @@ impl<P: Provider> Bus<P> {
                     // SAFETY: `slot` is valid for writes while being initialised.
                     unsafe { slot.write(desc) };
                 }),
-                bus: AtomicPtr::new(ptr::null_mut()),
-                bus_dev: AtomicPtr::new(ptr::null_mut()),
-                owner: ARef::from(&**owner),
-                armed: AtomicBool::new(false),
-                torn_down: AtomicBool::new(false),
-                action_done <- Completion::new(),
-                _provider_name: provider_name,
-                _of_node: of_node,
+                link <- BusLink::new(owner, options),
                 bus_commands,
                 bus_families,
                 families,
                 serial: BUS_SERIAL.fetch_add(1, Ordering::Relaxed),
-                adding <- Mutex::new((), ADDING_LOCK.name, ADDING_LOCK.key()),
                 dimms <- Mutex::new(KVec::new(), DIMMS_LOCK.name, DIMMS_LOCK.key()),
                 regions <- Mutex::new(KVec::new(), REGIONS_LOCK.name, REGIONS_LOCK.key()),
-                dimm_groups,
-                region_groups,
-                bus_groups,
+                groups,
             }),
             GFP_KERNEL,
         )
@@ -1740,23 +2219,16 @@ impl<P: Provider> Bus<P> {
 
     /// The core's bus: not null where a callback hands the provider a
     /// `&Bus` (type invariant), null before registration and after teardown.
+    #[inline]
     fn raw(&self) -> *mut bindings::nvdimm_bus {
-        self.bus.load(Ordering::Acquire)
+        self.link.raw()
     }
 
-    /// The core's bus, or `EBUSY` while `register` has not stored it yet (a
-    /// callback that arrived during `nvdimm_bus_register()`) and `ENXIO`
-    /// once it is unregistered (the owner unbound before the `Bus` was
-    /// dropped).
+    /// The core's bus, or `EBUSY` before registration and `ENXIO` after
+    /// teardown ([`BusLink::live`]).
+    #[inline]
     fn live(&self) -> Result<*mut bindings::nvdimm_bus> {
-        let bus = self.raw();
-        if !bus.is_null() {
-            Ok(bus)
-        } else if self.torn_down.load(Ordering::Acquire) {
-            Err(ENXIO)
-        } else {
-            Err(EBUSY)
-        }
+        self.link.live()
     }
 
     fn registered(&self) -> Result {
@@ -1769,6 +2241,14 @@ impl<P: Provider> Bus<P> {
 
     fn region_index(&self, id: RegionId) -> Option<usize> {
         (id.bus == self.serial).then_some(id.index)
+    }
+
+    /// The registered DIMM of `id`; `None` if it is not one of this bus's.
+    fn nvdimm_of(&self, id: DimmId) -> Option<*mut bindings::nvdimm> {
+        let dimms = BusGuard::<P, _>::lock(&self.dimms);
+        self.dimm_index(id)
+            .and_then(|i| dimms.get(i))
+            .map(|slot| slot.nvdimm)
     }
 
     /// The provider's data.
@@ -1802,66 +2282,23 @@ impl<P: Provider> Bus<P> {
     where
         Error: From<E>,
     {
-        if features.commands != DimmCommands::empty() && !P::HAS_DIMM_COMMAND {
-            return Err(EINVAL);
-        }
-        // The core calls `get_flags` of any security operations it has.
-        if features.security && !P::HAS_SECURITY_FLAGS {
-            return Err(EINVAL);
-        }
-        let id = match features.id {
-            Some(id) if id.to_bytes().len() > MAX_DIMM_ID_LEN => return Err(EINVAL),
-            Some(id) => Some(CString::try_from(id)?),
-            None => None,
-        };
-        if let Some(area) = &options.label_area {
-            if !P::HAS_READ_LABELS || area.size == 0 || area.max_xfer == 0 {
-                return Err(EINVAL);
-            }
-        } else if options.labeling {
-            return Err(EINVAL);
-        }
-        if options.call && !P::HAS_CALL {
-            return Err(EINVAL);
-        }
-        if options.flush_hints.len() > MAX_FLUSH_HINTS {
-            return Err(EINVAL);
-        }
-        let flush = flush_hint_resources(options.flush_hints)?;
-        let num_flush = c_int::try_from(flush.len()).map_err(|_| EINVAL)?;
-        let cmd_mask = options.cmd_mask(P::HAS_WRITE_LABELS, features.commands);
+        let info = DimmInfo::new(options, features, ProviderCaps::of::<P>(), self.families)?;
         let entry = KBox::try_pin_init(
             try_pin_init!(DimmEntry::<P> {
                 data <- with_error(data),
-                flush,
-                label: options.label_area,
-                cmd_mask,
-                families: self.families,
+                info,
                 bus: ptr::from_ref(self),
-                id,
             }),
             GFP_KERNEL,
         )?;
-        let _adding = BusGuard::<P, _>::lock(&self.adding);
-        // The bus cannot be torn down while `adding` is held.
-        let bus = self.live()?;
-        // Room for the slot first: once the core has the DIMM, nothing may
-        // fail before it is in `dimms`.
-        BusGuard::<P, _>::lock(&self.dimms).reserve(1, GFP_KERNEL)?;
         let provider_data = ptr::from_ref::<DimmEntry<P>>(&entry)
             .cast_mut()
             .cast::<c_void>();
         let groups = self
-            .dimm_groups
+            .groups
+            .dimm
             .as_ref()
             .map_or(ptr::null_mut(), |g| g.groups());
-        let flush_wpq = if entry.flush.is_empty() {
-            ptr::null_mut()
-        } else {
-            entry.flush.as_ptr().cast_mut()
-        };
-        // The id is on the heap and does not move with `entry`.
-        let dimm_id = entry.id.as_ref().map_or(ptr::null(), |id| id.as_char_ptr());
         let sec_ops: *const bindings::nvdimm_security_ops = if features.security {
             Self::security_ops()
         } else {
@@ -1872,56 +2309,20 @@ impl<P: Provider> Bus<P> {
         } else {
             ptr::null()
         };
-        // SAFETY: The bus is registered (type invariant). `provider_data` is
-        // pinned and, once the DIMM is registered, stays in `dimms` until the
-        // bus is unregistered, which ends every use of it (the core's
-        // delayed overwrite query included: `nvdimm_delete()` cancels it);
-        // so do the `num_flush` resources' buffer at `flush_wpq`, which the
-        // core only reads, and the id, short enough for the core's key
-        // description buffer (checked above); `groups` lives as long as the
-        // bus too. The operations are constants whose callbacks reach only
-        // `provider_data` and the provider, both valid from here on (the
-        // core calls `get_flags` before the DIMM is registered).
-        let created = unsafe {
-            bindings::__nvdimm_create(
-                bus,
-                provider_data,
-                groups,
-                options.flags() as c_ulong,
-                cmd_mask as c_ulong,
-                num_flush,
-                flush_wpq,
-                dimm_id,
-                sec_ops,
-                fw_ops,
-            )
+        let info: *const DimmInfo = &entry.info;
+        let mut table = NewChild {
+            bus: self,
+            entry: Some(entry),
         };
-        if created.is_null() {
-            return Err(ENOMEM);
-        }
-        // With `NDD_REGISTER_SYNC` the DIMM is registered, or already freed
-        // if `device_add()` failed, when the call returns; `created` is not
-        // looked at again. If it is not found, the core holds nothing of
-        // `entry` any more, and dropping it here is sound.
-        // SAFETY: The bus is registered.
-        let dev = unsafe { find_child(bus, ChildKind::Dimm, provider_data) }.ok_or(ENXIO)?;
-        // SAFETY: `dev` is a DIMM (`find_child` matched one).
-        let nvdimm = unsafe { device_nvdimm(dev.0.as_ptr()) };
-        let mut dimms = BusGuard::<P, _>::lock(&self.dimms);
-        let index = dimms.len();
-        // INVARIANT: `nvdimm` is the DIMM `dev` references.
-        dimms
-            .push_within_capacity(DimmSlot {
-                entry,
-                nvdimm,
-                _dev: dev,
-            })
-            // Cannot fail (room was made under `adding`); if it did, the
-            // registered DIMM's provider data must stay alive: leak it.
-            .map_err(|slot| {
-                core::mem::forget(slot);
-                ENOMEM
-            })?;
+        // SAFETY: `self.link` is the link of `table`'s bus; `provider_data`
+        // and `info` are the entry's that `table` holds (boxed and pinned: the
+        // addresses do not change when it moves into the table). The groups
+        // live as long as the bus; the operations are constants whose
+        // callbacks reach only the provider data and the provider.
+        let index = unsafe {
+            self.link
+                .create_dimm(&mut table, provider_data, &*info, groups, sec_ops, fw_ops)
+        }?;
         Ok(DimmId {
             bus: self.serial,
             index,
@@ -1950,15 +2351,6 @@ impl<P: Provider> Bus<P> {
         if options.async_flush && !P::HAS_FLUSH {
             return Err(EINVAL);
         }
-        let mut mappings = {
-            let dimms = BusGuard::<P, _>::lock(&self.dimms);
-            let nvdimm_of = |id: DimmId| {
-                self.dimm_index(id)
-                    .and_then(|i| dimms.get(i))
-                    .map(|slot| slot.nvdimm)
-            };
-            mapping_descs(options.mappings, &nvdimm_of)?
-        };
         let set = options.interleave_set.unwrap_or_default();
         let mut nd_set: bindings::nd_interleave_set = pin_init::zeroed();
         nd_set.cookie1 = set.cookie1;
@@ -1975,86 +2367,34 @@ impl<P: Provider> Bus<P> {
             }),
             GFP_KERNEL,
         )?;
-
-        let mut res: bindings::resource = pin_init::zeroed();
-        res.start = options.start;
-        res.end = options.start + options.size - 1;
-        res.flags = bindings::IORESOURCE_MEM as c_ulong;
-        let mut desc: bindings::nd_region_desc = pin_init::zeroed();
-        desc.res = &mut res;
-        desc.mapping = mappings.as_mut_ptr();
-        desc.num_mappings = mappings.len() as u16;
-        desc.nd_set = if options.interleave_set.is_some() {
-            entry.nd_set.get()
-        } else {
-            ptr::null_mut()
-        };
-        desc.provider_data = ptr::from_ref::<RegionEntry<P>>(&entry).cast_mut().cast();
-        desc.numa_node = options.numa_node;
-        desc.target_node = options.target_node;
-        desc.flags = options.flags() as c_ulong;
-        let (of_node, of_ptr) = of_node_ref(options.of_node)?;
-        desc.of_node = of_ptr;
-        if options.async_flush {
-            desc.flush = Some(Self::flush_callback);
-        }
+        let provider_data = ptr::from_ref::<RegionEntry<P>>(&entry)
+            .cast_mut()
+            .cast::<c_void>();
+        let nd_set = entry.nd_set.get();
         // The group memory is on the heap and lives as long as the bus,
         // which outlives its regions.
-        desc.attr_groups = self
-            .region_groups
+        let groups = self
+            .groups
+            .region
             .as_ref()
             .map_or(ptr::null_mut(), |g| g.groups());
-
-        let _adding = BusGuard::<P, _>::lock(&self.adding);
-        let bus = self.live()?;
-        BusGuard::<P, _>::lock(&self.regions).reserve(1, GFP_KERNEL)?;
-        let iomem = IomemClaim::for_region(options.start, options.size)?;
-        // SAFETY: The bus is registered. The core copies `res` and the
-        // mappings (whose DIMMs belong to this bus and are referenced by
-        // their slots) and keeps `nd_set` and the provider data, both pinned
-        // in `entry`, which stays in `regions` until the bus is unregistered
-        // once the region is registered.
-        let created = unsafe {
-            match options.kind {
-                RegionKind::Pmem => bindings::nvdimm_pmem_region_create(bus, &mut desc),
-                RegionKind::Volatile => bindings::nvdimm_volatile_region_create(bus, &mut desc),
-            }
+        let flush: FlushCallback = if options.async_flush {
+            Some(Self::flush_callback)
+        } else {
+            None
         };
-        if created.is_null() {
-            return Err(ENOMEM);
-        }
-        // The core registers regions asynchronously and frees one whose
-        // `device_add()` fails, so `created` is not looked at again: wait for
-        // the registrations in flight (the DIMM count is right by
-        // construction, the call is made for its wait), then look the region
-        // up. Not found: the core holds nothing of `entry` any more.
-        // Nothing may return early from here until the lookup decides who
-        // owns `entry`.
-        let live = c_int::try_from(BusGuard::<P, _>::lock(&self.dimms).len()).unwrap_or(c_int::MAX);
-        // SAFETY: The bus is registered. Its answer (whether the count
-        // matches) says nothing about the region; it is called for its wait.
-        let _ = unsafe { bindings::nvdimm_bus_check_dimm_count(bus, live) };
-        let entry_data = ptr::from_ref::<RegionEntry<P>>(&entry).cast::<c_void>();
-        // SAFETY: The bus is registered.
-        let dev = unsafe { find_child(bus, ChildKind::Region, entry_data) }.ok_or(ENXIO)?;
-        // SAFETY: `dev` is a region (`find_child` matched one).
-        let region = unsafe { device_region(dev.0.as_ptr()) };
-        let mut regions = BusGuard::<P, _>::lock(&self.regions);
-        let index = regions.len();
-        // INVARIANT: `region` is the region `dev` references.
-        regions
-            .push_within_capacity(RegionSlot {
-                entry,
-                region,
-                _dev: dev,
-                _of_node: of_node,
-                _iomem: iomem,
-            })
-            // As in `add_dimm`: cannot fail, and leaks rather than frees.
-            .map_err(|slot| {
-                core::mem::forget(slot);
-                ENOMEM
-            })?;
+        let mut table = NewChild {
+            bus: self,
+            entry: Some(entry),
+        };
+        // SAFETY: `self.link` is the link of `table`'s bus; `provider_data`
+        // and `nd_set` are in the entry `table` holds (boxed and pinned).
+        // The groups live as long as the bus; `flush` reaches only the
+        // provider data and the provider.
+        let index = unsafe {
+            self.link
+                .create_region(&mut table, options, provider_data, nd_set, groups, flush)
+        }?;
         Ok(RegionId {
             bus: self.serial,
             index,
@@ -2157,10 +2497,10 @@ impl<P: Provider> Bus<P> {
     /// Checks and dispatches a DIMM command; the status for in-kernel
     /// callers.
     fn dimm_command(&self, entry: &DimmEntry<P>, cmd: u32, buf: &mut [u8]) -> Result<i32> {
-        if cmd >= u64::BITS || entry.cmd_mask & (1 << cmd) == 0 {
+        if cmd >= u64::BITS || entry.info.cmd_mask & (1 << cmd) == 0 {
             return Err(ENOTTY);
         }
-        match DimmCommand::parse(cmd, buf, entry.label.as_ref(), entry.families)? {
+        match DimmCommand::parse(cmd, buf, entry.info.label.as_ref(), entry.info.families)? {
             DimmCommand::GetConfigSize { out, area } => {
                 if !P::HAS_CONFIG_SIZE {
                     DimmCommand::reply_config_size(out, &area);
@@ -2283,7 +2623,7 @@ impl<P: Provider> Bus<P> {
     ///
     /// # Safety
     ///
-    /// Called by sysfs only, for an attribute of this bus's `dimm_groups` on
+    /// Called by sysfs only, for an attribute of this bus's DIMM group on
     /// one of its DIMMs, with a page-sized `buf`.
     unsafe extern "C" fn show_callback(
         dev: *mut bindings::device,
@@ -2293,7 +2633,7 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The group is only given to DIMMs of this bus (`add_dimm`).
         let entry = unsafe { Self::dimm_entry(dev) };
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
-        // bus's `dimm_groups`, which outlives its DIMMs.
+        // bus's DIMM group, which outlives its DIMMs.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: The entry's bus owns it and so outlives it.
         let bus = unsafe { &*entry.bus };
@@ -2310,7 +2650,7 @@ impl<P: Provider> Bus<P> {
     ///
     /// # Safety
     ///
-    /// Called by sysfs only, for an attribute of this bus's `region_groups`
+    /// Called by sysfs only, for an attribute of this bus's region group
     /// on one of its regions, with a page-sized `buf`.
     unsafe extern "C" fn show_region_callback(
         dev: *mut bindings::device,
@@ -2322,7 +2662,7 @@ impl<P: Provider> Bus<P> {
         // that the bus keeps until the region is unregistered.
         let entry = unsafe { &*region_data(device_region(dev)).cast::<RegionEntry<P>>() };
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
-        // bus's `region_groups`, which outlives its regions.
+        // bus's region group, which outlives its regions.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: The entry's bus owns it and so outlives it.
         let bus = unsafe { &*entry.bus };
@@ -2339,7 +2679,7 @@ impl<P: Provider> Bus<P> {
     ///
     /// # Safety
     ///
-    /// Called by sysfs only, for an attribute of this bus's `bus_groups` on
+    /// Called by sysfs only, for an attribute of this bus's own group on
     /// its bus device, with a page-sized `buf`.
     unsafe extern "C" fn show_bus_callback(
         dev: *mut bindings::device,
@@ -2349,7 +2689,7 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The group is only given to this bus's device.
         let bus = unsafe { Self::of_bus_device(dev) };
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
-        // bus's `bus_groups`, which outlives the bus device.
+        // bus's own group, which outlives the bus device.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: sysfs hands `show` a buffer of one page.
         unsafe {
@@ -2380,7 +2720,7 @@ impl<P: Provider> Bus<P> {
     /// # Safety
     ///
     /// Called by sysfs only, for a writable attribute of this bus's
-    /// `bus_groups`, with `count` readable bytes at `buf`.
+    /// own group, with `count` readable bytes at `buf`.
     unsafe extern "C" fn store_bus_callback(
         dev: *mut bindings::device,
         attr: *mut bindings::device_attribute,
@@ -2390,7 +2730,7 @@ impl<P: Provider> Bus<P> {
         // SAFETY: The group is only given to this bus's device.
         let bus = unsafe { Self::of_bus_device(dev) };
         // SAFETY: `attr` is the `attr` field of an `AttributeSlot` in the
-        // bus's `bus_groups`, which outlives the bus device.
+        // bus's own group, which outlives the bus device.
         let slot = unsafe { &*crate::container_of!(attr, sysfs::AttributeSlot, attr) };
         // SAFETY: sysfs passes `count` bytes of a buffer it owns.
         let data = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
@@ -2418,7 +2758,7 @@ impl<P: Provider> Bus<P> {
         let item = P::BusAttribute::ALL.get(index).copied();
         if item.is_some_and(|a| bus.provider.bus_attribute_visible(a)) {
             // SAFETY: `attr` is one of the group's attributes, built by
-            // `GroupStorage::new` with the mode the provider asked for.
+            // `BusGroups::build` with the mode the provider asked for.
             unsafe { (*attr).mode }
         } else {
             0
@@ -2445,7 +2785,7 @@ impl<P: Provider> Bus<P> {
         let item = P::DimmAttribute::ALL.get(index).copied();
         if item.is_some_and(|a| bus.provider.dimm_attribute_visible(&entry.data, a)) {
             // SAFETY: `attr` is one of the group's attributes, built by
-            // `GroupStorage::new` with the mode the provider asked for.
+            // `BusGroups::build` with the mode the provider asked for.
             unsafe { (*attr).mode }
         } else {
             0
@@ -2478,31 +2818,9 @@ impl<P: Provider> Bus<P> {
 #[pinned_drop]
 impl<P: Provider> PinnedDrop for Bus<P> {
     fn drop(self: Pin<&mut Self>) {
-        if self.armed.load(Ordering::Acquire) {
-            let data = ptr::from_ref::<Self>(&*self).cast_mut().cast::<c_void>();
-            // SAFETY: The action was installed on `owner` with this data
-            // (type invariant); `owner` is referenced.
-            let removed = unsafe {
-                bindings::devm_remove_action_nowarn(
-                    self.owner.as_raw(),
-                    Some(Self::unbind_action),
-                    data,
-                )
-            } == 0;
-            if !removed {
-                // The owner's unbind took the action: it runs, or ran, on
-                // this `Bus`, which must stay until it is done.
-                self.action_done.wait_for_completion();
-            }
-        }
         // Unregistering removes the regions and DIMMs and waits for commands
         // in flight; the provider data is dropped afterwards.
-        self.teardown();
-        let dev = self.bus_dev.load(Ordering::Acquire);
-        if !dev.is_null() {
-            // SAFETY: The reference `register` took.
-            unsafe { bindings::put_device(dev) };
-        }
+        self.link.release();
     }
 }
 

@@ -212,31 +212,74 @@ pub(super) type StoreFn = unsafe extern "C" fn(
 pub(super) type VisibleFn =
     unsafe extern "C" fn(*mut bindings::kobject, *mut bindings::attribute, c_int) -> u16;
 
-impl GroupStorage {
-    /// The C group of attribute set `A`; `None` when it has no attributes.
-    #[inline]
-    pub(super) fn new<A: Attribute>(
-        show: ShowFn,
-        store: Option<StoreFn>,
-        visible: Option<VisibleFn>,
-    ) -> Result<Option<Self>> {
-        let attribute = |index: usize| A::ALL.get(index).map(|a| (a.name(), a.mode()));
-        Self::build(A::GROUP, A::ALL.len(), &attribute, show, store, visible)
-    }
+/// What [`GroupStorage::build`] needs of an attribute set, without its type.
+pub(super) struct GroupSpec {
+    name: &'static CStr,
+    n: usize,
+    /// The name and mode of attribute `i` of `n`.
+    attribute: fn(usize) -> Option<(&'static CStr, Mode)>,
+    show: ShowFn,
+    store: Option<StoreFn>,
+    visible: Option<VisibleFn>,
+}
 
-    /// [`GroupStorage::new`] without the attribute type: `attribute(i)` is
-    /// the name and mode of attribute `i` of `n`. Not generic, so that the
-    /// vectors' code is built into the kernel once rather than into every
-    /// provider module (where each function called across objects costs
-    /// the powerpc module loader a stub).
-    fn build(
-        group_name: &'static CStr,
-        n: usize,
-        attribute: &dyn Fn(usize) -> Option<(&'static CStr, Mode)>,
+/// Name and mode of attribute `index` of `A`.
+fn attribute_of<A: Attribute>(index: usize) -> Option<(&'static CStr, Mode)> {
+    A::ALL.get(index).map(|a| (a.name(), a.mode()))
+}
+
+impl GroupSpec {
+    /// The group of attribute set `A` with these callbacks.
+    #[inline]
+    pub(super) fn of<A: Attribute>(
         show: ShowFn,
         store: Option<StoreFn>,
         visible: Option<VisibleFn>,
-    ) -> Result<Option<Self>> {
+    ) -> Self {
+        Self {
+            name: A::GROUP,
+            n: A::ALL.len(),
+            attribute: attribute_of::<A>,
+            show,
+            store,
+            visible,
+        }
+    }
+}
+
+/// The groups of a bus: its DIMMs', its regions' and its own (`None`: no
+/// attributes).
+pub(super) struct BusGroups {
+    pub(super) dimm: Option<GroupStorage>,
+    pub(super) region: Option<GroupStorage>,
+    pub(super) bus: Option<GroupStorage>,
+}
+
+impl BusGroups {
+    /// Builds the three groups. Not generic, so that the vectors' code is
+    /// built into the kernel once rather than into every provider module
+    /// (where each function called across objects costs the powerpc module
+    /// loader a stub), and one call for all three.
+    pub(super) fn build(dimm: &GroupSpec, region: &GroupSpec, bus: &GroupSpec) -> Result<Self> {
+        Ok(Self {
+            dimm: GroupStorage::build(dimm)?,
+            region: GroupStorage::build(region)?,
+            bus: GroupStorage::build(bus)?,
+        })
+    }
+}
+
+impl GroupStorage {
+    /// The C group of `spec`; `None` when it has no attributes.
+    fn build(spec: &GroupSpec) -> Result<Option<Self>> {
+        let GroupSpec {
+            name: group_name,
+            n,
+            attribute,
+            show,
+            store,
+            visible,
+        } = *spec;
         if n == 0 {
             return Ok(None);
         }

@@ -844,9 +844,9 @@ pub struct Stats {
     /// Accepted by `Nfit::parse`.
     pub accepted: u64,
     /// Rejections by `Nfit::parse`, per [`ERROR_KINDS`] entry.
-    pub rejected: [u64; 12],
+    pub rejected: [u64; ERROR_KINDS.len()],
     /// Accepted tables with a warning, per [`WARNING_KINDS`] entry.
-    pub warned: [u64; 7],
+    pub warned: [u64; WARNING_KINDS.len()],
     /// Accepted by `Nfit::parse_fit` of the input as a header-less body.
     pub fit_accepted: u64,
 }
@@ -864,11 +864,11 @@ impl fmt::Display for Stats {
         writeln!(f, "accepted:   {}", self.accepted)?;
         writeln!(f, "rejected:   {}", self.rejected_total())?;
         for (name, n) in ERROR_KINDS.iter().zip(self.rejected) {
-            writeln!(f, "  {name:<22} {n}")?;
+            writeln!(f, "  {name:<24} {n}")?;
         }
         writeln!(f, "accepted with a warning:")?;
         for (name, n) in WARNING_KINDS.iter().zip(self.warned) {
-            writeln!(f, "  {name:<22} {n}")?;
+            writeln!(f, "  {name:<24} {n}")?;
         }
         writeln!(f, "parse_fit(whole input) accepted: {}", self.fit_accepted)
     }

@@ -652,17 +652,16 @@ fn tolerated_overrun_of_unread_types() {
 }
 
 #[test]
-fn error_duplicate_indexes() {
-    // DCR index.
-    let body = cat(&[one_dimm(), dcr(1).bytes()]);
-    assert_eq!(err(&body), Error::DuplicateIndex { kind: 4, index: 1 });
-    // Interleave index.
-    let idt = builder::interleave(3, 256, &[0], None);
-    let body = cat(&[one_dimm(), idt.clone(), idt]);
-    assert_eq!(err(&body), Error::DuplicateIndex { kind: 2, index: 3 });
+fn error_duplicate_mapping() {
     // The same DIMM twice in one range.
     let body = cat(&[one_dimm(), memdev(1, 1, 1).bytes()]);
-    assert_eq!(err(&body), Error::DuplicateIndex { kind: 1, index: 1 });
+    assert_eq!(
+        err(&body),
+        Error::DuplicateMapping {
+            handle: 1,
+            range: 1
+        }
+    );
     // ... but once in each of two ranges is fine.
     let body = cat(&[
         one_dimm(),
@@ -670,6 +669,28 @@ fn error_duplicate_indexes() {
         memdev(1, 2, 1).bytes(),
     ]);
     assert!(parse(&body).is_ok());
+}
+
+#[test]
+fn tolerated_duplicate_dcr_and_interleave_indexes() {
+    // As C: the first control region of an index is the DIMM's.
+    let second = DcrEntry {
+        serial_number: 0xabcd,
+        ..dcr(1)
+    };
+    let body = cat(&[one_dimm(), second.bytes(), dcr(1).bytes()]);
+    assert_eq!(warnings(&body), [Warning::DuplicateDcrIndex { index: 1 }]);
+    let nfit = parse(&body).unwrap();
+    assert_eq!(nfit.dcrs().count(), 3);
+    assert_eq!(nfit.dcr(1), Some(dcr(1).parsed()));
+    // One warning per index, however often it repeats.
+    let idt = builder::interleave(3, 256, &[0], None);
+    let body = cat(&[one_dimm(), idt.clone(), idt.clone(), idt]);
+    assert_eq!(
+        warnings(&body),
+        [Warning::DuplicateInterleaveIndex { index: 3 }]
+    );
+    assert_eq!(parse(&body).unwrap().interleaves().count(), 3);
 }
 
 #[test]
@@ -723,7 +744,16 @@ fn tolerated_missing_spa() {
         dcr(1).bytes(),
         builder::flush(7, &[0x1000], None),
     ]);
-    assert_eq!(err(&body), Error::UnknownFlushHandle { handle: 7 });
+    assert_eq!(
+        warnings(&body),
+        [
+            Warning::MissingSpa {
+                handle: 7,
+                index: 5
+            },
+            Warning::UnknownFlushHandle { handle: 7 }
+        ]
+    );
 }
 
 #[test]
@@ -766,11 +796,14 @@ fn error_missing_references() {
 }
 
 #[test]
-fn error_unknown_flush_handle() {
+fn tolerated_unknown_flush_handle() {
+    // As C: hints for a DIMM no memory device maps are never looked up.
     let body = cat(&[one_dimm(), builder::flush(2, &[0x1000], None)]);
-    assert_eq!(err(&body), Error::UnknownFlushHandle { handle: 2 });
+    assert_eq!(warnings(&body), [Warning::UnknownFlushHandle { handle: 2 }]);
+    let nfit = parse(&body).unwrap();
+    assert!(nfit.flush_hints(1).is_none());
     let body = cat(&[one_dimm(), builder::flush(1, &[0x1000], None)]);
-    assert!(parse(&body).is_ok());
+    assert_eq!(warnings(&body), []);
 }
 
 #[test]
@@ -871,13 +904,15 @@ fn tolerated_mapping_out_of_range() {
 }
 
 #[test]
-fn error_duplicate_capabilities() {
+fn tolerated_duplicate_capabilities() {
+    // As C (add_platform_cap() overwrites): the last structure counts.
     let body = cat(&[
         one_dimm(),
         builder::capabilities(1, 3),
-        builder::capabilities(1, 3),
+        builder::capabilities(1, 2),
     ]);
-    assert_eq!(err(&body), Error::DuplicateCapabilities);
+    assert_eq!(warnings(&body), [Warning::DuplicateCapabilities]);
+    assert_eq!(parse(&body).unwrap().capabilities(), 2);
 }
 
 #[test]
@@ -901,7 +936,10 @@ fn every_error_variant_displays() {
             kind: 1,
             len: 9,
         },
-        Error::DuplicateIndex { kind: 0, index: 1 },
+        Error::DuplicateMapping {
+            handle: 1,
+            range: 2,
+        },
         Error::MissingDcr {
             handle: 1,
             index: 2,
@@ -910,9 +948,7 @@ fn every_error_variant_displays() {
             handle: 1,
             index: 2,
         },
-        Error::UnknownFlushHandle { handle: 1 },
         Error::BadRange { index: 1 },
-        Error::DuplicateCapabilities,
     ];
     for (i, e) in errors.iter().enumerate() {
         assert_eq!(fuzz::error_kind(e), i);
@@ -951,6 +987,10 @@ fn every_warning_variant_displays() {
             handle: 1,
             index: 2,
         },
+        Warning::DuplicateDcrIndex { index: 2 },
+        Warning::DuplicateInterleaveIndex { index: 2 },
+        Warning::DuplicateCapabilities,
+        Warning::UnknownFlushHandle { handle: 1 },
     ];
     for (i, w) in warnings.iter().enumerate() {
         assert_eq!(fuzz::warning_kind(w), i);

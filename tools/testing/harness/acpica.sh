@@ -80,6 +80,12 @@ spa-unaligned|clean|identical
 spa-zero-length|clean|identical
 memdev-size-overflow|clean|identical
 interleave-ways-zero|clean|identical
+duplicate-dcr-index|clean|identical
+duplicate-interleave-index|note:/**** ACPI table terminates in the middle of a data structure! (dump table) */|repaired
+duplicate-memdev|clean|identical
+duplicate-capabilities|clean|identical
+flush-hint-handle|clean|identical
+unmapped-memdev-dcr-index|clean|identical
 "
 
 keep=

@@ -8,8 +8,8 @@
 //! [`Nfit::parse`] checks the whole table once: the header, every subtable's
 //! length against its type and against the end of the table, every count
 //! and index, and the cross-references between subtables (a memory device
-//! names an existing control region and interleave description; a flush
-//! hint names an existing DIMM; ranges are not empty and do not wrap).
+//! names an existing control region and interleave description and maps its
+//! DIMM into its range once; ranges are not empty and do not wrap).
 //! After that, the accessors cannot fail. Every rejection says what was
 //! wrong and where, for a clear message at probe time.
 //!
@@ -18,7 +18,10 @@
 //! SMBIOS or unknown subtable that runs past the end, a memory device naming
 //! a missing SPA range is ignored, and duplicate SPA indexes, overlapping or
 //! unaligned ranges and mappings larger than their range are kept as they
-//! are. [`Nfit::warnings`] reports each of these, for a warning at probe.
+//! are; of two control regions or interleave descriptions with one index the
+//! first counts, of two capabilities structures the last, and flush hints
+//! for a DIMM no memory device maps are ignored. [`Nfit::warnings`] reports
+//! each of these, for a warning at probe.
 
 use core::cmp::Ordering;
 use core::fmt;
@@ -194,20 +197,17 @@ pub enum Error {
         kind: u16,
         len: usize,
     },
-    /// Two subtables of one type use the same index (or DIMM handle); two
-    /// SPA ranges with one index are a [`Warning`].
-    DuplicateIndex { kind: u16, index: u32 },
+    /// A DIMM is mapped twice into one SPA range: C registers a region
+    /// with the same DIMM twice in its interleave set, which libnvdimm
+    /// cannot serve.
+    DuplicateMapping { handle: u32, range: u16 },
     /// A memory device names a control region that does not exist.
     MissingDcr { handle: u32, index: u16 },
     /// An interleaved memory device names an interleave description that
     /// does not exist.
     MissingInterleave { handle: u32, index: u16 },
-    /// A flush hint structure names a DIMM no memory device describes.
-    UnknownFlushHandle { handle: u32 },
     /// An SPA range is empty or wraps around the address space.
     BadRange { index: u16 },
-    /// More than one platform capabilities structure.
-    DuplicateCapabilities,
 }
 
 impl fmt::Display for Error {
@@ -234,8 +234,8 @@ impl fmt::Display for Error {
                 f,
                 "type {kind} subtable at offset {offset} (length {len}) runs past the table"
             ),
-            Error::DuplicateIndex { kind, index } => {
-                write!(f, "type {kind} index {index:#x} appears twice")
+            Error::DuplicateMapping { handle, range } => {
+                write!(f, "DIMM {handle:#x} is mapped twice into SPA range {range}")
             }
             Error::MissingDcr { handle, index } => {
                 write!(f, "DIMM {handle:#x} names missing control region {index}")
@@ -246,11 +246,7 @@ impl fmt::Display for Error {
                     "DIMM {handle:#x} names missing interleave description {index}"
                 )
             }
-            Error::UnknownFlushHandle { handle } => {
-                write!(f, "flush hints for unknown DIMM {handle:#x}")
-            }
             Error::BadRange { index } => write!(f, "SPA range {index} is empty or wraps"),
-            Error::DuplicateCapabilities => write!(f, "more than one capabilities structure"),
         }
     }
 }
@@ -290,6 +286,18 @@ pub enum Warning {
     /// A memory device's part of its persistent-memory range lies outside
     /// the range. The mapping is kept as it is, as in C.
     MappingOutOfRange { handle: u32, index: u16 },
+    /// Two control regions share an index. The first is the one every
+    /// memory device naming the index uses ([`Nfit::dcr`]), as in C.
+    DuplicateDcrIndex { index: u16 },
+    /// Two interleave descriptions share an index. The first counts, as in
+    /// C (which reads them for block windows only).
+    DuplicateInterleaveIndex { index: u16 },
+    /// More than one capabilities structure. The last counts
+    /// ([`Nfit::capabilities`]), as C overwrites the earlier ones.
+    DuplicateCapabilities,
+    /// A flush hint structure names a DIMM no memory device maps. Ignored,
+    /// as C looks flush hints up by the handles of the DIMMs it registers.
+    UnknownFlushHandle { handle: u32 },
 }
 
 impl fmt::Display for Warning {
@@ -326,6 +334,22 @@ impl fmt::Display for Warning {
             Warning::MappingOutOfRange { handle, index } => write!(
                 f,
                 "DIMM {handle:#x} maps outside SPA range {index}, registering the mapping as it is"
+            ),
+            Warning::DuplicateDcrIndex { index } => write!(
+                f,
+                "control region index {index} appears twice, using the first"
+            ),
+            Warning::DuplicateInterleaveIndex { index } => write!(
+                f,
+                "interleave index {index} appears twice, using the first"
+            ),
+            Warning::DuplicateCapabilities => write!(
+                f,
+                "more than one capabilities structure, using the last"
+            ),
+            Warning::UnknownFlushHandle { handle } => write!(
+                f,
+                "flush hints for unknown DIMM {handle:#x}, ignoring them"
             ),
         }
     }
@@ -851,12 +875,12 @@ impl<'a> Nfit<'a> {
         self.spas().find(|s| s.range_index == index)
     }
 
-    /// The control region with this index.
+    /// The (first) control region with this index.
     pub fn dcr(&self, index: u16) -> Option<Dcr> {
         self.dcrs().find(|d| d.region_index == index)
     }
 
-    /// The flush hints of a DIMM, if any.
+    /// The (first) flush hints of a DIMM, if any.
     pub fn flush_hints(&self, handle: u32) -> Option<FlushHints<'a>> {
         self.walk().find_map(|s| match s {
             Subtable::Flush(f) if f.device_handle == handle => Some(f),
@@ -864,13 +888,15 @@ impl<'a> Nfit<'a> {
         })
     }
 
-    /// The platform capabilities bits (0 without a capabilities structure).
+    /// The platform capabilities bits of the last capabilities structure
+    /// (0 without one).
     pub fn capabilities(&self) -> u32 {
         self.walk()
-            .find_map(|s| match s {
+            .filter_map(|s| match s {
                 Subtable::Capabilities(c) => Some(c.capabilities),
                 _ => None,
             })
+            .last()
             .unwrap_or(0)
     }
 
@@ -923,6 +949,44 @@ impl<'a> Nfit<'a> {
                 Some(_) => {}
             }
         }
+        for (i, a) in self.dcrs().enumerate() {
+            let index = a.region_index;
+            let earlier = self.dcrs().take(i).any(|b| b.region_index == index);
+            if !earlier && self.dcrs().skip(i + 1).any(|b| b.region_index == index) {
+                report(Warning::DuplicateDcrIndex { index });
+            }
+        }
+        for (i, a) in self.interleaves().enumerate() {
+            let index = a.interleave_index;
+            let earlier = self
+                .interleaves()
+                .take(i)
+                .any(|b| b.interleave_index == index);
+            if !earlier
+                && self
+                    .interleaves()
+                    .skip(i + 1)
+                    .any(|b| b.interleave_index == index)
+            {
+                report(Warning::DuplicateInterleaveIndex { index });
+            }
+        }
+        let mut caps = 0;
+        for s in self.walk() {
+            match s {
+                Subtable::Flush(f) => {
+                    let handle = f.device_handle;
+                    if !self.memdevs().any(|m| m.device_handle == handle) {
+                        report(Warning::UnknownFlushHandle { handle });
+                    }
+                }
+                Subtable::Capabilities(_) => caps += 1,
+                _ => {}
+            }
+        }
+        if caps > 1 {
+            report(Warning::DuplicateCapabilities);
+        }
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -930,30 +994,6 @@ impl<'a> Nfit<'a> {
             if a.length == 0 || a.address.checked_add(a.length).is_none() {
                 return Err(Error::BadRange {
                     index: a.range_index,
-                });
-            }
-        }
-        for (i, a) in self.dcrs().enumerate() {
-            if self
-                .dcrs()
-                .skip(i + 1)
-                .any(|b| b.region_index == a.region_index)
-            {
-                return Err(Error::DuplicateIndex {
-                    kind: TYPE_DCR,
-                    index: a.region_index.into(),
-                });
-            }
-        }
-        for (i, a) in self.interleaves().enumerate() {
-            if self
-                .interleaves()
-                .skip(i + 1)
-                .any(|b| b.interleave_index == a.interleave_index)
-            {
-                return Err(Error::DuplicateIndex {
-                    kind: TYPE_INTERLEAVE,
-                    index: a.interleave_index.into(),
                 });
             }
         }
@@ -970,9 +1010,9 @@ impl<'a> Nfit<'a> {
                 .skip(i + 1)
                 .any(|o| o.device_handle == handle && o.range_index == m.range_index)
             {
-                return Err(Error::DuplicateIndex {
-                    kind: TYPE_MEMDEV,
-                    index: handle,
+                return Err(Error::DuplicateMapping {
+                    handle,
+                    range: m.range_index,
                 });
             }
             if self.dcr(m.region_index).is_none() {
@@ -991,23 +1031,6 @@ impl<'a> Nfit<'a> {
                     index: m.interleave_index,
                 });
             }
-        }
-        let mut caps = 0;
-        for s in self.walk() {
-            match s {
-                Subtable::Flush(f) => {
-                    if !self.memdevs().any(|m| m.device_handle == f.device_handle) {
-                        return Err(Error::UnknownFlushHandle {
-                            handle: f.device_handle,
-                        });
-                    }
-                }
-                Subtable::Capabilities(_) => caps += 1,
-                _ => {}
-            }
-        }
-        if caps > 1 {
-            return Err(Error::DuplicateCapabilities);
         }
         Ok(())
     }

@@ -41,12 +41,26 @@ pub enum Malformed {
     MemdevSizeOverflow,
     /// A memory device with zero interleave ways.
     InterleaveWaysZero,
+    /// A second control region with the first DIMM's index (and another
+    /// serial number).
+    DuplicateDcrIndex,
+    /// Two interleave structures with the same index.
+    DuplicateInterleaveIndex,
+    /// The first DIMM mapped twice into its SPA range.
+    DuplicateMemdev,
+    /// Two capabilities structures that disagree.
+    DuplicateCapabilities,
+    /// Flush hints for a DIMM no memory device names.
+    FlushHintHandle,
+    /// An unmapped memory device (SPA range 0) naming a control region that
+    /// does not exist.
+    UnmappedMemdevDcrIndex,
 }
 
 impl Malformed {
     /// Every class, for the campaign and the tests.
     #[cfg_attr(not(test), allow(dead_code))]
-    pub const ALL: [Malformed; 15] = [
+    pub const ALL: [Malformed; 21] = [
         Malformed::TableLength,
         Malformed::SubtableLengthZero,
         Malformed::SubtableLengthOverrun,
@@ -62,6 +76,12 @@ impl Malformed {
         Malformed::SpaZeroLength,
         Malformed::MemdevSizeOverflow,
         Malformed::InterleaveWaysZero,
+        Malformed::DuplicateDcrIndex,
+        Malformed::DuplicateInterleaveIndex,
+        Malformed::DuplicateMemdev,
+        Malformed::DuplicateCapabilities,
+        Malformed::FlushHintHandle,
+        Malformed::UnmappedMemdevDcrIndex,
     ];
 
     pub fn name(self) -> String {
@@ -110,6 +130,9 @@ impl Malformed {
             }
             body.extend(spa.bytes_len(spa_len));
             body.extend(memdev.bytes());
+            if i == 0 && self == Malformed::DuplicateMemdev {
+                body.extend(memdev.bytes());
+            }
             body.extend(dcr.bytes_len(dcr_len));
         }
         match self {
@@ -131,9 +154,36 @@ impl Malformed {
                 s[2..4].copy_from_slice(&0x4000u16.to_le_bytes());
                 body.extend(s);
             }
+            Malformed::DuplicateDcrIndex => {
+                if let Some(f) = first {
+                    let mut dcr = DcrEntry::qemu(f.slot);
+                    dcr.serial_number ^= 0x5a5a;
+                    body.extend(dcr.bytes());
+                }
+            }
+            Malformed::DuplicateInterleaveIndex => {
+                for _ in 0..2 {
+                    body.extend(builder::interleave(1, 256, &[0], None));
+                }
+            }
+            Malformed::FlushHintHandle => body.extend(builder::flush(0x7777, &[0xfed0_0000], None)),
+            Malformed::UnmappedMemdevDcrIndex => {
+                let unmapped = MemdevEntry {
+                    device_handle: 0x7777,
+                    range_index: 0,
+                    region_index: 0x7777,
+                    ..MemdevEntry::default()
+                };
+                body.extend(unmapped.bytes());
+            }
             _ => {}
         }
-        if capabilities != 0 {
+        if self == Malformed::DuplicateCapabilities {
+            // CPU caches flushed, then only memory controller buffers: C
+            // keeps the last.
+            body.extend(builder::capabilities(1, 0b11));
+            body.extend(builder::capabilities(1, 0b10));
+        } else if capabilities != 0 {
             let highest = 31 - capabilities.leading_zeros();
             body.extend(builder::capabilities(highest as u8, capabilities));
         }

@@ -107,6 +107,8 @@ fn malformed_tables_meet_the_rust_parser_as_c_does() {
             Malformed::FlushHintCount,
             Malformed::MemdevDcrIndex,
             Malformed::SpaZeroLength,
+            Malformed::DuplicateMemdev,
+            Malformed::UnmappedMemdevDcrIndex,
         ];
         let warned = [
             Malformed::SubtableLengthZero,
@@ -116,6 +118,10 @@ fn malformed_tables_meet_the_rust_parser_as_c_does() {
             Malformed::SpaOverlap,
             Malformed::SpaUnaligned,
             Malformed::MemdevSizeOverflow,
+            Malformed::DuplicateDcrIndex,
+            Malformed::DuplicateInterleaveIndex,
+            Malformed::DuplicateCapabilities,
+            Malformed::FlushHintHandle,
         ];
         let parsed = table::Nfit::parse(&t);
         let outcome = match &parsed {

@@ -5,7 +5,7 @@
 # kernel: default debug
 # vmm-args: --nvdimm path={dir}/set-a.img,size=256M,label-size=128K,set=1 --nvdimm path={dir}/set-b.img,size=256M,label-size=128K,set=1
 # timeout: 420
-# min-checks: 51
+# min-checks: 53
 #
 # The VMM describes one SPA range of 512 MiB over both DIMMs' persistent
 # parts (memory device maps with 2 ways, region offsets 0 and 4 KiB, one
@@ -43,6 +43,13 @@ labels_ok() {
 	grep "\"name\":\"$2\"" /tmp/labels | grep -q "\"position\":$3," &&
 		! grep -v "\"isetcookie\":$((COOKIE1))," /tmp/labels
 }
+# The region as the NFIT driver registered it, for the records.
+region_json() {
+	_r=/sys/bus/nd/devices/region0
+	printf '{"mappings":%s,"mapping0":"%s","mapping1":"%s","set_cookie":"%s","range_index":%s}\n' \
+		"$(cat $_r/mappings)" "$(cat $_r/mapping0)" "$(cat $_r/mapping1)" \
+		"$(cat $_r/set_cookie)" "$(cat $_r/nfit/range_index)"
+}
 swap_to() {
 	ndctl disable-region all >/dev/null 2>&1
 	rmmod "$1" && modprobe "$2" && wait_for 30 have_regions 1
@@ -71,6 +78,7 @@ check first-labels-nmem1 labels_ok nmem1 by-first 1
 json labels-nmem0-by-first ndctl read-labels -j nmem0
 json labels-nmem1-by-first ndctl read-labels -j nmem1
 json list-by-first ndctl list -RN
+json region-by-first region_json
 
 require "swap-to-$second" swap_to "$first" "$second"
 set_checks second
@@ -86,6 +94,7 @@ check second-keeps-first-nmem1 labels_ok nmem1 by-first 1
 json labels-nmem0-by-second ndctl read-labels -j nmem0
 json labels-nmem1-by-second ndctl read-labels -j nmem1
 json list-by-second ndctl list -RN
+json region-by-second region_json
 
 require "swap-back-to-$first" swap_to "$second" "$first"
 set_checks again

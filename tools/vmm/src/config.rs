@@ -653,8 +653,8 @@ impl PlacedDimm {
     /// Bytes of guest physical memory the DIMM's backing file is mapped
     /// over: the whole file, or only the persistent part for a DIMM of
     /// an interleave set (whose label area must not sit between the two
-    /// DIMMs' memory).
-    /// (The sum cannot overflow: [`NvdimmConfig::parse`] checked it.)
+    /// DIMMs' memory). The sum cannot overflow: [`NvdimmConfig::parse`]
+    /// checked it.
     pub fn mapped_size(&self) -> u64 {
         match self.set {
             Some(_) => self.config.size,

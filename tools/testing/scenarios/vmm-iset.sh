@@ -5,7 +5,7 @@
 # kernel: default debug
 # vmm-args: --nvdimm path={dir}/set-a.img,size=256M,label-size=128K,set=1 --nvdimm path={dir}/set-b.img,size=256M,label-size=128K,set=1
 # timeout: 420
-# min-checks: 53
+# min-checks: 64
 #
 # The VMM describes one SPA range of 512 MiB over both DIMMs' persistent
 # parts (memory device maps with 2 ways, region offsets 0 and 4 KiB, one
@@ -35,13 +35,13 @@ ns_mode_is() { ns_named "$1" | grep -q "\"mode\":\"$2\""; }
 dev_of() { ns_named "$1" | json_field blockdev; }
 set_cookie_is() { [ "$(cat /sys/bus/nd/devices/region0/set_cookie)" = "$1" ]; }
 mapping_is() { [ "$(cat "/sys/bus/nd/devices/region0/mapping$1")" = "$2" ]; }
-# labels_ok DIMM NAME POSITION: DIMM has a label of namespace NAME at
-# POSITION in the set, and every namespace label on it carries cookie1 (the
-# labels are v1.1).
+# labels_ok DIMM NAME POSITION [COOKIE]: DIMM has a label of namespace NAME
+# at POSITION in the set, and every namespace label on it carries COOKIE
+# (cookie1, that of v1.1 labels, unless given).
 labels_ok() {
 	ndctl read-labels -j "$1" 2>/dev/null | tr -d ' \n' | tr '{' '\n' | grep '"isetcookie":' >/tmp/labels
 	grep "\"name\":\"$2\"" /tmp/labels | grep -q "\"position\":$3," &&
-		! grep -v "\"isetcookie\":$((COOKIE1))," /tmp/labels
+		! grep -v "\"isetcookie\":$((${4:-$COOKIE1}))," /tmp/labels
 }
 # The region as the NFIT driver registered it, for the records.
 region_json() {
@@ -106,3 +106,16 @@ check again-reads-second pattern verify "/dev/$(dev_of by-second)" 16M 3202
 check again-iset-id sh -c "ndctl list -R | grep -q '\"iset_id\":$((COOKIE1)),'"
 json both-again ndctl list -DRN
 check destroy-all ndctl destroy-namespace -f all -r region0
+
+# v1.2 labels carry cookie2: the same round trip, one namespace each way.
+require init-labels-v1.2 sh -c 'ndctl disable-region all >/dev/null && ndctl init-labels -f -V 1.2 nmem0 nmem1 && ndctl enable-region all >/dev/null'
+check v1.2-cookie set_cookie_is "$COOKIE2"
+require create-v1.2 sh -c 'ndctl create-namespace -r region0 -m fsdax -s 64M -n v12-first >/dev/null'
+check write-v1.2 pattern fill "/dev/$(dev_of v12-first)" 16M 3303
+check v1.2-labels-nmem0 labels_ok nmem0 v12-first 0 "$COOKIE2"
+check v1.2-labels-nmem1 labels_ok nmem1 v12-first 1 "$COOKIE2"
+require "v1.2-swap-to-$second" swap_to "$first" "$second"
+check v1.2-second-cookie set_cookie_is "$COOKIE2"
+check v1.2-second-reads-first pattern verify "/dev/$(dev_of v12-first)" 16M 3303
+json v1.2-labels-nmem1 ndctl read-labels -j nmem1
+check v1.2-destroy ndctl destroy-namespace -f all -r region0

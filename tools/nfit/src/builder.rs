@@ -288,6 +288,15 @@ pub fn capabilities(highest: u8, caps: u32) -> Vec<u8> {
     v
 }
 
+/// QEMU's platform capabilities structure for `caps` (none for 0): the
+/// highest capability is the index of the highest bit set.
+pub fn qemu_capabilities(caps: u32) -> Vec<u8> {
+    match caps.checked_ilog2() {
+        Some(highest) => capabilities(highest as u8, caps),
+        None => Vec::new(),
+    }
+}
+
 /// A block data window region (type 5, 40 bytes).
 pub fn bdw(region_index: u16, windows: u16) -> Vec<u8> {
     let mut v = subtable(table::TYPE_BDW, 40);
@@ -415,10 +424,7 @@ impl Qemu {
             b.extend(Self::memdev(d).bytes());
             b.extend(DcrEntry::qemu(d.slot).bytes());
         }
-        if self.capabilities != 0 {
-            let highest = 31 - self.capabilities.leading_zeros();
-            b.extend(capabilities(highest as u8, self.capabilities));
-        }
+        b.extend(qemu_capabilities(self.capabilities));
         b
     }
 

@@ -33,6 +33,13 @@ pub const MAX_MEMORY: u64 = 3 << 30;
 /// The most DIMMs of one machine (QEMU's default device memory slots are
 /// plenty; the NFIT handle space is not a limit).
 pub const MAX_DIMMS: usize = 16;
+/// The most interleave sets (`set=1` to `set=8`).
+pub const MAX_SETS: u8 = 8;
+/// DIMMs per interleave set: the sets are 2-way.
+pub const SET_WAYS: u16 = 2;
+/// The interleave line the NFIT describes for a set (its interleave
+/// structure's line size; DIMM `i` of a set starts `i` lines into it).
+pub const SET_LINE_SIZE: u32 = 4 << 10;
 
 /// Guest physical address of the flush hint page: a small `pc-dimm`
 /// (backed by a file the VMM maps) that holds every DIMM's flush hint
@@ -153,6 +160,14 @@ pub enum ConfigError {
     SpaNoDimm(u32),
     #[error("at most {MAX_SPAS} --spa ranges")]
     TooManySpas,
+    #[error("set={0}: expected an interleave set number from 1 to {MAX_SETS}")]
+    BadSet(String),
+    #[error("set={set}: an interleave set is {SET_WAYS} --nvdimm options, found {count}")]
+    SetMembers { set: u8, count: usize },
+    #[error("set={0}: the DIMMs of an interleave set must be consecutive --nvdimm options")]
+    SetNotAdjacent(u8),
+    #[error("set={0}: the DIMMs of an interleave set must have the same size")]
+    SetSizes(u8),
 }
 
 /// The sizes a backing file must hold, as the option gave them: an
@@ -210,6 +225,9 @@ pub struct NvdimmConfig {
     /// describes the DIMM, which then has no `_DSM` and no label methods
     /// (Linux registers it with `force_enable_dimms` only).
     pub acpi_device: bool,
+    /// `set=N`: the DIMM is one of the two of interleave set `N` (1 to
+    /// [`MAX_SETS`]); `None` for a DIMM with an SPA range of its own.
+    pub set: Option<u8>,
 }
 
 /// How long an Intel overwrite takes by default (`overwrite-ms=`).
@@ -251,6 +269,7 @@ impl NvdimmConfig {
         let mut intel_state = None;
         let mut overwrite_ms = None;
         let mut acpi_device = true;
+        let mut set = None;
         for kv in key_values(spec) {
             let (k, v) = kv?;
             match k {
@@ -263,6 +282,14 @@ impl NvdimmConfig {
                 "intel" => intel = parse_switch(k, v)?,
                 "acpi-device" => acpi_device = parse_switch(k, v)?,
                 "state" => intel_state = Some(PathBuf::from(v)),
+                "set" => {
+                    set = Some(
+                        v.parse::<u8>()
+                            .ok()
+                            .filter(|n| (1..=MAX_SETS).contains(n))
+                            .ok_or_else(|| ConfigError::BadSet(v.to_string()))?,
+                    )
+                }
                 "overwrite-ms" => {
                     overwrite_ms = Some(
                         v.parse::<u64>()
@@ -275,7 +302,7 @@ impl NvdimmConfig {
                     return Err(ConfigError::UnknownKey {
                         key: k.to_string(),
                         known: "path, size, label-size, unarmed, label-methods, flush-hints, \
-                                intel, state, overwrite-ms, acpi-device",
+                                intel, state, overwrite-ms, acpi-device, set",
                     })
                 }
             }
@@ -316,6 +343,7 @@ impl NvdimmConfig {
             intel_state,
             overwrite_ms: overwrite_ms.unwrap_or(DEFAULT_OVERWRITE_MS),
             acpi_device,
+            set,
         };
         match size {
             Some(s) => nv.set_size(s)?,
@@ -590,37 +618,131 @@ pub struct PlacedDimm {
     /// Slot number: the NFIT handle is `slot + 1`, as on QEMU.
     pub slot: u16,
     /// Guest physical address of the start of the backing file (and of
-    /// the persistent range the SPA structure describes).
+    /// the persistent part, which the SPA structure describes).
     pub address: u64,
+    /// The interleave set the DIMM is one of (`set=`).
+    pub set: Option<SetMember>,
+}
+
+/// A DIMM's place in a 2-way interleave set: the set's one SPA range
+/// covers both DIMMs' persistent parts, the first DIMM's then the
+/// second's (the VMM concatenates them; the NFIT describes lines of
+/// [`SET_LINE_SIZE`], which a guest cannot tell apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SetMember {
+    /// `set=N`.
+    pub number: u8,
+    /// 0 for the first DIMM of the set, 1 for the second.
+    pub position: u16,
+    /// The set's SPA range: its index (that of the first DIMM's slot, as
+    /// QEMU numbers a DIMM's range), base and length.
+    pub range_index: u16,
+    pub base: u64,
+    pub length: u64,
+}
+
+impl SetMember {
+    /// The memory device's region offset: where its first line starts
+    /// in the SPA range.
+    pub fn region_offset(&self) -> u64 {
+        u64::from(self.position) * u64::from(SET_LINE_SIZE)
+    }
+}
+
+impl PlacedDimm {
+    /// Bytes of guest physical memory the DIMM's backing file is mapped
+    /// over: the whole file, or only the persistent part for a DIMM of
+    /// an interleave set (whose label area must not sit between the two
+    /// DIMMs' memory). The sum cannot overflow: [`NvdimmConfig::parse`]
+    /// checked it.
+    pub fn mapped_size(&self) -> u64 {
+        match self.set {
+            Some(_) => self.config.size,
+            None => self.config.size + self.config.label_size,
+        }
+    }
 }
 
 fn align_up(x: u64, a: u64) -> Option<u64> {
     x.checked_add(a - 1).map(|v| v & !(a - 1))
 }
 
+/// Checks the interleave sets: each `set=N` names exactly two
+/// consecutive `--nvdimm` options of the same size.
+fn check_sets(dimms: &[NvdimmConfig]) -> Result<(), ConfigError> {
+    for n in 1..=MAX_SETS {
+        let members: Vec<usize> = (0..dimms.len())
+            .filter(|&i| dimms[i].set == Some(n))
+            .collect();
+        match members[..] {
+            [] => {}
+            [a, b] if b != a + 1 => return Err(ConfigError::SetNotAdjacent(n)),
+            [a, b] if dimms[a].size != dimms[b].size => return Err(ConfigError::SetSizes(n)),
+            [_, _] => {}
+            _ => {
+                return Err(ConfigError::SetMembers {
+                    set: n,
+                    count: members.len(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Places DIMMs back to back in device memory, each on a [`DIMM_ALIGN`]
-/// boundary; returns the placements and the end of the last one.
+/// boundary (the second DIMM of an interleave set right after the
+/// first's persistent part); returns the placements and the end of the
+/// last one.
 pub fn place(dimms: &[NvdimmConfig]) -> Result<(Vec<PlacedDimm>, u64), ConfigError> {
     if dimms.len() > MAX_DIMMS {
         return Err(ConfigError::TooManyDimms);
     }
+    check_sets(dimms)?;
     let mut next = DEVICE_MEMORY_BASE;
-    let mut out = Vec::new();
+    let mut out: Vec<PlacedDimm> = Vec::new();
     for (slot, d) in dimms.iter().enumerate() {
-        let address = next;
+        let slot = u16::try_from(slot).map_err(|_| ConfigError::TooManyDimms)?;
+        let partner = out
+            .last()
+            .and_then(|p| p.set)
+            .filter(|m| Some(m.number) == d.set && m.position == 0);
+        let (address, set) = match (d.set, partner) {
+            (Some(_), Some(first)) => {
+                let member = SetMember {
+                    position: 1,
+                    ..first
+                };
+                (first.base + d.size, Some(member))
+            }
+            (Some(number), None) => {
+                let length = d.size.checked_mul(u64::from(SET_WAYS));
+                let member = SetMember {
+                    number,
+                    position: 0,
+                    range_index: nfit_table::builder::qemu_spa_index(slot),
+                    base: next,
+                    length: length.ok_or(ConfigError::AddressSpace)?,
+                };
+                (next, Some(member))
+            }
+            (None, _) => (next, None),
+        };
+        let placed = PlacedDimm {
+            config: d.clone(),
+            slot,
+            address,
+            set,
+        };
         let end = address
-            .checked_add(d.file_size()?)
+            .checked_add(placed.mapped_size())
             .and_then(|e| align_up(e, DIMM_ALIGN))
             .ok_or(ConfigError::AddressSpace)?;
         if end > FLUSH_BASE {
             return Err(ConfigError::ReachesFlushPage);
         }
         next = end;
-        out.push(PlacedDimm {
-            config: d.clone(),
-            slot: u16::try_from(slot).map_err(|_| ConfigError::TooManyDimms)?,
-            address,
-        });
+        out.push(placed);
     }
     Ok((out, next))
 }

@@ -52,8 +52,10 @@ struct Cli {
     #[arg(long, short = 'm', default_value = "1G", value_parser = parse_size_arg)]
     memory: u64,
     /// An NVDIMM: path=FILE,size=SIZE,label-size=SIZE,unarmed=on|off,
-    /// label-methods=off|on|both,flush-hints=0..8 (repeat for more; size
-    /// may be left out for an existing file).
+    /// label-methods=off|on|both,flush-hints=0..8,set=1..8 (repeat for
+    /// more; size may be left out for an existing file). Two consecutive
+    /// --nvdimm of one size with the same set=N form a 2-way interleave
+    /// set: one SPA range over both DIMMs' persistent parts.
     #[arg(long, value_parser = NvdimmConfig::parse)]
     nvdimm: Vec<NvdimmConfig>,
     /// intel=on for the --nvdimm with this NFIT handle (1 for the first):

@@ -23,7 +23,7 @@ fn bad_command_lines_exit_2_and_create_nothing() {
     std::fs::write(&kernel, b"not really a kernel").unwrap();
     let img = d.join("d.img");
     // IMG stands for the backing file's path.
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 10] = [
         (&["--nvdimm", "path=IMG,size=3M"], "multiple of 2M"),
         (&["--nvdimm", "path=IMG,size=4M,label-size=64K"], "128K"),
         (
@@ -39,6 +39,17 @@ fn bad_command_lines_exit_2_and_create_nothing() {
         (
             &["--ocxlpmem", "path=IMG,size=512M", "--memory", "16G"],
             "--memory",
+        ),
+        (&["--nvdimm", "path=IMG,size=4M,set=1"], "found 1"),
+        (&["--nvdimm", "path=IMG,size=4M,set=9"], "1 to 8"),
+        (
+            &[
+                "--nvdimm",
+                "path=IMG,size=4M,set=1",
+                "--nvdimm",
+                "path=IMG.b,size=8M,set=1",
+            ],
+            "same size",
         ),
     ];
     for (extra, want) in cases {

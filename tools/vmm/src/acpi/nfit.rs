@@ -4,7 +4,7 @@
 use nfit_table::builder;
 
 use super::sdt::sdt;
-use crate::config::{PlacedDimm, PlacedSpa};
+use crate::config::{PlacedDimm, PlacedSpa, SetMember, SET_LINE_SIZE, SET_WAYS};
 
 /// The QEMU-compatible description of a DIMM (see `tools/nfit`'s builder
 /// for QEMU's numbering: handle slot + 1, SPA index (slot + 1) << 1, ...).
@@ -16,6 +16,46 @@ pub fn qemu_dimm(d: &PlacedDimm) -> builder::QemuDimm {
         node: 0,
         unarmed: d.config.unarmed,
     }
+}
+
+/// The structures of a DIMM of an interleave set: the set's SPA range
+/// and interleave structure (with its first DIMM), the DIMM's memory
+/// device map into the set's range, and its control region. QEMU's values
+/// otherwise (flags, attributes, numbering), so the DIMM keeps its
+/// identity (serial number, handle) whether it is in a set or not.
+pub fn set_structures(d: &PlacedDimm, set: &SetMember) -> Vec<u8> {
+    let mut b = Vec::new();
+    if set.position == 0 {
+        b.extend(
+            builder::SpaEntry {
+                address: set.base,
+                length: set.length,
+                range_index: set.range_index,
+                ..builder::Qemu::spa(&qemu_dimm(d))
+            }
+            .bytes(),
+        );
+        // One line per DIMM in each period of SET_WAYS lines: the DIMM's
+        // lines start at its region offset, SET_WAYS lines apart.
+        b.extend(builder::interleave(
+            u16::from(set.number),
+            SET_LINE_SIZE,
+            &[0],
+            None,
+        ));
+    }
+    b.extend(
+        builder::MemdevEntry {
+            range_index: set.range_index,
+            region_offset: set.region_offset(),
+            interleave_index: u16::from(set.number),
+            interleave_ways: SET_WAYS,
+            ..builder::Qemu::memdev(&qemu_dimm(d))
+        }
+        .bytes(),
+    );
+    b.extend(builder::DcrEntry::qemu(d.slot).bytes());
+    b
 }
 
 /// The structures of a `--spa` range: its SPA range structure, and for a
@@ -53,15 +93,24 @@ pub fn spa_structures(s: &PlacedSpa) -> Vec<u8> {
     b
 }
 
-/// The NFIT's structures (what `_FIT` returns): QEMU's, a flush hint
-/// address structure for each DIMM with `flush-hints=N`, and the `--spa`
-/// ranges.
+/// The NFIT's structures (what `_FIT` returns): QEMU's (those of an
+/// interleave set from [`set_structures`]), a flush hint address
+/// structure for each DIMM with `flush-hints=N`, and the `--spa` ranges.
 pub fn nfit_body(dimms: &[PlacedDimm], spas: &[PlacedSpa], capabilities: u32) -> Vec<u8> {
-    let mut body = builder::Qemu {
-        dimms: dimms.iter().map(qemu_dimm).collect(),
-        capabilities,
+    let mut body = Vec::new();
+    for d in dimms {
+        match &d.set {
+            Some(set) => body.extend(set_structures(d, set)),
+            None => body.extend(
+                builder::Qemu {
+                    dimms: vec![qemu_dimm(d)],
+                    capabilities: 0,
+                }
+                .body(),
+            ),
+        }
     }
-    .body();
+    body.extend(builder::qemu_capabilities(capabilities));
     for d in dimms.iter().filter(|d| d.config.flush_hints > 0) {
         let hints: Vec<u64> = (0..d.config.flush_hints)
             .map(|i| crate::config::flush_hint_address(d.slot, i))

@@ -346,3 +346,91 @@ fn spa_ranges_in_the_nfit() {
     );
     assert_eq!(n.memdevs_of(i + 1).count(), 0);
 }
+
+/// Two DIMMs of 256 MiB in interleave set 1, as `vmm-iset.sh` has them
+/// (`extra` DIMMs with an SPA range of their own after them).
+fn set_dimms(extra: usize) -> Vec<PlacedDimm> {
+    let mut cfgs: Vec<NvdimmConfig> = (0..2)
+        .map(|i| {
+            NvdimmConfig::parse(&format!("path=/s{i},size=256M,label-size=128K,set=1")).unwrap()
+        })
+        .collect();
+    for i in 0..extra {
+        cfgs.push(NvdimmConfig::parse(&format!("path=/x{i},size=64M,label-size=128K")).unwrap());
+    }
+    place(&cfgs).unwrap().0
+}
+
+#[test]
+fn an_interleave_set_in_the_nfit() {
+    use crate::config::{SET_LINE_SIZE, SET_WAYS};
+    let d = set_dimms(1);
+    let t = nfit(&nfit_body(&d, &[], 0));
+    let n = table::Nfit::parse(&t).expect("our NFIT parses");
+    let mut warnings = Vec::new();
+    n.warnings(|w| warnings.push(w));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // One SPA range over both DIMMs' persistent parts, then the third
+    // DIMM's own, QEMU's.
+    let spas: Vec<_> = n.spas().collect();
+    assert_eq!(spas.len(), 2);
+    assert_eq!(
+        (spas[0].range_index, spas[0].address, spas[0].length),
+        (2, 1 << 32, 512 << 20)
+    );
+    assert_eq!(spas[0].kind(), table::SpaKind::Pmem);
+    assert_eq!(spas[1].range_index, 6);
+    assert_eq!(spas[1].address, (1 << 32) + (512 << 20));
+    let m: Vec<_> = n.memdevs_of(2).collect();
+    assert_eq!(m.len(), 2);
+    for (i, m) in m.iter().enumerate() {
+        assert_eq!(m.device_handle, i as u32 + 1);
+        assert_eq!(m.region_index, builder::qemu_dcr_index(i as u16));
+        assert_eq!((m.region_size, m.address), (256 << 20, 0));
+        assert_eq!(m.region_offset, i as u64 * u64::from(SET_LINE_SIZE));
+        assert_eq!((m.interleave_ways, m.interleave_index), (SET_WAYS, 1));
+        assert!(m.inside(&spas[0]));
+    }
+    let idt: Vec<_> = n.interleaves().collect();
+    assert_eq!(idt.len(), 1);
+    assert_eq!(
+        (idt[0].interleave_index, idt[0].line_count, idt[0].line_size),
+        (1, 1, SET_LINE_SIZE)
+    );
+    // Both DIMMs keep their own control regions (and so their serials).
+    assert_eq!(n.dcrs().count(), 3);
+    // The DIMMs are placed as the table says: the second right after the
+    // first's persistent part, the third on the next 128 MiB boundary.
+    assert_eq!(d[1].address, d[0].address + (256 << 20));
+    assert_eq!(d[2].address, spas[1].address);
+}
+
+/// The cookies the set's table leads to, by the kernel's computation
+/// (`nfit_rs`'s `table.rs`) and by the reference of C's; `vmm-iset.sh`
+/// checks the guest's `set_cookie` and labels against the same values.
+#[test]
+fn the_interleave_set_cookie_is_cs() {
+    use nfit_table::reference;
+    let t = nfit(&nfit_body(&set_dimms(0), &[], 0));
+    let n = table::Nfit::parse(&t).unwrap();
+    let entries: Vec<(u64, table::Dcr)> = n
+        .memdevs_of(2)
+        .map(|m| (m.region_offset, n.dcr(m.region_index).unwrap()))
+        .collect();
+    let set = table::interleave_set(&entries, reference::nd_fletcher64).unwrap();
+    let (c1, c2, alt, pos) = reference::interleave_cookies(&entries);
+    assert_eq!((set.cookie1, set.cookie2, set.altcookie), (c1, c2, alt));
+    assert_eq!(&set.positions[..2], &pos[..]);
+    assert_eq!(pos, [0, 1]);
+    let scenario = include_str!("../../../testing/scenarios/vmm-iset.sh");
+    let expected = |name: &str| {
+        let line = scenario
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("vmm-iset.sh sets no {name}"));
+        u64::from_str_radix(line.trim_start_matches("0x"), 16).unwrap()
+    };
+    println!("cookie1 {c1:#x} cookie2 {c2:#x} altcookie {alt:#x}");
+    assert_eq!(expected("COOKIE1"), c1);
+    assert_eq!(expected("COOKIE2"), c2);
+}

@@ -280,3 +280,52 @@ fn dimm_without_acpi_device() {
     );
     assert!(IntelOption::parse("1").unwrap().apply(&d).is_err());
 }
+
+#[test]
+fn interleave_sets() {
+    let nv = |s: &str| NvdimmConfig::parse(s).unwrap();
+    let e = |s: &str| NvdimmConfig::parse(s).unwrap_err().to_string();
+    assert_eq!(nv("path=/a,size=4M,set=1").set, Some(1));
+    assert_eq!(nv("path=/a,size=4M,set=8").set, Some(8));
+    assert_eq!(nv("path=/a,size=4M").set, None);
+    for bad in ["0", "9", "-1", "x", "", "256"] {
+        assert!(
+            e(&format!("path=/a,size=4M,set={bad}")).contains("1 to 8"),
+            "{bad}"
+        );
+    }
+    let a = nv("path=/a,size=256M,label-size=128K,set=2");
+    let b = nv("path=/b,size=256M,label-size=128K,set=2");
+    let c = nv("path=/c,size=64M");
+    let (p, end) = place(&[c.clone(), a.clone(), b.clone(), c.clone()]).unwrap();
+    // The set's first DIMM on the next boundary, the second right after
+    // its persistent part (the label areas are not mapped), the next DIMM
+    // on the boundary after the pair.
+    assert_eq!(p[1].address, DEVICE_MEMORY_BASE + (128 << 20));
+    assert_eq!(p[2].address, p[1].address + (256 << 20));
+    assert_eq!(p[3].address, p[2].address + (256 << 20));
+    assert_eq!(end, p[3].address + (128 << 20));
+    assert_eq!(
+        (p[1].mapped_size(), p[0].mapped_size()),
+        (256 << 20, 64 << 20)
+    );
+    let first = p[1].set.unwrap();
+    let second = p[2].set.unwrap();
+    assert_eq!((first.position, second.position), (0, 1));
+    assert_eq!((first.number, first.range_index), (2, 4));
+    assert_eq!((first.base, first.length), (p[1].address, 512 << 20));
+    assert_eq!(second.range_index, first.range_index);
+    assert_eq!((first.region_offset(), second.region_offset()), (0, 4096));
+    assert_eq!(p[0].set, None);
+    let err = |d: &[NvdimmConfig]| place(d).unwrap_err().to_string();
+    assert!(err(std::slice::from_ref(&a)).contains("2 --nvdimm options, found 1"));
+    assert!(err(&[a.clone(), b.clone(), a.clone()]).contains("found 3"));
+    assert!(err(&[a.clone(), c.clone(), b.clone()]).contains("consecutive"));
+    let small = nv("path=/s,size=128M,set=2");
+    assert!(err(&[a.clone(), small]).contains("same size"));
+    // Two sets side by side.
+    let x = nv("path=/x,size=4M,set=1");
+    let (p, _) = place(&[a, b, x.clone(), x]).unwrap();
+    assert_eq!(p[2].set.unwrap().range_index, 6);
+    assert_eq!(p[3].address, p[2].address + (4 << 20));
+}

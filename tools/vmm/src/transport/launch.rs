@@ -162,8 +162,9 @@ impl Launch {
                 .qmp(&self.vmm_qmp_socket());
         }
         for d in &self.dimms {
-            let size = d.config.size + d.config.label_size;
-            let memdev = dimm_backend(d.slot, &d.config.path, size);
+            // A set's DIMM maps its persistent part only: QEMU maps a
+            // file's first `size` bytes and leaves the label area out.
+            let memdev = dimm_backend(d.slot, &d.config.path, d.mapped_size());
             c.object(&memdev).device(&dimm_device(d.slot, d.address));
         }
         if let Some(card) = &self.ocxlpmem {
@@ -325,6 +326,26 @@ mod tests {
         assert!(a.contains("-serial chardev:nvres"));
         assert!(
             a.ends_with("-append console=ttyS0 acpi_no_memhotplug"),
+            "{a}"
+        );
+        // An interleave set: each backend maps only its DIMM's persistent
+        // part (the label area stays in the file, unmapped), the second
+        // right after the first.
+        let set: Vec<NvdimmConfig> = ["/d/s0.img", "/d/s1.img"]
+            .iter()
+            .map(|p| NvdimmConfig::parse(&format!("path={p},size=256M,label-size=128K,set=1")))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut s = l.clone();
+        (s.dimms, s.dimms_end) = place(&set).unwrap();
+        let a = s.args().join(" ");
+        assert!(
+            a.contains(
+                "-object memory-backend-file,id=nvmem0,share=on,mem-path=/d/s0.img,size=268435456 \
+                 -device pc-dimm,id=nvdimm0,memdev=nvmem0,addr=0x100000000 \
+                 -object memory-backend-file,id=nvmem1,share=on,mem-path=/d/s1.img,size=268435456 \
+                 -device pc-dimm,id=nvdimm1,memdev=nvmem1,addr=0x110000000"
+            ),
             "{a}"
         );
         assert!(!a.contains("nvflush"));

@@ -210,6 +210,10 @@ pub struct NvdimmConfig {
     /// describes the DIMM, which then has no `_DSM` and no label methods
     /// (Linux registers it with `force_enable_dimms` only).
     pub acpi_device: bool,
+    /// `zero-uuid=on`: the DIMM's `_DSM` also answers function 0 of the
+    /// all-zero UUID (offering no function), the GUID Linux's C nfit asks
+    /// for the slot of `NVDIMM_FAMILY_PAPR`, which it has no GUID for.
+    pub zero_uuid: bool,
 }
 
 /// How long an Intel overwrite takes by default (`overwrite-ms=`).
@@ -251,6 +255,7 @@ impl NvdimmConfig {
         let mut intel_state = None;
         let mut overwrite_ms = None;
         let mut acpi_device = true;
+        let mut zero_uuid = false;
         for kv in key_values(spec) {
             let (k, v) = kv?;
             match k {
@@ -262,6 +267,7 @@ impl NvdimmConfig {
                 "flush-hints" => flush_hints = parse_flush_hints(v)?,
                 "intel" => intel = parse_switch(k, v)?,
                 "acpi-device" => acpi_device = parse_switch(k, v)?,
+                "zero-uuid" => zero_uuid = parse_switch(k, v)?,
                 "state" => intel_state = Some(PathBuf::from(v)),
                 "overwrite-ms" => {
                     overwrite_ms = Some(
@@ -275,7 +281,7 @@ impl NvdimmConfig {
                     return Err(ConfigError::UnknownKey {
                         key: k.to_string(),
                         known: "path, size, label-size, unarmed, label-methods, flush-hints, \
-                                intel, state, overwrite-ms, acpi-device",
+                                intel, state, overwrite-ms, acpi-device, zero-uuid",
                     })
                 }
             }
@@ -305,6 +311,9 @@ impl NvdimmConfig {
         if !acpi_device && label_methods.methods() {
             return Err(ConfigError::NoDeviceFor("label-methods="));
         }
+        if !acpi_device && zero_uuid {
+            return Err(ConfigError::NoDeviceFor("zero-uuid=on"));
+        }
         let mut nv = NvdimmConfig {
             path,
             size: 0,
@@ -316,6 +325,7 @@ impl NvdimmConfig {
             intel_state,
             overwrite_ms: overwrite_ms.unwrap_or(DEFAULT_OVERWRITE_MS),
             acpi_device,
+            zero_uuid,
         };
         match size {
             Some(s) => nv.set_size(s)?,

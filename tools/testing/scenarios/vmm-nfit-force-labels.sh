@@ -4,7 +4,7 @@
 # drivers: c rust
 # nvdimm: size=256M label-size=128K label-methods=ro
 # timeout: 240
-# min-checks: 38
+# min-checks: 37
 #
 # The DIMM speaks the Microsoft family and serves its label area through
 # _LSI and _LSR only. As C's acpi_nfit_add_dimm(): without _LSW the labels

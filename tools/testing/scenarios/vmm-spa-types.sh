@@ -64,7 +64,7 @@ require bind-forced bind_root
 require regions-forced-at-run-time wait_for 30 have_regions 5
 check probe-settled-forced wait_for 30 nfit_probe_settled
 json dimms-forced-at-run-time ndctl list -D
-require rmmod-plain rmmod "$mod"
+require rmmod-plain sh -c "ndctl disable-region all && rmmod $mod"
 
 # 2. force_enable_dimms=1: every range as C registers it.
 require modprobe-force modprobe "$mod" force_enable_dimms=1

@@ -5,7 +5,7 @@
 # nvdimm: size=256M
 # vmm-args: --ars --nvdimm path={dir}/hidden.img,size=128M,acpi-device=off --spa volatile,dimm=1,path={dir}/volatile.img,size=64M --spa pdisk,path={dir}/pdisk.img,size=16M --spa vcd,path={dir}/vcd.img,size=4M
 # timeout: 300
-# min-checks: 38
+# min-checks: 40
 #
 # DIMM 1 (handle 1, label-less) maps its persistent range and, past it, a
 # volatile range; DIMM 2 (handle 2) is in the NFIT only: the SSDT has no

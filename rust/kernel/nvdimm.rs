@@ -583,6 +583,10 @@ pub struct DimmFeatures<'a> {
     /// The DIMM gets firmware activation operations (the
     /// `dimm_firmware_*` methods).
     pub firmware: bool,
+    /// The DIMM's label area is read-only even though the provider writes
+    /// labels (`ND_CMD_SET_CONFIG_DATA` is left out of its commands): the
+    /// C NFIT driver's `force_labels` for a DIMM without `_LSW`.
+    pub labels_read_only: bool,
 }
 
 /// Longest DIMM id: the core formats `nvdimm:<id>` into a buffer of
@@ -1223,7 +1227,10 @@ impl DimmInfo {
             flush: flush_hint_resources(options.flush_hints)?,
             label: options.label_area,
             flags: options.flags(),
-            cmd_mask: options.cmd_mask(caps.write_labels, features.commands),
+            cmd_mask: options.cmd_mask(
+                caps.write_labels && !features.labels_read_only,
+                features.commands,
+            ),
             families,
             id,
         })
@@ -3156,6 +3163,7 @@ mod bus_tests {
             id: Some(c"8086-a1-1234-00000001"),
             security: true,
             firmware: false,
+            labels_read_only: false,
         };
         let id = bus.add_dimm_with((), &DimmOptions::default(), &features)?;
         // The core asked for the user and the master state while creating

@@ -1449,37 +1449,45 @@ fn query_functions(node: &Node, guid: &[u8; 16], rev: u64) -> u64 {
 }
 
 /// What a DIMM offers: its `_DSM` family, its label area and whether the
-/// label area is reached through `_LSR`/`_LSW`.
+/// label area is reached through `_LSR`/`_LSW`, and whether it is read-only.
 struct DimmInterface {
     dsm: Option<DimmDsm>,
     label: Option<LabelArea>,
     label_methods: bool,
+    labels_read_only: bool,
 }
 
 /// Discovers a DIMM's `_DSM` family and functions and its label area, as
 /// the C driver's `acpi_nfit_add_dimm()`: the first family in probe order
-/// whose function 0 answers; labels through Intel functions 4/5/6 for the
-/// Intel family, through `_LSI`/`_LSR`/`_LSW` (all three: without `_LSW`
-/// C leaves labels off) for the others, none without a known family.
+/// whose function 0 answers (the slot without a GUID included, see
+/// [`dsm::PAPR_SLOT`]); labels through Intel functions 4/5/6 for the
+/// Intel family, through `_LSI`/`_LSR`/`_LSW` for the others (without
+/// `_LSW` C leaves labels off unless `force_labels`, then they are
+/// read-only), none without a known family.
 fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
     let none = DimmInterface {
         dsm: None,
         label: None,
         label_methods: false,
+        labels_read_only: false,
     };
     let policy = dsm_policy();
     let mut rev1 = [0; dsm::FAMILIES.len()];
     for (answer, f) in rev1.iter_mut().zip(dsm::FAMILIES.iter()) {
         *answer = query_functions(node, &f.guid, 1);
     }
-    let answering = dsm::FAMILIES
-        .iter()
-        .zip(rev1)
+    let slot_answer = query_functions(node, &dsm::PAPR_SLOT.guid, 1);
+    let probed = dsm::FAMILIES.iter().zip(rev1);
+    let answering = Iterator::chain(probed, [(&dsm::PAPR_SLOT, slot_answer)])
         .filter(|(_, a)| a & 1 != 0)
         .map(|(f, _)| f);
     let Some(info) = policy.choose(answering) else {
         return none;
     };
+    if info.family == dsm::PAPR_SLOT.family {
+        // As C: an unknown command family, no functions and no labels.
+        return none;
+    }
     let rev1 = dsm::FAMILIES
         .iter()
         .zip(rev1)
@@ -1500,6 +1508,7 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
     // one whose `override_dsm_mask` leaves them out, uses `_LSx`.
     let intel_labels =
         info.family == dsm::FAMILY_INTEL && candidates & LABEL_FUNCTIONS == LABEL_FUNCTIONS;
+    let mut read_only = false;
     let (label_methods, answer) = if intel_labels {
         if mask & LABEL_FUNCTIONS != LABEL_FUNCTIONS {
             return DimmInterface {
@@ -1523,15 +1532,17 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
             });
         (false, answer)
     } else {
-        if ![c"_LSI", c"_LSR", c"_LSW"]
-            .iter()
-            .all(|m| node.has_method(m))
-        {
+        // As C: labels need `_LSI` and `_LSR`; without `_LSW` they are
+        // off (label-less namespaces stay reachable) unless `force_labels`.
+        let readable = node.has_method(c"_LSI") && node.has_method(c"_LSR");
+        let writable = readable && node.has_method(c"_LSW");
+        if !readable || !(writable || module_parameters::force_labels.value()) {
             return DimmInterface {
                 dsm: Some(d),
                 ..none
             };
         }
+        read_only = !writable;
         let answer = node
             .evaluate(c"_LSI", &[])
             .and_then(|o| package_bytes(o.ok_or(EIO)?.get()));
@@ -1550,6 +1561,7 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
             dsm: Some(d),
             label: Some(LabelArea { size, max_xfer }),
             label_methods,
+            labels_read_only: read_only,
         },
         other => {
             dev_err!(
@@ -1657,6 +1669,7 @@ impl NfitDriver {
                     .map(|info| DimmDsm { info, mask: 0 }),
                 label: None,
                 label_methods: false,
+                labels_read_only: false,
             },
         };
         let mut hints: KVec<u64> = KVec::new();
@@ -1694,6 +1707,8 @@ impl NfitDriver {
             // operations with both DIMM activation functions on a bus that
             // activates.
             security: intel_dsm.is_some(),
+            // As C: no SET_CONFIG_DATA without `_LSW` (`force_labels`).
+            labels_read_only: found.labels_read_only,
             firmware: nfit_bus.activation_supported()
                 && intel_dsm.is_some_and(|d| {
                     d.mask & intel::DIMM_FWA_FUNCTIONS == intel::DIMM_FWA_FUNCTIONS
@@ -1857,8 +1872,9 @@ kernel::module_platform_driver! {
     description: "Rust ACPI NFIT (NVDIMM firmware interface table) consumer",
     license: "GPL",
     // C's `nfit` parameters, read when a bus or DIMM is probed, shown in
-    // /sys/module/nfit_rs/parameters as C's are. All read-only: a Rust
-    // parameter is set once, at load (C's `no_init_ars` is writable).
+    // /sys/module/nfit_rs/parameters with C's permissions: `no_init_ars`
+    // and `force_enable_dimms` may be written at run time, and take effect
+    // at the next probe.
     params: {
         disable_vendor_specific: bool {
             default: false,
@@ -1878,12 +1894,17 @@ kernel::module_platform_driver! {
         no_init_ars: bool {
             default: false,
             description: "Skip ARS run at nfit init time",
+            perm: 0o644,
+        },
+        force_labels: bool {
+            default: false,
+            description: "Opt-in to labels despite missing methods",
             perm: 0o444,
         },
         force_enable_dimms: bool {
             default: false,
             description: "Ignore _STA (ACPI DIMM device) status",
-            perm: 0o444,
+            perm: 0o644,
         },
     },
 }

@@ -766,6 +766,7 @@ mod tests {
                 pmem,
                 label_methods: "off".into(),
                 flush_hints: 0,
+                zero_uuid: false,
                 node: None,
             },
             file: PathBuf::from("/tmp/d.img"),

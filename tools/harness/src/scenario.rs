@@ -53,6 +53,9 @@ pub struct NvdimmSpec {
     pub label_methods: String,
     /// Test VMM only: `flush-hints=N` (NFIT flush hint addresses, 0 to 8).
     pub flush_hints: u8,
+    /// Test VMM only: `zero-uuid=on` (the DIMM's `_DSM` answers function 0
+    /// of the all-zero UUID).
+    pub zero_uuid: bool,
     /// `node=N`: the guest NUMA node of the DIMM (QEMU's nvdimm `node`;
     /// the scenario's `# numa:` must have that node).
     pub node: Option<u32>,
@@ -68,6 +71,9 @@ impl NvdimmSpec {
         }
         if self.flush_hints != 0 {
             v.push(format!("flush-hints={}", self.flush_hints));
+        }
+        if self.zero_uuid {
+            v.push("zero-uuid=on".into());
         }
         v
     }
@@ -354,6 +360,7 @@ impl NvdimmSpec {
             pmem: false,
             label_methods: "off".into(),
             flush_hints: 0,
+            zero_uuid: false,
             node: None,
         };
         for kv in s.split([' ', ',']).filter(|t| !t.is_empty()) {
@@ -370,6 +377,7 @@ impl NvdimmSpec {
                     spec.label_methods = v.to_string();
                 }
                 "flush-hints" => spec.flush_hints = parse_flush_hints(v)?,
+                "zero-uuid" => spec.zero_uuid = parse_switch(k, v)?,
                 "node" => {
                     spec.node = Some(
                         v.parse()
@@ -890,6 +898,7 @@ mod tests {
                 NvdimmSpec {
                     label_methods: "off".into(),
                     flush_hints: 0,
+                    zero_uuid: false,
                     size: 512 << 20,
                     label_size: 128 << 10,
                     unarmed: false,
@@ -899,6 +908,7 @@ mod tests {
                 NvdimmSpec {
                     label_methods: "off".into(),
                     flush_hints: 0,
+                    zero_uuid: false,
                     size: 256 << 20,
                     label_size: 0,
                     unarmed: false,
@@ -1127,6 +1137,13 @@ mod tests {
         assert_eq!(
             sc.nvdimms[0].vmm_only(),
             ["label-methods=on", "flush-hints=2"]
+        );
+        let ro = "# title: t\n# platform: vmm\n\
+                  # nvdimm: size=4M label-size=128K label-methods=ro zero-uuid=on\n";
+        let sc = Scenario::parse("x", p, ro).unwrap();
+        assert_eq!(
+            sc.nvdimms[0].vmm_only(),
+            ["label-methods=ro", "zero-uuid=on"]
         );
         let native = "# title: t\n# nvdimm: size=4M label-size=128K label-methods=on\n";
         assert!(matches!(

@@ -121,6 +121,33 @@ fn default_family_is_preferred_only_when_it_answers() {
 }
 
 #[test]
+fn the_slot_without_a_guid_comes_last() {
+    // C's `nfit_uuid[NVDIMM_FAMILY_PAPR]` is never set: all zeros.
+    assert_eq!(
+        (PAPR_SLOT.family, PAPR_SLOT.guid, PAPR_SLOT.functions),
+        (5, [0; 16], 0)
+    );
+    assert!(FAMILIES.iter().all(|f| f.family < PAPR_SLOT.family));
+    let answering = || [&FAMILIES[3], &PAPR_SLOT].into_iter();
+    let pick = |default_family| {
+        Policy {
+            default_family,
+            ..Policy::DEFAULT
+        }
+        .choose(answering())
+        .map(|f| f.family)
+    };
+    assert_eq!(pick(-1), Some(3));
+    assert_eq!(pick(5), Some(5));
+    assert_eq!(
+        Policy::DEFAULT
+            .choose([&PAPR_SLOT].into_iter())
+            .map(|f| f.family),
+        Some(5)
+    );
+}
+
+#[test]
 fn label_answers() {
     let mut out = vec![0u8; 12];
     out[4..8].copy_from_slice(&(128u32 << 10).to_le_bytes());

@@ -1,21 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0
-# title: test VMM: the C nfit's module parameters (no_init_ars, override_dsm_mask, disable_vendor_specific, default_dsm_family) and region nfit/range_index under the C nfit and the Rust nfit_rs driver
+# title: test VMM: the C nfit's module parameters (no_init_ars, override_dsm_mask, disable_vendor_specific, default_dsm_family with the family slot that has no GUID, no_init_ars written at run time) and region nfit/range_index under the C nfit and the Rust nfit_rs driver
 # platform: vmm
 # vmm-args: --ars
 # drivers: c rust
-# nvdimm: size=256M label-size=128K label-methods=both
-# nvdimm: size=256M label-size=128K label-methods=on
+# nvdimm: size=256M label-size=128K label-methods=both zero-uuid=on
+# nvdimm: size=256M label-size=128K label-methods=on zero-uuid=on
 # timeout: 300
-# min-checks: 27
+# min-checks: 78
 #
 # The driver is loaded several times in one boot, each time with other
 # parameters. DIMM 1 (handle 1) is of the Intel family with labels through
 # _DSM 4-6 and also has _LSI/_LSR/_LSW; DIMM 2 (handle 2) is of the
 # Microsoft family with labels through the methods only. The VMM counts ARS
 # starts (full scans and "return previous data" starts) and label method
-# calls. No VMM DIMM answers function 0 of two families, so
-# default_dsm_family can only be shown not to disturb the choice here; the
-# choice itself is unit-tested on the host (tools/nfit, dsm_tests.rs).
+# calls. Both DIMMs also answer function 0 of the all-zero UUID: the C
+# driver's family probe asks it for the slot of NVDIMM_FAMILY_PAPR (5),
+# which nfit has no GUID for. It comes last, so it changes nothing by
+# default; with default_dsm_family=5 it wins and both DIMMs end up with no
+# family (C knows no functions of it) and so no labels.
 
 mod=$(nfit_module)
 stats() { vmm_ctl '{"cmd":"stats"}' >/tmp/stats.json && cat /tmp/stats.json; }
@@ -125,24 +127,75 @@ load default-family default_dsm_family=3
 json dimms-default-family dimms_json
 unload default-family
 
+# 5b. default_dsm_family=5: the slot without a GUID wins on both DIMMs,
+# which get no family, no functions and no label commands.
+load papr-slot default_dsm_family=5
+json dimms-papr-slot dimms_json
+check papr-slot-no-family sh -c '! cat /sys/bus/nd/devices/nmem0/nfit/family'
+check papr-slot-no-labels sh -c '! grep -q get_size /sys/bus/nd/devices/nmem*/commands'
+unload papr-slot
+
 # 6. A malformed value is refused and leaves the driver unloaded.
 check_not bad-value-refused modprobe "$mod" default_dsm_family=three
 check bad-value-not-loaded sh -c "! grep -q '^$mod ' /proc/modules"
 
 # 7. The parameters a module was loaded with, read back from sysfs as C
-# shows them (the four both drivers have; C's no_init_ars is writable, the
-# Rust driver's are read-only: a Rust parameter is set once, at load).
+# shows them, with C's permissions: no_init_ars and force_enable_dimms are
+# writable, the others read-only.
+params="default_dsm_family disable_vendor_specific force_enable_dimms force_labels no_init_ars override_dsm_mask"
 params_json() {
 	_sep=
 	printf '{'
-	for p in default_dsm_family disable_vendor_specific no_init_ars override_dsm_mask; do
+	for p in $params; do
 		printf '%s"%s":"%s"' "$_sep" "$p" "$(cat "/sys/module/$mod/parameters/$p")" || return 1
+		_sep=,
+	done
+	echo '}'
+}
+perms_json() {
+	_sep=
+	printf '{'
+	for p in $params; do
+		printf '%s"%s":"%s"' "$_sep" "$p" "$(stat -c %a "/sys/module/$mod/parameters/$p")" || return 1
 		_sep=,
 	done
 	echo '}'
 }
 load shown override_dsm_mask=0x30 disable_vendor_specific=1 no_init_ars=1 default_dsm_family=3
 json params-shown params_json
-check params-readable sh -c "for p in default_dsm_family disable_vendor_specific override_dsm_mask; do [ \"\$(stat -c %a /sys/module/$mod/parameters/\$p)\" = 444 ] || exit 1; done"
+json params-perms perms_json
+check no-init-ars-writable test "$(stat -c %a /sys/module/$mod/parameters/no_init_ars)" = 644
 check_not params-not-writable sh -c "echo 0 >/sys/module/$mod/parameters/override_dsm_mask"
+check_not bad-write-refused sh -c "echo maybe >/sys/module/$mod/parameters/no_init_ars"
+check bad-write-kept grep -qx Y /sys/module/"$mod"/parameters/no_init_ars
 unload shown
+
+# 8. no_init_ars written at run time takes effect at the next probe:
+# binding the root device again scans, or not, as the value says.
+# rebind: unbinds the NFIT driver from the root device and binds it again.
+rebind() {
+	_root=$(basename "$(nfit_root)")
+	for _d in /sys/module/"$mod"/drivers/platform:*; do
+		echo "$_root" >"$_d/unbind" && wait_for 30 no_regions &&
+			echo "$_root" >"$_d/bind" || return 1
+	done
+	wait_for 30 have_regions 2
+}
+load written
+check wait-scrub-written ndctl wait-scrub
+require write-no-init-ars sh -c "echo 1 >/sys/module/$mod/parameters/no_init_ars"
+check written-shown grep -qx Y /sys/module/"$mod"/parameters/no_init_ars
+require mark-written mark
+require rebind-no-init rebind
+check wait-scrub-rebound ndctl wait-scrub
+check stats-rebound stats
+check written-no-scan test "$(delta ars_scrubs)" -eq 0
+check written-previous-data test "$(delta ars_short_starts)" -ge 1
+json written-no-init-ars sh -c "echo '{\"ars_scrubs\":$(delta ars_scrubs)}'"
+require write-init-ars sh -c "echo N >/sys/module/$mod/parameters/no_init_ars"
+require mark-rewritten mark
+require rebind-init rebind
+check wait-scrub-rewritten ndctl wait-scrub
+check stats-rewritten stats
+check rewritten-scans test "$(delta ars_scrubs)" -ge 1
+unload written

@@ -5,14 +5,15 @@
 # nvdimm: size=256M
 # vmm-args: --ars --nvdimm path={dir}/hidden.img,size=128M,acpi-device=off --spa volatile,dimm=1,path={dir}/volatile.img,size=64M --spa pdisk,path={dir}/pdisk.img,size=16M --spa vcd,path={dir}/vcd.img,size=4M
 # timeout: 300
-# min-checks: 32
+# min-checks: 40
 #
 # DIMM 1 (handle 1, label-less) maps its persistent range and, past it, a
 # volatile range; DIMM 2 (handle 2) is in the NFIT only: the SSDT has no
 # device with its _ADR. A persistent virtual disk and a volatile virtual
 # CD are mapped by no DIMM. Both drivers leave DIMM 2 out ("disabling"),
 # so its persistent range has no DIMM and the probe fails; with
-# force_enable_dimms=1 DIMM 2 is registered without an ACPI device and
+# force_enable_dimms=1 (given at load, or written at run time before the
+# root device is bound again) DIMM 2 is registered without an ACPI device and
 # there are five regions: two pmem, the volatile one (DIMM 1), the virtual
 # disk (pmem, no mappings) and the virtual CD (volatile, no mappings).
 
@@ -37,6 +38,12 @@ region_of_range() {
 	done
 	return 1
 }
+# bind_root: binds the NFIT driver to the ACPI NVDIMM root device.
+bind_root() {
+	for _d in /sys/module/"$mod"/drivers/platform:*; do
+		basename "$(nfit_root)" >"$_d/bind" || return 1
+	done
+}
 # blockdev REGION: the block device of the region's raw namespace.
 blockdev_of() { ndctl list -N -r "$1" | json_field blockdev; }
 
@@ -48,7 +55,16 @@ check probe-settled-plain wait_for 30 nfit_probe_settled
 check_not bound-without-force nfit_bound
 check disabling-logged sh -c 'dmesg | grep -q "no ACPI.NFIT device with _ADR 0x2, disabling"'
 check no-bus-without-force sh -c '[ -z "$(ls /sys/bus/nd/devices/ | grep ndbus)" ]'
-require rmmod-plain rmmod "$mod"
+# force_enable_dimms is writable (0644, as in C) and read at each probe:
+# written now, it lets binding the root device again register DIMM 2.
+check force-writable test "$(stat -c %a /sys/module/"$mod"/parameters/force_enable_dimms)" = 644
+require force-written sh -c "echo 1 >/sys/module/$mod/parameters/force_enable_dimms"
+check force-written-shown grep -qx Y /sys/module/"$mod"/parameters/force_enable_dimms
+require bind-forced bind_root
+require regions-forced-at-run-time wait_for 30 have_regions 5
+check probe-settled-forced wait_for 30 nfit_probe_settled
+json dimms-forced-at-run-time ndctl list -D
+require rmmod-plain sh -c "ndctl disable-region all && rmmod $mod"
 
 # 2. force_enable_dimms=1: every range as C registers it.
 require modprobe-force modprobe "$mod" force_enable_dimms=1

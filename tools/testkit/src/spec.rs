@@ -55,29 +55,38 @@ pub enum LabelMethods {
     On,
     /// Both the methods and the `_DSM` functions.
     Both,
+    /// `_LSI` and `_LSR` only, no `_LSW`: labels the OS may read but not
+    /// write (as with `on`, function 0 no longer lists 4-6).
+    Ro,
 }
 
 impl LabelMethods {
-    /// `off`, `on` or `both`.
+    /// `off`, `on`, `ro` or `both`.
     pub fn parse(v: &str) -> Result<Self, SpecError> {
         match v {
             "off" => Ok(LabelMethods::Off),
             "on" => Ok(LabelMethods::On),
             "both" => Ok(LabelMethods::Both),
+            "ro" => Ok(LabelMethods::Ro),
             _ => Err(SpecError(format!(
-                "label-methods={v}: expected off, on or both"
+                "label-methods={v}: expected off, on, ro or both"
             ))),
         }
     }
 
-    /// Whether the DIMM's device has `_LSI`/`_LSR`/`_LSW`.
+    /// Whether the DIMM's device has `_LSI` and `_LSR`.
     pub fn methods(self) -> bool {
         self != LabelMethods::Off
     }
 
+    /// Whether the DIMM's device also has `_LSW`.
+    pub fn writes(self) -> bool {
+        matches!(self, LabelMethods::On | LabelMethods::Both)
+    }
+
     /// Whether the Intel `_DSM` offers functions 4, 5 and 6.
     pub fn dsm(self) -> bool {
-        self != LabelMethods::On
+        matches!(self, LabelMethods::Off | LabelMethods::Both)
     }
 }
 
@@ -107,5 +116,8 @@ mod tests {
         assert!(LabelMethods::On.methods() && !LabelMethods::On.dsm());
         assert!(!LabelMethods::Off.methods() && LabelMethods::Off.dsm());
         assert!(LabelMethods::Both.methods() && LabelMethods::Both.dsm());
+        let ro = LabelMethods::parse("ro").unwrap();
+        assert!(ro.methods() && !ro.writes() && !ro.dsm());
+        assert!(LabelMethods::On.writes() && LabelMethods::Both.writes());
     }
 }

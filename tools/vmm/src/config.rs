@@ -228,6 +228,10 @@ pub struct NvdimmConfig {
     /// `set=N`: the DIMM is one of the two of interleave set `N` (1 to
     /// [`MAX_SETS`]); `None` for a DIMM with an SPA range of its own.
     pub set: Option<u8>,
+    /// `zero-uuid=on`: the DIMM's `_DSM` also answers function 0 of the
+    /// all-zero UUID (offering no function), the GUID Linux's C nfit asks
+    /// for the slot of `NVDIMM_FAMILY_PAPR`, which it has no GUID for.
+    pub zero_uuid: bool,
 }
 
 /// How long an Intel overwrite takes by default (`overwrite-ms=`).
@@ -270,6 +274,7 @@ impl NvdimmConfig {
         let mut overwrite_ms = None;
         let mut acpi_device = true;
         let mut set = None;
+        let mut zero_uuid = false;
         for kv in key_values(spec) {
             let (k, v) = kv?;
             match k {
@@ -281,6 +286,7 @@ impl NvdimmConfig {
                 "flush-hints" => flush_hints = parse_flush_hints(v)?,
                 "intel" => intel = parse_switch(k, v)?,
                 "acpi-device" => acpi_device = parse_switch(k, v)?,
+                "zero-uuid" => zero_uuid = parse_switch(k, v)?,
                 "state" => intel_state = Some(PathBuf::from(v)),
                 "set" => {
                     set = Some(
@@ -302,7 +308,7 @@ impl NvdimmConfig {
                     return Err(ConfigError::UnknownKey {
                         key: k.to_string(),
                         known: "path, size, label-size, unarmed, label-methods, flush-hints, \
-                                intel, state, overwrite-ms, acpi-device, set",
+                                intel, state, overwrite-ms, acpi-device, set, zero-uuid",
                     })
                 }
             }
@@ -332,6 +338,9 @@ impl NvdimmConfig {
         if !acpi_device && label_methods.methods() {
             return Err(ConfigError::NoDeviceFor("label-methods="));
         }
+        if !acpi_device && zero_uuid {
+            return Err(ConfigError::NoDeviceFor("zero-uuid=on"));
+        }
         let mut nv = NvdimmConfig {
             path,
             size: 0,
@@ -344,6 +353,7 @@ impl NvdimmConfig {
             overwrite_ms: overwrite_ms.unwrap_or(DEFAULT_OVERWRITE_MS),
             acpi_device,
             set,
+            zero_uuid,
         };
         match size {
             Some(s) => nv.set_size(s)?,

@@ -67,6 +67,20 @@ pub const FAMILIES: [FamilyInfo; 5] = [
     },
 ];
 
+/// The last slot of the C driver's family probe, `NVDIMM_FAMILY_PAPR`
+/// (5). The nfit driver has no GUID for it (PAPR DIMMs are not ACPI ones):
+/// its entry of C's `nfit_uuid[]` is never set, so `acpi_nfit_add_dimm()`
+/// asks function 0 of the all-zero GUID. A DIMM whose `_DSM` answers it
+/// gets the slot's bit as any family would, and, when the slot is the
+/// family chosen (no earlier family answers, or `default_dsm_family=5`), no
+/// family at all: C does not know its functions and stops there, before
+/// looking for `_LSx`.
+pub const PAPR_SLOT: FamilyInfo = FamilyInfo {
+    family: 5,
+    guid: [0; 16],
+    functions: 0,
+};
+
 /// Intel functions userspace may not call through `ND_CMD_CALL` (C's
 /// `NVDIMM_INTEL_DENY_CMDMASK`): security 19-28, firmware activation 29-30.
 pub const INTEL_DENIED: u64 = 0x7ff8_0000;

@@ -12,7 +12,7 @@
 //! wherever the firmware or the OS put it.
 
 use super::aml::{self, arg, int, local, Access, FieldUnit, RegionSpace, Term};
-use crate::config::PlacedDimm;
+use crate::config::{LabelMethods, PlacedDimm};
 use crate::dsm;
 use crate::mailbox;
 
@@ -433,7 +433,7 @@ fn ged(n: NotifyLine, slots: usize, has_device: impl Fn(usize) -> bool) -> Term 
 /// integer width), and turns the answer into the method's return value.
 /// An answer too short for its status, or for the data it promises, makes
 /// a failure status (1), never an AML error.
-fn label_methods(handle: u32) -> Vec<Term> {
+fn label_methods(handle: u32, methods: LabelMethods) -> Vec<Term> {
     let ncal = |function: u32, input: Term| {
         aml::call(
             &format!("{ROOT}.NCAL"),
@@ -526,7 +526,11 @@ fn label_methods(handle: u32) -> Vec<Term> {
             aml::ret(int(fail)),
         ],
     );
-    vec![lsi, lsr, lsw]
+    if methods.writes() {
+        vec![lsi, lsr, lsw]
+    } else {
+        vec![lsi, lsr]
+    }
 }
 
 /// The SSDT: the mailbox device's configuration fields, the NVDIMM root
@@ -626,11 +630,11 @@ pub fn ssdt(
             continue;
         }
         let mut dev = vec![aml::name_obj("_ADR", int(handle)), dsm(handle as u32)];
-        if dimms
+        if let Some(d) = dimms
             .get(slot)
-            .is_some_and(|d| d.config.label_methods.methods() && d.config.label_size > 0)
+            .filter(|d| d.config.label_methods.methods() && d.config.label_size > 0)
         {
-            dev.extend(label_methods(handle as u32));
+            dev.extend(label_methods(handle as u32, d.config.label_methods));
         }
         root.push(aml::device(&format!("NV{slot:02X}"), &dev));
     }

@@ -180,6 +180,27 @@ fn ssdt_label_methods() {
 }
 
 #[test]
+fn ssdt_read_only_label_methods() {
+    use crate::acpi::aml::decode::{decode, Object};
+    let cfgs = [NvdimmConfig::parse("path=/a,size=512M,label-size=128K,label-methods=ro").unwrap()];
+    let d = place(&cfgs).unwrap().0;
+    let db = Doorbell {
+        port: 0xa40,
+        pci_slot: 0x10,
+    };
+    let t = ssdt(&d, db, None, 0);
+    let ns = decode(&t[36..]).expect("the SSDT decodes");
+    let get = |n: &str| {
+        ns.iter()
+            .find(|(p, _)| p == &format!("\\_SB_.NVDR.NV00.{n}"))
+            .map(|(_, o)| o.clone())
+    };
+    assert_eq!(get("_LSI"), Some(Object::Method(0, true)));
+    assert_eq!(get("_LSR"), Some(Object::Method(2, true)));
+    assert_eq!(get("_LSW"), None);
+}
+
+#[test]
 fn ssdt_declares_the_root_and_dimms() {
     use crate::acpi::aml::decode::{decode, Object};
     let d = dimms(3);

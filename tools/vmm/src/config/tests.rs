@@ -29,7 +29,7 @@ fn spec_values() {
     assert!(e("path=/nonexistent/d.img").contains("give size="));
     assert!(e("path=/x,size=4M,label-methods=on").contains("label area"));
     assert!(e("path=/x,size=4M,label-methods=both").contains("label area"));
-    assert!(e("path=/x,size=4M,label-size=128K,label-methods=yes").contains("off, on or both"));
+    assert!(e("path=/x,size=4M,label-size=128K,label-methods=yes").contains("off, on, ro or both"));
     assert!(e("path=/x,size=4M,flush-hints=9").contains("0 to 8"));
     assert!(e("path=/x,size=4M,flush-hints=-1").contains("0 to 8"));
     let m = NvdimmConfig::parse("path=/x,size=4M,label-size=128K,label-methods=on,flush-hints=8")
@@ -328,4 +328,19 @@ fn interleave_sets() {
     let (p, _) = place(&[a, b, x.clone(), x]).unwrap();
     assert_eq!(p[2].set.unwrap().range_index, 6);
     assert_eq!(p[3].address, p[2].address + (4 << 20));
+}
+
+#[test]
+fn read_only_label_methods_and_zero_uuid() {
+    let m = NvdimmConfig::parse("path=/x,size=4M,label-size=128K,label-methods=ro,zero-uuid=on")
+        .unwrap();
+    assert_eq!(m.label_methods, LabelMethods::Ro);
+    assert!(m.label_methods.methods() && !m.label_methods.writes() && !m.label_methods.dsm());
+    assert!(m.zero_uuid);
+    assert!(!NvdimmConfig::parse("path=/x,size=4M").unwrap().zero_uuid);
+    let e = |s: &str| NvdimmConfig::parse(s).unwrap_err().to_string();
+    assert!(e("path=/x,size=4M,label-methods=ro").contains("label area"));
+    assert!(e("path=/x,size=4M,label-size=128K,intel=on,label-methods=ro").contains("Microsoft"));
+    assert!(e("path=/x,size=4M,acpi-device=off,zero-uuid=on").contains("zero-uuid=on"));
+    assert!(e("path=/x,size=4M,zero-uuid=maybe").contains("on or off"));
 }

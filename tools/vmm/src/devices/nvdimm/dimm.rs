@@ -21,6 +21,8 @@ pub struct Nvdimm {
     label_offset: u64,
     label_size: u32,
     methods: LabelMethods,
+    /// `zero-uuid=on`: function 0 of the all-zero UUID answers.
+    zero_uuid: bool,
     /// The rest of the Intel family (`intel=on`).
     intel: Option<IntelDimm>,
 }
@@ -62,6 +64,7 @@ impl Nvdimm {
             label_offset: d.config.size,
             label_size,
             methods: d.config.label_methods,
+            zero_uuid: d.config.zero_uuid,
             intel,
         })
     }
@@ -122,6 +125,12 @@ impl Nvdimm {
             Some(_) => 1 | labels | intel::FUNCTIONS,
             None => labels,
         }
+    }
+
+    /// Whether the DIMM answers function 0 of the all-zero UUID
+    /// (`zero-uuid=on`, no functions).
+    pub fn zero_uuid(&self) -> bool {
+        self.zero_uuid
     }
 
     /// Whether the DIMM answers as the Microsoft family (no functions).
@@ -191,7 +200,8 @@ impl Nvdimm {
             return out;
         }
         let served = if method {
-            self.methods.methods()
+            // `label-methods=ro` has no `_LSW` to call.
+            self.methods.methods() && (function != FN_SET_CONFIG_DATA || self.methods.writes())
         } else {
             self.methods.dsm()
         };

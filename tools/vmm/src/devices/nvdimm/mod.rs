@@ -557,6 +557,13 @@ impl Platform {
                 status(STATUS_NOT_SUPPORTED)
             };
         }
+        if uuid == &[0; 16] && dimm.zero_uuid() {
+            return if function == FN_QUERY {
+                1u32.to_le_bytes().to_vec()
+            } else {
+                status(STATUS_NOT_SUPPORTED)
+            };
+        }
         if uuid != &INTEL_UUID {
             return if function == FN_QUERY {
                 vec![0]

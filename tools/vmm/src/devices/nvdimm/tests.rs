@@ -483,3 +483,39 @@ fn guest_health_changes_notify_the_dimm() {
     assert_eq!(call(&mut p, 1, 18, &inject(30)), status(0));
     assert_eq!(log.lock().unwrap().len(), 2);
 }
+
+#[test]
+fn read_only_label_methods_and_zero_uuid() {
+    let mut p = platform(
+        "ro",
+        &[
+            "size=4M,label-size=128K,label-methods=ro,zero-uuid=on",
+            "size=4M,label-size=128K",
+        ],
+    );
+    let m =
+        |p: &mut Platform, h: u32, f: u32, input: &[u8]| p.label_method(h, f, Some(input)).output;
+    // ro: the Microsoft family, labels read through _LSI/_LSR, no write.
+    assert_eq!(call(&mut p, 1, 0, &[]), 0u32.to_le_bytes());
+    assert_eq!(le32(&m(&mut p, 1, 4, &[]), 0), Some(LS_SUCCESS));
+    assert_eq!(le32(&m(&mut p, 1, 5, &range(0, 4)), 0), Some(LS_SUCCESS));
+    let mut w = range(10, 3);
+    w.extend(b"abc");
+    assert_ne!(le32(&m(&mut p, 1, 6, &w), 0), Some(LS_SUCCESS));
+    assert_eq!(&m(&mut p, 1, 5, &range(10, 3))[4..], [0, 0, 0]);
+    // zero-uuid=on: function 0 of the all-zero UUID offers no function;
+    // without it the UUID is unknown.
+    let zero = |p: &mut Platform, h: u32, f: u32| {
+        p.call(&DsmCall {
+            handle: h,
+            uuid: [0; 16],
+            revision: 1,
+            function: f,
+            input: Some(vec![]),
+        })
+        .output
+    };
+    assert_eq!(zero(&mut p, 1, 0), 1u32.to_le_bytes());
+    assert_eq!(zero(&mut p, 1, 1), status(STATUS_NOT_SUPPORTED));
+    assert_eq!(zero(&mut p, 2, 0), [0]);
+}

@@ -1656,8 +1656,9 @@ impl NfitDriver {
         let same = || nfit.memdevs().filter(move |o| o.device_handle == handle);
         let flags = same().fold(0, |f, o| f | o.flags);
         let pmem = same().any(|o| nfit.spa(o.range_index).is_some_and(|s| s.is_pmem()));
-        // `parse` guarantees the control region exists.
-        let dcr = nfit.dcr(m.region_index).ok_or(EINVAL)?;
+        // `parse` guarantees the DIMM has a control region (as C, the one
+        // of its first entry that names one).
+        let dcr = nfit.dimm_dcr(handle).ok_or(EINVAL)?;
         let found = match &node {
             Some(n) => probe_dimm(dev, n, handle),
             // As C's `acpi_nfit_add_dimm()`: of the Intel family, with no
@@ -1780,7 +1781,8 @@ impl NfitDriver {
                 );
                 return Err(ENODEV);
             };
-            let dcr = nfit.dcr(m.region_index).ok_or(EINVAL)?;
+            // As C, the DIMM's control region (not the entry's).
+            let dcr = nfit.dimm_dcr(m.device_handle).ok_or(EINVAL)?;
             entries.push((m.region_offset, dcr), GFP_KERNEL)?;
             mappings.push(
                 Mapping {

@@ -32,7 +32,7 @@ pub const ERROR_KINDS: [&str; 10] = [
 ];
 
 /// Names of the [`Warning`] variants, in declaration order.
-pub const WARNING_KINDS: [&str; 11] = [
+pub const WARNING_KINDS: [&str; 12] = [
     "ZeroLength",
     "Overrun",
     "DuplicateSpaIndex",
@@ -44,6 +44,7 @@ pub const WARNING_KINDS: [&str; 11] = [
     "DuplicateInterleaveIndex",
     "DuplicateCapabilities",
     "UnknownFlushHandle",
+    "MissingDcrKept",
 ];
 
 /// Index of an error's variant in [`ERROR_KINDS`].
@@ -76,6 +77,7 @@ pub fn warning_kind(w: &Warning) -> usize {
         Warning::DuplicateInterleaveIndex { .. } => 8,
         Warning::DuplicateCapabilities => 9,
         Warning::UnknownFlushHandle { .. } => 10,
+        Warning::MissingDcrKept { .. } => 11,
     }
 }
 
@@ -221,10 +223,18 @@ pub fn walk(nfit: &Nfit<'_>) {
                     continue;
                 }
                 counts[1] += 1;
+                // Every DIMM has a control region; an entry naming a missing
+                // one uses its DIMM's, as C.
                 assert!(
-                    nfit.dcr(m.region_index).is_some(),
-                    "memdev {m:?} without its DCR"
+                    nfit.dimm_dcr(handle).is_some(),
+                    "DIMM of {m:?} without a DCR"
                 );
+                if nfit.dcr(m.region_index).is_none() {
+                    assert!(warned(Warning::MissingDcrKept {
+                        handle,
+                        index: m.region_index
+                    }));
+                }
                 // Index 0 is "not mapped": no range to stay inside.
                 let spa = nfit.spa(index).filter(|s| index != 0 && s.is_pmem());
                 if let Some(spa) = spa {
@@ -347,7 +357,10 @@ fn check_set(nfit: &Nfit<'_>, range_index: u16) {
     let entries: Vec<(u64, table::Dcr)> = nfit
         .memdevs_of(range_index)
         .map(|m| {
-            let dcr = nfit.dcr(m.region_index).expect("memdev without its DCR");
+            // The DIMM's control region, as the driver (and C) use it.
+            let dcr = nfit
+                .dimm_dcr(m.device_handle)
+                .expect("memdev's DIMM without a DCR");
             (m.region_offset, dcr)
         })
         .collect();

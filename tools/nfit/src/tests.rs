@@ -757,6 +757,103 @@ fn tolerated_missing_spa() {
 }
 
 #[test]
+fn missing_dcr_of_a_later_entry() {
+    // As C: a DIMM keeps the region its first entry found; a later entry
+    // naming a missing one is let through with a warning. Unmapped entries
+    // (range 0) come after every range's, whatever their table position.
+    let unmapped = memdev(1, 0, 0x7777).bytes();
+    for body in [
+        cat(&[one_dimm(), unmapped.clone()]),
+        cat(&[unmapped.clone(), one_dimm()]),
+    ] {
+        assert_eq!(
+            warnings(&body),
+            [Warning::MissingDcrKept {
+                handle: 1,
+                index: 0x7777
+            }]
+        );
+        let nfit = parse(&body).unwrap();
+        assert_eq!(nfit.dimm_dcr(1), Some(dcr(1).parsed()));
+        assert_eq!(nfit.memdevs().count(), 2);
+    }
+    // A second range: its entry comes later in C's order only if its range
+    // does.
+    let second = |dcr_index| {
+        cat(&[
+            spa(2, 1 << 33, 1 << 30).bytes(),
+            memdev(1, 2, dcr_index).bytes(),
+        ])
+    };
+    let body = cat(&[one_dimm(), second(9)]);
+    assert_eq!(
+        warnings(&body),
+        [Warning::MissingDcrKept {
+            handle: 1,
+            index: 9
+        }]
+    );
+    let body = cat(&[second(9), one_dimm()]);
+    assert_eq!(
+        err(&body),
+        Error::MissingDcr {
+            handle: 1,
+            index: 9
+        }
+    );
+    // Two existing regions: the DIMM's is the first entry's, as C's.
+    let body = cat(&[one_dimm(), second(2), dcr(2).bytes()]);
+    assert_eq!(warnings(&body), []);
+    assert_eq!(parse(&body).unwrap().dimm_dcr(1), Some(dcr(1).parsed()));
+    // The unmapped entry of a DIMM without a region stays refused (C reads
+    // the missing range to say so, and oopses).
+    let body = cat(&[one_dimm(), memdev(2, 0, 0x7777).bytes()]);
+    assert_eq!(
+        err(&body),
+        Error::MissingDcr {
+            handle: 2,
+            index: 0x7777
+        }
+    );
+}
+
+#[test]
+fn missing_dcr_index_zero() {
+    // C does not look for region 0 ... but a DIMM left without a region
+    // oopses its registration: refused.
+    let body = cat(&[
+        spa(1, 1 << 32, 1 << 30).bytes(),
+        memdev(1, 1, 0).bytes(),
+        dcr(1).bytes(),
+    ]);
+    assert_eq!(
+        err(&body),
+        Error::MissingDcr {
+            handle: 1,
+            index: 0
+        }
+    );
+    // With another entry naming one, wherever it is, the DIMM has that.
+    let body = cat(&[memdev(1, 0, 0).bytes(), one_dimm()]);
+    let body2 = cat(&[
+        spa(1, 1 << 32, 1 << 30).bytes(),
+        memdev(1, 1, 0).bytes(),
+        memdev(1, 0, 1).bytes(),
+        dcr(1).bytes(),
+    ]);
+    for body in [body, body2] {
+        assert_eq!(
+            warnings(&body),
+            [Warning::MissingDcrKept {
+                handle: 1,
+                index: 0
+            }]
+        );
+        assert_eq!(parse(&body).unwrap().dimm_dcr(1), Some(dcr(1).parsed()));
+    }
+}
+
+#[test]
 fn error_missing_references() {
     // Memdev names a missing DCR.
     let body = cat(&[
@@ -991,6 +1088,10 @@ fn every_warning_variant_displays() {
         Warning::DuplicateInterleaveIndex { index: 2 },
         Warning::DuplicateCapabilities,
         Warning::UnknownFlushHandle { handle: 1 },
+        Warning::MissingDcrKept {
+            handle: 1,
+            index: 2,
+        },
     ];
     for (i, w) in warnings.iter().enumerate() {
         assert_eq!(fuzz::warning_kind(w), i);

@@ -86,6 +86,8 @@ duplicate-memdev|clean|identical
 duplicate-capabilities|clean|identical
 flush-hint-handle|clean|identical
 unmapped-memdev-dcr-index|clean|identical
+memdev-dcr-index-zero|clean|identical
+second-memdev-dcr-index|clean|identical
 "
 
 keep=

@@ -8,8 +8,9 @@
 //! [`Nfit::parse`] checks the whole table once: the header, every subtable's
 //! length against its type and against the end of the table, every count
 //! and index, and the cross-references between subtables (a memory device
-//! names an existing control region and interleave description and maps its
-//! DIMM into its range once; ranges are not empty and do not wrap).
+//! names an existing interleave description and maps its DIMM into its range
+//! once, and every DIMM has a control region; ranges are not empty and do
+//! not wrap).
 //! After that, the accessors cannot fail. Every rejection says what was
 //! wrong and where, for a clear message at probe time.
 //!
@@ -20,7 +21,9 @@
 //! unaligned ranges and mappings larger than their range are kept as they
 //! are; of two control regions or interleave descriptions with one index the
 //! first counts, of two capabilities structures the last, and flush hints
-//! for a DIMM no memory device maps are ignored. [`Nfit::warnings`] reports
+//! for a DIMM no memory device maps are ignored, and a DIMM keeps the
+//! control region of its first entry that names one (C's order) when a
+//! later entry names a missing one. [`Nfit::warnings`] reports
 //! each of these, for a warning at probe.
 
 use core::cmp::Ordering;
@@ -201,7 +204,10 @@ pub enum Error {
     /// with the same DIMM twice in its interleave set, which libnvdimm
     /// cannot serve.
     DuplicateMapping { handle: u32, range: u16 },
-    /// A memory device names a control region that does not exist.
+    /// A memory device names a control region that does not exist, and no
+    /// entry of its DIMM that C meets before it names one (for index 0,
+    /// which C does not check, no entry at all: C would register the DIMM
+    /// without a region and oops). Otherwise a [`Warning::MissingDcrKept`].
     MissingDcr { handle: u32, index: u16 },
     /// An interleaved memory device names an interleave description that
     /// does not exist.
@@ -298,6 +304,11 @@ pub enum Warning {
     /// A flush hint structure names a DIMM no memory device maps. Ignored,
     /// as C looks flush hints up by the handles of the DIMMs it registers.
     UnknownFlushHandle { handle: u32 },
+    /// A memory device names a control region that does not exist, but
+    /// another entry of its DIMM found one first ([`Nfit::dimm_dcr`]). C
+    /// keeps that one: it looks a DIMM's region up until it has one, and
+    /// refuses an entry without one only while the DIMM has none.
+    MissingDcrKept { handle: u32, index: u16 },
 }
 
 impl fmt::Display for Warning {
@@ -350,6 +361,10 @@ impl fmt::Display for Warning {
             Warning::UnknownFlushHandle { handle } => write!(
                 f,
                 "flush hints for unknown DIMM {handle:#x}, ignoring them"
+            ),
+            Warning::MissingDcrKept { handle, index } => write!(
+                f,
+                "DIMM {handle:#x} names missing control region {index}, using the one its other entry names"
             ),
         }
     }
@@ -880,6 +895,28 @@ impl<'a> Nfit<'a> {
         self.dcrs().find(|d| d.region_index == index)
     }
 
+    /// The control region of a DIMM, as C picks it: that of its first
+    /// entry naming one that exists, in the order C meets the entries
+    /// ([`Nfit::c_order`]). Every DIMM of a parsed table has one.
+    pub fn dimm_dcr(&self, handle: u32) -> Option<Dcr> {
+        let nfit = *self;
+        self.c_order()
+            .filter(|m| m.device_handle == handle)
+            .find_map(move |m| nfit.dcr(m.region_index))
+    }
+
+    /// Memory device entries in the order C's `nfit_mem_init()` meets
+    /// them: those of each SPA range in table order (an index once, at its
+    /// first range), then the unmapped ones (range 0).
+    fn c_order(&self) -> impl Iterator<Item = Memdev> + 'a {
+        let nfit = *self;
+        self.spas()
+            .enumerate()
+            .filter(move |(i, s)| !nfit.spas().take(*i).any(|o| o.range_index == s.range_index))
+            .flat_map(move |(_, s)| nfit.memdevs_of(s.range_index))
+            .chain(self.memdevs().filter(|m| m.range_index == 0))
+    }
+
     /// The (first) flush hints of a DIMM, if any.
     pub fn flush_hints(&self, handle: u32) -> Option<FlushHints<'a>> {
         self.walk().find_map(|s| match s {
@@ -971,6 +1008,15 @@ impl<'a> Nfit<'a> {
                 report(Warning::DuplicateInterleaveIndex { index });
             }
         }
+        for m in self.memdevs() {
+            if self.dcr(m.region_index).is_none() {
+                // `parse` let it through: another entry found the region.
+                report(Warning::MissingDcrKept {
+                    handle: m.device_handle,
+                    index: m.region_index,
+                });
+            }
+        }
         let mut caps = 0;
         for s in self.walk() {
             match s {
@@ -1015,7 +1061,19 @@ impl<'a> Nfit<'a> {
                     range: m.range_index,
                 });
             }
-            if self.dcr(m.region_index).is_none() {
+            // As C: an entry naming a missing region fails while its DIMM
+            // has none yet (C skips the check for index 0, but a DIMM left
+            // without any region oopses its registration).
+            let kept = || {
+                if m.region_index == 0 {
+                    self.dimm_dcr(handle).is_some()
+                } else {
+                    self.c_order()
+                        .take_while(|o| *o != m)
+                        .any(|o| o.device_handle == handle && self.dcr(o.region_index).is_some())
+                }
+            };
+            if self.dcr(m.region_index).is_none() && !kept() {
                 return Err(Error::MissingDcr {
                     handle,
                     index: m.region_index,

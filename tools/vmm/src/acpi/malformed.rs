@@ -55,12 +55,19 @@ pub enum Malformed {
     /// An unmapped memory device (SPA range 0) naming a control region that
     /// does not exist.
     UnmappedMemdevDcrIndex,
+    /// The first DIMM's memory device names control region 0, which does
+    /// not exist (C does not look for index 0).
+    MemdevDcrIndexZero,
+    /// A second, unmapped (SPA range 0) memory device of the first DIMM
+    /// naming a control region that does not exist, after its mapped entry
+    /// named its own.
+    SecondMemdevDcrIndex,
 }
 
 impl Malformed {
     /// Every class, for the campaign and the tests.
     #[cfg_attr(not(test), allow(dead_code))]
-    pub const ALL: [Malformed; 21] = [
+    pub const ALL: [Malformed; 23] = [
         Malformed::TableLength,
         Malformed::SubtableLengthZero,
         Malformed::SubtableLengthOverrun,
@@ -82,6 +89,8 @@ impl Malformed {
         Malformed::DuplicateCapabilities,
         Malformed::FlushHintHandle,
         Malformed::UnmappedMemdevDcrIndex,
+        Malformed::MemdevDcrIndexZero,
+        Malformed::SecondMemdevDcrIndex,
     ];
 
     pub fn name(self) -> String {
@@ -112,6 +121,7 @@ impl Malformed {
                     Malformed::DcrLengthShort => dcr_len = 24,
                     Malformed::MemdevSpaIndex => memdev.range_index = 0x7777,
                     Malformed::MemdevDcrIndex => memdev.region_index = 0x7777,
+                    Malformed::MemdevDcrIndexZero => memdev.region_index = 0,
                     Malformed::SpaUnaligned => spa.address += 0x200,
                     Malformed::SpaZeroLength => spa.length = 0,
                     Malformed::MemdevSizeOverflow => memdev.region_size = spa.length * 2,
@@ -132,6 +142,15 @@ impl Malformed {
             body.extend(memdev.bytes());
             if i == 0 && self == Malformed::DuplicateMemdev {
                 body.extend(memdev.bytes());
+            }
+            if i == 0 && self == Malformed::SecondMemdevDcrIndex {
+                // The same DIMM (handle, physical id, flags), unmapped.
+                let unmapped = MemdevEntry {
+                    range_index: 0,
+                    region_index: 0x7777,
+                    ..memdev
+                };
+                body.extend(unmapped.bytes());
             }
             body.extend(dcr.bytes_len(dcr_len));
         }

@@ -109,6 +109,7 @@ fn malformed_tables_meet_the_rust_parser_as_c_does() {
             Malformed::SpaZeroLength,
             Malformed::DuplicateMemdev,
             Malformed::UnmappedMemdevDcrIndex,
+            Malformed::MemdevDcrIndexZero,
         ];
         let warned = [
             Malformed::SubtableLengthZero,
@@ -122,6 +123,7 @@ fn malformed_tables_meet_the_rust_parser_as_c_does() {
             Malformed::DuplicateInterleaveIndex,
             Malformed::DuplicateCapabilities,
             Malformed::FlushHintHandle,
+            Malformed::SecondMemdevDcrIndex,
         ];
         let parsed = table::Nfit::parse(&t);
         let outcome = match &parsed {

@@ -437,15 +437,21 @@ check_ssdt() {
 		die "$name: the recompiled SSDT's AML differs from ours ($ours, $re)"
 
 	# What the SSDT has: DIMM devices, those with label methods, _FIT.
-	local -a dimms=() labelled=()
+	local -a dimms=() labelled=() writable=()
 	mapfile -t dimms < <(sed -n 's/^ *Device (\(NV[0-9A-F][0-9A-F]\))$/\1/p' "$d/ssdt.dsl")
 	mapfile -t labelled < <(awk '/^ *Device \(NV[0-9A-F][0-9A-F]\)$/ { dev = substr($2, 2, 4) }
 		/^ *Method \(_LSI,/ { print dev }' "$d/ssdt.dsl")
+	# Those with _LSW too (label-methods=ro leaves it out).
+	mapfile -t writable < <(awk '/^ *Device \(NV[0-9A-F][0-9A-F]\)$/ { dev = substr($2, 2, 4) }
+		/^ *Method \(_LSW,/ { print dev }' "$d/ssdt.dsl")
 	local fit='' evt=''
 	grep -q '^ *Method (_FIT,' "$d/ssdt.dsl" && fit=1
 	grep -q '^ *Method (_EVT,' "$d/ssdt.dsl" && evt=1
 	[ ${#dimms[@]} -gt 0 ] || die "$name: no DIMM device in the SSDT"
-	write_dsdt "$d/dsdt.asl" "$d/nfit.aml" "${labelled[0]:-}"
+	can_write() { [[ " ${writable[*]} " == *" $1 "* ]]; }
+	# The whole-area transfers go through a DIMM with _LSW if there is one.
+	local lab0=${writable[0]:-${labelled[0]:-}}
+	write_dsdt "$d/dsdt.asl" "$d/nfit.aml" "$lab0"
 	(cd "$d" && iasl dsdt.asl >dsdt.log 2>&1) || die "$name: the test DSDT does not compile ($d/dsdt.log)"
 	local dsdt=$d/dsdt.aml ssdt=$d/ssdt.aml dev h root=\\_SB.NVDR
 
@@ -465,7 +471,7 @@ check_ssdt() {
 		# The label methods pass NCAL's status on as theirs.
 		cmd "evaluate $root.$dev._LSI" "P:3 I:4 I:0 I:0"
 		cmd "evaluate $root.$dev._LSR 0 8" "P:2 I:4 B:00:"
-		cmd "evaluate $root.$dev._LSW 0 4 (01 02 03 04)" "I:4"
+		can_write "$dev" && cmd "evaluate $root.$dev._LSW 0 4 (01 02 03 04)" "I:4"
 		end_group "$d" "$dsdt" "$ssdt"
 	done
 	[ -z "$fit" ] || { cmd "evaluate $root._FIT" "$HW_ERROR"; end_group "$d" "$dsdt" "$ssdt"; }
@@ -508,23 +514,26 @@ check_ssdt() {
 		cmd "execute \\ALEN 8" none
 		cmd "evaluate $root.$dev._LSR 0 8" "P:2 I:1 B:00:" # data short of length: status 1
 		end_group "$d" "$dsdt" "$ssdt"
+		can_write "$dev" || continue
 		cmd "execute \\ALEN 4" none
 		cmd "evaluate $root.$dev._LSW 0 4 (01 02 03 04)" "I:0"
 		cmd "evaluate \\REQ" "$(req $h 1 6 12 2 "$NO_UUID" 000000000400000001020304)"
 		end_group "$d" "$dsdt" "$ssdt"
 	done
-	if [ ${#labelled[@]} -gt 0 ]; then
+	if [ -n "$lab0" ]; then
 		# A whole 128 KiB label area each way (the largest payload field),
-		# through the first DIMM with labels.
-		h=$((16#${labelled[0]#NV} + 1))
+		# through a DIMM with labels (one with _LSW if any).
+		h=$((16#${lab0#NV} + 1))
 		cmd "execute \\ALEN $((big + 4))" none
 		cmd "evaluate \\LSRN $big" "P:4 I:0 I:$(hexn $big) B:08:0000020000000000 B:08:$(zeros 8)"
 		cmd "evaluate \\REQ" "$(req $h 1 5 8 2 "$NO_UUID" 0000000000000200)"
 		end_group "$d" "$dsdt" "$ssdt"
-		cmd "execute \\ALEN 4" none
-		cmd "evaluate \\LSWN $big" "I:0"
-		cmd "evaluate \\REQ" "$(req $h 1 6 $((big + 8)) 2 "$NO_UUID" "0000000000000200$(zeros $((4096 - 8)))")"
-		end_group "$d" "$dsdt" "$ssdt"
+		if can_write "$lab0"; then
+			cmd "execute \\ALEN 4" none
+			cmd "evaluate \\LSWN $big" "I:0"
+			cmd "evaluate \\REQ" "$(req $h 1 6 $((big + 8)) 2 "$NO_UUID" "0000000000000200$(zeros $((4096 - 8)))")"
+			end_group "$d" "$dsdt" "$ssdt"
+		fi
 	fi
 	if [ -n "$fit" ]; then
 		local n

@@ -101,17 +101,19 @@ fn override_mask_replaces_the_family_set_unless_vendor_specific_is_off() {
     assert_eq!(both.candidates(&FAMILIES[0]), INTEL_FUNCTIONS & !(1 << 9));
 }
 
+/// The family `Policy` picks among `answering` with `default_family`.
+fn pick_family(answering: &[&FamilyInfo], default_family: i32) -> Option<u32> {
+    Policy {
+        default_family,
+        ..Policy::DEFAULT
+    }
+    .choose(answering.iter().copied())
+    .map(|f| f.family)
+}
+
 #[test]
 fn default_family_is_preferred_only_when_it_answers() {
-    let answering = || [&FAMILIES[0], &FAMILIES[3]].into_iter();
-    let pick = |default_family| {
-        Policy {
-            default_family,
-            ..Policy::DEFAULT
-        }
-        .choose(answering())
-        .map(|f| f.family)
-    };
+    let pick = |default_family| pick_family(&[&FAMILIES[0], &FAMILIES[3]], default_family);
     assert_eq!(pick(-1), Some(0));
     assert_eq!(pick(3), Some(3));
     // A family the DIMM does not answer: the first in probe order.
@@ -128,15 +130,7 @@ fn the_slot_without_a_guid_comes_last() {
         (5, [0; 16], 0)
     );
     assert!(FAMILIES.iter().all(|f| f.family < PAPR_SLOT.family));
-    let answering = || [&FAMILIES[3], &PAPR_SLOT].into_iter();
-    let pick = |default_family| {
-        Policy {
-            default_family,
-            ..Policy::DEFAULT
-        }
-        .choose(answering())
-        .map(|f| f.family)
-    };
+    let pick = |default_family| pick_family(&[&FAMILIES[3], &PAPR_SLOT], default_family);
     assert_eq!(pick(-1), Some(3));
     assert_eq!(pick(5), Some(5));
     assert_eq!(

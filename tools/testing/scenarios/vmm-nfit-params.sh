@@ -143,24 +143,18 @@ check bad-value-not-loaded sh -c "! grep -q '^$mod ' /proc/modules"
 # shows them, with C's permissions: no_init_ars and force_enable_dimms are
 # writable, the others read-only.
 params="default_dsm_family disable_vendor_specific force_enable_dimms force_labels no_init_ars override_dsm_mask"
-params_json() {
+# each_param CMD...: {"<parameter>":"<CMD's output for its sysfs file>",...}
+each_param() {
 	_sep=
 	printf '{'
 	for p in $params; do
-		printf '%s"%s":"%s"' "$_sep" "$p" "$(cat "/sys/module/$mod/parameters/$p")" || return 1
+		printf '%s"%s":"%s"' "$_sep" "$p" "$("$@" "/sys/module/$mod/parameters/$p")" || return 1
 		_sep=,
 	done
 	echo '}'
 }
-perms_json() {
-	_sep=
-	printf '{'
-	for p in $params; do
-		printf '%s"%s":"%s"' "$_sep" "$p" "$(stat -c %a "/sys/module/$mod/parameters/$p")" || return 1
-		_sep=,
-	done
-	echo '}'
-}
+params_json() { each_param cat; }
+perms_json() { each_param stat -c %a; }
 load shown override_dsm_mask=0x30 disable_vendor_specific=1 no_init_ars=1 default_dsm_family=3
 json params-shown params_json
 json params-perms perms_json

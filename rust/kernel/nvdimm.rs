@@ -288,8 +288,9 @@ pub trait Provider: Send + Sync + Sized {
     type RegionAttribute: Attribute;
 
     /// Reads `out.len()` bytes at `offset` of the DIMM's label area. The
-    /// range lies within the [`LabelArea`] the DIMM was created with, and is
-    /// at most its `max_xfer` bytes long when the core reads labels.
+    /// range lies within the [`LabelArea`] the DIMM was created with (any
+    /// range for [`LabelArea::UNSIZED`]), and is at most its `max_xfer`
+    /// bytes long when the core reads labels.
     fn read_labels(&self, _dimm: &Self::Dimm, _offset: u32, _out: &mut [u8]) -> Result {
         Err(ENOTTY)
     }
@@ -544,7 +545,8 @@ impl<P: Provider> LockedBus<'_, P> {
 pub struct DimmOptions<'a> {
     /// The DIMM's label area, if it has one. Requires
     /// [`Provider::read_labels`]; without [`Provider::write_labels`] the area
-    /// is read-only.
+    /// is read-only. [`LabelArea::UNSIZED`] also requires
+    /// [`Provider::config_size`].
     pub label_area: Option<LabelArea>,
     /// The DIMM is known to hold namespace labels (`NDD_LABELING`): its
     /// regions offer labelled namespaces from the start. Without it the core
@@ -1173,6 +1175,7 @@ struct ProviderCaps {
     security_flags: bool,
     read_labels: bool,
     write_labels: bool,
+    config_size: bool,
     call: bool,
 }
 
@@ -1184,6 +1187,7 @@ impl ProviderCaps {
             security_flags: P::HAS_SECURITY_FLAGS,
             read_labels: P::HAS_READ_LABELS,
             write_labels: P::HAS_WRITE_LABELS,
+            config_size: P::HAS_CONFIG_SIZE,
             call: P::HAS_CALL,
         }
     }
@@ -1212,6 +1216,10 @@ impl DimmInfo {
         };
         if let Some(area) = &options.label_area {
             if !caps.read_labels || area.size == 0 || area.max_xfer == 0 {
+                return Err(EINVAL);
+            }
+            // Only the DIMM can answer for an unsized area.
+            if *area == LabelArea::UNSIZED && !caps.config_size {
                 return Err(EINVAL);
             }
         } else if options.labeling {
@@ -3396,6 +3404,15 @@ mod example {
             16 << 20,
         );
         assert_eq!(ram.err(), Some(EBUSY));
+        // An unsized label area needs a provider that asks the DIMM.
+        let unsized_area = bus.add_dimm(
+            LabelStore::new(16),
+            &DimmOptions {
+                label_area: Some(LabelArea::UNSIZED),
+                ..DimmOptions::default()
+            },
+        );
+        assert_eq!(unsized_area.err(), Some(EINVAL));
         drop(bus);
         Ok(())
     }

@@ -93,7 +93,6 @@ struct Dimm {
     /// The DIMM's `_DSM` family and functions; `None` when it speaks no
     /// known family.
     dsm: Option<DimmDsm>,
-    label: Option<LabelArea>,
     /// Labels go through `_LSR`/`_LSW` rather than the Intel `_DSM`.
     label_methods: bool,
     /// Whether one of the DIMM's mappings is in a persistent-memory range.
@@ -186,8 +185,8 @@ impl Dimm {
         self.intel_call(intel::FUNC_FWA_DIMMINFO, &[]).ok()
     }
 
-    /// Reads label bytes at `offset` into `out` (at most one transfer).
-    fn read_label_chunk(&self, offset: u32, out: &mut [u8]) -> Result {
+    /// Reads label bytes at `offset` into `out` (`_LSR` or function 5).
+    fn read_labels(&self, offset: u32, out: &mut [u8]) -> Result {
         let len = u32::try_from(out.len())?;
         let flat;
         let obj;
@@ -213,9 +212,8 @@ impl Dimm {
         Ok(())
     }
 
-    /// Writes label bytes at `offset` (at most one transfer); `scratch`
-    /// holds the `_DSM` input between calls.
-    fn write_label_chunk(&self, offset: u32, data: &[u8], scratch: &mut KVec<u8>) -> Result {
+    /// Writes label bytes at `offset` (`_LSW` or function 6).
+    fn write_labels(&self, offset: u32, data: &[u8]) -> Result {
         let len = u32::try_from(data.len())?;
         let obj;
         let flat;
@@ -236,10 +234,10 @@ impl Dimm {
             flat = (status as u32).to_le_bytes();
             &flat
         } else {
-            scratch.clear();
-            scratch.extend_from_slice(&dsm::label_range(offset, len), GFP_KERNEL)?;
-            scratch.extend_from_slice(data, GFP_KERNEL)?;
-            obj = self.call_dsm(dsm::FUNC_LABEL_WRITE, Some(scratch))?;
+            let mut input = KVec::with_capacity(data.len() + 8, GFP_KERNEL)?;
+            input.extend_from_slice(&dsm::label_range(offset, len), GFP_KERNEL)?;
+            input.extend_from_slice(data, GFP_KERNEL)?;
+            obj = self.call_dsm(dsm::FUNC_LABEL_WRITE, Some(&input))?;
             obj.get().buffer().ok_or(EIO)?
         };
         dsm::payload(status).map_err(|e| self.label_errno(e))?;
@@ -616,35 +614,15 @@ impl Provider for NfitBus {
         })
     }
 
+    // As C, one firmware call per command: the core and ndctl move at most
+    // the maximum transfer `config_size` reported, and the firmware judges
+    // the range.
     fn read_labels(&self, dimm: &Dimm, offset: u32, out: &mut [u8]) -> Result {
-        let max = dimm.label.map_or(0, |l| l.max_xfer) as usize;
-        if max == 0 {
-            return Err(ENXIO);
-        }
-        let mut done = 0usize;
-        for chunk in out.chunks_mut(max) {
-            let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
-            dimm.read_label_chunk(at, chunk)?;
-            done += chunk.len();
-        }
-        Ok(())
+        dimm.read_labels(offset, out)
     }
 
     fn write_labels(&self, dimm: &Dimm, offset: u32, data: &[u8]) -> Result {
-        // The maximum transfer counts label bytes only: the offset and
-        // length words travel on top of it (QEMU: 4076 + 8 fills its page).
-        let max = dimm.label.map_or(0, |l| l.max_xfer) as usize;
-        if max == 0 {
-            return Err(ENXIO);
-        }
-        let mut input = KVec::with_capacity(max + 8, GFP_KERNEL)?;
-        let mut done = 0usize;
-        for chunk in data.chunks(max) {
-            let at = offset.checked_add(u32::try_from(done)?).ok_or(EINVAL)?;
-            dimm.write_label_chunk(at, chunk, &mut input)?;
-            done += chunk.len();
-        }
-        Ok(())
+        dimm.write_labels(offset, data)
     }
 
     fn call(&self, dimm: &Dimm, pkg: &mut CallPackage<'_>) -> Result {
@@ -1448,11 +1426,12 @@ fn query_functions(node: &Node, guid: &[u8; 16], rev: u64) -> u64 {
         .unwrap_or(0)
 }
 
-/// What a DIMM offers: its `_DSM` family, its label area and whether the
-/// label area is reached through `_LSR`/`_LSW`, and whether it is read-only.
+/// What a DIMM offers: its `_DSM` family, whether it has a label area,
+/// reached through `_LSR`/`_LSW` or not, and whether it is read-only.
 struct DimmInterface {
     dsm: Option<DimmDsm>,
-    label: Option<LabelArea>,
+    /// The DIMM has a label area (its geometry is asked each time).
+    labels: bool,
     label_methods: bool,
     labels_read_only: bool,
 }
@@ -1464,10 +1443,10 @@ struct DimmInterface {
 /// Intel family, through `_LSI`/`_LSR`/`_LSW` for the others (without
 /// `_LSW` C leaves labels off unless `force_labels`, then they are
 /// read-only), none without a known family.
-fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
+fn probe_dimm(node: &Node) -> DimmInterface {
     let none = DimmInterface {
         dsm: None,
-        label: None,
+        labels: false,
         label_methods: false,
         labels_read_only: false,
     };
@@ -1508,71 +1487,38 @@ fn probe_dimm(dev: &device::Device, node: &Node, handle: u32) -> DimmInterface {
     // one whose `override_dsm_mask` leaves them out, uses `_LSx`.
     let intel_labels =
         info.family == dsm::FAMILY_INTEL && candidates & LABEL_FUNCTIONS == LABEL_FUNCTIONS;
-    let mut read_only = false;
-    let (label_methods, answer) = if intel_labels {
+    // As C, nothing is asked of the label area here: the DIMM lists the
+    // label commands and the core's probe of the DIMM asks for the size
+    // (`config_size`), so a DIMM whose firmware does not answer fails
+    // there instead of looking label-less.
+    let labels = DimmInterface {
+        dsm: Some(d),
+        labels: true,
+        label_methods: !intel_labels,
+        labels_read_only: false,
+    };
+    if intel_labels {
         if mask & LABEL_FUNCTIONS != LABEL_FUNCTIONS {
             return DimmInterface {
                 dsm: Some(d),
                 ..none
             };
         }
-        let answer = node
-            .evaluate_dsm(
-                &Guid(info.guid),
-                dsm::revision(info.family, dsm::FUNC_LABEL_SIZE),
-                dsm::FUNC_LABEL_SIZE,
-                // As C's GET_CONFIG_SIZE: an empty input buffer.
-                Some(&[][..]),
-            )
-            .and_then(|a| {
-                let bytes = a.get().buffer().ok_or(EIO)?;
-                let mut copy = KVec::with_capacity(bytes.len(), GFP_KERNEL)?;
-                copy.extend_from_slice(bytes, GFP_KERNEL)?;
-                Ok(copy)
-            });
-        (false, answer)
-    } else {
-        // As C: labels need `_LSI` and `_LSR`; without `_LSW` they are
-        // off (label-less namespaces stay reachable) unless `force_labels`.
-        let readable = node.has_method(c"_LSI") && node.has_method(c"_LSR");
-        let writable = readable && node.has_method(c"_LSW");
-        if !readable || !(writable || module_parameters::force_labels.value()) {
-            return DimmInterface {
-                dsm: Some(d),
-                ..none
-            };
-        }
-        read_only = !writable;
-        let answer = node
-            .evaluate(c"_LSI", &[])
-            .and_then(|o| package_bytes(o.ok_or(EIO)?.get()));
-        (true, answer)
-    };
-    // As C, a locked configuration still reports its geometry (the core
-    // learns of the lock from GET_CONFIG_SIZE, see `config_size`).
-    let geometry = |a: &[u8]| match dsm::config_size_fields(a) {
-        Some([status, size, max_xfer]) if !label_methods && dsm::config_locked(status) => {
-            Ok((size, max_xfer))
-        }
-        _ => dsm::label_size(a),
-    };
-    match answer.map(|a| geometry(&a)) {
-        Ok(Ok((size, max_xfer))) if size != 0 && max_xfer != 0 => DimmInterface {
+        return labels;
+    }
+    // As C: labels need `_LSI` and `_LSR`; without `_LSW` they are off
+    // (label-less namespaces stay reachable) unless `force_labels`.
+    let readable = node.has_method(c"_LSI") && node.has_method(c"_LSR");
+    let writable = readable && node.has_method(c"_LSW");
+    if !readable || !(writable || module_parameters::force_labels.value()) {
+        return DimmInterface {
             dsm: Some(d),
-            label: Some(LabelArea { size, max_xfer }),
-            label_methods,
-            labels_read_only: read_only,
-        },
-        other => {
-            dev_err!(
-                dev,
-                "DIMM {handle:#x}: unusable label size answer ({other:?}), no labels\n"
-            );
-            DimmInterface {
-                dsm: Some(d),
-                ..none
-            }
-        }
+            ..none
+        };
+    }
+    DimmInterface {
+        labels_read_only: !writable,
+        ..labels
     }
 }
 
@@ -1660,7 +1606,7 @@ impl NfitDriver {
         // of its first entry that names one).
         let dcr = nfit.dimm_dcr(handle).ok_or(EINVAL)?;
         let found = match &node {
-            Some(n) => probe_dimm(dev, n, handle),
+            Some(n) => probe_dimm(n),
             // As C's `acpi_nfit_add_dimm()`: of the Intel family, with no
             // functions and no labels.
             None => DimmInterface {
@@ -1668,7 +1614,7 @@ impl NfitDriver {
                     .iter()
                     .find(|f| f.family == dsm::FAMILY_INTEL)
                     .map(|info| DimmDsm { info, mask: 0 }),
-                label: None,
+                labels: false,
                 label_methods: false,
                 labels_read_only: false,
             },
@@ -1680,7 +1626,8 @@ impl NfitDriver {
             }
         }
         let options = DimmOptions {
-            label_area: found.label,
+            // As C: the DIMM answers for its label area when asked.
+            label_area: found.labels.then_some(LabelArea::UNSIZED),
             // Like the C driver: labels are found, not declared.
             labeling: false,
             unarmed: flags & table::MEM_NOT_ARMED != 0,
@@ -1723,7 +1670,6 @@ impl NfitDriver {
             flags,
             dcr,
             dsm: found.dsm,
-            label: found.label,
             label_methods: found.label_methods,
             pmem,
             shutdown,

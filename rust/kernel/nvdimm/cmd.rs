@@ -61,6 +61,20 @@ pub struct LabelArea {
     pub max_xfer: u32,
 }
 
+impl LabelArea {
+    /// A label area whose geometry only the DIMM knows, asked each time
+    /// ([`Provider::config_size`](super::Provider::config_size), which a
+    /// DIMM created with it must have), as the C NFIT driver has it: the
+    /// DIMM lists the label commands whatever its firmware answers, the
+    /// core's probe of the DIMM asks its size and fails with the DIMM's
+    /// error, and label transfers reach the provider with any range that
+    /// fits in `u32` (the firmware checks it).
+    pub const UNSIZED: Self = Self {
+        size: u32::MAX,
+        max_xfer: u32::MAX,
+    };
+}
+
 impl_flags!(
     /// The native (`ND_CMD_*`) DIMM commands a DIMM serves through
     /// [`Provider::dimm_command`](super::Provider::dimm_command), besides
@@ -508,6 +522,12 @@ mod tests {
         // A label-less DIMM has no config commands.
         let mut b = get_cmd(0, 16, 12 + 16);
         assert_eq!(errno(DimmCommand::parse(5, &mut b, None, 0)), -25);
+        // An unsized area: any range that fits in u32, none that wraps.
+        let unsized_area = Some(&LabelArea::UNSIZED);
+        let mut b = get_cmd(u32::MAX - 16, 16, 12 + 16);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, unsized_area, 0)), 0);
+        let mut b = get_cmd(u32::MAX - 8, 16, 12 + 16);
+        assert_eq!(errno(DimmCommand::parse(5, &mut b, unsized_area, 0)), -22);
     }
 
     #[test]

@@ -146,13 +146,17 @@ fn label_answers() {
     let mut out = vec![0u8; 12];
     out[4..8].copy_from_slice(&(128u32 << 10).to_le_bytes());
     out[8..12].copy_from_slice(&4096u32.to_le_bytes());
-    assert_eq!(label_size(&out), Ok((128 << 10, 4096)));
-    assert!(matches!(
-        label_size(&out[..11]),
-        Err(DsmError::Short { .. })
-    ));
-    out[0] = LABELS_LOCKED as u8;
-    assert_eq!(label_size(&out), Err(DsmError::Status(LABELS_LOCKED)));
+    assert_eq!(config_size_fields(&out), Some([0, 128 << 10, 4096]));
+    // Copied field by field as acpi_nfit_ctl() copies them: a field the
+    // answer does not hold whole is zero, a status-only answer keeps its
+    // status (the core's probe then fails with it), none is ENXIO.
+    assert_eq!(config_size_fields(&out[..11]), Some([0, 128 << 10, 0]));
+    out[0] = 4;
+    assert_eq!(config_size_fields(&out[..4]), Some([4, 0, 0]));
+    assert_eq!(config_size_fields(&out[..3]), None);
+    // The Intel lock is in the extended status.
+    assert!(!config_locked(4));
+    assert!(config_locked(7 | CONFIG_LOCKED << 16));
     let read = [0, 0, 0, 0, 1, 2, 3];
     assert_eq!(label_data(&read, 3), Ok(&[1u8, 2, 3][..]));
     assert!(label_data(&read, 4).is_err());

@@ -266,18 +266,6 @@ pub fn config_locked(status: u32) -> bool {
     (status >> 16) & CONFIG_LOCKED != 0
 }
 
-/// The label area size and maximum transfer from a function-4 answer.
-pub fn label_size(out: &[u8]) -> Result<(u32, u32), DsmError> {
-    let p = payload(out)?;
-    match (u32_at(p, 0), u32_at(p, 4)) {
-        (Some(size), Some(max_xfer)) => Ok((size, max_xfer)),
-        _ => Err(DsmError::Short {
-            len: out.len(),
-            want: 12,
-        }),
-    }
-}
-
 /// The offset and length words that start the input of a label read
 /// (function 5) or write (function 6).
 pub fn label_range(offset: u32, len: u32) -> [u8; 8] {

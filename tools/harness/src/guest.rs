@@ -90,6 +90,10 @@ pub enum GuestError {
     NoPipe(&'static str),
     #[error("waiting for {bin}: {source}")]
     Wait { bin: String, source: std::io::Error },
+    /// The harness got `SIGINT` or `SIGTERM`: the guest was not started,
+    /// or was ended.
+    #[error("stopped by signal {0}")]
+    Stopped(i32),
 }
 
 /// `path: error`, for `map_err`.
@@ -662,6 +666,9 @@ pub fn nvram_image() -> Vec<u8> {
 
 /// Boots the guest and waits for it to end.
 pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
+    if let Some(sig) = nvdimm_testkit::stop::requested() {
+        return Err(GuestError::Stopped(sig));
+    }
     for f in [&cfg.kernel, &cfg.initrd] {
         if !f.exists() {
             return Err(GuestError::NoBootFile { path: f.clone() });
@@ -727,6 +734,15 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
                 let _ = child.wait();
                 let _ = console.finish();
                 break Outcome::Timeout;
+            }
+            Ok(None) if nvdimm_testkit::stop::requested().is_some() => {
+                // The harness is stopping: end our own child the same
+                // way (the test VMM takes its QEMU with it).
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = console.finish();
+                let sig = nvdimm_testkit::stop::requested().unwrap_or(0);
+                return Err(GuestError::Stopped(sig));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(source) => {

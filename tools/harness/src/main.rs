@@ -464,6 +464,9 @@ fn check(
             let queue = queue.clone();
             let results = results.clone();
             s.spawn(move || loop {
+                if nvdimm_testkit::stop::requested().is_some() {
+                    break;
+                }
                 let Some((sc, arch, driver)) = queue.lock().unwrap().next() else {
                     break;
                 };
@@ -566,6 +569,12 @@ fn compare_drivers(results: &[ScenarioRun]) -> Vec<String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A stop by signal ends the guests this harness started, not only the
+    // harness (see `nvdimm_testkit::stop`).
+    if let Err(e) = nvdimm_testkit::stop::install() {
+        eprintln!("nvdimm-harness: handling SIGINT and SIGTERM: {e}");
+        return ExitCode::from(2);
+    }
     let cache = cli.cache.unwrap_or_else(|| {
         let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
         Path::new(&home).join(".cache/nvdimm-rs")
@@ -645,6 +654,10 @@ fn main() -> ExitCode {
             Ok(true)
         }),
     };
+    if let Some(sig) = nvdimm_testkit::stop::requested() {
+        eprintln!("nvdimm-harness: stopped by signal {sig}; its guests were ended");
+        return ExitCode::from(128 + (sig & 0x7f) as u8);
+    }
     match res {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,

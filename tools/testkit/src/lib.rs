@@ -4,7 +4,8 @@
 //! that matches answers by id ([`qmp`]), how a guest ends and the VMM's
 //! exit codes ([`outcome`]), sizes ([`size`]), the accelerator
 //! ([`accel`]), the QEMU command lines both write ([`qemu`]) and
-//! the values of an NVDIMM spec both read ([`spec`]).
+//! the values of an NVDIMM spec both read ([`spec`]); and the harness's
+//! stop on `SIGINT`/`SIGTERM` ([`stop`]).
 
 pub mod accel;
 pub mod console;
@@ -13,6 +14,7 @@ pub mod qemu;
 pub mod qmp;
 pub mod size;
 pub mod spec;
+pub mod stop;
 
 pub use accel::Accel;
 pub use outcome::{Exit, Outcome};

@@ -1491,30 +1491,28 @@ fn probe_dimm(node: &Node) -> DimmInterface {
     // label commands and the core's probe of the DIMM asks for the size
     // (`config_size`), so a DIMM whose firmware does not answer fails
     // there instead of looking label-less.
-    let labels = DimmInterface {
+    let no_labels = DimmInterface {
         dsm: Some(d),
+        ..none
+    };
+    let labels = DimmInterface {
         labels: true,
         label_methods: !intel_labels,
-        labels_read_only: false,
+        ..no_labels
     };
     if intel_labels {
-        if mask & LABEL_FUNCTIONS != LABEL_FUNCTIONS {
-            return DimmInterface {
-                dsm: Some(d),
-                ..none
-            };
-        }
-        return labels;
+        return if mask & LABEL_FUNCTIONS == LABEL_FUNCTIONS {
+            labels
+        } else {
+            no_labels
+        };
     }
     // As C: labels need `_LSI` and `_LSR`; without `_LSW` they are off
     // (label-less namespaces stay reachable) unless `force_labels`.
     let readable = node.has_method(c"_LSI") && node.has_method(c"_LSR");
     let writable = readable && node.has_method(c"_LSW");
     if !readable || !(writable || module_parameters::force_labels.value()) {
-        return DimmInterface {
-            dsm: Some(d),
-            ..none
-        };
+        return no_labels;
     }
     DimmInterface {
         labels_read_only: !writable,

@@ -728,23 +728,23 @@ pub fn run(cfg: &GuestConfig) -> Result<GuestRun, GuestError> {
                     .flatten();
                 break vmm.unwrap_or_else(|| Outcome::of_exit(&bin, status, panicked, &err));
             }
-            Ok(None) if start.elapsed() > limit => {
-                // Our own child, ended by pid through its handle.
+            Ok(None) => {
+                let stop = nvdimm_testkit::stop::requested();
+                if stop.is_none() && start.elapsed() <= limit {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                }
+                // Over time, or the harness is stopping: our own child,
+                // ended by pid through its handle (the test VMM takes its
+                // QEMU with it).
                 let _ = child.kill();
                 let _ = child.wait();
                 let _ = console.finish();
-                break Outcome::Timeout;
+                match stop {
+                    Some(sig) => return Err(GuestError::Stopped(sig)),
+                    None => break Outcome::Timeout,
+                }
             }
-            Ok(None) if nvdimm_testkit::stop::requested().is_some() => {
-                // The harness is stopping: end our own child the same
-                // way (the test VMM takes its QEMU with it).
-                let _ = child.kill();
-                let _ = child.wait();
-                let _ = console.finish();
-                let sig = nvdimm_testkit::stop::requested().unwrap_or(0);
-                return Err(GuestError::Stopped(sig));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
             Err(source) => {
                 return Err(GuestError::Wait {
                     bin: bin.clone(),

@@ -115,7 +115,7 @@ impl<T: Handler> Registration<T> {
         )?;
         // SAFETY: `nb` is initialised and pinned: it stays where it is until
         // `drop` has removed it from the chain.
-        to_result(unsafe { arch_register(this.nb.get()) })?;
+        to_result(unsafe { (ENTRIES.register)(this.nb.get()) })?;
         // SAFETY: Only a plain field changes; nothing structurally pinned
         // moves. INVARIANT: the block is on the chain now.
         unsafe { this.as_mut().get_unchecked_mut().registered = true };
@@ -157,7 +157,7 @@ impl<T: Handler> PinnedDrop for Registration<T> {
             // SAFETY: The block was registered (type invariant). Removal
             // takes the chain's lock for writing, so no call is running, or
             // starts, once it returns.
-            unsafe { arch_unregister(self.nb.get()) };
+            unsafe { (ENTRIES.unregister)(self.nb.get()) };
         }
     }
 }
@@ -365,11 +365,36 @@ impl MachineCheckEvent {
 /// (`ZONE_DEVICE`: a namespace of a persistent-memory region mapped with
 /// `memmap=dev`, say). Frames without a memory map are not.
 #[cfg(all(not(CONFIG_X86_MCE), CONFIG_PPC_BOOK3S_64))]
+#[inline]
 pub fn is_device_memory_pfn(pfn: u64) -> bool {
+    (ENTRIES.is_device_memory_pfn)(pfn)
+}
+
+/// The body of [`is_device_memory_pfn`].
+#[cfg(all(not(CONFIG_X86_MCE), CONFIG_PPC_BOOK3S_64))]
+fn is_device_memory_pfn_body(pfn: u64) -> bool {
     // SAFETY: The helper checks that the frame has a memory map before it
     // looks at its page.
     unsafe { bindings::pfn_is_zone_device(pfn as c_ulong) }
 }
+
+/// The functions above that the code instantiated in a module reaches:
+/// through this table, as `kernel::nvdimm`'s `Entries` explains (calls
+/// through it cost the powerpc64 module loader no instruction words).
+struct Entries {
+    register: unsafe fn(*mut bindings::notifier_block) -> c_int,
+    unregister: unsafe fn(*mut bindings::notifier_block),
+    #[cfg(all(not(CONFIG_X86_MCE), CONFIG_PPC_BOOK3S_64))]
+    is_device_memory_pfn: fn(u64) -> bool,
+}
+
+/// See [`Entries`].
+static ENTRIES: Entries = Entries {
+    register: arch_register,
+    unregister: arch_unregister,
+    #[cfg(all(not(CONFIG_X86_MCE), CONFIG_PPC_BOOK3S_64))]
+    is_device_memory_pfn: is_device_memory_pfn_body,
+};
 
 #[cfg(all(CONFIG_KUNIT, CONFIG_RUST_LIBNVDIMM_KUNIT_TEST))]
 #[macros::kunit_tests(rust_mce)]

@@ -1073,11 +1073,19 @@ fn flush_hint_allowed(addr: u64) -> bool {
     })
 }
 
-impl Drop for IomemClaim {
-    fn drop(&mut self) {
-        // SAFETY: Inserted by `new`; children (namespaces' own claims) are
-        // handed to the parent by `remove_resource`.
+impl IomemClaim {
+    /// Takes the claim out of the iomem tree (reached through [`ENTRIES`]).
+    fn remove(&mut self) {
+        // SAFETY: Inserted by `for_region`; children (namespaces' own
+        // claims) are handed to the parent by `remove_resource`.
         unsafe { bindings::remove_resource(self.0.get()) };
+    }
+}
+
+impl Drop for IomemClaim {
+    #[inline]
+    fn drop(&mut self) {
+        (ENTRIES.iomem_remove)(self);
     }
 }
 
@@ -1527,6 +1535,78 @@ pub struct Bus<P: Provider> {
     groups: sysfs::BusGroups,
 }
 
+/// The functions of this crate that the code instantiated in a provider
+/// module (the generic [`Bus`] and the inline wrappers) reaches, called
+/// through this table rather than directly.
+///
+/// On powerpc64 a module's loader writes each direct call into another
+/// object with `patch_instruction()`, one instruction word at a time (about
+/// 16 us a word under TCG): an eleven-word stub for every distinct function
+/// called and two words at every call site. A call through a pointer read
+/// from this table costs the loader no instruction word, only the data
+/// relocation of the table's address; the price is an indirect call, on
+/// paths that are not hot (probe, sysfs, commands). The table's contents are
+/// known only in this crate, so the calls made here stay direct. See
+/// `Documentation/nvdimm-rs/papr-scm-rs.rst`, "Load time"; `papr`, `pmu` and
+/// `crate::mce` keep their own tables for the same reason.
+struct Entries {
+    follow: unsafe fn(Link, *mut c_void) -> *mut c_void,
+    link_init: unsafe fn(*mut BusLink, &device::Device, &BusOptions<'_>) -> Result,
+    link_register: unsafe fn(
+        &BusLink,
+        *mut bindings::nvdimm_bus_descriptor,
+        Option<&device::Device>,
+    ) -> Result,
+    link_release: fn(&BusLink),
+    create_dimm: CreateDimm,
+    create_region: CreateRegion,
+    dimm_info: fn(&DimmOptions<'_>, &DimmFeatures<'_>, ProviderCaps, u64) -> Result<DimmInfo>,
+    bus_groups:
+        fn(&sysfs::GroupSpec, &sysfs::GroupSpec, &sysfs::GroupSpec) -> Result<sysfs::BusGroups>,
+    dimm_command: for<'a> fn(u32, &'a mut [u8], Option<&LabelArea>, u64) -> Result<DimmCommand<'a>>,
+    call_package: for<'a> fn(&'a mut [u8], u64) -> Result<CallPackage<'a>>,
+    iomem_remove: fn(&mut IomemClaim),
+}
+
+/// [`BusLink::create_dimm`].
+type CreateDimm = unsafe fn(
+    &BusLink,
+    &mut dyn ChildTable,
+    *mut c_void,
+    &DimmInfo,
+    *mut *const bindings::attribute_group,
+    *const bindings::nvdimm_security_ops,
+    *const bindings::nvdimm_fw_ops,
+) -> Result<usize>;
+
+/// [`BusLink::create_region`].
+type CreateRegion = unsafe fn(
+    &BusLink,
+    &mut dyn ChildTable,
+    &RegionOptions<'_>,
+    *mut c_void,
+    *mut bindings::nd_interleave_set,
+    *mut *const bindings::attribute_group,
+    FlushCallback,
+) -> Result<usize>;
+
+/// See [`Entries`].
+static ENTRIES: Entries = Entries {
+    follow,
+    link_init: BusLink::init,
+    link_register: BusLink::register,
+    link_release: BusLink::release,
+    create_dimm: BusLink::create_dimm,
+    create_region: BusLink::create_region,
+    dimm_info: DimmInfo::new,
+    bus_groups: sysfs::BusGroups::build,
+    // The buffer's lifetime is the impl's, so each method is named through
+    // a closure that is generic over it.
+    dimm_command: |cmd, buf, label, families| DimmCommand::parse(cmd, buf, label, families),
+    call_package: |buf, families| CallPackage::parse(buf, families),
+    iomem_remove: IomemClaim::remove,
+};
+
 /// A link between core objects that [`follow`] takes.
 #[derive(Clone, Copy)]
 enum Link {
@@ -1548,16 +1628,13 @@ enum Link {
 /// Follows `link` from `from` with the core's accessor for it.
 ///
 /// The `Bus` callbacks are instantiated in each provider module; through
-/// this one function (not generic, not inlined) a module calls one function
-/// for all these accessors rather than each of them, and on powerpc64 every
-/// distinct function a module calls costs its loader an eleven-word stub
-/// (see `Documentation/nvdimm-rs/papr-scm-rs.rst`, "Load time"). The typed
-/// wrappers below are what the code uses.
+/// this one entry (in [`ENTRIES`]) a module reaches all these accessors
+/// rather than calling each of them. The typed wrappers below are what the
+/// code uses.
 ///
 /// # Safety
 ///
 /// `from` is a live object of the kind `link` starts from.
-#[inline(never)]
 unsafe fn follow(link: Link, from: *mut c_void) -> *mut c_void {
     // SAFETY: `from` is a live object of the kind the accessor takes
     // (caller).
@@ -1583,7 +1660,7 @@ unsafe fn follow(link: Link, from: *mut c_void) -> *mut c_void {
 #[inline]
 unsafe fn bus_device(bus: *mut bindings::nvdimm_bus) -> *mut bindings::device {
     // SAFETY: `bus` is a live bus (caller).
-    unsafe { follow(Link::BusDevice, bus.cast()).cast() }
+    unsafe { (ENTRIES.follow)(Link::BusDevice, bus.cast()).cast() }
 }
 
 /// The descriptor of the bus whose device is `dev`
@@ -1595,7 +1672,7 @@ unsafe fn bus_device(bus: *mut bindings::nvdimm_bus) -> *mut bindings::device {
 #[inline]
 unsafe fn bus_descriptor(dev: *mut bindings::device) -> *mut bindings::nvdimm_bus_descriptor {
     // SAFETY: `dev` is the device of a live bus (caller).
-    unsafe { follow(Link::DeviceDescriptor, dev.cast()).cast() }
+    unsafe { (ENTRIES.follow)(Link::DeviceDescriptor, dev.cast()).cast() }
 }
 
 /// The DIMM whose device is `dev` (`to_nvdimm()`).
@@ -1606,7 +1683,7 @@ unsafe fn bus_descriptor(dev: *mut bindings::device) -> *mut bindings::nvdimm_bu
 #[inline]
 unsafe fn device_nvdimm(dev: *mut bindings::device) -> *mut bindings::nvdimm {
     // SAFETY: `dev` is the device of a live DIMM (caller).
-    unsafe { follow(Link::DeviceDimm, dev.cast()).cast() }
+    unsafe { (ENTRIES.follow)(Link::DeviceDimm, dev.cast()).cast() }
 }
 
 /// The provider data of `nvdimm` (`nvdimm_provider_data()`).
@@ -1617,7 +1694,7 @@ unsafe fn device_nvdimm(dev: *mut bindings::device) -> *mut bindings::nvdimm {
 #[inline]
 unsafe fn dimm_data(nvdimm: *mut bindings::nvdimm) -> *mut c_void {
     // SAFETY: `nvdimm` is a live DIMM (caller).
-    unsafe { follow(Link::DimmData, nvdimm.cast()) }
+    unsafe { (ENTRIES.follow)(Link::DimmData, nvdimm.cast()) }
 }
 
 /// The region whose device is `dev` (`to_nd_region()`).
@@ -1628,7 +1705,7 @@ unsafe fn dimm_data(nvdimm: *mut bindings::nvdimm) -> *mut c_void {
 #[inline]
 unsafe fn device_region(dev: *mut bindings::device) -> *mut bindings::nd_region {
     // SAFETY: `dev` is the device of a live region (caller).
-    unsafe { follow(Link::DeviceRegion, dev.cast()).cast() }
+    unsafe { (ENTRIES.follow)(Link::DeviceRegion, dev.cast()).cast() }
 }
 
 /// The provider data of `region` (`nd_region_provider_data()`).
@@ -1639,7 +1716,7 @@ unsafe fn device_region(dev: *mut bindings::device) -> *mut bindings::nd_region 
 #[inline]
 unsafe fn region_data(region: *mut bindings::nd_region) -> *mut c_void {
     // SAFETY: `region` is a live region (caller).
-    unsafe { follow(Link::RegionData, region.cast()) }
+    unsafe { (ENTRIES.follow)(Link::RegionData, region.cast()) }
 }
 
 /// A held mutex of a [`Bus`], taken and released by out-of-line functions.
@@ -1807,20 +1884,18 @@ impl BusLink {
         let init = move |slot: *mut Self| {
             // SAFETY: `pin_init_from_closure` hands the closure a valid slot
             // that stays pinned.
-            unsafe { Self::init(slot, owner, options) }
+            unsafe { (ENTRIES.link_init)(slot, owner, options) }
         };
         // SAFETY: `init` initialises the slot completely when it succeeds
         // and leaves nothing to drop when it fails.
         unsafe { pin_init::pin_init_from_closure(init) }
     }
 
-    /// Initialises the link at `slot`: out of line and not generic, so that
-    /// its calls are built into the kernel once.
+    /// Initialises the link at `slot` (reached through [`ENTRIES`]).
     ///
     /// # Safety
     ///
     /// `slot` is valid for writes and stays pinned once initialised.
-    #[inline(never)]
     unsafe fn init(slot: *mut Self, owner: &device::Device, options: &BusOptions<'_>) -> Result {
         let provider_name = CString::try_from(options.provider_name)?;
         let (of_node, of_ptr) = of_node_ref(options.of_node)?;
@@ -2172,7 +2247,7 @@ impl<P: Provider> Bus<P> {
         // `desc` is initialised, pinned next to `link` in the `Bus` and not
         // registered yet, and the `Bus`'s drop `release`s the link before
         // either is freed.
-        unsafe { this.link.register(this.desc.get(), parent) }?;
+        unsafe { (ENTRIES.link_register)(&this.link, this.desc.get(), parent) }?;
         Ok(this)
     }
 
@@ -2188,7 +2263,7 @@ impl<P: Provider> Bus<P> {
     {
         let families = Family::mask(options.dimm_families);
         let (bus_commands, bus_families) = (options.bus_commands, options.bus_families);
-        let groups = sysfs::BusGroups::build(
+        let groups = (ENTRIES.bus_groups)(
             &sysfs::GroupSpec::of::<P::DimmAttribute>(
                 Self::show_callback,
                 None,
@@ -2297,7 +2372,7 @@ impl<P: Provider> Bus<P> {
     where
         Error: From<E>,
     {
-        let info = DimmInfo::new(options, features, ProviderCaps::of::<P>(), self.families)?;
+        let info = (ENTRIES.dimm_info)(options, features, ProviderCaps::of::<P>(), self.families)?;
         let entry = KBox::try_pin_init(
             try_pin_init!(DimmEntry::<P> {
                 data <- with_error(data),
@@ -2335,8 +2410,15 @@ impl<P: Provider> Bus<P> {
         // live as long as the bus; the operations are constants whose
         // callbacks reach only the provider data and the provider.
         let index = unsafe {
-            self.link
-                .create_dimm(&mut table, provider_data, &*info, groups, sec_ops, fw_ops)
+            (ENTRIES.create_dimm)(
+                &self.link,
+                &mut table,
+                provider_data,
+                &*info,
+                groups,
+                sec_ops,
+                fw_ops,
+            )
         }?;
         Ok(DimmId {
             bus: self.serial,
@@ -2407,8 +2489,15 @@ impl<P: Provider> Bus<P> {
         // The groups live as long as the bus; `flush` reaches only the
         // provider data and the provider.
         let index = unsafe {
-            self.link
-                .create_region(&mut table, options, provider_data, nd_set, groups, flush)
+            (ENTRIES.create_region)(
+                &self.link,
+                &mut table,
+                options,
+                provider_data,
+                nd_set,
+                groups,
+                flush,
+            )
         }?;
         Ok(RegionId {
             bus: self.serial,
@@ -2515,7 +2604,7 @@ impl<P: Provider> Bus<P> {
         if cmd >= u64::BITS || entry.info.cmd_mask & (1 << cmd) == 0 {
             return Err(ENOTTY);
         }
-        match DimmCommand::parse(cmd, buf, entry.info.label.as_ref(), entry.info.families)? {
+        match (ENTRIES.dimm_command)(cmd, buf, entry.info.label.as_ref(), entry.info.families)? {
             DimmCommand::GetConfigSize { out, area } => {
                 if !P::HAS_CONFIG_SIZE {
                     DimmCommand::reply_config_size(out, &area);
@@ -2557,7 +2646,7 @@ impl<P: Provider> Bus<P> {
         }
         let cmd = match kind {
             BusCommandKind::Call => {
-                BusCommand::Call(CallPackage::parse(buf, self.bus_families.bits())?)
+                BusCommand::Call((ENTRIES.call_package)(buf, self.bus_families.bits())?)
             }
             kind => BusCommand::Fixed { kind, buf },
         };
@@ -2835,7 +2924,7 @@ impl<P: Provider> PinnedDrop for Bus<P> {
     fn drop(self: Pin<&mut Self>) {
         // Unregistering removes the regions and DIMMs and waits for commands
         // in flight; the provider data is dropped afterwards.
-        self.link.release();
+        (ENTRIES.link_release)(&self.link);
     }
 }
 

@@ -101,7 +101,13 @@ impl ScmHcall {
 /// are zero), writes its return words into `ret` and returns its status.
 /// Arguments that could name guest memory are refused with
 /// [`H_PARAMETER`] (see [`ScmHcall`]).
+#[inline]
 pub fn hcall(call: ScmHcall, args: &[u64], ret: &mut [u64; RETURN_WORDS]) -> i64 {
+    (ENTRIES.hcall)(call, args, ret)
+}
+
+/// The body of [`hcall`].
+fn hcall_body(call: ScmHcall, args: &[u64], ret: &mut [u64; RETURN_WORDS]) -> i64 {
     if args.len() > RETURN_WORDS || !call.allows(args) {
         return H_PARAMETER;
     }
@@ -178,7 +184,13 @@ pub struct HcallBuffer {
 
 impl HcallBuffer {
     /// A zeroed buffer of `len` bytes (`len` > 0).
+    #[inline]
     pub fn new(len: usize) -> Result<Self> {
+        (ENTRIES.buffer_new)(len)
+    }
+
+    /// The body of [`HcallBuffer::new`].
+    fn new_body(len: usize) -> Result<Self> {
         if len == 0 {
             return Err(EINVAL);
         }
@@ -204,7 +216,19 @@ impl HcallBuffer {
 /// hypervisor reads and writes the first `len` bytes of `buf` in place.
 /// Only [`ScmHcall::PerformanceStats`] takes a buffer; other calls and a
 /// `len` beyond the buffer are refused with [`H_PARAMETER`].
+#[inline]
 pub fn hcall_with_buffer(
+    call: ScmHcall,
+    arg0: u64,
+    buf: &mut HcallBuffer,
+    len: usize,
+    ret: &mut [u64; RETURN_WORDS],
+) -> i64 {
+    (ENTRIES.hcall_with_buffer)(call, arg0, buf, len, ret)
+}
+
+/// The body of [`hcall_with_buffer`].
+fn hcall_with_buffer_body(
     call: ScmHcall,
     arg0: u64,
     buf: &mut HcallBuffer,
@@ -228,9 +252,19 @@ pub fn hcall_with_buffer(
 /// buf.len())` through a fresh [`HcallBuffer`], and copies the buffer back
 /// into `buf`: for callers whose buffer is not `kmalloc` memory. Refused
 /// as [`hcall_with_buffer`] refuses (an empty `buf` too); [`H_NO_MEM`] when
-/// the copy cannot be allocated. Not generic and not inlined, so a provider
-/// module calls one function for all of it.
+/// the copy cannot be allocated. One call for all of it.
+#[inline]
 pub fn hcall_with_copy(
+    call: ScmHcall,
+    arg0: u64,
+    buf: &mut [u8],
+    ret: &mut [u64; RETURN_WORDS],
+) -> i64 {
+    (ENTRIES.hcall_with_copy)(call, arg0, buf, ret)
+}
+
+/// The body of [`hcall_with_copy`].
+fn hcall_with_copy_body(
     call: ScmHcall,
     arg0: u64,
     buf: &mut [u8],
@@ -239,11 +273,11 @@ pub fn hcall_with_copy(
     if buf.is_empty() {
         return H_PARAMETER;
     }
-    let Ok(mut copy) = HcallBuffer::new(buf.len()) else {
+    let Ok(mut copy) = HcallBuffer::new_body(buf.len()) else {
         return H_NO_MEM;
     };
     copy.buf.copy_from_slice(buf);
-    let rc = hcall_with_buffer(call, arg0, &mut copy, buf.len(), ret);
+    let rc = hcall_with_buffer_body(call, arg0, &mut copy, buf.len(), ret);
     buf.copy_from_slice(&copy.buf);
     rc
 }
@@ -251,9 +285,15 @@ pub fn hcall_with_copy(
 /// Reads one property of a device-tree node as raw bytes (as
 /// `of_find_property()` gives them): `None` when the node has no such
 /// property, an empty vector for a property without a value (a boolean).
-/// For providers that validate the bytes themselves; not generic, so a
-/// provider module calls one function per property rather than three.
+/// For providers that validate the bytes themselves; one call per property
+/// rather than three.
+#[inline]
 pub fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
+    (ENTRIES.raw_property)(node, name)
+}
+
+/// The body of [`raw_property`].
+fn raw_property_body(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
     if !node.property_present(name) {
         return Ok(None);
     }
@@ -269,7 +309,13 @@ pub fn raw_property(node: &FwNode, name: &CStr) -> Result<Option<KVec<u8>>> {
 /// an `ibm,pmemory` platform device does not do: the nearest online node of
 /// a DIMM whose own node is offline ([`super::nearest_online_node`]) is
 /// chosen by that table. A device without a device-tree node is left alone.
+#[inline]
 pub fn update_numa_distance(dev: &Device) {
+    (ENTRIES.update_numa_distance)(dev)
+}
+
+/// The body of [`update_numa_distance`].
+fn update_numa_distance_body(dev: &Device) {
     #[cfg(CONFIG_NUMA)]
     {
         // SAFETY: `dev.as_raw()` points to a live `struct device`; its
@@ -291,11 +337,42 @@ pub fn update_numa_distance(dev: &Device) {
 /// Lets the scheduler run something else (`cond_resched()`), between the
 /// retries of a call the hypervisor answered "busy". Does nothing in atomic
 /// context.
+#[inline]
 pub fn cond_resched() {
+    (ENTRIES.cond_resched)()
+}
+
+/// The body of [`cond_resched`].
+fn cond_resched_body() {
     // SAFETY: `cond_resched()` may be called in any context; it only
     // schedules where preemption is allowed.
     unsafe { bindings::cond_resched() };
 }
+
+/// The functions above, reached through this table from the code
+/// instantiated in a provider module: see `kernel::nvdimm`'s `Entries`
+/// (calls through it cost the powerpc64 module loader no instruction
+/// words).
+struct Entries {
+    hcall: fn(ScmHcall, &[u64], &mut [u64; RETURN_WORDS]) -> i64,
+    buffer_new: fn(usize) -> Result<HcallBuffer>,
+    hcall_with_buffer: fn(ScmHcall, u64, &mut HcallBuffer, usize, &mut [u64; RETURN_WORDS]) -> i64,
+    hcall_with_copy: fn(ScmHcall, u64, &mut [u8], &mut [u64; RETURN_WORDS]) -> i64,
+    raw_property: fn(&FwNode, &CStr) -> Result<Option<KVec<u8>>>,
+    update_numa_distance: fn(&Device),
+    cond_resched: fn(),
+}
+
+/// See [`Entries`].
+static ENTRIES: Entries = Entries {
+    hcall: hcall_body,
+    buffer_new: HcallBuffer::new_body,
+    hcall_with_buffer: hcall_with_buffer_body,
+    hcall_with_copy: hcall_with_copy_body,
+    raw_property: raw_property_body,
+    update_numa_distance: update_numa_distance_body,
+    cond_resched: cond_resched_body,
+};
 
 #[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
 #[macros::kunit_tests(rust_nvdimm_papr)]

@@ -129,7 +129,7 @@ unsafe extern "C" fn event_init_callback<T: Counters>(event: *mut bindings::perf
             config: attr.config,
         }
     };
-    if let Err(e) = check_event(&req) {
+    if let Err(e) = (ENTRIES.check_event)(&req) {
         return e.to_errno();
     }
     // SAFETY: The event is one of our PMU's (checked above) and the
@@ -198,7 +198,7 @@ unsafe extern "C" fn add_callback<T: Counters>(
     match unsafe { read_counter::<T>(event) } {
         Ok(now) => {
             // SAFETY: A valid event, in one of its serialised callbacks.
-            unsafe { record_reading(event, now, true) };
+            unsafe { (ENTRIES.record_reading)(event, now, true) };
             0
         }
         Err(e) => e.to_errno(),
@@ -239,7 +239,7 @@ unsafe extern "C" fn read_callback<T: Counters>(event: *mut bindings::perf_event
         return;
     };
     // SAFETY: As the caller guarantees.
-    unsafe { record_reading(event, now, false) };
+    unsafe { (ENTRIES.record_reading)(event, now, false) };
 }
 
 /// `pmu::del`: takes a last reading.
@@ -358,7 +358,7 @@ impl<'bound, T: Counters> Registration<'bound, T> {
         // filled in; `name` outlives the registration (type invariant). On
         // success `nd_perf` owns it until `unregister_nvdimm_pmu()`, whose
         // `kfree()` matches the `Kmalloc` allocation of a `KBox`.
-        let ret = unsafe { register_raw(pmu.cast(), &name, cpu_node, pdev.as_ref()) };
+        let ret = unsafe { (ENTRIES.register_raw)(pmu.cast(), &name, cpu_node, pdev.as_ref()) };
         if ret != 0 {
             // SAFETY: Registration failed, so `pmu` is still ours (and
             // `nd_perf` freed what it allocated for it).
@@ -395,6 +395,28 @@ impl<T: Counters> Drop for Registration<'_, T> {
         unsafe { bindings::unregister_nvdimm_pmu(self.pmu.as_ptr().cast()) };
     }
 }
+
+/// The functions above that the callbacks and [`Registration::register`],
+/// instantiated in a provider module, reach: through this table, as
+/// `kernel::nvdimm`'s `Entries` explains (calls through it cost the
+/// powerpc64 module loader no instruction words).
+struct Entries {
+    check_event: fn(&EventRequest) -> Result,
+    record_reading: unsafe fn(*mut bindings::perf_event, u64, bool),
+    register_raw: unsafe fn(
+        *mut bindings::nvdimm_pmu,
+        &CStr,
+        Option<i32>,
+        &device::Device<device::Bound>,
+    ) -> c_int,
+}
+
+/// See [`Entries`].
+static ENTRIES: Entries = Entries {
+    check_event,
+    record_reading,
+    register_raw,
+};
 
 #[cfg(CONFIG_RUST_LIBNVDIMM_KUNIT_TEST)]
 #[macros::kunit_tests(rust_nvdimm_pmu)]

@@ -460,6 +460,8 @@ _bench_spread() {
 	_c=$(sort -n /tmp/c.$1 | awk 'NR == 1 {a = $1} {v[NR] = $1} END {printf "%.1f / %.1f / %.1f", a / 1000, v[int((NR + 1) / 2)] / 1000, v[NR] / 1000}')
 	_rs=$(sort -n /tmp/rust.$1 | awk 'NR == 1 {a = $1} {v[NR] = $1} END {printf "%.1f / %.1f / %.1f", a / 1000, v[int((NR + 1) / 2)] / 1000, v[NR] / 1000}')
 	printf 'BENCH| %-44s | C %s ms | Rust %s ms\n' "  min / median / max" "$_c" "$_rs"
+	# Every sample (us), for pooling several runs on a noisy host.
+	echo "BENCH-SAMPLES| $1 | C $(tr '\n' ' ' </tmp/c.$1)| Rust $(tr '\n' ' ' </tmp/rust.$1)"
 }
 
 # The SCM hcalls, as the powerpc hcall_entry trace event prints them
